@@ -1,0 +1,50 @@
+# Two commands from a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run test unit integration e2e lint check-config bench replay deploy-infra clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)  ## start the embedded local AWS stack and the app (Ctrl-C stops)
+	$(PY) -m tools.local_stack
+
+test: $(STAMP) lint  ## unit, integration (moto) and end-to-end (local stack, browser) tests
+	$(PY) -m pytest -q -n 2 tests
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+integration: $(STAMP)
+	$(PY) -m pytest -q tests/integration
+
+e2e: $(STAMP)
+	$(PY) -m pytest -q tests/e2e
+
+lint: $(STAMP)  ## the infra template and the brand config
+	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(PY) -m tools.check_config --quiet
+
+check-config: $(STAMP)
+	$(PY) -m tools.check_config
+
+bench: $(STAMP)  ## benchmarks: figures as ratios measured in one run
+	$(PY) -m bench.run
+
+replay: $(STAMP)  ## send ../shared/data/twcs_sample.csv to the running local stack as signed X webhooks
+	$(PY) -m tools.replay $(REPLAY_ARGS)
+
+deploy-infra: $(STAMP)  ## create/update the infra stack: make deploy-infra STAGE=prod
+	aws cloudformation deploy --stack-name responder-$(STAGE) --template-file infra/template.yaml \
+		--parameter-overrides Stage=$(STAGE) --no-fail-on-empty-changeset
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

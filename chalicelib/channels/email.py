@@ -1,0 +1,516 @@
+"""Inbound e-mail: SES receives the mail, an SNS action posts it to our HTTPS endpoint.
+
+Pure functions, no network (the signing certificate is fetched by an injected function):
+
+* ``verify_sns_message`` checks the SNS signature (SignatureVersion 1 = SHA1withRSA, 2 = SHA256withRSA)
+  against the certificate at ``SigningCertURL``, which must be an ``https://sns.<region>.amazonaws.com``
+  ``.pem`` URL.
+* ``is_subscription_confirmation`` / ``subscribe_url`` handle the one-time subscription handshake.
+* ``parse_sns_notification`` turns the SES "Received" notification carried in the SNS ``Message`` into
+  one ``Mention``, or none for bounces, complaints, auto-replies and mail SES marked as spam or virus.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+from html import unescape
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from chalicelib.domain.mention import Mention
+
+#: Longest text kept for one e-mail; the rest is cut (``extra["truncated"]`` says so).
+MAX_TEXT_CHARS = 20_000
+
+_SNS_HOST = re.compile(r"^sns\.[a-z]{2}(?:-[a-z]+)+-\d+\.amazonaws\.com(?:\.cn)?$")
+
+_NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
+_SUBSCRIPTION_FIELDS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
+_SUBSCRIPTION_TYPES = ("SubscriptionConfirmation", "UnsubscribeConfirmation")
+
+_AUTO_SENDERS = frozenset(
+    {"mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply", "donotreply", "do_not_reply"}
+)
+_AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
+
+
+# --------------------------------------------------------------------------------------------------
+# SNS signature
+# --------------------------------------------------------------------------------------------------
+
+
+def is_valid_sns_url(url: Any, *, require_pem: bool = False) -> bool:
+    """True for ``https://sns.<region>.amazonaws.com[.cn]/…`` with no credentials or port in it."""
+    if not isinstance(url, str) or not url:
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme != "https" or parts.username or parts.password or port not in (None, 443):
+        return False
+    host = (parts.hostname or "").lower()
+    if not _SNS_HOST.match(host):
+        return False
+    if require_pem and (not parts.path.endswith(".pem") or parts.query or parts.fragment):
+        return False
+    return True
+
+
+def string_to_sign(message: dict) -> bytes:
+    """The canonical text SNS signs: ``Key\\nValue\\n`` for each signed key present, in AWS's order.
+
+    Raises ``ValueError`` for an unknown ``Type`` or a missing/non-string required field.
+    """
+    if not isinstance(message, dict):
+        raise ValueError("SNS message must be a JSON object")
+    kind = message.get("Type")
+    if kind == "Notification":
+        fields, optional = _NOTIFICATION_FIELDS, {"Subject"}
+    elif kind in _SUBSCRIPTION_TYPES:
+        fields, optional = _SUBSCRIPTION_FIELDS, set()
+    else:
+        raise ValueError(f"unknown SNS message Type {kind!r}")
+    lines: list[str] = []
+    for key in fields:
+        value = message.get(key)
+        if value is None and key in optional:
+            continue
+        if not isinstance(value, str):
+            raise ValueError(f"SNS message field {key!r} is missing or not a string")
+        lines.append(f"{key}\n{value}\n")
+    return "".join(lines).encode("utf-8")
+
+
+def verify_sns_message(message: dict, fetch_cert: Callable[[str], bytes]) -> bool:
+    """True only when ``message`` carries a valid SNS signature from an SNS-hosted certificate.
+
+    False (never an exception) for: a certificate URL that is not https / not an SNS host / not a
+    ``.pem``; a SignatureVersion other than "1" or "2"; a missing field; a signature that is not base64;
+    a certificate that cannot be fetched or loaded; a signature that does not verify.
+    """
+    if not isinstance(message, dict):
+        return False
+    version = message.get("SignatureVersion")
+    if version == "1":
+        algorithm: hashes.HashAlgorithm = hashes.SHA1()
+    elif version == "2":
+        algorithm = hashes.SHA256()
+    else:
+        return False
+    cert_url = message.get("SigningCertURL")
+    if not is_valid_sns_url(cert_url, require_pem=True):
+        return False
+    signature_b64 = message.get("Signature")
+    if not isinstance(signature_b64, str) or not signature_b64:
+        return False
+    try:
+        signature = base64.b64decode(signature_b64, validate=True)
+        data = string_to_sign(message)
+    except (binascii.Error, ValueError):
+        return False
+    try:
+        pem = fetch_cert(cert_url)
+        certificate = x509.load_pem_x509_certificate(pem if isinstance(pem, bytes) else str(pem).encode())
+        public_key = certificate.public_key()
+    except Exception:  # noqa: BLE001 - an unreachable or unreadable certificate is simply "not verified"
+        return False
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        return False
+    try:
+        public_key.verify(signature, data, padding.PKCS1v15(), algorithm)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def is_subscription_confirmation(message: dict) -> bool:
+    return isinstance(message, dict) and message.get("Type") == "SubscriptionConfirmation"
+
+
+def subscribe_url(message: dict) -> str:
+    """The ``SubscribeURL`` to GET to confirm the subscription; ``ValueError`` unless it is an SNS https URL."""
+    url = message.get("SubscribeURL") if isinstance(message, dict) else None
+    if not is_valid_sns_url(url):
+        raise ValueError(f"SubscribeURL is not an https URL on an SNS host: {url!r}")
+    return url
+
+
+# --------------------------------------------------------------------------------------------------
+# SES notification → Mention
+# --------------------------------------------------------------------------------------------------
+
+
+def parse_sns_notification(message: dict) -> list[Mention]:
+    """The customer e-mail in one SNS notification, or ``[]`` when it is not something to answer.
+
+    ``[]`` for: SES notification types other than ``Received`` (Bounce, Complaint, Delivery, the SES
+    subscription test…); SES spam or virus verdict ``FAIL``; automatic mail (``Auto-Submitted`` other than
+    ``no``, ``X-Autoreply``/``X-Autorespond``, ``Precedence: bulk|junk|list|auto_reply``, delivery reports,
+    mailer-daemon / postmaster / no-reply senders).
+
+    ``ValueError`` for: an envelope that is not an SNS Notification, a ``Message`` that is not JSON, a
+    notification without ``mail`` or ``content`` (e.g. a receipt rule using an S3 action), content that is
+    not valid base64, or a mail with no usable sender address.
+    """
+    if not isinstance(message, dict):
+        raise ValueError("SNS message must be a JSON object")
+    kind = message.get("Type", "Notification")
+    if kind != "Notification":
+        raise ValueError(f"expected an SNS Notification, got Type {kind!r}")
+    body = message.get("Message")
+    if not isinstance(body, str):
+        raise ValueError("SNS notification has no 'Message' string")
+    try:
+        notification = json.loads(body)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"SNS 'Message' is not JSON: {exc}") from None
+    if not isinstance(notification, dict):
+        raise ValueError("SES notification must be a JSON object")
+
+    notification_type = notification.get("notificationType", notification.get("eventType"))
+    if not isinstance(notification_type, str):
+        raise ValueError("SES notification has no 'notificationType'")
+    if notification_type != "Received":
+        return []
+
+    mail = notification.get("mail")
+    if not isinstance(mail, dict):
+        raise ValueError("SES notification has no 'mail' object")
+    receipt = notification.get("receipt")
+    receipt = receipt if isinstance(receipt, dict) else {}
+    if _verdict_failed(receipt, "spamVerdict") or _verdict_failed(receipt, "virusVerdict"):
+        return []
+
+    raw = _raw_content(notification, receipt)
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    if not isinstance(msg, EmailMessage):  # pragma: no cover - policy.default always builds EmailMessage
+        raise ValueError("could not parse the e-mail")
+
+    sender_name, sender = _sender(msg, mail)
+    if _is_automatic(msg, sender):
+        return []
+
+    received_at = _iso_time(mail.get("timestamp")) or _iso_time(receipt.get("timestamp"))
+    created_at = _header_date(msg)
+    if created_at is None or (received_at is not None and created_at > received_at):
+        created_at = received_at  # no/invalid Date, or one in the future: the time SES received it
+    if created_at is None:
+        raise ValueError("e-mail has no usable Date header and the notification has no mail.timestamp")
+
+    ses_id = mail.get("messageId") if isinstance(mail.get("messageId"), str) else ""
+    message_id = _first_msg_id(_header(msg, "Message-ID"))
+    if not message_id:
+        if not ses_id:
+            raise ValueError("e-mail has no Message-ID and the notification has no mail.messageId")
+        message_id = f"ses-{ses_id}"
+    in_reply_to = _first_msg_id(_header(msg, "In-Reply-To"))
+    references = _msg_ids(_header(msg, "References"))
+    conversation_id = references[0] if references else (in_reply_to or message_id)
+
+    subject = " ".join(_header(msg, "Subject").split())
+    text = body_text(msg) or subject
+    truncated = len(text) > MAX_TEXT_CHARS
+    text = text[:MAX_TEXT_CHARS].strip()
+
+    extra: dict[str, Any] = {
+        "ses_message_id": ses_id,
+        "references": references,
+        "recipients": _recipients(receipt, mail),
+        "received_at": received_at.isoformat() if received_at else "",
+    }
+    reply_addresses = _addresses(_header(msg, "Reply-To"))
+    if reply_addresses and reply_addresses[0][1] != sender:
+        extra["reply_to_address"] = reply_addresses[0][1]
+    if truncated:
+        extra["truncated"] = True
+
+    return [
+        Mention(
+            channel="email",
+            external_id=message_id,
+            conversation_id=conversation_id,
+            author_id=sender,
+            author_handle=sender,
+            author_name=sender_name,
+            text=text,
+            created_at=created_at,
+            visibility="private",
+            language=_language(_header(msg, "Content-Language")),
+            reply_to=in_reply_to,
+            subject=subject,
+            extra=extra,
+        )
+    ]
+
+
+def body_text(msg: EmailMessage) -> str:
+    """The new text the sender wrote: text/plain preferred, else HTML without tags; quotes and signature cut."""
+    text = ""
+    try:
+        part = msg.get_body(preferencelist=("plain",))
+    except Exception:  # noqa: BLE001 - a broken MIME tree falls through to the HTML attempt
+        part = None
+    if part is not None:
+        text = _part_text(part)
+    if not text.strip():
+        try:
+            html_part = msg.get_body(preferencelist=("html",))
+        except Exception:  # noqa: BLE001
+            html_part = None
+        if html_part is not None:
+            text = html_to_text(_part_text(html_part))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    new_text = strip_quoted(text).strip()
+    return new_text or text.strip()
+
+
+def strip_quoted(text: str) -> str:
+    """Drop the signature (below ``-- ``), quoted history (from ``On … wrote:`` or an Outlook header on),
+    and every line starting with ``>``."""
+    lines = text.split("\n")
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        bare = line.strip()
+        if line in ("-- ", "--"):
+            break
+        if _is_reply_header(bare, lines[index + 1].strip() if index + 1 < len(lines) else ""):
+            break
+        if _ORIGINAL_MESSAGE.match(bare):
+            break
+        if _UNDERSCORES.match(bare) and index + 1 < len(lines) and _OUTLOOK_FROM.match(lines[index + 1].strip()):
+            break
+        if bare.startswith(">"):
+            continue
+        kept.append(line.rstrip())
+    return "\n".join(kept).strip()
+
+
+_REPLY_OPENERS = r"(?:On|Le|Am|El|Il|Op|Em|Den|På)"
+_REPLY_VERBS = r"(?:wrote|a écrit|schrieb|escribió|ha scritto|schreef|escreveu|skrev)"
+# "On <date>, <name> wrote:" / "Am <date> schrieb <name>:" - a date (digit) and a verb before the final colon
+_REPLY_HEADER = re.compile(
+    rf"^{_REPLY_OPENERS}\s(?=.*\d).*\b{_REPLY_VERBS}(?:\s*:|\s.{{0,160}}:)\s*$", re.IGNORECASE
+)
+_REPLY_HEADER_START = re.compile(rf"^{_REPLY_OPENERS}\s.{{6,}}", re.IGNORECASE)
+_REPLY_HEADER_END = re.compile(rf"\b{_REPLY_VERBS}(?:\s*:|\s.{{0,160}}:)\s*$", re.IGNORECASE)
+_ORIGINAL_MESSAGE = re.compile(r"^-{2,}\s*(?:Original Message|Forwarded message)\s*-{2,}", re.IGNORECASE)
+_UNDERSCORES = re.compile(r"^_{10,}$")
+_OUTLOOK_FROM = re.compile(r"^\*?(?:From|De|Von|Van):\*?\s", re.IGNORECASE)
+
+
+def _is_reply_header(line: str, next_line: str) -> bool:
+    if _REPLY_HEADER.match(line):
+        return True
+    # Clients wrap long headers: "On Mon, 3 Jun 2024 at 09:12, Jane <jane@\nexample.com> wrote:"
+    return bool(_REPLY_HEADER_START.match(line) and _REPLY_HEADER_END.search(next_line) and len(next_line) < 120)
+
+
+class _HtmlText(HTMLParser):
+    _BLOCK = frozenset(
+        {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "hr", "pre"}
+    )
+    _SKIP = frozenset({"script", "style", "head", "title", "blockquote"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self.skipping += 1
+        elif tag in self._BLOCK:
+            self.chunks.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._BLOCK:
+            self.chunks.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self._BLOCK:
+            self.chunks.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.chunks.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML mail body: tags, scripts, styles and quoted blocks removed, entities decoded."""
+    parser = _HtmlText()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001 - fall back to a crude tag strip for pathological markup
+        return unescape(re.sub(r"<[^>]*>", " ", html))
+    lines = [" ".join(line.split()) for line in "".join(parser.chunks).split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def _verdict_failed(receipt: dict, key: str) -> bool:
+    verdict = receipt.get(key)
+    return isinstance(verdict, dict) and str(verdict.get("status", "")).upper() == "FAIL"
+
+
+def _raw_content(notification: dict, receipt: dict) -> bytes:
+    content = notification.get("content")
+    if not isinstance(content, str) or not content:
+        raise ValueError(
+            "SES notification has no 'content' (the receipt rule must use an SNS action, not S3)"
+        )
+    action = receipt.get("action") if isinstance(receipt.get("action"), dict) else {}
+    if str(action.get("encoding", "UTF8")).upper() == "BASE64":
+        try:
+            return base64.b64decode("".join(content.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("SES notification 'content' is not valid base64") from None
+    return content.encode("utf-8", errors="replace")
+
+
+def _header(msg: EmailMessage, name: str) -> str:
+    try:
+        value = msg.get(name)
+    except Exception:  # noqa: BLE001 - a header the parser chokes on is treated as absent
+        return ""
+    return str(value).strip() if value is not None else ""
+
+
+def _addresses(value: str) -> list[tuple[str, str]]:
+    if not value:
+        return []
+    try:
+        pairs = getaddresses([value])
+    except Exception:  # noqa: BLE001
+        return []
+    return [(name.strip(), addr.strip().lower()) for name, addr in pairs if _looks_like_address(addr)]
+
+
+def _looks_like_address(addr: str) -> bool:
+    addr = addr.strip()
+    local, _, domain = addr.rpartition("@")
+    return bool(local) and bool(domain) and " " not in addr
+
+
+def _sender(msg: EmailMessage, mail: dict) -> tuple[str, str]:
+    found = _addresses(_header(msg, "From"))
+    if found:
+        return found[0]
+    common = mail.get("commonHeaders") if isinstance(mail.get("commonHeaders"), dict) else {}
+    for candidate in common.get("from") or []:
+        if isinstance(candidate, str):
+            found = _addresses(candidate)
+            if found:
+                return found[0]
+    source = mail.get("source")
+    if isinstance(source, str) and _looks_like_address(source):
+        return "", source.strip().lower()
+    raise ValueError("e-mail has no usable From address")
+
+
+def _is_automatic(msg: EmailMessage, sender: str) -> bool:
+    auto_submitted = _header(msg, "Auto-Submitted").split(";")[0].strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return True
+    for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder"):
+        if name in msg:
+            return True
+    if _header(msg, "Precedence").lower() in _AUTO_PRECEDENCE:
+        return True
+    if msg.get_content_type() == "multipart/report":
+        return True  # delivery status / disposition notifications
+    return sender.split("@", 1)[0] in _AUTO_SENDERS
+
+
+def _header_date(msg: EmailMessage) -> datetime | None:
+    raw = _header(msg, "Date")
+    if not raw:
+        return None
+    try:
+        parsed = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _iso_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+_MSG_ID = re.compile(r"<([^<>\s]+)>")
+
+
+def _msg_ids(value: str) -> list[str]:
+    return _MSG_ID.findall(value) if value else []
+
+
+def _first_msg_id(value: str) -> str:
+    if not value:
+        return ""
+    ids = _msg_ids(value)
+    if ids:
+        return ids[0]
+    bare = value.split()[0].strip("<>") if value.split() else ""
+    return bare if "@" in bare else ""
+
+
+def _recipients(receipt: dict, mail: dict) -> list[str]:
+    for source in (receipt.get("recipients"), mail.get("destination")):
+        if isinstance(source, list):
+            return [r.strip().lower() for r in source if isinstance(r, str) and r.strip()]
+    return []
+
+
+def _language(value: str) -> str:
+    tag = value.split(",")[0].strip() if value else ""
+    return tag if re.fullmatch(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", tag) else ""
+
+
+def _part_text(part: Any) -> str:
+    try:
+        content = part.get_content()
+    except Exception:  # noqa: BLE001 - unknown charset or broken transfer encoding
+        payload = part.get_payload(decode=True) or b""
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            return payload.decode(charset, errors="replace")
+        except LookupError:
+            return payload.decode("utf-8", errors="replace")
+    if isinstance(content, bytes):
+        return content.decode("utf-8", errors="replace")
+    return content if isinstance(content, str) else ""

@@ -1,0 +1,271 @@
+"""X API v2 adapter: poll mentions and send replies / direct messages through tweepy.
+
+The client never waits on a rate limit (``wait_on_rate_limit=False``): a Lambda must not sleep.
+A 429 raises ``RateLimited`` with the reset time, and the caller resumes after it.
+Rate-limit headers are read from the last HTTP response seen by the client's ``requests.Session``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+import requests
+import tweepy
+
+from chalicelib.channels.base import OutboundMessage, SendError, SendResult
+from chalicelib.domain.mention import Mention
+
+#: When a 429 carries no usable reset header, assume the standard 15-minute window.
+DEFAULT_RATE_LIMIT_WINDOW = timedelta(minutes=15)
+
+#: X snowflake ids encode their creation time (milliseconds since this epoch) in the high bits.
+_SNOWFLAKE_EPOCH_MS = 1288834974657
+
+MENTION_EXPANSIONS = ["author_id", "referenced_tweets.id"]
+MENTION_TWEET_FIELDS = [
+    "created_at",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "lang",
+    "referenced_tweets",
+    "author_id",
+]
+MENTION_USER_FIELDS = ["username", "name", "public_metrics"]
+
+
+class XApiError(Exception):
+    """A call to the X API failed. ``status`` is the HTTP status, or None for a network error."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class XAuthError(XApiError):
+    """401 / 403: the credentials are wrong, revoked, or lack access to this endpoint."""
+
+
+class RateLimited(XApiError):
+    """429: stop calling until ``reset_at`` (aware, UTC)."""
+
+    def __init__(self, reset_at: datetime, message: str = "", *, status: int | None = 429):
+        super().__init__(message or f"rate limited until {reset_at.isoformat()}", status=status)
+        self.reset_at = reset_at
+
+
+@dataclass(frozen=True)
+class MentionsPage:
+    mentions: list[Mention] = field(default_factory=list)
+    next_token: str | None = None  # pass as pagination_token for the next (older) page
+    newest_id: str | None = None  # the next poll's since_id
+    result_count: int = 0  # tweets the API returned, before our own tweets are skipped
+    rate_limit_remaining: int | None = None
+    rate_limit_reset: datetime | None = None
+
+
+def _epoch_to_datetime(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(str(value).strip()), tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _to_int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse_created_at(value: Any, tweet_id: str) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    # Fall back to the time encoded in the snowflake id.
+    try:
+        millis = (int(tweet_id) >> 22) + _SNOWFLAKE_EPOCH_MS
+        return datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return datetime.now(timezone.utc)
+
+
+class XApi:
+    """Thin wrapper over ``tweepy.Client`` for the calls the service makes."""
+
+    def __init__(
+        self,
+        bearer_token: str | None = None,
+        consumer_key: str | None = None,
+        consumer_secret: str | None = None,
+        access_token: str | None = None,
+        access_token_secret: str | None = None,
+    ):
+        self.client = tweepy.Client(
+            bearer_token=bearer_token,
+            consumer_key=consumer_key,
+            consumer_secret=consumer_secret,
+            access_token=access_token,
+            access_token_secret=access_token_secret,
+            wait_on_rate_limit=False,
+        )
+        self._last_headers: Mapping[str, str] = {}
+        self.client.session.hooks["response"].append(self._record_response)
+
+    # -- rate-limit bookkeeping -------------------------------------------------------------
+
+    def _record_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        self._last_headers = response.headers
+        return response
+
+    @property
+    def rate_limit_remaining(self) -> int | None:
+        """``x-rate-limit-remaining`` of the last response, if it had one."""
+        return _to_int(self._last_headers.get("x-rate-limit-remaining"))
+
+    @property
+    def rate_limit_reset(self) -> datetime | None:
+        """``x-rate-limit-reset`` (epoch seconds) of the last response, as an aware UTC datetime."""
+        return _epoch_to_datetime(self._last_headers.get("x-rate-limit-reset"))
+
+    def _reset_from(self, exc: tweepy.TooManyRequests) -> datetime:
+        reset_at = _epoch_to_datetime(exc.reset_time) if exc.reset_time is not None else None
+        if reset_at is None:
+            reset_at = _epoch_to_datetime(exc.response.headers.get("x-rate-limit-reset"))
+        return reset_at or datetime.now(timezone.utc) + DEFAULT_RATE_LIMIT_WINDOW
+
+    # -- calls --------------------------------------------------------------------------------
+
+    def _call(self, fn: Any, **kwargs: Any) -> Any:
+        """Run one tweepy call and translate its failures into this module's exceptions."""
+        self._last_headers = {}
+        try:
+            return fn(**kwargs)
+        except tweepy.TooManyRequests as exc:
+            raise RateLimited(self._reset_from(exc), str(exc)) from exc
+        except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
+            raise XAuthError(str(exc), status=exc.response.status_code) from exc
+        except tweepy.HTTPException as exc:
+            raise XApiError(str(exc), status=exc.response.status_code) from exc
+        except requests.RequestException as exc:
+            raise XApiError(f"network error: {type(exc).__name__}") from exc
+        except tweepy.TweepyException as exc:
+            raise XApiError(str(exc)) from exc
+
+    def fetch_mentions(
+        self,
+        user_id: str,
+        *,
+        since_id: str | None,
+        pagination_token: str | None = None,
+        max_results: int = 100,
+    ) -> MentionsPage:
+        """One page of mentions of ``user_id``, newest first; the account's own tweets are skipped.
+
+        Raises ``RateLimited`` on 429, ``XAuthError`` on 401/403, ``XApiError`` otherwise.
+        """
+        response = self._call(
+            self.client.get_users_mentions,
+            id=user_id,
+            since_id=since_id,
+            pagination_token=pagination_token,
+            max_results=max(5, min(int(max_results), 100)),
+            expansions=MENTION_EXPANSIONS,
+            tweet_fields=MENTION_TWEET_FIELDS,
+            user_fields=MENTION_USER_FIELDS,
+            user_auth=self.client.bearer_token is None,
+        )
+        users = {str(user.id): user.data for user in (response.includes or {}).get("users", [])}
+        tweets = response.data or []
+        mentions = [
+            self._to_mention(tweet.data, users)
+            for tweet in tweets
+            if str(tweet.data.get("author_id", "")) != str(user_id)
+        ]
+        meta = response.meta or {}
+        return MentionsPage(
+            mentions=mentions,
+            next_token=meta.get("next_token"),
+            newest_id=meta.get("newest_id"),
+            result_count=_to_int(meta.get("result_count")) or len(tweets),
+            rate_limit_remaining=self.rate_limit_remaining,
+            rate_limit_reset=self.rate_limit_reset,
+        )
+
+    @staticmethod
+    def _to_mention(data: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]]) -> Mention:
+        tweet_id = str(data["id"])
+        author_id = str(data.get("author_id", ""))
+        author = users.get(author_id, {})
+        metrics = author.get("public_metrics") or {}
+        reply_to = ""
+        for ref in data.get("referenced_tweets") or []:
+            if ref.get("type") == "replied_to":
+                reply_to = str(ref.get("id", ""))
+                break
+        note = data.get("note_tweet") or {}
+        return Mention(
+            channel="x",
+            external_id=tweet_id,
+            conversation_id=str(data.get("conversation_id") or tweet_id),
+            author_id=author_id,
+            text=note.get("text") or data.get("text", ""),
+            created_at=_parse_created_at(data.get("created_at"), tweet_id),
+            visibility="public",
+            author_handle=str(author.get("username", "")),
+            author_name=str(author.get("name", "")),
+            language=str(data.get("lang") or ""),
+            reply_to=reply_to,
+            followers=_to_int(metrics.get("followers_count")) or 0,
+            extra={"source": "poll"},
+        )
+
+
+def _api_messages(exc: tweepy.HTTPException) -> str:
+    return " ".join(str(m) for m in exc.api_messages).lower()
+
+
+class XSender(XApi):
+    """``Sender`` for channel ``x``: a public reply tweet, or a one-to-one direct message."""
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        if message.channel != "x":
+            raise SendError(f"XSender cannot send on channel {message.channel!r}", retryable=False)
+        try:
+            if message.private:
+                if not message.recipient:
+                    raise SendError("a direct message needs a recipient user id", retryable=False)
+                response = self.client.create_direct_message(
+                    participant_id=message.recipient, text=message.text, user_auth=True
+                )
+                data = response.data or {}
+                external_id = data.get("dm_event_id") or data.get("id") or ""
+            else:
+                response = self.client.create_tweet(
+                    text=message.text,
+                    in_reply_to_tweet_id=message.in_reply_to or None,
+                    user_auth=True,
+                )
+                data = response.data or {}
+                external_id = data.get("id") or ""
+        except tweepy.TooManyRequests as exc:
+            reset_at = self._reset_from(exc)
+            wait = max(0.0, (reset_at - datetime.now(timezone.utc)).total_seconds())
+            raise SendError(f"X rate limit: {exc}", retryable=True, retry_after=wait) from exc
+        except tweepy.TwitterServerError as exc:
+            raise SendError(f"X server error: {exc}", retryable=True) from exc
+        except tweepy.Forbidden as exc:
+            reason = "duplicate content" if "duplicate" in _api_messages(exc) else "forbidden"
+            raise SendError(f"X rejected the message ({reason}): {exc}", retryable=False) from exc
+        except tweepy.HTTPException as exc:
+            raise SendError(f"X rejected the message: {exc}", retryable=False) from exc
+        except requests.RequestException as exc:
+            raise SendError(f"network error: {type(exc).__name__}", retryable=True) from exc
+        except tweepy.TweepyException as exc:
+            raise SendError(f"X client error: {exc}", retryable=False) from exc
+        return SendResult(external_id=str(external_id))

@@ -1,0 +1,53 @@
+"""Routing: which desk queue a ticket goes to, whether that desk is open, and whether to acknowledge."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+#: A message older than this gets no automatic acknowledgement (a first poll importing old mentions, a replay).
+ACK_MAX_AGE = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    desk: str  # the desk whose queue gets the ticket (the on-call desk when urgent work escalates)
+    triaged_desk: str  # the desk triage chose
+    open: bool  # is ``desk`` open now
+    next_opening: datetime | None  # when ``triaged_desk`` opens (None while open, or never within the horizon)
+    escalated: bool  # urgent on a closed desk, sent to the open on-call desk
+    acknowledge: bool  # send the out-of-hours acknowledgement
+
+
+def route(triage, *, calendar, config, now: datetime, written_at: datetime | None = None) -> RouteDecision:
+    desk = triage.desk
+    is_open = calendar.is_open(desk, now)
+    escalated = False
+    oncall = getattr(config.routing, "oncall_desk", None)
+    if not is_open and triage.priority == "urgent" and oncall and oncall != desk and calendar.is_open(oncall, now):
+        desk, is_open, escalated = oncall, True, True
+    next_opening = None if is_open else calendar.next_opening(triage.desk, now)
+    fresh = written_at is None or now - written_at <= ACK_MAX_AGE
+    wants_ack = triage.acknowledge and fresh
+    return RouteDecision(desk=desk, triaged_desk=triage.desk, open=is_open, next_opening=next_opening,
+                         escalated=escalated, acknowledge=bool(wants_ack and not is_open))
+
+
+def queue_message(ticket, *, decision: RouteDecision | None = None, event: str = "ticket.created",
+                  at: datetime) -> dict:
+    """The desk-queue message contract, version 1 (docs/desk-message.schema.json)."""
+    return {
+        "schema": "responder.desk-message/1",
+        "event": event,
+        "ticket_id": ticket.ticket_id,
+        "desk": ticket.desk,
+        "priority": ticket.priority,
+        "intent": ticket.intent,
+        "channel": ticket.channel,
+        "language": ticket.language,
+        "first_contact_at": ticket.first_contact_at.isoformat(),
+        "sort_key": ticket.backlog_order,
+        "flags": list(ticket.flags),
+        "escalated": bool(decision.escalated) if decision else False,
+        "desk_open": bool(decision.open) if decision else True,
+        "at": at.isoformat(),
+    }

@@ -1,0 +1,31 @@
+"""Status-page tokens: the ticket reference plus an HMAC over it (80 bits), checked in constant time."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+
+_TOKEN = re.compile(r"^(R[0-9A-Z]{8})-([a-z2-7]{16})$")
+
+
+def _signature(key: str, ticket_id: str) -> str:
+    digest = hmac.new(key.encode(), f"status:{ticket_id}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest[:10]).decode().lower()
+
+
+def make_token(key: str, ticket_id: str) -> str:
+    return f"{ticket_id}-{_signature(key, ticket_id)}"
+
+
+def read_token(key: str, token: str) -> str | None:
+    """The ticket id if the token is genuine, else None (callers answer a plain 404)."""
+    match = _TOKEN.match(token or "")
+    if not match:
+        return None
+    ticket_id, signature = match.groups()
+    return ticket_id if hmac.compare_digest(_signature(key, ticket_id), signature) else None
+
+
+def status_url(base_url: str, key: str, ticket_id: str) -> str:
+    return f"{base_url}/s/{make_token(key, ticket_id)}"

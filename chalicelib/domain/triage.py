@@ -1,0 +1,428 @@
+"""Triage: decide desk, priority and intent of a message from rules kept as data in the configuration.
+
+Pure and fast: every keyword list and regex is compiled once per configuration object. Every decision
+is explained in ``Triage.reasons`` (which rule fired on which words).
+
+How a message is read:
+
+* @mentions, URLs and HTML entities are removed before rules are matched, so a brand handle such as
+  ``@SouthWestTrains`` never counts as a word;
+* ``intent``: each intent's rules add their weight when they match; the highest score wins, ties go to
+  the intent listed first in ``triage.intent_order``; no match gives ``triage.default_intent``;
+* ``priority``: urgent when any ``triage.urgent`` rule matches (never for spam);
+* ``desk``: the high-reach desk for high-reach authors, otherwise the desk rule with the highest
+  score (ties: the first listed), otherwise ``routing.default_desk``;
+* ``references`` and ``personal_data`` list what was found; personal data (e-mail addresses, phone
+  numbers, card and bank account numbers, plus configured kinds) is detected so that replies move the
+  conversation to a private channel and never echo it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Sequence
+
+from chalicelib.domain.config import INTENTS, BrandConfig, DeskRule, Rule
+
+__all__ = ["Triage", "triage", "detect_language", "find_personal_data", "normalise"]
+
+NO_ACK_INTENTS = frozenset({"praise", "spam", "abuse"})
+
+
+@dataclass(frozen=True)
+class Triage:
+    desk: str
+    priority: str  # "urgent" | "normal"
+    intent: str  # one of config.INTENTS
+    language: str  # ISO 639-1, or "und" when unknown
+    references: dict[str, list[str]] = field(default_factory=dict)
+    personal_data: list[str] = field(default_factory=list)
+    high_reach: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def acknowledge(self) -> bool:
+        """Whether the customer gets an automatic acknowledgement (never for praise, spam, abuse)."""
+        return self.intent not in NO_ACK_INTENTS
+
+    @property
+    def urgent(self) -> bool:
+        return self.priority == "urgent"
+
+    @property
+    def sensitive(self) -> bool:
+        """Personal data in the text: move the conversation out of public view."""
+        return bool(self.personal_data)
+
+    def to_dict(self) -> dict:
+        return {
+            "desk": self.desk,
+            "priority": self.priority,
+            "intent": self.intent,
+            "language": self.language,
+            "references": {k: list(v) for k, v in self.references.items()},
+            "personal_data": list(self.personal_data),
+            "high_reach": self.high_reach,
+            "reasons": list(self.reasons),
+            "acknowledge": self.acknowledge,
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# text normalisation
+# --------------------------------------------------------------------------------------------------
+
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
+_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " ", "\ufe0f": ""})
+
+
+def normalise(text: str, *, keep_mentions: bool = False) -> str:
+    """Text as rules see it: no URLs, no @mentions, plain quotes, decoded entities."""
+    for entity, char in _ENTITIES.items():
+        text = text.replace(entity, char)
+    text = _URL.sub(" ", text.translate(_QUOTES))
+    if not keep_mentions:
+        text = _MENTION.sub(" ", text)
+    return text
+
+
+# --------------------------------------------------------------------------------------------------
+# language
+# --------------------------------------------------------------------------------------------------
+
+_STOPWORDS = {
+    "en": "the and is are was were to of in on for my me you your it this that with not have has had "
+    "i i'm im we they what why how when where can can't cant don't dont will would please thanks "
+    "just at be been from but no any there get got an so do does did our us",
+    "fr": "le la les un une des et est sont je tu il elle nous vous mon ma mes ton votre pas ne que "
+    "qui pour dans sur avec ce cette c'est j'ai merci bonjour au aux du depuis mais ou très",
+    "es": "el la los las un una y es son yo tu mi mis que de en por para con no se lo al del "
+    "pero como gracias hola está estoy muy porque qué cuando ya también",
+    "de": "der die das und ist sind ich du er sie wir ihr mein meine nicht ein eine mit für auf "
+    "im dem den des zu von bei aber wie warum danke hallo noch schon auch",
+    "nl": "de het een en is zijn ik jij je hij zij wij mijn niet met voor op van dat die te "
+    "maar wat waarom bedankt hallo nog ook al naar",
+    "it": "il lo la i gli le un una e è sono io tu mio mia non che di in per con su del della "
+    "ma come perché grazie ciao ancora anche già",
+}
+_STOPWORD_SETS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def detect_language(text: str) -> str:
+    """A small stop-word vote over en/fr/es/de/nl/it; ``"und"`` when there is too little evidence."""
+    words = [w.lower() for w in _WORD.findall(normalise(text))]
+    if not words:
+        return "und"
+    scores = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOPWORD_SETS.items()}
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    (best, top), (_, second) = ranked[0], ranked[1]
+    if top == 0 or (top < 2 and len(words) > 3) or top == second:
+        # A single short word list ("help!") says little; a tie says nothing.
+        if top == 1 and len(words) <= 3 and top > second:
+            return best
+        return "und"
+    return best
+
+
+# --------------------------------------------------------------------------------------------------
+# personal data
+# --------------------------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_NUMBER_RUN = re.compile(r"(?<![\w+])(\+?\(?\d[\d \-().]{6,}\d)(?![\w])")
+_SORT_CODE = re.compile(r"(?<![\d-])\d{2}[- ]\d{2}[- ]\d{2}(?![\d-])")
+_ACCOUNT_HINT = re.compile(r"\b(?:account|acct|a/c)\s*(?:no\.?|number|num|#)?\s*:?\s*(\d{6,10})\b", re.IGNORECASE)
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return total % 10 == 0
+
+
+def _classify_number(raw: str) -> Optional[str]:
+    digits = re.sub(r"\D", "", raw)
+    international = raw.lstrip("(").startswith("+")
+    if international and 10 <= len(digits) <= 15:
+        return "phone"
+    if 13 <= len(digits) <= 19 and (_luhn(digits) or len(digits) == 16):
+        # Separators, if any, must look like card grouping (no dots or brackets).
+        if not re.search(r"[().]", raw):
+            return "card"
+    if digits.startswith("0") and not digits.startswith("00") and len(digits) in (10, 11):
+        # UK numbers: 01/02 geographic, 03 non-geographic, 07 mobile, 08 freephone / special rate.
+        if digits[1] in "12378":
+            return "phone"
+    if digits.startswith("00") and 11 <= len(digits) <= 17:
+        return "phone"
+    return None
+
+
+def find_personal_data(text: str, extra: Sequence[tuple[str, re.Pattern]] = ()) -> list[str]:
+    """Kinds of personal data in ``text`` (``email``, ``phone``, ``card``, ``account`` + configured)."""
+    text = _URL.sub(" ", text.translate(_QUOTES))
+    found: list[str] = []
+
+    def add(kind: str) -> None:
+        if kind not in found:
+            found.append(kind)
+
+    if _EMAIL.search(text):
+        add("email")
+    without_mentions = _MENTION.sub(" ", _EMAIL.sub(" ", text))
+    for match in _NUMBER_RUN.finditer(without_mentions):
+        kind = _classify_number(match.group(1))
+        if kind:
+            add(kind)
+    if _SORT_CODE.search(without_mentions) or _ACCOUNT_HINT.search(without_mentions) or _IBAN.search(without_mentions):
+        add("account")
+    for kind, pattern in extra:
+        if pattern.search(without_mentions):
+            add(kind)
+    return found
+
+
+# --------------------------------------------------------------------------------------------------
+# compiled rules
+# --------------------------------------------------------------------------------------------------
+
+_FLAGS = re.IGNORECASE | re.UNICODE
+
+
+def _keyword_regex(keywords: Iterable[str]) -> Optional[re.Pattern]:
+    """Whole-word, case-insensitive alternation; ``*`` is a word-character wildcard (``refund*``)."""
+    parts = []
+    for keyword in sorted({k.strip() for k in keywords if k.strip()}, key=len, reverse=True):
+        escaped = re.escape(keyword.translate(_QUOTES))
+        escaped = escaped.replace(r"\*", r"\w*").replace(r"\ ", r"\s+").replace("'", "['\u2019]")
+        parts.append(escaped)
+    if not parts:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", _FLAGS)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    label: str
+    keywords: Optional[re.Pattern]
+    patterns: tuple[re.Pattern, ...]
+    channels: frozenset[str]
+    languages: frozenset[str]
+    weight: float
+    intents: frozenset[str] = frozenset()
+    desk: str = ""
+
+    @classmethod
+    def of(cls, rule: Rule, label: str) -> "_Compiled":
+        return cls(
+            label=rule.name or label,
+            keywords=_keyword_regex(rule.keywords),
+            patterns=tuple(re.compile(p, _FLAGS) for p in rule.patterns),
+            channels=frozenset(rule.channels),
+            languages=frozenset(rule.languages),
+            weight=rule.weight,
+            intents=frozenset(getattr(rule, "intents", ()) or ()),
+            desk=getattr(rule, "desk", ""),
+        )
+
+    def match(self, text: str, channel: str, language: str, intent: str = "") -> Optional[str]:
+        """What made the rule fire (the matched words), or None."""
+        if self.channels and channel not in self.channels:
+            return None
+        if self.languages and language not in self.languages:
+            return None
+        if self.intents and intent not in self.intents:
+            return None
+        if self.keywords is not None:
+            m = self.keywords.search(text)
+            if m:
+                return m.group(0)
+        for pattern in self.patterns:
+            m = pattern.search(text)
+            if m:
+                return m.group(0)
+        if self.intents and self.keywords is None and not self.patterns:
+            return f"intent {intent}"
+        return None
+
+
+@dataclass(frozen=True)
+class _RuleBook:
+    intents: tuple[tuple[str, tuple[_Compiled, ...]], ...]
+    order: tuple[str, ...]
+    default_intent: str
+    urgent: tuple[_Compiled, ...]
+    desks: tuple[_Compiled, ...]
+    references: tuple[tuple[str, tuple[re.Pattern, ...]], ...]
+    personal_data: tuple[tuple[str, re.Pattern], ...]
+    reach_followers: int
+    reach_words: Optional[_Compiled]
+    reach_desk: Optional[str]
+    default_desk: str
+
+
+def _compile(config: BrandConfig) -> _RuleBook:
+    rules = config.triage
+    order = list(rules.intent_order) + [i for i in INTENTS if i not in rules.intent_order]
+    intents = tuple(
+        (intent, tuple(_Compiled.of(rule, f"{intent}[{i}]") for i, rule in enumerate(rules.intents.get(intent, []))))
+        for intent in order
+    )
+    reach = rules.high_reach
+    reach_words = None
+    if reach.keywords or reach.patterns:
+        reach_words = _Compiled.of(Rule(name="high reach", keywords=reach.keywords, patterns=reach.patterns), "high reach")
+    return _RuleBook(
+        intents=intents,
+        order=tuple(order),
+        default_intent=rules.default_intent,
+        urgent=tuple(_Compiled.of(rule, f"urgent[{i}]") for i, rule in enumerate(rules.urgent)),
+        desks=tuple(_Compiled.of(rule, f"{rule.desk}[{i}]") for i, rule in enumerate(rules.desks)),
+        references=tuple(
+            (kind, tuple(re.compile(p) for p in patterns)) for kind, patterns in rules.references.items()
+        ),
+        personal_data=tuple(
+            (kind, re.compile(p, re.IGNORECASE)) for kind, patterns in rules.personal_data.items() for p in patterns
+        ),
+        reach_followers=reach.followers,
+        reach_words=reach_words,
+        reach_desk=reach.desk,
+        default_desk=config.routing.default_desk,
+    )
+
+
+_BOOKS: dict[int, tuple[BrandConfig, _RuleBook]] = {}
+_MAX_BOOKS = 16
+
+
+def _rule_book(config: BrandConfig) -> _RuleBook:
+    entry = _BOOKS.get(id(config))
+    if entry is not None and entry[0] is config:
+        return entry[1]
+    book = _compile(config)
+    if len(_BOOKS) >= _MAX_BOOKS:
+        _BOOKS.pop(next(iter(_BOOKS)))
+    _BOOKS[id(config)] = (config, book)  # holding the config keeps its id from being reused
+    return book
+
+
+# --------------------------------------------------------------------------------------------------
+# triage
+# --------------------------------------------------------------------------------------------------
+
+
+def _find_references(text: str, book: _RuleBook) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for kind, patterns in book.references:
+        values: list[str] = []
+        for pattern in patterns:
+            for m in pattern.finditer(text):
+                value = next((g for g in m.groups() if g), None) if m.groups() else m.group(0)
+                value = (value or m.group(0)).strip()
+                if value and value not in values:
+                    values.append(value)
+        if values:
+            found[kind] = values
+    return found
+
+
+def triage(
+    text: str,
+    *,
+    channel: str,
+    config: BrandConfig,
+    followers: int = 0,
+    language: str = "",
+) -> Triage:
+    """Triage one message. Pure: the same input and configuration always give the same result."""
+    book = _rule_book(config)
+    clean = normalise(text)
+    lang = language or detect_language(text)
+    reasons: list[str] = []
+
+    # intent
+    scores: dict[str, float] = {}
+    fired: dict[str, list[str]] = {}
+    for intent, rules in book.intents:
+        for rule in rules:
+            hit = rule.match(clean, channel, lang)
+            if hit is not None:
+                scores[intent] = scores.get(intent, 0.0) + rule.weight
+                fired.setdefault(intent, []).append(f"{rule.label} ({hit.strip()!r})")
+    if scores:
+        intent = max(scores, key=lambda i: (scores[i], -book.order.index(i)))
+        reasons.append(f"intent {intent} (score {scores[intent]:g}): " + ", ".join(fired[intent]))
+        others = [f"{i} {scores[i]:g}" for i in book.order if i in scores and i != intent]
+        if others:
+            reasons.append("other intents scored: " + ", ".join(others))
+    else:
+        intent = book.default_intent
+        reasons.append(f"intent {intent}: no intent rule matched")
+
+    # priority
+    priority = "normal"
+    if intent != "spam":
+        for rule in book.urgent:
+            hit = rule.match(clean, channel, lang, intent)
+            if hit is not None:
+                priority = "urgent"
+                reasons.append(f"urgent: {rule.label} ({hit.strip()!r})")
+                break
+
+    # reach
+    high_reach = False
+    if book.reach_followers and followers >= book.reach_followers:
+        high_reach = True
+        reasons.append(f"high reach: {followers} followers >= {book.reach_followers}")
+    elif book.reach_words is not None:
+        hit = book.reach_words.match(clean, channel, lang)
+        if hit is not None:
+            high_reach = True
+            reasons.append(f"high reach: {hit.strip()!r}")
+
+    # desk
+    desk = ""
+    if high_reach and book.reach_desk:
+        desk = book.reach_desk
+        reasons.append(f"desk {desk}: high reach")
+    else:
+        desk_scores: dict[str, float] = {}
+        desk_hits: dict[str, list[str]] = {}
+        first_seen: dict[str, int] = {}
+        for index, rule in enumerate(book.desks):
+            hit = rule.match(clean, channel, lang, intent)
+            if hit is not None:
+                desk_scores[rule.desk] = desk_scores.get(rule.desk, 0.0) + rule.weight
+                desk_hits.setdefault(rule.desk, []).append(f"{rule.label} ({hit.strip()!r})")
+                first_seen.setdefault(rule.desk, index)
+        if desk_scores:
+            desk = max(desk_scores, key=lambda d: (desk_scores[d], -first_seen[d]))
+            reasons.append(f"desk {desk} (score {desk_scores[desk]:g}): " + ", ".join(desk_hits[desk]))
+        else:
+            desk = book.default_desk
+            reasons.append(f"desk {desk}: default")
+
+    references = _find_references(normalise(text, keep_mentions=True), book)
+    personal = find_personal_data(text, book.personal_data)
+    if personal:
+        reasons.append("personal data: " + ", ".join(personal))
+    return Triage(
+        desk=desk,
+        priority=priority,
+        intent=intent,
+        language=lang,
+        references=references,
+        personal_data=personal,
+        high_reach=high_reach,
+        reasons=reasons,
+    )

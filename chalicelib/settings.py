@@ -1,0 +1,123 @@
+"""One validated settings object, read once per cold start from the Lambda environment.
+
+Every resource name, the stage and the optional endpoint override live here; nothing else reads os.environ.
+Secrets are not settings: ``Secrets`` reads them from the environment in stage ``local`` (documented dummies in
+``.chalice/config.json``) and from SSM Parameter Store (decrypted, cached) everywhere else.
+"""
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ROOT = Path(__file__).resolve().parent
+
+#: Secret name -> SSM parameter suffix under ``PARAMETER_PREFIX``.
+SECRET_PARAMETERS = {
+    "X_CONSUMER_SECRET": "x/consumer-secret",
+    "X_BEARER_TOKEN": "x/bearer-token",
+    "X_USER_TOKENS": "x/user-tokens",
+    "META_APP_SECRET": "meta/app-secret",
+    "META_VERIFY_TOKEN": "meta/verify-token",
+    "META_PAGE_TOKEN": "meta/page-token",
+    "STATUS_LINK_KEY": "status-link-key",
+    "ADMIN_TOKEN": "admin-token",
+}
+
+
+class SettingsError(Exception):
+    pass
+
+
+def _csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    stage: str = Field(pattern=r"^(local|test|dev|prod)$")
+    region: str = "eu-west-2"
+    endpoint_url: str | None = None  # AWS_ENDPOINT_URL: the embedded local AWS (moto server) or None for AWS
+    mentions_table: str = "responder-mentions"
+    tickets_table: str = "responder-tickets"
+    customers_table: str = "responder-customers"
+    state_table: str = "responder-state"
+    inbound_queue: str = "responder-inbound"
+    outbox_queue: str = "responder-outbox"
+    parameter_prefix: str = "/responder/dev/"
+    public_base_url: str = "http://127.0.0.1:8000"  # where status links point (the API's public URL)
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    config_path: str = str(ROOT / "brand.yaml")
+    x_account_id: str = ""  # the brand's own X user id (its own events are skipped)
+    meta_page_ids: list[str] = Field(default_factory=list)
+    instagram_account_ids: list[str] = Field(default_factory=list)
+    reply_from_address: str = ""  # SES sender for e-mail replies
+    outbound_per_minute: int = Field(default=30, ge=1)  # token bucket per channel account
+    sandbox_outbound: bool = False  # True: record outbound messages instead of sending (stage local)
+    clock: str | None = None  # RESPONDER_CLOCK: ISO-8601 instant the app's clock starts at
+
+    _split = field_validator("meta_page_ids", "instagram_account_ids", mode="before")(_csv)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        names = {
+            "stage": "STAGE", "region": "AWS_REGION", "endpoint_url": "AWS_ENDPOINT_URL",
+            "mentions_table": "MENTIONS_TABLE", "tickets_table": "TICKETS_TABLE",
+            "customers_table": "CUSTOMERS_TABLE", "state_table": "STATE_TABLE",
+            "inbound_queue": "INBOUND_QUEUE", "outbox_queue": "OUTBOX_QUEUE",
+            "parameter_prefix": "PARAMETER_PREFIX", "public_base_url": "PUBLIC_BASE_URL",
+            "retention_days": "RETENTION_DAYS", "config_path": "BRAND_CONFIG",
+            "x_account_id": "X_ACCOUNT_ID", "meta_page_ids": "META_PAGE_IDS",
+            "instagram_account_ids": "INSTAGRAM_ACCOUNT_IDS", "reply_from_address": "REPLY_FROM_ADDRESS",
+            "outbound_per_minute": "OUTBOUND_PER_MINUTE", "sandbox_outbound": "SANDBOX_OUTBOUND",
+            "clock": "RESPONDER_CLOCK",
+        }
+        values = {field: env[var] for field, var in names.items() if env.get(var) not in (None, "")}
+        values.setdefault("region", env.get("AWS_DEFAULT_REGION", "eu-west-2"))
+        if "stage" not in values:
+            raise SettingsError("STAGE is not set (expected local, test, dev or prod)")
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise SettingsError(f"invalid settings: {problems}") from exc
+
+
+class Secrets:
+    """Credentials by name. Local stage: environment (dummies). Other stages: SSM, decrypted and cached."""
+
+    def __init__(self, settings: Settings, env: Mapping[str, str] | None = None,
+                 fetch: Callable[[str], str] | None = None):
+        self._settings = settings
+        self._env = os.environ if env is None else env
+        self._fetch = fetch
+
+    @cached_property
+    def _ssm_fetch(self) -> Callable[[str], str]:
+        if self._fetch is not None:
+            return self._fetch
+        from aws_lambda_powertools.utilities import parameters
+
+        return lambda name: parameters.get_parameter(name, decrypt=True, max_age=300)
+
+    def get(self, name: str) -> str:
+        if name not in SECRET_PARAMETERS:
+            raise KeyError(f"unknown secret {name}")
+        value = self._env.get(name)
+        if value:
+            return value
+        if self._settings.stage == "local":
+            raise SettingsError(f"{name} is not set in .chalice/config.json for stage local")
+        return self._ssm_fetch(self._settings.parameter_prefix + SECRET_PARAMETERS[name])

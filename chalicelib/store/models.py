@@ -1,0 +1,147 @@
+"""pynamodb models. Table names and the endpoint are bound once by ``bind_models`` (see bootstrap)."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+
+class MentionModel(Model):
+    class Meta:
+        table_name = "responder-mentions"
+        region = "eu-west-2"
+
+    pk = UnicodeAttribute(hash_key=True)  # channel#external_id
+    channel = UnicodeAttribute()
+    external_id = UnicodeAttribute()
+    conversation_key = UnicodeAttribute()
+    author_key = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    received_at = UTCDateTimeAttribute()
+    mention = JSONAttribute()  # the normalized Mention (personal data: expires with the TTL)
+    ticket_id = UnicodeAttribute(null=True)  # set once processing finished: a redelivery then is a no-op
+    expires_at = TTLAttribute(null=True)
+
+
+class TimelineEvent(MapAttribute):
+    at = UTCDateTimeAttribute()
+    kind = UnicodeAttribute()
+    detail = UnicodeAttribute(null=True)
+
+
+class BacklogIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "backlog"
+        projection = AllProjection()
+
+    backlog_key = UnicodeAttribute(hash_key=True)
+    backlog_order = UnicodeAttribute(range_key=True)
+
+
+class TicketsByCustomer(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_customer"
+        projection = KeysOnlyProjection()
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    first_contact_at = UnicodeAttribute(range_key=True)
+
+
+class TicketModel(Model):
+    class Meta:
+        table_name = "responder-tickets"
+        region = "eu-west-2"
+
+    ticket_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(default=0)
+    status = UnicodeAttribute()
+    desk = UnicodeAttribute()
+    priority = UnicodeAttribute()
+    intent = UnicodeAttribute()
+    language = UnicodeAttribute(default="und")
+    channel = UnicodeAttribute()
+    conversation_key = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    first_contact_at = UnicodeAttribute()  # ISO; also the GSI range key
+    last_customer_at = UTCDateTimeAttribute()
+    mention_keys = ListAttribute(of=UnicodeAttribute, default=list)
+    reply_target = JSONAttribute(null=True)  # how to answer: channel, recipient, in_reply_to, private, extra
+    flags = ListAttribute(of=UnicodeAttribute, default=list)  # abuse, high_reach, personal_data, ...
+    references = JSONAttribute(null=True)
+    reasons = ListAttribute(of=UnicodeAttribute, default=list)
+    acked = BooleanAttribute(default=False)
+    claimed_by = UnicodeAttribute(null=True)
+    claim_expires_at = UTCDateTimeAttribute(null=True)
+    first_response_due = UTCDateTimeAttribute(null=True)
+    first_response_at = UTCDateTimeAttribute(null=True)
+    breached = BooleanAttribute(default=False)
+    incident_id = UnicodeAttribute(null=True)
+    timeline = ListAttribute(of=TimelineEvent, default=list)
+    resolved_at = UTCDateTimeAttribute(null=True)
+    backlog_key = UnicodeAttribute(null=True)  # "<desk>#waiting" while waiting, removed after
+    backlog_order = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    backlog = BacklogIndex()
+    by_customer = TicketsByCustomer()
+
+
+class IdentitiesByCustomer(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_customer"
+        projection = AllProjection()
+
+    customer_id = UnicodeAttribute(hash_key=True)
+
+
+class CustomerIdentityModel(Model):
+    """One row per identity (``x#<user id>``, ``x@<handle>``, ``email#<address>``) pointing at one customer."""
+
+    class Meta:
+        table_name = "responder-customers"
+        region = "eu-west-2"
+
+    pk = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    handle = UnicodeAttribute(null=True)
+    display_name = UnicodeAttribute(null=True)
+    first_seen_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+    by_customer = IdentitiesByCustomer()
+
+
+class StateModel(Model):
+    """Small keyed state: conversation index, ack marks, cursors, budgets, incidents, outbox ledger."""
+
+    class Meta:
+        table_name = "responder-state"
+        region = "eu-west-2"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    value = JSONAttribute(null=True)
+    ref = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+ALL_MODELS = (MentionModel, TicketModel, CustomerIdentityModel, StateModel)
+
+
+def bind_models(*, region: str, endpoint_url: str | None, tables: dict[type[Model], str]) -> None:
+    """Point every model at its table and endpoint, dropping any cached connection (pynamodb caches one per class)."""
+    for model in ALL_MODELS:
+        model.Meta.table_name = tables.get(model, model.Meta.table_name)
+        model.Meta.region = region
+        model.Meta.host = endpoint_url
+        model._connection = None

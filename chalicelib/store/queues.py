@@ -1,0 +1,70 @@
+"""SQS adapter: the inbound queue, one queue per desk, the outbox. Queue URLs are looked up once and cached."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_SQS_BYTES = 256 * 1024
+
+
+class Queues:
+    def __init__(self, sqs_client, *, inbound: str, outbox: str, desk_queue_name):
+        self._sqs = sqs_client
+        self._names = {"inbound": inbound, "outbox": outbox}
+        self._desk_queue_name = desk_queue_name
+        self._urls: dict[str, str] = {}
+
+    def url(self, name: str) -> str:
+        if name not in self._urls:
+            self._urls[name] = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return self._urls[name]
+
+    def _send(self, queue_name: str, body: dict[str, Any], *, delay: int = 0,
+              attributes: dict[str, str] | None = None) -> str:
+        payload = json.dumps(body, separators=(",", ":"), default=str)
+        if len(payload.encode()) > MAX_SQS_BYTES:
+            raise ValueError(f"message of {len(payload.encode())} bytes exceeds the SQS limit")
+        kwargs: dict[str, Any] = {"QueueUrl": self.url(queue_name), "MessageBody": payload}
+        if delay:
+            kwargs["DelaySeconds"] = max(0, min(900, int(delay)))
+        if attributes:
+            kwargs["MessageAttributes"] = {
+                k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
+        return self._sqs.send_message(**kwargs)["MessageId"]
+
+    def send_inbound(self, envelope: dict[str, Any]) -> str:
+        return self._send(self._names["inbound"], envelope)
+
+    def send_desk(self, desk: str, message: dict[str, Any]) -> str:
+        return self._send(self._desk_queue_name(desk), message,
+                          attributes={"priority": message.get("priority", "normal"),
+                                      "schema": str(message.get("schema", ""))})
+
+    def send_outbox(self, message: dict[str, Any], *, delay: int = 0) -> str:
+        return self._send(self._names["outbox"], message, delay=delay)
+
+    def send_dead_letter(self, queue_name: str, body: dict[str, Any]) -> str:
+        """Park a message that can never succeed on ``<queue>-dlq`` (see README: DLQ redrive)."""
+        return self._send(f"{queue_name}-dlq", body)
+
+    def delete(self, queue_name: str, receipt_handles: list[str]) -> None:
+        url = self.url(queue_name)
+        for start in range(0, len(receipt_handles), 10):
+            chunk = receipt_handles[start:start + 10]
+            self._sqs.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)])
+
+    def delay_redelivery(self, queue_name: str, receipt_handle: str, seconds: int) -> None:
+        self._sqs.change_message_visibility(QueueUrl=self.url(queue_name), ReceiptHandle=receipt_handle,
+                                            VisibilityTimeout=max(0, min(43_200, int(seconds))))
+
+    def receive_desk(self, desk: str, *, max_messages: int = 10, wait: int = 0) -> list[dict[str, Any]]:
+        response = self._sqs.receive_message(QueueUrl=self.url(self._desk_queue_name(desk)),
+                                             MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait,
+                                             MessageAttributeNames=["All"])
+        return response.get("Messages", [])
+
+    def approximate_depth(self, queue_name: str) -> int:
+        attrs = self._sqs.get_queue_attributes(QueueUrl=self.url(queue_name),
+                                               AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attrs["Attributes"].get("ApproximateNumberOfMessages", 0))

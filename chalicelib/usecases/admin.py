@@ -1,0 +1,50 @@
+"""Oversight for team leads and comms: who is on shift, backlog per desk, incidents."""
+from __future__ import annotations
+
+import hmac
+
+from chalicelib.usecases import incidents
+
+
+class Unauthorized(Exception):
+    pass
+
+
+def authorize(svc, authorization: str | None) -> str:
+    """Admin endpoints take ``Authorization: Bearer <ADMIN_TOKEN>``; returns who is acting."""
+    expected = svc.secrets.get("ADMIN_TOKEN")
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Unauthorized("send Authorization: Bearer <admin token>")
+    return "admin"
+
+
+def rota(svc) -> dict:
+    now = svc.now()
+    view = svc.calendar.rota_view(now)
+    for desk_id, desk in view["desks"].items():
+        desk["backlog"] = svc.tickets.backlog_count(desk_id)
+    return view
+
+
+def backlog(svc, desk: str, limit: int = 50) -> dict:
+    if desk not in svc.config.desk_ids:
+        raise KeyError(desk)
+    tickets = svc.tickets.backlog(desk, limit=limit)
+    return {"desk": desk, "open": svc.calendar.is_open(desk, svc.now()), "tickets": [
+        {"ticket_id": t.ticket_id, "priority": t.priority, "intent": t.intent, "channel": t.channel,
+         "first_contact_at": t.first_contact_at.isoformat(), "flags": t.flags, "breached": t.breached,
+         "acked": t.acked} for t in tickets]}
+
+
+def resolve_incident(svc, incident_id: str, data: dict, *, follow_up: bool) -> dict:
+    """Resolve; with ``follow_up`` every open ticket linked to it gets one 'service restored' reply."""
+    incident = incidents.update(svc, incident_id, data, resolve=True)
+    sent = 0
+    if follow_up:
+        for ticket in svc.tickets.open_tickets():
+            if ticket.incident_id == incident_id and incidents.queue_follow_up(svc, ticket, incident):
+                sent += 1
+    return {**incident, "follow_ups_queued": sent}
+
+

@@ -1,0 +1,45 @@
+"""SLA watch: a ticket whose first (or next) response is overdue is marked breached, shown on the ticket,
+counted as a metric and escalated to the escalation desk's queue - once per breach."""
+from __future__ import annotations
+
+from chalicelib.domain import sla
+from chalicelib.domain.routing import queue_message
+from chalicelib.domain.ticket import CLAIMED, WAITING
+from chalicelib.store.repositories import ConcurrentUpdate
+from chalicelib.telemetry import count, logger
+
+
+def due_at(svc, ticket):
+    if ticket.first_response_at is None:
+        return ticket.first_response_due or sla.first_response_due(
+            ticket.first_contact_at, ticket.channel, ticket.priority, ticket.desk, svc.config, svc.calendar)
+    return sla.next_response_due(ticket.last_customer_at, ticket.channel, ticket.priority, ticket.desk,
+                                 svc.config, svc.calendar)
+
+
+def sla_watch(svc) -> dict:
+    now = svc.now()
+    escalation_desk = svc.config.routing.escalation_desk
+    breached = 0
+    for ticket in svc.tickets.open_tickets():
+        if ticket.breached or ticket.status not in (WAITING, CLAIMED):
+            continue
+        due = due_at(svc, ticket)
+        if not sla.is_breached(due, now):
+            continue
+        late = round(sla.minutes_late(due, now))
+        ticket.breached = True
+        ticket.record(now, "sla_breached", f"response was due {due.isoformat()} ({late} min late)")
+        try:
+            svc.tickets.save(ticket)
+        except ConcurrentUpdate:
+            continue  # changed meanwhile; the next run re-checks it
+        if escalation_desk:
+            message = queue_message(ticket, event="ticket.sla_breached", at=now)
+            message.update(escalated=True, due_at=due.isoformat(), minutes_late=late, from_desk=ticket.desk)
+            svc.queues.send_desk(escalation_desk, message)
+        count("SlaBreached", desk=ticket.desk, priority=ticket.priority)
+        logger.warning("SLA breached", extra={"ticket_id": ticket.ticket_id, "desk": ticket.desk,
+                                              "due": due.isoformat(), "minutes_late": late})
+        breached += 1
+    return {"breached": breached}

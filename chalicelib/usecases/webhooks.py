@@ -1,0 +1,158 @@
+"""Inbound endpoints' use cases: verify, validate, enqueue. Each raises ``Rejected`` with the HTTP status and a
+message a person understands; nothing that is rejected reaches the queue."""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Callable, Mapping
+
+from chalicelib.channels import email as email_channel
+from chalicelib.channels import form as form_channel
+from chalicelib.channels import meta as meta_channel
+from chalicelib.channels import x as x_channel
+from chalicelib.domain.status_link import status_url
+from chalicelib.domain.ticket import new_reference
+from chalicelib.store.queues import MAX_SQS_BYTES
+from chalicelib.telemetry import count, logger
+from chalicelib.usecases.ingest import enqueue_mentions, enqueue_raw
+
+MAX_WEBHOOK_BYTES = 1024 * 1024
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, message: str, details: Any = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+
+
+def _reject(status: int, message: str, *, channel: str, details: Any = None) -> Rejected:
+    count("WebhooksRejected", channel=channel, status=str(status))
+    logger.warning("inbound rejected", extra={"channel": channel, "status": status, "reason": message})
+    return Rejected(status, message, details)
+
+
+def _body_json(raw_body: bytes | None, *, channel: str) -> Any:
+    if not raw_body:
+        raise _reject(400, "the request body is empty", channel=channel)
+    if len(raw_body) > MAX_WEBHOOK_BYTES:
+        raise _reject(413, f"the request body is larger than {MAX_WEBHOOK_BYTES} bytes", channel=channel)
+    try:
+        return json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        raise _reject(400, "the request body is not valid JSON", channel=channel) from None
+
+
+# ---------------------------------------------------------------------------------------------------- X
+def x_crc(svc, crc_token: str | None) -> dict[str, str]:
+    if not crc_token:
+        raise _reject(400, "crc_token query parameter is required", channel="x")
+    return x_channel.crc_response(svc.secrets.get("X_CONSUMER_SECRET"), crc_token)
+
+
+def receive_x(svc, raw_body: bytes | None, signature: str | None) -> dict[str, Any]:
+    if raw_body and len(raw_body) > MAX_WEBHOOK_BYTES:
+        raise _reject(413, f"the request body is larger than {MAX_WEBHOOK_BYTES} bytes", channel="x")
+    if not x_channel.verify_signature(svc.secrets.get("X_CONSUMER_SECRET"), raw_body or b"", signature):
+        raise _reject(401, "missing or invalid x-twitter-webhooks-signature", channel="x")
+    payload = _body_json(raw_body, channel="x")
+    try:
+        mentions = x_channel.parse(payload, brand_id=svc.settings.x_account_id)
+    except ValueError as exc:
+        raise _reject(400, f"malformed Account Activity event: {exc}", channel="x") from None
+    if mentions:
+        enqueue_raw(svc, "x", payload)
+    return {"accepted": len(mentions)}
+
+
+# ---------------------------------------------------------------------------------------------------- Meta
+def meta_subscribe(svc, params: Mapping[str, str]) -> str:
+    challenge = meta_channel.subscribe_challenge(params, svc.secrets.get("META_VERIFY_TOKEN"))
+    if challenge is None:
+        raise _reject(403, "hub.mode must be subscribe and hub.verify_token must match", channel="meta")
+    return challenge
+
+
+def _split_entries(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Meta batches up to 1000 changes; split into chunks that fit one SQS message each."""
+    size = len(json.dumps(payload, separators=(",", ":")).encode())
+    entries = payload.get("entry") or []
+    if size <= MAX_SQS_BYTES - 4096 or len(entries) <= 1:
+        return [payload]
+    half = len(entries) // 2
+    return _split_entries({**payload, "entry": entries[:half]}) + _split_entries({**payload, "entry": entries[half:]})
+
+
+def receive_meta(svc, raw_body: bytes | None, signature: str | None) -> dict[str, Any]:
+    if raw_body and len(raw_body) > MAX_WEBHOOK_BYTES:
+        raise _reject(413, f"the request body is larger than {MAX_WEBHOOK_BYTES} bytes", channel="meta")
+    if not meta_channel.verify_signature(svc.secrets.get("META_APP_SECRET"), raw_body or b"", signature):
+        raise _reject(401, "missing or invalid X-Hub-Signature-256", channel="meta")
+    payload = _body_json(raw_body, channel="meta")
+    try:
+        mentions = meta_channel.parse(payload, page_ids=set(svc.settings.meta_page_ids),
+                                      ig_ids=set(svc.settings.instagram_account_ids))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise _reject(400, f"malformed Meta webhook event: {exc}", channel="meta") from None
+    if mentions:
+        for chunk in _split_entries(payload):
+            enqueue_raw(svc, "meta", chunk)
+    return {"accepted": len(mentions)}
+
+
+# ---------------------------------------------------------------------------------------------------- e-mail
+def receive_email(svc, raw_body: bytes | None, *, fetch_cert: Callable[[str], bytes],
+                  confirm: Callable[[str], None]) -> dict[str, Any]:
+    message = _body_json(raw_body, channel="email")
+    if not isinstance(message, dict) or not email_channel.verify_sns_message(message, fetch_cert):
+        raise _reject(401, "the SNS message signature is missing or invalid", channel="email")
+    if email_channel.is_subscription_confirmation(message):
+        confirm(email_channel.subscribe_url(message))
+        return {"subscribed": True}
+    if message.get("Type") != "Notification":
+        return {"accepted": 0}
+    try:
+        mentions = email_channel.parse_sns_notification(message)
+    except ValueError as exc:
+        raise _reject(400, f"malformed SES notification: {exc}", channel="email") from None
+    if mentions:
+        enqueue_raw(svc, "email", message)
+    return {"accepted": len(mentions)}
+
+
+# ---------------------------------------------------------------------------------------------------- web form
+def receive_form(svc, raw_body: bytes | None, *, client_key: str) -> dict[str, Any]:
+    submission_id = "F" + uuid.uuid4().hex[:16]
+    try:
+        mention = form_channel.parse_form(raw_body or b"", submission_id=submission_id, received_at=svc.now())
+    except form_channel.FormError as exc:
+        raise _reject(exc.status, str(exc), channel="form", details=getattr(exc, "errors", None)) from None
+    if not allow_submission(svc, client_key):
+        raise _reject(429, "too many messages from this address; please try again in an hour", channel="form")
+    reference = new_reference()
+    # the reference is fixed now so the customer gets it at once; processing creates the ticket under it
+    svc.state.claim(f"conv#{mention.conversation_key}", "ticket", ref=reference, ttl=svc.retention)
+    if mention.extra.get("honeypot"):
+        return {"reference": reference, "status_url": None}
+    enqueue_mentions(svc, [mention], source="form")
+    return {"reference": reference,
+            "status_url": status_url(svc.settings.public_base_url, svc.secrets.get("STATUS_LINK_KEY"), reference)}
+
+
+FORM_LIMIT_PER_HOUR = 5
+
+
+def allow_submission(svc, client_key: str) -> bool:
+    """At most FORM_LIMIT_PER_HOUR submissions per client (source address) per clock hour."""
+    now = svc.now()
+    window = now.strftime("%Y%m%d%H")
+    for _ in range(10):
+        item = svc.state.get("form-rate", f"{client_key}#{window}")
+        current = item.value if item else None
+        used = int(current or 0)
+        if used >= FORM_LIMIT_PER_HOUR:
+            return False
+        if svc.state.put_if_value("form-rate", f"{client_key}#{window}", current, used + 1):
+            return True
+    return False

@@ -1,0 +1,146 @@
+"""Shared fixtures: moto in-process with the real infra template, services built against it, the real
+Chalice app through chalice.test.Client, and helpers to drain real SQS queues into the real handlers."""
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import boto3
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+LOCAL_ENV = json.loads((PROJECT / ".chalice" / "config.json").read_text())["stages"]["local"]["environment_variables"]
+
+
+@pytest.fixture(autouse=True)
+def _aws_env(monkeypatch):
+    """No test ever reaches real AWS: dummy credentials, a fixed region, no endpoint override."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+    monkeypatch.setenv("AWS_REGION", "eu-west-2")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Responder")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def aws():
+    """moto in-process, with the stack created from infra/template.yaml through CloudFormation."""
+    from moto import mock_aws
+
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name="eu-west-2")
+        cfn.create_stack(StackName="responder-test", TemplateBody=(PROJECT / "infra" / "template.yaml").read_text(),
+                         Parameters=[{"ParameterKey": "Stage", "ParameterValue": "local"}])
+        yield
+
+
+@pytest.fixture
+def clock():
+    from chalicelib.clock import FixedClock
+
+    # a Sunday, 03:00 in London: every customer-service desk is closed
+    return FixedClock(utc(2026, 11, 29, 3, 0))
+
+
+@pytest.fixture
+def settings():
+    from chalicelib.settings import Settings
+
+    env = {**LOCAL_ENV, "PUBLIC_BASE_URL": "https://help.example.test"}
+    return Settings.from_env(env)
+
+
+@pytest.fixture
+def svc(aws, settings, clock, monkeypatch):
+    """Services wired exactly as in production, against moto, with the local sandbox sender."""
+    from chalicelib import bootstrap
+    from chalicelib.settings import Secrets
+
+    for key, value in LOCAL_ENV.items():
+        monkeypatch.setenv(key, value)
+    services = bootstrap.build(settings, clock=clock, secrets=Secrets(settings, env=LOCAL_ENV))
+    bootstrap.use(services)
+    yield services
+    bootstrap.use(None)
+
+
+@pytest.fixture
+def client(svc):
+    """The real Chalice app, its routes called through chalice.test.Client."""
+    from chalice.test import Client
+
+    import app as application
+
+    with Client(application.app, stage_name="local", project_dir=str(PROJECT)) as test_client:
+        yield test_client
+
+
+def queue_url(name: str) -> str:
+    return boto3.client("sqs", region_name="eu-west-2").get_queue_url(QueueName=name)["QueueUrl"]
+
+
+def receive_all(name: str, max_rounds: int = 20) -> list[dict]:
+    """Everything visible on a queue (messages stay in flight afterwards)."""
+    sqs = boto3.client("sqs", region_name="eu-west-2")
+    url, out = queue_url(name), []
+    for _ in range(max_rounds):
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"],
+                                    MessageAttributeNames=["All"]).get("Messages", [])
+        if not batch:
+            break
+        out.extend(batch)
+    return out
+
+
+def lambda_sqs_event(messages: list[dict], queue: str) -> dict:
+    """The event Lambda's SQS event source mapping builds (one record per message, its own id and receipt)."""
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": m.get("Attributes", {"ApproximateReceiveCount": "1"}), "messageAttributes": {},
+        "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:eu-west-2:123456789012:{queue}", "awsRegion": "eu-west-2"}
+        for m in messages]}
+
+
+class LambdaContext:
+    function_name = "test"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-west-2:123456789012:function:test"
+    aws_request_id = "test-request"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def drain(handler_name: str, queue: str, max_batches: int = 50) -> int:
+    """Feed a queue's messages to the app's real SQS handler, as the event source mapping does."""
+    import app as application
+
+    sqs = boto3.client("sqs", region_name="eu-west-2")
+    url, handled = queue_url(queue), 0
+    handler = application.app.handler_map[handler_name]
+    for _ in range(max_batches):
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+        if not batch:
+            break
+        handler(lambda_sqs_event(batch, queue), LambdaContext())
+        sqs.delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+        handled += len(batch)
+    return handled
+
+
+def run_pipeline() -> None:
+    """Inbound queue -> process handler -> outbox queue -> deliver handler."""
+    drain("process_inbound", "responder-inbound")
+    drain("deliver_outbox", "responder-outbox")

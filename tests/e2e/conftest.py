@@ -1,0 +1,90 @@
+"""End-to-end: the real local stack (`python -m tools.local_stack`, as `make run` starts it) in a subprocess."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LocalStack:
+    def __init__(self, clock: str | None):
+        self.aws_port, self.http_port = free_port(), free_port()
+        self.base = f"http://127.0.0.1:{self.http_port}"
+        self.endpoint = f"http://127.0.0.1:{self.aws_port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(LOCAL_AWS_PORT=str(self.aws_port), PORT=str(self.http_port), PYTHONUNBUFFERED="1")
+        if clock:
+            env["RESPONDER_CLOCK"] = clock
+        self.log = open(PROJECT / f".pytest_cache/local-stack-{self.http_port}.log", "w+")
+        self.proc = subprocess.Popen([sys.executable, "-m", "tools.local_stack"], cwd=PROJECT, env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"local stack exited: {self.output()}")
+            try:
+                if requests.get(self.base + "/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"local stack did not become healthy: {self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self) -> int:
+        self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=15)
+        finally:
+            self.log.close()
+
+    def get(self, path: str, **kwargs):
+        return requests.get(self.base + path, timeout=10, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return requests.post(self.base + path, timeout=10, **kwargs)
+
+    def wait_for(self, predicate, timeout: float = 10.0, interval: float = 0.1):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(interval)
+        return predicate()
+
+
+@pytest.fixture(scope="module")
+def sunday_night_stack():
+    """The local stack with its clock started at Sunday 03:00 Europe/London (every desk but on-call closed)."""
+    (PROJECT / ".pytest_cache").mkdir(exist_ok=True)
+    stack = LocalStack("2026-11-29T03:00:00+00:00")
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def weekday_stack():
+    """The local stack with its clock started at Tuesday 10:00 Europe/London (desks open)."""
+    (PROJECT / ".pytest_cache").mkdir(exist_ok=True)
+    stack = LocalStack("2026-11-24T10:00:00+00:00")
+    yield stack
+    stack.stop()

@@ -1,0 +1,33 @@
+"""Builders for platform-shaped payloads, signed as the platforms sign them."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+X_SECRET = "local-x-consumer-secret"
+BRAND_X_ID = "1000000001"
+
+
+def tweet_event(tweet_id: str, text: str, *, user_id: str = "555", handle: str = "traveller", at: datetime,
+                reply_to: str | None = None, followers: int = 120, extended: bool = False,
+                for_user_id: str = BRAND_X_ID) -> dict:
+    tweet = {
+        "created_at": at.astimezone(timezone.utc).strftime("%a %b %d %H:%M:%S +0000 %Y"),
+        "id": int(tweet_id), "id_str": tweet_id, "text": text[:140] if extended else text,
+        "truncated": extended, "in_reply_to_status_id_str": reply_to, "lang": "en",
+        "user": {"id": int(user_id), "id_str": user_id, "name": handle.title(), "screen_name": handle,
+                 "followers_count": followers},
+    }
+    if extended:
+        tweet["extended_tweet"] = {"full_text": text}
+    return {"for_user_id": for_user_id, "tweet_create_events": [tweet]}
+
+
+def x_body(payload: dict) -> bytes:
+    return json.dumps(payload).encode()
+
+
+def x_headers(body: bytes, secret: str = X_SECRET) -> dict:
+    from chalicelib.channels.x import sign
+
+    return {"Content-Type": "application/json", "x-twitter-webhooks-signature": sign(secret, body)}

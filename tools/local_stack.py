@@ -1,0 +1,237 @@
+"""The embedded local AWS stack: ``make run``.
+
+Starts a moto server on 127.0.0.1 (``LOCAL_AWS_PORT``, default 4566), creates the infra stack from
+``infra/template.yaml`` through the CloudFormation API, then runs the Chalice app with stage ``local``:
+the HTTP API on 127.0.0.1 (``PORT``, default 8000), every ``@app.schedule`` handler on its schedule, and every
+``@app.on_sqs_message`` handler fed real SQS events from its queue, as Lambda would. Ctrl-C stops it all.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+PROJECT = Path(__file__).resolve().parent.parent
+TEMPLATE = PROJECT / "infra" / "template.yaml"
+STACK_NAME = "responder-local"
+REGION = "eu-west-2"
+
+
+@dataclass
+class LambdaContext:
+    """Enough of the Lambda context object for Chalice and Powertools."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    timeout_s: int = 60
+
+    def __post_init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:responder-local-{self.function_name}"
+        self.function_version = "$LATEST"
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + self.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def local_environment(aws_port: int, http_port: int) -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{http_port}",
+    }
+
+
+def start_moto(port: int):
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server
+
+
+def create_stack(endpoint_url: str, stage: str = "local") -> dict[str, str]:
+    """Create the infra stack from the same template ops deploy; returns its outputs."""
+    import boto3
+
+    cfn = boto3.client("cloudformation", endpoint_url=endpoint_url, region_name=REGION)
+    cfn.create_stack(StackName=STACK_NAME, TemplateBody=TEMPLATE.read_text(),
+                     Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}])
+    for _ in range(100):
+        stack = cfn.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        if stack["StackStatus"].endswith("_COMPLETE"):
+            break
+        time.sleep(0.1)
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(f"stack {STACK_NAME}: {stack['StackStatus']} {stack.get('StackStatusReason', '')}")
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def chalice_config(stage: str = "local"):
+    from chalice.cli.factory import CLIFactory
+
+    return CLIFactory(str(PROJECT), environ=dict(os.environ)).create_config_obj(chalice_stage_name=stage)
+
+
+def load_app():
+    sys.path.insert(0, str(PROJECT))
+    return importlib.import_module("app").app
+
+
+def schedule_seconds(expression: Any) -> float:
+    text = expression if isinstance(expression, str) else expression.to_string()
+    match = re.match(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", text)
+    if not match:
+        raise ValueError(f"the local runner understands rate() schedules only, not {text!r}")
+    value, unit = int(match.group(1)), match.group(2).rstrip("s")
+    return value * {"minute": 60, "hour": 3600, "day": 86400}[unit]
+
+
+def scheduled_event(name: str) -> dict[str, Any]:
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": now, "region": REGION,
+            "resources": [f"arn:aws:events:{REGION}:123456789012:rule/responder-local-{name}"], "detail": {}}
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+        "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
+        "awsRegion": REGION} for m in messages]}
+
+
+class Runner:
+    """Calls the app's schedule and SQS handlers as Lambda would, on background threads."""
+
+    def __init__(self, app, *, endpoint_url: str, log: Callable[[str], None] = print, poll_wait: int = 1):
+        import boto3
+
+        self.app = app
+        self.sqs = boto3.client("sqs", endpoint_url=endpoint_url, region_name=REGION)
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.log = log
+        self.poll_wait = poll_wait
+
+    def start(self) -> None:
+        from chalice.app import ScheduledEventConfig, SQSEventConfig
+
+        for source in self.app.event_sources:
+            if isinstance(source, ScheduledEventConfig):
+                target, args = self._schedule_loop, (source.name, schedule_seconds(source.schedule_expression))
+            elif isinstance(source, SQSEventConfig):
+                target, args = self._sqs_loop, (source.name, source.queue, source.batch_size or 10)
+            else:
+                continue
+            thread = threading.Thread(target=target, args=args, name=f"handler-{source.name}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def _schedule_loop(self, name: str, period: float) -> None:
+        handler = self.app.handler_map[name]
+        while not self.stop.wait(period):
+            try:
+                result = handler(scheduled_event(name), LambdaContext(name))
+                self.log(f"[schedule] {name}: {result}")
+            except Exception as exc:  # a failed run is logged, the schedule goes on, as with EventBridge
+                self.log(f"[schedule] {name} failed: {type(exc).__name__}: {exc}")
+
+    def _sqs_loop(self, name: str, queue: str, batch_size: int) -> None:
+        handler = self.app.handler_map[name]
+        url = self.sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        while not self.stop.is_set():
+            try:
+                messages = self.sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=min(10, batch_size), WaitTimeSeconds=self.poll_wait,
+                    AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            except Exception as exc:
+                if self.stop.is_set():
+                    return
+                self.log(f"[sqs] {queue}: receive failed: {exc}")
+                time.sleep(1)
+                continue
+            if not messages:
+                continue
+            try:
+                handler(sqs_event(messages, arn), LambdaContext(name))
+            except Exception as exc:  # as Lambda: nothing is deleted; the messages come back after the timeout
+                self.log(f"[sqs] {name}: batch failed ({type(exc).__name__}: {exc})")
+                continue
+            self.sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
+def serve(*, aws_port: int, http_port: int, announce: bool = True):
+    """Start everything; returns (moto server, http server, runner, http thread)."""
+    os.environ.update(local_environment(aws_port, http_port))
+    moto_server = start_moto(aws_port)
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    outputs = create_stack(endpoint)
+    config = chalice_config("local")
+    for key, value in config.environment_variables.items():
+        os.environ.setdefault(key, value)
+    os.environ.update(local_environment(aws_port, http_port))  # the runner's ports win over config.json
+    app = load_app()
+    from chalice.local import create_local_server
+
+    http = create_local_server(app, config, "127.0.0.1", http_port)
+    http_thread = threading.Thread(target=http.serve_forever, name="http", daemon=True)
+    http_thread.start()
+    runner = Runner(app, endpoint_url=endpoint)
+    runner.start()
+    if announce:
+        base = f"http://127.0.0.1:{http_port}"
+        clock = os.environ.get("RESPONDER_CLOCK")
+        print(f"""
+Responder is running (stage local){f' - clock starts at {clock}' if clock else ''}
+  API            {base}/health
+  outbox         {base}/local/outbox      (messages the app would have sent)
+  rota           {base}/admin/rota        (Authorization: Bearer local-admin-token)
+  X webhook      {base}/webhooks/x        (secret: local-x-consumer-secret)
+  Meta webhook   {base}/webhooks/meta     (secret: local-meta-app-secret)
+  local AWS      {endpoint}   (AWS_ENDPOINT_URL; tables {', '.join(v for k, v in outputs.items() if k.endswith('Table'))})
+Replay real tweets:  make replay      Stop: Ctrl-C
+""", flush=True)
+    return moto_server, http, runner, http_thread
+
+
+def main() -> int:
+    aws_port = int(os.environ.get("LOCAL_AWS_PORT", "4566"))
+    http_port = int(os.environ.get("PORT", "8000"))
+    moto_server, http, runner, _ = serve(aws_port=aws_port, http_port=http_port)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("\nstopping…", flush=True)
+    runner.shutdown()
+    http.shutdown()
+    moto_server.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

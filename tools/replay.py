@@ -1,0 +1,138 @@
+"""Replay real customer-service tweets (../shared/data/twcs_sample.csv) into a running stack as signed X
+Account Activity webhooks.
+
+    python -m tools.replay                      # every inbound tweet, all at once (4 in flight)
+    python -m tools.replay --speed 600          # in real time order, 10 minutes of 2017 per second
+    python -m tools.replay --limit 50 --keep-time
+
+Timestamps are moved so the first tweet lands at the app's current time (from /health), unless --keep-time.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import requests
+import typer
+
+DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "twcs_sample.csv"
+LOCAL_SECRET = "local-x-consumer-secret"  # stage local's documented dummy (.chalice/config.json)
+LOCAL_BRAND_ID = "1000000001"
+
+
+@dataclass(frozen=True)
+class Row:
+    tweet_id: str
+    author_id: str
+    inbound: bool
+    created_at: datetime
+    text: str
+    in_reply_to: str
+
+
+def read_rows(path: Path = DEFAULT_CSV) -> list[Row]:
+    rows = []
+    with open(path, newline="", encoding="utf-8") as handle:
+        for raw in csv.DictReader(handle):
+            reply = raw.get("in_response_to_tweet_id") or ""
+            rows.append(Row(
+                tweet_id=raw["tweet_id"], author_id=raw["author_id"], inbound=raw["inbound"] == "True",
+                created_at=parsedate_to_datetime(raw["created_at"]).astimezone(timezone.utc), text=raw["text"],
+                in_reply_to=str(int(float(reply))) if reply else ""))
+    return rows
+
+
+def inbound(rows: Iterable[Row]) -> list[Row]:
+    """Customers' tweets, oldest first."""
+    return sorted((r for r in rows if r.inbound), key=lambda r: (r.created_at, int(r.tweet_id)))
+
+
+def author_number(author_id: str) -> str:
+    digits = "".join(ch for ch in author_id if ch.isdigit())
+    return digits or str(abs(hash(author_id)) % 10**9)
+
+
+def webhook_payload(row: Row, *, brand_id: str, shift: timedelta = timedelta(0)) -> dict:
+    at = row.created_at + shift
+    return {"for_user_id": brand_id, "tweet_create_events": [{
+        "created_at": at.strftime("%a %b %d %H:%M:%S +0000 %Y"), "id": int(row.tweet_id), "id_str": row.tweet_id,
+        "text": row.text, "truncated": False, "lang": "en",
+        "in_reply_to_status_id_str": row.in_reply_to or None,
+        "user": {"id_str": author_number(row.author_id), "screen_name": f"customer{author_number(row.author_id)}",
+                 "name": f"Customer {author_number(row.author_id)}", "followers_count": 100},
+    }]}
+
+
+def signed(payload: dict, secret: str) -> tuple[bytes, dict[str, str]]:
+    from chalicelib.channels.x import sign
+
+    body = json.dumps(payload).encode()
+    return body, {"Content-Type": "application/json", "x-twitter-webhooks-signature": sign(secret, body)}
+
+
+def schedule(rows: list[Row], speed: float | None) -> Iterator[tuple[float, Row]]:
+    """(seconds from start, row): real spacing divided by ``speed``, or all at once."""
+    if not rows:
+        return
+    first = rows[0].created_at
+    for row in rows:
+        yield ((row.created_at - first).total_seconds() / speed if speed else 0.0), row
+
+
+def replay(base_url: str, rows: list[Row], *, secret: str = LOCAL_SECRET, brand_id: str = LOCAL_BRAND_ID,
+           speed: float | None = None, keep_time: bool = False, workers: int = 4,
+           session: requests.Session | None = None) -> dict[str, int]:
+    session = session or requests.Session()
+    shift = timedelta(0)
+    if not keep_time and rows:
+        app_now = datetime.fromisoformat(session.get(base_url + "/health", timeout=10).json()["time"])
+        shift = app_now - rows[0].created_at - timedelta(seconds=1)
+    counts = {"sent": 0, "accepted": 0, "rejected": 0}
+
+    def send(row: Row) -> None:
+        body, headers = signed(webhook_payload(row, brand_id=brand_id, shift=shift), secret)
+        response = session.post(base_url + "/webhooks/x", data=body, headers=headers, timeout=30)
+        counts["sent"] += 1
+        if response.status_code == 200:
+            counts["accepted"] += response.json().get("accepted", 0)
+        else:
+            counts["rejected"] += 1
+            print(f"tweet {row.tweet_id}: HTTP {response.status_code} {response.text[:200]}", file=sys.stderr)
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for offset, row in schedule(rows, speed):
+            delay = start + offset - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(send, row)
+    return counts
+
+
+def main(
+    base_url: str = typer.Option("http://127.0.0.1:8000", help="the running stack (make run)"),
+    csv_path: Path = typer.Option(DEFAULT_CSV, "--csv", help="twcs-format CSV"),
+    speed: float = typer.Option(0.0, help="replay in time order, N times faster than real time (0: all at once)"),
+    limit: int = typer.Option(0, help="only the first N inbound tweets (0: all)"),
+    keep_time: bool = typer.Option(False, help="keep the 2017 timestamps instead of moving them to the app's now"),
+    secret: str = typer.Option(LOCAL_SECRET, help="X consumer secret the stack verifies with"),
+) -> None:
+    rows = inbound(read_rows(csv_path))
+    if limit:
+        rows = rows[:limit]
+    started = time.monotonic()
+    counts = replay(base_url, rows, secret=secret, speed=speed or None, keep_time=keep_time)
+    print(f"replayed {counts['sent']} inbound tweets in {time.monotonic() - started:.1f}s: "
+          f"{counts['accepted']} accepted, {counts['rejected']} rejected")
+
+
+if __name__ == "__main__":
+    typer.run(main)
