@@ -8,6 +8,7 @@ the HTTP API on 127.0.0.1 (``PORT``, default 8000), every ``@app.schedule`` hand
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -51,6 +53,13 @@ def local_environment(aws_port: int, http_port: int) -> dict[str, str]:
         "AWS_REGION": REGION, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{http_port}",
     }
+
+
+def quiet() -> None:
+    """The local AWS answers silently: no request log lines, no warnings about resources moto skips."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudWatch::Alarm")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def start_moto(port: int):
@@ -182,6 +191,7 @@ class Runner:
 
 def serve(*, aws_port: int, http_port: int, announce: bool = True):
     """Start everything; returns (moto server, http server, runner, http thread)."""
+    quiet()
     os.environ.update(local_environment(aws_port, http_port))
     moto_server = start_moto(aws_port)
     endpoint = os.environ["AWS_ENDPOINT_URL"]

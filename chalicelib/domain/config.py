@@ -10,7 +10,8 @@ item; each pydantic error location is mapped to the nearest recorded line.
 
 The YAML dialect is "YAML 1.1 minus its surprises": ``20:00`` stays a string (not the sexagesimal
 integer 1200) and ``on`` / ``off`` / ``yes`` / ``no`` / ``NO`` stay strings (only ``true`` / ``false``
-are booleans), so times and country codes need no quoting.
+are booleans), so times and country codes need no quoting. Dates stay strings until the schema
+parses them, so an impossible date is reported with its line like any other problem.
 """
 from __future__ import annotations
 
@@ -124,11 +125,12 @@ class ConfigError(Exception):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without sexagesimal numbers and without yes/no/on/off booleans."""
+    """SafeLoader without sexagesimal numbers, without yes/no/on/off booleans, and with dates left as
+    strings (validated, with a line number, by the schema)."""
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(

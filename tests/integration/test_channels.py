@@ -1,0 +1,164 @@
+"""Every other channel through its real route, into the same pipeline (moto; SNS certificate fetch intercepted)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import pytest
+import responses
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.conftest import receive_all, run_pipeline
+from tests.unit.test_email_parse import CERT_URL, _self_signed, confirmation, fixture, ses, sign
+
+META = Path(__file__).resolve().parent.parent / "fixtures" / "meta"
+META_SECRET = "local-meta-app-secret"
+
+
+def meta_headers(body: bytes, secret: str = META_SECRET) -> dict:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={digest}"}
+
+
+# ------------------------------------------------------------------------------------------------ Meta
+def test_meta_verify_token_handshake(client):
+    ok = client.http.get("/webhooks/meta?hub.mode=subscribe&hub.verify_token=local-meta-verify-token&hub.challenge=42x")
+    assert ok.status_code == 200 and ok.body == b"42x"
+    bad = client.http.get("/webhooks/meta?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=42x")
+    assert bad.status_code == 403 and "verify_token" in bad.json_body["error"]
+
+
+@pytest.mark.parametrize("fixture_name", ["feed_comment.json", "messenger_message.json", "instagram_comment.json"])
+def test_signed_meta_events_become_tickets(client, svc, fixture_name):
+    body = (META / fixture_name).read_bytes()
+    response = client.http.post("/webhooks/meta", body=body, headers=meta_headers(body))
+    assert response.status_code == 200, response.body
+    assert response.json_body["accepted"] >= 1
+    run_pipeline()
+    tickets = list(svc.tickets.open_tickets())
+    assert len(tickets) == response.json_body["accepted"]
+    assert {t.channel for t in tickets} <= {"facebook", "messenger", "instagram"}
+
+
+def test_meta_batch_and_echoes(client, svc):
+    batch = (META / "batch.json").read_bytes()
+    accepted = client.http.post("/webhooks/meta", body=batch, headers=meta_headers(batch)).json_body["accepted"]
+    echo = (META / "echo.json").read_bytes()
+    assert client.http.post("/webhooks/meta", body=echo, headers=meta_headers(echo)).json_body == {"accepted": 0}
+    run_pipeline()
+    assert accepted >= 2
+    assert len(list(svc.tickets.open_tickets())) <= accepted  # replies thread into their post's ticket
+
+
+@pytest.mark.parametrize("headers", [
+    {"Content-Type": "application/json"},
+    {"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=" + "0" * 64},
+])
+def test_forged_meta_webhooks_are_rejected(client, headers):
+    body = (META / "feed_comment.json").read_bytes()
+    response = client.http.post("/webhooks/meta", body=body, headers=headers)
+    assert response.status_code == 401
+    assert receive_all("responder-inbound") == []
+
+
+def test_malformed_meta_body_is_400(client):
+    body = b'{"object": "page", "entry": "nope"}'
+    response = client.http.post("/webhooks/meta", body=body, headers=meta_headers(body))
+    assert response.status_code == 400 and "malformed" in response.json_body["error"]
+    assert receive_all("responder-inbound") == []
+
+
+# ------------------------------------------------------------------------------------------------ e-mail
+@pytest.fixture
+def sns_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def sns_cert(sns_key):
+    from chalicelib.channels.sns_http import fetch_certificate
+
+    fetch_certificate.cache_clear()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(CERT_URL, body=_self_signed(sns_key))
+        yield mock
+    fetch_certificate.cache_clear()
+
+
+def test_ses_email_via_signed_sns_becomes_a_ticket(client, svc, sns_key, sns_cert):
+    message = sign(ses(fixture("plain.eml")), sns_key)
+    body = json.dumps(message).encode()
+    response = client.http.post("/webhooks/email", body=body, headers={"Content-Type": "text/plain; charset=UTF-8"})
+    assert response.status_code == 200, response.body
+    assert response.json_body == {"accepted": 1}
+    run_pipeline()
+    [ticket] = list(svc.tickets.open_tickets())
+    assert ticket.channel == "email" and ticket.reply_target["private"] is True
+
+
+def test_sns_subscription_is_confirmed(client, sns_key, sns_cert):
+    message = sign(confirmation(), sns_key)
+    sns_cert.get(message["SubscribeURL"], body="<ConfirmSubscriptionResponse/>")
+    response = client.http.post("/webhooks/email", body=json.dumps(message).encode(),
+                                headers={"Content-Type": "text/plain"})
+    assert response.status_code == 200 and response.json_body == {"subscribed": True}
+    assert any(call.request.url.startswith(message["SubscribeURL"].split("?")[0]) and "Confirm" in call.request.url
+               for call in sns_cert.calls)
+
+
+def test_auto_reply_is_accepted_but_not_queued(client, sns_key, sns_cert):
+    message = sign(ses(fixture("auto_reply.eml")), sns_key)
+    response = client.http.post("/webhooks/email", body=json.dumps(message).encode(),
+                                headers={"Content-Type": "text/plain"})
+    assert response.json_body == {"accepted": 0}
+    assert receive_all("responder-inbound") == []
+
+
+def test_forged_sns_message_is_rejected(client, sns_key, sns_cert):
+    message = sign(ses(fixture("plain.eml")), sns_key)
+    message["Message"] = message["Message"].replace("Received", "Received ")
+    response = client.http.post("/webhooks/email", body=json.dumps(message).encode(),
+                                headers={"Content-Type": "text/plain"})
+    assert response.status_code == 401
+    assert receive_all("responder-inbound") == []
+
+
+# ------------------------------------------------------------------------------------------------ web form
+def form_post(client, payload):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return client.http.post("/contact", body=body, headers={"Content-Type": "application/json"})
+
+
+def test_contact_form_answers_with_reference_and_status_link_then_becomes_that_ticket(client, svc):
+    response = form_post(client, {"name": "Ada Rider", "email": "Ada@Example.org",
+                                  "message": "I was charged twice for my season ticket."})
+    assert response.status_code == 202, response.body
+    reference, link = response.json_body["reference"], response.json_body["status_url"]
+    assert link.startswith("https://help.example.test/s/" + reference + "-")
+    run_pipeline()
+    ticket = svc.tickets.get(reference)
+    assert ticket is not None and ticket.channel == "form" and ticket.reply_target["recipient"] == "ada@example.org"
+
+
+@pytest.mark.parametrize("payload, status, field", [
+    (b"", 400, None),
+    (b"{oops", 400, None),
+    ({"name": "", "email": "not-an-address", "message": "hi"}, 422, "email"),
+    ({"name": "A", "email": "a@example.org"}, 422, "message"),
+    ({"name": "A", "email": "a@example.org", "message": "x" * 20_000}, 413, None),
+])
+def test_contact_form_bad_input_gets_a_clear_error_and_nothing_is_queued(client, payload, status, field):
+    response = form_post(client, payload)
+    assert response.status_code == status
+    assert response.json_body["error"]
+    if field:
+        assert field in json.dumps(response.json_body["details"])
+    assert receive_all("responder-inbound") == []
+
+
+def test_contact_form_abuse_limit(client):
+    payload = {"name": "Bot", "email": "bot@example.org", "message": "Buy cheap tickets"}
+    statuses = [form_post(client, payload).status_code for _ in range(7)]
+    assert statuses[:5] == [202] * 5 and statuses[5:] == [429, 429]
