@@ -246,3 +246,12 @@ def sla_watch(event):
     from chalicelib.usecases.sla_watch import sla_watch as run
 
     return run(services())
+
+
+@app.route("/admin/customers/{identity}", methods=["DELETE"])
+def forget_customer(identity):
+    from urllib.parse import unquote
+
+    from chalicelib.usecases.privacy import forget_customer as forget
+
+    return _admin(lambda svc: forget(svc, unquote(identity)))

@@ -1,0 +1,171 @@
+"""Oversight endpoints and the outbox's delivery guarantees (real tweepy against intercepted X HTTP)."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import boto3
+import pytest
+import responses
+
+from tests.conftest import LambdaContext, drain, lambda_sqs_event, queue_url, receive_all, run_pipeline, utc
+from tests.helpers import tweet_event, x_body, x_headers
+
+ADMIN = {"Authorization": "Bearer local-admin-token", "Content-Type": "application/json"}
+TWEETS_URL = "https://api.twitter.com/2/tweets"
+
+
+def post_tweet(client, tweet_id, text, at, **kwargs):
+    body = x_body(tweet_event(tweet_id, text, at=at, **kwargs))
+    assert client.http.post("/webhooks/x", body=body, headers=x_headers(body)).status_code == 200
+
+
+# ------------------------------------------------------------------------------------------------ oversight
+def test_admin_endpoints_need_the_admin_token(client):
+    assert client.http.get("/admin/rota").status_code == 401
+    assert client.http.get("/admin/rota", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_rota_says_who_is_on_now_and_next_with_backlog(client, clock):
+    post_tweet(client, "8001", "@ExampleRail my train was cancelled, refund please", clock.now())
+    run_pipeline()
+    view = client.http.get("/admin/rota", headers=ADMIN).json_body
+    complaints = view["desks"]["complaints"]
+    assert complaints["open"] is False
+    assert complaints["next_opening"] == "2026-11-29T09:00:00Z"
+    assert complaints["backlog"] == 1
+    assert view["desks"]["oncall"]["open"] is True
+
+
+def test_backlog_is_urgent_first_then_oldest_first_contact(client, clock, svc):
+    clock.set(utc(2026, 11, 24, 10, 0))
+    post_tweet(client, "8002", "@ExampleRail when is my refund coming?", clock.now() - timedelta(minutes=30), user_id="1")
+    post_tweet(client, "8003", "@ExampleRail refund status please", clock.now() - timedelta(minutes=50), user_id="2")
+    post_tweet(client, "8004", "@ExampleRail I'm stranded at Didcot, last train cancelled, alone with my kids",
+               clock.now() - timedelta(minutes=5), user_id="3")
+    run_pipeline()
+    desk = svc.tickets.get(svc.mentions.get("x#8002").ticket_id).desk
+    tickets = client.http.get(f"/admin/backlog/{desk}", headers=ADMIN).json_body["tickets"]
+    order = [svc.mentions.get(k).ticket_id for k in ("x#8004", "x#8003", "x#8002")]
+    assert [t["ticket_id"] for t in tickets if t["ticket_id"] in order] == order
+    assert client.http.get("/admin/backlog/nope", headers=ADMIN).status_code == 404
+
+
+def test_incident_validation_and_resolution_with_one_follow_up_per_ticket(client, clock, svc):
+    bad = client.http.post("/admin/incidents", headers=ADMIN, body=json.dumps({"title": "x"}))
+    assert bad.status_code == 422 and "title" in bad.json_body["error"]
+    bad_desk = client.http.post("/admin/incidents", headers=ADMIN, body=json.dumps(
+        {"title": "Signal failure", "desks": ["nowhere"]}))
+    assert bad_desk.status_code == 422
+    incident = client.http.post("/admin/incidents", headers=ADMIN, body=json.dumps(
+        {"title": "Signal failure at Didcot", "keywords": ["didcot"]})).json_body
+    post_tweet(client, "8005", "@ExampleRail trains at Didcot all cancelled? what is happening", clock.now())
+    run_pipeline()
+    path = f"/admin/incidents/{incident['incident_id']}/resolve"
+    first = client.http.post(path, headers=ADMIN, body=json.dumps({"follow_up": True})).json_body
+    again = client.http.post(path, headers=ADMIN, body=json.dumps({"follow_up": True})).json_body
+    assert first["status"] == "resolved" and first["follow_ups_queued"] == 1 and again["follow_ups_queued"] == 0
+    drain("deliver_outbox", "responder-outbox")
+    texts = [m["text"] for m in client.http.get("/local/outbox").json_body["messages"]]
+    assert len(texts) == 2 and any(t.startswith("Update on Signal failure at Didcot") for t in texts)
+
+
+def test_forget_removes_every_trace_of_a_customer(client, clock, svc):
+    post_tweet(client, "8006", "@ExampleRail my booking ref ABC123 was cancelled", clock.now(), user_id="900")
+    post_tweet(client, "8007", "@ExampleRail thanks for nothing", clock.now(), user_id="901")
+    run_pipeline()
+    result = client.http.delete("/admin/customers/x%23900", headers=ADMIN).json_body
+    assert result == {"identities": 1, "tickets": 1, "mentions": 1}
+    assert svc.mentions.get("x#8006") is None and svc.mentions.get("x#8007") is not None
+    assert len(boto3.client("dynamodb").scan(TableName="responder-tickets")["Items"]) == 1
+
+
+def test_redrive_moves_dead_letters_back(svc):
+    from tools.admin import redrive_queue
+
+    sqs = boto3.client("sqs")
+    for n in range(3):
+        sqs.send_message(QueueUrl=queue_url("responder-inbound-dlq"), MessageBody=json.dumps({"n": n}))
+    assert redrive_queue(sqs, "responder-inbound") == 3
+    assert sorted(json.loads(m["Body"])["n"] for m in receive_all("responder-inbound")) == [0, 1, 2]
+    assert receive_all("responder-inbound-dlq") == []
+
+
+# ------------------------------------------------------------------------------------------------ outbox
+@pytest.fixture
+def real_x(svc):
+    """The production X sender (tweepy), its HTTP intercepted."""
+    from chalicelib.bootstrap import _real_sender_factory
+
+    svc.sender_factory = _real_sender_factory(svc.settings, svc.secrets, boto3.session.Session())
+    svc._senders.clear()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def outbox_message(ticket_id="R00000001", **overrides):
+    message = {"idempotency_key": f"ack#{ticket_id}", "kind": "ack", "ticket_id": ticket_id, "channel": "x",
+               "recipient": "555", "in_reply_to": "123", "private": False, "subject": "", "extra": {},
+               "text": f"We're offline, back at 09:00. Ref {ticket_id}", "queued_at": "2026-11-29T03:00:00+00:00",
+               "expires_at": "2026-11-29T09:00:00+00:00"}
+    message.update(overrides)
+    return message
+
+
+def deliver_once(message, receive_count=1):
+    import app as application
+
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=queue_url("responder-outbox"), MessageBody=json.dumps(message))
+    [received] = receive_all("responder-outbox")
+    received["Attributes"] = {"ApproximateReceiveCount": str(receive_count)}
+    return application.app.handler_map["deliver_outbox"](lambda_sqs_event([received], "responder-outbox"),
+                                                          LambdaContext())
+
+
+def test_reply_is_posted_with_tweepy_once_even_if_delivered_twice(svc, real_x):
+    real_x.post(TWEETS_URL, json={"data": {"id": "999", "text": "ok"}}, status=201)
+    deliver_once(outbox_message())
+    deliver_once(outbox_message())
+    posts = [c for c in real_x.calls if c.request.url == TWEETS_URL]
+    assert len(posts) == 1
+    assert json.loads(posts[0].request.body)["reply"] == {"in_reply_to_tweet_id": "123"}
+    assert svc.state.get("sent", "ack#R00000001").value["external_id"] == "999"
+
+
+def test_503_is_retried_later_with_backoff_not_lost(svc, real_x):
+    real_x.post(TWEETS_URL, json={"title": "Service Unavailable"}, status=503)
+    with pytest.raises(Exception, match="1 of 1 records failed"):
+        deliver_once(outbox_message())
+    attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url("responder-outbox"),
+                                                     AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"  # back after its backoff
+    assert svc.state.get("sent", "ack#R00000001") is None
+
+
+def test_403_duplicate_goes_to_the_dead_letter_queue_once(svc, real_x):
+    real_x.post(TWEETS_URL, status=403, json={"detail": "You are not allowed to create a Tweet with duplicate content.",
+                                              "title": "Forbidden", "status": 403})
+    deliver_once(outbox_message())
+    [dead] = receive_all("responder-outbox-dlq")
+    assert json.loads(dead["Body"])["idempotency_key"] == "ack#R00000001"
+    assert "duplicate" in json.loads(dead["Body"])["error"]
+
+
+def test_ack_expires_when_the_team_is_back_before_it_could_be_sent(svc, clock, real_x):
+    clock.set(utc(2026, 11, 29, 9, 1))
+    deliver_once(outbox_message())
+    assert [c for c in real_x.calls if c.request.url == TWEETS_URL] == []
+
+
+def test_outbound_budget_holds_back_a_storm(svc, real_x, monkeypatch):
+    from chalicelib.usecases.deliver import take_token
+
+    limit = svc.settings.outbound_per_minute
+    taken = [take_token(svc, "x", svc.now()) for _ in range(limit + 3)]
+    assert taken[:limit] == [0] * limit and all(wait > 0 for wait in taken[limit:])
+    real_x.post(TWEETS_URL, json={"data": {"id": "1", "text": "ok"}}, status=201)
+    with pytest.raises(Exception, match="records failed"):
+        deliver_once(outbox_message("R00000002"))
+    assert [c for c in real_x.calls if c.request.url == TWEETS_URL] == []  # waits in the outbox, not sent

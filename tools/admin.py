@@ -1,0 +1,135 @@
+"""Oversight and operations from the command line.
+
+    python -m tools.admin rota
+    python -m tools.admin backlog complaints
+    python -m tools.admin incident declare --title "No trains Reading-Oxford" --keyword reading --desk complaints
+    python -m tools.admin incident list
+    python -m tools.admin incident resolve INC-1A2B3C4D --follow-up
+    python -m tools.admin forget x#12345
+    python -m tools.admin redrive responder-inbound
+
+HTTP commands talk to RESPONDER_URL (default http://127.0.0.1:8000) with RESPONDER_ADMIN_TOKEN (default: stage
+local's dummy). ``redrive`` talks to SQS directly with your AWS credentials (AWS_ENDPOINT_URL for the local stack).
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Optional
+from urllib.parse import quote
+
+import requests
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Responder oversight and operations", no_args_is_help=True)
+incident_app = typer.Typer(help="Declare, list and resolve incidents", no_args_is_help=True)
+app.add_typer(incident_app, name="incident")
+console = Console()
+
+
+def _call(method: str, path: str, body: dict | None = None) -> dict:
+    base = os.environ.get("RESPONDER_URL", "http://127.0.0.1:8000").rstrip("/")
+    token = os.environ.get("RESPONDER_ADMIN_TOKEN", "local-admin-token")
+    response = requests.request(method, base + path, json=body, timeout=30,
+                                headers={"Authorization": f"Bearer {token}"})
+    if response.status_code >= 400:
+        console.print(f"[red]{response.status_code}[/red] {response.text}")
+        raise typer.Exit(1)
+    return response.json()
+
+
+@app.command()
+def rota() -> None:
+    """Who is on shift now and next, per desk, with the backlog."""
+    view = _call("GET", "/admin/rota")
+    table = Table(title=f"Rota at {view['at']}")
+    for column in ("desk", "open", "on shift", "closes", "next opening", "next team", "backlog"):
+        table.add_column(column)
+    for desk, info in view["desks"].items():
+        table.add_row(desk, "yes" if info["open"] else "no", ", ".join(info["teams_on_shift"]) or "-",
+                      info["closes_at"] or "-", info["next_opening"] or "-", info.get("next_team") or "-",
+                      str(info.get("backlog", "")))
+    console.print(table)
+
+
+@app.command()
+def backlog(desk: str) -> None:
+    """Waiting tickets of a desk, urgent first then oldest first contact."""
+    data = _call("GET", f"/admin/backlog/{desk}")
+    table = Table(title=f"{desk} ({'open' if data['open'] else 'closed'})")
+    for column in ("ticket", "priority", "intent", "channel", "first contact", "flags"):
+        table.add_column(column)
+    for t in data["tickets"]:
+        table.add_row(t["ticket_id"], t["priority"], t["intent"], t["channel"], t["first_contact_at"],
+                      ", ".join(t["flags"]))
+    console.print(table)
+
+
+@incident_app.command("declare")
+def declare(title: str = typer.Option(...), text: str = "", url: str = "",
+            desk: list[str] = typer.Option([], help="desks it applies to (default: all)"),
+            keyword: list[str] = typer.Option([], help="words a mention must contain (default: any)")) -> None:
+    console.print_json(json.dumps(_call("POST", "/admin/incidents", {
+        "title": title, "text": text, "url": url, "desks": desk, "keywords": keyword})))
+
+
+@incident_app.command("list")
+def list_incidents() -> None:
+    console.print_json(json.dumps(_call("GET", "/admin/incidents")))
+
+
+@incident_app.command("update")
+def update(incident_id: str, title: Optional[str] = None, text: Optional[str] = None,
+           url: Optional[str] = None) -> None:
+    body = {k: v for k, v in {"title": title, "text": text, "url": url}.items() if v is not None}
+    console.print_json(json.dumps(_call("POST", f"/admin/incidents/{incident_id}", body)))
+
+
+@incident_app.command("resolve")
+def resolve(incident_id: str, follow_up: bool = typer.Option(False, help="send one follow-up to each linked ticket"),
+            text: Optional[str] = None) -> None:
+    body: dict = {"follow_up": follow_up}
+    if text is not None:
+        body["text"] = text
+    console.print_json(json.dumps(_call("POST", f"/admin/incidents/{incident_id}/resolve", body)))
+
+
+@app.command()
+def forget(identity: str) -> None:
+    """Remove everything held about a customer (data-protection request), e.g. x#12345 or email#a@b.org."""
+    console.print_json(json.dumps(_call("DELETE", f"/admin/customers/{quote(identity, safe='')}")))
+
+
+def redrive_queue(sqs, queue: str, *, limit: int = 10_000) -> int:
+    """Move messages from ``<queue>-dlq`` back to ``queue`` (sent first, deleted after: nothing is lost)."""
+    source = sqs.get_queue_url(QueueName=f"{queue}-dlq")["QueueUrl"]
+    target = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    moved = 0
+    while moved < limit:
+        messages = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       MessageAttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            kwargs = {"QueueUrl": target, "MessageBody": message["Body"]}
+            if message.get("MessageAttributes"):
+                kwargs["MessageAttributes"] = message["MessageAttributes"]
+            sqs.send_message(**kwargs)
+            sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
+
+
+@app.command()
+def redrive(queue: str = typer.Argument(..., help="responder-inbound or responder-outbox")) -> None:
+    """Send what waits in the queue's dead-letter queue back for another try (after fixing the cause)."""
+    import boto3
+
+    moved = redrive_queue(boto3.client("sqs", endpoint_url=os.environ.get("AWS_ENDPOINT_URL")), queue)
+    console.print(f"moved {moved} message(s) from {queue}-dlq to {queue}")
+
+
+if __name__ == "__main__":
+    app()
