@@ -1,6 +1,6 @@
 """Triage accuracy against hand-labelled real first contacts.
 
-    python bench/triage_accuracy.py [--config config/brand.yaml] [--labelled tests/fixtures/triage_labelled.csv]
+    python bench/triage_accuracy.py [--config chalicelib/brand.yaml] [--labelled tests/fixtures/triage_labelled.csv]
                                     [--show-errors]
 
 The labelled slice holds first contacts (inbound tweets that open a conversation) drawn at random from
@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
 from chalicelib.domain.config import INTENTS, load_config  # noqa: E402
 from chalicelib.domain.triage import triage  # noqa: E402
 
-DEFAULT_CONFIG = ROOT / "config" / "brand.yaml"
+DEFAULT_CONFIG = ROOT / "chalicelib" / "brand.yaml"
 DEFAULT_LABELLED = ROOT / "tests" / "fixtures" / "triage_labelled.csv"
 
 

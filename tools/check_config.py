@@ -1,6 +1,6 @@
 """Validate the brand configuration and summarise it.
 
-    python -m tools.check_config [PATH]        (default: config/brand.yaml)
+    python -m tools.check_config [PATH]        (default: chalicelib/brand.yaml)
 
 Exit status 0 when the file is valid (a summary of teams, desks, coverage and the next opening of each
 desk is printed), 1 when it is not (every problem is printed as file:line: location: problem).
@@ -18,7 +18,7 @@ from rich.table import Table
 from chalicelib.domain.config import DAYS, BrandConfig, ConfigError, format_minutes, load_config
 from chalicelib.domain.rota import Calendar
 
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "config" / "brand.yaml"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "chalicelib" / "brand.yaml"
 
 app = typer.Typer(add_completion=False, help=__doc__.splitlines()[0])
 
@@ -97,6 +97,7 @@ def summarise(config: BrandConfig, console: Console, now: datetime) -> None:
 def check(
     path: Path = typer.Argument(DEFAULT_PATH, help="configuration file to check"),
     at: Optional[str] = typer.Option(None, help="ISO time for the summary (default: now)"),
+    quiet: bool = typer.Option(False, "--quiet", help="no summary: only problems, or one OK line"),
 ) -> None:
     """Validate PATH; print a summary, or every problem with its line number."""
     console = Console()
@@ -111,7 +112,8 @@ def check(
     now = datetime.fromisoformat(at) if at else datetime.now(timezone.utc)
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
-    summarise(config, console, now)
+    if not quiet:
+        summarise(config, console, now)
     console.print(f"[green]{path}: OK[/green]")
 
 

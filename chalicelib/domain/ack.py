@@ -32,29 +32,29 @@ def fits(channel: str, text: str) -> bool:
 
 
 def humanize_wait(now: datetime, then: datetime) -> str:
+    """'45 minutes', '7 hours', '3 days' (templates say "in {{ back_in }}")."""
     minutes = max(1, round((then - now).total_seconds() / 60))
     if minutes < 60:
-        return f"in {minutes} minute{'s' if minutes != 1 else ''}"
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
     hours = round(minutes / 60)
     if hours < 36:
-        return f"in {hours} hour{'s' if hours != 1 else ''}"
-    days = round(hours / 24)
-    return f"in {days} days"
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{round(hours / 24)} days"
 
 
 def format_back_at(now: datetime, then: datetime, tz: str) -> str:
-    """'07:00', '07:00 tomorrow' or 'Mon 28 Dec 07:00', in the given time zone (zone abbreviation appended)."""
+    """'at 07:00 today GMT', 'at 07:00 tomorrow GMT' or 'on Mon 28 Dec at 07:00 GMT', in the given time zone."""
     zone = ZoneInfo(tz)
     local_now, local_then = now.astimezone(zone), then.astimezone(zone)
     clock = local_then.strftime("%H:%M")
     abbrev = local_then.strftime("%Z")
     days = (local_then.date() - local_now.date()).days
     if days == 0:
-        when = f"{clock} today"
+        when = f"at {clock} today"
     elif days == 1:
-        when = f"{clock} tomorrow"
+        when = f"at {clock} tomorrow"
     else:
-        when = f"{local_then:%a} {local_then.day} {local_then:%b} {clock}"
+        when = f"on {local_then:%a} {local_then.day} {local_then:%b} at {clock}"
     return f"{when} {abbrev}".strip()
 
 

@@ -1,7 +1,7 @@
 """The brand configuration: one versioned YAML file, validated by pydantic.
 
 Teams, rota, desks, routing, triage rules, SLA targets and acknowledgement templates all live in
-``config/brand.yaml`` (its header documents the format). ``load_config`` / ``parse_config`` return a
+``chalicelib/brand.yaml`` (its header documents the format). ``load_config`` / ``parse_config`` return a
 frozen :class:`BrandConfig` or raise :class:`ConfigError`, whose message lists *every* problem as
 ``file:line: location: problem``.
 
@@ -212,7 +212,7 @@ def _format_loc(loc: Sequence[Any]) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _problem(message: str, **ctx: Any) -> PydanticCustomError:
+def _problem(message: str) -> PydanticCustomError:
     # Braces in the message would be read as placeholders by pydantic.
     return PydanticCustomError("config", message.replace("{", "(").replace("}", ")"))
 

@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Iterator, Mapping, Optional, Sequence
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.config import DAYS, MINUTES_PER_DAY, BrandConfig, Override, Team
+from chalicelib.domain.config import DAYS, MINUTES_PER_DAY, BrandConfig, Override
 
 __all__ = ["Calendar", "Interval", "HORIZON_DAYS"]
 

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
-from chalicelib.domain.config import INTENTS, BrandConfig, DeskRule, Rule
+from chalicelib.domain.config import INTENTS, BrandConfig, Rule
 
 __all__ = ["Triage", "triage", "detect_language", "find_personal_data", "normalise"]
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from chalicelib.domain.config import BrandConfig, ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "config" / "brand.yaml"
+SAMPLE = ROOT / "chalicelib" / "brand.yaml"
 
 # A minimal valid file; tests change one thing at a time. Keep line numbers in mind when editing:
 # tests below assert exact lines.

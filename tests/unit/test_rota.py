@@ -30,7 +30,7 @@ def utc(*args) -> datetime:
 
 @pytest.fixture(scope="module")
 def sample():
-    return load_config(ROOT / "config" / "brand.yaml")
+    return load_config(ROOT / "chalicelib" / "brand.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ def london(*args) -> datetime:
 
 @pytest.fixture(scope="module")
 def config():
-    return load_config(ROOT / "config" / "brand.yaml")
+    return load_config(ROOT / "chalicelib" / "brand.yaml")
 
 
 @pytest.fixture(scope="module")

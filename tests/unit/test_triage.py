@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def config():
-    return load_config(ROOT / "config" / "brand.yaml")
+    return load_config(ROOT / "chalicelib" / "brand.yaml")
 
 
 def run(config, text: str, channel: str = "x", **kwargs) -> Triage:
