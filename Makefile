@@ -37,7 +37,7 @@ check-config: $(STAMP)
 	$(PY) -m tools.check_config
 
 bench: $(STAMP)  ## benchmarks: figures as ratios measured in one run
-	$(PY) -m bench.run
+	$(PY) -m bench.run && $(PY) bench/triage_accuracy.py
 
 replay: $(STAMP)  ## send ../shared/data/twcs_sample.csv to the running local stack as signed X webhooks
 	$(PY) -m tools.replay $(REPLAY_ARGS)

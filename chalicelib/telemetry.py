@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "responder"
 NAMESPACE = "Responder"
@@ -14,6 +15,8 @@ tracer = Tracer(service=SERVICE, auto_patch=False)
 
 def count(name: str, value: float = 1, **dimensions: str) -> None:
     """A count metric, emitted as EMF. With dimensions it is emitted on its own line right away."""
+    if is_metrics_disabled():
+        return
     if not dimensions:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         return

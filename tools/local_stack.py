@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -62,12 +63,36 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
-def start_moto(port: int):
-    from moto.server import ThreadedMotoServer
+class MotoProcess:
+    """The moto server in a process of its own, so the app and the local AWS do not share one interpreter."""
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    return server
+    def __init__(self, port: int):
+        import subprocess
+
+        self.port = port
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the moto server exited (is port {port} free? set LOCAL_AWS_PORT)")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the moto server did not listen on 127.0.0.1:{port}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
+
+
+def start_moto(port: int) -> MotoProcess:
+    return MotoProcess(port)
 
 
 def create_stack(endpoint_url: str, stage: str = "local") -> dict[str, str]:

@@ -42,6 +42,8 @@ def read_rows(path: Path = DEFAULT_CSV) -> list[Row]:
     rows = []
     with open(path, newline="", encoding="utf-8") as handle:
         for raw in csv.DictReader(handle):
+            if not raw.get("created_at") or raw.get("inbound") not in ("True", "False"):
+                continue  # a broken line of the export (an unquoted line break): not a tweet
             reply = raw.get("in_response_to_tweet_id") or ""
             rows.append(Row(
                 tweet_id=raw["tweet_id"], author_id=raw["author_id"], inbound=raw["inbound"] == "True",

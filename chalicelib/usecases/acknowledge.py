@@ -18,19 +18,18 @@ def ticket_text(svc, ticket) -> str:
     return (first.mention or {}).get("text", "") if first else ""
 
 
-def acknowledge(svc, ticket_id: str, *, back_at: datetime | None, kind: str = "ack") -> bool:
-    """Queue the ticket's one acknowledgement (``kind`` picks the template); False if it was already queued."""
+def acknowledge(svc, ticket, *, back_at: datetime | None, kind: str = "ack", text: str | None = None) -> bool:
+    """Queue the ticket's one acknowledgement (``kind`` picks the template); False if it was already queued.
+    ``text`` is the customer's first message (read from the store when not given)."""
+    ticket_id = ticket.ticket_id
     mark = f"{ACK_PK}#{ticket_id}"
     if not svc.state.claim(mark, ONCE, value={"queued": False, "kind": kind}):
         existing = svc.state.get(mark, ONCE)
         if existing and (existing.value or {}).get("queued"):
             return False  # already queued by an earlier delivery; the outbox key stops any second send
-    ticket = svc.tickets.get(ticket_id)
-    if ticket is None:
-        raise LookupError(ticket_id)
     target = ticket.reply_target
     now = svc.now()
-    incident = incidents.matching(svc, desk=ticket.desk, text=ticket_text(svc, ticket))
+    incident = incidents.matching(svc, desk=ticket.desk, text=ticket_text(svc, ticket) if text is None else text)
     config = svc.config
     dm_invite = ""
     if "personal_data_in_public" in ticket.flags or (not target.get("private") and ticket.intent == "complaint"):
@@ -50,16 +49,15 @@ def acknowledge(svc, ticket_id: str, *, back_at: datetime | None, kind: str = "a
     })
     svc.state.put(mark, ONCE, value={"queued": True, "kind": kind, "at": now.isoformat()})
     for _ in range(5):
+        ticket.acked = True
+        if incident:
+            ticket.incident_id = incident.incident_id
+        ticket.record(now, "ack_queued", back_at.isoformat() if back_at else "")
         try:
-            ticket = svc.tickets.get(ticket_id)
-            ticket.acked = True
-            if incident:
-                ticket.incident_id = incident.incident_id
-            ticket.record(now, "ack_queued", back_at.isoformat() if back_at else "")
             svc.tickets.save(ticket)
             break
         except ConcurrentUpdate:
-            continue
+            ticket = svc.tickets.get(ticket_id)
     count("AcksQueued", kind=kind)
     logger.info("acknowledgement queued", extra={"ticket_id": ticket_id, "kind": kind,
                                                   "incident": incident.incident_id if incident else None})

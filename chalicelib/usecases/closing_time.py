@@ -19,7 +19,7 @@ def closing_time(svc) -> dict:
         for ticket in svc.tickets.backlog(desk, limit=1000):
             if ticket.acked or ticket.intent in NO_ACK_INTENTS or now - ticket.last_customer_at > ACK_MAX_AGE:
                 continue
-            if acknowledge(svc, ticket.ticket_id, back_at=back_at, kind="closing"):
+            if acknowledge(svc, ticket, back_at=back_at, kind="closing"):
                 acked += 1
     for ticket in svc.tickets.claimed():
         if ticket.claim_expires_at and ticket.claim_expires_at <= now:

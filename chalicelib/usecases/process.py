@@ -157,7 +157,7 @@ def process_mention(svc, mention: Mention) -> Outcome:
         return Outcome(mention.key, "duplicate", ticket.ticket_id)
     svc.queues.send_desk(ticket.desk, queue_message(ticket, decision=decision, at=now))
     if decision.acknowledge:
-        acknowledge(svc, ticket.ticket_id, back_at=decision.next_opening, kind="ack")
+        acknowledge(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
     svc.mentions.mark_processed(mention.key, ticket.ticket_id)
     logger.info("ticket created", extra={
         "mention": mention.key, "ticket_id": ticket.ticket_id, "desk": ticket.desk, "priority": ticket.priority,

@@ -38,7 +38,7 @@ _CHANNEL_NAMES = {
     "email": "email", "form": "our web form",
 }
 _STATUS_TEXT = {
-    WAITING: "Waiting for an agent",
+    WAITING: "In the queue for the next agent",
     CLAIMED: "An agent is working on it",
     REPLIED: "We have replied",
     RESOLVED: "Resolved",
@@ -117,11 +117,11 @@ def _event_text(svc, ticket: Ticket, kind: str, detail: str, at: datetime, tz: Z
         return f"We received your message on {channel}" if channel else "We received your message"
     if kind == "queued":
         desk_id = detail if detail in svc.config.desks else ticket.desk
-        text = f"Queued for our team handling: {_desk_description(svc, desk_id)}"
+        text = f"Queued for: {_desk_description(svc, desk_id)}"
         if not svc.calendar.is_open(desk_id, at):
             opening = svc.calendar.next_opening(desk_id, at)
-            text += (f". The team was offline; it opens at {format_opening(opening, at, tz)}" if opening
-                     else ". The team was offline")
+            text += (f" (team offline, opens at {format_opening(opening, at, tz)})" if opening
+                     else " (team offline)")
         return text
     return {
         "escalated": "Marked urgent and passed to our on-call team",
@@ -158,11 +158,11 @@ def _incidents(svc, ticket: Ticket) -> list[dict[str, str]]:
 
 def _expected_response(ticket: Ticket, now: datetime, desk_open: bool, opens_at: str) -> str:
     if ticket.status == RESOLVED:
-        return "Nothing more is needed: this request is resolved"
+        return "Nothing: this request is resolved. Write to us again if you need anything else"
     if ticket.status == REPLIED:
-        return "We have replied; write back to us if you need anything else"
+        return "Please see our reply on the channel you used, and write back if you need anything else"
     if ticket.status == CLAIMED:
-        return "An agent is working on it now"
+        return "An agent will reply to you soon"
     if not desk_open:
         return f"After we open at {opens_at}" if opens_at else "As soon as the team is back"
     due = ticket.first_response_due if ticket.first_response_at is None else None
@@ -180,8 +180,8 @@ def view(svc, ticket: Ticket, now: datetime) -> dict[str, Any]:
     opening = None if desk_open else svc.calendar.next_opening(ticket.desk, now)
     opens_at = format_opening(opening, now, tz) if opening else ""
     status_text = _STATUS_TEXT.get(ticket.status, "In progress")
-    if ticket.status == WAITING and not desk_open:
-        status_text = "Waiting: the team is offline right now"
+    if ticket.status == WAITING:
+        status_text = "Waiting for our team" if not desk_open else "In the queue for the next agent"
     timeline = []
     for event in sorted(ticket.timeline, key=lambda e: e.at):
         text = _event_text(svc, ticket, event.kind, event.detail or "", event.at, tz)
@@ -200,6 +200,7 @@ def view(svc, ticket: Ticket, now: datetime) -> dict[str, Any]:
         "opens_at": _local(opening, tz).isoformat() if opening else None,
         "opens_at_text": opens_at,
         "expected_response": _expected_response(ticket, now, desk_open, opens_at),
+        "expected_label": "Expected response" if ticket.status == WAITING else "What happens next",
         "timeline": timeline,
         "incidents": _incidents(svc, ticket),
         "timezone": svc.config.brand.timezone,

@@ -1,0 +1,178 @@
+"""Benchmarks: `make bench`. Figures that do not drift (AWS calls per mention, bytes, imports) and timings as
+ratios against bare AWS calls measured in the same run, medians over repeated rounds. Real tweets from
+../shared/data/twcs_sample.csv; AWS is moto in-process (the same template), so absolute times mean little and
+ratios are what to compare between runs."""
+from __future__ import annotations
+
+import collections
+import contextlib
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+SAMPLE = int(os.environ.get("BENCH_MENTIONS", "200"))
+
+
+@contextmanager
+def counting_aws_calls():
+    """Count every AWS API call made through botocore (boto3 and pynamodb alike), by operation."""
+    import botocore.client
+
+    counts: collections.Counter = collections.Counter()
+    original = botocore.client.BaseClient._make_api_call
+
+    def counted(self, operation_name, api_params):
+        counts[f"{self.meta.service_model.service_name}.{operation_name}"] += 1
+        return original(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = counted
+    try:
+        yield counts
+    finally:
+        botocore.client.BaseClient._make_api_call = original
+
+
+def median_time(fn, rounds=ROUNDS) -> float:
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def import_figures() -> dict:
+    """Modules loaded by `import app` in a fresh interpreter (cold start reads no AWS and builds nothing)."""
+    code = ("import sys, time; t=time.perf_counter(); before=set(sys.modules); import app; "
+            "print(len(set(sys.modules)-before), time.perf_counter()-t)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    modules, seconds = out.stdout.split()
+    return {"modules_imported_by_app": int(modules), "import_app_seconds": round(float(seconds), 3)}
+
+
+def main() -> None:
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="eu-west-2",
+                      POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_TRACE_DISABLED="true",
+                      POWERTOOLS_LOG_LEVEL="ERROR")
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import bootstrap
+    from chalicelib.clock import FixedClock
+    from chalicelib.domain.rota import Calendar
+    from chalicelib.domain.triage import triage
+    from chalicelib.settings import Secrets, Settings
+    from chalicelib.usecases.process import process_envelope
+    from chalicelib.usecases.deliver import deliver
+    from chalicelib.usecases.webhooks import receive_x
+    from chalicelib.channels.x import sign
+    from tools.replay import inbound, read_rows, webhook_payload
+
+    local_env = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["local"]["environment_variables"]
+    rows = [r for r in inbound(read_rows()) if not r.in_reply_to][:SAMPLE]
+    results: dict = {"mentions": len(rows)}
+
+    with mock_aws():
+        boto3.client("cloudformation").create_stack(
+            StackName="bench", TemplateBody=(ROOT / "infra" / "template.yaml").read_text(),
+            Parameters=[{"ParameterKey": "Stage", "ParameterValue": "local"}])
+        from datetime import datetime, timezone
+        clock = FixedClock(datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc))  # every desk but on-call closed
+        svc = bootstrap.build(Settings.from_env(local_env), clock=clock, secrets=Secrets(Settings.from_env(local_env),
+                                                                                        env=local_env))
+        secret = local_env["X_CONSUMER_SECRET"]
+        shift = clock.now() - rows[0].created_at
+        bodies = []
+        for row in rows:
+            body = json.dumps(webhook_payload(row, brand_id="1000000001", shift=shift - timedelta(minutes=1))).encode()
+            bodies.append((body, sign(secret, body)))
+
+        # 1. ingest: webhook use case (verify, validate, one SendMessage) vs a bare SendMessage of the same body
+        sqs = boto3.client("sqs")
+        webhook_times, bare_times = [], []
+        calls: collections.Counter = collections.Counter()
+        receive_x(svc, *bodies[0])  # warm: the queue URL is looked up once per container
+        for n in range(ROUNDS):  # interleaved, each side on a new empty queue
+            svc.queues._names["inbound"] = name = f"bench-inbound-{n}"
+            svc.queues._urls[name] = sqs.create_queue(QueueName=name)["QueueUrl"]
+            with counting_aws_calls() as round_calls:
+                webhook_times.append(median_time(lambda: [receive_x(svc, b, s) for b, s in bodies], rounds=1))
+            calls.update(round_calls)
+            fresh = sqs.create_queue(QueueName=f"bench-bare-{n}")["QueueUrl"]
+            bare_times.append(median_time(
+                lambda: [sqs.send_message(QueueUrl=fresh, MessageBody=b.decode()) for b, _ in bodies], rounds=1))
+        svc.queues._names["inbound"] = "responder-inbound"
+        results["ingest_aws_calls_per_mention"] = round(calls["sqs.SendMessage"] / (len(bodies) * ROUNDS), 3)
+        results["ingest_other_aws_calls"] = sum(calls.values()) - calls["sqs.SendMessage"]
+        results["ingest_vs_bare_sendmessage"] = round(statistics.median(webhook_times) / statistics.median(bare_times), 2)
+        results["webhook_body_bytes_median"] = statistics.median(len(b) for b, _ in bodies)
+
+        # 2. processing: one envelope per mention through the process use case, then the outbox
+        envelopes = [{"v": 1, "kind": "x", "id": str(i), "received_at": clock.now().isoformat(),
+                      "payload": json.loads(b)} for i, (b, _) in enumerate(bodies)]
+        with counting_aws_calls() as calls:
+            started = time.perf_counter()
+            for envelope in envelopes:
+                process_envelope(svc, envelope)
+            process_seconds = time.perf_counter() - started
+        process_calls = sum(calls.values())
+        outbox_url = sqs.get_queue_url(QueueName="responder-outbox")["QueueUrl"]
+        acks = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=outbox_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                break
+            acks += [json.loads(m["Body"]) for m in batch]
+        svc.settings.__dict__["outbound_per_minute"] = 100_000  # the budget is not what is measured here
+        with counting_aws_calls() as deliver_calls, contextlib.redirect_stdout(io.StringIO()):
+            started = time.perf_counter()
+            for message in acks:
+                deliver(svc, message)
+            deliver_seconds = time.perf_counter() - started
+        ddb = boto3.client("dynamodb")
+        started = time.perf_counter()
+        for i in range(process_calls):
+            ddb.put_item(TableName="responder-state", Item={"pk": {"S": f"bench#{i}"}, "sk": {"S": "x"}})
+        bare_seconds = time.perf_counter() - started
+        results.update({
+            "process_aws_calls_per_mention": round(process_calls / len(envelopes), 2),
+            "process_aws_calls_by_operation": dict(sorted(calls.items())),
+            "acks_queued": len(acks),
+            "deliver_aws_calls_per_ack": round(sum(deliver_calls.values()) / max(1, len(acks)), 2),
+            "process_vs_same_number_of_bare_putitem": round(process_seconds / bare_seconds, 2),
+            "deliver_seconds_per_ack_vs_bare_putitem": round(
+                (deliver_seconds / max(1, len(acks))) / (bare_seconds / process_calls), 2),
+        })
+
+        # 3. pure domain: triage and the calendar, per call, vs json.loads of the same tweet (a floor)
+        config = svc.config
+        texts = [r.text for r in rows]
+        triage_t = median_time(lambda: [triage(t, channel="x", config=config) for t in texts])
+        parse_t = median_time(lambda: [json.loads(b) for b, _ in bodies])
+        calendar = Calendar(config)
+        times = [r.created_at for r in rows]
+        cal_t = median_time(lambda: [calendar.next_opening("complaints", t) for t in times])
+        results.update({
+            "triage_microseconds_per_message": round(triage_t / len(texts) * 1e6, 1),
+            "triage_vs_json_parse_of_the_webhook": round(triage_t / parse_t, 1),
+            "next_opening_microseconds_per_call": round(cal_t / len(times) * 1e6, 1),
+        })
+    results.update(import_figures())
+    width = max(map(len, results))
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
