@@ -162,6 +162,7 @@ def status_page(token):
 # ------------------------------------------------------------------------------------------------ oversight
 def _admin(call):
     from chalicelib.usecases.admin import Unauthorized, authorize
+    from chalicelib.usecases.errors import NotFound
     from chalicelib.usecases.incidents import IncidentError
 
     svc = services()
@@ -172,8 +173,8 @@ def _admin(call):
         return _json_error(401, str(exc))
     except IncidentError as exc:
         return _json_error(422, str(exc))
-    except KeyError as exc:
-        return _json_error(404, f"not found: {exc.args[0]}")
+    except NotFound as exc:
+        return _json_error(404, f"not found: {exc}")
 
 
 def _json_object():
@@ -214,23 +215,25 @@ def declare_incident():
     return result if isinstance(result, Response) else Response(body=result, status_code=201)
 
 
-@app.route("/admin/incidents/{incident_id}", methods=["POST"], content_types=["application/json"])
-def update_incident(incident_id):
-    from chalicelib.usecases.incidents import update
-
-    return _admin(lambda svc: update(svc, incident_id, _json_object()))
-
-
-@app.route("/admin/incidents/{incident_id}/resolve", methods=["POST"], content_types=["application/json"])
-def resolve_incident(incident_id):
-    from chalicelib.usecases.admin import resolve_incident as resolve
+def _change_incident(incident_id: str, *, resolve: bool):
+    from chalicelib.usecases.admin import change_incident
 
     def call(svc):
         body = _json_object()
         follow_up = bool(body.pop("follow_up", False))
-        return resolve(svc, incident_id, body, follow_up=follow_up)
+        return change_incident(svc, incident_id, body, resolve=resolve, follow_up=follow_up)
 
     return _admin(call)
+
+
+@app.route("/admin/incidents/{incident_id}", methods=["POST"], content_types=["application/json"])
+def update_incident(incident_id):
+    return _change_incident(incident_id, resolve=False)
+
+
+@app.route("/admin/incidents/{incident_id}/resolve", methods=["POST"], content_types=["application/json"])
+def resolve_incident(incident_id):
+    return _change_incident(incident_id, resolve=True)
 
 
 # ------------------------------------------------------------------------------------------------ more schedules

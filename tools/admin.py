@@ -82,8 +82,10 @@ def list_incidents() -> None:
 
 @incident_app.command("update")
 def update(incident_id: str, title: Optional[str] = None, text: Optional[str] = None,
-           url: Optional[str] = None) -> None:
+           url: Optional[str] = None,
+           follow_up: bool = typer.Option(False, help="send one update to each linked ticket")) -> None:
     body = {k: v for k, v in {"title": title, "text": text, "url": url}.items() if v is not None}
+    body["follow_up"] = follow_up
     console.print_json(json.dumps(_call("POST", f"/admin/incidents/{incident_id}", body)))
 
 

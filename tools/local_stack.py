@@ -150,7 +150,8 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 class Runner:
     """Calls the app's schedule and SQS handlers as Lambda would, on background threads."""
 
-    def __init__(self, app, *, endpoint_url: str, log: Callable[[str], None] = print, poll_wait: int = 1):
+    def __init__(self, app, *, endpoint_url: str, log: Callable[[str], None] = print, poll_wait: int = 1,
+                 concurrency: int = 4):
         import boto3
 
         self.app = app
@@ -159,6 +160,7 @@ class Runner:
         self.threads: list[threading.Thread] = []
         self.log = log
         self.poll_wait = poll_wait
+        self.concurrency = concurrency
 
     def start(self) -> None:
         from chalice.app import ScheduledEventConfig, SQSEventConfig
@@ -170,9 +172,11 @@ class Runner:
                 target, args = self._sqs_loop, (source.name, source.queue, source.batch_size or 10)
             else:
                 continue
-            thread = threading.Thread(target=target, args=args, name=f"handler-{source.name}", daemon=True)
-            thread.start()
-            self.threads.append(thread)
+            copies = self.concurrency if target == self._sqs_loop else 1
+            for n in range(copies):  # Lambda runs several batches of one queue at once
+                thread = threading.Thread(target=target, args=args, name=f"handler-{source.name}-{n}", daemon=True)
+                thread.start()
+                self.threads.append(thread)
 
     def _schedule_loop(self, name: str, period: float) -> None:
         handler = self.app.handler_map[name]
@@ -231,7 +235,7 @@ def serve(*, aws_port: int, http_port: int, announce: bool = True):
     http = create_local_server(app, config, "127.0.0.1", http_port)
     http_thread = threading.Thread(target=http.serve_forever, name="http", daemon=True)
     http_thread.start()
-    runner = Runner(app, endpoint_url=endpoint)
+    runner = Runner(app, endpoint_url=endpoint, concurrency=int(os.environ.get("LOCAL_SQS_CONCURRENCY", "4")))
     runner.start()
     if announce:
         base = f"http://127.0.0.1:{http_port}"

@@ -4,6 +4,7 @@ Account Activity webhooks.
     python -m tools.replay                      # every inbound tweet, all at once (4 in flight)
     python -m tools.replay --speed 600          # in real time order, 10 minutes of 2017 per second
     python -m tools.replay --limit 50 --keep-time
+    python -m tools.replay --rate 8                 # 8 webhooks a second (what the local stack sustains)
 
 Timestamps are moved so the first tweet lands at the app's current time (from /health), unless --keep-time.
 """
@@ -80,17 +81,20 @@ def signed(payload: dict, secret: str) -> tuple[bytes, dict[str, str]]:
     return body, {"Content-Type": "application/json", "x-twitter-webhooks-signature": sign(secret, body)}
 
 
-def schedule(rows: list[Row], speed: float | None) -> Iterator[tuple[float, Row]]:
-    """(seconds from start, row): real spacing divided by ``speed``, or all at once."""
+def schedule(rows: list[Row], speed: float | None, rate: float | None = None) -> Iterator[tuple[float, Row]]:
+    """(seconds from start, row): real spacing divided by ``speed``, evenly at ``rate`` per second, or all at once."""
     if not rows:
         return
     first = rows[0].created_at
-    for row in rows:
-        yield ((row.created_at - first).total_seconds() / speed if speed else 0.0), row
+    for n, row in enumerate(rows):
+        if speed:
+            yield (row.created_at - first).total_seconds() / speed, row
+        else:
+            yield (n / rate if rate else 0.0), row
 
 
 def replay(base_url: str, rows: list[Row], *, secret: str = LOCAL_SECRET, brand_id: str = LOCAL_BRAND_ID,
-           speed: float | None = None, keep_time: bool = False, workers: int = 4,
+           speed: float | None = None, rate: float | None = None, keep_time: bool = False, workers: int = 4,
            session: requests.Session | None = None) -> dict[str, int]:
     session = session or requests.Session()
     shift = timedelta(0)
@@ -111,7 +115,7 @@ def replay(base_url: str, rows: list[Row], *, secret: str = LOCAL_SECRET, brand_
 
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for offset, row in schedule(rows, speed):
+        for offset, row in schedule(rows, speed, rate):
             delay = start + offset - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
@@ -123,6 +127,7 @@ def main(
     base_url: str = typer.Option("http://127.0.0.1:8000", help="the running stack (make run)"),
     csv_path: Path = typer.Option(DEFAULT_CSV, "--csv", help="twcs-format CSV"),
     speed: float = typer.Option(0.0, help="replay in time order, N times faster than real time (0: all at once)"),
+    rate: float = typer.Option(0.0, help="instead, N webhooks a second, evenly (0: as fast as possible)"),
     limit: int = typer.Option(0, help="only the first N inbound tweets (0: all)"),
     keep_time: bool = typer.Option(False, help="keep the 2017 timestamps instead of moving them to the app's now"),
     secret: str = typer.Option(LOCAL_SECRET, help="X consumer secret the stack verifies with"),
@@ -131,7 +136,7 @@ def main(
     if limit:
         rows = rows[:limit]
     started = time.monotonic()
-    counts = replay(base_url, rows, secret=secret, speed=speed or None, keep_time=keep_time)
+    counts = replay(base_url, rows, secret=secret, speed=speed or None, rate=rate or None, keep_time=keep_time)
     print(f"replayed {counts['sent']} inbound tweets in {time.monotonic() - started:.1f}s: "
           f"{counts['accepted']} accepted, {counts['rejected']} rejected")
 

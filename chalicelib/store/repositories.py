@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.ticket import Event, Ticket, WAITING
@@ -20,6 +20,17 @@ from chalicelib.store.models import (
 def _conditional_failed(exc: Exception) -> bool:
     cause = getattr(exc, "cause_response_code", None)
     return cause == "ConditionalCheckFailedException"
+
+
+def _save_if(item, condition) -> bool:
+    """Save ``item`` if ``condition`` holds; False (not an error) when it does not."""
+    try:
+        item.save(condition=condition)
+        return True
+    except PutError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
 
 
 class AlreadyExists(Exception):
@@ -47,13 +58,7 @@ class MentionRepository:
             mention=mention.to_dict(),
             expires_at=self._retention,
         )
-        try:
-            item.save(condition=MentionModel.pk.does_not_exist())
-            return True
-        except PutError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
+        return _save_if(item, MentionModel.pk.does_not_exist())
 
     def get(self, key: str) -> MentionModel | None:
         try:
@@ -202,12 +207,8 @@ class CustomerRepository:
         item = CustomerIdentityModel(identity, customer_id=new_customer_id, channel=channel,
                                      handle=handle or None, display_name=display_name or None,
                                      first_seen_at=at, expires_at=self._retention)
-        try:
-            item.save(condition=CustomerIdentityModel.pk.does_not_exist())
+        if _save_if(item, CustomerIdentityModel.pk.does_not_exist()):
             return new_customer_id
-        except PutError as exc:
-            if not _conditional_failed(exc):
-                raise
         return CustomerIdentityModel.get(identity).customer_id
 
     def lookup(self, identity: str) -> str | None:
@@ -229,14 +230,7 @@ class StateRepository:
     def claim(self, pk: str, sk: str, *, value: Any = None, ref: str | None = None,
               ttl: timedelta | None = None) -> bool:
         """Create the item unless it exists; True if this call created it."""
-        try:
-            StateModel(pk, sk, value=value, ref=ref, expires_at=ttl).save(
-                condition=StateModel.pk.does_not_exist())
-            return True
-        except PutError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
+        return _save_if(StateModel(pk, sk, value=value, ref=ref, expires_at=ttl), StateModel.pk.does_not_exist())
 
     def get(self, pk: str, sk: str) -> StateModel | None:
         try:
@@ -248,16 +242,10 @@ class StateRepository:
             ttl: timedelta | None = None) -> None:
         StateModel(pk, sk, value=value, ref=ref, expires_at=ttl).save()
 
-    def put_if_value(self, pk: str, sk: str, expected: Any, value: Any) -> bool:
+    def put_if_value(self, pk: str, sk: str, expected: Any, value: Any, *, ttl: timedelta | None = None) -> bool:
         """Compare-and-set on ``value`` (None expected = item absent)."""
         condition = StateModel.pk.does_not_exist() if expected is None else StateModel.value == expected
-        try:
-            StateModel(pk, sk, value=value).save(condition=condition)
-            return True
-        except PutError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
+        return _save_if(StateModel(pk, sk, value=value, expires_at=ttl), condition)
 
     def query(self, pk: str, *, newest_first: bool = False, limit: int | None = None) -> list[StateModel]:
         return list(StateModel.query(pk, scan_index_forward=not newest_first, limit=limit))
@@ -269,7 +257,3 @@ class StateRepository:
             pass
 
 
-__all__ = [
-    "AlreadyExists", "ConcurrentUpdate", "CustomerRepository", "MentionRepository", "StateRepository",
-    "TicketRepository", "UpdateError",
-]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hmac
 
 from chalicelib.usecases import incidents
+from chalicelib.usecases.errors import NotFound
 
 
 class Unauthorized(Exception):
@@ -29,7 +30,7 @@ def rota(svc) -> dict:
 
 def backlog(svc, desk: str, limit: int = 50) -> dict:
     if desk not in svc.config.desk_ids:
-        raise KeyError(desk)
+        raise NotFound(f"desk {desk}")
     tickets = svc.tickets.backlog(desk, limit=limit)
     return {"desk": desk, "open": svc.calendar.is_open(desk, svc.now()), "tickets": [
         {"ticket_id": t.ticket_id, "priority": t.priority, "intent": t.intent, "channel": t.channel,
@@ -37,13 +38,15 @@ def backlog(svc, desk: str, limit: int = 50) -> dict:
          "acked": t.acked} for t in tickets]}
 
 
-def resolve_incident(svc, incident_id: str, data: dict, *, follow_up: bool) -> dict:
-    """Resolve; with ``follow_up`` every open ticket linked to it gets one 'service restored' reply."""
-    incident = incidents.update(svc, incident_id, data, resolve=True)
+def change_incident(svc, incident_id: str, data: dict, *, resolve: bool, follow_up: bool) -> dict:
+    """Update or resolve; with ``follow_up`` every open ticket linked to it gets one reply about this change
+    (an update, or 'service restored'), never two for the same change."""
+    incident = incidents.update(svc, incident_id, data, resolve=resolve)
     sent = 0
     if follow_up:
+        change = "resolved" if resolve else incident["updated_at"]
         for ticket in svc.tickets.open_tickets():
-            if ticket.incident_id == incident_id and incidents.queue_follow_up(svc, ticket, incident):
+            if ticket.incident_id == incident_id and incidents.queue_follow_up(svc, ticket, incident, change):
                 sent += 1
     return {**incident, "follow_ups_queued": sent}
 

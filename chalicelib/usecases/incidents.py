@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from typing import Any
 
 from chalicelib.domain.ack import Incident
+from chalicelib.usecases.errors import NotFound
 
 INCIDENT_PK = "incident"
+#: Active incidents are read once per this many seconds per container, not once per acknowledgement: a declared
+#: incident reaches every acknowledgement within this time (at once in the container that declared it).
+ACTIVE_CACHE_SECONDS = 15.0
+_active_cache: dict[int, tuple[float, list[dict[str, Any]]]] = {}
 
 
 class IncidentError(ValueError):
@@ -50,6 +56,7 @@ def declare(svc, data: dict[str, Any], *, by: str = "admin") -> dict[str, Any]:
                 "declared_at": svc.now().isoformat(), "declared_by": by, "text": "", "url": "",
                 "desks": [], "keywords": [], **fields}
     svc.state.put(INCIDENT_PK, incident["incident_id"], value=incident)
+    _active_cache.pop(id(svc), None)
     return incident
 
 
@@ -61,14 +68,24 @@ def get(svc, incident_id: str) -> dict[str, Any] | None:
 def update(svc, incident_id: str, data: dict[str, Any], *, resolve: bool = False) -> dict[str, Any]:
     incident = get(svc, incident_id)
     if incident is None:
-        raise KeyError(incident_id)
+        raise NotFound(f"incident {incident_id}")
     incident.update(_clean(data, partial=True))
     incident["updated_at"] = svc.now().isoformat()
     if resolve:
         incident["status"] = "resolved"
         incident["resolved_at"] = incident["updated_at"]
     svc.state.put(INCIDENT_PK, incident_id, value=incident)
+    _active_cache.pop(id(svc), None)
     return incident
+
+
+def active_incidents(svc) -> list[dict[str, Any]]:
+    now = time.monotonic()
+    cached = _active_cache.get(id(svc))
+    if cached is None or now - cached[0] > ACTIVE_CACHE_SECONDS:
+        cached = (now, list_incidents(svc, active_only=True))
+        _active_cache[id(svc)] = cached
+    return cached[1]
 
 
 def list_incidents(svc, *, active_only: bool = False) -> list[dict[str, Any]]:
@@ -87,25 +104,26 @@ def matches(incident: dict[str, Any], *, desk: str, text: str) -> bool:
 
 
 def matching(svc, *, desk: str, text: str) -> Incident | None:
-    for incident in list_incidents(svc, active_only=True):
+    for incident in active_incidents(svc):
         if matches(incident, desk=desk, text=text):
             return Incident(incident["incident_id"], incident["title"], incident.get("text", ""),
                             incident.get("url", ""))
     return None
 
 
-def queue_follow_up(svc, ticket, incident: dict[str, Any]) -> bool:
-    """One 'service restored' reply per ticket and incident, through the outbox (never sent twice)."""
+def queue_follow_up(svc, ticket, incident: dict[str, Any], change: str) -> bool:
+    """One reply per ticket and incident change (``change``: "resolved" or the update's time), via the outbox."""
     from chalicelib.domain.ack import render
 
-    if not svc.state.claim(f"followup#{incident['incident_id']}", ticket.ticket_id):
+    if not svc.state.claim(f"followup#{incident['incident_id']}#{change}", ticket.ticket_id):
         return False
     target = ticket.reply_target
     template = svc.config.template("incident_followup", target["channel"], ticket.language)
     text = render(template, name=target.get("name", ""), reference=ticket.ticket_id, desk=ticket.desk,
                   incident_title=incident["title"], incident_url=incident.get("url", ""))
     svc.queues.send_outbox({
-        "idempotency_key": f"followup#{incident['incident_id']}#{ticket.ticket_id}", "kind": "incident_followup",
+        "idempotency_key": f"followup#{incident['incident_id']}#{change}#{ticket.ticket_id}",
+        "kind": "incident_followup",
         "ticket_id": ticket.ticket_id, "channel": target["channel"], "recipient": target["recipient"],
         "in_reply_to": target["in_reply_to"], "private": bool(target.get("private")),
         "subject": target.get("subject", ""), "extra": target.get("extra") or {}, "text": text,

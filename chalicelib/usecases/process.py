@@ -3,7 +3,7 @@ an SQS redelivery, a webhook retry or a poll overlap changes nothing the first d
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +48,10 @@ def parse_envelope(svc, envelope: dict[str, Any]) -> list[Mention]:
 
 @tracer.capture_method
 def process_envelope(svc, envelope: dict[str, Any], *, raw_ref: str = "") -> list[Outcome]:
-    outcomes = [process_mention(svc, mention) for mention in parse_envelope(svc, envelope)]
+    mentions = parse_envelope(svc, envelope)
+    if raw_ref:
+        mentions = [replace(m, raw_ref=raw_ref) for m in mentions]
+    outcomes = [process_mention(svc, mention) for mention in mentions]
     for outcome in outcomes:
         count(f"Mentions{outcome.result.capitalize()}")
     return outcomes

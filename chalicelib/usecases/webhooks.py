@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any, Callable, Mapping
 
 from chalicelib.channels import email as email_channel
@@ -51,12 +52,19 @@ def x_crc(svc, crc_token: str | None) -> dict[str, str]:
     return x_channel.crc_response(svc.secrets.get("X_CONSUMER_SECRET"), crc_token)
 
 
-def receive_x(svc, raw_body: bytes | None, signature: str | None) -> dict[str, Any]:
+def _signed_json(raw_body: bytes | None, *, valid: Callable[[bytes], bool], header: str, channel: str) -> Any:
+    """Size first (cheap), then the signature over the raw bytes, then JSON: in that order, for every webhook."""
     if raw_body and len(raw_body) > MAX_WEBHOOK_BYTES:
-        raise _reject(413, f"the request body is larger than {MAX_WEBHOOK_BYTES} bytes", channel="x")
-    if not x_channel.verify_signature(svc.secrets.get("X_CONSUMER_SECRET"), raw_body or b"", signature):
-        raise _reject(401, "missing or invalid x-twitter-webhooks-signature", channel="x")
-    payload = _body_json(raw_body, channel="x")
+        raise _reject(413, f"the request body is larger than {MAX_WEBHOOK_BYTES} bytes", channel=channel)
+    if not valid(raw_body or b""):
+        raise _reject(401, f"missing or invalid {header}", channel=channel)
+    return _body_json(raw_body, channel=channel)
+
+
+def receive_x(svc, raw_body: bytes | None, signature: str | None) -> dict[str, Any]:
+    secret = svc.secrets.get("X_CONSUMER_SECRET")
+    payload = _signed_json(raw_body, valid=lambda body: x_channel.verify_signature(secret, body, signature),
+                           header=x_channel.SIGNATURE_HEADER, channel="x")
     try:
         mentions = x_channel.parse(payload, brand_id=svc.settings.x_account_id)
     except ValueError as exc:
@@ -85,11 +93,9 @@ def _split_entries(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def receive_meta(svc, raw_body: bytes | None, signature: str | None) -> dict[str, Any]:
-    if raw_body and len(raw_body) > MAX_WEBHOOK_BYTES:
-        raise _reject(413, f"the request body is larger than {MAX_WEBHOOK_BYTES} bytes", channel="meta")
-    if not meta_channel.verify_signature(svc.secrets.get("META_APP_SECRET"), raw_body or b"", signature):
-        raise _reject(401, "missing or invalid X-Hub-Signature-256", channel="meta")
-    payload = _body_json(raw_body, channel="meta")
+    secret = svc.secrets.get("META_APP_SECRET")
+    payload = _signed_json(raw_body, valid=lambda body: meta_channel.verify_signature(secret, body, signature),
+                           header="X-Hub-Signature-256", channel="meta")
     try:
         mentions = meta_channel.parse(payload, page_ids=set(svc.settings.meta_page_ids),
                                       ig_ids=set(svc.settings.instagram_account_ids))
@@ -153,6 +159,6 @@ def allow_submission(svc, client_key: str) -> bool:
         used = int(current or 0)
         if used >= FORM_LIMIT_PER_HOUR:
             return False
-        if svc.state.put_if_value("form-rate", f"{client_key}#{window}", current, used + 1):
+        if svc.state.put_if_value("form-rate", f"{client_key}#{window}", current, used + 1, ttl=timedelta(hours=2)):
             return True
     return False

@@ -62,13 +62,18 @@ def test_incident_validation_and_resolution_with_one_follow_up_per_ticket(client
         {"title": "Signal failure at Didcot", "keywords": ["didcot"]})).json_body
     post_tweet(client, "8005", "@ExampleRail trains at Didcot all cancelled? what is happening", clock.now())
     run_pipeline()
+    update = client.http.post(f"/admin/incidents/{incident['incident_id']}", headers=ADMIN, body=json.dumps(
+        {"text": "Buses replace trains until 10:00", "follow_up": True})).json_body
+    assert update["status"] == "active" and update["follow_ups_queued"] == 1
     path = f"/admin/incidents/{incident['incident_id']}/resolve"
     first = client.http.post(path, headers=ADMIN, body=json.dumps({"follow_up": True})).json_body
     again = client.http.post(path, headers=ADMIN, body=json.dumps({"follow_up": True})).json_body
     assert first["status"] == "resolved" and first["follow_ups_queued"] == 1 and again["follow_ups_queued"] == 0
     drain("deliver_outbox", "responder-outbox")
     texts = [m["text"] for m in client.http.get("/local/outbox").json_body["messages"]]
-    assert len(texts) == 2 and any(t.startswith("Update on Signal failure at Didcot") for t in texts)
+    assert len(texts) == 3  # the acknowledgement, one update, one resolution
+    assert sum(t.startswith("Update on Signal failure at Didcot") for t in texts) == 2
+    assert client.http.post("/admin/incidents/INC-NOPE/resolve", headers=ADMIN, body="{}").status_code == 404
 
 
 def test_forget_removes_every_trace_of_a_customer(client, clock, svc):
