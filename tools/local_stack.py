@@ -70,7 +70,7 @@ class MotoProcess:
         import subprocess
 
         self.port = port
-        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "tools.local_aws", "-H", "127.0.0.1", "-p", str(port)], cwd=PROJECT,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -206,8 +206,8 @@ class Runner:
                 continue
             try:
                 handler(sqs_event(messages, arn), LambdaContext(name))
-            except Exception as exc:  # as Lambda: nothing is deleted; the messages come back after the timeout
-                self.log(f"[sqs] {name}: batch failed ({type(exc).__name__}: {exc})")
+            except Exception as exc:  # as Lambda: what the handler did not delete comes back after its timeout
+                self.log(f"[sqs] {name}: not all done, the rest comes back later ({type(exc).__name__}: {exc})")
                 continue
             self.sqs.delete_message_batch(QueueUrl=url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
