@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from pynamodb.exceptions import DeleteError, PutError
 
@@ -172,6 +172,24 @@ class TicketRepository:
             if _conditional_failed(exc):
                 raise ConcurrentUpdate(ticket.ticket_id) from exc
             raise
+
+    def update(self, ticket_id: str, change: Callable[[Ticket], None], *, current: Ticket | None = None,
+               attempts: int = 5) -> Ticket | None:
+        """Apply ``change`` and save; when somebody saved first, re-read and apply it again. ``current`` saves the
+        first read. None if the ticket does not exist; ConcurrentUpdate after ``attempts`` lost races."""
+        ticket = current
+        for _ in range(attempts):
+            if ticket is None:
+                ticket = self.get(ticket_id)
+                if ticket is None:
+                    return None
+            change(ticket)
+            try:
+                self.save(ticket)
+                return ticket
+            except ConcurrentUpdate:
+                ticket = None
+        raise ConcurrentUpdate(ticket_id)
 
     def backlog(self, desk: str, limit: int = 100) -> list[Ticket]:
         """Waiting tickets of a desk: urgent first, then oldest first contact."""

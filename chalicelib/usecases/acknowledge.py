@@ -48,16 +48,16 @@ def acknowledge(svc, ticket, *, back_at: datetime | None, kind: str = "ack", tex
         "expires_at": back_at.isoformat() if back_at else None,
     })
     svc.state.put(mark, ONCE, value={"queued": True, "kind": kind, "at": now.isoformat()})
-    for _ in range(5):
+    def mark_acked(ticket) -> None:
         ticket.acked = True
         if incident:
             ticket.incident_id = incident.incident_id
         ticket.record(now, "ack_queued", back_at.isoformat() if back_at else "")
-        try:
-            svc.tickets.save(ticket)
-            break
-        except ConcurrentUpdate:
-            ticket = svc.tickets.get(ticket_id)
+
+    try:
+        svc.tickets.update(ticket_id, mark_acked, current=ticket)
+    except ConcurrentUpdate:  # the acknowledgement is queued (and the ack mark says so); only the flag is lost
+        logger.warning("ticket not marked acknowledged", extra={"ticket_id": ticket_id})
     count("AcksQueued", kind=kind)
     logger.info("acknowledgement queued", extra={"ticket_id": ticket_id, "kind": kind,
                                                   "incident": incident.incident_id if incident else None})

@@ -39,16 +39,11 @@ def take_token(svc, channel: str, now: datetime) -> float:
 
 
 def _note_on_ticket(svc, ticket_id: str, now: datetime, kind: str, detail: str = "") -> None:
-    for _ in range(5):
-        ticket = svc.tickets.get(ticket_id)
-        if ticket is None:
-            return
-        ticket.record(now, kind, detail)
-        try:
-            svc.tickets.save(ticket)
-            return
-        except ConcurrentUpdate:
-            continue
+    """A timeline entry; the message is already sent, so losing every race only loses the entry."""
+    try:
+        svc.tickets.update(ticket_id, lambda ticket: ticket.record(now, kind, detail))
+    except ConcurrentUpdate:
+        logger.warning("timeline entry not saved", extra={"ticket_id": ticket_id, "kind": kind})
 
 
 def deliver(svc, message: dict[str, Any], *, attempt: int = 1) -> str:

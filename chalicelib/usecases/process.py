@@ -15,7 +15,7 @@ from chalicelib.domain.mention import Mention
 from chalicelib.domain.routing import queue_message, route
 from chalicelib.domain.ticket import Ticket, new_reference
 from chalicelib.domain.triage import triage
-from chalicelib.store.repositories import AlreadyExists, ConcurrentUpdate
+from chalicelib.store.repositories import AlreadyExists
 from chalicelib.telemetry import count, logger, tracer
 from chalicelib.usecases.acknowledge import acknowledge
 
@@ -73,17 +73,7 @@ def _find_ticket_id(svc, mention: Mention) -> str | None:
 
 
 def _thread_into(svc, ticket_id: str, mention: Mention) -> Ticket | None:
-    for _ in range(5):
-        ticket = svc.tickets.get(ticket_id)
-        if ticket is None:
-            return None
-        ticket.customer_wrote(mention.key, mention.created_at)
-        try:
-            svc.tickets.save(ticket)
-            return ticket
-        except ConcurrentUpdate:
-            continue
-    raise ConcurrentUpdate(ticket_id)
+    return svc.tickets.update(ticket_id, lambda ticket: ticket.customer_wrote(mention.key, mention.created_at))
 
 
 def _reply_target(mention: Mention) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
+
 import boto3
 
 from chalicelib.channels.sandbox import sandbox_messages
@@ -160,3 +162,21 @@ def test_sla_breach_is_marked_and_escalated_at_the_right_instant(client, clock, 
 def test_local_outbox_lists_what_would_have_been_sent(client, clock, svc):
     assert sandbox_messages(svc.state) == []
     assert client.http.get("/local/outbox").json_body == {"messages": []}
+
+
+def test_ticket_update_reapplies_a_change_after_losing_a_race(client, clock, svc):
+    from chalicelib.store.repositories import ConcurrentUpdate
+
+    post_tweet(client, "7011", "@ExampleRail my refund never came", clock.now())
+    run_pipeline()
+    ticket_id = svc.mentions.get("x#7011").ticket_id
+    stale = svc.tickets.get(ticket_id)
+    svc.tickets.update(ticket_id, lambda t: t.record(clock.now(), "claimed", "ana"))  # somebody else saves first
+    calls = []
+    updated = svc.tickets.update(ticket_id, lambda t: calls.append(t.version) or t.record(clock.now(), "note"),
+                                 current=stale)
+    assert len(calls) == 2 and calls[1] == calls[0] + 1  # the stale copy lost; the change ran again on a fresh one
+    assert [e.kind for e in svc.tickets.get(ticket_id).timeline][-2:] == ["claimed", "note"] and updated is not None
+    assert svc.tickets.update("R00000000", lambda t: None) is None
+    with pytest.raises(ConcurrentUpdate):
+        svc.tickets.update(ticket_id, lambda t: svc.tickets.update(ticket_id, lambda u: None), attempts=2)
