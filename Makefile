@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
@@ -29,9 +29,11 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(PY) -m pytest -q tests/e2e
 
-lint: $(STAMP)  ## the infra template and the brand config
+lint: $(STAMP)  ## the infra template, the brand config, ruff, and mypy (strict on the domain; see pyproject.toml)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	$(PY) -m tools.check_config --quiet
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 check-config: $(STAMP)
 	$(PY) -m tools.check_config

@@ -3,24 +3,51 @@ its errors to HTTP. Behaviour lives in chalicelib/usecases (by the same names)."
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from chalice import Chalice, Rate, Response
 
 from chalicelib.bootstrap import services
 from chalicelib.sqs_batch import records_from_event, run_batch
 from chalicelib.telemetry import logger, metrics
+from chalicelib.usecases import errors
 
 app = Chalice(app_name="responder")
 
 INBOUND_QUEUE = "responder-inbound"
 OUTBOX_QUEUE = "responder-outbox"
 
+#: The one place use-case refusals become HTTP statuses.
+ERROR_STATUS: dict[type[errors.Refused], int] = {
+    errors.Malformed: 400,
+    errors.NotAuthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.TooLarge: 413,
+    errors.Unsupported: 415,
+    errors.Invalid: 422,
+    errors.TooManyRequests: 429,
+}
 
-def _json_error(status: int, message: str, details=None) -> Response:
-    body = {"error": message}
+
+def _json_error(status: int, message: str, details: Any = None) -> Response:
+    body: dict[str, Any] = {"error": message}
     if details:
         body["details"] = details
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def _answer(call: Callable[[], Any], status: int = 200, headers: dict[str, str] | None = None) -> Any:
+    """Run one use case; its refusal becomes a JSON error with the status ``ERROR_STATUS`` gives it."""
+    try:
+        result = call()
+    except errors.Refused as exc:
+        return _json_error(ERROR_STATUS[type(exc)], exc.message, exc.details)
+    if status == 200 and headers is None:
+        return result
+    return Response(body=result, status_code=status, headers=headers or {})
 
 
 @app.middleware("all")
@@ -30,15 +57,6 @@ def telemetry(event, get_response):
         return get_response(event)
     finally:
         metrics.flush_metrics(raise_on_empty_metrics=False)
-
-
-def _rejected(call):
-    from chalicelib.usecases.webhooks import Rejected
-
-    try:
-        return call()
-    except Rejected as exc:
-        return _json_error(exc.status, exc.message, exc.details)
 
 
 # ------------------------------------------------------------------------------------------------ health
@@ -56,7 +74,7 @@ def x_crc():
     from chalicelib.usecases.webhooks import x_crc as crc
 
     params = app.current_request.query_params or {}
-    return _rejected(lambda: crc(services(), params.get("crc_token")))
+    return _answer(lambda: crc(services(), params.get("crc_token")))
 
 
 @app.route("/webhooks/x", methods=["POST"], content_types=["application/json"])
@@ -65,7 +83,7 @@ def x_webhook():
     from chalicelib.usecases.webhooks import receive_x
 
     request = app.current_request
-    return _rejected(lambda: receive_x(services(), request.raw_body, request.headers.get(SIGNATURE_HEADER)))
+    return _answer(lambda: receive_x(services(), request.raw_body, request.headers.get(SIGNATURE_HEADER)))
 
 
 @app.route("/webhooks/meta", methods=["GET"])
@@ -73,10 +91,7 @@ def meta_subscribe():
     from chalicelib.usecases.webhooks import meta_subscribe as subscribe
 
     params = app.current_request.query_params or {}
-    result = _rejected(lambda: subscribe(services(), params))
-    if isinstance(result, Response):
-        return result
-    return Response(body=result, status_code=200, headers={"Content-Type": "text/plain"})
+    return _answer(lambda: subscribe(services(), params), headers={"Content-Type": "text/plain"})
 
 
 @app.route("/webhooks/meta", methods=["POST"], content_types=["application/json"])
@@ -84,7 +99,7 @@ def meta_webhook():
     from chalicelib.usecases.webhooks import receive_meta
 
     request = app.current_request
-    return _rejected(lambda: receive_meta(services(), request.raw_body, request.headers.get("x-hub-signature-256")))
+    return _answer(lambda: receive_meta(services(), request.raw_body, request.headers.get("x-hub-signature-256")))
 
 
 @app.route("/webhooks/email", methods=["POST"], content_types=["text/plain", "application/json"])
@@ -93,8 +108,8 @@ def email_webhook():
     from chalicelib.usecases.webhooks import receive_email
 
     request = app.current_request
-    return _rejected(lambda: receive_email(services(), request.raw_body, fetch_cert=fetch_certificate,
-                                           confirm=confirm_subscription))
+    return _answer(lambda: receive_email(services(), request.raw_body, fetch_cert=fetch_certificate,
+                                         confirm=confirm_subscription))
 
 
 @app.route("/contact", methods=["POST"], content_types=["application/json"])
@@ -104,21 +119,16 @@ def contact():
     request = app.current_request
     source = (request.context.get("identity") or {}).get("sourceIp", "unknown")
     client_key = hashlib.sha256(source.encode()).hexdigest()[:16]
-    result = _rejected(lambda: receive_form(services(), request.raw_body, client_key=client_key))
-    if isinstance(result, Response):
-        return result
-    return Response(body=result, status_code=202)
+    return _answer(lambda: receive_form(services(), request.raw_body, client_key=client_key), status=202)
 
 
 # ------------------------------------------------------------------------------------------------ local sandbox
 @app.route("/local/outbox", methods=["GET"])
 def local_outbox():
-    from chalicelib.channels.sandbox import sandbox_messages
-
     svc = services()
     if not svc.settings.sandbox_outbound:
         return _json_error(404, "the outbound sandbox exists only in stage local")
-    return {"messages": sandbox_messages(svc.state)}
+    return {"messages": svc.sandbox.recent()}
 
 
 # ------------------------------------------------------------------------------------------------ queues
@@ -152,37 +162,37 @@ def poll_x(event):
 # ------------------------------------------------------------------------------------------------ status page
 @app.route("/s/{token}", methods=["GET"])
 def status_page(token):
-    from chalicelib.usecases.status import status_page as page
+    from chalicelib.usecases.status import status_view
+    from chalicelib.web import status_page as page
 
-    request = app.current_request
-    result = page(services(), token, accept=request.headers.get("accept", ""))
-    return Response(body=result.body, status_code=result.status, headers=result.headers)
+    token, as_json = page.wants_json(token or "", app.current_request.headers.get("accept", ""))
+    try:
+        status, body, headers = page.respond(status_view(services(), token), as_json)
+    except errors.NotFound:
+        status, body, headers = page.not_found()
+    return Response(body=body, status_code=status, headers=headers)
 
 
 # ------------------------------------------------------------------------------------------------ oversight
-def _admin(call):
-    from chalicelib.usecases.admin import Unauthorized, authorize
-    from chalicelib.usecases.errors import NotFound
-    from chalicelib.usecases.incidents import IncidentError
+def _admin(call: Callable[[Any], Any], status: int = 200) -> Any:
+    """Admin endpoints: the bearer token first, then the use case."""
+    from chalicelib.usecases.admin import authorize
 
     svc = services()
-    try:
+
+    def run() -> Any:
         authorize(svc, app.current_request.headers.get("authorization"))
         return call(svc)
-    except Unauthorized as exc:
-        return _json_error(401, str(exc))
-    except IncidentError as exc:
-        return _json_error(422, str(exc))
-    except NotFound as exc:
-        return _json_error(404, f"not found: {exc}")
+
+    return _answer(run, status=status)
 
 
-def _json_object():
-    body = app.current_request.json_body if app.current_request.raw_body else {}
+def _json_object() -> Any:
+    if not app.current_request.raw_body:
+        return {}
+    body = app.current_request.json_body
     if not isinstance(body, dict):
-        from chalicelib.usecases.incidents import IncidentError
-
-        raise IncidentError("the body must be a JSON object")
+        raise errors.Malformed("the body must be a JSON object")
     return body
 
 
@@ -204,26 +214,20 @@ def admin_backlog(desk):
 def list_incidents():
     from chalicelib.usecases.incidents import list_incidents as incidents
 
-    return _admin(lambda svc: {"incidents": incidents(svc)})
+    return _admin(lambda svc: {"incidents": [i.to_dict() for i in incidents(svc)]})
 
 
 @app.route("/admin/incidents", methods=["POST"], content_types=["application/json"])
 def declare_incident():
     from chalicelib.usecases.incidents import declare
 
-    result = _admin(lambda svc: declare(svc, _json_object()))
-    return result if isinstance(result, Response) else Response(body=result, status_code=201)
+    return _admin(lambda svc: declare(svc, _json_object()).to_dict(), status=201)
 
 
-def _change_incident(incident_id: str, *, resolve: bool):
+def _change_incident(incident_id: str, *, resolve: bool) -> Any:
     from chalicelib.usecases.admin import change_incident
 
-    def call(svc):
-        body = _json_object()
-        follow_up = bool(body.pop("follow_up", False))
-        return change_incident(svc, incident_id, body, resolve=resolve, follow_up=follow_up)
-
-    return _admin(call)
+    return _admin(lambda svc: change_incident(svc, incident_id, _json_object(), resolve=resolve))
 
 
 @app.route("/admin/incidents/{incident_id}", methods=["POST"], content_types=["application/json"])

@@ -69,14 +69,14 @@ def main() -> None:
     from moto import mock_aws
 
     from chalicelib import bootstrap
+    from chalicelib.channels.x import sign
     from chalicelib.clock import FixedClock
     from chalicelib.domain.rota import Calendar
     from chalicelib.domain.triage import triage
     from chalicelib.settings import Secrets, Settings
-    from chalicelib.usecases.process import process_envelope
     from chalicelib.usecases.deliver import deliver
+    from chalicelib.usecases.process import process_envelope
     from chalicelib.usecases.webhooks import receive_x
-    from chalicelib.channels.x import sign
     from tools.replay import inbound, read_rows, webhook_payload
 
     local_env = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["local"]["environment_variables"]
@@ -111,11 +111,13 @@ def main() -> None:
             calls.update(round_calls)
             fresh = sqs.create_queue(QueueName=f"bench-bare-{n}")["QueueUrl"]
             bare_times.append(median_time(
-                lambda: [sqs.send_message(QueueUrl=fresh, MessageBody=b.decode()) for b, _ in bodies], rounds=1))
+                lambda fresh=fresh: [sqs.send_message(QueueUrl=fresh, MessageBody=b.decode()) for b, _ in bodies],
+                rounds=1))
         svc.queues._names["inbound"] = "responder-inbound"
         results["ingest_aws_calls_per_mention"] = round(calls["sqs.SendMessage"] / (len(bodies) * ROUNDS), 3)
         results["ingest_other_aws_calls"] = sum(calls.values()) - calls["sqs.SendMessage"]
-        results["ingest_vs_bare_sendmessage"] = round(statistics.median(webhook_times) / statistics.median(bare_times), 2)
+        results["ingest_vs_bare_sendmessage"] = round(
+            statistics.median(webhook_times) / statistics.median(bare_times), 2)
         results["webhook_body_bytes_median"] = statistics.median(len(b) for b, _ in bodies)
 
         # 2. processing: one envelope per mention through the process use case, then the outbox

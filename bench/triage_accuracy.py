@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from chalicelib.domain.config import INTENTS, load_config  # noqa: E402
+from chalicelib.configfile import load_config  # noqa: E402
+from chalicelib.domain.config import INTENTS  # noqa: E402
 from chalicelib.domain.triage import triage  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "chalicelib" / "brand.yaml"
@@ -48,7 +49,7 @@ def evaluate(config_path: Path = DEFAULT_CONFIG, labelled_path: Path = DEFAULT_L
     elapsed = time.perf_counter() - started
 
     confusion: Counter = Counter()
-    for row, result in zip(rows, results):
+    for row, result in zip(rows, results, strict=True):
         confusion[(row["intent"], result.intent)] += 1
     correct = sum(n for (truth, guess), n in confusion.items() if truth == guess)
     truth_counts = Counter(row["intent"] for row in rows)
@@ -65,11 +66,12 @@ def evaluate(config_path: Path = DEFAULT_CONFIG, labelled_path: Path = DEFAULT_L
             "support": actual,
         }
 
-    urgent_tp = sum(1 for row, r in zip(rows, results) if row["priority"] == "urgent" and r.priority == "urgent")
-    urgent_fp = sum(1 for row, r in zip(rows, results) if row["priority"] != "urgent" and r.priority == "urgent")
-    urgent_fn = sum(1 for row, r in zip(rows, results) if row["priority"] == "urgent" and r.priority != "urgent")
+    pairs = list(zip(rows, results, strict=True))
+    urgent_tp = sum(1 for row, r in pairs if row["priority"] == "urgent" and r.priority == "urgent")
+    urgent_fp = sum(1 for row, r in pairs if row["priority"] != "urgent" and r.priority == "urgent")
+    urgent_fn = sum(1 for row, r in pairs if row["priority"] == "urgent" and r.priority != "urgent")
     no_ack_truth = {"praise", "spam", "abuse"}
-    ack_agree = sum(1 for row, r in zip(rows, results) if (row["intent"] not in no_ack_truth) == r.acknowledge)
+    ack_agree = sum(1 for row, r in pairs if (row["intent"] not in no_ack_truth) == r.acknowledge)
     return {
         "n": len(rows),
         "accuracy": correct / len(rows),
@@ -123,10 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{truth:<10}" + "".join(f"{figures['confusion'][(truth, guess)]:>10}" for guess in INTENTS))
     if args.show_errors:
         print()
-        for row, result in zip(figures["rows"], figures["results"]):
+        for row, result in zip(figures["rows"], figures["results"], strict=True):
             if row["intent"] != result.intent or row["priority"] != result.priority:
                 text = row["text"].replace("\n", " ")[:110]
-                print(f"{row['tweet_id']:>6} {row['intent']}/{row['priority']} -> {result.intent}/{result.priority}: {text}")
+                label, guess = f"{row['intent']}/{row['priority']}", f"{result.intent}/{result.priority}"
+                print(f"{row['tweet_id']:>6} {label} -> {guess}: {text}")
                 print(f"{'':>6} {' | '.join(result.reasons[:2])}")
     return 0
 

@@ -1,66 +1,50 @@
 """The one place that builds adapters and wires them into ``Services``. Built lazily on first use, once per
-cold start (nothing happens at import); tests build their own with ``build(settings, ...)``."""
+cold start (nothing happens at import); tests build their own with ``build(settings, ...)`` (DynamoDB and SQS, on
+moto) or ``build(settings, memory=True)`` (the in-memory twins of every store and queue)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
-import boto3
-
-from chalicelib.channels.base import Sender
+from chalicelib.channels.base import MentionSource, Sender
 from chalicelib.clock import Clock
+from chalicelib.domain.config import BrandConfig
+from chalicelib.services import Services, Stores
 from chalicelib.settings import Secrets, Settings
-from chalicelib.store.models import CustomerIdentityModel, MentionModel, StateModel, TicketModel, bind_models
-from chalicelib.store.queues import Queues
-from chalicelib.store.repositories import (
-    CustomerRepository,
-    MentionRepository,
-    StateRepository,
-    TicketRepository,
-)
 
 SENDER_CHANNELS = ("x", "facebook", "instagram", "messenger", "email", "form")
 
 
-@dataclass
-class Services:
-    settings: Settings
-    clock: Clock
-    secrets: Secrets
-    config: Any  # domain.config.BrandConfig
-    calendar: Any  # domain.rota.Calendar
-    mentions: MentionRepository
-    tickets: TicketRepository
-    customers: CustomerRepository
-    state: StateRepository
-    queues: Queues
-    sender_factory: Callable[[str], Sender]
-    _senders: dict[str, Sender] = field(default_factory=dict)
-    _x_api: Any = None
+def dynamo_stores(settings: Settings) -> Stores:
+    from chalicelib.store import repositories as db
+    from chalicelib.store.models import CustomerIdentityModel, MentionModel, StateModel, TicketModel, bind_models
 
-    def now(self):
-        return self.clock.now()
-
-    @property
-    def retention(self) -> timedelta:
-        return timedelta(days=self.settings.retention_days)
-
-    def sender(self, channel: str) -> Sender:
-        if channel not in self._senders:
-            self._senders[channel] = self.sender_factory(channel)
-        return self._senders[channel]
-
-    def x_api(self):
-        """The X API client used by the mention poller (built on first use)."""
-        if self._x_api is None:
-            from chalicelib.channels.x_api import XApi
-
-            self._x_api = XApi(bearer_token=self.secrets.get("X_BEARER_TOKEN"))
-        return self._x_api
+    bind_models(region=settings.region, endpoint_url=settings.endpoint_url, tables={
+        MentionModel: settings.mentions_table, TicketModel: settings.tickets_table,
+        CustomerIdentityModel: settings.customers_table, StateModel: settings.state_table,
+    })
+    retention = timedelta(days=settings.retention_days)
+    return Stores(
+        mentions=db.DynamoMentions(retention), tickets=db.DynamoTickets(retention),
+        customers=db.DynamoCustomers(retention), threads=db.DynamoThreads(retention),
+        acks=db.DynamoAckLedger(retention), outbox=db.DynamoOutbox(retention), buckets=db.DynamoBuckets(retention),
+        incidents=db.DynamoIncidents(retention), cursors=db.DynamoCursors(retention),
+        form_limit=db.DynamoFormLimit(retention), sandbox=db.DynamoSandbox(retention),
+        health=db.DynamoHealth(retention))
 
 
-def _real_sender_factory(settings: Settings, secrets: Secrets, session) -> Callable[[str], Sender]:
+def memory_stores() -> Stores:
+    from chalicelib.store import memory as m
+
+    return Stores(
+        mentions=m.MemoryMentions(), tickets=m.MemoryTickets(), customers=m.MemoryCustomers(),
+        threads=m.MemoryThreads(), acks=m.MemoryAckLedger(), outbox=m.MemoryOutbox(), buckets=m.MemoryBuckets(),
+        incidents=m.MemoryIncidents(), cursors=m.MemoryCursors(), form_limit=m.MemoryFormLimit(),
+        sandbox=m.MemorySandbox(), health=m.MemoryHealth())
+
+
+def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> Callable[[str], Sender]:
     def make(channel: str) -> Sender:
         if channel == "x":
             from chalicelib.channels.x_api import XSender
@@ -81,43 +65,51 @@ def _real_sender_factory(settings: Settings, secrets: Secrets, session) -> Calla
     return make
 
 
+def _x_api_factory(secrets: Secrets) -> Callable[[], MentionSource]:
+    def make() -> MentionSource:
+        from chalicelib.channels.x_api import XApi
+
+        return XApi(bearer_token=secrets.get("X_BEARER_TOKEN"))
+
+    return make
+
+
 def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | None = None,
-          config=None, sender_factory: Callable[[str], Sender] | None = None) -> Services:
-    from chalicelib.domain.config import load_config
+          config: BrandConfig | None = None, sender_factory: Callable[[str], Sender] | None = None,
+          x_api_factory: Callable[[], MentionSource] | None = None, memory: bool = False) -> Services:
+    from chalicelib.configfile import load_config
     from chalicelib.domain.rota import Calendar
 
     clock = clock or Clock.from_setting(settings.clock)
     secrets = secrets or Secrets(settings)
     config = config or load_config(settings.config_path)
-    bind_models(region=settings.region, endpoint_url=settings.endpoint_url, tables={
-        MentionModel: settings.mentions_table, TicketModel: settings.tickets_table,
-        CustomerIdentityModel: settings.customers_table, StateModel: settings.state_table,
-    })
-    session = boto3.session.Session(region_name=settings.region)
-    sqs = session.client("sqs", endpoint_url=settings.endpoint_url)
-    state = StateRepository()
-    retention = timedelta(days=settings.retention_days)
+    session: Any = None
+    if memory:
+        from chalicelib.store.memory import MemoryQueues
+
+        stores = memory_stores()
+        queues: Any = MemoryQueues(inbound=settings.inbound_queue, outbox=settings.outbox_queue,
+                                   desk_queue_name=config.queue_name)
+    else:
+        import boto3
+
+        from chalicelib.store.queues import SqsQueues
+
+        stores = dynamo_stores(settings)
+        session = boto3.session.Session(region_name=settings.region)
+        queues = SqsQueues(session.client("sqs", endpoint_url=settings.endpoint_url), inbound=settings.inbound_queue,
+                           outbox=settings.outbox_queue, desk_queue_name=config.queue_name)
     if sender_factory is None:
         if settings.sandbox_outbound:
             from chalicelib.channels.sandbox import SandboxSender
 
-            sender_factory = lambda channel: SandboxSender(state, clock.now, channel)  # noqa: E731
+            sandbox, now = stores.sandbox, clock.now
+            sender_factory = lambda channel: SandboxSender(sandbox, now, channel)  # noqa: E731
         else:
             sender_factory = _real_sender_factory(settings, secrets, session)
-    return Services(
-        settings=settings,
-        clock=clock,
-        secrets=secrets,
-        config=config,
-        calendar=Calendar(config),
-        mentions=MentionRepository(retention),
-        tickets=TicketRepository(retention),
-        customers=CustomerRepository(retention),
-        state=state,
-        queues=Queues(sqs, inbound=settings.inbound_queue, outbox=settings.outbox_queue,
-                      desk_queue_name=config.queue_name),
-        sender_factory=sender_factory,
-    )
+    return Services(settings=settings, clock=clock, secrets=secrets, config=config, calendar=Calendar(config),
+                    stores=stores, queues=queues, sender_factory=sender_factory,
+                    x_api_factory=x_api_factory or _x_api_factory(secrets))
 
 
 _services: Services | None = None

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Callable
 
 
 def parse_instant(text: str) -> datetime:
@@ -22,7 +22,7 @@ class Clock:
         self._origin = monotonic()
 
     @classmethod
-    def from_setting(cls, value: str | None) -> "Clock":
+    def from_setting(cls, value: str | None) -> Clock:
         return cls(parse_instant(value) if value else None)
 
     def now(self) -> datetime:

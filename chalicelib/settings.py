@@ -7,9 +7,10 @@ Secrets are not settings: ``Secrets`` reads them from the environment in stage `
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -70,7 +71,7 @@ class Settings(BaseModel):
         return value.rstrip("/")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         names = {
             "stage": "STAGE", "region": "AWS_REGION", "endpoint_url": "AWS_ENDPOINT_URL",
@@ -89,7 +90,7 @@ class Settings(BaseModel):
         if "stage" not in values:
             raise SettingsError("STAGE is not set (expected local, test, dev or prod)")
         try:
-            return cls(**values)
+            return cls.model_validate(values)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise SettingsError(f"invalid settings: {problems}") from exc

@@ -7,9 +7,11 @@ dead-letter queue). A record that asks to be retried later gets its visibility e
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
+from chalicelib.store.ports import Queues
 from chalicelib.telemetry import count, logger
 
 
@@ -48,7 +50,8 @@ def records_from_event(event: dict[str, Any]) -> list[Record]:
     ]
 
 
-def run_batch(records: Iterable[Record], handle: Callable[[Record], None], *, queue_name: str, queues) -> dict:
+def run_batch(records: Iterable[Record], handle: Callable[[Record], Any], *, queue_name: str,
+              queues: Queues) -> dict[str, Any]:
     records = list(records)
     done: list[Record] = []
     failed: list[tuple[Record, str]] = []

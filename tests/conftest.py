@@ -3,7 +3,6 @@ Chalice app through chalice.test.Client, and helpers to drain real SQS queues in
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -72,6 +71,30 @@ def svc(aws, settings, clock, monkeypatch):
     bootstrap.use(services)
     yield services
     bootstrap.use(None)
+
+
+@pytest.fixture
+def mem(settings, clock):
+    """Services on the in-memory twins of every store and queue (the same contract as DynamoDB and SQS, proven by
+    tests/contract), with the local sandbox sender: for fast use-case tests."""
+    from chalicelib import bootstrap
+    from chalicelib.settings import Secrets
+
+    return bootstrap.build(settings, clock=clock, secrets=Secrets(settings, env=LOCAL_ENV), memory=True)
+
+
+def run_memory_pipeline(svc) -> dict:
+    """Inbound -> process -> outbox -> deliver, on memory queues; what the desk queues received."""
+    from chalicelib.sqs_batch import Record
+    from chalicelib.usecases.deliver import deliver_record
+    from chalicelib.usecases.process import process_envelope
+
+    queues = svc.queues
+    for n, envelope in enumerate(queues.take(svc.settings.inbound_queue)):
+        process_envelope(svc, envelope, raw_ref=f"inbound#m{n}")
+    for n, message in enumerate(queues.take(svc.settings.outbox_queue)):
+        deliver_record(svc, Record(f"o{n}", f"r{n}", json.dumps(message), 1))
+    return {name: list(msgs) for name, msgs in queues.messages.items() if name.startswith("responder-desk-")}
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Optional
 from urllib.parse import quote
 
 import requests
@@ -81,8 +80,8 @@ def list_incidents() -> None:
 
 
 @incident_app.command("update")
-def update(incident_id: str, title: Optional[str] = None, text: Optional[str] = None,
-           url: Optional[str] = None,
+def update(incident_id: str, title: str | None = None, text: str | None = None,
+           url: str | None = None,
            follow_up: bool = typer.Option(False, help="send one update to each linked ticket")) -> None:
     body = {k: v for k, v in {"title": title, "text": text, "url": url}.items() if v is not None}
     body["follow_up"] = follow_up
@@ -91,7 +90,7 @@ def update(incident_id: str, title: Optional[str] = None, text: Optional[str] = 
 
 @incident_app.command("resolve")
 def resolve(incident_id: str, follow_up: bool = typer.Option(False, help="send one follow-up to each linked ticket"),
-            text: Optional[str] = None) -> None:
+            text: str | None = None) -> None:
     body: dict = {"follow_up": follow_up}
     if text is not None:
         body["text"] = text

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from chalicelib.domain.config import DAYS, BrandConfig, ConfigError, format_minutes, load_config
+from chalicelib.configfile import ConfigError, load_config
+from chalicelib.domain.config import DAYS, BrandConfig, format_minutes
 from chalicelib.domain.rota import Calendar
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "chalicelib" / "brand.yaml"
@@ -27,16 +27,14 @@ def _slots(config: BrandConfig, team_id: str) -> str:
     parts = []
     for slot in config.teams[team_id].slots:
         days = [d for d in DAYS if d in slot.days]
-        if len(days) > 2 and [DAYS.index(d) for d in days] == list(range(DAYS.index(days[0]), DAYS.index(days[-1]) + 1)):
-            day_text = f"{days[0]}-{days[-1]}"
-        else:
-            day_text = ",".join(days)
+        consecutive = [DAYS.index(d) for d in days] == list(range(DAYS.index(days[0]), DAYS.index(days[-1]) + 1))
+        day_text = f"{days[0]}-{days[-1]}" if len(days) > 2 and consecutive else ",".join(days)
         end = "24:00" if slot.end == 24 * 60 else format_minutes(slot.end)
         parts.append(f"{day_text} {format_minutes(slot.start)}-{end}{' (overnight)' if slot.overnight else ''}")
     return "\n".join(parts) or "-"
 
 
-def _local(t: Optional[datetime], config: BrandConfig) -> str:
+def _local(t: datetime | None, config: BrandConfig) -> str:
     if t is None:
         return "-"
     from zoneinfo import ZoneInfo
@@ -69,7 +67,10 @@ def summarise(config: BrandConfig, console: Console, now: datetime) -> None:
     for desk_id, desk in config.desks.items():
         is_open = calendar.is_open(desk_id, now)
         closes = calendar.next_closing(desk_id, now) if is_open else None
-        opening = calendar.next_opening(desk_id, closes) if closes else (None if is_open else calendar.next_opening(desk_id, now))
+        if closes:
+            opening = calendar.next_opening(desk_id, closes)
+        else:
+            opening = None if is_open else calendar.next_opening(desk_id, now)
         desks.add_row(
             desk_id + (" (on call)" if desk.oncall else ""),
             config.queue_name(desk_id),
@@ -89,14 +90,15 @@ def summarise(config: BrandConfig, console: Console, now: datetime) -> None:
         f"triage: {sum(len(r) for r in rules.intents.values())} intent rules, {len(rules.urgent)} urgent rules, "
         f"{len(rules.desks)} desk rules, {len(rules.references)} reference kinds"
     )
-    kinds = ", ".join(f"{kind}({sum(len(v) for v in by_channel.values())})" for kind, by_channel in config.templates.items())
+    kinds = ", ".join(f"{kind}({sum(len(v) for v in by_channel.values())})"
+                      for kind, by_channel in config.templates.items())
     console.print(f"templates: {kinds}")
 
 
 @app.command()
 def check(
     path: Path = typer.Argument(DEFAULT_PATH, help="configuration file to check"),
-    at: Optional[str] = typer.Option(None, help="ISO time for the summary (default: now)"),
+    at: str | None = typer.Option(None, help="ISO time for the summary (default: now)"),
     quiet: bool = typer.Option(False, "--quiet", help="no summary: only problems, or one OK line"),
 ) -> None:
     """Validate PATH; print a summary, or every problem with its line number."""
@@ -108,7 +110,7 @@ def check(
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         err.print(f"[red]{len(exc.problems)} problem(s) in {path}[/red]")
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=1) from None
     now = datetime.fromisoformat(at) if at else datetime.now(timezone.utc)
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)

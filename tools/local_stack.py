@@ -18,9 +18,10 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEMPLATE = PROJECT / "infra" / "template.yaml"
@@ -38,7 +39,8 @@ class LambdaContext:
 
     def __post_init__(self) -> None:
         self.aws_request_id = str(uuid.uuid4())
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:responder-local-{self.function_name}"
+        self.invoked_function_arn = (f"arn:aws:lambda:{REGION}:123456789012:function:"
+                                     f"responder-local-{self.function_name}")
         self.function_version = "$LATEST"
         self.log_group_name = f"/aws/lambda/{self.function_name}"
         self.log_stream_name = "local"
@@ -70,8 +72,8 @@ class MotoProcess:
         import subprocess
 
         self.port = port
-        self.proc = subprocess.Popen([sys.executable, "-m", "tools.local_aws", "-H", "127.0.0.1", "-p", str(port)], cwd=PROJECT,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([sys.executable, "-m", "tools.local_aws", "-H", "127.0.0.1", "-p", str(port)],
+                                     cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -240,6 +242,7 @@ def serve(*, aws_port: int, http_port: int, announce: bool = True):
     if announce:
         base = f"http://127.0.0.1:{http_port}"
         clock = os.environ.get("RESPONDER_CLOCK")
+        tables = ", ".join(v for k, v in outputs.items() if k.endswith("Table"))
         print(f"""
 Responder is running (stage local){f' - clock starts at {clock}' if clock else ''}
   API            {base}/health
@@ -247,7 +250,7 @@ Responder is running (stage local){f' - clock starts at {clock}' if clock else '
   rota           {base}/admin/rota        (Authorization: Bearer local-admin-token)
   X webhook      {base}/webhooks/x        (secret: local-x-consumer-secret)
   Meta webhook   {base}/webhooks/meta     (secret: local-meta-app-secret)
-  local AWS      {endpoint}   (AWS_ENDPOINT_URL; tables {', '.join(v for k, v in outputs.items() if k.endswith('Table'))})
+  local AWS      {endpoint}   (AWS_ENDPOINT_URL; tables {tables})
 Replay real tweets:  make replay      Stop: Ctrl-C
 """, flush=True)
     return moto_server, http, runner, http_thread
@@ -256,13 +259,12 @@ Replay real tweets:  make replay      Stop: Ctrl-C
 def main() -> int:
     aws_port = int(os.environ.get("LOCAL_AWS_PORT", "4566"))
     http_port = int(os.environ.get("PORT", "8000"))
-    moto_server, http, runner, _ = serve(aws_port=aws_port, http_port=http_port)
+    # Ctrl-C or SIGTERM at any moment, start-up included, ends in the same clean stop (never a traceback)
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        while not stopped.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    moto_server, http, runner, _ = serve(aws_port=aws_port, http_port=http_port)
+    while not stopped.wait(0.5):
         pass
     print("\nstopping…", flush=True)
     runner.shutdown()

@@ -1,20 +1,15 @@
-"""The one protocol every outbound channel implements."""
+"""The one protocol every outbound channel implements, and what pollers return."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Protocol
 
+from chalicelib.domain.mention import Mention
+from chalicelib.domain.outbound import OutboundMessage
 
-@dataclass(frozen=True)
-class OutboundMessage:
-    channel: str  # Mention.channel of the conversation being answered
-    recipient: str  # author id (X user id, PSID, e-mail address)
-    text: str
-    in_reply_to: str = ""  # external id being answered (tweet id, comment id, Message-ID)
-    private: bool = False  # True: DM / private reply / e-mail; False: public reply
-    idempotency_key: str = ""  # one key per message: the sender never sends the same key twice
-    subject: str = ""  # e-mail only
-    extra: dict[str, Any] = field(default_factory=dict)  # channel specifics copied from Mention.extra
+__all__ = ["OutboundMessage", "SendResult", "SendError", "Sender", "MentionsPage", "MentionSource", "RateLimited",
+           "XApiError", "XAuthError"]
 
 
 @dataclass(frozen=True)
@@ -33,3 +28,40 @@ class SendError(Exception):
 
 class Sender(Protocol):
     def send(self, message: OutboundMessage) -> SendResult: ...
+
+
+class XApiError(Exception):
+    """A call to the X API failed. ``status`` is the HTTP status, or None for a network error."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class XAuthError(XApiError):
+    """401 / 403: the credentials are wrong, revoked, or lack access to this endpoint."""
+
+
+class RateLimited(XApiError):
+    """429: stop calling until ``reset_at`` (aware, UTC)."""
+
+    def __init__(self, reset_at: datetime, message: str = "", *, status: int | None = 429):
+        super().__init__(message or f"rate limited until {reset_at.isoformat()}", status=status)
+        self.reset_at = reset_at
+
+
+@dataclass(frozen=True)
+class MentionsPage:
+    mentions: list[Mention] = field(default_factory=list)
+    next_token: str | None = None  # pass as pagination_token for the next (older) page
+    newest_id: str | None = None  # the next poll's since_id
+    result_count: int = 0  # tweets the API returned, before our own tweets are skipped
+    rate_limit_remaining: int | None = None
+    rate_limit_reset: datetime | None = None
+
+
+class MentionSource(Protocol):
+    """A platform's mention timeline, read page by page (``channels.x_api.XApi``)."""
+
+    def fetch_mentions(self, user_id: str, *, since_id: str | None,
+                       pagination_token: str | None = None) -> MentionsPage: ...

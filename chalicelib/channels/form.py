@@ -1,7 +1,7 @@
 """Website contact form: validate one submission and turn it into a private ``form`` mention.
 
 ``parse_form`` accepts a JSON object (or, with ``content_type="application/x-www-form-urlencoded"``, a
-plain HTML form post) and raises ``FormError`` with an HTTP status and one human-readable message per
+plain HTML form post) and raises ``FormError`` with its kind and one human-readable message per
 failing field, so the page can show them next to the inputs.
 
 ``website`` is a honeypot: the input is hidden from people, so a value means a bot filled it in. Such a
@@ -107,15 +107,19 @@ class ContactForm(BaseModel):
 class FormError(ValueError):
     """A submission the endpoint rejects.
 
-    ``status``: 400 malformed body, 413 too large, 415 unsupported content type, 422 failed validation.
+    ``kind``: ``malformed`` body, ``too_large``, ``unsupported`` content type, or ``invalid`` (failed validation).
     ``errors``: ``[{"field": "email", "message": "..."}]``; ``field`` is ``""`` for the body as a whole.
     """
 
-    def __init__(self, status: int, errors: list[dict[str, str]]):
-        self.status = status
+    KINDS = ("malformed", "too_large", "unsupported", "invalid")
+
+    def __init__(self, kind: str, errors: list[dict[str, str]]):
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown form error kind {kind!r}")
+        self.kind = kind
         self.errors = errors
         summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors)
-        super().__init__(f"{status} {summary}")
+        super().__init__(f"{kind}: {summary}")
 
 
 def is_honeypot_spam(form: ContactForm) -> bool:
@@ -130,13 +134,14 @@ def load_form(raw_body: bytes, *, content_type: str | None = None) -> ContactFor
     if not isinstance(raw_body, (bytes, bytearray)):
         raise TypeError("raw_body must be bytes")
     if len(raw_body) > MAX_FORM_BYTES:
-        raise FormError(413, [{"field": "", "message": f"The form is too large (limit {MAX_FORM_BYTES} bytes)."}])
+        raise FormError("too_large", [{"field": "",
+                                       "message": f"The form is too large (limit {MAX_FORM_BYTES} bytes)."}])
     if not raw_body.strip():
-        raise FormError(400, [{"field": "", "message": "The form is empty."}])
+        raise FormError("malformed", [{"field": "", "message": "The form is empty."}])
     try:
         text = bytes(raw_body).decode("utf-8")
     except UnicodeDecodeError:
-        raise FormError(400, [{"field": "", "message": "The form must be UTF-8 encoded."}]) from None
+        raise FormError("malformed", [{"field": "", "message": "The form must be UTF-8 encoded."}]) from None
 
     media_type = (content_type or "application/json").split(";")[0].strip().lower()
     if media_type == "application/x-www-form-urlencoded":
@@ -144,12 +149,12 @@ def load_form(raw_body: bytes, *, content_type: str | None = None) -> ContactFor
     elif media_type == "application/json" or media_type.endswith("+json"):
         data = _parse_json(text)
     else:
-        raise FormError(415, [{"field": "", "message": f"Unsupported content type {media_type!r}."}])
+        raise FormError("unsupported", [{"field": "", "message": f"Unsupported content type {media_type!r}."}])
 
     try:
         return ContactForm.model_validate(data)
     except ValidationError as exc:
-        raise FormError(422, _field_errors(exc)) from None
+        raise FormError("invalid", _field_errors(exc)) from None
 
 
 def parse_form(
@@ -197,11 +202,12 @@ def _parse_json(text: str) -> Any:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise FormError(400, [{"field": "", "message": f"The form is not valid JSON ({exc.msg} at position {exc.pos})."}]) from None
+        message = f"The form is not valid JSON ({exc.msg} at position {exc.pos})."
+        raise FormError("malformed", [{"field": "", "message": message}]) from None
     except RecursionError:
-        raise FormError(400, [{"field": "", "message": "The form is nested too deeply."}]) from None
+        raise FormError("malformed", [{"field": "", "message": "The form is nested too deeply."}]) from None
     if not isinstance(data, dict):
-        raise FormError(400, [{"field": "", "message": "The form must be a JSON object."}])
+        raise FormError("malformed", [{"field": "", "message": "The form must be a JSON object."}])
     return data
 
 
@@ -209,10 +215,10 @@ def _parse_urlencoded(text: str) -> dict[str, str]:
     try:
         pairs = parse_qs(text, keep_blank_values=True, strict_parsing=True, max_num_fields=50)
     except ValueError:
-        raise FormError(400, [{"field": "", "message": "The form is not a valid URL-encoded body."}]) from None
+        raise FormError("malformed", [{"field": "", "message": "The form is not a valid URL-encoded body."}]) from None
     repeated = sorted(key for key, values in pairs.items() if len(values) > 1)
     if repeated:
-        raise FormError(422, [{"field": key, "message": "Must be given only once."} for key in repeated])
+        raise FormError("invalid", [{"field": key, "message": "Must be given only once."} for key in repeated])
     return {key: values[0] for key, values in pairs.items()}
 
 

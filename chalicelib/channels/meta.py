@@ -54,7 +54,7 @@ def verify_signature(app_secret: str, raw_body: bytes, header_value: str | None)
     if not app_secret or not isinstance(header_value, str) or not isinstance(raw_body, (bytes, bytearray)):
         return False
     value = header_value.strip()
-    if not value[: len(_SIGNATURE_PREFIX)].lower() == _SIGNATURE_PREFIX:
+    if value[: len(_SIGNATURE_PREFIX)].lower() != _SIGNATURE_PREFIX:
         return False
     received = value[len(_SIGNATURE_PREFIX):]
     if len(received) != 64 or not set(received) <= _HEX_DIGITS:

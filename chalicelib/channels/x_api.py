@@ -6,14 +6,22 @@ Rate-limit headers are read from the last HTTP response seen by the client's ``r
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any
 
 import requests
 import tweepy
 
-from chalicelib.channels.base import OutboundMessage, SendError, SendResult
+from chalicelib.channels.base import (  # noqa: F401 - the X errors and page type are part of this module's API
+    MentionsPage,
+    OutboundMessage,
+    RateLimited,
+    SendError,
+    SendResult,
+    XApiError,
+    XAuthError,
+)
 from chalicelib.domain.mention import Mention
 
 #: When a 429 carries no usable reset header, assume the standard 15-minute window.
@@ -32,36 +40,6 @@ MENTION_TWEET_FIELDS = [
     "author_id",
 ]
 MENTION_USER_FIELDS = ["username", "name", "public_metrics"]
-
-
-class XApiError(Exception):
-    """A call to the X API failed. ``status`` is the HTTP status, or None for a network error."""
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.status = status
-
-
-class XAuthError(XApiError):
-    """401 / 403: the credentials are wrong, revoked, or lack access to this endpoint."""
-
-
-class RateLimited(XApiError):
-    """429: stop calling until ``reset_at`` (aware, UTC)."""
-
-    def __init__(self, reset_at: datetime, message: str = "", *, status: int | None = 429):
-        super().__init__(message or f"rate limited until {reset_at.isoformat()}", status=status)
-        self.reset_at = reset_at
-
-
-@dataclass(frozen=True)
-class MentionsPage:
-    mentions: list[Mention] = field(default_factory=list)
-    next_token: str | None = None  # pass as pagination_token for the next (older) page
-    newest_id: str | None = None  # the next poll's since_id
-    result_count: int = 0  # tweets the API returned, before our own tweets are skipped
-    rate_limit_remaining: int | None = None
-    rate_limit_reset: datetime | None = None
 
 
 def _epoch_to_datetime(value: Any) -> datetime | None:

@@ -1,45 +1,30 @@
-"""The brand configuration: one versioned YAML file, validated by pydantic.
+"""The brand configuration's schema: teams, rota, desks, routing, triage rules, SLA targets and templates.
 
-Teams, rota, desks, routing, triage rules, SLA targets and acknowledgement templates all live in
-``chalicelib/brand.yaml`` (its header documents the format). ``load_config`` / ``parse_config`` return a
-frozen :class:`BrandConfig` or raise :class:`ConfigError`, whose message lists *every* problem as
-``file:line: location: problem``.
+Pure: pydantic models and the checks that span sections, nothing else. Reading ``chalicelib/brand.yaml``
+(its header documents the format) and reporting every problem as ``file:line: location: problem`` is the
+job of :mod:`chalicelib.configfile`; this module only says what a valid configuration is.
 
-Line numbers come from a YAML loader that records the start mark of every mapping key and sequence
-item; each pydantic error location is mapped to the nearest recorded line.
-
-The YAML dialect is "YAML 1.1 minus its surprises": ``20:00`` stays a string (not the sexagesimal
-integer 1200) and ``on`` / ``off`` / ``yes`` / ``no`` / ``NO`` stay strings (only ``true`` / ``false``
-are booleans), so times and country codes need no quoting. Dates stay strings until the schema
-parses them, so an impossible date is reported with its line like any other problem.
+Validation collects problems rather than stopping at the first: field errors come from pydantic, and
+:func:`cross_check` finds the problems that span sections (a desk naming an unknown team, a triage rule
+naming an unknown desk, overlapping slots, a template that does not parse or uses an unknown variable).
+It works on raw data too, so those problems are reported alongside the field errors of the same file.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from datetime import date, time
-from pathlib import Path
-from typing import Any, Literal, Mapping, Optional, Sequence
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
-import jinja2
-import jinja2.meta
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from chalicelib.domain import templates
 from chalicelib.domain.mention import CHANNELS
 
 __all__ = [
-    "ConfigError",
-    "ConfigProblem",
     "BrandConfig",
     "Brand",
     "Team",
@@ -53,20 +38,30 @@ __all__ = [
     "DeskRule",
     "HighReach",
     "SlaTarget",
+    "CrossReferenceErrors",
+    "Location",
     "DAYS",
     "PRIORITIES",
     "INTENTS",
     "TEMPLATE_VARIABLES",
     "QUEUE_PREFIX",
-    "load_config",
-    "parse_config",
+    "DEFAULT_INTENT_ORDER",
+    "cross_check",
     "format_minutes",
 ]
 
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Priority = Literal["urgent", "normal"]
+Intent = Literal["complaint", "question", "praise", "spam", "abuse", "other"]
+#: Where a value sits in the file: mapping keys and sequence indexes from the top, e.g. ("teams", "day", "slots", 1).
+Location = tuple[Any, ...]
+
 SUPPORTED_VERSIONS = (1,)
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-PRIORITIES = ("urgent", "normal")
-INTENTS = ("complaint", "question", "praise", "spam", "abuse", "other")
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PRIORITIES: tuple[Priority, ...] = ("urgent", "normal")
+INTENTS: tuple[Intent, ...] = ("complaint", "question", "praise", "spam", "abuse", "other")
+#: How intent ties are broken when ``triage.intent_order`` is not given.
+DEFAULT_INTENT_ORDER: tuple[Intent, ...] = ("abuse", "spam", "complaint", "question", "praise")
 TEMPLATE_VARIABLES = frozenset(
     {
         "name",
@@ -85,126 +80,6 @@ ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 MINUTES_PER_DAY = 24 * 60
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
-
-Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Priority = Literal["urgent", "normal"]
-Intent = Literal["complaint", "question", "praise", "spam", "abuse", "other"]
-
-
-# --------------------------------------------------------------------------------------------------
-# errors
-# --------------------------------------------------------------------------------------------------
-
-
-class ConfigProblem(BaseModel):
-    """One problem found in a configuration file."""
-
-    model_config = ConfigDict(frozen=True)
-
-    source: str
-    line: Optional[int]
-    location: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.source}:{self.line}" if self.line else self.source
-        return f"{where}: {self.location}: {self.message}" if self.location else f"{where}: {self.message}"
-
-
-class ConfigError(Exception):
-    """The configuration is invalid; ``problems`` lists every problem found."""
-
-    def __init__(self, problems: Sequence[ConfigProblem]):
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
-# --------------------------------------------------------------------------------------------------
-# YAML loading with line numbers
-# --------------------------------------------------------------------------------------------------
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without sexagesimal numbers, without yes/no/on/off booleans, and with dates left as
-    strings (validated, with a line number, by the schema)."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"),
-)
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+0123456789."),
-)
-
-
-def _record_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> None:
-    """Record the 1-based line of every mapping key and sequence item under ``node``."""
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            child = path + (key,)
-            lines[child] = key_node.start_mark.line + 1
-            _record_lines(value_node, child, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            child = path + (index,)
-            lines[child] = item.start_mark.line + 1
-            _record_lines(item, child, lines)
-
-
-def _load_yaml(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, {}
-        lines: dict[tuple, int] = {}
-        _record_lines(node, (), lines)
-        data = loader.construct_document(node)
-        return data, lines
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ConfigError([ConfigProblem(source=source, line=line, location="", message=f"invalid YAML: {exc.problem or exc}")]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([ConfigProblem(source=source, line=None, location="", message=f"invalid YAML: {exc}")]) from None
-    finally:
-        loader.dispose()
-
-
-def _line_for(loc: Sequence[Any], lines: Mapping[tuple, int]) -> Optional[int]:
-    """The line of the longest prefix of ``loc`` that was recorded."""
-    path = tuple(loc)
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path[:-1]
-    return lines.get(())
-
-
-def _format_loc(loc: Sequence[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -229,7 +104,8 @@ def _parse_hhmm(value: Any, *, allow_24: bool) -> int:
     hours, minutes = int(match.group(1)), int(match.group(2))
     total = hours * 60 + minutes
     if total > MINUTES_PER_DAY or (total == MINUTES_PER_DAY and not allow_24):
-        raise _problem(f"malformed time {value!r}: hours must be 00 to 23" + (" (or 24:00 as an end)" if not allow_24 else ""))
+        end = "" if allow_24 else " (or 24:00 as an end)"
+        raise _problem(f"malformed time {value!r}: hours must be 00 to 23{end}")
     return total
 
 
@@ -339,7 +215,7 @@ class Slot(_Model):
         return _parse_hhmm(value, allow_24=True)
 
     @model_validator(mode="after")
-    def _length(self) -> "Slot":
+    def _length(self) -> Slot:
         if self.start == self.end:
             raise _problem(
                 f"zero-length slot {format_minutes(self.start)}-{format_minutes(self.end)} "
@@ -370,22 +246,22 @@ class Override(_Model):
 
     date: date
     closed: bool = False
-    start: Optional[int] = None
-    end: Optional[int] = None
+    start: int | None = None
+    end: int | None = None
     note: str = ""
 
     @field_validator("start", mode="before")
     @classmethod
-    def _start(cls, value: Any) -> Optional[int]:
+    def _start(cls, value: Any) -> int | None:
         return None if value is None else _parse_hhmm(value, allow_24=False)
 
     @field_validator("end", mode="before")
     @classmethod
-    def _end(cls, value: Any) -> Optional[int]:
+    def _end(cls, value: Any) -> int | None:
         return None if value is None else _parse_hhmm(value, allow_24=True)
 
     @model_validator(mode="after")
-    def _shape(self) -> "Override":
+    def _shape(self) -> Override:
         if self.closed:
             if self.start is not None or self.end is not None:
                 raise _problem("an override is either closed: true or has start and end, not both")
@@ -397,18 +273,27 @@ class Override(_Model):
         return self
 
     @property
+    def span(self) -> tuple[int, int] | None:
+        """``(start, end)`` in minutes after midnight of ``date`` (``end`` passes 1440 when the shift runs
+        overnight); None for a closed day."""
+        if self.closed or self.start is None or self.end is None:
+            return None
+        return self.start, self.start + _span(self.start, self.end)
+
+    @property
     def length(self) -> int:
-        return 0 if self.closed else _span(self.start, self.end)
+        span = self.span
+        return 0 if span is None else span[1] - span[0]
 
 
 class HolidayCalendar(_Model):
     """Public holidays from the ``holidays`` package: the team is off unless an override says otherwise."""
 
     country: str
-    subdiv: Optional[str] = None
+    subdiv: str | None = None
 
     @model_validator(mode="after")
-    def _known(self) -> "HolidayCalendar":
+    def _known(self) -> HolidayCalendar:
         supported = holidays_lib.list_supported_countries()
         if self.country not in supported:
             raise _problem(f"unknown holiday country {self.country!r} (use an ISO 3166 code such as GB)")
@@ -425,7 +310,7 @@ class Team(_Model):
     timezone: str
     description: str = ""
     slots: list[Slot] = Field(default_factory=list)
-    holidays: Optional[HolidayCalendar] = None
+    holidays: HolidayCalendar | None = None
     overrides: list[Override] = Field(default_factory=list)
 
     @field_validator("timezone")
@@ -434,7 +319,7 @@ class Team(_Model):
         return _check_timezone(value)
 
     @model_validator(mode="after")
-    def _no_overlaps(self) -> "Team":
+    def _no_overlaps(self) -> Team:
         overlaps = _slot_overlaps(self.slots)
         if overlaps:
             index, message = overlaps[0]
@@ -450,15 +335,15 @@ class Team(_Model):
             seen[(ov.date, kind)] = index
         timed: dict[date, list[tuple[int, int]]] = {}
         for index, ov in enumerate(self.overrides):
-            if ov.closed:
+            if ov.span is None:
                 continue
-            end = ov.start + ov.length
+            start, end = ov.span
             for s, e in timed.get(ov.date, []):
-                if ov.start < e and s < end:
+                if start < e and s < end:
                     raise PydanticCustomError(
                         "override", f"overlapping overrides on {ov.date}", {"override": index}
                     )
-            timed.setdefault(ov.date, []).append((ov.start, end))
+            timed.setdefault(ov.date, []).append((start, end))
         return self
 
     @property
@@ -483,10 +368,8 @@ def _slot_overlaps(slots: Sequence[Slot]) -> list[tuple[int, str]]:
 
 
 def _week_overlap(s1: int, e1: int, s2: int, e2: int) -> bool:
-    for shift in (-MINUTES_PER_WEEK, 0, MINUTES_PER_WEEK):
-        if s1 < e2 + shift and s2 + shift < e1:
-            return True
-    return False
+    """Whether two spans of the week overlap, also across the week's end (Sunday night into Monday)."""
+    return any(s1 < e2 + shift and s2 + shift < e1 for shift in (-MINUTES_PER_WEEK, 0, MINUTES_PER_WEEK))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -508,7 +391,7 @@ class Desk(_Model):
 class Routing(_Model):
     default_desk: str
     escalation_desk: str
-    oncall_desk: Optional[str] = None
+    oncall_desk: str | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -551,7 +434,7 @@ class Rule(_Model):
         return value
 
     @model_validator(mode="after")
-    def _something(self) -> "Rule":
+    def _something(self) -> Rule:
         if not self.keywords and not self.patterns:
             raise _problem("a rule needs keywords or patterns")
         return self
@@ -564,7 +447,7 @@ class DeskRule(Rule):
     intents: list[Intent] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _something(self) -> "DeskRule":
+    def _something(self) -> DeskRule:
         if not self.keywords and not self.patterns and not self.intents:
             raise _problem("a desk rule needs keywords, patterns or intents")
         return self
@@ -574,7 +457,7 @@ class HighReach(_Model):
     followers: int = Field(default=10000, ge=0)
     keywords: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)
-    desk: Optional[str] = None  # where high-reach items go (e.g. press); None keeps the triaged desk
+    desk: str | None = None  # where high-reach items go (e.g. press); None keeps the triaged desk
 
     @field_validator("patterns")
     @classmethod
@@ -584,9 +467,7 @@ class HighReach(_Model):
 
 class TriageRules(_Model):
     intents: dict[Intent, list[Rule]] = Field(default_factory=dict)
-    intent_order: list[Intent] = Field(
-        default_factory=lambda: ["abuse", "spam", "complaint", "question", "praise"]
-    )
+    intent_order: list[Intent] = Field(default_factory=lambda: list(DEFAULT_INTENT_ORDER))
     default_intent: Intent = "other"
     urgent: list[Rule] = Field(default_factory=list)
     desks: list[DeskRule] = Field(default_factory=list)
@@ -643,7 +524,7 @@ class BrandConfig(_Model):
     def _version(cls, value: Any) -> int:
         if value not in SUPPORTED_VERSIONS or isinstance(value, bool):
             raise _problem(f"unsupported version {value!r} (supported: {', '.join(map(str, SUPPORTED_VERSIONS))})")
-        return value
+        return int(value)
 
     @field_validator("sla")
     @classmethod
@@ -670,10 +551,10 @@ class BrandConfig(_Model):
         return value
 
     @model_validator(mode="after")
-    def _cross_references(self) -> "BrandConfig":
-        problems = _cross_check(self.model_dump(mode="python"))
+    def _cross_references(self) -> BrandConfig:
+        problems = cross_check(self.model_dump(mode="python"))
         if problems:
-            raise _CrossReferenceErrors(problems)
+            raise CrossReferenceErrors(problems)
         return self
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -700,10 +581,12 @@ class BrandConfig(_Model):
         return [d for d, desk in self.desks.items() if team_id in desk.covered_by]
 
     def sla_target(self, channel: str, priority: str) -> SlaTarget:
+        """The target for ``channel`` and ``priority`` (urgent / normal), falling back to ``sla.default``."""
+        key = cast(Priority, priority)  # an unknown priority is a KeyError below, as for any missing key
         by_priority = self.sla.get(channel, {})
-        if priority in by_priority:
-            return by_priority[priority]
-        return self.sla["default"][priority]
+        if key in by_priority:
+            return by_priority[key]
+        return self.sla["default"][key]
 
     def template(self, kind: str, channel: str = "default", language: str = "") -> str:
         """The template source for ``kind``, falling back channel → default and language → brand → en."""
@@ -721,33 +604,28 @@ class BrandConfig(_Model):
                 return next(iter(by_channel[chan].values()))
         raise KeyError(f"no template {kind}.{channel}.{language}")
 
-    def render(self, kind: str, channel: str = "default", language: str = "", **variables: Any) -> str:
-        """Render a template: missing variables render empty, runs of spaces collapse, ends are trimmed."""
-        text = _compiled_template(self.template(kind, channel, language)).render(**variables)
-        return re.sub(r"[ \t]{2,}", " ", text).strip()
 
+class CrossReferenceErrors(ValueError):
+    """Several located problems found after field validation (kept apart from pydantic's own errors)."""
 
-class _CrossReferenceErrors(ValueError):
-    """Several located problems found after field validation (kept apart from pydantic's own)."""
-
-    def __init__(self, problems: list[tuple[tuple, str]]):
+    def __init__(self, problems: list[tuple[Location, str]]):
         self.problems = problems
         super().__init__("; ".join(m for _, m in problems))
 
 
-def _cross_check(data: Mapping[str, Any]) -> list[tuple[tuple, str]]:
-    """Checks that span sections (desks → teams, rules → desks, templates). Works on raw data too,
-    so these problems are reported alongside field errors."""
+def cross_check(data: Mapping[str, Any]) -> list[tuple[Location, str]]:
+    """Checks that span sections (desks → teams, rules → desks, templates), as (location, message) pairs.
+    Works on raw data too, so these problems are reported alongside field errors."""
 
-    def mapping(value: Any) -> Mapping[str, Any]:
+    def mapping(value: Any) -> Mapping[Any, Any]:
         return value if isinstance(value, Mapping) else {}
 
-    def sequence(value: Any) -> list:
+    def sequence(value: Any) -> list[Any]:
         return value if isinstance(value, list) else []
 
     teams = mapping(data.get("teams"))
     desks = mapping(data.get("desks"))
-    problems: list[tuple[tuple, str]] = []
+    problems: list[tuple[Location, str]] = []
     for section, ids in (("team", teams), ("desk", desks)):
         for key in ids:
             if not isinstance(key, str) or not ID_RE.match(key):
@@ -776,7 +654,9 @@ def _cross_check(data: Mapping[str, Any]) -> list[tuple[tuple, str]]:
             problems.append((("desks", desk_id, "covered_by"), f"desk {desk_id!r} is covered by no team"))
         for i, team in enumerate(sequence(covered_by)):
             if team not in teams:
-                problems.append((("desks", desk_id, "covered_by", i), f"desk {desk_id!r} references unknown team {team!r}"))
+                problems.append(
+                    (("desks", desk_id, "covered_by", i), f"desk {desk_id!r} references unknown team {team!r}")
+                )
     routing = mapping(data.get("routing"))
     for name in ("default_desk", "escalation_desk", "oncall_desk"):
         desk = routing.get(name)
@@ -790,110 +670,22 @@ def _cross_check(data: Mapping[str, Any]) -> list[tuple[tuple, str]]:
     high_reach_desk = mapping(triage.get("high_reach")).get("desk")
     if high_reach_desk is not None and high_reach_desk not in desks:
         problems.append((("triage", "high_reach", "desk"), f"triage rule names unknown desk {high_reach_desk!r}"))
-    env = _template_env()
     for kind, by_channel in mapping(data.get("templates")).items():
         for channel, by_language in mapping(by_channel).items():
             for language, source in mapping(by_language).items():
-                if not isinstance(source, str):
-                    continue
-                loc = ("templates", kind, channel, language)
-                try:
-                    ast = env.parse(source)
-                except jinja2.TemplateSyntaxError as exc:
-                    problems.append((loc, f"template does not parse: {exc.message} (template line {exc.lineno})"))
-                    continue
-                unknown = jinja2.meta.find_undeclared_variables(ast) - TEMPLATE_VARIABLES
-                if unknown:
-                    problems.append(
-                        (loc, f"unknown template variable(s) {', '.join(sorted(unknown))} "
-                              f"(available: {', '.join(sorted(TEMPLATE_VARIABLES))})")
-                    )
+                if isinstance(source, str):
+                    problems.extend(_template_problems(("templates", kind, channel, language), source))
     return problems
 
 
-_ENV: Optional[jinja2.Environment] = None
-_TEMPLATE_CACHE: dict[str, jinja2.Template] = {}
-
-
-def _template_env() -> jinja2.Environment:
-    global _ENV
-    if _ENV is None:
-        _ENV = jinja2.Environment(autoescape=False, keep_trailing_newline=False)
-    return _ENV
-
-
-def _compiled_template(source: str) -> jinja2.Template:
-    template = _TEMPLATE_CACHE.get(source)
-    if template is None:
-        template = _TEMPLATE_CACHE[source] = _template_env().from_string(source)
-    return template
-
-
-# --------------------------------------------------------------------------------------------------
-# entry points
-# --------------------------------------------------------------------------------------------------
-
-
-def load_config(path: str | Path) -> BrandConfig:
-    """Read and validate a configuration file."""
-    path = Path(path)
+def _template_problems(loc: Location, source: str) -> list[tuple[Location, str]]:
+    """A template must parse in the environment customers' texts are rendered with, and use only the
+    variables the product gives it."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(source=str(path), line=None, location="", message=f"cannot read: {exc.strerror or exc}")]) from None
-    return parse_config(text, source=str(path))
-
-
-def parse_config(text: str, source: str = "<config>") -> BrandConfig:
-    """Validate configuration text; raise :class:`ConfigError` listing every problem with its line."""
-    data, lines = _load_yaml(text, source)
-    if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(source=source, line=1, location="", message="the file must be a YAML mapping")])
-    try:
-        return BrandConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = _problems_from(exc, data, lines, source)
-    raise ConfigError(problems)
-
-
-def _problems_from(exc: ValidationError, data: Any, lines: Mapping[tuple, int], source: str) -> list[ConfigProblem]:
-    problems: list[ConfigProblem] = [_make(source, lines, list(loc), message) for loc, message in _cross_check(data)]
-    for error in exc.errors(include_url=False):
-        loc = list(error["loc"])
-        ctx = error.get("ctx") or {}
-        if isinstance(ctx.get("error"), _CrossReferenceErrors):
-            continue  # already reported by the raw cross-check above
-        # Pydantic adds the tag of a constrained key / union member; it is not part of the file's path.
-        loc = [part for part in loc if not (isinstance(part, str) and part.startswith(("function-", "literal[")))]
-        if error["type"] == "overlap":
-            loc = loc + ["slots", ctx["slot"]]
-        elif error["type"] == "override":
-            loc = loc + ["overrides", ctx["override"]]
-        message = _message(error)
-        problems.append(_make(source, lines, loc, message))
-    unique = list(dict.fromkeys(problems))
-    unique.sort(key=lambda p: (p.line or 0, p.location))
-    return unique
-
-
-def _make(source: str, lines: Mapping[tuple, int], loc: list, message: str) -> ConfigProblem:
-    if loc and loc[-1] == "[key]":
-        loc = loc[:-1]
-    return ConfigProblem(source=source, line=_line_for(loc, lines), location=_format_loc(loc), message=message)
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    kind = error["type"]
-    if kind == "too_short":
-        return "must not be empty"
-    if kind == "extra_forbidden":
-        return f"unknown key {error['loc'][-1]!r}"
-    if kind == "missing":
-        return f"missing required key {error['loc'][-1]!r}"
-    if kind == "literal_error":
-        return f"{error['input']!r} is not allowed: {error['msg'].replace('Input should be', 'expected')}"
-    message = error["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            message = message[len(prefix) :]
-    return message
+        unknown = templates.undeclared_variables(source) - TEMPLATE_VARIABLES
+    except templates.TemplateSyntaxError as exc:
+        return [(loc, f"template does not parse: {exc.message} (template line {exc.lineno})")]
+    if unknown:
+        return [(loc, f"unknown template variable(s) {', '.join(sorted(unknown))} "
+                      f"(available: {', '.join(sorted(TEMPLATE_VARIABLES))})")]
+    return []

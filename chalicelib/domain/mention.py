@@ -62,7 +62,7 @@ class Mention:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Mention":
+    def from_dict(cls, data: dict[str, Any]) -> Mention:
         values = dict(data)
         values["created_at"] = datetime.fromisoformat(values["created_at"])
         return cls(**values)

@@ -19,9 +19,10 @@ its open periods are the union of its teams' shifts (touching shifts join up). S
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.config import DAYS, MINUTES_PER_DAY, BrandConfig, Override
@@ -77,7 +78,7 @@ class Calendar:
     def __init__(
         self,
         config: BrandConfig,
-        extra_overrides: Optional[Mapping[str, Sequence[Override]]] = None,
+        extra_overrides: Mapping[str, Sequence[Override]] | None = None,
         horizon_days: int = HORIZON_DAYS,
     ):
         self.config = config
@@ -105,7 +106,7 @@ class Calendar:
 
     # -- shifts of one team ---------------------------------------------------------------------
 
-    def holiday(self, team_id: str, day: date) -> Optional[str]:
+    def holiday(self, team_id: str, day: date) -> str | None:
         """The name of the public holiday on local ``day`` for the team, if any."""
         calendar = self._holidays.get(team_id)
         if calendar is None:
@@ -121,7 +122,7 @@ class Calendar:
         zone = self._zones[team_id]
         overrides = self._overrides[team_id].get(day)
         if overrides is not None:
-            spans = sorted((ov.start, ov.start + ov.length) for ov in overrides if not ov.closed)
+            spans = sorted(ov.span for ov in overrides if ov.span is not None)
         elif self.holiday(team_id, day):
             spans = []
         else:
@@ -138,7 +139,7 @@ class Calendar:
     def _local_date(self, team_id: str, t: datetime) -> date:
         return t.astimezone(self._zones[team_id]).date()
 
-    def team_shifts(self, team_id: str, start: datetime, until: Optional[datetime] = None) -> Iterator[Interval]:
+    def team_shifts(self, team_id: str, start: datetime, until: datetime | None = None) -> Iterator[Interval]:
         """The team's shifts that end after ``start``, in order of start (merged when touching)."""
         start = _utc(start)
         until = _utc(until) if until is not None else start + self.horizon
@@ -167,7 +168,7 @@ class Calendar:
                     return True
         return False
 
-    def shift_end(self, team_id: str, t: datetime) -> Optional[datetime]:
+    def shift_end(self, team_id: str, t: datetime) -> datetime | None:
         """When the team's current shift ends (touching shifts count as one); None if off shift."""
         self._check_team(team_id)
         t = _utc(t)
@@ -177,7 +178,7 @@ class Calendar:
             return interval.end if interval.contains(t) else None
         return None
 
-    def next_shift_start(self, team_id: str, t: datetime) -> Optional[datetime]:
+    def next_shift_start(self, team_id: str, t: datetime) -> datetime | None:
         """Start of the team's next shift strictly after ``t`` begins (None within the horizon)."""
         self._check_team(team_id)
         t = _utc(t)
@@ -191,7 +192,7 @@ class Calendar:
 
     # -- desks ----------------------------------------------------------------------------------
 
-    def desk_periods(self, desk_id: str, start: datetime, until: Optional[datetime] = None) -> Iterator[Interval]:
+    def desk_periods(self, desk_id: str, start: datetime, until: datetime | None = None) -> Iterator[Interval]:
         """The desk's open periods that end after ``start``, in order (union of its teams' shifts)."""
         teams = self._teams_for(desk_id)
         start = _utc(start)
@@ -206,7 +207,7 @@ class Calendar:
     def open_desks(self, t: datetime) -> list[str]:
         return [desk for desk in self.config.desks if self.is_open(desk, t)]
 
-    def next_opening(self, desk_id: str, t: datetime) -> Optional[datetime]:
+    def next_opening(self, desk_id: str, t: datetime) -> datetime | None:
         """``t`` (in UTC) if the desk is open, else when it next opens; None if not within the horizon."""
         t = _utc(t)
         if self.is_open(desk_id, t):
@@ -215,7 +216,7 @@ class Calendar:
             return max(period.start, t)
         return None
 
-    def next_closing(self, desk_id: str, t: datetime) -> Optional[datetime]:
+    def next_closing(self, desk_id: str, t: datetime) -> datetime | None:
         """When the desk's current open period ends; None if it is closed now, or if it stays open
         beyond the horizon (an always-open desk)."""
         t = _utc(t)
@@ -239,7 +240,7 @@ class Calendar:
                 total += (e - s).total_seconds() / 60.0
         return total
 
-    def add_open_minutes(self, desk_id: str, start: datetime, minutes: float) -> Optional[datetime]:
+    def add_open_minutes(self, desk_id: str, start: datetime, minutes: float) -> datetime | None:
         """The instant at which ``minutes`` of open time have passed since ``start`` (None if the desk
         does not accumulate them within the horizon)."""
         start = _utc(start)
@@ -254,18 +255,9 @@ class Calendar:
             remaining -= available
         return None
 
-    def route(self, desk_id: str, priority: str, t: datetime) -> str:
-        """The desk that should take a ticket: urgent work on a closed desk goes to the on-call desk
-        when one is configured and open; everything else stays on its desk."""
-        oncall = self.config.routing.oncall_desk
-        if priority == "urgent" and oncall and oncall != desk_id and not self.is_open(desk_id, t):
-            if self.is_open(oncall, t):
-                return oncall
-        return desk_id
-
     # -- overview -------------------------------------------------------------------------------
 
-    def rota_view(self, t: datetime) -> dict:
+    def rota_view(self, t: datetime) -> dict[str, Any]:
         """Who is on now and next, per desk and per team; JSON-serialisable (ISO 8601 strings)."""
         t = _utc(t)
         desks = {}
@@ -325,7 +317,7 @@ def _group(overrides: Iterable[Override]) -> dict[date, list[Override]]:
 
 def _coalesce(intervals: Iterable[Interval]) -> Iterator[Interval]:
     """Join overlapping or touching intervals of a stream sorted by start."""
-    current: Optional[Interval] = None
+    current: Interval | None = None
     for interval in intervals:
         if current is None:
             current = interval
@@ -339,5 +331,5 @@ def _coalesce(intervals: Iterable[Interval]) -> Iterator[Interval]:
         yield current
 
 
-def _iso(t: Optional[datetime]) -> Optional[str]:
+def _iso(t: datetime | None) -> str | None:
     return t.isoformat().replace("+00:00", "Z") if t is not None else None

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.domain.config import BrandConfig
+from chalicelib.domain.ticket import Ticket
 
 #: A message older than this gets no automatic acknowledgement (a first poll importing old mentions, a replay).
 ACK_MAX_AGE = timedelta(hours=12)
@@ -18,11 +22,38 @@ class RouteDecision:
     acknowledge: bool  # send the out-of-hours acknowledgement
 
 
-def route(triage, *, calendar, config, now: datetime, written_at: datetime | None = None) -> RouteDecision:
+class Triaged(Protocol):
+    """What routing reads of a triage result (``domain.triage.Triage``)."""
+
+    @property
+    def desk(self) -> str: ...
+
+    @property
+    def priority(self) -> str: ...
+
+    @property
+    def acknowledge(self) -> bool: ...
+
+
+class OpeningHours(Protocol):
+    """What routing asks the calendar (``domain.rota.Calendar``)."""
+
+    def is_open(self, desk_id: str, t: datetime) -> bool: ...
+
+    def next_opening(self, desk_id: str, t: datetime) -> datetime | None: ...
+
+
+def route(triage: Triaged, *, calendar: OpeningHours, config: BrandConfig, now: datetime,
+          written_at: datetime | None = None) -> RouteDecision:
+    """Where a triaged ticket goes now, and whether the customer gets the out-of-hours acknowledgement.
+
+    The one place on-call escalation is decided: urgent work on a closed desk goes to the on-call desk
+    (``config.routing.oncall_desk``) when one is configured and open; everything else stays on its desk. A
+    message older than :data:`ACK_MAX_AGE` when routed is never acknowledged."""
     desk = triage.desk
     is_open = calendar.is_open(desk, now)
     escalated = False
-    oncall = getattr(config.routing, "oncall_desk", None)
+    oncall = config.routing.oncall_desk
     if not is_open and triage.priority == "urgent" and oncall and oncall != desk and calendar.is_open(oncall, now):
         desk, is_open, escalated = oncall, True, True
     next_opening = None if is_open else calendar.next_opening(triage.desk, now)
@@ -32,8 +63,8 @@ def route(triage, *, calendar, config, now: datetime, written_at: datetime | Non
                          escalated=escalated, acknowledge=bool(wants_ack and not is_open))
 
 
-def queue_message(ticket, *, decision: RouteDecision | None = None, event: str = "ticket.created",
-                  at: datetime) -> dict:
+def queue_message(ticket: Ticket, *, decision: RouteDecision | None = None, event: str = "ticket.created",
+                  at: datetime) -> dict[str, Any]:
     """The desk-queue message contract, version 1 (docs/desk-message.schema.json)."""
     return {
         "schema": "responder.desk-message/1",

@@ -29,3 +29,18 @@ def read_token(key: str, token: str) -> str | None:
 
 def status_url(base_url: str, key: str, ticket_id: str) -> str:
     return f"{base_url}/s/{make_token(key, ticket_id)}"
+
+
+class StatusLinks:
+    """The customer's status links: one object holding the public base URL and the signing key."""
+
+    def __init__(self, base_url: str, key: str):
+        self._base_url = base_url.rstrip("/")
+        self._key = key
+
+    def url(self, ticket_id: str) -> str:
+        return status_url(self._base_url, self._key, ticket_id)
+
+    def ticket_id(self, token: str) -> str | None:
+        """The ticket a token names, or None if the token is malformed or forged."""
+        return read_token(self._key, token)

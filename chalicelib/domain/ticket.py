@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+
+from chalicelib.domain.outbound import ReplyTarget
 
 WAITING, CLAIMED, REPLIED, RESOLVED = "waiting", "claimed", "replied", "resolved"
 STATUSES = (WAITING, CLAIMED, REPLIED, RESOLVED)
@@ -21,7 +23,7 @@ class TicketStateError(Exception):
     """An agent action that the ticket's state does not allow (e.g. claiming a resolved ticket)."""
 
 
-def new_reference(random_bytes=secrets.token_bytes) -> str:
+def new_reference(random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
     """A short, unambiguous reference customers can read out: ``R`` + 8 base32 characters (40 bits)."""
     value = int.from_bytes(random_bytes(5), "big")
     chars = []
@@ -52,7 +54,7 @@ class Ticket:
     status: str = WAITING
     language: str = "und"
     mention_keys: list[str] = field(default_factory=list)
-    reply_target: dict[str, Any] = field(default_factory=dict)
+    reply_target: ReplyTarget | None = None  # how to answer: decided from the first message
     flags: list[str] = field(default_factory=list)
     references: dict[str, list[str]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
@@ -98,7 +100,8 @@ class Ticket:
         self.record(at, "received", "follow-up")
 
     def claim(self, agent: str, until: datetime, now: datetime) -> None:
-        if self.status == CLAIMED and self.claimed_by != agent and self.claim_expires_at and self.claim_expires_at > now:
+        held = self.claim_expires_at is not None and self.claim_expires_at > now
+        if self.status == CLAIMED and self.claimed_by != agent and held:
             raise TicketStateError(f"ticket {self.ticket_id} is claimed by {self.claimed_by} until {until:%H:%M}")
         if self.status != CLAIMED:
             self._move(CLAIMED)

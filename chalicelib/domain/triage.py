@@ -19,8 +19,9 @@ How a message is read:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from typing import Any
 
 from chalicelib.domain.config import INTENTS, BrandConfig, Rule
 
@@ -54,7 +55,7 @@ class Triage:
         """Personal data in the text: move the conversation out of public view."""
         return bool(self.personal_data)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "desk": self.desk,
             "priority": self.priority,
@@ -150,25 +151,23 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _classify_number(raw: str) -> Optional[str]:
+def _classify_number(raw: str) -> str | None:
     digits = re.sub(r"\D", "", raw)
     international = raw.lstrip("(").startswith("+")
     if international and 10 <= len(digits) <= 15:
         return "phone"
-    if 13 <= len(digits) <= 19 and (_luhn(digits) or len(digits) == 16):
-        # Separators, if any, must look like card grouping (no dots or brackets).
-        if not re.search(r"[().]", raw):
-            return "card"
-    if digits.startswith("0") and not digits.startswith("00") and len(digits) in (10, 11):
-        # UK numbers: 01/02 geographic, 03 non-geographic, 07 mobile, 08 freephone / special rate.
-        if digits[1] in "12378":
-            return "phone"
+    # A card number's separators, if any, must look like card grouping (no dots or brackets).
+    if 13 <= len(digits) <= 19 and (_luhn(digits) or len(digits) == 16) and not re.search(r"[().]", raw):
+        return "card"
+    # UK numbers: 01/02 geographic, 03 non-geographic, 07 mobile, 08 freephone / special rate.
+    if digits.startswith("0") and not digits.startswith("00") and len(digits) in (10, 11) and digits[1] in "12378":
+        return "phone"
     if digits.startswith("00") and 11 <= len(digits) <= 17:
         return "phone"
     return None
 
 
-def find_personal_data(text: str, extra: Sequence[tuple[str, re.Pattern]] = ()) -> list[str]:
+def find_personal_data(text: str, extra: Sequence[tuple[str, re.Pattern[str]]] = ()) -> list[str]:
     """Kinds of personal data in ``text`` (``email``, ``phone``, ``card``, ``account`` + configured)."""
     text = _URL.sub(" ", text.translate(_QUOTES))
     found: list[str] = []
@@ -199,7 +198,7 @@ def find_personal_data(text: str, extra: Sequence[tuple[str, re.Pattern]] = ()) 
 _FLAGS = re.IGNORECASE | re.UNICODE
 
 
-def _keyword_regex(keywords: Iterable[str]) -> Optional[re.Pattern]:
+def _keyword_regex(keywords: Iterable[str]) -> re.Pattern[str] | None:
     """Whole-word, case-insensitive alternation; ``*`` is a word-character wildcard (``refund*``)."""
     parts = []
     for keyword in sorted({k.strip() for k in keywords if k.strip()}, key=len, reverse=True):
@@ -214,8 +213,8 @@ def _keyword_regex(keywords: Iterable[str]) -> Optional[re.Pattern]:
 @dataclass(frozen=True)
 class _Compiled:
     label: str
-    keywords: Optional[re.Pattern]
-    patterns: tuple[re.Pattern, ...]
+    keywords: re.Pattern[str] | None
+    patterns: tuple[re.Pattern[str], ...]
     channels: frozenset[str]
     languages: frozenset[str]
     weight: float
@@ -223,7 +222,7 @@ class _Compiled:
     desk: str = ""
 
     @classmethod
-    def of(cls, rule: Rule, label: str) -> "_Compiled":
+    def of(cls, rule: Rule, label: str) -> _Compiled:
         return cls(
             label=rule.name or label,
             keywords=_keyword_regex(rule.keywords),
@@ -235,7 +234,7 @@ class _Compiled:
             desk=getattr(rule, "desk", ""),
         )
 
-    def match(self, text: str, channel: str, language: str, intent: str = "") -> Optional[str]:
+    def match(self, text: str, channel: str, language: str, intent: str = "") -> str | None:
         """What made the rule fire (the matched words), or None."""
         if self.channels and channel not in self.channels:
             return None
@@ -263,11 +262,11 @@ class _RuleBook:
     default_intent: str
     urgent: tuple[_Compiled, ...]
     desks: tuple[_Compiled, ...]
-    references: tuple[tuple[str, tuple[re.Pattern, ...]], ...]
-    personal_data: tuple[tuple[str, re.Pattern], ...]
+    references: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
+    personal_data: tuple[tuple[str, re.Pattern[str]], ...]
     reach_followers: int
-    reach_words: Optional[_Compiled]
-    reach_desk: Optional[str]
+    reach_words: _Compiled | None
+    reach_desk: str | None
     default_desk: str
 
 
@@ -281,7 +280,8 @@ def _compile(config: BrandConfig) -> _RuleBook:
     reach = rules.high_reach
     reach_words = None
     if reach.keywords or reach.patterns:
-        reach_words = _Compiled.of(Rule(name="high reach", keywords=reach.keywords, patterns=reach.patterns), "high reach")
+        reach_rule = Rule(name="high reach", keywords=reach.keywords, patterns=reach.patterns)
+        reach_words = _Compiled.of(reach_rule, "high reach")
     return _RuleBook(
         intents=intents,
         order=tuple(order),

@@ -122,7 +122,7 @@ class CustomerIdentityModel(Model):
 
 
 class StateModel(Model):
-    """Small keyed state: conversation index, ack marks, cursors, budgets, incidents, outbox ledger."""
+    """Small keyed state of the purpose-named stores in ``store.repositories`` (its docstring lists the keys)."""
 
     class Meta:
         table_name = "responder-state"
@@ -132,6 +132,7 @@ class StateModel(Model):
     sk = UnicodeAttribute(range_key=True)
     value = JSONAttribute(null=True)
     ref = UnicodeAttribute(null=True)
+    count = NumberAttribute(null=True)  # atomic counters (form rate limit)
     expires_at = TTLAttribute(null=True)
 
 

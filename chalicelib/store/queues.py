@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 MAX_SQS_BYTES = 256 * 1024
 
 
-class Queues:
-    def __init__(self, sqs_client, *, inbound: str, outbox: str, desk_queue_name):
+class SqsQueues:
+    def __init__(self, sqs_client: Any, *, inbound: str, outbox: str, desk_queue_name: Callable[[str], str]):
         self._sqs = sqs_client
         self._names = {"inbound": inbound, "outbox": outbox}
         self._desk_queue_name = desk_queue_name
@@ -30,7 +31,7 @@ class Queues:
         if attributes:
             kwargs["MessageAttributes"] = {
                 k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
-        return self._sqs.send_message(**kwargs)["MessageId"]
+        return str(self._sqs.send_message(**kwargs)["MessageId"])
 
     def send_inbound(self, envelope: dict[str, Any]) -> str:
         return self._send(self._names["inbound"], envelope)
@@ -62,7 +63,8 @@ class Queues:
         response = self._sqs.receive_message(QueueUrl=self.url(self._desk_queue_name(desk)),
                                              MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait,
                                              MessageAttributeNames=["All"])
-        return response.get("Messages", [])
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        return messages
 
     def approximate_depth(self, queue_name: str) -> int:
         attrs = self._sqs.get_queue_attributes(QueueUrl=self.url(queue_name),

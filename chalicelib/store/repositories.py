@@ -1,28 +1,51 @@
-"""DynamoDB repositories (pynamodb). Thin: translate between domain objects and items, nothing else."""
+"""The stores on DynamoDB (pynamodb): the ``store.ports`` contract, each store owning its key format and TTL.
+
+Four tables (``infra/template.yaml``): mentions, tickets, customer identities, and a small ``state`` table whose
+items belong to purpose-named stores below. Every key family of the state table is spelled in this module only:
+
+| store            | pk                          | sk                    | TTL             |
+|------------------|-----------------------------|-----------------------|-----------------|
+| DynamoThreads    | ``conv#<conversation key>`` | ``ticket``            | retention       |
+| DynamoThreads    | ``msg#<channel>#<ext id>``  | ``ticket``            | retention       |
+| DynamoAckLedger  | ``ack#<ticket id>``         | ``once``              | retention       |
+| DynamoOutbox     | ``sent``                    | ``<idempotency key>`` | retention       |
+| DynamoOutbox     | ``sending``                 | ``<idempotency key>`` | lease + 1 day   |
+| DynamoBuckets    | ``bucket``                  | ``<channel>``         | 1 day           |
+| DynamoIncidents  | ``incident``                | ``<incident id>``     | none (audit)    |
+| DynamoIncidents  | ``followup#<inc>#<change>`` | ``<ticket id>``       | retention       |
+| DynamoCursors    | ``cursor``                  | ``<poller>``          | none            |
+| DynamoFormLimit  | ``form-rate``               | ``<client>#<window>`` | 2 hours         |
+| DynamoSandbox    | ``sandbox#outbox``          | ``<at>#<key>``        | 7 days          |
+"""
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import fields
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
+from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
-from chalicelib.domain.ticket import Event, Ticket, WAITING
-from chalicelib.store.models import (
-    CustomerIdentityModel,
-    MentionModel,
-    StateModel,
-    TicketModel,
-    TimelineEvent,
-)
+from chalicelib.domain.outbound import ReplyTarget
+from chalicelib.domain.ticket import WAITING, Event, Ticket
+from chalicelib.store.models import CustomerIdentityModel, MentionModel, StateModel, TicketModel, TimelineEvent
+from chalicelib.store.ports import AlreadyExists, Bucket, ConcurrentUpdate, SentRecord, StoredMention
+from chalicelib.store.tickets import update_with_retries
+
+#: Active incidents are read once per this many seconds per container, not once per acknowledgement: a declared
+#: incident reaches every acknowledgement within this time (at once in the container that declared it).
+ACTIVE_CACHE_SECONDS = 15.0
 
 
 def _conditional_failed(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
-def _save_if(item, condition) -> bool:
+def _save_if(item: Any, condition: Any) -> bool:
     """Save ``item`` if ``condition`` holds; False (not an error) when it does not."""
     try:
         item.save(condition=condition)
@@ -33,245 +56,336 @@ def _save_if(item, condition) -> bool:
         raise
 
 
-class AlreadyExists(Exception):
-    pass
+def _get(model: Any, *keys: str) -> Any:
+    try:
+        return model.get(*keys)
+    except model.DoesNotExist:
+        return None
 
 
-class ConcurrentUpdate(Exception):
-    """Somebody else saved the item first: reload and try again."""
+def _delete(item: Any) -> None:
+    with contextlib.suppress(DeleteError):
+        item.delete()
 
 
-class MentionRepository:
+# ------------------------------------------------------------------------------------------------ mentions
+class DynamoMentions:
     def __init__(self, retention: timedelta):
         self._retention = retention
 
     def add_if_new(self, mention: Mention, received_at: datetime) -> bool:
-        """Store the mention unless its key exists; True if this call stored it."""
         item = MentionModel(
-            mention.key,
-            channel=mention.channel,
-            external_id=mention.external_id,
-            conversation_key=mention.conversation_key,
-            author_key=mention.identity_key,
-            created_at=mention.created_at,
-            received_at=received_at,
-            mention=mention.to_dict(),
-            expires_at=self._retention,
-        )
+            mention.key, channel=mention.channel, external_id=mention.external_id,
+            conversation_key=mention.conversation_key, author_key=mention.identity_key,
+            created_at=mention.created_at, received_at=received_at, mention=mention.to_dict(),
+            expires_at=self._retention)
         return _save_if(item, MentionModel.pk.does_not_exist())
 
-    def get(self, key: str) -> MentionModel | None:
-        try:
-            return MentionModel.get(key)
-        except MentionModel.DoesNotExist:
+    def get(self, key: str) -> StoredMention | None:
+        item = _get(MentionModel, key)
+        if item is None:
             return None
+        return StoredMention(Mention.from_dict(item.mention), item.received_at, item.ticket_id)
 
     def mark_processed(self, key: str, ticket_id: str) -> None:
         MentionModel(key).update(actions=[MentionModel.ticket_id.set(ticket_id)])
 
-    def for_author(self, author_key: str) -> list[MentionModel]:
-        return [m for m in MentionModel.scan(MentionModel.author_key == author_key)]
+    def keys_for_author(self, author_key: str) -> list[str]:
+        return [m.pk for m in MentionModel.scan(MentionModel.author_key == author_key,
+                                                attributes_to_get=["pk"])]
 
     def delete(self, key: str) -> None:
-        MentionModel(key).delete()
+        _delete(MentionModel(key))
 
 
-def _to_model(ticket: Ticket, retention: timedelta | None) -> TicketModel:
+# ------------------------------------------------------------------------------------------------ tickets
+# The one declaration of how a Ticket becomes an item: every dataclass field is copied to the attribute of the same
+# name, except those with a codec here (to item, from item). A test checks that the model has every field.
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def _sortable(value: datetime) -> str:
+    """Fixed-width UTC text, so that string order is time order (used in conditions)."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_TICKET_CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "first_contact_at": (_iso, datetime.fromisoformat),
+    "reply_target": (lambda t: t.to_dict() if t else None, lambda d: ReplyTarget.from_dict(d) if d else None),
+    "references": (lambda r: r or None, lambda r: dict(r or {})),
+    "timeline": (lambda events: [TimelineEvent(at=e.at, kind=e.kind, detail=e.detail or None) for e in events],
+                 lambda items: [Event(e.at, e.kind, e.detail or "") for e in (items or [])]),
+    "mention_keys": (list, lambda v: list(v or [])),
+    "flags": (list, lambda v: list(v or [])),
+    "reasons": (list, lambda v: list(v or [])),
+    "acked": (bool, bool),
+    "breached": (bool, bool),
+    "version": (int, lambda v: int(v or 0)),
+}
+_TICKET_FIELDS = tuple(f.name for f in fields(Ticket))
+_IDENTITY = (lambda v: v, lambda v: v)
+
+
+def ticket_to_item(ticket: Ticket, retention: timedelta | None) -> TicketModel:
+    values = {name: _TICKET_CODECS.get(name, _IDENTITY)[0](getattr(ticket, name)) for name in _TICKET_FIELDS}
     waiting = ticket.status == WAITING
-    return TicketModel(
-        ticket.ticket_id,
-        version=ticket.version,
-        status=ticket.status,
-        desk=ticket.desk,
-        priority=ticket.priority,
-        intent=ticket.intent,
-        language=ticket.language,
-        channel=ticket.channel,
-        conversation_key=ticket.conversation_key,
-        customer_id=ticket.customer_id,
-        first_contact_at=ticket.first_contact_at.astimezone(timezone.utc).isoformat(),
-        last_customer_at=ticket.last_customer_at,
-        mention_keys=list(ticket.mention_keys),
-        reply_target=ticket.reply_target or None,
-        flags=list(ticket.flags),
-        references=ticket.references or None,
-        reasons=list(ticket.reasons),
-        acked=ticket.acked,
-        claimed_by=ticket.claimed_by,
-        claim_expires_at=ticket.claim_expires_at,
-        first_response_due=ticket.first_response_due,
-        first_response_at=ticket.first_response_at,
-        breached=ticket.breached,
-        incident_id=ticket.incident_id,
-        timeline=[TimelineEvent(at=e.at, kind=e.kind, detail=e.detail or None) for e in ticket.timeline],
-        resolved_at=ticket.resolved_at,
-        backlog_key=f"{ticket.desk}#{WAITING}" if waiting else None,
-        backlog_order=ticket.backlog_order if waiting else None,
-        expires_at=retention,
-    )
+    ticket_id = values.pop("ticket_id")
+    return TicketModel(ticket_id, **values, backlog_key=f"{ticket.desk}#{WAITING}" if waiting else None,
+                       backlog_order=ticket.backlog_order if waiting else None, expires_at=retention)
 
 
-def _from_model(item: TicketModel) -> Ticket:
-    return Ticket(
-        ticket_id=item.ticket_id,
-        desk=item.desk,
-        priority=item.priority,
-        intent=item.intent,
-        channel=item.channel,
-        conversation_key=item.conversation_key,
-        customer_id=item.customer_id,
-        first_contact_at=datetime.fromisoformat(item.first_contact_at),
-        last_customer_at=item.last_customer_at,
-        status=item.status,
-        language=item.language,
-        mention_keys=list(item.mention_keys or []),
-        reply_target=dict(item.reply_target or {}),
-        flags=list(item.flags or []),
-        references=dict(item.references or {}),
-        reasons=list(item.reasons or []),
-        acked=bool(item.acked),
-        claimed_by=item.claimed_by,
-        claim_expires_at=item.claim_expires_at,
-        first_response_due=item.first_response_due,
-        first_response_at=item.first_response_at,
-        breached=bool(item.breached),
-        incident_id=item.incident_id,
-        timeline=[Event(e.at, e.kind, e.detail or "") for e in (item.timeline or [])],
-        resolved_at=item.resolved_at,
-        version=int(item.version or 0),
-    )
+def ticket_from_item(item: TicketModel) -> Ticket:
+    return Ticket(**{name: _TICKET_CODECS.get(name, _IDENTITY)[1](getattr(item, name)) for name in _TICKET_FIELDS})
 
 
-class TicketRepository:
+class DynamoTickets:
     def __init__(self, retention: timedelta):
         self._retention = retention
 
     def get(self, ticket_id: str) -> Ticket | None:
-        try:
-            return _from_model(TicketModel.get(ticket_id))
-        except TicketModel.DoesNotExist:
-            return None
+        item = _get(TicketModel, ticket_id)
+        return ticket_from_item(item) if item is not None else None
 
     def add(self, ticket: Ticket) -> None:
         ticket.version = 1
-        try:
-            _to_model(ticket, self._retention).save(condition=TicketModel.ticket_id.does_not_exist())
-        except PutError as exc:
-            if _conditional_failed(exc):
-                raise AlreadyExists(ticket.ticket_id) from exc
-            raise
+        if not _save_if(ticket_to_item(ticket, self._retention), TicketModel.ticket_id.does_not_exist()):
+            raise AlreadyExists(ticket.ticket_id)
 
     def save(self, ticket: Ticket) -> None:
-        """Optimistic concurrency: the save fails if anybody saved since this ticket was read."""
         expected = ticket.version
         ticket.version = expected + 1
         try:
-            _to_model(ticket, self._retention).save(condition=TicketModel.version == expected)
-        except PutError as exc:
+            saved = _save_if(ticket_to_item(ticket, self._retention), TicketModel.version == expected)
+        except Exception:
             ticket.version = expected
-            if _conditional_failed(exc):
-                raise ConcurrentUpdate(ticket.ticket_id) from exc
             raise
+        if not saved:
+            ticket.version = expected
+            raise ConcurrentUpdate(ticket.ticket_id)
 
     def update(self, ticket_id: str, change: Callable[[Ticket], None], *, current: Ticket | None = None,
                attempts: int = 5) -> Ticket | None:
-        """Apply ``change`` and save; when somebody saved first, re-read and apply it again. ``current`` saves the
-        first read. None if the ticket does not exist; ConcurrentUpdate after ``attempts`` lost races."""
-        ticket = current
-        for _ in range(attempts):
-            if ticket is None:
-                ticket = self.get(ticket_id)
-                if ticket is None:
-                    return None
-            change(ticket)
-            try:
-                self.save(ticket)
-                return ticket
-            except ConcurrentUpdate:
-                ticket = None
-        raise ConcurrentUpdate(ticket_id)
+        return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
 
     def backlog(self, desk: str, limit: int = 100) -> list[Ticket]:
-        """Waiting tickets of a desk: urgent first, then oldest first contact."""
-        items = TicketModel.backlog.query(f"{desk}#{WAITING}", limit=limit)
-        return [_from_model(i) for i in items]
+        return [ticket_from_item(i) for i in TicketModel.backlog.query(f"{desk}#{WAITING}", limit=limit)]
 
     def backlog_count(self, desk: str) -> int:
-        return TicketModel.backlog.count(f"{desk}#{WAITING}")
+        return int(TicketModel.backlog.count(f"{desk}#{WAITING}"))
 
     def open_tickets(self) -> Iterator[Ticket]:
         for item in TicketModel.scan(TicketModel.status != "resolved"):
-            yield _from_model(item)
+            yield ticket_from_item(item)
 
     def claimed(self) -> Iterator[Ticket]:
         for item in TicketModel.scan(TicketModel.status == "claimed"):
-            yield _from_model(item)
+            yield ticket_from_item(item)
 
     def for_customer(self, customer_id: str) -> list[Ticket]:
         ids = [i.ticket_id for i in TicketModel.by_customer.query(customer_id)]
         return [t for t in (self.get(i) for i in ids) if t is not None]
 
     def delete(self, ticket_id: str) -> None:
-        TicketModel(ticket_id).delete()
+        _delete(TicketModel(ticket_id))
 
 
-class CustomerRepository:
+# ------------------------------------------------------------------------------------------------ customers
+class DynamoCustomers:
     def __init__(self, retention: timedelta):
         self._retention = retention
 
     def resolve(self, identity: str, new_customer_id: str, *, channel: str, handle: str = "",
                 display_name: str = "", at: datetime) -> str:
-        """The customer id this identity belongs to; registers it under ``new_customer_id`` if unseen."""
         item = CustomerIdentityModel(identity, customer_id=new_customer_id, channel=channel,
                                      handle=handle or None, display_name=display_name or None,
                                      first_seen_at=at, expires_at=self._retention)
         if _save_if(item, CustomerIdentityModel.pk.does_not_exist()):
             return new_customer_id
-        return CustomerIdentityModel.get(identity).customer_id
+        return str(CustomerIdentityModel.get(identity).customer_id)
 
     def lookup(self, identity: str) -> str | None:
-        try:
-            return CustomerIdentityModel.get(identity).customer_id
-        except CustomerIdentityModel.DoesNotExist:
-            return None
+        item = _get(CustomerIdentityModel, identity)
+        return item.customer_id if item is not None else None
 
     def identities(self, customer_id: str) -> list[str]:
         return [i.pk for i in CustomerIdentityModel.by_customer.query(customer_id)]
 
     def delete(self, identity: str) -> None:
-        CustomerIdentityModel(identity).delete()
+        _delete(CustomerIdentityModel(identity))
 
 
-class StateRepository:
-    """Keyed state with conditional writes: the primitive behind 'exactly once'."""
+# ------------------------------------------------------------------------------------------------ the state table
+class _State:
+    """Helpers over the state table for the purpose-named stores below."""
 
-    def claim(self, pk: str, sk: str, *, value: Any = None, ref: str | None = None,
-              ttl: timedelta | None = None) -> bool:
-        """Create the item unless it exists; True if this call created it."""
+    def __init__(self, retention: timedelta):
+        self._retention = retention
+
+    @staticmethod
+    def _item(pk: str, sk: str) -> StateModel | None:
+        return _get(StateModel, pk, sk)
+
+    @staticmethod
+    def _claim(pk: str, sk: str, *, value: Any = None, ref: str | None = None,
+               ttl: timedelta | None = None) -> bool:
         return _save_if(StateModel(pk, sk, value=value, ref=ref, expires_at=ttl), StateModel.pk.does_not_exist())
 
-    def get(self, pk: str, sk: str) -> StateModel | None:
-        try:
-            return StateModel.get(pk, sk)
-        except StateModel.DoesNotExist:
-            return None
-
-    def put(self, pk: str, sk: str, *, value: Any = None, ref: str | None = None,
-            ttl: timedelta | None = None) -> None:
+    @staticmethod
+    def _put(pk: str, sk: str, *, value: Any = None, ref: str | None = None, ttl: timedelta | None = None) -> None:
         StateModel(pk, sk, value=value, ref=ref, expires_at=ttl).save()
 
-    def put_if_value(self, pk: str, sk: str, expected: Any, value: Any, *, ttl: timedelta | None = None) -> bool:
-        """Compare-and-set on ``value`` (None expected = item absent)."""
-        condition = StateModel.pk.does_not_exist() if expected is None else StateModel.value == expected
-        return _save_if(StateModel(pk, sk, value=value, expires_at=ttl), condition)
+    @staticmethod
+    def _delete(pk: str, sk: str) -> None:
+        _delete(StateModel(pk, sk))
 
-    def query(self, pk: str, *, newest_first: bool = False, limit: int | None = None) -> list[StateModel]:
-        return list(StateModel.query(pk, scan_index_forward=not newest_first, limit=limit))
 
-    def delete(self, pk: str, sk: str) -> None:
+class DynamoThreads(_State):
+    _CONV, _MSG, _SK = "conv", "msg", "ticket"
+
+    def conversation_ticket(self, conversation_key: str) -> str | None:
+        item = self._item(f"{self._CONV}#{conversation_key}", self._SK)
+        return item.ref if item is not None else None
+
+    def claim_conversation(self, conversation_key: str, ticket_id: str) -> bool:
+        return self._claim(f"{self._CONV}#{conversation_key}", self._SK, ref=ticket_id, ttl=self._retention)
+
+    def forget_conversation(self, conversation_key: str) -> None:
+        self._delete(f"{self._CONV}#{conversation_key}", self._SK)
+
+    def sent_message_ticket(self, channel: str, external_id: str) -> str | None:
+        item = self._item(f"{self._MSG}#{channel}#{external_id}", self._SK)
+        return item.ref if item is not None else None
+
+    def remember_sent_message(self, channel: str, external_id: str, ticket_id: str) -> None:
+        self._put(f"{self._MSG}#{channel}#{external_id}", self._SK, ref=ticket_id, ttl=self._retention)
+
+
+class DynamoAckLedger(_State):
+    _PK, _SK = "ack", "once"
+
+    def begin(self, ticket_id: str, kind: str) -> bool:
+        return self._claim(f"{self._PK}#{ticket_id}", self._SK, value={"queued": False, "kind": kind},
+                           ttl=self._retention)
+
+    def is_queued(self, ticket_id: str) -> bool:
+        item = self._item(f"{self._PK}#{ticket_id}", self._SK)
+        return bool(item is not None and (item.value or {}).get("queued"))
+
+    def mark_queued(self, ticket_id: str, kind: str, at: datetime) -> None:
+        self._put(f"{self._PK}#{ticket_id}", self._SK, value={"queued": True, "kind": kind, "at": at.isoformat()},
+                  ttl=self._retention)
+
+    def forget(self, ticket_id: str) -> None:
+        self._delete(f"{self._PK}#{ticket_id}", self._SK)
+
+
+class DynamoOutbox(_State):
+    _SENT, _LEASE = "sent", "sending"
+
+    def sent(self, key: str) -> SentRecord | None:
+        item = self._item(self._SENT, key)
+        if item is None:
+            return None
+        value = item.value or {}
+        return SentRecord(str(value.get("external_id", "")), item.ref or "", datetime.fromisoformat(value["at"]))
+
+    def record_sent(self, key: str, record: SentRecord) -> None:
+        self._put(self._SENT, key, value={"external_id": record.external_id, "at": record.at.isoformat()},
+                  ref=record.ticket_id, ttl=self._retention)
+
+    def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> bool:
+        # ``ref`` holds the lease's expiry as a UTC ISO string: an expired lease is taken over by the condition
+        item = StateModel(self._LEASE, key, ref=_sortable(now + hold), expires_at=hold + timedelta(days=1))
+        return _save_if(item, StateModel.pk.does_not_exist() | (StateModel.ref <= _sortable(now)))
+
+    def release_lease(self, key: str) -> None:
+        self._delete(self._LEASE, key)
+
+
+class DynamoBuckets(_State):
+    _PK = "bucket"
+
+    def read(self, channel: str) -> Bucket | None:
+        item = self._item(self._PK, channel)
+        if item is None or not item.value:
+            return None
+        return Bucket(float(item.value["tokens"]), datetime.fromisoformat(item.value["at"]))
+
+    def replace(self, channel: str, expected: Bucket | None, new: Bucket) -> bool:
+        value = {"tokens": new.tokens, "at": new.at.isoformat()}
+        condition = (StateModel.pk.does_not_exist() if expected is None
+                     else StateModel.value == {"tokens": expected.tokens, "at": expected.at.isoformat()})
+        return _save_if(StateModel(self._PK, channel, value=value, expires_at=timedelta(days=1)), condition)
+
+
+class DynamoIncidents(_State):
+    _PK, _FOLLOW_UP = "incident", "followup"
+
+    def __init__(self, retention: timedelta, monotonic: Callable[[], float] = time.monotonic):
+        super().__init__(retention)
+        self._monotonic = monotonic
+        self._cache: tuple[float, list[Incident]] | None = None
+
+    def put(self, incident: Incident) -> None:
+        self._put(self._PK, incident.incident_id, value=incident.to_dict())
+        self._cache = None
+
+    def get(self, incident_id: str) -> Incident | None:
+        item = self._item(self._PK, incident_id)
+        return Incident.from_dict(item.value) if item is not None and item.value else None
+
+    def all(self) -> list[Incident]:
+        return [Incident.from_dict(i.value) for i in StateModel.query(self._PK) if i.value]
+
+    def active(self) -> list[Incident]:
+        now = self._monotonic()
+        if self._cache is None or now - self._cache[0] > ACTIVE_CACHE_SECONDS:
+            self._cache = (now, [i for i in self.all() if i.active])
+        return self._cache[1]
+
+    def claim_follow_up(self, incident_id: str, change: str, ticket_id: str) -> bool:
+        return self._claim(f"{self._FOLLOW_UP}#{incident_id}#{change}", ticket_id, ttl=self._retention)
+
+
+class DynamoCursors(_State):
+    _PK = "cursor"
+
+    def get(self, name: str) -> dict[str, Any]:
+        item = self._item(self._PK, name)
+        return dict(item.value) if item is not None and item.value else {}
+
+    def put(self, name: str, cursor: dict[str, Any]) -> None:
+        self._put(self._PK, name, value=cursor)
+
+
+class DynamoFormLimit(_State):
+    _PK = "form-rate"
+
+    def try_take(self, client_key: str, window: str, limit: int) -> bool:
+        """One atomic counter per client and window: ``ADD`` under the condition that the limit is not reached."""
+        item = StateModel(self._PK, f"{client_key}#{window}")
         try:
-            StateModel(pk, sk).delete()
-        except DeleteError:
-            pass
+            item.update(actions=[StateModel.count.add(1),
+                                 StateModel.expires_at.set(datetime.now(timezone.utc) + timedelta(hours=2))],
+                        condition=StateModel.count.does_not_exist() | (StateModel.count < limit))
+            return True
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
 
 
+class DynamoSandbox(_State):
+    _PK = "sandbox#outbox"
+
+    def record(self, at: datetime, key: str, message: dict[str, Any]) -> None:
+        self._put(self._PK, f"{at.isoformat()}#{key}", value=message, ttl=timedelta(days=7))
+
+    def recent(self, limit: int = 200) -> list[dict[str, Any]]:
+        return [i.value for i in StateModel.query(self._PK, scan_index_forward=False, limit=limit)]
+
+
+class DynamoHealth(_State):
+    def ping(self) -> None:
+        self._item("health", "probe")

@@ -2,25 +2,24 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
+from chalicelib.services import Services
 from chalicelib.usecases import incidents
-from chalicelib.usecases.errors import NotFound
+from chalicelib.usecases.errors import NotAuthenticated, NotFound
 
 
-class Unauthorized(Exception):
-    pass
-
-
-def authorize(svc, authorization: str | None) -> str:
+def authorize(svc: Services, authorization: str | None) -> str:
     """Admin endpoints take ``Authorization: Bearer <ADMIN_TOKEN>``; returns who is acting."""
     expected = svc.secrets.get("ADMIN_TOKEN")
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise Unauthorized("send Authorization: Bearer <admin token>")
+    given = token.encode("utf-8", "replace")
+    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(given, expected.encode()):
+        raise NotAuthenticated("send Authorization: Bearer <admin token>")
     return "admin"
 
 
-def rota(svc) -> dict:
+def rota(svc: Services) -> dict[str, Any]:
     now = svc.now()
     view = svc.calendar.rota_view(now)
     for desk_id, desk in view["desks"].items():
@@ -28,7 +27,7 @@ def rota(svc) -> dict:
     return view
 
 
-def backlog(svc, desk: str, limit: int = 50) -> dict:
+def backlog(svc: Services, desk: str, limit: int = 50) -> dict[str, Any]:
     if desk not in svc.config.desk_ids:
         raise NotFound(f"desk {desk}")
     tickets = svc.tickets.backlog(desk, limit=limit)
@@ -38,16 +37,16 @@ def backlog(svc, desk: str, limit: int = 50) -> dict:
          "acked": t.acked} for t in tickets]}
 
 
-def change_incident(svc, incident_id: str, data: dict, *, resolve: bool, follow_up: bool) -> dict:
-    """Update or resolve; with ``follow_up`` every open ticket linked to it gets one reply about this change
-    (an update, or 'service restored'), never two for the same change."""
+def change_incident(svc: Services, incident_id: str, data: Any, *, resolve: bool) -> dict[str, Any]:
+    """Update or resolve; with ``follow_up: true`` in ``data`` every open ticket linked to the incident gets one
+    reply about this change (an update, or 'service restored'), never two for the same change."""
+    data = dict(data) if isinstance(data, dict) else data
+    follow_up = bool(data.pop("follow_up", False)) if isinstance(data, dict) else False
     incident = incidents.update(svc, incident_id, data, resolve=resolve)
     sent = 0
     if follow_up:
-        change = "resolved" if resolve else incident["updated_at"]
+        change = "resolved" if resolve else (incident.updated_at.isoformat() if incident.updated_at else "update")
         for ticket in svc.tickets.open_tickets():
             if ticket.incident_id == incident_id and incidents.queue_follow_up(svc, ticket, incident, change):
                 sent += 1
-    return {**incident, "follow_ups_queued": sent}
-
-
+    return {**incident.to_dict(), "follow_ups_queued": sent}

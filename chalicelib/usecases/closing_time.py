@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from chalicelib.domain.routing import ACK_MAX_AGE
 from chalicelib.domain.triage import NO_ACK_INTENTS
-from chalicelib.store.repositories import ConcurrentUpdate
+from chalicelib.services import Services
+from chalicelib.store.ports import ConcurrentUpdate
 from chalicelib.telemetry import count, logger
 from chalicelib.usecases.acknowledge import acknowledge
 
 
-def closing_time(svc) -> dict:
+def closing_time(svc: Services) -> dict[str, int]:
     now = svc.now()
     acked = released = 0
     for desk in svc.config.desk_ids:

@@ -1,8 +1,12 @@
 """GET /health: the app is configured and its tables and queues answer."""
 from __future__ import annotations
 
+from typing import Any
 
-def health(svc) -> dict:
+from chalicelib.services import Services
+
+
+def health(svc: Services) -> dict[str, Any]:
     checks = {}
     try:
         svc.queues.url(svc.settings.inbound_queue)
@@ -10,7 +14,7 @@ def health(svc) -> dict:
     except Exception as exc:  # a health check reports, it does not raise
         checks["queues"] = f"error: {type(exc).__name__}"
     try:
-        svc.state.get("health", "probe")
+        svc.stores.health.ping()
         checks["tables"] = "ok"
     except Exception as exc:
         checks["tables"] = f"error: {type(exc).__name__}"

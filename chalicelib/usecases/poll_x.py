@@ -9,26 +9,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from chalicelib.channels.base import RateLimited
+from chalicelib.services import Services
 from chalicelib.telemetry import count, logger
 from chalicelib.usecases.ingest import enqueue_mentions
 
-CURSOR_PK, CURSOR_SK = "cursor", "x-mentions"
+CURSOR = "x-mentions"
 MAX_PAGES_PER_RUN = 5
 REACHABLE_MENTIONS = 800
 
 
-def _save(svc, cursor: dict[str, Any]) -> None:
-    svc.state.put(CURSOR_PK, CURSOR_SK, value=cursor)
+def _save(svc: Services, cursor: dict[str, Any]) -> None:
+    svc.cursors.put(CURSOR, cursor)
 
 
-def poll_mentions(svc) -> dict[str, Any]:
-    from chalicelib.channels.x_api import RateLimited
-
+def poll_mentions(svc: Services) -> dict[str, Any]:
     user_id = svc.settings.x_account_id
     if not user_id:
         return {"skipped": "X_ACCOUNT_ID is not configured"}
-    item = svc.state.get(CURSOR_PK, CURSOR_SK)
-    cursor: dict[str, Any] = dict(item.value) if item and item.value else {}
+    cursor: dict[str, Any] = svc.cursors.get(CURSOR)
     now = svc.now()
     resume_after = cursor.get("resume_after")
     if resume_after and now < datetime.fromisoformat(resume_after):

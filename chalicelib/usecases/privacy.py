@@ -1,10 +1,11 @@
 """Data-protection requests: remove everything held about one customer (every linked identity)."""
 from __future__ import annotations
 
+from chalicelib.services import Services
 from chalicelib.telemetry import logger
 
 
-def forget_customer(svc, identity: str) -> dict[str, int]:
+def forget_customer(svc: Services, identity: str) -> dict[str, int]:
     """``identity`` as stored: ``x#<user id>``, ``email#<address>``, ``facebook#<id>``… Returns what was removed."""
     customer_id = svc.customers.lookup(identity)
     identities = svc.customers.identities(customer_id) if customer_id else []
@@ -15,12 +16,12 @@ def forget_customer(svc, identity: str) -> dict[str, int]:
     mention_keys: set[str] = set()
     for ticket in tickets:
         mention_keys.update(ticket.mention_keys)
-        svc.state.delete(f"conv#{ticket.conversation_key}", "ticket")
-        svc.state.delete(f"ack#{ticket.ticket_id}", "once")
+        svc.threads.forget_conversation(ticket.conversation_key)
+        svc.acks.forget(ticket.ticket_id)
         svc.tickets.delete(ticket.ticket_id)
         removed["tickets"] += 1
     for ident in identities:
-        mention_keys.update(m.pk for m in svc.mentions.for_author(ident))
+        mention_keys.update(svc.mentions.keys_for_author(ident))
         svc.customers.delete(ident)
         removed["identities"] += 1
     for key in mention_keys:

@@ -2,14 +2,17 @@
 counted as a metric and escalated to the escalation desk's queue - once per breach."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from chalicelib.domain import sla
 from chalicelib.domain.routing import queue_message
-from chalicelib.domain.ticket import CLAIMED, WAITING
-from chalicelib.store.repositories import ConcurrentUpdate
+from chalicelib.domain.ticket import CLAIMED, WAITING, Ticket
+from chalicelib.services import Services
+from chalicelib.store.ports import ConcurrentUpdate
 from chalicelib.telemetry import count, logger
 
 
-def due_at(svc, ticket):
+def due_at(svc: Services, ticket: Ticket) -> datetime:
     if ticket.first_response_at is None:
         return ticket.first_response_due or sla.first_response_due(
             ticket.first_contact_at, ticket.channel, ticket.priority, ticket.desk, svc.config, svc.calendar)
@@ -17,7 +20,7 @@ def due_at(svc, ticket):
                                  svc.config, svc.calendar)
 
 
-def sla_watch(svc) -> dict:
+def sla_watch(svc: Services) -> dict[str, int]:
     now = svc.now()
     escalation_desk = svc.config.routing.escalation_desk
     breached = 0

@@ -6,33 +6,24 @@ active incidents for the ticket's desk. It never shows personal data or message 
 recipient, agent name or anything the customer wrote — only what the ticket's state and the brand
 configuration say. Times are shown in the brand's time zone.
 
-HTML by default; JSON with ``Accept: application/json`` or a ``.json`` suffix on the token. A token that
-is malformed, forged, names an unknown ticket, or names a ticket resolved more than 30 days ago gets the
-same plain 404, so the answer reveals nothing about which references exist.
+``status_view`` gives what the page shows (``web.status_page`` renders it as HTML or JSON). A token that is
+malformed, forged, names an unknown ticket, or names a ticket resolved more than 30 days ago raises the same
+``NotFound``, so the answer reveals nothing about which references exist.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.status_link import read_token
+from chalicelib.domain import wording
 from chalicelib.domain.ticket import CLAIMED, REPLIED, RESOLVED, WAITING, Ticket
+from chalicelib.services import Services
+from chalicelib.usecases.errors import NotFound
 
 #: How long after resolution a status link keeps working.
 LINK_LIFETIME_AFTER_RESOLUTION = timedelta(days=30)
-JSON_SUFFIX = ".json"
-NOT_FOUND_BODY = "Not found\n"
 
-_SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Robots-Tag": "noindex, nofollow",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Vary": "Accept",
-}
 _CHANNEL_NAMES = {
     "x": "X", "facebook": "Facebook", "instagram": "Instagram", "messenger": "Messenger",
     "email": "email", "form": "our web form",
@@ -45,38 +36,9 @@ _STATUS_TEXT = {
 }
 
 
-@dataclass
-class PageResult:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def not_found() -> PageResult:
-    return PageResult(404, NOT_FOUND_BODY, {"Content-Type": "text/plain; charset=utf-8", **_SECURITY_HEADERS})
-
-
-def wants_json(token: str, accept: str) -> tuple[str, bool]:
-    """The bare token, and whether the caller asked for JSON (a ``.json`` suffix, or an Accept header that
-    names application/json and not text/html, as a browser's does)."""
-    if token.endswith(JSON_SUFFIX):
-        return token[: -len(JSON_SUFFIX)], True
-    accept = (accept or "").lower()
-    return token, "application/json" in accept and "text/html" not in accept
-
-
 # ------------------------------------------------------------------------------------------------ wording
 def _local(t: datetime, tz: ZoneInfo) -> datetime:
     return t.astimezone(tz)
-
-
-def format_opening(t: datetime, now: datetime, tz: ZoneInfo) -> str:
-    """'Monday 07:00 GMT'; the date is added when the day name alone would be ambiguous (a week or more away)."""
-    local = _local(t, tz)
-    day = f"{local:%A}"
-    if (local.date() - _local(now, tz).date()).days >= 6:
-        day += f" {local.day} {local:%B}"
-    return f"{day} {local:%H:%M} {local:%Z}".strip()
 
 
 def format_moment(t: datetime, tz: ZoneInfo) -> str:
@@ -85,29 +47,12 @@ def format_moment(t: datetime, tz: ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {local:%Z}".strip()
 
 
-def format_duration(delta: timedelta) -> str:
-    """'about 25 minutes', 'about 2 hours', 'about 3 days' (rounded up, never zero)."""
-    minutes = max(1, math.ceil(delta.total_seconds() / 60))
-    if minutes == 1:
-        return "about a minute"
-    if minutes < 60:
-        if minutes > 10:
-            minutes = math.ceil(minutes / 5) * 5
-        return f"about {minutes} minutes" if minutes < 60 else "about an hour"
-    hours = math.ceil(minutes / 60)
-    if hours == 1:
-        return "about an hour"
-    if hours < 48:
-        return f"about {hours} hours"
-    return f"about {math.ceil(hours / 24)} days"
-
-
-def _desk_description(svc, desk_id: str) -> str:
+def _desk_description(svc: Services, desk_id: str) -> str:
     desk = svc.config.desks.get(desk_id)
     return (desk.description if desk and desk.description else desk_id.replace("_", " ")).strip()
 
 
-def _event_text(svc, ticket: Ticket, kind: str, detail: str, at: datetime, tz: ZoneInfo) -> str | None:
+def _event_text(svc: Services, ticket: Ticket, kind: str, detail: str, at: datetime, tz: ZoneInfo) -> str | None:
     """What an event means to the customer, or None if it is internal. Event details are used only where
     they are known not to hold personal data (a channel id, a desk id)."""
     if kind == "received":
@@ -120,7 +65,7 @@ def _event_text(svc, ticket: Ticket, kind: str, detail: str, at: datetime, tz: Z
         text = f"Queued for: {_desk_description(svc, desk_id)}"
         if not svc.calendar.is_open(desk_id, at):
             opening = svc.calendar.next_opening(desk_id, at)
-            text += (f" (team offline, opens at {format_opening(opening, at, tz)})" if opening
+            text += (f" (team offline, opens at {wording.opening(opening, at, tz)})" if opening
                      else " (team offline)")
         return text
     return {
@@ -138,22 +83,10 @@ def _event_text(svc, ticket: Ticket, kind: str, detail: str, at: datetime, tz: Z
     }.get(kind)
 
 
-def _incidents(svc, ticket: Ticket) -> list[dict[str, str]]:
-    from chalicelib.usecases.incidents import list_incidents
-
-    out = []
-    for incident in list_incidents(svc, active_only=True):
-        desks = incident.get("desks") or []
-        if desks and ticket.desk not in desks and incident.get("incident_id") != ticket.incident_id:
-            continue
-        url = str(incident.get("url") or "")
-        out.append({
-            "incident_id": str(incident.get("incident_id", "")),
-            "title": str(incident.get("title", "")),
-            "text": str(incident.get("text") or ""),
-            "url": url if url.startswith("https://") else "",
-        })
-    return out
+def _incidents(svc: Services, ticket: Ticket) -> list[dict[str, str]]:
+    return [{"incident_id": i.incident_id, "title": i.title, "text": i.text,
+             "url": i.url if i.url.startswith("https://") else ""}
+            for i in svc.incidents.active() if i.concerns_desk(ticket.desk) or i.incident_id == ticket.incident_id]
 
 
 def _expected_response(ticket: Ticket, now: datetime, desk_open: bool, opens_at: str) -> str:
@@ -170,15 +103,15 @@ def _expected_response(ticket: Ticket, now: datetime, desk_open: bool, opens_at:
         return "Soon: the team is working through the queue now"
     if due <= now:
         return "As soon as possible: we are taking longer than we aim for"
-    return f"Within {format_duration(due - now)}"
+    return f"Within {wording.wait(due - now)}"
 
 
-def view(svc, ticket: Ticket, now: datetime) -> dict[str, Any]:
+def view(svc: Services, ticket: Ticket, now: datetime) -> dict[str, Any]:
     """Everything the page shows, free of personal data; shared by the HTML and JSON variants."""
     tz = ZoneInfo(svc.config.brand.timezone)
     desk_open = svc.calendar.is_open(ticket.desk, now)
     opening = None if desk_open else svc.calendar.next_opening(ticket.desk, now)
-    opens_at = format_opening(opening, now, tz) if opening else ""
+    opens_at = wording.opening(opening, now, tz) if opening else ""
     status_text = _STATUS_TEXT.get(ticket.status, "In progress")
     if ticket.status == WAITING:
         status_text = "Waiting for our team" if not desk_open else "In the queue for the next agent"
@@ -209,37 +142,16 @@ def view(svc, ticket: Ticket, now: datetime) -> dict[str, Any]:
     }
 
 
-def _as_json(page: dict[str, Any]) -> dict[str, Any]:
-    keys = ("reference", "status", "status_text", "desk", "desk_description", "desk_open", "opens_at",
-            "expected_response", "incidents", "updated_at")
-    out = {key: page[key] for key in keys}
-    out["timeline"] = [{"at": e["at"], "kind": e["kind"], "text": e["text"]} for e in page["timeline"]]
-    return out
-
-
-def _html_headers() -> dict[str, str]:
-    from chalicelib.web.render import style_hash
-
-    csp = (f"default-src 'none'; style-src {style_hash()}; img-src data:; base-uri 'none'; "
-           "form-action 'none'; frame-ancestors 'none'")
-    return {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": csp, **_SECURITY_HEADERS}
-
-
 def _expired(ticket: Ticket, now: datetime) -> bool:
     return (ticket.status == RESOLVED and ticket.resolved_at is not None
             and now - ticket.resolved_at > LINK_LIFETIME_AFTER_RESOLUTION)
 
 
-def status_page(svc, token: str, accept: str = "") -> PageResult:
-    token, as_json = wants_json(token or "", accept)
-    ticket_id = read_token(svc.secrets.get("STATUS_LINK_KEY"), token)
+def status_view(svc: Services, token: str) -> dict[str, Any]:
+    """What the status page of ``token`` shows; NotFound for any token that does not name a live ticket."""
+    ticket_id = svc.links.ticket_id(token or "")
     ticket = svc.tickets.get(ticket_id) if ticket_id else None
     now = svc.now()
     if ticket is None or _expired(ticket, now):
-        return not_found()
-    page = view(svc, ticket, now)
-    if as_json:
-        return PageResult(200, _as_json(page), {"Content-Type": "application/json", **_SECURITY_HEADERS})
-    from chalicelib.web.render import render
-
-    return PageResult(200, render("status.html", page=page), _html_headers())
+        raise NotFound("status page")
+    return view(svc, ticket, now)

@@ -1,84 +1,86 @@
-"""Inbound endpoints' use cases: verify, validate, enqueue. Each raises ``Rejected`` with the HTTP status and a
-message a person understands; nothing that is rejected reaches the queue."""
+"""Inbound endpoints' use cases: verify, validate, enqueue. A refusal raises one of ``usecases.errors`` with a
+message a person understands; nothing that is refused reaches the queue."""
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from chalicelib.channels import email as email_channel
 from chalicelib.channels import form as form_channel
 from chalicelib.channels import meta as meta_channel
 from chalicelib.channels import x as x_channel
-from chalicelib.domain.status_link import status_url
 from chalicelib.domain.ticket import new_reference
+from chalicelib.services import Services
 from chalicelib.store.queues import MAX_SQS_BYTES
 from chalicelib.telemetry import count, logger
+from chalicelib.usecases.errors import (
+    Forbidden,
+    Invalid,
+    Malformed,
+    NotAuthenticated,
+    Refused,
+    TooLarge,
+    TooManyRequests,
+    Unsupported,
+)
 from chalicelib.usecases.ingest import enqueue_mentions, enqueue_raw
 
 MAX_WEBHOOK_BYTES = 1024 * 1024
 
 
-class Rejected(Exception):
-    def __init__(self, status: int, message: str, details: Any = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.details = details
-
-
-def _reject(status: int, message: str, *, channel: str, details: Any = None) -> Rejected:
-    count("WebhooksRejected", channel=channel, status=str(status))
-    logger.warning("inbound rejected", extra={"channel": channel, "status": status, "reason": message})
-    return Rejected(status, message, details)
+def _reject(error: type[Refused], message: str, *, channel: str, details: Any = None) -> Refused:
+    count("WebhooksRejected", channel=channel, reason=error.__name__)
+    logger.warning("inbound rejected", extra={"channel": channel, "refusal": error.__name__, "reason": message})
+    return error(message, details)
 
 
 def _body_json(raw_body: bytes | None, *, channel: str) -> Any:
     if not raw_body:
-        raise _reject(400, "the request body is empty", channel=channel)
+        raise _reject(Malformed, "the request body is empty", channel=channel)
     if len(raw_body) > MAX_WEBHOOK_BYTES:
-        raise _reject(413, f"the request body is larger than {MAX_WEBHOOK_BYTES} bytes", channel=channel)
+        raise _reject(TooLarge, f"the request body is larger than {MAX_WEBHOOK_BYTES} bytes", channel=channel)
     try:
         return json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
-        raise _reject(400, "the request body is not valid JSON", channel=channel) from None
+        raise _reject(Malformed, "the request body is not valid JSON", channel=channel) from None
 
 
 # ---------------------------------------------------------------------------------------------------- X
-def x_crc(svc, crc_token: str | None) -> dict[str, str]:
+def x_crc(svc: Services, crc_token: str | None) -> dict[str, str]:
     if not crc_token:
-        raise _reject(400, "crc_token query parameter is required", channel="x")
+        raise _reject(Malformed, "crc_token query parameter is required", channel="x")
     return x_channel.crc_response(svc.secrets.get("X_CONSUMER_SECRET"), crc_token)
 
 
 def _signed_json(raw_body: bytes | None, *, valid: Callable[[bytes], bool], header: str, channel: str) -> Any:
     """Size first (cheap), then the signature over the raw bytes, then JSON: in that order, for every webhook."""
     if raw_body and len(raw_body) > MAX_WEBHOOK_BYTES:
-        raise _reject(413, f"the request body is larger than {MAX_WEBHOOK_BYTES} bytes", channel=channel)
+        raise _reject(TooLarge, f"the request body is larger than {MAX_WEBHOOK_BYTES} bytes", channel=channel)
     if not valid(raw_body or b""):
-        raise _reject(401, f"missing or invalid {header}", channel=channel)
+        raise _reject(NotAuthenticated, f"missing or invalid {header}", channel=channel)
     return _body_json(raw_body, channel=channel)
 
 
-def receive_x(svc, raw_body: bytes | None, signature: str | None) -> dict[str, Any]:
+def receive_x(svc: Services, raw_body: bytes | None, signature: str | None) -> dict[str, Any]:
     secret = svc.secrets.get("X_CONSUMER_SECRET")
     payload = _signed_json(raw_body, valid=lambda body: x_channel.verify_signature(secret, body, signature),
                            header=x_channel.SIGNATURE_HEADER, channel="x")
     try:
         mentions = x_channel.parse(payload, brand_id=svc.settings.x_account_id)
     except ValueError as exc:
-        raise _reject(400, f"malformed Account Activity event: {exc}", channel="x") from None
+        raise _reject(Malformed, f"malformed Account Activity event: {exc}", channel="x") from None
     if mentions:
         enqueue_raw(svc, "x", payload)
     return {"accepted": len(mentions)}
 
 
 # ---------------------------------------------------------------------------------------------------- Meta
-def meta_subscribe(svc, params: Mapping[str, str]) -> str:
+def meta_subscribe(svc: Services, params: Mapping[str, str]) -> str:
     challenge = meta_channel.subscribe_challenge(params, svc.secrets.get("META_VERIFY_TOKEN"))
     if challenge is None:
-        raise _reject(403, "hub.mode must be subscribe and hub.verify_token must match", channel="meta")
+        raise _reject(Forbidden, "hub.mode must be subscribe and hub.verify_token must match", channel="meta")
     return challenge
 
 
@@ -92,7 +94,7 @@ def _split_entries(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return _split_entries({**payload, "entry": entries[:half]}) + _split_entries({**payload, "entry": entries[half:]})
 
 
-def receive_meta(svc, raw_body: bytes | None, signature: str | None) -> dict[str, Any]:
+def receive_meta(svc: Services, raw_body: bytes | None, signature: str | None) -> dict[str, Any]:
     secret = svc.secrets.get("META_APP_SECRET")
     payload = _signed_json(raw_body, valid=lambda body: meta_channel.verify_signature(secret, body, signature),
                            header="X-Hub-Signature-256", channel="meta")
@@ -100,7 +102,7 @@ def receive_meta(svc, raw_body: bytes | None, signature: str | None) -> dict[str
         mentions = meta_channel.parse(payload, page_ids=set(svc.settings.meta_page_ids),
                                       ig_ids=set(svc.settings.instagram_account_ids))
     except (ValueError, TypeError, KeyError) as exc:
-        raise _reject(400, f"malformed Meta webhook event: {exc}", channel="meta") from None
+        raise _reject(Malformed, f"malformed Meta webhook event: {exc}", channel="meta") from None
     if mentions:
         for chunk in _split_entries(payload):
             enqueue_raw(svc, "meta", chunk)
@@ -108,11 +110,11 @@ def receive_meta(svc, raw_body: bytes | None, signature: str | None) -> dict[str
 
 
 # ---------------------------------------------------------------------------------------------------- e-mail
-def receive_email(svc, raw_body: bytes | None, *, fetch_cert: Callable[[str], bytes],
+def receive_email(svc: Services, raw_body: bytes | None, *, fetch_cert: Callable[[str], bytes],
                   confirm: Callable[[str], None]) -> dict[str, Any]:
     message = _body_json(raw_body, channel="email")
     if not isinstance(message, dict) or not email_channel.verify_sns_message(message, fetch_cert):
-        raise _reject(401, "the SNS message signature is missing or invalid", channel="email")
+        raise _reject(NotAuthenticated, "the SNS message signature is missing or invalid", channel="email")
     if email_channel.is_subscription_confirmation(message):
         confirm(email_channel.subscribe_url(message))
         return {"subscribed": True}
@@ -121,44 +123,32 @@ def receive_email(svc, raw_body: bytes | None, *, fetch_cert: Callable[[str], by
     try:
         mentions = email_channel.parse_sns_notification(message)
     except ValueError as exc:
-        raise _reject(400, f"malformed SES notification: {exc}", channel="email") from None
+        raise _reject(Malformed, f"malformed SES notification: {exc}", channel="email") from None
     if mentions:
         enqueue_raw(svc, "email", message)
     return {"accepted": len(mentions)}
 
 
 # ---------------------------------------------------------------------------------------------------- web form
-def receive_form(svc, raw_body: bytes | None, *, client_key: str) -> dict[str, Any]:
+#: At most this many submissions per client (source address) per clock hour.
+FORM_LIMIT_PER_HOUR = 5
+_FORM_REFUSALS: dict[str, type[Refused]] = {
+    "malformed": Malformed, "too_large": TooLarge, "unsupported": Unsupported, "invalid": Invalid}
+
+
+def receive_form(svc: Services, raw_body: bytes | None, *, client_key: str) -> dict[str, Any]:
     submission_id = "F" + uuid.uuid4().hex[:16]
     try:
         mention = form_channel.parse_form(raw_body or b"", submission_id=submission_id, received_at=svc.now())
     except form_channel.FormError as exc:
-        raise _reject(exc.status, str(exc), channel="form", details=getattr(exc, "errors", None)) from None
-    if not allow_submission(svc, client_key):
-        raise _reject(429, "too many messages from this address; please try again in an hour", channel="form")
+        raise _reject(_FORM_REFUSALS[exc.kind], str(exc), channel="form", details=exc.errors) from None
+    if not svc.form_limit.try_take(client_key, svc.now().strftime("%Y%m%d%H"), FORM_LIMIT_PER_HOUR):
+        raise _reject(TooManyRequests, "too many messages from this address; please try again in an hour",
+                      channel="form")
     reference = new_reference()
     # the reference is fixed now so the customer gets it at once; processing creates the ticket under it
-    svc.state.claim(f"conv#{mention.conversation_key}", "ticket", ref=reference, ttl=svc.retention)
+    svc.threads.claim_conversation(mention.conversation_key, reference)
     if mention.extra.get("honeypot"):
         return {"reference": reference, "status_url": None}
     enqueue_mentions(svc, [mention], source="form")
-    return {"reference": reference,
-            "status_url": status_url(svc.settings.public_base_url, svc.secrets.get("STATUS_LINK_KEY"), reference)}
-
-
-FORM_LIMIT_PER_HOUR = 5
-
-
-def allow_submission(svc, client_key: str) -> bool:
-    """At most FORM_LIMIT_PER_HOUR submissions per client (source address) per clock hour."""
-    now = svc.now()
-    window = now.strftime("%Y%m%d%H")
-    for _ in range(10):
-        item = svc.state.get("form-rate", f"{client_key}#{window}")
-        current = item.value if item else None
-        used = int(current or 0)
-        if used >= FORM_LIMIT_PER_HOUR:
-            return False
-        if svc.state.put_if_value("form-rate", f"{client_key}#{window}", current, used + 1, ttl=timedelta(hours=2)):
-            return True
-    return False
+    return {"reference": reference, "status_url": svc.links.url(reference)}

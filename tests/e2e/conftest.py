@@ -29,7 +29,7 @@ class LocalStack:
         env.update(LOCAL_AWS_PORT=str(self.aws_port), PORT=str(self.http_port), PYTHONUNBUFFERED="1")
         if clock:
             env["RESPONDER_CLOCK"] = clock
-        self.log = open(PROJECT / f".pytest_cache/local-stack-{self.http_port}.log", "w+")
+        self.log = open(PROJECT / f".pytest_cache/local-stack-{self.http_port}.log", "w+")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen([sys.executable, "-m", "tools.local_stack"], cwd=PROJECT, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60

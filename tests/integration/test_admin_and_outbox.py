@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 
 import boto3
@@ -40,7 +39,8 @@ def test_rota_says_who_is_on_now_and_next_with_backlog(client, clock):
 
 def test_backlog_is_urgent_first_then_oldest_first_contact(client, clock, svc):
     clock.set(utc(2026, 11, 24, 10, 0))
-    post_tweet(client, "8002", "@ExampleRail when is my refund coming?", clock.now() - timedelta(minutes=30), user_id="1")
+    post_tweet(client, "8002", "@ExampleRail when is my refund coming?", clock.now() - timedelta(minutes=30),
+               user_id="1")
     post_tweet(client, "8003", "@ExampleRail refund status please", clock.now() - timedelta(minutes=50), user_id="2")
     post_tweet(client, "8004", "@ExampleRail I'm stranded at Didcot, last train cancelled, alone with my kids",
                clock.now() - timedelta(minutes=5), user_id="3")
@@ -136,7 +136,7 @@ def test_reply_is_posted_with_tweepy_once_even_if_delivered_twice(svc, real_x):
     posts = [c for c in real_x.calls if c.request.url == TWEETS_URL]
     assert len(posts) == 1
     assert json.loads(posts[0].request.body)["reply"] == {"in_reply_to_tweet_id": "123"}
-    assert svc.state.get("sent", "ack#R00000001").value["external_id"] == "999"
+    assert svc.outbox.sent("ack#R00000001").external_id == "999"
 
 
 def test_503_is_retried_later_with_backoff_not_lost(svc, real_x):
@@ -146,7 +146,7 @@ def test_503_is_retried_later_with_backoff_not_lost(svc, real_x):
     attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url("responder-outbox"),
                                                      AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
     assert attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"  # back after its backoff
-    assert svc.state.get("sent", "ack#R00000001") is None
+    assert svc.outbox.sent("ack#R00000001") is None
 
 
 def test_403_duplicate_goes_to_the_dead_letter_queue_once(svc, real_x):

@@ -95,7 +95,7 @@ def test_ses_email_via_signed_sns_becomes_a_ticket(client, svc, sns_key, sns_cer
     assert response.json_body == {"accepted": 1}
     run_pipeline()
     [ticket] = list(svc.tickets.open_tickets())
-    assert ticket.channel == "email" and ticket.reply_target["private"] is True
+    assert ticket.channel == "email" and ticket.reply_target.private is True
 
 
 def test_sns_subscription_is_confirmed(client, sns_key, sns_cert):
@@ -139,7 +139,7 @@ def test_contact_form_answers_with_reference_and_status_link_then_becomes_that_t
     assert link.startswith("https://help.example.test/s/" + reference + "-")
     run_pipeline()
     ticket = svc.tickets.get(reference)
-    assert ticket is not None and ticket.channel == "form" and ticket.reply_target["recipient"] == "ada@example.org"
+    assert ticket is not None and ticket.channel == "form" and ticket.reply_target.recipient == "ada@example.org"
 
 
 @pytest.mark.parametrize("payload, status, field", [

@@ -9,8 +9,9 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from chalicelib.domain.config import load_config
-from chalicelib.settings import ROOT as CHALICELIB, Settings
+from chalicelib.configfile import load_config
+from chalicelib.settings import ROOT as CHALICELIB
+from chalicelib.settings import Settings
 from tests.conftest import LOCAL_ENV, receive_all, run_pipeline, utc
 from tests.helpers import tweet_event, x_body, x_headers
 
@@ -30,7 +31,8 @@ def template() -> dict:
 
 
 def test_every_desk_of_the_brand_config_has_a_queue_and_a_dead_letter_queue_in_the_template():
-    names = {r["Properties"].get("QueueName") for r in template()["Resources"].values() if r["Type"] == "AWS::SQS::Queue"}
+    resources = template()["Resources"].values()
+    names = {r["Properties"].get("QueueName") for r in resources if r["Type"] == "AWS::SQS::Queue"}
     config = load_config(CHALICELIB / "brand.yaml")
     for desk in config.desk_ids:
         assert config.queue_name(desk) in names and f"{config.queue_name(desk)}-dlq" in names

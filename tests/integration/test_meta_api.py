@@ -39,7 +39,8 @@ def assert_token_only_in_body(call) -> None:
 
 
 def graph_error(code: int, message: str = "error", *, subcode: int | None = None, transient: bool = False) -> dict:
-    error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf", "is_transient": transient}
+    error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf",
+             "is_transient": transient}
     if subcode is not None:
         error["error_subcode"] = subcode
     return {"error": error}
@@ -152,7 +153,8 @@ def test_custom_version_base_url_and_session():
     sender = MetaSender(TOKEN, graph_version="v19.0", session=session, base_url="http://graph.local:9000/")
     with responses.RequestsMock() as rsps:
         rsps.post("http://graph.local:9000/v19.0/c1/comments", json={"id": "r1"})
-        assert sender.send(OutboundMessage(channel="facebook", recipient="u", text="t", in_reply_to="c1")).external_id == "r1"
+        message = OutboundMessage(channel="facebook", recipient="u", text="t", in_reply_to="c1")
+        assert sender.send(message).external_id == "r1"
 
 
 @pytest.mark.parametrize(
@@ -185,7 +187,8 @@ REPLY = OutboundMessage(channel="facebook", recipient="u", text="private text", 
         (400, graph_error(32, "Page request limit reached"), True),
         (400, graph_error(613, "Calls to this api have exceeded the rate limit."), True),
         (400, graph_error(80001, "There have been too many calls to this Page account."), True),
-        (500, graph_error(2, "An unexpected error has occurred. Please retry your request later.", transient=True), True),
+        (500, graph_error(2, "An unexpected error has occurred. Please retry your request later.", transient=True),
+         True),
         (502, {}, True),
         (503, "Service Unavailable", True),
         (400, graph_error(100, "Invalid parameter"), False),

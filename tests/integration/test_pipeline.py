@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import threading
 
+import boto3
 import pytest
 
-import boto3
-
-from chalicelib.channels.sandbox import sandbox_messages
 from tests.conftest import LambdaContext, drain, receive_all, run_pipeline, utc
-from tools.local_stack import scheduled_event
 from tests.helpers import tweet_event, x_body, x_headers
+from tools.local_stack import scheduled_event
 
 ADMIN = {"Authorization": "Bearer local-admin-token", "Content-Type": "application/json"}
 
@@ -50,8 +48,8 @@ def test_same_mention_delivered_five_times_concurrently_yields_one_ack(client, c
     body = x_body(tweet_event("7002", "@ExampleRail still waiting for my delay repay claim, terrible", at=clock.now()))
     for _ in range(5):
         client.http.post("/webhooks/x", body=body, headers=x_headers(body))
-    from tests.conftest import lambda_sqs_event
     import app as application
+    from tests.conftest import lambda_sqs_event
 
     messages = receive_all("responder-inbound")
     assert len(messages) == 5
@@ -160,7 +158,7 @@ def test_sla_breach_is_marked_and_escalated_at_the_right_instant(client, clock, 
 
 
 def test_local_outbox_lists_what_would_have_been_sent(client, clock, svc):
-    assert sandbox_messages(svc.state) == []
+    assert svc.sandbox.recent() == []
     assert client.http.get("/local/outbox").json_body == {"messages": []}
 
 

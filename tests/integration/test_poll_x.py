@@ -46,17 +46,18 @@ def poll():
 def test_paginated_poll_enqueues_every_page_then_moves_the_cursor(svc, x_http):
     x_http.get(MENTIONS_URL, json=page([tweet("503", "@ExampleRail refund please"), tweet("502", "@ExampleRail hi")],
                                        next_token="NEXT1"), headers=rate(9, time.time() + 900))
-    x_http.get(MENTIONS_URL, json=page([tweet("501", "@ExampleRail my train is late")]), headers=rate(8, time.time() + 900))
+    x_http.get(MENTIONS_URL, json=page([tweet("501", "@ExampleRail my train is late")]),
+               headers=rate(8, time.time() + 900))
     result = poll()
     assert result == {"pages": 2, "fetched": 3, "since_id": "503"}
     assert "pagination_token=NEXT1" in x_http.calls[1].request.url
     assert "since_id" not in x_http.calls[0].request.url
     assert len(receive_all("responder-inbound")) == 2  # one message per page
-    assert svc.state.get("cursor", "x-mentions").value == {"since_id": "503"}
+    assert svc.cursors.get("x-mentions") == {"since_id": "503"}
 
 
 def test_next_poll_asks_only_for_newer_mentions(svc, x_http):
-    svc.state.put("cursor", "x-mentions", value={"since_id": "503"})
+    svc.cursors.put("x-mentions", {"since_id": "503"})
     x_http.get(MENTIONS_URL, json=page([]), headers=rate(9, time.time() + 900))
     poll()
     assert "since_id=503" in x_http.calls[0].request.url

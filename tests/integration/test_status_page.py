@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.status_link import make_token
 from chalicelib.domain.ticket import Ticket, new_reference
 from chalicelib.usecases import incidents
@@ -22,9 +23,9 @@ def make_ticket(svc, *, desk="complaints", at=None, **overrides) -> Ticket:
     ticket = Ticket(
         ticket_id=new_reference(), desk=desk, priority="normal", intent="complaint", channel="x",
         conversation_key="x#tweet-1", customer_id="C0123456789ab", first_contact_at=at, last_customer_at=at,
-        reply_target={"channel": "x", "recipient": "pquux_traveller", "in_reply_to": "1999",
-                      "name": "Penelope Quux-Wigglesworth", "handle": "@pquux_traveller",
-                      "subject": "CUSTOMER-SECRET-TEXT", "extra": {"email": "pq@example.test"}},
+        reply_target=ReplyTarget(channel="x", recipient="pquux_traveller", in_reply_to="1999",
+                                 name="Penelope Quux-Wigglesworth", handle="@pquux_traveller",
+                                 subject="CUSTOMER-SECRET-TEXT", extra={"email": "pq@example.test"}),
         references={"card": ["4111 1111 1111 1111"]}, reasons=["keyword: CUSTOMER-SECRET-TEXT"],
         mention_keys=["x#1999"],
     )
@@ -209,7 +210,7 @@ def test_active_incident_for_the_desk_is_shown_and_escaped(client, svc):
     assert "<script" not in html and "<img" not in html
     assert "Press office closed today" not in html  # another desk's incident
     data = get(client, f"/s/{token_for(svc, ticket.ticket_id)}.json").json_body
-    assert [i["incident_id"] for i in data["incidents"]] == [declared["incident_id"]]
+    assert [i["incident_id"] for i in data["incidents"]] == [declared.incident_id]
     assert data["incidents"][0]["text"].startswith("Buses replace trains.")
     assert data["incidents"][0]["url"] == "https://status.example.test/incidents/1?a=1&b=2"
 
@@ -219,7 +220,7 @@ def test_resolved_incident_disappears(client, svc):
     ticket = make_ticket(svc)
     path = f"/s/{token_for(svc, ticket.ticket_id)}"
     assert "Signal failure at Reading" in text_of(get(client, path))  # no desks: it applies to every desk
-    incidents.update(svc, declared["incident_id"], {}, resolve=True)
+    incidents.update(svc, declared.incident_id, {}, resolve=True)
     assert "Signal failure at Reading" not in text_of(get(client, path))
 
 
@@ -264,17 +265,17 @@ def test_open_desk_promises_a_response_time_from_the_sla(client, svc, clock):
                                                (61, "about 2 hours"), (47 * 60, "about 47 hours"),
                                                (80 * 60, "about 4 days")])
 def test_duration_wording(minutes, expected):
-    from chalicelib.usecases.status import format_duration
+    from chalicelib.domain.wording import wait
 
-    assert format_duration(timedelta(minutes=minutes)) == expected
+    assert wait(timedelta(minutes=minutes)) == expected
 
 
 def test_opening_more_than_a_week_away_names_the_date():
     from zoneinfo import ZoneInfo
 
-    from chalicelib.usecases.status import format_opening
+    from chalicelib.domain.wording import opening
 
     london = ZoneInfo("Europe/London")
-    assert format_opening(utc(2026, 11, 30, 7, 0), utc(2026, 11, 29, 3, 0), london) == "Monday 07:00 GMT"
-    assert format_opening(utc(2026, 12, 29, 7, 0), utc(2026, 12, 20, 3, 0), london) == "Tuesday 29 December 07:00 GMT"
-    assert format_opening(utc(2026, 7, 6, 6, 0), utc(2026, 7, 5, 3, 0), london) == "Monday 07:00 BST"
+    assert opening(utc(2026, 11, 30, 7, 0), utc(2026, 11, 29, 3, 0), london) == "Monday 07:00 GMT"
+    assert opening(utc(2026, 12, 29, 7, 0), utc(2026, 12, 20, 3, 0), london) == "Tuesday 29 December 07:00 GMT"
+    assert opening(utc(2026, 7, 6, 6, 0), utc(2026, 7, 5, 3, 0), london) == "Monday 07:00 BST"

@@ -76,7 +76,8 @@ PAGE_ONE = {
                 "id": BRAND_ID,
                 "name": "Brand",
                 "username": "brand",
-                "public_metrics": {"followers_count": 100000, "following_count": 1, "tweet_count": 1, "listed_count": 1},
+                "public_metrics": {"followers_count": 100000, "following_count": 1, "tweet_count": 1,
+                                   "listed_count": 1},
             },
             {"id": "783214", "name": "Pablo", "username": "pablo"},
         ],
@@ -396,7 +397,8 @@ def test_server_error_is_retryable(rsps, sender):
 
 def test_rate_limited_send_is_retryable_with_retry_after(rsps, sender):
     reset = int(time.time()) + 300
-    rsps.post(TWEETS_URL, status=429, json={"title": "Too Many Requests", "status": 429}, headers=rate_headers(0, reset))
+    rsps.post(TWEETS_URL, status=429, json={"title": "Too Many Requests", "status": 429},
+              headers=rate_headers(0, reset))
 
     with pytest.raises(SendError) as info:
         sender.send(OutboundMessage(channel="x", recipient="1", text="hello", in_reply_to="5"))

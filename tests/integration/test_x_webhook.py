@@ -9,7 +9,7 @@ import json
 import boto3
 import pytest
 
-from tests.conftest import drain, lambda_sqs_event, LambdaContext, queue_url, receive_all, utc
+from tests.conftest import LambdaContext, drain, lambda_sqs_event, queue_url, receive_all
 from tests.helpers import X_SECRET, tweet_event, x_body, x_headers
 
 
@@ -50,7 +50,7 @@ def test_extended_tweet_full_text_is_used(client, clock, svc):
     body = x_body(tweet_event("9002", text.strip(), at=clock.now(), extended=True))
     assert client.http.post("/webhooks/x", body=body, headers=x_headers(body)).status_code == 200
     drain("process_inbound", "responder-inbound")
-    assert svc.mentions.get("x#9002").mention["text"] == text.strip()
+    assert svc.mentions.get("x#9002").mention.text == text.strip()
 
 
 @pytest.mark.parametrize("headers, status", [

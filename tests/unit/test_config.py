@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.config import BrandConfig, ConfigError, load_config, parse_config
+from chalicelib.configfile import ConfigError, load_config, parse_config
+from chalicelib.domain.ack import compose, x_length
+from chalicelib.domain.config import BrandConfig
+from chalicelib.domain.rota import Calendar
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "chalicelib" / "brand.yaml"
@@ -112,13 +116,18 @@ def test_template_fallbacks(sample):
         sample.template("nonexistent", "x", "en")
 
 
-def test_render_ack(sample):
-    text = sample.render(
-        "ack", "x", "en", name="Sam", reference="MR-7Q2K", back_at="at 07:00 tomorrow", status_url="https://s/abc"
-    )
-    assert "MR-7Q2K" in text and "07:00 tomorrow" in text and "https://s/abc" in text
-    assert len(text) <= 280
-    assert "  " not in text
+def test_sample_ack_as_the_customer_receives_it(sample):
+    # Friday 21:00 BST, after closing: rendered the way every acknowledgement is (domain.ack.compose).
+    now = datetime(2026, 6, 12, 20, 0, tzinfo=timezone.utc)
+    back_at = Calendar(sample).next_opening("complaints", now)
+    assert back_at == now + timedelta(hours=12)  # Saturday 09:00 BST
+    url = "https://help.example.test/s/R7Q2K0000-abcdefghijklmnop"
+    text = compose(sample.template("ack", "x", "en"), channel="x", name="Sam", reference="R7Q2K0000",
+                   status_url=url, now=now, back_at=back_at, tz=sample.brand.timezone, desk="complaints")
+    assert "R7Q2K0000" in text and url in text
+    assert "back at 09:00 tomorrow BST (in about 12 hours)" in text
+    assert x_length(text) <= 280
+    assert "  " not in text and "{" not in text and "%" not in text
 
 
 def test_sla_target_fallback(sample):
@@ -279,7 +288,8 @@ def test_unknown_intent():
     "old,new,line,where",
     [
         ("  name: Test Rail\n", "  name: Test Rail\n  colour: red\n", 4, "brand.colour"),
-        ("        end: \"20:00\"\n", "        end: \"20:00\"\n        ends: \"21:00\"\n", 12, "teams.day.slots[0].ends"),
+        ("        end: \"20:00\"\n", "        end: \"20:00\"\n        ends: \"21:00\"\n", 12,
+         "teams.day.slots[0].ends"),
         ("routing:\n", "routing:\n  fallback: journeys\n", 19, "routing.fallback"),
     ],
 )
@@ -299,7 +309,8 @@ def test_missing_version():
 
 
 def test_unsupported_version():
-    assert only_problem(BASE.replace("version: 1", "version: 7")).startswith("brand.yaml:1: version: unsupported version 7")
+    problem = only_problem(BASE.replace("version: 1", "version: 7"))
+    assert problem.startswith("brand.yaml:1: version: unsupported version 7")
 
 
 def test_missing_default_ack_template():
@@ -310,6 +321,13 @@ def test_missing_default_ack_template():
 def test_template_syntax_error():
     text = BASE.replace('"Hi {{ name }}, ref {{ reference }}"', '"Hi {{ name }, ref"')
     assert only_problem(text).startswith("brand.yaml:28: templates.ack.default.en: template does not parse")
+
+
+def test_template_unknown_filter_is_a_problem_not_a_crash():
+    text = BASE.replace("{{ name }}", "{{ name | shout }}")
+    assert only_problem(text) == (
+        "brand.yaml:28: templates.ack.default.en: template does not parse: No filter named 'shout'. (template line 1)"
+    )
 
 
 def test_template_unknown_variable():
@@ -336,7 +354,10 @@ def test_override_shapes():
     )
     config = parse_config(ok)
     assert [o.closed for o in config.teams["day"].overrides] == [True, False]
-    both = BASE.replace("    holidays:", "    overrides:\n      - {date: 2026-12-24, closed: true, start: \"10:00\", end: \"11:00\"}\n    holidays:")
+    both = BASE.replace(
+        "    holidays:",
+        "    overrides:\n      - {date: 2026-12-24, closed: true, start: \"10:00\", end: \"11:00\"}\n    holidays:",
+    )
     assert only_problem(both).startswith("brand.yaml:13: teams.day.overrides[0]: an override is either closed")
     neither = BASE.replace("    holidays:", "    overrides:\n      - {date: 2026-12-24}\n    holidays:")
     assert only_problem(neither).startswith("brand.yaml:13: teams.day.overrides[0]: an override needs closed")
@@ -350,7 +371,9 @@ def test_override_closing_and_opening_the_same_day():
         "    overrides:\n      - {date: 2026-12-24, closed: true}\n"
         "      - {date: 2026-12-24, start: \"10:00\", end: \"14:00\"}\n    holidays:",
     )
-    assert only_problem(text) == "brand.yaml:14: teams.day.overrides[1]: override 2026-12-24 both closes the day and adds hours"
+    assert only_problem(text) == (
+        "brand.yaml:14: teams.day.overrides[1]: override 2026-12-24 both closes the day and adds hours"
+    )
 
 
 def test_every_problem_is_reported_at_once():

@@ -5,21 +5,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.clock import Clock, FixedClock, parse_instant
-from chalicelib.domain.ack import Incident, compose, format_back_at, humanize_wait, x_length
+from chalicelib.domain import templates
+from chalicelib.domain.ack import compose, render, x_length
+from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.routing import ACK_MAX_AGE, route
 from chalicelib.domain.status_link import make_token, read_token, status_url
 from chalicelib.domain.ticket import RESOLVED, WAITING, Ticket, TicketStateError, new_reference
+from chalicelib.domain.wording import opening, wait
 from chalicelib.settings import Secrets, Settings, SettingsError
 from chalicelib.sqs_batch import BatchPartiallyFailed, Record, RetryLater, run_batch
 
 T0 = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc)
 X_TEMPLATE = ("Thanks{% if name %} {{ name }}{% endif %}. {% if back_at %}We're offline now, back {{ back_at }}"
               "{% if back_in %} (in {{ back_in }}){% endif %}.{% endif %}{% if incident_title %} {{ incident_title }}:"
-              " {{ incident_url }}{% endif %}{% if dm_invite %} {{ dm_invite }}{% endif %} Ref {{ reference }}: {{ status_url }}")
+              " {{ incident_url }}{% endif %}{% if dm_invite %} {{ dm_invite }}{% endif %}"
+              " Ref {{ reference }}: {{ status_url }}")
 
 
 def ticket(**overrides) -> Ticket:
@@ -63,7 +68,8 @@ def test_an_expired_claim_can_be_taken_over_and_a_resolved_ticket_cannot_be_clai
 def test_backlog_order_puts_urgent_first_then_oldest():
     older = ticket(first_contact_at=T0 - timedelta(hours=1))
     newer_urgent = ticket(priority="urgent")
-    assert sorted([older.backlog_order, newer_urgent.backlog_order]) == [newer_urgent.backlog_order, older.backlog_order]
+    orders = [older.backlog_order, newer_urgent.backlog_order]
+    assert sorted(orders) == [newer_urgent.backlog_order, older.backlog_order]
 
 
 def test_same_message_twice_is_threaded_once():
@@ -74,20 +80,21 @@ def test_same_message_twice_is_threaded_once():
 
 # ------------------------------------------------------------------------------------------------ ack text
 def test_eta_wording_in_the_brand_zone_across_days_and_dst():
-    assert format_back_at(T0, T0 + timedelta(hours=6), "Europe/London") == "at 09:00 today GMT"
+    assert opening(T0 + timedelta(hours=6), T0, "Europe/London", style="phrase") == "at 09:00 today GMT"
+    assert opening(T0 + timedelta(hours=28), T0, "Europe/London", style="phrase") == "at 07:00 tomorrow GMT"
     friday_night = datetime(2026, 3, 27, 21, 0, tzinfo=timezone.utc)
     monday = datetime(2026, 3, 30, 6, 0, tzinfo=timezone.utc)  # after the spring change: 07:00 BST
-    assert format_back_at(friday_night, monday, "Europe/London") == "on Mon 30 Mar at 07:00 BST"
-    assert humanize_wait(T0, T0 + timedelta(minutes=45)) == "45 minutes"
-    assert humanize_wait(T0, T0 + timedelta(hours=6)) == "6 hours"
-    assert humanize_wait(T0, T0 + timedelta(days=3)) == "3 days"
+    assert opening(monday, friday_night, "Europe/London", style="phrase") == "on Monday at 07:00 BST"
+    assert wait(timedelta(minutes=45)) == "about 45 minutes"
+    assert wait(timedelta(hours=6)) == "about 6 hours"
+    assert wait(timedelta(days=3)) == "about 3 days"
 
 
 def test_x_ack_carries_eta_reference_and_link_and_counts_urls_as_23():
     url = "https://help.example.test/s/R00000001-abcdefghijklmnop"
     text = compose(X_TEMPLATE, channel="x", name="Pat", reference="R00000001", status_url=url, now=T0,
                    back_at=T0 + timedelta(hours=6), tz="Europe/London", desk="complaints")
-    assert text == ("Thanks Pat. We're offline now, back at 09:00 today GMT (in 6 hours). Ref R00000001: " + url)
+    assert text == ("Thanks Pat. We're offline now, back at 09:00 today GMT (in about 6 hours). Ref R00000001: " + url)
     assert x_length(text) == len(text) - len(url) + 23
 
 
@@ -107,6 +114,20 @@ def test_acks_for_different_tickets_are_never_identical():
                      now=T0, back_at=T0 + timedelta(hours=6), tz="Europe/London", desk="complaints")
              for ref in (new_reference() for _ in range(50))}
     assert len(texts) == 50
+
+
+def test_a_template_is_compiled_once_however_many_acks_use_it():
+    templates._compiled.cache_clear()
+    for ref in ("R00000001", "R00000002", "R00000003"):
+        compose(X_TEMPLATE, channel="x", name="Pat", reference=ref, status_url=f"https://h.test/s/{ref}-x", now=T0,
+                back_at=T0 + timedelta(hours=6), tz="Europe/London", desk="complaints")
+    assert templates._compiled.cache_info().misses == 1
+
+
+def test_block_tags_on_their_own_lines_leave_no_blank_lines():
+    source = "Hi {{ name }}.\n{% if back_at %}\nBack {{ back_at }}.\n{% endif %}\nRef {{ reference }}"
+    assert render(source, name="Pat", back_at="at 07:00", reference="R1") == "Hi Pat.\nBack at 07:00.\nRef R1"
+    assert render(source, name="Pat", reference="R1") == "Hi Pat.\nRef R1"
 
 
 # ------------------------------------------------------------------------------------------------ status links

@@ -98,9 +98,14 @@ def confirmation(kind: str = "SubscriptionConfirmation") -> dict:
     return {
         "Type": kind,
         "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
-        "Token": "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736",
+        "Token": (
+            "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad"
+            "02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c"
+            "03b0879594eeac82c01f235d0e717736"
+        ),
         "TopicArn": TOPIC,
-        "Message": f"You have chosen to subscribe to the topic {TOPIC}.\nTo confirm the subscription, visit the SubscribeURL included in this message.",
+        "Message": f"You have chosen to subscribe to the topic {TOPIC}.\n"
+                   "To confirm the subscription, visit the SubscribeURL included in this message.",
         "SubscribeURL": f"https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={TOPIC}&Token=2336412f37",
         "Timestamp": "2024-06-01T20:00:00.000Z",
     }
@@ -303,13 +308,16 @@ def test_fetch_failure_is_not_verified(key):
     assert em.verify_sns_message(sign(notification("hello"), key), broken) is False
 
 
-@pytest.mark.parametrize("pem", [b"", b"not a certificate", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"])
+@pytest.mark.parametrize(
+    "pem", [b"", b"not a certificate", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"]
+)
 def test_garbage_certificate(key, pem):
     assert em.verify_sns_message(sign(notification("hello"), key), Fetcher(pem)) is False
 
 
 def test_non_rsa_certificate(key):
-    assert em.verify_sns_message(sign(notification("hello"), key), Fetcher(_self_signed(ec.generate_private_key(ec.SECP256R1())))) is False
+    fetcher = Fetcher(_self_signed(ec.generate_private_key(ec.SECP256R1())))
+    assert em.verify_sns_message(sign(notification("hello"), key), fetcher) is False
 
 
 @pytest.mark.parametrize("message", [None, [], "x", {}])
@@ -538,7 +546,8 @@ def test_automatic_mail_is_dropped(headers):
     assert em.parse_sns_notification(ses(build("I am away", headers=headers))) == []
 
 
-@pytest.mark.parametrize("headers", [{"Auto-Submitted": "no"}, {"Auto-Submitted": "No"}, {"Precedence": "normal"}, {"From": "reply@example.org"}])
+@pytest.mark.parametrize("headers", [{"Auto-Submitted": "no"}, {"Auto-Submitted": "No"}, {"Precedence": "normal"},
+                                     {"From": "reply@example.org"}])
 def test_not_automatic(headers):
     assert parse_one(build("real message", headers=headers)).text == "real message"
 
@@ -659,7 +668,8 @@ def test_attachments_do_not_become_text():
 def test_latin1_and_unknown_charset():
     raw = (
         b"From: jane@example.org\r\nMessage-ID: <l1@example.org>\r\n"
-        b"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGr\xfc\xdfe aus K\xf6ln\r\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        b"Gr\xfc\xdfe aus K\xf6ln\r\n"
     )
     assert parse_one(raw).text == "Grüße aus Köln"
     weird = raw.replace(b"iso-8859-1", b"x-unknown-charset")
@@ -772,7 +782,8 @@ def test_mention_round_trips():
         ({"Type": "Notification", "Message": '{"notificationType": "Received"}'}, "'mail'"),
         ({"Type": "Notification", "Message": '{"notificationType": "Received", "mail": []}'}, "'mail'"),
         ({"Type": "Notification", "Message": '{"notificationType": "Received", "mail": {}}'}, "'content'"),
-        ({"Type": "Notification", "Message": '{"notificationType": "Received", "mail": {}, "content": 7}'}, "'content'"),
+        ({"Type": "Notification", "Message": '{"notificationType": "Received", "mail": {}, "content": 7}'},
+         "'content'"),
         ({"Type": "Notification", "Message": "[" * 100_000}, "not JSON"),
     ],
 )
@@ -808,7 +819,8 @@ def test_base64_with_line_breaks_accepted():
 
 
 def test_garbage_mime_still_parses_or_raises_value_error():
-    for raw in [b"", b"\x00\x01\x02", b"From: \r\n\r\n", b"Subject: only\r\n\r\nbody", b"From: a@b.c\r\nContent-Type: multipart/mixed\r\n\r\nno boundary"]:
+    for raw in [b"", b"\x00\x01\x02", b"From: \r\n\r\n", b"Subject: only\r\n\r\nbody",
+                b"From: a@b.c\r\nContent-Type: multipart/mixed\r\n\r\nno boundary"]:
         try:
             mentions = em.parse_sns_notification(ses(raw))
         except ValueError:

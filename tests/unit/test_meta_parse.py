@@ -216,7 +216,8 @@ def test_instagram_message():
                         "sender": {"id": "5566778899001122"},
                         "recipient": {"id": IG_ID},
                         "timestamp": 1717282900000,
-                        "message": {"mid": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx", "text": "can you DM me the form?"},
+                        "message": {"mid": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx",
+                                    "text": "can you DM me the form?"},
                     },
                     {
                         "sender": {"id": IG_ID},
@@ -342,7 +343,8 @@ def test_postback_reaction_and_standby_ignored():
                 "time": 1717284100000,
                 "messaging": [
                     {"sender": {"id": "1"}, "recipient": {"id": PAGE_ID}, "timestamp": 1, "postback": {"payload": "X"}},
-                    {"sender": {"id": "1"}, "recipient": {"id": PAGE_ID}, "timestamp": 1, "reaction": {"mid": "m", "action": "react"}},
+                    {"sender": {"id": "1"}, "recipient": {"id": PAGE_ID}, "timestamp": 1,
+                     "reaction": {"mid": "m", "action": "react"}},
                 ],
                 "standby": [{"sender": {"id": "1"}, "message": {"mid": "s1", "text": "standby"}}],
             }
@@ -470,12 +472,16 @@ def test_mentions_round_trip_through_dict():
         ({"object": "page", "entry": [{"time": 1}]}, r"entry\[0\]\.id is missing"),
         ({"object": "page", "entry": [{"id": ["1"]}]}, r"entry\[0\]\.id must be a string"),
         ({"object": "page", "entry": [{"id": True}]}, r"entry\[0\]\.id must be a string"),
-        ({"object": "page", "entry": [{"id": "1", "changes": {"field": "feed"}}]}, r"entry\[0\]\.changes must be a list"),
-        ({"object": "page", "entry": [{"id": "1", "changes": ["feed"]}]}, r"entry\[0\]\.changes\[0\] must be an object"),
-        ({"object": "page", "entry": [{"id": "1", "changes": [{"field": "feed", "value": "x"}]}]}, r"changes\[0\]\.value must be an object"),
+        ({"object": "page", "entry": [{"id": "1", "changes": {"field": "feed"}}]},
+         r"entry\[0\]\.changes must be a list"),
+        ({"object": "page", "entry": [{"id": "1", "changes": ["feed"]}]},
+         r"entry\[0\]\.changes\[0\] must be an object"),
+        ({"object": "page", "entry": [{"id": "1", "changes": [{"field": "feed", "value": "x"}]}]},
+         r"changes\[0\]\.value must be an object"),
         ({"object": "page", "entry": [{"id": "1", "messaging": "x"}]}, r"entry\[0\]\.messaging must be a list"),
         ({"object": "page", "entry": [{"id": "1", "messaging": [42]}]}, r"messaging\[0\] must be an object"),
-        ({"object": "page", "entry": [{"id": "1", "messaging": [{"message": "hi"}]}]}, r"messaging\[0\]\.message must be an object"),
+        ({"object": "page", "entry": [{"id": "1", "messaging": [{"message": "hi"}]}]},
+         r"messaging\[0\]\.message must be an object"),
     ],
 )
 def test_malformed_structures_raise_value_error(payload, message):

@@ -11,8 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.config import Override, load_config, parse_config
+from chalicelib.configfile import load_config, parse_config
+from chalicelib.domain.config import Override
 from chalicelib.domain.rota import Calendar
+from chalicelib.domain.routing import route
+from chalicelib.domain.triage import Triage
 
 ROOT = Path(__file__).resolve().parents[2]
 UTC = timezone.utc
@@ -344,11 +347,15 @@ def test_rota_view(sun, cal):
     json.dumps(closed)
 
 
-def test_route_urgent_to_oncall_when_closed(cal):
+def test_route_urgent_to_oncall_when_closed(sample, cal):
+    def desk(priority, t):
+        triaged = Triage(desk="complaints", priority=priority, intent="complaint", language="en")
+        return route(triaged, calendar=cal, config=sample, now=t).desk
+
     night = london(2026, 6, 10, 23, 0)
-    assert cal.route("complaints", "urgent", night) == "oncall"
-    assert cal.route("complaints", "normal", night) == "complaints"
-    assert cal.route("complaints", "urgent", london(2026, 6, 10, 12, 0)) == "complaints"
+    assert desk("urgent", night) == "oncall"
+    assert desk("normal", night) == "complaints"
+    assert desk("urgent", london(2026, 6, 10, 12, 0)) == "complaints"
 
 
 # -- properties -------------------------------------------------------------------------------------

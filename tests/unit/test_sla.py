@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.config import load_config
+from chalicelib.configfile import load_config
 from chalicelib.domain.rota import Calendar
 from chalicelib.domain.sla import first_response_due, is_breached, minutes_late, next_response_due
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.config import load_config, parse_config
+from chalicelib.configfile import load_config, parse_config
 from chalicelib.domain.triage import Triage, detect_language, find_personal_data, triage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,8 @@ def run(config, text: str, channel: str = "x", **kwargs) -> Triage:
 @pytest.mark.parametrize(
     "text,intent,desk",
     [
-        ("@MeridianRail the 07:32 from Leeds is delayed AGAIN, third time this week. Absolutely shocking.", "complaint", "complaints"),
+        ("@MeridianRail the 07:32 from Leeds is delayed AGAIN, third time this week. Absolutely shocking.",
+         "complaint", "complaints"),
         ("@MeridianRail how do I claim Delay Repay for yesterday's cancelled 17:45?", "complaint", "complaints"),
         ("@MeridianRail the toilets on the 08:10 to York are filthy and the guard was rude", "complaint", "complaints"),
         ("@MeridianRail can I use an off-peak return on the 16:45 from Manchester?", "question", "journeys"),

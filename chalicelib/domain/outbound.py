@@ -1,0 +1,103 @@
+"""How to answer a customer, and the one message shape that travels from a use case to a channel sender.
+
+``ReplyTarget`` is decided once, from the customer's first message, and kept on the ticket. ``OutboxItem`` is what a
+use case puts on the outbox queue (one idempotency key per message), and ``OutboundMessage`` is what a sender sends.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.mention import Mention
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    channel: str  # Mention.channel of the conversation being answered
+    recipient: str  # author id (X user id, PSID, e-mail address)
+    in_reply_to: str = ""  # external id being answered (tweet id, comment id, Message-ID)
+    private: bool = False  # True: DM / private reply / e-mail; False: public reply
+    subject: str = ""  # e-mail subject / form topic
+    name: str = ""  # how to greet the customer
+    handle: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # channel specifics copied from Mention.extra
+
+    @classmethod
+    def of(cls, mention: Mention) -> ReplyTarget:
+        return cls(channel=mention.channel, recipient=mention.author_id, in_reply_to=mention.external_id,
+                   private=mention.visibility == "private", subject=mention.subject,
+                   name=mention.author_name or mention.author_handle, handle=mention.author_handle,
+                   extra=dict(mention.extra))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, "recipient": self.recipient, "in_reply_to": self.in_reply_to,
+                "private": self.private, "subject": self.subject, "name": self.name, "handle": self.handle,
+                "extra": dict(self.extra)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReplyTarget:
+        return cls(channel=str(data.get("channel", "")), recipient=str(data.get("recipient", "")),
+                   in_reply_to=str(data.get("in_reply_to") or ""), private=bool(data.get("private")),
+                   subject=str(data.get("subject") or ""), name=str(data.get("name") or ""),
+                   handle=str(data.get("handle") or ""), extra=dict(data.get("extra") or {}))
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """What a channel sender sends (``channels.base.Sender``)."""
+
+    channel: str
+    recipient: str
+    text: str
+    in_reply_to: str = ""
+    private: bool = False
+    idempotency_key: str = ""  # one key per message: the sender never sends the same key twice
+    subject: str = ""  # e-mail only
+    extra: dict[str, Any] = field(default_factory=dict)  # channel specifics copied from Mention.extra
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One queued reply. ``kind``: ack, closing, busy, incident_followup, reply. An item whose ``expires_at`` has
+    passed is not sent (an out-of-hours acknowledgement is pointless once the team is back)."""
+
+    idempotency_key: str
+    kind: str
+    ticket_id: str
+    target: ReplyTarget
+    text: str
+    queued_at: datetime
+    expires_at: datetime | None = None
+
+    def outbound(self) -> OutboundMessage:
+        t = self.target
+        return OutboundMessage(channel=t.channel, recipient=t.recipient, text=self.text, in_reply_to=t.in_reply_to,
+                               private=t.private, idempotency_key=self.idempotency_key, subject=t.subject,
+                               extra=dict(t.extra))
+
+    def with_text(self, text: str) -> OutboxItem:
+        return replace(self, text=text)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The outbox queue message (flat, as consumers and the DLQ redrive see it)."""
+        t = self.target
+        return {"idempotency_key": self.idempotency_key, "kind": self.kind, "ticket_id": self.ticket_id,
+                "channel": t.channel, "recipient": t.recipient, "in_reply_to": t.in_reply_to, "private": t.private,
+                "subject": t.subject, "name": t.name, "handle": t.handle, "extra": dict(t.extra), "text": self.text,
+                "queued_at": self.queued_at.isoformat(),
+                "expires_at": self.expires_at.isoformat() if self.expires_at else None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutboxItem:
+        """Raises ValueError (KeyError, TypeError included) for a message that is not an outbox item."""
+        if not isinstance(data, dict):
+            raise ValueError("an outbox message must be a JSON object")
+        try:
+            expires = data.get("expires_at")
+            return cls(idempotency_key=str(data["idempotency_key"]), kind=str(data.get("kind") or "reply"),
+                       ticket_id=str(data["ticket_id"]), target=ReplyTarget.from_dict(data), text=str(data["text"]),
+                       queued_at=datetime.fromisoformat(data["queued_at"]),
+                       expires_at=datetime.fromisoformat(expires) if expires else None)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not an outbox message: {exc}") from None

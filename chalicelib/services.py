@@ -1,0 +1,129 @@
+"""``Services``: everything a use case may touch, typed by its port. Built in one place (``bootstrap``), on
+DynamoDB and SQS in the Lambda and the local stack, in memory in fast tests."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+
+from chalicelib.channels.base import MentionSource, Sender
+from chalicelib.clock import Clock
+from chalicelib.domain.config import BrandConfig
+from chalicelib.domain.rota import Calendar
+from chalicelib.domain.status_link import StatusLinks
+from chalicelib.settings import Secrets, Settings
+from chalicelib.store.ports import (
+    AckLedger,
+    CustomerStore,
+    FormRateLimit,
+    Health,
+    IncidentStore,
+    MentionStore,
+    OutboxLedger,
+    PollCursors,
+    Queues,
+    SandboxOutbox,
+    ThreadIndex,
+    TicketStore,
+    TokenBuckets,
+)
+
+
+@dataclass(frozen=True)
+class Stores:
+    mentions: MentionStore
+    tickets: TicketStore
+    customers: CustomerStore
+    threads: ThreadIndex
+    acks: AckLedger
+    outbox: OutboxLedger
+    buckets: TokenBuckets
+    incidents: IncidentStore
+    cursors: PollCursors
+    form_limit: FormRateLimit
+    sandbox: SandboxOutbox
+    health: Health
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    secrets: Secrets
+    config: BrandConfig
+    calendar: Calendar
+    stores: Stores
+    queues: Queues
+    sender_factory: Callable[[str], Sender]
+    x_api_factory: Callable[[], MentionSource]
+    _senders: dict[str, Sender] = field(default_factory=dict)
+    _x_api: MentionSource | None = None
+
+    # the stores by name, so that use cases read ``svc.tickets``
+    @property
+    def mentions(self) -> MentionStore:
+        return self.stores.mentions
+
+    @property
+    def tickets(self) -> TicketStore:
+        return self.stores.tickets
+
+    @property
+    def customers(self) -> CustomerStore:
+        return self.stores.customers
+
+    @property
+    def threads(self) -> ThreadIndex:
+        return self.stores.threads
+
+    @property
+    def acks(self) -> AckLedger:
+        return self.stores.acks
+
+    @property
+    def outbox(self) -> OutboxLedger:
+        return self.stores.outbox
+
+    @property
+    def buckets(self) -> TokenBuckets:
+        return self.stores.buckets
+
+    @property
+    def incidents(self) -> IncidentStore:
+        return self.stores.incidents
+
+    @property
+    def cursors(self) -> PollCursors:
+        return self.stores.cursors
+
+    @property
+    def form_limit(self) -> FormRateLimit:
+        return self.stores.form_limit
+
+    @property
+    def sandbox(self) -> SandboxOutbox:
+        return self.stores.sandbox
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self.settings.retention_days)
+
+    @cached_property
+    def links(self) -> StatusLinks:
+        """Status links: the public base URL and the signing key, read once."""
+        return StatusLinks(self.settings.public_base_url, self.secrets.get("STATUS_LINK_KEY"))
+
+    def sender(self, channel: str) -> Sender:
+        if channel not in self._senders:
+            self._senders[channel] = self.sender_factory(channel)
+        return self._senders[channel]
+
+    def x_api(self) -> MentionSource:
+        """The X API client used by the mention poller (built on first use)."""
+        if self._x_api is None:
+            self._x_api = self.x_api_factory()
+        return self._x_api

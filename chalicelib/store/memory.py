@@ -1,0 +1,335 @@
+"""In-memory twins of every store and of the queues: the same contract as DynamoDB and SQS (conditional writes,
+compare-and-set, versions, leases that lapse by time), proven by the same contract suite (``tests/contract``).
+
+For fast use-case tests and the benchmarks' baselines; thread-safe, so concurrency tests can race them. Objects
+go in and come out as copies, as they do through a database.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.incident import Incident
+from chalicelib.domain.mention import Mention
+from chalicelib.domain.ticket import RESOLVED, WAITING, Ticket
+from chalicelib.store.ports import AlreadyExists, Bucket, ConcurrentUpdate, SentRecord, StoredMention
+from chalicelib.store.queues import MAX_SQS_BYTES
+from chalicelib.store.tickets import update_with_retries
+
+
+class _Locked:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+
+class MemoryMentions(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, StoredMention] = {}
+
+    def add_if_new(self, mention: Mention, received_at: datetime) -> bool:
+        with self._lock:
+            if mention.key in self.items:
+                return False
+            self.items[mention.key] = StoredMention(mention, received_at, None)
+            return True
+
+    def get(self, key: str) -> StoredMention | None:
+        return self.items.get(key)
+
+    def mark_processed(self, key: str, ticket_id: str) -> None:
+        with self._lock:
+            stored = self.items.get(key)
+            if stored is not None:
+                self.items[key] = StoredMention(stored.mention, stored.received_at, ticket_id)
+
+    def keys_for_author(self, author_key: str) -> list[str]:
+        return [k for k, m in list(self.items.items()) if m.mention.identity_key == author_key]
+
+    def delete(self, key: str) -> None:
+        self.items.pop(key, None)
+
+
+class MemoryTickets(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, Ticket] = {}
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        ticket = self.items.get(ticket_id)
+        return copy.deepcopy(ticket) if ticket is not None else None
+
+    def add(self, ticket: Ticket) -> None:
+        with self._lock:
+            if ticket.ticket_id in self.items:
+                raise AlreadyExists(ticket.ticket_id)
+            ticket.version = 1
+            self.items[ticket.ticket_id] = copy.deepcopy(ticket)
+
+    def save(self, ticket: Ticket) -> None:
+        with self._lock:
+            stored = self.items.get(ticket.ticket_id)
+            if (stored.version if stored is not None else 0) != ticket.version:
+                raise ConcurrentUpdate(ticket.ticket_id)
+            ticket.version += 1
+            self.items[ticket.ticket_id] = copy.deepcopy(ticket)
+
+    def update(self, ticket_id: str, change: Callable[[Ticket], None], *, current: Ticket | None = None,
+               attempts: int = 5) -> Ticket | None:
+        return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
+
+    def _all(self) -> list[Ticket]:
+        with self._lock:
+            return [copy.deepcopy(t) for t in self.items.values()]
+
+    def backlog(self, desk: str, limit: int = 100) -> list[Ticket]:
+        waiting = [t for t in self._all() if t.desk == desk and t.status == WAITING]
+        return sorted(waiting, key=lambda t: t.backlog_order)[:limit]
+
+    def backlog_count(self, desk: str) -> int:
+        return sum(1 for t in self.items.values() if t.desk == desk and t.status == WAITING)
+
+    def open_tickets(self) -> Iterator[Ticket]:
+        return iter([t for t in self._all() if t.status != RESOLVED])
+
+    def claimed(self) -> Iterator[Ticket]:
+        return iter([t for t in self._all() if t.status == "claimed"])
+
+    def for_customer(self, customer_id: str) -> list[Ticket]:
+        return sorted((t for t in self._all() if t.customer_id == customer_id), key=lambda t: t.first_contact_at)
+
+    def delete(self, ticket_id: str) -> None:
+        self.items.pop(ticket_id, None)
+
+
+class MemoryCustomers(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, str] = {}
+
+    def resolve(self, identity: str, new_customer_id: str, *, channel: str, handle: str = "",
+                display_name: str = "", at: datetime) -> str:
+        with self._lock:
+            return self.items.setdefault(identity, new_customer_id)
+
+    def lookup(self, identity: str) -> str | None:
+        return self.items.get(identity)
+
+    def identities(self, customer_id: str) -> list[str]:
+        return [i for i, c in list(self.items.items()) if c == customer_id]
+
+    def delete(self, identity: str) -> None:
+        self.items.pop(identity, None)
+
+
+class MemoryThreads(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conversations: dict[str, str] = {}
+        self.sent_messages: dict[tuple[str, str], str] = {}
+
+    def conversation_ticket(self, conversation_key: str) -> str | None:
+        return self.conversations.get(conversation_key)
+
+    def claim_conversation(self, conversation_key: str, ticket_id: str) -> bool:
+        with self._lock:
+            if conversation_key in self.conversations:
+                return False
+            self.conversations[conversation_key] = ticket_id
+            return True
+
+    def forget_conversation(self, conversation_key: str) -> None:
+        self.conversations.pop(conversation_key, None)
+
+    def sent_message_ticket(self, channel: str, external_id: str) -> str | None:
+        return self.sent_messages.get((channel, external_id))
+
+    def remember_sent_message(self, channel: str, external_id: str, ticket_id: str) -> None:
+        self.sent_messages[(channel, external_id)] = ticket_id
+
+
+class MemoryAckLedger(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.marks: dict[str, dict[str, Any]] = {}
+
+    def begin(self, ticket_id: str, kind: str) -> bool:
+        with self._lock:
+            if ticket_id in self.marks:
+                return False
+            self.marks[ticket_id] = {"queued": False, "kind": kind}
+            return True
+
+    def is_queued(self, ticket_id: str) -> bool:
+        return bool(self.marks.get(ticket_id, {}).get("queued"))
+
+    def mark_queued(self, ticket_id: str, kind: str, at: datetime) -> None:
+        self.marks[ticket_id] = {"queued": True, "kind": kind, "at": at.isoformat()}
+
+    def forget(self, ticket_id: str) -> None:
+        self.marks.pop(ticket_id, None)
+
+
+class MemoryOutbox(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent_records: dict[str, SentRecord] = {}
+        self.leases: dict[str, datetime] = {}
+
+    def sent(self, key: str) -> SentRecord | None:
+        return self.sent_records.get(key)
+
+    def record_sent(self, key: str, record: SentRecord) -> None:
+        self.sent_records[key] = record
+
+    def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> bool:
+        with self._lock:
+            until = self.leases.get(key)
+            if until is not None and until > now:
+                return False
+            self.leases[key] = now + hold
+            return True
+
+    def release_lease(self, key: str) -> None:
+        self.leases.pop(key, None)
+
+
+class MemoryBuckets(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, Bucket] = {}
+
+    def read(self, channel: str) -> Bucket | None:
+        return self.items.get(channel)
+
+    def replace(self, channel: str, expected: Bucket | None, new: Bucket) -> bool:
+        with self._lock:
+            if self.items.get(channel) != expected:
+                return False
+            self.items[channel] = new
+            return True
+
+
+class MemoryIncidents(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, Incident] = {}
+        self.follow_ups: set[tuple[str, str, str]] = set()
+
+    def put(self, incident: Incident) -> None:
+        self.items[incident.incident_id] = incident
+
+    def get(self, incident_id: str) -> Incident | None:
+        return self.items.get(incident_id)
+
+    def all(self) -> list[Incident]:
+        return sorted(self.items.values(), key=lambda i: i.incident_id)
+
+    def active(self) -> list[Incident]:
+        return [i for i in self.all() if i.active]
+
+    def claim_follow_up(self, incident_id: str, change: str, ticket_id: str) -> bool:
+        with self._lock:
+            key = (incident_id, change, ticket_id)
+            if key in self.follow_ups:
+                return False
+            self.follow_ups.add(key)
+            return True
+
+
+class MemoryCursors:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def get(self, name: str) -> dict[str, Any]:
+        return copy.deepcopy(self.items.get(name, {}))
+
+    def put(self, name: str, cursor: dict[str, Any]) -> None:
+        self.items[name] = copy.deepcopy(cursor)
+
+
+class MemoryFormLimit(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def try_take(self, client_key: str, window: str, limit: int) -> bool:
+        with self._lock:
+            used = self.counts.get((client_key, window), 0)
+            if used >= limit:
+                return False
+            self.counts[(client_key, window)] = used + 1
+            return True
+
+
+class MemorySandbox(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def record(self, at: datetime, key: str, message: dict[str, Any]) -> None:
+        self.items[f"{at.isoformat()}#{key}"] = copy.deepcopy(message)
+
+    def recent(self, limit: int = 200) -> list[dict[str, Any]]:
+        return [copy.deepcopy(self.items[k]) for k in sorted(self.items, reverse=True)[:limit]]
+
+
+class MemoryHealth:
+    def ping(self) -> None:
+        return None
+
+
+class MemoryQueues(_Locked):
+    """Queues as lists: ``messages[name]`` holds the bodies sent to each queue (names as in SQS)."""
+
+    def __init__(self, *, inbound: str = "responder-inbound", outbox: str = "responder-outbox",
+                 desk_queue_name: Callable[[str], str] = lambda desk: f"responder-desk-{desk}"):
+        super().__init__()
+        self.inbound, self.outbox = inbound, outbox
+        self._desk_queue_name = desk_queue_name
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.deleted: list[str] = []
+        self.delayed: dict[str, int] = {}
+        self._ids = itertools.count(1)
+
+    def _send(self, name: str, body: dict[str, Any]) -> str:
+        size = len(json.dumps(body, separators=(",", ":"), default=str).encode())
+        if size > MAX_SQS_BYTES:
+            raise ValueError(f"message of {size} bytes exceeds the SQS limit")
+        with self._lock:
+            self.messages.setdefault(name, []).append(json.loads(json.dumps(body, default=str)))
+            return f"m-{next(self._ids)}"
+
+    def send_inbound(self, envelope: dict[str, Any]) -> str:
+        return self._send(self.inbound, envelope)
+
+    def send_desk(self, desk: str, message: dict[str, Any]) -> str:
+        return self._send(self._desk_queue_name(desk), message)
+
+    def send_outbox(self, message: dict[str, Any], *, delay: int = 0) -> str:
+        return self._send(self.outbox, message)
+
+    def send_dead_letter(self, queue_name: str, body: dict[str, Any]) -> str:
+        return self._send(f"{queue_name}-dlq", body)
+
+    def delete(self, queue_name: str, receipt_handles: list[str]) -> None:
+        self.deleted.extend(receipt_handles)
+
+    def delay_redelivery(self, queue_name: str, receipt_handle: str, seconds: int) -> None:
+        self.delayed[receipt_handle] = seconds
+
+    def url(self, name: str) -> str:
+        return f"memory://{name}"
+
+    def approximate_depth(self, queue_name: str) -> int:
+        return len(self.messages.get(queue_name, []))
+
+    def take(self, name: str) -> list[dict[str, Any]]:
+        """Remove and return everything sent to a queue (tests act as its consumer)."""
+        with self._lock:
+            return self.messages.pop(name, [])

@@ -1,0 +1,212 @@
+"""The stores and queues the use cases need, as small typed Protocols, and the store exceptions.
+
+Use cases import this module only: never ``store.repositories``, pynamodb or botocore. Each store is named for its
+purpose and owns its key format and its retention; two implementations keep the same contract
+(``store.repositories`` on DynamoDB, ``store.memory`` in memory), proven by one contract suite
+(``tests/contract``). Every method returns domain objects or plain values, never a database item.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.domain.incident import Incident
+from chalicelib.domain.mention import Mention
+from chalicelib.domain.ticket import Ticket
+
+
+class AlreadyExists(Exception):
+    """The item was created by somebody else first."""
+
+
+class ConcurrentUpdate(Exception):
+    """Somebody else saved the item first: reload and try again."""
+
+
+@dataclass(frozen=True)
+class StoredMention:
+    mention: Mention
+    received_at: datetime
+    ticket_id: str | None  # set once processing finished: a redelivery then is a no-op
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    external_id: str  # the platform's id of the message we sent
+    ticket_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A token bucket's state (see ``usecases.deliver.take_token``)."""
+
+    tokens: float
+    at: datetime
+
+
+class MentionStore(Protocol):
+    def add_if_new(self, mention: Mention, received_at: datetime) -> bool:
+        """Store the mention unless its key exists; True if this call stored it."""
+
+    def get(self, key: str) -> StoredMention | None: ...
+
+    def mark_processed(self, key: str, ticket_id: str) -> None: ...
+
+    def keys_for_author(self, author_key: str) -> list[str]: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class TicketStore(Protocol):
+    def get(self, ticket_id: str) -> Ticket | None: ...
+
+    def add(self, ticket: Ticket) -> None:
+        """Create; AlreadyExists if a ticket with that id exists. Sets ``ticket.version`` to 1."""
+
+    def save(self, ticket: Ticket) -> None:
+        """Optimistic concurrency: ConcurrentUpdate if anybody saved since this ticket was read."""
+
+    def update(self, ticket_id: str, change: Callable[[Ticket], None], *, current: Ticket | None = None,
+               attempts: int = 5) -> Ticket | None:
+        """Apply ``change`` and save; when somebody saved first, re-read and apply it again. ``current`` saves the
+        first read. None if the ticket does not exist; ConcurrentUpdate after ``attempts`` lost races."""
+
+    def backlog(self, desk: str, limit: int = 100) -> list[Ticket]:
+        """Waiting tickets of a desk: urgent first, then oldest first contact."""
+
+    def backlog_count(self, desk: str) -> int: ...
+
+    def open_tickets(self) -> Iterator[Ticket]: ...
+
+    def claimed(self) -> Iterator[Ticket]: ...
+
+    def for_customer(self, customer_id: str) -> list[Ticket]: ...
+
+    def delete(self, ticket_id: str) -> None: ...
+
+
+class CustomerStore(Protocol):
+    def resolve(self, identity: str, new_customer_id: str, *, channel: str, handle: str = "",
+                display_name: str = "", at: datetime) -> str:
+        """The customer id this identity belongs to; registers it under ``new_customer_id`` if unseen."""
+
+    def lookup(self, identity: str) -> str | None: ...
+
+    def identities(self, customer_id: str) -> list[str]: ...
+
+    def delete(self, identity: str) -> None: ...
+
+
+class ThreadIndex(Protocol):
+    """Which ticket a platform conversation, or one of our own sent messages, belongs to."""
+
+    def conversation_ticket(self, conversation_key: str) -> str | None: ...
+
+    def claim_conversation(self, conversation_key: str, ticket_id: str) -> bool:
+        """Point the conversation at ``ticket_id`` unless it points somewhere already; True if this call did."""
+
+    def forget_conversation(self, conversation_key: str) -> None: ...
+
+    def sent_message_ticket(self, channel: str, external_id: str) -> str | None: ...
+
+    def remember_sent_message(self, channel: str, external_id: str, ticket_id: str) -> None: ...
+
+
+class AckLedger(Protocol):
+    """One acknowledgement per ticket, whichever kind (out-of-hours or closing time) comes first."""
+
+    def begin(self, ticket_id: str, kind: str) -> bool:
+        """Mark the acknowledgement as being queued; False if a mark exists already."""
+
+    def is_queued(self, ticket_id: str) -> bool: ...
+
+    def mark_queued(self, ticket_id: str, kind: str, at: datetime) -> None: ...
+
+    def forget(self, ticket_id: str) -> None: ...
+
+
+class OutboxLedger(Protocol):
+    """What was sent (never twice per idempotency key) and who is sending it right now (a lease)."""
+
+    def sent(self, key: str) -> SentRecord | None: ...
+
+    def record_sent(self, key: str, record: SentRecord) -> None: ...
+
+    def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> bool:
+        """Take the sending lease unless a live one exists. A lease lapses at ``now + hold`` by the condition on its
+        expiry time, never by TTL deletion (which is asynchronous)."""
+
+    def release_lease(self, key: str) -> None: ...
+
+
+class TokenBuckets(Protocol):
+    """Per-channel send budgets shared by every Lambda (compare-and-set)."""
+
+    def read(self, channel: str) -> Bucket | None: ...
+
+    def replace(self, channel: str, expected: Bucket | None, new: Bucket) -> bool:
+        """Write ``new`` if the stored state is still ``expected`` (None: absent); True if written."""
+
+
+class IncidentStore(Protocol):
+    def put(self, incident: Incident) -> None: ...
+
+    def get(self, incident_id: str) -> Incident | None: ...
+
+    def all(self) -> list[Incident]: ...
+
+    def active(self) -> list[Incident]:
+        """Active incidents; an implementation may cache them for a few seconds (see ``ACTIVE_CACHE_SECONDS``)."""
+
+    def claim_follow_up(self, incident_id: str, change: str, ticket_id: str) -> bool:
+        """True once per (incident, change, ticket): one follow-up reply per ticket and incident change."""
+
+
+class PollCursors(Protocol):
+    """Where each scheduled poller stopped (``since_id``, pagination token, resume-after)."""
+
+    def get(self, name: str) -> dict[str, Any]: ...
+
+    def put(self, name: str, cursor: dict[str, Any]) -> None: ...
+
+
+class FormRateLimit(Protocol):
+    def try_take(self, client_key: str, window: str, limit: int) -> bool:
+        """Count one submission for this client in this window unless ``limit`` is reached; True if counted."""
+
+
+class SandboxOutbox(Protocol):
+    """Stage local: outbound messages recorded instead of sent (``GET /local/outbox``)."""
+
+    def record(self, at: datetime, key: str, message: dict[str, Any]) -> None: ...
+
+    def recent(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest first."""
+
+
+class Health(Protocol):
+    def ping(self) -> None:
+        """Raise if the store cannot be reached."""
+
+
+class Queues(Protocol):
+    """SQS: the inbound queue, one queue per desk, the outbox, and their dead-letter queues."""
+
+    def send_inbound(self, envelope: dict[str, Any]) -> str: ...
+
+    def send_desk(self, desk: str, message: dict[str, Any]) -> str: ...
+
+    def send_outbox(self, message: dict[str, Any], *, delay: int = 0) -> str: ...
+
+    def send_dead_letter(self, queue_name: str, body: dict[str, Any]) -> str: ...
+
+    def delete(self, queue_name: str, receipt_handles: list[str]) -> None: ...
+
+    def delay_redelivery(self, queue_name: str, receipt_handle: str, seconds: int) -> None: ...
+
+    def url(self, name: str) -> str: ...
+
+    def approximate_depth(self, queue_name: str) -> int: ...

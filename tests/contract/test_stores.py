@@ -1,0 +1,352 @@
+"""One contract, two implementations: every store runs the same tests in memory and on DynamoDB (moto, tables
+from infra/template.yaml). A use case that passes on the memory twins therefore behaves the same on DynamoDB."""
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.domain.incident import Incident
+from chalicelib.domain.mention import Mention
+from chalicelib.domain.outbound import ReplyTarget
+from chalicelib.domain.ticket import Event, Ticket
+from chalicelib.services import Stores
+from chalicelib.store.ports import AlreadyExists, Bucket, ConcurrentUpdate, SentRecord
+from tests.conftest import LOCAL_ENV, PROJECT
+
+T0 = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def dynamo_stores():
+    """moto once per module, the real template's tables, the DynamoDB stores bound to them."""
+    from moto import mock_aws
+
+    from chalicelib.bootstrap import dynamo_stores as build
+    from chalicelib.settings import Settings
+
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_DEFAULT_REGION": "eu-west-2", "AWS_REGION": "eu-west-2"}.items():
+            env.setenv(key, value)
+        env.delenv("AWS_ENDPOINT_URL", raising=False)
+        with mock_aws():
+            import boto3
+
+            boto3.client("cloudformation", region_name="eu-west-2").create_stack(
+                StackName="contract", TemplateBody=(PROJECT / "infra" / "template.yaml").read_text(),
+                Parameters=[{"ParameterKey": "Stage", "ParameterValue": "local"}])
+            yield build(Settings.from_env(LOCAL_ENV))
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def stores(request) -> Stores:
+    if request.param == "memory":
+        from chalicelib.bootstrap import memory_stores
+
+        return memory_stores()
+    return request.getfixturevalue("dynamo_stores")
+
+
+def uid(prefix: str = "") -> str:
+    """Keys unique per test: the DynamoDB tables are shared by the module's tests."""
+    return prefix + uuid.uuid4().hex[:10]
+
+
+def mention(external_id: str | None = None, *, author: str = "555", **changes) -> Mention:
+    base = Mention(channel="x", external_id=external_id or uid("9"), conversation_id=uid("c"), author_id=author,
+                   text="My train was cancelled", created_at=T0, author_handle="traveller", author_name="T",
+                   extra={"page_id": "1"})
+    return replace(base, **changes)
+
+
+def ticket(**changes) -> Ticket:
+    base = Ticket(ticket_id="R" + uuid.uuid4().hex[:8].upper(), desk="complaints", priority="normal",
+                  intent="complaint", channel="x", conversation_key=uid("x#"), customer_id=uid("C"),
+                  first_contact_at=T0, last_customer_at=T0, mention_keys=["x#1"],
+                  reply_target=ReplyTarget(channel="x", recipient="555", in_reply_to="1", name="T",
+                                           extra={"conversation_id": "1"}),
+                  flags=["high_reach"], references={"booking": ["ABC123"]}, reasons=["keyword: cancelled"],
+                  first_response_due=T0 + timedelta(hours=5))
+    base.record(T0, "received", "x")
+    return replace(base, **changes)
+
+
+# ------------------------------------------------------------------------------------------------ mentions
+def test_a_mention_is_stored_once_and_read_back_whole(stores):
+    m = mention()
+    assert stores.mentions.add_if_new(m, T0) is True
+    assert stores.mentions.add_if_new(m, T0 + timedelta(seconds=1)) is False
+    stored = stores.mentions.get(m.key)
+    assert stored is not None and stored.mention == m and stored.ticket_id is None and stored.received_at == T0
+    stores.mentions.mark_processed(m.key, "R00000001")
+    assert stores.mentions.get(m.key).ticket_id == "R00000001"
+    assert stores.mentions.get("x#nothing") is None
+
+
+def test_mentions_are_found_by_author_and_deleted(stores):
+    author = uid("a")
+    a, b, other = mention(author=author), mention(author=author), mention()
+    for m in (a, b, other):
+        stores.mentions.add_if_new(m, T0)
+    assert sorted(stores.mentions.keys_for_author(f"x#{author}")) == sorted([a.key, b.key])
+    stores.mentions.delete(a.key)
+    stores.mentions.delete(a.key)  # deleting twice is not an error
+    assert stores.mentions.get(a.key) is None and stores.mentions.keys_for_author(f"x#{author}") == [b.key]
+
+
+# ------------------------------------------------------------------------------------------------ tickets
+def test_a_ticket_round_trips_every_field(stores):
+    t = ticket(claimed_by="ana", claim_expires_at=T0 + timedelta(hours=1), status="claimed", acked=True,
+               breached=True, incident_id="INC-1", first_response_at=T0 + timedelta(minutes=5),
+               language="en", resolved_at=None)
+    t.record(T0 + timedelta(minutes=1), "claimed", "ana")
+    stores.tickets.add(t)
+    assert t.version == 1
+    assert stores.tickets.get(t.ticket_id) == t
+    assert stores.tickets.get("R00000000") is None
+
+
+def test_adding_an_existing_ticket_fails(stores):
+    t = ticket()
+    stores.tickets.add(t)
+    with pytest.raises(AlreadyExists):
+        stores.tickets.add(replace(t, version=0))
+
+
+def test_a_stale_save_is_refused_and_the_version_kept(stores):
+    t = ticket()
+    stores.tickets.add(t)
+    first, second = stores.tickets.get(t.ticket_id), stores.tickets.get(t.ticket_id)
+    first.record(T0, "note", "one")
+    stores.tickets.save(first)
+    assert first.version == 2
+    second.record(T0, "note", "two")
+    with pytest.raises(ConcurrentUpdate):
+        stores.tickets.save(second)
+    assert second.version == 1
+    assert [e.detail for e in stores.tickets.get(t.ticket_id).timeline][-1] == "one"
+
+
+def test_update_reapplies_a_change_after_losing_a_race(stores):
+    t = ticket()
+    stores.tickets.add(t)
+    stale = stores.tickets.get(t.ticket_id)
+    stores.tickets.update(t.ticket_id, lambda x: x.record(T0, "claimed", "ana"))  # somebody else saves first
+    calls = []
+    updated = stores.tickets.update(t.ticket_id, lambda x: calls.append(x.version) or x.record(T0, "note"),
+                                    current=stale)
+    assert calls == [1, 2] and updated is not None and updated.version == 3
+    assert [e.kind for e in stores.tickets.get(t.ticket_id).timeline][-2:] == ["claimed", "note"]
+    assert stores.tickets.update("R00000000", lambda x: None) is None
+    with pytest.raises(ConcurrentUpdate):
+        stores.tickets.update(t.ticket_id, lambda x: stores.tickets.update(t.ticket_id, lambda y: None), attempts=2)
+
+
+def test_concurrent_updates_all_land(stores):
+    t = ticket()
+    stores.tickets.add(t)
+
+    def note(n: int) -> None:
+        stores.tickets.update(t.ticket_id, lambda x: x.record(T0, "note", str(n)), attempts=50)
+
+    threads = [threading.Thread(target=note, args=(n,)) for n in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    notes = sorted(e.detail for e in stores.tickets.get(t.ticket_id).timeline if e.kind == "note")
+    assert notes == [str(n) for n in range(6)]
+
+
+def test_backlog_is_urgent_first_then_oldest_first_contact(stores):
+    desk = uid("d")
+    old = ticket(desk=desk, first_contact_at=T0 - timedelta(hours=2))
+    new = ticket(desk=desk, first_contact_at=T0)
+    urgent = ticket(desk=desk, first_contact_at=T0 + timedelta(hours=1), priority="urgent")
+    done = ticket(desk=desk, first_contact_at=T0 - timedelta(hours=5), status="resolved", resolved_at=T0)
+    held = ticket(desk=desk, first_contact_at=T0 - timedelta(hours=6), status="claimed", claimed_by="ana")
+    for t in (new, done, urgent, old, held):
+        stores.tickets.add(t)
+    assert [t.ticket_id for t in stores.tickets.backlog(desk)] == [urgent.ticket_id, old.ticket_id, new.ticket_id]
+    assert [t.ticket_id for t in stores.tickets.backlog(desk, limit=1)] == [urgent.ticket_id]
+    assert stores.tickets.backlog_count(desk) == 3
+    open_ids = {t.ticket_id for t in stores.tickets.open_tickets()}
+    assert {new.ticket_id, urgent.ticket_id, old.ticket_id, held.ticket_id} <= open_ids
+    assert done.ticket_id not in open_ids
+    assert held.ticket_id in {t.ticket_id for t in stores.tickets.claimed()}
+    assert new.ticket_id not in {t.ticket_id for t in stores.tickets.claimed()}
+
+
+def test_a_claimed_ticket_leaves_the_backlog_and_comes_back(stores):
+    desk = uid("d")
+    t = ticket(desk=desk)
+    stores.tickets.add(t)
+    stores.tickets.update(t.ticket_id, lambda x: x.claim("ana", T0 + timedelta(hours=1), T0))
+    assert stores.tickets.backlog(desk) == [] and stores.tickets.backlog_count(desk) == 0
+    stores.tickets.update(t.ticket_id, lambda x: x.release(T0, "shift ended"))
+    assert [x.ticket_id for x in stores.tickets.backlog(desk)] == [t.ticket_id]
+
+
+def test_tickets_of_a_customer_and_delete(stores):
+    customer = uid("C")
+    a, b = ticket(customer_id=customer), ticket(customer_id=customer, first_contact_at=T0 + timedelta(minutes=1))
+    for t in (a, b, ticket()):
+        stores.tickets.add(t)
+    assert sorted(t.ticket_id for t in stores.tickets.for_customer(customer)) == sorted([a.ticket_id, b.ticket_id])
+    stores.tickets.delete(a.ticket_id)
+    stores.tickets.delete(a.ticket_id)
+    assert [t.ticket_id for t in stores.tickets.for_customer(customer)] == [b.ticket_id]
+
+
+# ------------------------------------------------------------------------------------------------ customers
+def test_the_first_customer_id_of_an_identity_wins(stores):
+    identity = uid("x#")
+    assert stores.customers.lookup(identity) is None
+    assert stores.customers.resolve(identity, "C1", channel="x", handle="h", at=T0) == "C1"
+    assert stores.customers.resolve(identity, "C2", channel="x", at=T0) == "C1"
+    assert stores.customers.lookup(identity) == "C1"
+    customer = uid("C")
+    other = uid("email#")
+    stores.customers.resolve(other, customer, channel="email", at=T0)
+    assert stores.customers.identities(customer) == [other]
+    stores.customers.delete(other)
+    assert stores.customers.lookup(other) is None and stores.customers.identities(customer) == []
+
+
+# ------------------------------------------------------------------------------------------------ ledgers
+def test_a_conversation_points_at_one_ticket(stores):
+    conv = uid("x#")
+    assert stores.threads.conversation_ticket(conv) is None
+    assert stores.threads.claim_conversation(conv, "R1") is True
+    assert stores.threads.claim_conversation(conv, "R2") is False
+    assert stores.threads.conversation_ticket(conv) == "R1"
+    stores.threads.forget_conversation(conv)
+    assert stores.threads.conversation_ticket(conv) is None
+    sent = uid()
+    assert stores.threads.sent_message_ticket("x", sent) is None
+    stores.threads.remember_sent_message("x", sent, "R3")
+    assert stores.threads.sent_message_ticket("x", sent) == "R3"
+    assert stores.threads.sent_message_ticket("facebook", sent) is None
+
+
+def test_an_acknowledgement_is_begun_once(stores):
+    ticket_id = uid("R")
+    assert stores.acks.begin(ticket_id, "ack") is True
+    assert stores.acks.begin(ticket_id, "closing") is False
+    assert stores.acks.is_queued(ticket_id) is False
+    stores.acks.mark_queued(ticket_id, "ack", T0)
+    assert stores.acks.is_queued(ticket_id) is True
+    stores.acks.forget(ticket_id)
+    assert stores.acks.is_queued(ticket_id) is False and stores.acks.begin(ticket_id, "ack") is True
+
+
+def test_the_sent_ledger_and_the_lease(stores):
+    key = uid("ack#")
+    assert stores.outbox.sent(key) is None
+    stores.outbox.record_sent(key, SentRecord("999", "R1", T0))
+    assert stores.outbox.sent(key) == SentRecord("999", "R1", T0)
+    lease = uid("lease#")
+    assert stores.outbox.acquire_lease(lease, T0, timedelta(minutes=10)) is True
+    assert stores.outbox.acquire_lease(lease, T0 + timedelta(minutes=9, seconds=59), timedelta(minutes=10)) is False
+    # a lease lapses by its time, whatever TTL deletion does
+    assert stores.outbox.acquire_lease(lease, T0 + timedelta(minutes=10), timedelta(minutes=10)) is True
+    stores.outbox.release_lease(lease)
+    assert stores.outbox.acquire_lease(lease, T0, timedelta(minutes=10)) is True
+
+
+def test_a_bucket_is_compare_and_set(stores):
+    channel = uid("ch")
+    assert stores.buckets.read(channel) is None
+    first = Bucket(29.0, T0)
+    assert stores.buckets.replace(channel, None, first) is True
+    assert stores.buckets.replace(channel, None, Bucket(1.0, T0)) is False
+    assert stores.buckets.read(channel) == first
+    second = Bucket(28.5, T0 + timedelta(seconds=1))
+    assert stores.buckets.replace(channel, first, second) is True
+    assert stores.buckets.replace(channel, first, Bucket(0.0, T0)) is False  # stale
+    assert stores.buckets.read(channel) == second
+
+
+def test_incidents_round_trip_and_follow_ups_are_claimed_once(stores):
+    incident = Incident(uid("INC-"), "No trains from Leeds", text="Signal failure", url="https://x.test/i",
+                        desks=("complaints",), keywords=("leeds",), declared_at=T0, declared_by="lead")
+    stores.incidents.put(incident)
+    assert stores.incidents.get(incident.incident_id) == incident
+    assert incident in stores.incidents.all()
+    resolved = incident.resolved(T0 + timedelta(hours=1))
+    stores.incidents.put(resolved)
+    assert stores.incidents.get(incident.incident_id) == resolved
+    assert incident.incident_id not in {i.incident_id for i in stores.incidents.active()}
+    assert stores.incidents.get("INC-NONE") is None
+    assert stores.incidents.claim_follow_up(incident.incident_id, "resolved", "R1") is True
+    assert stores.incidents.claim_follow_up(incident.incident_id, "resolved", "R1") is False
+    assert stores.incidents.claim_follow_up(incident.incident_id, "resolved", "R2") is True
+
+
+def test_cursors(stores):
+    name = uid("poll-")
+    assert stores.cursors.get(name) == {}
+    stores.cursors.put(name, {"since_id": "503", "pagination_token": None})
+    assert stores.cursors.get(name) == {"since_id": "503", "pagination_token": None}
+
+
+def test_the_form_limit_counts_per_client_and_window(stores):
+    client = uid()
+    assert [stores.form_limit.try_take(client, "2026112903", 3) for _ in range(4)] == [True, True, True, False]
+    assert stores.form_limit.try_take(client, "2026112904", 3) is True
+    assert stores.form_limit.try_take(uid(), "2026112903", 3) is True
+
+
+def test_the_sandbox_lists_newest_first(stores):
+    # the sandbox is one list for the whole stage: count only what this test recorded
+    key = uid()
+    for n in range(3):
+        stores.sandbox.record(T0 + timedelta(days=3000, seconds=n), f"{key}-{n}", {"n": n, "key": key})
+    mine = [m["n"] for m in stores.sandbox.recent() if m.get("key") == key]
+    assert mine == [2, 1, 0]
+    assert len(stores.sandbox.recent(limit=2)) == 2
+
+
+def test_health_ping(stores):
+    assert stores.health.ping() is None
+
+
+def test_the_ticket_item_has_an_attribute_for_every_field():
+    """The ticket ↔ item mapping is derived from the dataclass: the model must declare every field."""
+    from dataclasses import fields
+
+    from chalicelib.store.models import TicketModel
+
+    attributes = set(TicketModel.get_attributes())
+    assert {f.name for f in fields(Ticket)} <= attributes
+
+
+def test_timeline_events_keep_their_detail(stores):
+    t = ticket()
+    t.timeline.append(Event(T0, "note", ""))
+    stores.tickets.add(t)
+    assert stores.tickets.get(t.ticket_id).timeline[-1] == Event(T0, "note", "")
+
+
+def test_every_ledger_item_expires_with_retention(dynamo_stores):
+    """On DynamoDB, what the ledgers write carries a TTL, so nothing outlives the tickets it belongs to."""
+    from chalicelib.store.models import StateModel
+
+    ticket_id, conv, key = uid("R"), uid("x#"), uid("ack#")
+    dynamo_stores.threads.claim_conversation(conv, ticket_id)
+    dynamo_stores.threads.remember_sent_message("x", key, ticket_id)
+    dynamo_stores.acks.begin(ticket_id, "ack")
+    dynamo_stores.outbox.record_sent(key, SentRecord("1", ticket_id, T0))
+    dynamo_stores.outbox.acquire_lease(key, T0, timedelta(minutes=10))
+    dynamo_stores.incidents.claim_follow_up("INC-1", "resolved", ticket_id)
+    dynamo_stores.form_limit.try_take(key, "w", 5)
+    items = [StateModel.get(f"conv#{conv}", "ticket"), StateModel.get(f"msg#x#{key}", "ticket"),
+             StateModel.get(f"ack#{ticket_id}", "once"), StateModel.get("sent", key), StateModel.get("sending", key),
+             StateModel.get("followup#INC-1#resolved", ticket_id), StateModel.get("form-rate", f"{key}#w")]
+    assert all(item.expires_at is not None for item in items)
+    far = datetime.now(timezone.utc) + timedelta(days=80)
+    assert all(item.expires_at > far for item in items[:4] + items[5:6])  # retention: 90 days in stage local

@@ -1,0 +1,50 @@
+"""The layering rules of docs/adr/0007, checked on the source: use cases and the domain talk to ports only."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATABASE = ("pynamodb", "boto3", "botocore", "chalicelib.store.repositories", "chalicelib.store.models",
+            "chalicelib.store.memory")
+
+
+def imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def modules(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", modules("chalicelib/usecases") + modules("chalicelib/domain"),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_use_cases_and_the_domain_import_no_database_or_aws_client(path):
+    bad = {name for name in imports(path) if name.startswith(DATABASE)}
+    assert not bad, f"{path.name} imports {sorted(bad)}: talk to chalicelib.store.ports instead"
+
+
+@pytest.mark.parametrize("path", modules("chalicelib/domain"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_domain_is_pure(path):
+    bad = {name for name in imports(path)
+           if name.startswith(("chalicelib.usecases", "chalicelib.store", "chalicelib.channels", "chalice", "yaml",
+                               "requests", "tweepy", "aws_lambda_powertools"))
+           and not name.startswith("chalicelib.domain")}
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_only_the_dynamodb_stores_touch_the_state_table():
+    """Every key family of the state table is spelled in store/repositories.py alone: nothing else may import
+    its model."""
+    users = [p for p in modules("chalicelib") + modules("tools") + [ROOT / "app.py"]
+             if "chalicelib.store.models" in imports(p)]
+    assert sorted(str(p.relative_to(ROOT)) for p in users) == ["chalicelib/bootstrap.py",
+                                                               "chalicelib/store/repositories.py"]

@@ -1,0 +1,353 @@
+"""Every branch of processing, acknowledgement, delivery, incidents, closing time and SLA watch, on the in-memory
+twins of the stores and queues (held to the same contract as DynamoDB and SQS by tests/contract). The wiring of
+the same use cases to the real routes, handlers, boto3 and moto is tested in tests/integration."""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.channels.base import SendError, SendResult
+from chalicelib.domain.mention import Mention
+from chalicelib.domain.outbound import OutboundMessage, OutboxItem
+from chalicelib.sqs_batch import Record, RetryLater
+from chalicelib.usecases import incidents
+from chalicelib.usecases.acknowledge import acknowledge
+from chalicelib.usecases.admin import change_incident
+from chalicelib.usecases.closing_time import closing_time
+from chalicelib.usecases.deliver import deliver, deliver_record
+from chalicelib.usecases.errors import Invalid, NotFound
+from chalicelib.usecases.ingest import envelope
+from chalicelib.usecases.process import process_envelope, process_mention
+from chalicelib.usecases.sla_watch import sla_watch
+from tests.conftest import run_memory_pipeline, utc
+
+COMPLAINT = "@MeridianRail my train was cancelled and there is no replacement bus, awful"
+
+
+def tweet(external_id: str, text: str = COMPLAINT, *, at, author: str = "555", conversation: str = "",
+          reply_to: str = "") -> Mention:
+    return Mention(channel="x", external_id=external_id, conversation_id=conversation or external_id,
+                   author_id=author, text=text, created_at=at, author_handle=f"user{author}",
+                   author_name=f"User {author}", reply_to=reply_to)
+
+
+def outbox_of(mem) -> list[dict]:
+    return mem.queues.messages.get(mem.settings.outbox_queue, [])
+
+
+def desk_messages(mem) -> list[dict]:
+    return [m for name, msgs in mem.queues.messages.items() if name.startswith("responder-desk-") for m in msgs]
+
+
+# ------------------------------------------------------------------------------------------------ process
+def test_a_new_out_of_hours_complaint_creates_a_ticket_routes_it_and_queues_one_ack(mem, clock):
+    outcome = process_mention(mem, tweet("1", at=clock.now()))
+    assert outcome.result == "created"
+    ticket = mem.tickets.get(outcome.ticket_id)
+    assert ticket.desk == "complaints" and ticket.intent == "complaint" and ticket.acked
+    assert [m["ticket_id"] for m in desk_messages(mem)] == [ticket.ticket_id]
+    [ack] = outbox_of(mem)
+    assert ack["idempotency_key"] == f"ack#{ticket.ticket_id}" and ack["in_reply_to"] == "1"
+    assert mem.links.url(ticket.ticket_id) in ack["text"]
+    assert mem.mentions.get("x#1").ticket_id == ticket.ticket_id
+    assert [e.kind for e in ticket.timeline] == ["received", "queued", "ack_queued"]
+
+
+def test_the_same_mention_again_is_a_duplicate_and_changes_nothing(mem, clock):
+    first = process_mention(mem, tweet("1", at=clock.now()))
+    again = process_mention(mem, tweet("1", at=clock.now()))
+    assert again.result == "duplicate" and again.ticket_id == first.ticket_id
+    assert len(outbox_of(mem)) == 1 and len(desk_messages(mem)) == 1
+
+
+def test_a_reply_in_the_conversation_threads_into_the_ticket_without_a_second_ack(mem, clock):
+    first = process_mention(mem, tweet("1", at=clock.now()))
+    clock.advance(minutes=2)
+    chase = process_mention(mem, tweet("2", "@MeridianRail hello??", at=clock.now(), conversation="1",
+                                       reply_to="1"))
+    assert chase.result == "threaded" and chase.ticket_id == first.ticket_id
+    ticket = mem.tickets.get(first.ticket_id)
+    assert ticket.mention_keys == ["x#1", "x#2"] and ticket.first_contact_at == utc(2026, 11, 29, 3, 0)
+    assert len(outbox_of(mem)) == 1
+
+
+def test_a_reply_to_our_own_sent_message_threads_into_its_ticket(mem, clock):
+    first = process_mention(mem, tweet("1", at=clock.now()))
+    mem.threads.remember_sent_message("x", "900", first.ticket_id)
+    answer = process_mention(mem, tweet("3", "@MeridianRail thanks, any news?", at=clock.now(), conversation="77",
+                                        reply_to="900"))
+    assert answer.result == "threaded" and answer.ticket_id == first.ticket_id
+
+
+def test_a_reply_to_a_stored_mention_of_another_conversation_threads_through_the_parent(mem, clock):
+    first = process_mention(mem, tweet("1", at=clock.now()))
+    child = process_mention(mem, tweet("5", "@MeridianRail and another thing", at=clock.now(), conversation="other",
+                                       reply_to="1"))
+    assert child.result == "threaded" and child.ticket_id == first.ticket_id
+
+
+def test_a_half_finished_attempt_is_resumed_under_the_ticket_id_it_claimed(mem, clock):
+    mention = tweet("1", at=clock.now())
+    mem.mentions.add_if_new(mention, clock.now())  # stored, then the attempt died ...
+    mem.threads.claim_conversation(mention.conversation_key, "R0000ABCD")  # ... after claiming the conversation
+    outcome = process_mention(mem, mention)
+    assert outcome.result == "created" and outcome.ticket_id == "R0000ABCD"
+    assert mem.tickets.get("R0000ABCD") is not None and len(outbox_of(mem)) == 1
+
+
+def test_losing_the_race_for_a_conversation_joins_the_winners_ticket(mem, clock):
+    winner = process_mention(mem, tweet("1", at=clock.now()))
+    later = tweet("2", "@MeridianRail me too", at=clock.now(), author="556", conversation="1")
+    # the loser looked before the winner claimed: simulate by hiding the index until the claim
+    real = mem.threads.conversation_ticket
+    calls = []
+    mem.threads.conversation_ticket = lambda key: (calls.append(key) or None) if len(calls) < 1 else real(key)
+    outcome = process_mention(mem, later)
+    assert outcome.result == "threaded" and outcome.ticket_id == winner.ticket_id
+
+
+def test_a_ticket_already_created_by_a_concurrent_attempt_makes_this_one_a_duplicate(mem, clock):
+    mention = tweet("1", at=clock.now())
+    add = mem.tickets.add
+
+    def add_then_lose(ticket):
+        add(replace(ticket))  # somebody else created it a moment earlier
+        add(ticket)
+
+    mem.tickets.add = add_then_lose
+    assert process_mention(mem, mention).result == "duplicate"
+    assert outbox_of(mem) == []
+
+
+def test_praise_and_an_open_desk_get_no_ack(mem, clock):
+    process_mention(mem, tweet("1", "@MeridianRail huge thanks to the lovely conductor, brilliant!", at=clock.now()))
+    clock.set(utc(2026, 11, 30, 10, 0))  # Monday morning: complaints open
+    process_mention(mem, tweet("2", at=clock.now(), author="9"))
+    assert outbox_of(mem) == [] and len(desk_messages(mem)) == 2
+
+
+def test_an_old_mention_is_routed_but_not_acknowledged(mem, clock):
+    process_mention(mem, tweet("1", at=clock.now() - timedelta(hours=13)))
+    assert outbox_of(mem) == [] and len(desk_messages(mem)) == 1
+
+
+def test_concurrent_first_messages_of_one_conversation_give_one_ticket(mem, clock):
+    mentions = [tweet(str(n), at=clock.now(), conversation="1") for n in range(1, 9)]
+    outcomes = []
+    threads = [threading.Thread(target=lambda m=m: outcomes.append(process_mention(mem, m))) for m in mentions]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len({o.ticket_id for o in outcomes}) == 1
+    assert [o.result for o in outcomes].count("created") == 1
+    assert len(outbox_of(mem)) == 1
+
+
+def test_an_envelope_of_another_version_or_kind_is_refused(mem):
+    with pytest.raises(ValueError):
+        process_envelope(mem, {"v": 2, "kind": "x", "payload": {}})
+    with pytest.raises(ValueError):
+        process_envelope(mem, {"v": 1, "kind": "carrier-pigeon", "payload": {}})
+
+
+def test_a_normalized_envelope_is_processed_with_its_raw_reference(mem, clock):
+    env = envelope("mentions", {"source": "poll", "mentions": [tweet("1", at=clock.now()).to_dict()]},
+                   received_at=clock.now())
+    [outcome] = process_envelope(mem, env, raw_ref="inbound#abc")
+    assert outcome.result == "created" and mem.mentions.get("x#1").mention.raw_ref == "inbound#abc"
+
+
+# ------------------------------------------------------------------------------------------------ acknowledge
+def test_acknowledge_is_once_per_ticket_whatever_the_kind(mem, clock):
+    ticket = mem.tickets.get(process_mention(mem, tweet("1", at=clock.now())).ticket_id)
+    assert acknowledge(mem, ticket, back_at=clock.now() + timedelta(hours=6), kind="closing") is False
+    assert len(outbox_of(mem)) == 1
+
+
+def test_an_ack_begun_but_not_queued_is_queued_by_the_next_attempt(mem, clock):
+    process_mention(mem, tweet("1", "@MeridianRail hi", at=clock.now() - timedelta(hours=20)))  # too old: no ack
+    ticket = next(iter(mem.tickets.open_tickets()))
+    mem.acks.begin(ticket.ticket_id, "ack")  # an attempt died after marking
+    assert acknowledge(mem, ticket, back_at=clock.now() + timedelta(hours=6)) is True
+    assert len(outbox_of(mem)) == 1 and mem.acks.is_queued(ticket.ticket_id)
+
+
+def test_an_active_incident_is_named_in_the_ack_and_linked_to_the_ticket(mem, clock):
+    incident = incidents.declare(mem, {"title": "No trains from Leeds", "keywords": ["leeds"],
+                                       "url": "https://status.example.test/1"})
+    outcome = process_mention(mem, tweet("1", "@MeridianRail no trains from leeds tonight, awful service",
+                                         at=clock.now()))
+    ticket = mem.tickets.get(outcome.ticket_id)
+    assert ticket.incident_id == incident.incident_id
+    assert "No trains from Leeds" in outbox_of(mem)[0]["text"]
+
+
+# ------------------------------------------------------------------------------------------------ deliver
+class Recorder:
+    def __init__(self, *errors: SendError):
+        self.sent: list[OutboundMessage] = []
+        self.errors = list(errors)
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        if self.errors:
+            raise self.errors.pop(0)
+        self.sent.append(message)
+        return SendResult(external_id=f"out-{len(self.sent)}")
+
+
+def queued_ack(mem, clock) -> OutboxItem:
+    process_mention(mem, tweet("1", at=clock.now()))
+    return OutboxItem.from_dict(mem.queues.take(mem.settings.outbox_queue)[0])
+
+
+def with_sender(mem, sender):
+    mem._senders["x"] = sender
+    return sender
+
+
+def test_delivery_sends_once_records_it_and_threads_answers_back(mem, clock):
+    sender = with_sender(mem, Recorder())
+    item = queued_ack(mem, clock)
+    assert deliver(mem, item) == "sent"
+    assert deliver(mem, item) == "duplicate"
+    assert len(sender.sent) == 1 and sender.sent[0].in_reply_to == "1"
+    assert mem.outbox.sent(item.idempotency_key).external_id == "out-1"
+    assert mem.threads.sent_message_ticket("x", "out-1") == item.ticket_id
+    assert mem.tickets.get(item.ticket_id).timeline[-1].kind == "acknowledged"
+
+
+def test_an_ack_past_its_expiry_is_not_sent(mem, clock):
+    sender = with_sender(mem, Recorder())
+    item = queued_ack(mem, clock)
+    clock.set(item.expires_at)
+    assert deliver(mem, item) == "expired" and sender.sent == []
+    assert mem.tickets.get(item.ticket_id).timeline[-1].kind == "ack_expired"
+
+
+def test_an_exhausted_budget_retries_later(mem, clock):
+    with_sender(mem, Recorder())
+    item = queued_ack(mem, clock)
+    mem.settings = mem.settings.model_copy(update={"outbound_per_minute": 1})
+    other = replace(item, idempotency_key="other")
+    assert deliver(mem, other) == "sent"
+    with pytest.raises(RetryLater) as later:
+        deliver(mem, item)
+    assert 1 <= later.value.seconds <= 61
+
+
+def test_a_message_another_delivery_holds_is_retried_later_until_the_lease_lapses(mem, clock):
+    sender = with_sender(mem, Recorder())
+    item = queued_ack(mem, clock)
+    mem.outbox.acquire_lease(item.idempotency_key, clock.now(), timedelta(minutes=10))
+    with pytest.raises(RetryLater):
+        deliver(mem, item)
+    clock.advance(minutes=10)
+    item = replace(item, expires_at=None)
+    assert deliver(mem, item) == "sent" and len(sender.sent) == 1
+
+
+def test_a_retryable_failure_backs_off_and_releases_the_lease(mem, clock):
+    sender = with_sender(mem, Recorder(SendError("503", retryable=True)))
+    item = queued_ack(mem, clock)
+    with pytest.raises(RetryLater) as later:
+        deliver(mem, item, attempt=2)
+    assert later.value.seconds == 60
+    assert deliver(mem, item, attempt=3) == "sent" and len(sender.sent) == 1
+
+
+def test_a_permanent_failure_goes_to_the_dead_letter_queue_with_a_timeline_entry(mem, clock):
+    with_sender(mem, Recorder(SendError("403 duplicate content", retryable=False)))
+    item = queued_ack(mem, clock)
+    record = Record("m1", "r1", json.dumps(item.to_dict()), 1)
+    assert deliver_record(mem, record) == "failed"
+    [parked] = mem.queues.messages[f"{mem.settings.outbox_queue}-dlq"]
+    assert parked["idempotency_key"] == item.idempotency_key and "duplicate content" in parked["error"]
+    assert mem.tickets.get(item.ticket_id).timeline[-1].kind == "reply_failed"
+
+
+def test_a_retryable_failure_on_the_last_attempt_is_permanent(mem, clock):
+    with_sender(mem, Recorder(SendError("503", retryable=True)))
+    item = queued_ack(mem, clock)
+    record = Record("m1", "r1", json.dumps(item.to_dict()), 6)
+    assert deliver_record(mem, record) == "failed"
+
+
+def test_the_whole_pipeline_on_memory_sends_one_ack_to_the_sandbox(mem, clock):
+    from chalicelib.usecases.webhooks import receive_x
+    from tests.helpers import tweet_event, x_body, x_headers
+
+    body = x_body(tweet_event("7001", COMPLAINT, at=clock.now()))
+    headers = x_headers(body)
+    for _ in range(3):
+        assert receive_x(mem, body, headers["x-twitter-webhooks-signature"]) == {"accepted": 1}
+    desks = run_memory_pipeline(mem)
+    assert sum(len(m) for m in desks.values()) == 1
+    [sent] = mem.sandbox.recent()
+    assert sent["in_reply_to"] == "7001" and "09:00" in sent["text"]
+
+
+# ------------------------------------------------------------------------------------------------ incidents
+def test_incident_declare_validate_update_resolve(mem, clock):
+    with pytest.raises(Invalid, match="title"):
+        incidents.declare(mem, {"title": "x"})
+    with pytest.raises(Invalid, match="unknown desk"):
+        incidents.declare(mem, {"title": "Signal failure", "desks": ["nowhere"]})
+    with pytest.raises(Invalid, match="unknown field"):
+        incidents.declare(mem, {"title": "Signal failure", "severity": 3})
+    with pytest.raises(NotFound):
+        incidents.update(mem, "INC-NONE", {})
+    incident = incidents.declare(mem, {"title": "Signal failure", "desks": ["complaints"]})
+    clock.advance(minutes=5)
+    updated = incidents.update(mem, incident.incident_id, {"text": "Buses from 06:00"})
+    assert updated.text == "Buses from 06:00" and updated.updated_at == clock.now() and updated.active
+    resolved = incidents.update(mem, incident.incident_id, {}, resolve=True)
+    assert not resolved.active and incidents.list_incidents(mem, active_only=True) == []
+
+
+def test_follow_ups_reach_each_linked_open_ticket_once_per_change(mem, clock):
+    incident = incidents.declare(mem, {"title": "No trains from Leeds", "keywords": ["leeds"]})
+    process_mention(mem, tweet("1", "@MeridianRail no trains at leeds, awful service", at=clock.now()))
+    process_mention(mem, tweet("2", "@MeridianRail leeds again, nothing running", at=clock.now(), author="9"))
+    mem.queues.take(mem.settings.outbox_queue)
+    assert change_incident(mem, incident.incident_id, {"follow_up": True}, resolve=True)["follow_ups_queued"] == 2
+    assert change_incident(mem, incident.incident_id, {"follow_up": True}, resolve=True)["follow_ups_queued"] == 0
+    assert {m["kind"] for m in outbox_of(mem)} == {"incident_followup"} and len(outbox_of(mem)) == 2
+
+
+# ------------------------------------------------------------------------------------------------ schedules
+def test_closing_time_acks_waiting_customers_of_a_closed_desk_once(mem, clock):
+    clock.set(utc(2026, 11, 30, 19, 59))  # Monday, just before the complaints desk closes
+    process_mention(mem, tweet("1", at=clock.now()))
+    assert outbox_of(mem) == []
+    clock.set(utc(2026, 11, 30, 20, 5))
+    assert closing_time(mem) == {"acknowledged": 1, "claims_released": 0}
+    assert closing_time(mem) == {"acknowledged": 0, "claims_released": 0}
+    [ack] = outbox_of(mem)
+    assert ack["kind"] == "closing"
+
+
+def test_closing_time_releases_expired_claims(mem, clock):
+    ticket = mem.tickets.get(process_mention(mem, tweet("1", at=clock.now())).ticket_id)
+    mem.tickets.update(ticket.ticket_id, lambda t: t.claim("ana", clock.now() + timedelta(minutes=30), clock.now()))
+    assert closing_time(mem)["claims_released"] == 0
+    clock.advance(minutes=31)
+    assert closing_time(mem)["claims_released"] == 1
+    assert mem.tickets.get(ticket.ticket_id).status == "waiting"
+
+
+def test_sla_watch_marks_escalates_and_counts_a_breach_once(mem, clock):
+    clock.set(utc(2026, 11, 30, 10, 0))  # Monday, desks open
+    ticket = mem.tickets.get(process_mention(mem, tweet("1", at=clock.now())).ticket_id)
+    clock.set(ticket.first_response_due - timedelta(minutes=1))
+    assert sla_watch(mem) == {"breached": 0}
+    clock.set(ticket.first_response_due + timedelta(minutes=1))
+    assert sla_watch(mem) == {"breached": 1}
+    assert sla_watch(mem) == {"breached": 0}
+    [escalated] = mem.queues.messages["responder-desk-escalations"]
+    assert escalated["event"] == "ticket.sla_breached" and escalated["ticket_id"] == ticket.ticket_id
+    assert mem.tickets.get(ticket.ticket_id).breached
