@@ -104,12 +104,9 @@ def meta_webhook():
 
 @app.route("/webhooks/email", methods=["POST"], content_types=["text/plain", "application/json"])
 def email_webhook():
-    from chalicelib.channels.sns_http import confirm_subscription, fetch_certificate
     from chalicelib.usecases.webhooks import receive_email
 
-    request = app.current_request
-    return _answer(lambda: receive_email(services(), request.raw_body, fetch_cert=fetch_certificate,
-                                         confirm=confirm_subscription))
+    return _answer(lambda: receive_email(services(), app.current_request.raw_body))
 
 
 @app.route("/contact", methods=["POST"], content_types=["application/json"])

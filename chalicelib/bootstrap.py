@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from chalicelib.channels.base import MentionSource, Sender
+from chalicelib.channels.base import MentionSource, Sender, SnsEndpoint
 from chalicelib.clock import Clock
 from chalicelib.domain.config import BrandConfig
 from chalicelib.services import Services, Stores
@@ -76,7 +76,9 @@ def _x_api_factory(secrets: Secrets) -> Callable[[], MentionSource]:
 
 def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | None = None,
           config: BrandConfig | None = None, sender_factory: Callable[[str], Sender] | None = None,
-          x_api_factory: Callable[[], MentionSource] | None = None, memory: bool = False) -> Services:
+          x_api_factory: Callable[[], MentionSource] | None = None, sns: SnsEndpoint | None = None,
+          memory: bool = False) -> Services:
+    from chalicelib.channels.sns_http import SnsHttp
     from chalicelib.configfile import load_config
     from chalicelib.domain.rota import Calendar
 
@@ -109,7 +111,7 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
             sender_factory = _real_sender_factory(settings, secrets, session)
     return Services(settings=settings, clock=clock, secrets=secrets, config=config, calendar=Calendar(config),
                     stores=stores, queues=queues, sender_factory=sender_factory,
-                    x_api_factory=x_api_factory or _x_api_factory(secrets))
+                    x_api_factory=x_api_factory or _x_api_factory(secrets), sns=sns or SnsHttp())
 
 
 _services: Services | None = None

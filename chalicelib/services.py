@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from chalicelib.channels.base import MentionSource, Sender
+from chalicelib.channels.base import MentionSource, Sender, SnsEndpoint
 from chalicelib.clock import Clock
 from chalicelib.domain.config import BrandConfig
 from chalicelib.domain.rota import Calendar
@@ -57,6 +57,7 @@ class Services:
     queues: Queues
     sender_factory: Callable[[str], Sender]
     x_api_factory: Callable[[], MentionSource]
+    sns: SnsEndpoint
     _senders: dict[str, Sender] = field(default_factory=dict)
     _x_api: MentionSource | None = None
 

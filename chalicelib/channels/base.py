@@ -9,7 +9,7 @@ from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import OutboundMessage
 
 __all__ = ["OutboundMessage", "SendResult", "SendError", "Sender", "MentionsPage", "MentionSource", "RateLimited",
-           "XApiError", "XAuthError"]
+           "SnsEndpoint", "XApiError", "XAuthError"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,14 @@ class MentionsPage:
     result_count: int = 0  # tweets the API returned, before our own tweets are skipped
     rate_limit_remaining: int | None = None
     rate_limit_reset: datetime | None = None
+
+
+class SnsEndpoint(Protocol):
+    """The two HTTPS calls an SNS subscriber makes (``channels.sns_http``)."""
+
+    def certificate(self, url: str) -> bytes: ...
+
+    def confirm(self, url: str) -> None: ...
 
 
 class MentionSource(Protocol):

@@ -18,3 +18,13 @@ def fetch_certificate(url: str) -> bytes:
 
 def confirm_subscription(url: str) -> None:
     requests.get(url, timeout=TIMEOUT).raise_for_status()
+
+
+class SnsHttp:
+    """``channels.base.SnsEndpoint`` over HTTPS (the certificate is cached per URL)."""
+
+    def certificate(self, url: str) -> bytes:
+        return fetch_certificate(url)
+
+    def confirm(self, url: str) -> None:
+        confirm_subscription(url)

@@ -12,13 +12,13 @@ It works on raw data too, so those problems are reported alongside the field err
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, time
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain import templates
@@ -53,6 +53,7 @@ __all__ = [
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Priority = Literal["urgent", "normal"]
 Intent = Literal["complaint", "question", "praise", "spam", "abuse", "other"]
+T = TypeVar("T")
 #: Where a value sits in the file: mapping keys and sequence indexes from the top, e.g. ("teams", "day", "slots", 1).
 Location = tuple[Any, ...]
 
@@ -516,6 +517,15 @@ class BrandConfig(_Model):
     triage: TriageRules = Field(default_factory=TriageRules)
     sla: dict[str, dict[Priority, SlaTarget]]
     templates: TemplateSet
+    _derived: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def derived(self, name: str, build: Callable[[BrandConfig], T]) -> T:
+        """What ``build`` computes from this configuration (compiled triage rules, say), computed once and kept
+        with the configuration itself, so it lives and dies with it."""
+        if name not in self._derived:
+            self._derived[name] = build(self)
+        value: T = self._derived[name]
+        return value
 
     # -- validation ------------------------------------------------------------------------------
 

@@ -301,19 +301,8 @@ def _compile(config: BrandConfig) -> _RuleBook:
     )
 
 
-_BOOKS: dict[int, tuple[BrandConfig, _RuleBook]] = {}
-_MAX_BOOKS = 16
-
-
 def _rule_book(config: BrandConfig) -> _RuleBook:
-    entry = _BOOKS.get(id(config))
-    if entry is not None and entry[0] is config:
-        return entry[1]
-    book = _compile(config)
-    if len(_BOOKS) >= _MAX_BOOKS:
-        _BOOKS.pop(next(iter(_BOOKS)))
-    _BOOKS[id(config)] = (config, book)  # holding the config keeps its id from being reused
-    return book
+    return config.derived("triage.rule_book", _compile)
 
 
 # --------------------------------------------------------------------------------------------------

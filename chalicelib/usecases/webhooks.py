@@ -110,13 +110,12 @@ def receive_meta(svc: Services, raw_body: bytes | None, signature: str | None) -
 
 
 # ---------------------------------------------------------------------------------------------------- e-mail
-def receive_email(svc: Services, raw_body: bytes | None, *, fetch_cert: Callable[[str], bytes],
-                  confirm: Callable[[str], None]) -> dict[str, Any]:
+def receive_email(svc: Services, raw_body: bytes | None) -> dict[str, Any]:
     message = _body_json(raw_body, channel="email")
-    if not isinstance(message, dict) or not email_channel.verify_sns_message(message, fetch_cert):
+    if not isinstance(message, dict) or not email_channel.verify_sns_message(message, svc.sns.certificate):
         raise _reject(NotAuthenticated, "the SNS message signature is missing or invalid", channel="email")
     if email_channel.is_subscription_confirmation(message):
-        confirm(email_channel.subscribe_url(message))
+        svc.sns.confirm(email_channel.subscribe_url(message))
         return {"subscribed": True}
     if message.get("Type") != "Notification":
         return {"accepted": 0}
