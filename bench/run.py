@@ -74,6 +74,7 @@ def main() -> None:
     from chalicelib.domain.rota import Calendar
     from chalicelib.domain.triage import triage
     from chalicelib.settings import Secrets, Settings
+    from chalicelib.domain.outbound import OutboxItem
     from chalicelib.usecases.deliver import deliver
     from chalicelib.usecases.process import process_envelope
     from chalicelib.usecases.webhooks import receive_x
@@ -135,7 +136,7 @@ def main() -> None:
             batch = sqs.receive_message(QueueUrl=outbox_url, MaxNumberOfMessages=10).get("Messages", [])
             if not batch:
                 break
-            acks += [json.loads(m["Body"]) for m in batch]
+            acks += [OutboxItem.from_dict(json.loads(m["Body"])) for m in batch]
         svc.settings = svc.settings.model_copy(update={"outbound_per_minute": 100_000})  # not measured here
         with counting_aws_calls() as deliver_calls, contextlib.redirect_stdout(io.StringIO()):
             started = time.perf_counter()

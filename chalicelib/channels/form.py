@@ -119,7 +119,7 @@ class FormError(ValueError):
         self.kind = kind
         self.errors = errors
         summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors)
-        super().__init__(f"{kind}: {summary}")
+        super().__init__(summary)
 
 
 def is_honeypot_spam(form: ContactForm) -> bool:
