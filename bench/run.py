@@ -71,10 +71,10 @@ def main() -> None:
     from chalicelib import bootstrap
     from chalicelib.channels.x import sign
     from chalicelib.clock import FixedClock
+    from chalicelib.domain.outbound import OutboxItem
     from chalicelib.domain.rota import Calendar
     from chalicelib.domain.triage import triage
     from chalicelib.settings import Secrets, Settings
-    from chalicelib.domain.outbound import OutboxItem
     from chalicelib.usecases.deliver import deliver
     from chalicelib.usecases.process import process_envelope
     from chalicelib.usecases.webhooks import receive_x

@@ -42,6 +42,22 @@ def dynamo_stores():
             yield build(Settings.from_env(LOCAL_ENV))
 
 
+@pytest.fixture(params=["memory", "sqs"])
+def queues(request):
+    if request.param == "memory":
+        from chalicelib.store.memory import MemoryQueues
+
+        return MemoryQueues()
+    request.getfixturevalue("dynamo_stores")  # the module's moto, with the template's queues
+    import boto3
+
+    from chalicelib.domain.config import BrandConfig
+    from chalicelib.store.queues import SqsQueues
+
+    return SqsQueues(boto3.client("sqs", region_name="eu-west-2"), inbound="responder-inbound",
+                     outbox="responder-outbox", desk_queue_name=BrandConfig.queue_name)
+
+
 @pytest.fixture(params=["memory", "dynamodb"])
 def stores(request) -> Stores:
     if request.param == "memory":
@@ -350,3 +366,13 @@ def test_every_ledger_item_expires_with_retention(dynamo_stores):
     assert all(item.expires_at is not None for item in items)
     far = datetime.now(timezone.utc) + timedelta(days=80)
     assert all(item.expires_at > far for item in items[:4] + items[5:6])  # retention: 90 days in stage local
+
+
+def test_queues_take_messages_and_refuse_what_sqs_would(queues):
+    before = queues.approximate_depth("responder-desk-press")
+    assert queues.send_desk("press", {"schema": "responder.desk-message/1", "ticket_id": "R1", "priority": "urgent"})
+    assert queues.approximate_depth("responder-desk-press") == before + 1
+    assert queues.send_outbox({"idempotency_key": "k"}) and queues.send_inbound({"v": 1})
+    assert queues.url("responder-outbox")
+    with pytest.raises(ValueError, match="exceeds the SQS limit"):
+        queues.send_outbox({"text": "x" * (256 * 1024)})
