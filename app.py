@@ -44,7 +44,8 @@ def _answer(call: Callable[[], Any], status: int = 200, headers: dict[str, str] 
     try:
         result = call()
     except errors.Refused as exc:
-        return _json_error(ERROR_STATUS[type(exc)], exc.message, exc.details)
+        status_of = next((ERROR_STATUS[kind] for kind in type(exc).__mro__ if kind in ERROR_STATUS), 400)
+        return _json_error(status_of, exc.message, exc.details)
     if status == 200 and headers is None:
         return result
     return Response(body=result, status_code=status, headers=headers or {})

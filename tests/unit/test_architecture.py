@@ -48,3 +48,15 @@ def test_only_the_dynamodb_stores_touch_the_state_table():
              if "chalicelib.store.models" in imports(p)]
     assert sorted(str(p.relative_to(ROOT)) for p in users) == ["chalicelib/bootstrap.py",
                                                                "chalicelib/store/repositories.py"]
+
+
+def test_every_refusal_a_use_case_can_raise_has_an_http_status():
+    import inspect
+
+    import app
+    from chalicelib.usecases import errors
+
+    refusals = {cls for _, cls in inspect.getmembers(errors, inspect.isclass)
+                if issubclass(cls, errors.Refused) and cls is not errors.Refused}
+    assert refusals == set(app.ERROR_STATUS)
+    assert len(set(app.ERROR_STATUS.values())) == len(app.ERROR_STATUS)  # one meaning, one status
