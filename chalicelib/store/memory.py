@@ -74,7 +74,7 @@ class MemoryTickets(_Locked):
     def save(self, ticket: Ticket) -> None:
         with self._lock:
             stored = self.items.get(ticket.ticket_id)
-            if (stored.version if stored is not None else 0) != ticket.version:
+            if stored is None or stored.version != ticket.version:
                 raise ConcurrentUpdate(ticket.ticket_id)
             ticket.version += 1
             self.items[ticket.ticket_id] = copy.deepcopy(ticket)

@@ -297,7 +297,8 @@ class DynamoOutbox(_State):
     def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> bool:
         # ``ref`` holds the lease's expiry as a UTC ISO string: an expired lease is taken over by the condition
         item = StateModel(self._LEASE, key, ref=_sortable(now + hold), expires_at=hold + timedelta(days=1))
-        return _save_if(item, StateModel.pk.does_not_exist() | (StateModel.ref <= _sortable(now)))
+        lapsed = StateModel.ref.does_not_exist() | (StateModel.ref <= _sortable(now))
+        return _save_if(item, StateModel.pk.does_not_exist() | lapsed)
 
     def release_lease(self, key: str) -> None:
         self._delete(self._LEASE, key)
@@ -313,9 +314,10 @@ class DynamoBuckets(_State):
         return Bucket(float(item.value["tokens"]), datetime.fromisoformat(item.value["at"]))
 
     def replace(self, channel: str, expected: Bucket | None, new: Bucket) -> bool:
-        value = {"tokens": new.tokens, "at": new.at.isoformat()}
+        # the condition compares the stored JSON text: write the tokens as floats always, so 5 and 5.0 agree
+        value = {"tokens": float(new.tokens), "at": new.at.isoformat()}
         condition = (StateModel.pk.does_not_exist() if expected is None
-                     else StateModel.value == {"tokens": expected.tokens, "at": expected.at.isoformat()})
+                     else StateModel.value == {"tokens": float(expected.tokens), "at": expected.at.isoformat()})
         return _save_if(StateModel(self._PK, channel, value=value, expires_at=timedelta(days=1)), condition)
 
 

@@ -84,9 +84,11 @@ def _event_text(svc: Services, ticket: Ticket, kind: str, detail: str, at: datet
 
 
 def _incidents(svc: Services, ticket: Ticket) -> list[dict[str, str]]:
+    """Active incidents of the ticket's desk (or of every desk), read fresh: a resolved one leaves the page at once."""
+    shown = [i for i in svc.incidents.all()
+             if i.active and (i.concerns_desk(ticket.desk) or i.incident_id == ticket.incident_id)]
     return [{"incident_id": i.incident_id, "title": i.title, "text": i.text,
-             "url": i.url if i.url.startswith("https://") else ""}
-            for i in svc.incidents.active() if i.concerns_desk(ticket.desk) or i.incident_id == ticket.incident_id]
+             "url": i.url if i.url.startswith("https://") else ""} for i in shown]
 
 
 def _expected_response(ticket: Ticket, now: datetime, desk_open: bool, opens_at: str) -> str:

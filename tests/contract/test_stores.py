@@ -147,6 +147,11 @@ def test_a_stale_save_is_refused_and_the_version_kept(stores):
     assert [e.detail for e in stores.tickets.get(t.ticket_id).timeline][-1] == "one"
 
 
+def test_saving_a_ticket_that_was_never_added_is_refused(stores):
+    with pytest.raises(ConcurrentUpdate):
+        stores.tickets.save(ticket(version=0))
+
+
 def test_update_reapplies_a_change_after_losing_a_race(stores):
     t = ticket()
     stores.tickets.add(t)
@@ -285,6 +290,9 @@ def test_a_bucket_is_compare_and_set(stores):
     assert stores.buckets.replace(channel, first, second) is True
     assert stores.buckets.replace(channel, first, Bucket(0.0, T0)) is False  # stale
     assert stores.buckets.read(channel) == second
+    whole = Bucket(5, T0 + timedelta(seconds=2))  # an int number of tokens compares equal to its float
+    assert stores.buckets.replace(channel, second, whole) is True
+    assert stores.buckets.replace(channel, Bucket(5.0, whole.at), Bucket(4.0, whole.at)) is True
 
 
 def test_incidents_round_trip_and_follow_ups_are_claimed_once(stores):
