@@ -12,6 +12,7 @@ from chalicelib.clock import Clock
 from chalicelib.domain.config import BrandConfig
 from chalicelib.services import Services, Stores
 from chalicelib.settings import Secrets, Settings
+from chalicelib.store.ports import Queues
 
 SENDER_CHANNELS = ("x", "facebook", "instagram", "messenger", "email", "form")
 
@@ -90,7 +91,7 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
         from chalicelib.store.memory import MemoryQueues
 
         stores = memory_stores()
-        queues: Any = MemoryQueues(inbound=settings.inbound_queue, outbox=settings.outbox_queue,
+        queues: Queues = MemoryQueues(inbound=settings.inbound_queue, outbox=settings.outbox_queue,
                                    desk_queue_name=config.queue_name)
     else:
         import boto3

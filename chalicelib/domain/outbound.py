@@ -5,7 +5,7 @@ use case puts on the outbox queue (one idempotency key per message), and ``Outbo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -75,9 +75,6 @@ class OutboxItem:
         return OutboundMessage(channel=t.channel, recipient=t.recipient, text=self.text, in_reply_to=t.in_reply_to,
                                private=t.private, idempotency_key=self.idempotency_key, subject=t.subject,
                                extra=dict(t.extra))
-
-    def with_text(self, text: str) -> OutboxItem:
-        return replace(self, text=text)
 
     def to_dict(self) -> dict[str, Any]:
         """The outbox queue message (flat, as consumers and the DLQ redrive see it)."""

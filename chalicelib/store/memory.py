@@ -26,6 +26,15 @@ class _Locked:
     def __init__(self) -> None:
         self._lock = threading.RLock()
 
+    def _create(self, items: dict[Any, Any], key: Any, value: Any) -> bool:
+        """The conditional create every store builds on (DynamoDB's ``attribute_not_exists``): True if this call
+        stored ``value`` under ``key``, False if something was there already."""
+        with self._lock:
+            if key in items:
+                return False
+            items[key] = value
+            return True
+
 
 class MemoryMentions(_Locked):
     def __init__(self) -> None:
@@ -33,11 +42,7 @@ class MemoryMentions(_Locked):
         self.items: dict[str, StoredMention] = {}
 
     def add_if_new(self, mention: Mention, received_at: datetime) -> bool:
-        with self._lock:
-            if mention.key in self.items:
-                return False
-            self.items[mention.key] = StoredMention(mention, received_at, None)
-            return True
+        return self._create(self.items, mention.key, StoredMention(mention, received_at, None))
 
     def get(self, key: str) -> StoredMention | None:
         return self.items.get(key)
@@ -65,11 +70,9 @@ class MemoryTickets(_Locked):
         return copy.deepcopy(ticket) if ticket is not None else None
 
     def add(self, ticket: Ticket) -> None:
-        with self._lock:
-            if ticket.ticket_id in self.items:
-                raise AlreadyExists(ticket.ticket_id)
-            ticket.version = 1
-            self.items[ticket.ticket_id] = copy.deepcopy(ticket)
+        ticket.version = 1
+        if not self._create(self.items, ticket.ticket_id, copy.deepcopy(ticket)):
+            raise AlreadyExists(ticket.ticket_id)
 
     def save(self, ticket: Ticket) -> None:
         with self._lock:
@@ -114,8 +117,8 @@ class MemoryCustomers(_Locked):
 
     def resolve(self, identity: str, new_customer_id: str, *, channel: str, handle: str = "",
                 display_name: str = "", at: datetime) -> str:
-        with self._lock:
-            return self.items.setdefault(identity, new_customer_id)
+        self._create(self.items, identity, new_customer_id)
+        return self.items[identity]
 
     def lookup(self, identity: str) -> str | None:
         return self.items.get(identity)
@@ -137,11 +140,7 @@ class MemoryThreads(_Locked):
         return self.conversations.get(conversation_key)
 
     def claim_conversation(self, conversation_key: str, ticket_id: str) -> bool:
-        with self._lock:
-            if conversation_key in self.conversations:
-                return False
-            self.conversations[conversation_key] = ticket_id
-            return True
+        return self._create(self.conversations, conversation_key, ticket_id)
 
     def forget_conversation(self, conversation_key: str) -> None:
         self.conversations.pop(conversation_key, None)
@@ -159,11 +158,7 @@ class MemoryAckLedger(_Locked):
         self.marks: dict[str, dict[str, Any]] = {}
 
     def begin(self, ticket_id: str, kind: str) -> bool:
-        with self._lock:
-            if ticket_id in self.marks:
-                return False
-            self.marks[ticket_id] = {"queued": False, "kind": kind}
-            return True
+        return self._create(self.marks, ticket_id, {"queued": False, "kind": kind})
 
     def is_queued(self, ticket_id: str) -> bool:
         return bool(self.marks.get(ticket_id, {}).get("queued"))
@@ -219,7 +214,7 @@ class MemoryIncidents(_Locked):
     def __init__(self) -> None:
         super().__init__()
         self.items: dict[str, Incident] = {}
-        self.follow_ups: set[tuple[str, str, str]] = set()
+        self.follow_ups: dict[tuple[str, str, str], bool] = {}
 
     def put(self, incident: Incident) -> None:
         self.items[incident.incident_id] = incident
@@ -234,12 +229,7 @@ class MemoryIncidents(_Locked):
         return [i for i in self.all() if i.active]
 
     def claim_follow_up(self, incident_id: str, change: str, ticket_id: str) -> bool:
-        with self._lock:
-            key = (incident_id, change, ticket_id)
-            if key in self.follow_ups:
-                return False
-            self.follow_ups.add(key)
-            return True
+        return self._create(self.follow_ups, (incident_id, change, ticket_id), True)
 
 
 class MemoryCursors:

@@ -37,12 +37,12 @@ def backlog(svc: Services, desk: str, limit: int = 50) -> dict[str, Any]:
          "acked": t.acked} for t in tickets]}
 
 
-def change_incident(svc: Services, incident_id: str, data: Any, *, resolve: bool) -> dict[str, Any]:
+def change_incident(svc: Services, incident_id: str, data: dict[str, Any], *, resolve: bool) -> dict[str, Any]:
     """Update or resolve; with ``follow_up: true`` in ``data`` every open ticket linked to the incident gets one
     reply about this change (an update, or 'service restored'), never two for the same change."""
-    data = dict(data) if isinstance(data, dict) else data
-    follow_up = bool(data.pop("follow_up", False)) if isinstance(data, dict) else False
-    incident = incidents.update(svc, incident_id, data, resolve=resolve)
+    fields = dict(data)
+    follow_up = bool(fields.pop("follow_up", False))
+    incident = incidents.update(svc, incident_id, fields, resolve=resolve)
     sent = 0
     if follow_up:
         change = "resolved" if resolve else (incident.updated_at.isoformat() if incident.updated_at else "update")

@@ -19,6 +19,7 @@ from chalicelib.domain.ticket import RESOLVED, WAITING, Ticket, TicketStateError
 from chalicelib.domain.wording import opening, wait
 from chalicelib.settings import Secrets, Settings, SettingsError
 from chalicelib.sqs_batch import BatchPartiallyFailed, Record, RetryLater, run_batch
+from chalicelib.store.memory import MemoryQueues
 
 T0 = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc)
 X_TEMPLATE = ("Thanks{% if name %} {{ name }}{% endif %}. {% if back_at %}We're offline now, back {{ back_at }}"
@@ -189,30 +190,19 @@ def test_no_ack_for_praise_or_for_old_messages():
 
 
 # ------------------------------------------------------------------------------------------------ sqs batch
-class RecordingQueues:
-    def __init__(self):
-        self.deleted, self.delayed = [], []
-
-    def delete(self, queue, handles):
-        self.deleted += handles
-
-    def delay_redelivery(self, queue, handle, seconds):
-        self.delayed.append((handle, seconds))
-
-
 def records(*bodies):
     return [Record(message_id=str(i), receipt_handle=f"h{i}", body=b, receive_count=1) for i, b in enumerate(bodies)]
 
 
 def test_all_good_batch_deletes_nothing_itself():
-    queues = RecordingQueues()
+    queues = MemoryQueues()
     assert run_batch(records("a", "b"), lambda r: None, queue_name="q", queues=queues) == \
         {"queue": "q", "succeeded": 2, "failed": 0}
     assert queues.deleted == []  # Lambda deletes a batch that returns
 
 
 def test_mixed_batch_deletes_the_good_delays_the_waiting_and_raises_for_the_bad():
-    queues = RecordingQueues()
+    queues = MemoryQueues()
 
     def handle(record):
         if record.body == "bad":
@@ -222,7 +212,7 @@ def test_mixed_batch_deletes_the_good_delays_the_waiting_and_raises_for_the_bad(
 
     with pytest.raises(BatchPartiallyFailed, match="2 of 3"):
         run_batch(records("ok", "bad", "later"), handle, queue_name="q", queues=queues)
-    assert queues.deleted == ["h0"] and queues.delayed == [("h2", 30)]
+    assert queues.deleted == ["h0"] and queues.delayed == {"h2": 30}
 
 
 # ------------------------------------------------------------------------------------------------ settings, clock
