@@ -126,7 +126,10 @@ def local_outbox():
     svc = services()
     if not svc.settings.sandbox_outbound:
         return _json_error(404, "the outbound sandbox exists only in stage local")
-    return {"messages": svc.sandbox.recent()}
+    limit = (app.current_request.query_params or {}).get("limit", "200")
+    if not limit.isdigit() or not 1 <= int(limit) <= 20_000:
+        return _json_error(400, "limit must be a whole number from 1 to 20000")
+    return {"messages": svc.sandbox.recent(limit=int(limit))}
 
 
 # ------------------------------------------------------------------------------------------------ queues
@@ -260,3 +263,27 @@ def forget_customer(identity):
     from chalicelib.usecases.privacy import forget_customer as forget
 
     return _admin(lambda svc: forget(svc, unquote(identity)))
+
+
+# ------------------------------------------------------------------------------------------------ customers
+@app.route("/admin/customer-links", methods=["POST"], content_types=["application/json"])
+def link_customers():
+    from chalicelib.usecases.customers import link
+
+    return _admin(lambda svc: link(svc, _json_object()))
+
+
+@app.route("/admin/customer-links/{identity}", methods=["DELETE"])
+def unlink_customer(identity):
+    from urllib.parse import unquote
+
+    from chalicelib.usecases.customers import unlink
+
+    return _admin(lambda svc: unlink(svc, unquote(identity)))
+
+
+@app.route("/admin/tickets/{ticket_id}", methods=["GET"])
+def show_ticket(ticket_id):
+    from chalicelib.usecases.admin import ticket_view
+
+    return _admin(lambda svc: ticket_view(svc, ticket_id))

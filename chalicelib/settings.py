@@ -60,6 +60,7 @@ class Settings(BaseModel):
     instagram_account_ids: list[str] = Field(default_factory=list)
     reply_from_address: str = ""  # SES sender for e-mail replies
     outbound_per_minute: int = Field(default=30, ge=1)  # token bucket per channel account
+    reopen_window_days: int = Field(default=7, ge=0, le=365)  # a customer writing again within it reopens the case
     sandbox_outbound: bool = False  # True: record outbound messages instead of sending (stage local)
     clock: str | None = None  # RESPONDER_CLOCK: ISO-8601 instant the app's clock starts at
 
@@ -82,7 +83,8 @@ class Settings(BaseModel):
             "retention_days": "RETENTION_DAYS", "config_path": "BRAND_CONFIG",
             "x_account_id": "X_ACCOUNT_ID", "meta_page_ids": "META_PAGE_IDS",
             "instagram_account_ids": "INSTAGRAM_ACCOUNT_IDS", "reply_from_address": "REPLY_FROM_ADDRESS",
-            "outbound_per_minute": "OUTBOUND_PER_MINUTE", "sandbox_outbound": "SANDBOX_OUTBOUND",
+            "outbound_per_minute": "OUTBOUND_PER_MINUTE",
+            "reopen_window_days": "REOPEN_WINDOW_DAYS", "sandbox_outbound": "SANDBOX_OUTBOUND",
             "clock": "RESPONDER_CLOCK",
         }
         values = {field: env[var] for field, var in names.items() if env.get(var) not in (None, "")}

@@ -8,9 +8,10 @@ X_SECRET = "local-x-consumer-secret"
 BRAND_X_ID = "1000000001"
 
 
-def tweet_event(tweet_id: str, text: str, *, user_id: str = "555", handle: str = "traveller", at: datetime,
+def tweet_event(tweet_id: str, text: str, *, user_id: str = "555", handle: str = "", at: datetime,
                 reply_to: str | None = None, followers: int = 120, extended: bool = False,
                 for_user_id: str = BRAND_X_ID) -> dict:
+    handle = handle or f"traveller{user_id}"  # one handle per account, as on X
     tweet = {
         "created_at": at.astimezone(timezone.utc).strftime("%a %b %d %H:%M:%S +0000 %Y"),
         "id": int(tweet_id), "id_str": tweet_id, "text": text[:140] if extended else text,

@@ -6,6 +6,9 @@
     python -m tools.admin incident list
     python -m tools.admin incident resolve INC-1A2B3C4D --follow-up
     python -m tools.admin forget x#12345
+    python -m tools.admin link x@pat email#pat@example.org      (one customer; their open tickets merge)
+    python -m tools.admin unlink x@pat
+    python -m tools.admin ticket R7K2M9QPX
     python -m tools.admin redrive responder-inbound
 
 HTTP commands talk to RESPONDER_URL (default http://127.0.0.1:8000) with RESPONDER_ADMIN_TOKEN (default: stage
@@ -95,6 +98,25 @@ def resolve(incident_id: str, follow_up: bool = typer.Option(False, help="send o
     if text is not None:
         body["text"] = text
     console.print_json(json.dumps(_call("POST", f"/admin/incidents/{incident_id}/resolve", body)))
+
+
+@app.command()
+def link(identity: str, other: str = typer.Argument(..., metavar="WITH")) -> None:
+    """IDENTITY and WITH are one customer (x@handle, x#id, email#address, facebook#id ...): their open tickets
+    merge into the earlier one."""
+    console.print_json(json.dumps(_call("POST", "/admin/customer-links", {"identity": identity, "with": other})))
+
+
+@app.command()
+def unlink(identity: str) -> None:
+    """IDENTITY becomes a customer of its own (its tickets stay where they are)."""
+    console.print_json(json.dumps(_call("DELETE", f"/admin/customer-links/{quote(identity, safe='')}")))
+
+
+@app.command()
+def ticket(ticket_id: str) -> None:
+    """One ticket: customer, linked identities, messages, suggested links, timeline."""
+    console.print_json(json.dumps(_call("GET", f"/admin/tickets/{quote(ticket_id, safe='')}")))
 
 
 @app.command()

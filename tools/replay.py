@@ -123,6 +123,22 @@ def replay(base_url: str, rows: list[Row], *, secret: str = LOCAL_SECRET, brand_
     return counts
 
 
+def report(base_url: str, rows: list[Row], *, session: requests.Session | None = None) -> dict[str, int]:
+    """What the customers of ``rows`` received from a local stack (its ``/local/outbox``): who wrote, who was
+    acknowledged, who more than once (the product promises never), and the references they were given."""
+    session = session or requests.Session()
+    sent = session.get(base_url + "/local/outbox", params={"limit": 20_000}, timeout=60).json()["messages"]
+    wrote = {author_number(r.author_id) for r in rows}
+    acks: dict[str, set[str]] = {}
+    for message in sent:
+        if message["idempotency_key"].startswith("ack#") and message["recipient"] in wrote:
+            acks.setdefault(message["recipient"], set()).add(message["idempotency_key"])
+    return {"customers_wrote": len(wrote), "customers_acknowledged": len(acks),
+            "acknowledged_more_than_once": sum(1 for keys in acks.values() if len(keys) > 1),
+            "acknowledgements": sum(len(keys) for keys in acks.values()),
+            "references_given": len({key.split("#")[1] for keys in acks.values() for key in keys})}
+
+
 def main(
     base_url: str = typer.Option("http://127.0.0.1:8000", help="the running stack (make run)"),
     csv_path: Path = typer.Option(DEFAULT_CSV, "--csv", help="twcs-format CSV"),
@@ -131,6 +147,8 @@ def main(
     limit: int = typer.Option(0, help="only the first N inbound tweets (0: all)"),
     keep_time: bool = typer.Option(False, help="keep the 2017 timestamps instead of moving them to the app's now"),
     secret: str = typer.Option(LOCAL_SECRET, help="X consumer secret the stack verifies with"),
+    show_report: bool = typer.Option(False, "--report", help="then wait and print what customers received"),
+    settle: float = typer.Option(60.0, help="with --report: seconds to let the stack finish processing"),
 ) -> None:
     rows = inbound(read_rows(csv_path))
     if limit:
@@ -139,6 +157,10 @@ def main(
     counts = replay(base_url, rows, secret=secret, speed=speed or None, rate=rate or None, keep_time=keep_time)
     print(f"replayed {counts['sent']} inbound tweets in {time.monotonic() - started:.1f}s: "
           f"{counts['accepted']} accepted, {counts['rejected']} rejected")
+    if show_report:
+        time.sleep(settle)
+        for name, value in report(base_url, rows).items():
+            print(f"{name.replace('_', ' '):32} {value}")
 
 
 if __name__ == "__main__":

@@ -72,6 +72,8 @@ TEMPLATE_VARIABLES = frozenset(
         "status_url",
         "incident_title",
         "incident_url",
+        "incident_text",
+        "incident_change",
         "dm_invite",
         "desk",
     }

@@ -13,6 +13,10 @@ class IncidentInvalid(ValueError):
     """What a lead sent cannot be an incident (the message says which field and why)."""
 
 
+class AlreadyResolved(ValueError):
+    """An incident is resolved once: resolving it again would move its ``resolved_at`` and tell customers twice."""
+
+
 @dataclass(frozen=True)
 class Incident:
     incident_id: str
@@ -45,6 +49,10 @@ class Incident:
         return replace(self, **fields, updated_at=at)
 
     def resolved(self, at: datetime) -> Incident:
+        """This incident resolved at ``at``; raises AlreadyResolved if it is resolved already."""
+        if not self.active:
+            when = self.resolved_at.isoformat() if self.resolved_at else "an unknown time"
+            raise AlreadyResolved(f"incident {self.incident_id} was already resolved at {when}")
         return replace(self, status=RESOLVED, updated_at=at, resolved_at=at)
 
     def to_dict(self) -> dict[str, Any]:

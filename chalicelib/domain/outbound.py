@@ -59,8 +59,9 @@ class OutboundMessage:
 
 @dataclass(frozen=True)
 class OutboxItem:
-    """One queued reply. ``kind``: ack, closing, busy, incident_followup, reply. An item whose ``expires_at`` has
-    passed is not sent (an out-of-hours acknowledgement is pointless once the team is back)."""
+    """One queued reply. ``kind``: ack, closing, busy, incident_update, incident_resolved, reply (older items may
+    say incident_followup). An item whose ``expires_at`` has passed is not sent (an out-of-hours acknowledgement is
+    pointless once the team is back)."""
 
     idempotency_key: str
     kind: str

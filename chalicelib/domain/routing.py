@@ -63,13 +63,35 @@ def route(triage: Triaged, *, calendar: OpeningHours, config: BrandConfig, now: 
                          escalated=escalated, acknowledge=bool(wants_ack and not is_open))
 
 
+#: Characters of the customer's latest message a desk message carries (enough to recognise the case).
+EXCERPT_LENGTH = 200
+
+
+def excerpt(text: str) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= EXCERPT_LENGTH else flat[: EXCERPT_LENGTH - 1].rstrip() + "…"
+
+
+def permalink(channel: str, external_id: str, extra: dict[str, Any] | None = None) -> str:
+    """Where an agent can see the message on its platform, when the platform has a public address for it."""
+    if channel == "x" and external_id.isdigit():
+        return f"https://x.com/i/web/status/{external_id}"
+    link = str((extra or {}).get("permalink") or "")
+    return link if link.startswith("https://") else ""
+
+
 def queue_message(ticket: Ticket, *, decision: RouteDecision | None = None, event: str = "ticket.created",
-                  at: datetime) -> dict[str, Any]:
-    """The desk-queue message contract, version 1 (docs/desk-message.schema.json)."""
-    return {
-        "schema": "responder.desk-message/1",
+                  change: str = "", at: datetime, status_url: str = "", text: str = "",
+                  link: str = "") -> dict[str, Any]:
+    """The desk-queue message contract, version 2 (docs/desk-message.schema.json): enough for a consumer to
+    recognise the case without reading the store. ``text`` is the customer's latest message (sent as an excerpt),
+    ``link`` its permalink."""
+    target = ticket.reply_target
+    message: dict[str, Any] = {
+        "schema": "responder.desk-message/2",
         "event": event,
         "ticket_id": ticket.ticket_id,
+        "reference": ticket.ticket_id,
         "desk": ticket.desk,
         "priority": ticket.priority,
         "intent": ticket.intent,
@@ -81,4 +103,16 @@ def queue_message(ticket: Ticket, *, decision: RouteDecision | None = None, even
         "escalated": bool(decision.escalated) if decision else False,
         "desk_open": bool(decision.open) if decision else True,
         "at": at.isoformat(),
+        "customer_name": target.name if target else "",
+        "channels": ticket.channels or [ticket.channel],
+        "messages": len(ticket.mention_keys),
+        "conversations": len(ticket.conversations),
+        "status_url": status_url,
     }
+    if change:
+        message["change"] = change
+    if text:
+        message["excerpt"] = excerpt(text)
+    if link:
+        message["permalink"] = link
+    return message

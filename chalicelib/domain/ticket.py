@@ -1,4 +1,6 @@
-"""Ticket: one customer's conversation with the brand, across channels. A small state machine, pure Python."""
+"""Ticket: one customer's open case with the brand, across conversations and channels. A small state machine,
+pure Python. A ticket merged into another (two linked customers, or a form reference that joined an open ticket)
+stays, with ``merged_into`` naming the ticket that carries on: nothing is ever deleted by a merge."""
 from __future__ import annotations
 
 import secrets
@@ -8,13 +10,15 @@ from datetime import datetime
 
 from chalicelib.domain.outbound import ReplyTarget
 
-WAITING, CLAIMED, REPLIED, RESOLVED = "waiting", "claimed", "replied", "resolved"
-STATUSES = (WAITING, CLAIMED, REPLIED, RESOLVED)
+WAITING, CLAIMED, REPLIED, RESOLVED, MERGED = "waiting", "claimed", "replied", "resolved", "merged"
+STATUSES = (WAITING, CLAIMED, REPLIED, RESOLVED, MERGED)
+OPEN_STATUSES = (WAITING, CLAIMED, REPLIED)
 _TRANSITIONS = {
-    WAITING: {CLAIMED, RESOLVED},
-    CLAIMED: {WAITING, REPLIED, RESOLVED},
-    REPLIED: {WAITING, CLAIMED, RESOLVED},
-    RESOLVED: {WAITING},  # the customer writes again: the ticket reopens
+    WAITING: {CLAIMED, RESOLVED, MERGED},
+    CLAIMED: {WAITING, REPLIED, RESOLVED, MERGED},
+    REPLIED: {WAITING, CLAIMED, RESOLVED, MERGED},
+    RESOLVED: {WAITING, MERGED},  # the customer writes again: the ticket reopens
+    MERGED: set(),
 }
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -67,6 +71,10 @@ class Ticket:
     incident_id: str | None = None
     timeline: list[Event] = field(default_factory=list)
     resolved_at: datetime | None = None
+    conversations: list[str] = field(default_factory=list)  # platform conversations the customer wrote in
+    reopened: int = 0  # times the customer reopened it by writing again after resolution
+    merged_into: str | None = None  # the ticket that carries on, once this one was merged
+    suggested_links: list[str] = field(default_factory=list)  # identities that quoted this reference (unconfirmed)
     version: int = 0
 
     @property
@@ -75,7 +83,17 @@ class Ticket:
 
     @property
     def open(self) -> bool:
-        return self.status != RESOLVED
+        return self.status in OPEN_STATUSES
+
+    @property
+    def channels(self) -> list[str]:
+        """The channels the customer wrote on, in order of first use."""
+        return list(dict.fromkeys(key.split("#", 1)[0] for key in self.mention_keys))
+
+    @property
+    def ack_key(self) -> str:
+        """One acknowledgement per open case: a reopened ticket may be acknowledged once more."""
+        return self.ticket_id if not self.reopened else f"{self.ticket_id}#r{self.reopened}"
 
     def record(self, at: datetime, kind: str, detail: str = "") -> None:
         self.timeline.append(Event(at, kind, detail))
@@ -85,19 +103,65 @@ class Ticket:
             raise TicketStateError(f"ticket {self.ticket_id} is {self.status}; it cannot become {target}")
         self.status = target
 
-    def customer_wrote(self, mention_key: str, at: datetime) -> None:
-        """A further message in the same conversation: threaded in, first-contact time kept."""
+    def customer_wrote(self, mention_key: str, at: datetime, conversation_key: str = "") -> bool:
+        """A further message from the customer (any conversation, any linked channel): threaded in, first-contact
+        time kept. True if it reopened a resolved ticket."""
         if mention_key in self.mention_keys:
-            return
+            return False
         self.mention_keys.append(mention_key)
+        if conversation_key and conversation_key not in self.conversations:
+            self.conversations.append(conversation_key)
         self.last_customer_at = max(self.last_customer_at, at)
-        if self.status == RESOLVED:
+        reopened = self.status == RESOLVED
+        if reopened:
             self._move(WAITING)
             self.resolved_at = None
+            self.acked = False
+            self.reopened += 1
             self.record(at, "reopened")
         elif self.status == REPLIED:
             self._move(WAITING)
         self.record(at, "received", "follow-up")
+        return reopened
+
+    def absorb(self, other: Ticket, at: datetime) -> None:
+        """Take in ``other`` (the same customer's case): its messages, conversations, flags and timeline; the
+        earlier first contact keeps the queue position; urgent if either was. ``other`` is marked merged."""
+        if other.ticket_id == self.ticket_id:
+            return
+        for key in other.mention_keys:
+            if key not in self.mention_keys:
+                self.mention_keys.append(key)
+        for conversation in other.conversations:
+            if conversation not in self.conversations:
+                self.conversations.append(conversation)
+        self.flags = list(dict.fromkeys(self.flags + other.flags))
+        self.suggested_links = list(dict.fromkeys(self.suggested_links + other.suggested_links))
+        for kind, values in other.references.items():
+            self.references[kind] = list(dict.fromkeys(self.references.get(kind, []) + values))
+        self.first_contact_at = min(self.first_contact_at, other.first_contact_at)
+        self.last_customer_at = max(self.last_customer_at, other.last_customer_at)
+        if other.urgent:
+            self.priority = "urgent"
+        self.acked = self.acked or other.acked
+        if self.first_response_due and other.first_response_due:
+            self.first_response_due = min(self.first_response_due, other.first_response_due)
+        self.timeline = sorted(self.timeline + other.timeline, key=lambda e: e.at)
+        self.record(at, "merged", other.ticket_id)
+        other.merge_into(self.ticket_id, at)
+
+    def merge_into(self, ticket_id: str, at: datetime) -> None:
+        self._move(MERGED)
+        self.merged_into = ticket_id
+        self.claimed_by = self.claim_expires_at = None
+        self.record(at, "merged_into", ticket_id)
+
+    def suggest_link(self, identity: str, at: datetime) -> bool:
+        if identity in self.suggested_links:
+            return False
+        self.suggested_links.append(identity)
+        self.record(at, "link_suggested", identity)
+        return True
 
     def claim(self, agent: str, until: datetime, now: datetime) -> None:
         held = self.claim_expires_at is not None and self.claim_expires_at > now

@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
-from chalicelib.domain.ticket import RESOLVED, WAITING, Ticket
+from chalicelib.domain.ticket import OPEN_STATUSES, WAITING, Ticket
 from chalicelib.store.ports import AlreadyExists, Bucket, ConcurrentUpdate, SentRecord, StoredMention
 from chalicelib.store.queues import MAX_SQS_BYTES
 from chalicelib.store.tickets import update_with_retries
@@ -82,7 +82,7 @@ class MemoryTickets(_Locked):
             ticket.version += 1
             self.items[ticket.ticket_id] = copy.deepcopy(ticket)
 
-    def update(self, ticket_id: str, change: Callable[[Ticket], None], *, current: Ticket | None = None,
+    def update(self, ticket_id: str, change: Callable[[Ticket], object], *, current: Ticket | None = None,
                attempts: int = 5) -> Ticket | None:
         return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
 
@@ -98,7 +98,7 @@ class MemoryTickets(_Locked):
         return sum(1 for t in self.items.values() if t.desk == desk and t.status == WAITING)
 
     def open_tickets(self) -> Iterator[Ticket]:
-        return iter([t for t in self._all() if t.status != RESOLVED])
+        return iter([t for t in self._all() if t.status in OPEN_STATUSES])
 
     def claimed(self) -> Iterator[Ticket]:
         return iter([t for t in self._all() if t.status == "claimed"])
@@ -114,6 +114,7 @@ class MemoryCustomers(_Locked):
     def __init__(self) -> None:
         super().__init__()
         self.items: dict[str, str] = {}
+        self.open: dict[str, str] = {}
 
     def resolve(self, identity: str, new_customer_id: str, *, channel: str, handle: str = "",
                 display_name: str = "", at: datetime) -> str:
@@ -126,24 +127,33 @@ class MemoryCustomers(_Locked):
     def identities(self, customer_id: str) -> list[str]:
         return [i for i, c in list(self.items.items()) if c == customer_id]
 
+    def relink(self, identity: str, customer_id: str) -> None:
+        with self._lock:
+            if identity not in self.items:
+                raise KeyError(identity)
+            self.items[identity] = customer_id
+
     def delete(self, identity: str) -> None:
         self.items.pop(identity, None)
+
+    def open_ticket(self, customer_id: str) -> str | None:
+        return self.open.get(customer_id)
+
+    def point_open_ticket(self, customer_id: str, ticket_id: str, *, expected: str | None) -> bool:
+        with self._lock:
+            if self.open.get(customer_id) != expected:
+                return False
+            self.open[customer_id] = ticket_id
+            return True
+
+    def forget_open_ticket(self, customer_id: str) -> None:
+        self.open.pop(customer_id, None)
 
 
 class MemoryThreads(_Locked):
     def __init__(self) -> None:
         super().__init__()
-        self.conversations: dict[str, str] = {}
         self.sent_messages: dict[tuple[str, str], str] = {}
-
-    def conversation_ticket(self, conversation_key: str) -> str | None:
-        return self.conversations.get(conversation_key)
-
-    def claim_conversation(self, conversation_key: str, ticket_id: str) -> bool:
-        return self._create(self.conversations, conversation_key, ticket_id)
-
-    def forget_conversation(self, conversation_key: str) -> None:
-        self.conversations.pop(conversation_key, None)
 
     def sent_message_ticket(self, channel: str, external_id: str) -> str | None:
         return self.sent_messages.get((channel, external_id))

@@ -87,6 +87,10 @@ class TicketModel(Model):
     incident_id = UnicodeAttribute(null=True)
     timeline = ListAttribute(of=TimelineEvent, default=list)
     resolved_at = UTCDateTimeAttribute(null=True)
+    conversations = ListAttribute(of=UnicodeAttribute, default=list)
+    reopened = NumberAttribute(default=0)
+    merged_into = UnicodeAttribute(null=True)
+    suggested_links = ListAttribute(of=UnicodeAttribute, default=list)
     backlog_key = UnicodeAttribute(null=True)  # "<desk>#waiting" while waiting, removed after
     backlog_order = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)

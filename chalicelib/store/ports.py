@@ -69,7 +69,7 @@ class TicketStore(Protocol):
     def save(self, ticket: Ticket) -> None:
         """Optimistic concurrency: ConcurrentUpdate if anybody saved since this ticket was read."""
 
-    def update(self, ticket_id: str, change: Callable[[Ticket], None], *, current: Ticket | None = None,
+    def update(self, ticket_id: str, change: Callable[[Ticket], object], *, current: Ticket | None = None,
                attempts: int = 5) -> Ticket | None:
         """Apply ``change`` and save; when somebody saved first, re-read and apply it again. ``current`` saves the
         first read. None if the ticket does not exist; ConcurrentUpdate after ``attempts`` lost races."""
@@ -97,18 +97,23 @@ class CustomerStore(Protocol):
 
     def identities(self, customer_id: str) -> list[str]: ...
 
+    def relink(self, identity: str, customer_id: str) -> None:
+        """Move a known identity to another customer (an agent's link, a merge, an unlink); KeyError if unknown."""
+
     def delete(self, identity: str) -> None: ...
+
+    def open_ticket(self, customer_id: str) -> str | None:
+        """The customer's open ticket, as last pointed (it may since have been resolved or merged)."""
+
+    def point_open_ticket(self, customer_id: str, ticket_id: str, *, expected: str | None) -> bool:
+        """Compare-and-set the open-ticket pointer: write ``ticket_id`` if the pointer is still ``expected`` (None:
+        no pointer). The one decision when two first messages of a customer arrive at once."""
+
+    def forget_open_ticket(self, customer_id: str) -> None: ...
 
 
 class ThreadIndex(Protocol):
-    """Which ticket a platform conversation, or one of our own sent messages, belongs to."""
-
-    def conversation_ticket(self, conversation_key: str) -> str | None: ...
-
-    def claim_conversation(self, conversation_key: str, ticket_id: str) -> bool:
-        """Point the conversation at ``ticket_id`` unless it points somewhere already; True if this call did."""
-
-    def forget_conversation(self, conversation_key: str) -> None: ...
+    """Which ticket one of our own sent messages belongs to (a customer answering it joins that ticket)."""
 
     def sent_message_ticket(self, channel: str, external_id: str) -> str | None: ...
 

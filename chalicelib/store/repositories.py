@@ -5,7 +5,7 @@ items belong to purpose-named stores below. Every key family of the state table 
 
 | store            | pk                          | sk                    | TTL             |
 |------------------|-----------------------------|-----------------------|-----------------|
-| DynamoThreads    | ``conv#<conversation key>`` | ``ticket``            | retention       |
+| DynamoCustomers  | ``open#<customer id>``      | ``ticket``            | retention       |
 | DynamoThreads    | ``msg#<channel>#<ext id>``  | ``ticket``            | retention       |
 | DynamoAckLedger  | ``ack#<ticket id>``         | ``once``              | retention       |
 | DynamoOutbox     | ``sent``                    | ``<idempotency key>`` | retention       |
@@ -31,7 +31,7 @@ from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
-from chalicelib.domain.ticket import WAITING, Event, Ticket
+from chalicelib.domain.ticket import OPEN_STATUSES, WAITING, Event, Ticket
 from chalicelib.store.models import CustomerIdentityModel, MentionModel, StateModel, TicketModel, TimelineEvent
 from chalicelib.store.ports import AlreadyExists, Bucket, ConcurrentUpdate, SentRecord, StoredMention
 from chalicelib.store.tickets import update_with_retries
@@ -117,6 +117,9 @@ _TICKET_CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "timeline": (lambda events: [TimelineEvent(at=e.at, kind=e.kind, detail=e.detail or None) for e in events],
                  lambda items: [Event(e.at, e.kind, e.detail or "") for e in (items or [])]),
     "mention_keys": (list, lambda v: list(v or [])),
+    "conversations": (list, lambda v: list(v or [])),
+    "suggested_links": (list, lambda v: list(v or [])),
+    "reopened": (int, lambda v: int(v or 0)),
     "flags": (list, lambda v: list(v or [])),
     "reasons": (list, lambda v: list(v or [])),
     "acked": (bool, bool),
@@ -164,7 +167,7 @@ class DynamoTickets:
             ticket.version = expected
             raise ConcurrentUpdate(ticket.ticket_id)
 
-    def update(self, ticket_id: str, change: Callable[[Ticket], None], *, current: Ticket | None = None,
+    def update(self, ticket_id: str, change: Callable[[Ticket], object], *, current: Ticket | None = None,
                attempts: int = 5) -> Ticket | None:
         return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
 
@@ -175,7 +178,7 @@ class DynamoTickets:
         return int(TicketModel.backlog.count(f"{desk}#{WAITING}"))
 
     def open_tickets(self) -> Iterator[Ticket]:
-        for item in TicketModel.scan(TicketModel.status != "resolved"):
+        for item in TicketModel.scan(TicketModel.status.is_in(*OPEN_STATUSES)):
             yield ticket_from_item(item)
 
     def claimed(self) -> Iterator[Ticket]:
@@ -211,8 +214,32 @@ class DynamoCustomers:
     def identities(self, customer_id: str) -> list[str]:
         return [i.pk for i in CustomerIdentityModel.by_customer.query(customer_id)]
 
+    def relink(self, identity: str, customer_id: str) -> None:
+        try:
+            CustomerIdentityModel(identity).update(actions=[CustomerIdentityModel.customer_id.set(customer_id)],
+                                                   condition=CustomerIdentityModel.pk.exists())
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                raise KeyError(identity) from None
+            raise
+
     def delete(self, identity: str) -> None:
         _delete(CustomerIdentityModel(identity))
+
+    # the open-ticket pointer lives in the state table: pk "open#<customer id>", sk "ticket", ref = ticket id
+    _OPEN, _SK = "open", "ticket"
+
+    def open_ticket(self, customer_id: str) -> str | None:
+        item = _get(StateModel, f"{self._OPEN}#{customer_id}", self._SK)
+        return item.ref if item is not None else None
+
+    def point_open_ticket(self, customer_id: str, ticket_id: str, *, expected: str | None) -> bool:
+        condition = StateModel.pk.does_not_exist() if expected is None else StateModel.ref == expected
+        item = StateModel(f"{self._OPEN}#{customer_id}", self._SK, ref=ticket_id, expires_at=self._retention)
+        return _save_if(item, condition)
+
+    def forget_open_ticket(self, customer_id: str) -> None:
+        _delete(StateModel(f"{self._OPEN}#{customer_id}", self._SK))
 
 
 # ------------------------------------------------------------------------------------------------ the state table
@@ -241,17 +268,7 @@ class _State:
 
 
 class DynamoThreads(_State):
-    _CONV, _MSG, _SK = "conv", "msg", "ticket"
-
-    def conversation_ticket(self, conversation_key: str) -> str | None:
-        item = self._item(f"{self._CONV}#{conversation_key}", self._SK)
-        return item.ref if item is not None else None
-
-    def claim_conversation(self, conversation_key: str, ticket_id: str) -> bool:
-        return self._claim(f"{self._CONV}#{conversation_key}", self._SK, ref=ticket_id, ttl=self._retention)
-
-    def forget_conversation(self, conversation_key: str) -> None:
-        self._delete(f"{self._CONV}#{conversation_key}", self._SK)
+    _MSG, _SK = "msg", "ticket"
 
     def sent_message_ticket(self, channel: str, external_id: str) -> str | None:
         item = self._item(f"{self._MSG}#{channel}#{external_id}", self._SK)

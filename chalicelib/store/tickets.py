@@ -14,7 +14,7 @@ class _Versioned(Protocol):
     def save(self, ticket: Ticket) -> None: ...
 
 
-def update_with_retries(store: _Versioned, ticket_id: str, change: Callable[[Ticket], None], *,
+def update_with_retries(store: _Versioned, ticket_id: str, change: Callable[[Ticket], object], *,
                         current: Ticket | None = None, attempts: int = 5) -> Ticket | None:
     """Apply ``change`` and save; when somebody saved first, re-read and apply it again (see TicketStore.update)."""
     ticket = current

@@ -12,9 +12,9 @@ from chalicelib.usecases import incidents
 from chalicelib.usecases.replies import queue_reply
 
 
-def ack_key(ticket_id: str) -> str:
-    """The outbox idempotency key of a ticket's one acknowledgement."""
-    return f"ack#{ticket_id}"
+def ack_key(ack_ref: str) -> str:
+    """The outbox idempotency key of an acknowledgement (``Ticket.ack_key``: once per open case)."""
+    return f"ack#{ack_ref}"
 
 
 def ticket_text(svc: Services, ticket: Ticket) -> str:
@@ -30,7 +30,8 @@ def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind
     target = ticket.reply_target
     if target is None:
         return False
-    if not svc.acks.begin(ticket_id, kind) and svc.acks.is_queued(ticket_id):
+    ack_ref = ticket.ack_key
+    if not svc.acks.begin(ack_ref, kind) and svc.acks.is_queued(ack_ref):
         return False  # already queued by an earlier delivery; the outbox key stops any second send
     now = svc.now()
     incident = incidents.matching(svc, desk=ticket.desk, text=ticket_text(svc, ticket) if text is None else text)
@@ -43,8 +44,8 @@ def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind
     message = compose(template, channel=target.channel, name=target.name, reference=ticket_id,
                       status_url=svc.links.url(ticket_id), now=now, back_at=back_at, tz=config.brand.timezone,
                       desk=ticket.desk, incident=incident, dm_invite=dm_invite)
-    queue_reply(svc, ticket, kind=kind, key=ack_key(ticket_id), text=message, expires_at=back_at)
-    svc.acks.mark_queued(ticket_id, kind, now)
+    queue_reply(svc, ticket, kind=kind, key=ack_key(ack_ref), text=message, expires_at=back_at)
+    svc.acks.mark_queued(ack_ref, kind, now)
 
     def mark_acked(ticket: Ticket) -> None:
         ticket.acked = True

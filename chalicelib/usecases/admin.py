@@ -4,6 +4,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+from chalicelib.domain import followup
 from chalicelib.services import Services
 from chalicelib.usecases import incidents
 from chalicelib.usecases.errors import NotAuthenticated, NotFound
@@ -37,15 +38,43 @@ def backlog(svc: Services, desk: str, limit: int = 50) -> dict[str, Any]:
          "acked": t.acked} for t in tickets]}
 
 
+def ticket_view(svc: Services, ticket_id: str) -> dict[str, Any]:
+    """One ticket for a lead: state, customer and their linked identities, channels and conversations, suggested
+    links to confirm, the messages and the timeline (internal: it holds what customers wrote)."""
+    ticket = svc.tickets.get(ticket_id)
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_id}")
+    messages = []
+    for key in ticket.mention_keys:
+        stored = svc.mentions.get(key)
+        if stored is not None:
+            m = stored.mention
+            messages.append({"key": key, "channel": m.channel, "at": m.created_at.isoformat(),
+                             "author": m.author_handle or m.author_id, "visibility": m.visibility, "text": m.text})
+    target = ticket.reply_target
+    return {
+        "ticket_id": ticket.ticket_id, "status": ticket.status, "merged_into": ticket.merged_into,
+        "desk": ticket.desk, "priority": ticket.priority, "intent": ticket.intent,
+        "first_contact_at": ticket.first_contact_at.isoformat(), "acked": ticket.acked, "flags": ticket.flags,
+        "customer_id": ticket.customer_id, "customer_name": target.name if target else "",
+        "identities": sorted(svc.customers.identities(ticket.customer_id)),
+        "channels": ticket.channels, "conversations": ticket.conversations,
+        "suggested_links": ticket.suggested_links, "reopened": ticket.reopened,
+        "status_url": svc.links.url(ticket.ticket_id), "messages": messages,
+        "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail} for e in ticket.timeline],
+    }
+
+
 def change_incident(svc: Services, incident_id: str, data: dict[str, Any], *, resolve: bool) -> dict[str, Any]:
     """Update or resolve; with ``follow_up: true`` in ``data`` every open ticket linked to the incident gets one
-    reply about this change (an update, or 'service restored'), never two for the same change."""
+    reply about this change (the update's text, or that the problem is resolved), never two for the same change.
+    Resolving a resolved incident is refused (Conflict) and sends nothing."""
     fields = dict(data)
     follow_up = bool(fields.pop("follow_up", False))
     incident = incidents.update(svc, incident_id, fields, resolve=resolve)
     sent = 0
     if follow_up:
-        change = "resolved" if resolve else (incident.updated_at.isoformat() if incident.updated_at else "update")
+        change = followup.RESOLVED if resolve else followup.UPDATE
         for ticket in svc.tickets.open_tickets():
             if ticket.incident_id == incident_id and incidents.queue_follow_up(svc, ticket, incident, change):
                 sent += 1

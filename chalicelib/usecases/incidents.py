@@ -4,11 +4,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from chalicelib.domain.ack import render
-from chalicelib.domain.incident import Incident, IncidentInvalid, clean_fields
+from chalicelib.domain import followup
+from chalicelib.domain.incident import AlreadyResolved, Incident, IncidentInvalid, clean_fields
 from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
-from chalicelib.usecases.errors import Invalid, NotFound
+from chalicelib.usecases.errors import Conflict, Invalid, NotFound
 from chalicelib.usecases.replies import queue_reply
 
 
@@ -31,13 +31,19 @@ def declare(svc: Services, data: Any, *, by: str = "admin") -> Incident:
 
 
 def update(svc: Services, incident_id: str, data: Any, *, resolve: bool = False) -> Incident:
+    """Change an incident's fields, and resolve it with ``resolve``. Resolving a resolved incident is refused
+    (Conflict) and changes nothing: it is resolved once, its ``resolved_at`` never moves. Updating a resolved
+    incident's fields is allowed."""
     incident = svc.incidents.get(incident_id)
     if incident is None:
         raise NotFound(f"incident {incident_id}")
     now = svc.now()
     incident = incident.changed(_fields(data, partial=True), now)
     if resolve:
-        incident = incident.resolved(now)
+        try:
+            incident = incident.resolved(now)
+        except AlreadyResolved as exc:
+            raise Conflict(f"{exc}: nothing was changed or sent") from None
     svc.incidents.put(incident)
     return incident
 
@@ -54,14 +60,21 @@ def matching(svc: Services, *, desk: str, text: str) -> Incident | None:
 
 
 def queue_follow_up(svc: Services, ticket: Ticket, incident: Incident, change: str) -> bool:
-    """One reply per ticket and incident change (``change``: "resolved" or the update's time), via the outbox."""
-    if ticket.reply_target is None or not svc.incidents.claim_follow_up(incident.incident_id, change,
+    """One reply, via the outbox, telling the ticket's customer about ``change`` (``followup.UPDATE`` or
+    ``followup.RESOLVED``) to ``incident`` as it now stands: what it says and, for a resolution, that it is over.
+    Never two for the same change: the resolution is one change, each update another (named by its time).
+    False when the ticket has no one to answer or already had this one."""
+    if change not in followup.CHANGES:
+        raise ValueError(f"unknown incident change {change!r}")
+    claim = (followup.RESOLVED if change == followup.RESOLVED
+             else incident.updated_at.isoformat() if incident.updated_at else followup.UPDATE)
+    if ticket.reply_target is None or not svc.incidents.claim_follow_up(incident.incident_id, claim,
                                                                          ticket.ticket_id):
         return False
     target = ticket.reply_target
-    template = svc.config.template("incident_followup", target.channel, ticket.language)
-    text = render(template, name=target.name, reference=ticket.ticket_id, desk=ticket.desk,
-                  incident_title=incident.title, incident_url=incident.url)
-    queue_reply(svc, ticket, kind="incident_followup", text=text,
-                key=f"followup#{incident.incident_id}#{change}#{ticket.ticket_id}")
+    template = svc.config.template(followup.TEMPLATE_KIND, target.channel, ticket.language)
+    text = followup.compose(template, channel=target.channel, incident=incident, change=change,
+                            reference=ticket.ticket_id, name=target.name, desk=ticket.desk)
+    queue_reply(svc, ticket, kind=followup.OUTBOX_KINDS[change], text=text,
+                key=f"followup#{incident.incident_id}#{claim}#{ticket.ticket_id}")
     return True

@@ -16,10 +16,11 @@ def forget_customer(svc: Services, identity: str) -> dict[str, int]:
     mention_keys: set[str] = set()
     for ticket in tickets:
         mention_keys.update(ticket.mention_keys)
-        svc.threads.forget_conversation(ticket.conversation_key)
-        svc.acks.forget(ticket.ticket_id)
+        svc.acks.forget(ticket.ack_key)
         svc.tickets.delete(ticket.ticket_id)
         removed["tickets"] += 1
+    if customer_id:
+        svc.customers.forget_open_ticket(customer_id)
     for ident in identities:
         mention_keys.update(svc.mentions.keys_for_author(ident))
         svc.customers.delete(ident)

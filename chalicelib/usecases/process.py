@@ -1,25 +1,29 @@
-"""Behind the inbound queue: parse, dedupe, thread, triage, route, acknowledge. Every step is idempotent, so
-an SQS redelivery, a webhook retry or a poll overlap changes nothing the first delivery did."""
+"""Behind the inbound queue: parse, dedupe, recognise the customer, join their open case or open one, triage,
+route, acknowledge. A ticket is one customer's open case: every message from any of their linked identities joins
+it (keeping its first contact and queue position), and they are acknowledged once per open case. Every step is
+idempotent, so an SQS redelivery, a webhook retry or a poll overlap changes nothing the first delivery did."""
 from __future__ import annotations
 
-import uuid
+import contextlib
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.channels import email as email_channel
 from chalicelib.channels import meta as meta_channel
 from chalicelib.channels import x as x_channel
 from chalicelib.domain import sla
+from chalicelib.domain.identity import quoted_references
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
-from chalicelib.domain.routing import RouteDecision, queue_message, route
-from chalicelib.domain.ticket import Ticket, new_reference
+from chalicelib.domain.routing import ACK_MAX_AGE, RouteDecision, permalink, queue_message, route
+from chalicelib.domain.ticket import RESOLVED, Ticket, new_reference
 from chalicelib.domain.triage import triage
 from chalicelib.services import Services
-from chalicelib.store.ports import AlreadyExists
+from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate
 from chalicelib.telemetry import count, logger, tracer
 from chalicelib.usecases.acknowledge import acknowledge
+from chalicelib.usecases.customers import customer_of
 
 
 @dataclass(frozen=True)
@@ -58,31 +62,76 @@ def process_envelope(svc: Services, envelope: dict[str, Any], *, raw_ref: str = 
     return outcomes
 
 
-def _find_ticket_id(svc: Services, mention: Mention) -> str | None:
-    """The ticket this mention belongs to: same conversation, or a reply to a message of a known ticket."""
-    ticket_id = svc.threads.conversation_ticket(mention.conversation_key)
-    if ticket_id:
-        return ticket_id
-    if mention.reply_to:
-        ticket_id = svc.threads.sent_message_ticket(mention.channel, mention.reply_to)
-        if ticket_id:
-            return ticket_id
+def _current(svc: Services, ticket_id: str | None) -> Ticket | None:
+    """The ticket that carries on ``ticket_id`` (following merges)."""
+    ticket = svc.tickets.get(ticket_id) if ticket_id else None
+    for _ in range(5):
+        if ticket is None or not ticket.merged_into:
+            return ticket
+        ticket = svc.tickets.get(ticket.merged_into)
+    return ticket
+
+
+def _replied_ticket(svc: Services, mention: Mention, customer_id: str) -> Ticket | None:
+    """The ticket of the message this one replies to, when that message was this customer's or ours to them
+    (a stranger replying under someone else's thread is not joined to it)."""
+    if not mention.reply_to:
+        return None
+    replied = svc.threads.sent_message_ticket(mention.channel, mention.reply_to)
+    if replied is None:
         parent = svc.mentions.get(f"{mention.channel}#{mention.reply_to}")
-        if parent is not None and parent.ticket_id:
-            return parent.ticket_id
-    return None
+        replied = parent.ticket_id if parent is not None else None
+    ticket = _current(svc, replied)
+    return ticket if ticket is not None and ticket.customer_id == customer_id else None
 
 
-def _thread_into(svc: Services, ticket_id: str, mention: Mention) -> Ticket | None:
-    return svc.tickets.update(ticket_id, lambda ticket: ticket.customer_wrote(mention.key, mention.created_at))
+def _still_theirs(svc: Services, ticket: Ticket | None, customer_id: str, now: datetime) -> bool:
+    """Open, or resolved within the reopen window: a new message joins (and reopens) it."""
+    if ticket is None or ticket.customer_id != customer_id:
+        return False
+    if ticket.open:
+        return True
+    window = timedelta(days=svc.settings.reopen_window_days)
+    return ticket.status == RESOLVED and ticket.resolved_at is not None and now - ticket.resolved_at <= window
 
 
-def _new_ticket(svc: Services, mention: Mention, ticket_id: str, now: datetime) -> tuple[Ticket, RouteDecision]:
+def _reserved(mention: Mention) -> str | None:
+    """A reference the entry point gave the customer at once (the web form) and the ticket must answer to."""
+    reference = mention.extra.get("reserved_reference")
+    return reference if isinstance(reference, str) and reference else None
+
+
+def _alias(svc: Services, reference: str, ticket: Ticket, mention: Mention, now: datetime) -> None:
+    """The reference the customer was given names a ticket merged into ``ticket``: its status link keeps working."""
+    if reference == ticket.ticket_id or svc.tickets.get(reference) is not None:
+        return
+    alias = Ticket(ticket_id=reference, desk=ticket.desk, priority=ticket.priority, intent=ticket.intent,
+                   channel=mention.channel, conversation_key=mention.conversation_key, customer_id=ticket.customer_id,
+                   first_contact_at=mention.created_at, last_customer_at=mention.created_at,
+                   language=ticket.language, mention_keys=[mention.key], reply_target=ReplyTarget.of(mention),
+                   conversations=[mention.conversation_key])
+    alias.record(mention.created_at, "received", mention.channel)
+    alias.merge_into(ticket.ticket_id, now)
+    with contextlib.suppress(AlreadyExists):  # another delivery of the same form made it
+        svc.tickets.add(alias)
+
+
+def _suggest_links(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> None:
+    """A reference quoted by someone not (yet) linked to it is a suggestion for an agent, never a merge: anybody
+    can type a reference."""
+    for reference in quoted_references(mention.text):
+        quoted = _current(svc, reference)
+        if quoted is None or quoted.ticket_id == ticket.ticket_id or quoted.customer_id == ticket.customer_id:
+            continue
+        svc.tickets.update(quoted.ticket_id, lambda t: t.suggest_link(mention.identity_key, now))
+        count("LinksSuggested")
+
+
+def _new_ticket(svc: Services, mention: Mention, ticket_id: str, customer_id: str,
+                now: datetime) -> tuple[Ticket, RouteDecision]:
     result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
                     language=mention.language)
     decision = route(result, calendar=svc.calendar, config=svc.config, now=now, written_at=mention.created_at)
-    customer_id = svc.customers.resolve(mention.identity_key, "C" + uuid.uuid4().hex[:12], channel=mention.channel,
-                                        handle=mention.author_handle, display_name=mention.author_name, at=now)
     flags = []
     if result.intent == "abuse":
         flags.append("abuse")
@@ -96,6 +145,7 @@ def _new_ticket(svc: Services, mention: Mention, ticket_id: str, now: datetime) 
         first_contact_at=mention.created_at, last_customer_at=mention.created_at, language=result.language,
         mention_keys=[mention.key], reply_target=ReplyTarget.of(mention), flags=flags,
         references=dict(result.references), reasons=list(result.reasons),
+        conversations=[mention.conversation_key],
         first_response_due=sla.first_response_due(mention.created_at, mention.channel, result.priority,
                                                   decision.desk, svc.config, svc.calendar),
     )
@@ -104,6 +154,38 @@ def _new_ticket(svc: Services, mention: Mention, ticket_id: str, now: datetime) 
     if decision.escalated:
         ticket.record(now, "escalated", f"{decision.triaged_desk} closed; on-call desk {decision.desk}")
     return ticket, decision
+
+
+def _desk_message(svc: Services, ticket: Ticket, mention: Mention, now: datetime, **kwargs: Any) -> None:
+    svc.queues.send_desk(ticket.desk, queue_message(
+        ticket, at=now, status_url=svc.links.url(ticket.ticket_id), text=mention.text,
+        link=permalink(mention.channel, mention.external_id, mention.extra), **kwargs))
+
+
+def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> Outcome:
+    """The customer wrote again: the message joins their case, which keeps its first contact and its place in the
+    queue. No second acknowledgement, unless the message reopened a resolved ticket while the desk is closed."""
+    joined = svc.tickets.update(
+        ticket.ticket_id, lambda t: t.customer_wrote(mention.key, mention.created_at, mention.conversation_key),
+        current=ticket)
+    if joined is None:  # deleted meanwhile (a data-protection request): nothing to join
+        raise ConcurrentUpdate(ticket.ticket_id)
+    reserved = _reserved(mention)
+    if reserved:
+        _alias(svc, reserved, joined, mention, now)
+    _desk_message(svc, joined, mention, now, event="ticket.updated", change="reopened" if joined.reopened and
+                  not joined.acked else "chase")
+    if joined.reopened and not joined.acked:
+        result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
+                        language=mention.language)
+        fresh = now - mention.created_at <= ACK_MAX_AGE
+        if result.acknowledge and fresh and not svc.calendar.is_open(joined.desk, now):
+            acknowledge(svc, joined, back_at=svc.calendar.next_opening(joined.desk, now), kind="ack",
+                        text=mention.text)
+    _suggest_links(svc, mention, joined, now)
+    svc.mentions.mark_processed(mention.key, joined.ticket_id)
+    logger.info("mention joined its customer's ticket", extra={"mention": mention.key, "ticket_id": joined.ticket_id})
+    return Outcome(mention.key, "threaded", joined.ticket_id)
 
 
 @tracer.capture_method
@@ -115,34 +197,41 @@ def process_mention(svc: Services, mention: Mention) -> Outcome:
             return Outcome(mention.key, "duplicate", existing.ticket_id)
         # stored by an attempt that did not finish: carry on where it stopped
 
-    ticket_id = _find_ticket_id(svc, mention)
-    if ticket_id:
-        threaded = _thread_into(svc, ticket_id, mention)
-        if threaded is not None:
-            svc.threads.claim_conversation(mention.conversation_key, threaded.ticket_id)
-            svc.mentions.mark_processed(mention.key, threaded.ticket_id)
-            logger.info("mention threaded", extra={"mention": mention.key, "ticket_id": threaded.ticket_id})
-            return Outcome(mention.key, "threaded", threaded.ticket_id)
+    customer_id = customer_of(svc, mention, now)
+    replied = _replied_ticket(svc, mention, customer_id)
+    if replied is not None:
+        return _join(svc, mention, replied, now)
 
-    # a new conversation: the conditional write on the conversation decides which delivery creates the ticket
-    candidate = ticket_id or new_reference()
-    if not svc.threads.claim_conversation(mention.conversation_key, candidate):
-        winner = svc.threads.conversation_ticket(mention.conversation_key) or candidate
-        if svc.tickets.get(winner) is not None:
-            _thread_into(svc, winner, mention)
-            svc.mentions.mark_processed(mention.key, winner)
-            return Outcome(mention.key, "threaded", winner)
-        candidate = winner  # the earlier attempt claimed the conversation but stopped before saving
+    # the customer's case, or a new one: the compare-and-set on the customer's open-ticket pointer decides which
+    # of two concurrent first messages creates it; the other joins
+    for _ in range(5):
+        current = svc.customers.open_ticket(customer_id)
+        case = _current(svc, current)
+        if _still_theirs(svc, case, customer_id, now):
+            assert case is not None
+            return _join(svc, mention, case, now)
+        pending = current if current and case is None else None  # pointed at, never saved: resume under it
+        candidate = pending or _reserved(mention) or new_reference()
+        if candidate == current or svc.customers.point_open_ticket(customer_id, candidate, expected=current):
+            break
+    else:
+        raise ConcurrentUpdate(f"open ticket of {customer_id}")
 
-    ticket, decision = _new_ticket(svc, mention, candidate, now)
+    ticket, decision = _new_ticket(svc, mention, candidate, customer_id, now)
     try:
         svc.tickets.add(ticket)
     except AlreadyExists:
-        svc.mentions.mark_processed(mention.key, ticket.ticket_id)
-        return Outcome(mention.key, "duplicate", ticket.ticket_id)
-    svc.queues.send_desk(ticket.desk, queue_message(ticket, decision=decision, at=now))
+        existing_ticket = _current(svc, candidate)
+        if existing_ticket is None:
+            raise
+        return _join(svc, mention, existing_ticket, now)
+    reserved = _reserved(mention)
+    if reserved and reserved != ticket.ticket_id:
+        _alias(svc, reserved, ticket, mention, now)
+    _desk_message(svc, ticket, mention, now, decision=decision)
     if decision.acknowledge:
         acknowledge(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
+    _suggest_links(svc, mention, ticket, now)
     svc.mentions.mark_processed(mention.key, ticket.ticket_id)
     logger.info("ticket created", extra={
         "mention": mention.key, "ticket_id": ticket.ticket_id, "desk": ticket.desk, "priority": ticket.priority,

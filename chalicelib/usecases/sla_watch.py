@@ -38,7 +38,8 @@ def sla_watch(svc: Services) -> dict[str, int]:
         except ConcurrentUpdate:
             continue  # changed meanwhile; the next run re-checks it
         if escalation_desk:
-            message = queue_message(ticket, event="ticket.sla_breached", at=now)
+            message = queue_message(ticket, event="ticket.sla_breached", at=now,
+                                    status_url=svc.links.url(ticket.ticket_id))
             message.update(escalated=True, due_at=due.isoformat(), minutes_late=late, from_desk=ticket.desk)
             svc.queues.send_desk(escalation_desk, message)
         count("SlaBreached", desk=ticket.desk, priority=ticket.priority)

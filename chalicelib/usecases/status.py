@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain import wording
+from chalicelib.domain import followup, wording
 from chalicelib.domain.ticket import CLAIMED, REPLIED, RESOLVED, WAITING, Ticket
 from chalicelib.services import Services
 from chalicelib.usecases.errors import NotFound
@@ -28,6 +28,8 @@ _CHANNEL_NAMES = {
     "x": "X", "facebook": "Facebook", "instagram": "Instagram", "messenger": "Messenger",
     "email": "email", "form": "our web form",
 }
+_INCIDENT_UPDATE = "We sent you an update about a problem affecting your request"
+_INCIDENT_FIXED = "We let you know the problem affecting your request was fixed"
 _STATUS_TEXT = {
     WAITING: "In the queue for the next agent",
     CLAIMED: "An agent is working on it",
@@ -52,6 +54,15 @@ def _desk_description(svc: Services, desk_id: str) -> str:
     return (desk.description if desk and desk.description else desk_id.replace("_", " ")).strip()
 
 
+def _legacy_follow_up_text(svc: Services, ticket: Ticket, at: datetime) -> str:
+    """A follow-up recorded before updates and resolutions were told apart: it was about the resolution only if
+    the ticket's incident was resolved by the time it was sent; otherwise (or unknown) it was an update."""
+    incident = svc.incidents.get(ticket.incident_id) if ticket.incident_id else None
+    if incident is not None and not incident.active and incident.resolved_at and incident.resolved_at <= at:
+        return _INCIDENT_FIXED
+    return _INCIDENT_UPDATE
+
+
 def _event_text(svc: Services, ticket: Ticket, kind: str, detail: str, at: datetime, tz: ZoneInfo) -> str | None:
     """What an event means to the customer, or None if it is internal. Event details are used only where
     they are known not to hold personal data (a channel id, a desk id)."""
@@ -68,16 +79,20 @@ def _event_text(svc: Services, ticket: Ticket, kind: str, detail: str, at: datet
             text += (f" (team offline, opens at {wording.opening(opening, at, tz)})" if opening
                      else " (team offline)")
         return text
+    if kind == followup.LEGACY_KIND:
+        return _legacy_follow_up_text(svc, ticket, at)
     return {
         "escalated": "Marked urgent and passed to our on-call team",
         "acknowledged": "We sent you an acknowledgement with this link",
         "closing": "We let you know the team had closed for the day",
-        "incident_followup": "We let you know the problem affecting your request was fixed",
+        followup.OUTBOX_KINDS[followup.UPDATE]: _INCIDENT_UPDATE,
+        followup.OUTBOX_KINDS[followup.RESOLVED]: _INCIDENT_FIXED,
         "claimed": "Picked up by an agent",
         "released": "Back in the queue for the next available agent",
         "replied": "We replied to you",
         "resolved": "Marked as resolved",
         "reopened": "Reopened after your new message",
+        "merged": "Your other messages to us were joined to this request",
         "reply_failed": "A message to you could not be delivered; we will try again another way",
         "sla_breached": "This is taking longer than we aim for; a team lead has been alerted",
     }.get(kind)
@@ -153,7 +168,14 @@ def status_view(svc: Services, token: str) -> dict[str, Any]:
     """What the status page of ``token`` shows; NotFound for any token that does not name a live ticket."""
     ticket_id = svc.links.ticket_id(token or "")
     ticket = svc.tickets.get(ticket_id) if ticket_id else None
+    for _ in range(5):  # a reference merged into another case shows the case that carries on
+        if ticket is None or not ticket.merged_into:
+            break
+        ticket = svc.tickets.get(ticket.merged_into)
     now = svc.now()
-    if ticket is None or _expired(ticket, now):
+    if ticket is None or ticket.merged_into or _expired(ticket, now):
         raise NotFound("status page")
-    return view(svc, ticket, now)
+    page = view(svc, ticket, now)
+    if ticket_id != ticket.ticket_id:
+        page["merged_from"] = ticket_id
+    return page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.channels import email as email_channel
@@ -146,7 +147,7 @@ def receive_form(svc: Services, raw_body: bytes | None, *, client_key: str) -> d
                       channel="form")
     reference = new_reference()
     # the reference is fixed now so the customer gets it at once; processing creates the ticket under it
-    svc.threads.claim_conversation(mention.conversation_key, reference)
+    mention = replace(mention, extra={**mention.extra, "reserved_reference": reference})
     if mention.extra.get("honeypot"):
         return {"reference": reference, "status_url": None}
     enqueue_mentions(svc, [mention], source="form")

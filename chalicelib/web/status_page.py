@@ -39,6 +39,8 @@ def not_found() -> tuple[int, str, dict[str, str]]:
 def as_json(page: dict[str, Any]) -> dict[str, Any]:
     out = {key: page[key] for key in _JSON_KEYS}
     out["timeline"] = [{"at": e["at"], "kind": e["kind"], "text": e["text"]} for e in page["timeline"]]
+    if page.get("merged_from"):
+        out["merged_from"] = page["merged_from"]
     return out
 
 

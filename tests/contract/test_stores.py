@@ -238,15 +238,42 @@ def test_the_first_customer_id_of_an_identity_wins(stores):
     assert stores.customers.lookup(other) is None and stores.customers.identities(customer) == []
 
 
+def test_identities_move_between_customers(stores):
+    identity, first, second = uid("x#"), uid("C"), uid("C")
+    stores.customers.resolve(identity, first, channel="x", at=T0)
+    stores.customers.relink(identity, second)
+    assert stores.customers.lookup(identity) == second
+    assert stores.customers.identities(first) == [] and stores.customers.identities(second) == [identity]
+    with pytest.raises(KeyError):
+        stores.customers.relink(uid("x#"), second)
+
+
+def test_the_open_ticket_pointer_is_compare_and_set(stores):
+    customer = uid("C")
+    assert stores.customers.open_ticket(customer) is None
+    assert stores.customers.point_open_ticket(customer, "R1", expected=None) is True
+    assert stores.customers.point_open_ticket(customer, "R2", expected=None) is False  # a concurrent first message
+    assert stores.customers.point_open_ticket(customer, "R3", expected="R9") is False  # stale expectation
+    assert stores.customers.point_open_ticket(customer, "R2", expected="R1") is True
+    assert stores.customers.open_ticket(customer) == "R2"
+    stores.customers.forget_open_ticket(customer)
+    assert stores.customers.open_ticket(customer) is None
+
+
+def test_merged_and_resolved_tickets_are_not_open(stores):
+    a, b, c = ticket(), ticket(), ticket()
+    for t in (a, b, c):
+        stores.tickets.add(t)
+    stores.tickets.update(b.ticket_id, lambda x: x.merge_into(a.ticket_id, T0))
+    stores.tickets.update(c.ticket_id, lambda x: x.resolve("ana", T0))
+    open_ids = {t.ticket_id for t in stores.tickets.open_tickets()}
+    assert a.ticket_id in open_ids and b.ticket_id not in open_ids and c.ticket_id not in open_ids
+    merged = stores.tickets.get(b.ticket_id)
+    assert merged.merged_into == a.ticket_id and merged.status == "merged"
+
+
 # ------------------------------------------------------------------------------------------------ ledgers
-def test_a_conversation_points_at_one_ticket(stores):
-    conv = uid("x#")
-    assert stores.threads.conversation_ticket(conv) is None
-    assert stores.threads.claim_conversation(conv, "R1") is True
-    assert stores.threads.claim_conversation(conv, "R2") is False
-    assert stores.threads.conversation_ticket(conv) == "R1"
-    stores.threads.forget_conversation(conv)
-    assert stores.threads.conversation_ticket(conv) is None
+def test_our_sent_messages_point_at_their_ticket(stores):
     sent = uid()
     assert stores.threads.sent_message_ticket("x", sent) is None
     stores.threads.remember_sent_message("x", sent, "R3")
@@ -360,15 +387,15 @@ def test_every_ledger_item_expires_with_retention(dynamo_stores):
     """On DynamoDB, what the ledgers write carries a TTL, so nothing outlives the tickets it belongs to."""
     from chalicelib.store.models import StateModel
 
-    ticket_id, conv, key = uid("R"), uid("x#"), uid("ack#")
-    dynamo_stores.threads.claim_conversation(conv, ticket_id)
+    ticket_id, customer, key = uid("R"), uid("C"), uid("ack#")
+    dynamo_stores.customers.point_open_ticket(customer, ticket_id, expected=None)
     dynamo_stores.threads.remember_sent_message("x", key, ticket_id)
     dynamo_stores.acks.begin(ticket_id, "ack")
     dynamo_stores.outbox.record_sent(key, SentRecord("1", ticket_id, T0))
     dynamo_stores.outbox.acquire_lease(key, T0, timedelta(minutes=10))
     dynamo_stores.incidents.claim_follow_up("INC-1", "resolved", ticket_id)
     dynamo_stores.form_limit.try_take(key, "w", 5)
-    items = [StateModel.get(f"conv#{conv}", "ticket"), StateModel.get(f"msg#x#{key}", "ticket"),
+    items = [StateModel.get(f"open#{customer}", "ticket"), StateModel.get(f"msg#x#{key}", "ticket"),
              StateModel.get(f"ack#{ticket_id}", "once"), StateModel.get("sent", key), StateModel.get("sending", key),
              StateModel.get("followup#INC-1#resolved", ticket_id), StateModel.get("form-rate", f"{key}#w")]
     assert all(item.expires_at is not None for item in items)

@@ -9,12 +9,22 @@ import time
 import boto3
 import pytest
 
-from tools.replay import DEFAULT_CSV, inbound, read_rows, replay
+from tools.replay import DEFAULT_CSV, author_number, inbound, read_rows, replay, report
 
 
 def aws(stack, service: str):
     return boto3.client(service, endpoint_url=stack.endpoint, region_name="eu-west-2",
                         aws_access_key_id="local", aws_secret_access_key="local")
+
+
+def scan(ddb, table: str, **kwargs) -> list[dict]:
+    items, kwargs = [], {"TableName": table, **kwargs}
+    while True:
+        page = ddb.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def count_items(ddb, table: str) -> int:
@@ -92,8 +102,25 @@ def test_whole_sample_replayed_stores_every_inbound_tweet_once(sunday_night_stac
 
     assert count_items(ddb, "responder-mentions") - mentions_before == len(distinct)
     new_tickets = count_items(ddb, "responder-tickets") - tickets_before
-    assert 1285 <= new_tickets <= len(distinct)  # every first contact opens one; replies thread in
+    customers = {author_number(r.author_id) for r in rows}
+    assert new_tickets == len(customers)  # one open case per customer: nothing is resolved during the replay
     assert len(consumer.tickets) == len(set(consumer.tickets)) == new_tickets
     assert queue_attributes(stack, "responder-inbound-dlq")["ApproximateNumberOfMessages"] == "0"
+    merged = ddb.scan(TableName="responder-tickets", Select="COUNT", FilterExpression="#s = :m",
+                      ExpressionAttributeNames={"#s": "status"},
+                      ExpressionAttributeValues={":m": {"S": "merged"}})["Count"]
+    # acknowledgements queued (the outbox then sends each key once, at 120 a minute locally): per customer
+    owner = {item["ticket_id"]["S"]: item["customer_id"]["S"] for item in scan(ddb, "responder-tickets")}
+    acked: dict[str, set[str]] = {}
+    for item in scan(ddb, "responder-state", FilterExpression="begins_with(pk, :a)",
+                     ExpressionAttributeValues={":a": {"S": "ack#"}}):
+        reference = item["pk"]["S"].split("#")[1]
+        acked.setdefault(owner[reference], set()).add(item["pk"]["S"])
+    twice = sum(1 for keys in acked.values() if len(keys) > 1)
+    assert twice == 0 and 0 < len(acked) <= len(customers)
+    sent = report(stack.base, rows)
+    assert sent["acknowledged_more_than_once"] == 0, sent
     print(f"\nreplayed {len(rows)} tweets + 300 repeats: {len(distinct)} mentions stored once, {new_tickets} tickets "
-          f"each handed to its desk queue once, in {elapsed:.0f}s ({len(rows) / elapsed:.1f} mentions/s)")
+          f"each handed to its desk queue once, in {elapsed:.0f}s ({len(rows) / elapsed:.1f} mentions/s); "
+          f"{len(customers)} customers wrote, {len(acked)} acknowledged, {twice} more than once, "
+          f"{merged} tickets merged; {sent['customers_acknowledged']} acknowledgements already sent")

@@ -67,13 +67,72 @@ def test_incident_validation_and_resolution_with_one_follow_up_per_ticket(client
     assert update["status"] == "active" and update["follow_ups_queued"] == 1
     path = f"/admin/incidents/{incident['incident_id']}/resolve"
     first = client.http.post(path, headers=ADMIN, body=json.dumps({"follow_up": True})).json_body
-    again = client.http.post(path, headers=ADMIN, body=json.dumps({"follow_up": True})).json_body
-    assert first["status"] == "resolved" and first["follow_ups_queued"] == 1 and again["follow_ups_queued"] == 0
+    again = client.http.post(path, headers=ADMIN, body=json.dumps({"follow_up": True}))
+    assert first["status"] == "resolved" and first["follow_ups_queued"] == 1 and again.status_code == 409
     drain("deliver_outbox", "responder-outbox")
     texts = [m["text"] for m in client.http.get("/local/outbox").json_body["messages"]]
     assert len(texts) == 3  # the acknowledgement, one update, one resolution
-    assert sum(t.startswith("Update on Signal failure at Didcot") for t in texts) == 2
+    assert sum(t.startswith("Update on Signal failure at Didcot: Buses replace trains until 10:00") for t in texts) == 1
+    assert sum(t.startswith("Resolved: Signal failure at Didcot. Buses replace trains") for t in texts) == 1
     assert client.http.post("/admin/incidents/INC-NOPE/resolve", headers=ADMIN, body="{}").status_code == 404
+
+
+def test_resolving_a_resolved_incident_answers_409_and_queues_nothing(client, clock, svc):
+    incident = client.http.post("/admin/incidents", headers=ADMIN, body=json.dumps(
+        {"title": "Power failure at Reading", "keywords": ["reading"]})).json_body
+    post_tweet(client, "8010", "@ExampleRail no trains at Reading at all?", clock.now())
+    run_pipeline()
+    ticket_id = svc.mentions.get("x#8010").ticket_id
+    assert svc.tickets.get(ticket_id).incident_id == incident["incident_id"]
+    path = f"/admin/incidents/{incident['incident_id']}/resolve"
+    clock.advance(minutes=30)
+    first = client.http.post(path, headers=ADMIN, body=json.dumps(
+        {"text": "Power is back and trains are running", "follow_up": True}))
+    assert first.status_code == 200 and first.json_body["follow_ups_queued"] == 1
+    resolved_at = first.json_body["resolved_at"]
+    drain("deliver_outbox", "responder-outbox")
+    sent = len(client.http.get("/local/outbox").json_body["messages"])
+
+    clock.advance(minutes=30)
+    again = client.http.post(path, headers=ADMIN, body=json.dumps({"text": "All clear", "follow_up": True}))
+    assert again.status_code == 409
+    assert f"already resolved at {resolved_at}" in again.json_body["error"]
+    assert receive_all("responder-outbox") == []
+    assert drain("deliver_outbox", "responder-outbox") == 0
+    assert len(client.http.get("/local/outbox").json_body["messages"]) == sent
+    [stored] = [i for i in client.http.get("/admin/incidents", headers=ADMIN).json_body["incidents"]
+                if i["incident_id"] == incident["incident_id"]]
+    assert stored["resolved_at"] == resolved_at and stored["text"] == "Power is back and trains are running"
+
+
+def test_the_status_page_says_an_update_was_sent_not_that_the_problem_was_fixed(client, clock, svc):
+    from chalicelib.domain.status_link import make_token
+
+    incident = client.http.post("/admin/incidents", headers=ADMIN, body=json.dumps(
+        {"title": "Signal failure at Swindon", "keywords": ["swindon"]})).json_body
+    post_tweet(client, "8011", "@ExampleRail stuck outside Swindon, what is going on?", clock.now())
+    run_pipeline()
+    ticket_id = svc.mentions.get("x#8011").ticket_id
+    status_path = f"/s/{make_token(svc.secrets.get('STATUS_LINK_KEY'), ticket_id)}"
+
+    def timeline() -> list[str]:
+        return [e["text"] for e in client.http.get(status_path + ".json").json_body["timeline"]]
+
+    clock.advance(minutes=10)
+    client.http.post(f"/admin/incidents/{incident['incident_id']}", headers=ADMIN, body=json.dumps(
+        {"text": "Engineers are on site", "follow_up": True}))
+    drain("deliver_outbox", "responder-outbox")
+    assert "We sent you an update about a problem affecting your request" in timeline()
+    page = client.http.get(status_path, headers={"Accept": "text/html"}).body.decode()
+    assert "fixed" not in " ".join(timeline()) and "fixed" not in page
+    assert "We sent you an update about a problem affecting your request" in page
+
+    clock.advance(minutes=10)
+    client.http.post(f"/admin/incidents/{incident['incident_id']}/resolve", headers=ADMIN,
+                     body=json.dumps({"follow_up": True}))
+    drain("deliver_outbox", "responder-outbox")
+    assert timeline()[-2:] == ["We sent you an update about a problem affecting your request",
+                               "We let you know the problem affecting your request was fixed"]
 
 
 def test_forget_removes_every_trace_of_a_customer(client, clock, svc):
@@ -81,8 +140,9 @@ def test_forget_removes_every_trace_of_a_customer(client, clock, svc):
     post_tweet(client, "8007", "@ExampleRail thanks for nothing", clock.now(), user_id="901")
     run_pipeline()
     result = client.http.delete("/admin/customers/x%23900", headers=ADMIN).json_body
-    assert result == {"identities": 1, "tickets": 1, "mentions": 1}
+    assert result == {"identities": 2, "tickets": 1, "mentions": 1}  # x#900 and its handle x@traveller900
     assert svc.mentions.get("x#8006") is None and svc.mentions.get("x#8007") is not None
+    assert svc.customers.lookup("x@traveller900") is None and svc.customers.lookup("x@traveller901") is not None
     assert len(boto3.client("dynamodb").scan(TableName="responder-tickets")["Items"]) == 1
 
 

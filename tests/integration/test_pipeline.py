@@ -104,7 +104,7 @@ def test_weekday_ten_am_no_ack_and_ticket_waits_in_its_desk_queue(client, clock,
     ticket = svc.tickets.get(svc.mentions.get("x#7006").ticket_id)
     queued = [json.loads(m["Body"]) for m in receive_all(svc.config.queue_name(ticket.desk))]
     assert [m["ticket_id"] for m in queued] == [ticket.ticket_id]
-    assert queued[0]["schema"] == "responder.desk-message/1" and queued[0]["desk_open"] is True
+    assert queued[0]["schema"] == "responder.desk-message/2" and queued[0]["desk_open"] is True
 
 
 def test_a_chase_threads_into_the_first_ticket_and_gets_no_second_ack(client, clock, svc):

@@ -29,10 +29,13 @@ def desk_open_oracle(at: datetime) -> bool:
 
 @pytest.mark.skipif(not DEFAULT_CSV.exists(), reason="../shared/data/twcs_sample.csv is not beside the project")
 def test_every_first_contact_gets_its_desk_priority_and_the_right_open_state(client, svc, clock):
+    """A customer's first message opens their case; a later first contact of the same customer (nobody resolves
+    tickets here) joins that case and keeps its desk and first-contact time."""
     rows = inbound(read_rows())
     first_contacts = [r for r in rows if not r.in_reply_to]
     assert len(first_contacts) == 1285  # as the data README measures
-    closed = acked = 0
+    closed = acked = joined = 0
+    cases: dict[str, str] = {}
     for row in first_contacts:
         clock.set(row.created_at)
         body, headers = signed(webhook_payload(row, brand_id="1000000001"), "local-x-consumer-secret")
@@ -42,6 +45,12 @@ def test_every_first_contact_gets_its_desk_priority_and_the_right_open_state(cli
         mention = svc.mentions.get(f"x#{row.tweet_id}")
         assert mention is not None and mention.ticket_id, row.tweet_id
         ticket = svc.tickets.get(mention.ticket_id)
+        if row.author_id in cases:
+            assert ticket.ticket_id == cases[row.author_id] and f"x#{row.tweet_id}" in ticket.mention_keys
+            assert ticket.first_contact_at < row.created_at
+            joined += 1
+            continue
+        cases[row.author_id] = ticket.ticket_id
         expected = triage(row.text, channel="x", config=svc.config, followers=100, language="en")
         assert ticket.priority == expected.priority
         escalated = any(e.kind == "escalated" for e in ticket.timeline)
@@ -53,5 +62,7 @@ def test_every_first_contact_gets_its_desk_priority_and_the_right_open_state(cli
         assert ticket.acked == should_ack, (row.tweet_id, row.text, ticket.intent, is_open)
         closed += not is_open
         acked += ticket.acked
-    print(f"\n{len(first_contacts)} first contacts: {closed} arrived while their desk was closed, {acked} acknowledged")
-    assert 0 < acked <= closed < len(first_contacts)
+    print(f"\n{len(first_contacts)} first contacts from {len(cases)} customers ({joined} joined their open case): "
+          f"{closed} cases opened while their desk was closed, {acked} acknowledged")
+    assert len(set(cases.values())) == len(cases)  # one case per customer
+    assert 0 < acked <= closed < len(cases)

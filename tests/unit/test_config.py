@@ -131,9 +131,20 @@ def test_sample_ack_as_the_customer_receives_it(sample):
 
 
 def test_sla_target_fallback(sample):
-    assert sample.sla_target("x", "normal").first_response == 30
+    # the sample sets one target per priority for every channel: no channel's customers wait longer
+    assert set(sample.sla) == {"default"}
+    assert sample.sla_target("x", "normal") == sample.sla["default"]["normal"]
     assert sample.sla_target("x", "urgent") == sample.sla["default"]["urgent"]
     assert sample.sla_target("facebook", "normal") == sample.sla["default"]["normal"]
+    for channel in ("email", "form"):
+        assert sample.sla_target(channel, "normal") == sample.sla_target("x", "normal")
+
+
+def test_sla_target_per_channel_override_is_still_honoured():
+    config = parse_config(BASE.replace("sla:\n", "sla:\n  x:\n    normal: {first_response: 30, next_response: 60}\n"))
+    assert config.sla_target("x", "normal").first_response == 30
+    assert config.sla_target("x", "urgent") == config.sla["default"]["urgent"]
+    assert config.sla_target("email", "normal") == config.sla["default"]["normal"]
 
 
 def test_load_missing_file_is_a_config_error(tmp_path):

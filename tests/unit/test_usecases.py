@@ -19,7 +19,7 @@ from chalicelib.usecases.acknowledge import acknowledge
 from chalicelib.usecases.admin import change_incident
 from chalicelib.usecases.closing_time import closing_time
 from chalicelib.usecases.deliver import deliver, deliver_record
-from chalicelib.usecases.errors import Invalid, NotFound
+from chalicelib.usecases.errors import Conflict, Invalid, NotFound
 from chalicelib.usecases.ingest import envelope
 from chalicelib.usecases.process import process_envelope, process_mention
 from chalicelib.usecases.sla_watch import sla_watch
@@ -93,24 +93,25 @@ def test_a_reply_to_a_stored_mention_of_another_conversation_threads_through_the
 def test_a_half_finished_attempt_is_resumed_under_the_ticket_id_it_claimed(mem, clock):
     mention = tweet("1", at=clock.now())
     mem.mentions.add_if_new(mention, clock.now())  # stored, then the attempt died ...
-    mem.threads.claim_conversation(mention.conversation_key, "R0000ABCD")  # ... after claiming the conversation
+    customer = mem.customers.resolve("x#555", "C1", channel="x", at=clock.now())
+    mem.customers.point_open_ticket(customer, "R0000ABCD", expected=None)  # ... after pointing the customer at it
     outcome = process_mention(mem, mention)
     assert outcome.result == "created" and outcome.ticket_id == "R0000ABCD"
     assert mem.tickets.get("R0000ABCD") is not None and len(outbox_of(mem)) == 1
 
 
-def test_losing_the_race_for_a_conversation_joins_the_winners_ticket(mem, clock):
+def test_losing_the_race_for_the_customers_pointer_joins_the_winners_ticket(mem, clock):
     winner = process_mention(mem, tweet("1", at=clock.now()))
-    later = tweet("2", "@MeridianRail me too", at=clock.now(), author="556", conversation="1")
-    # the loser looked before the winner claimed: simulate by hiding the index until the claim
-    real = mem.threads.conversation_ticket
+    # the loser looked before the winner pointed the customer at its ticket: hide the pointer for one read
+    real = mem.customers.open_ticket
     calls = []
-    mem.threads.conversation_ticket = lambda key: (calls.append(key) or None) if len(calls) < 1 else real(key)
-    outcome = process_mention(mem, later)
+    mem.customers.open_ticket = lambda cid: (calls.append(cid) or None) if len(calls) < 2 else real(cid)
+    outcome = process_mention(mem, tweet("2", "@MeridianRail me too, still waiting", at=clock.now()))
     assert outcome.result == "threaded" and outcome.ticket_id == winner.ticket_id
+    assert mem.tickets.get(winner.ticket_id).mention_keys == ["x#1", "x#2"] and len(outbox_of(mem)) == 1
 
 
-def test_a_ticket_already_created_by_a_concurrent_attempt_makes_this_one_a_duplicate(mem, clock):
+def test_a_ticket_already_created_by_a_concurrent_attempt_is_joined_not_duplicated(mem, clock):
     mention = tweet("1", at=clock.now())
     add = mem.tickets.add
 
@@ -119,8 +120,9 @@ def test_a_ticket_already_created_by_a_concurrent_attempt_makes_this_one_a_dupli
         add(ticket)
 
     mem.tickets.add = add_then_lose
-    assert process_mention(mem, mention).result == "duplicate"
-    assert outbox_of(mem) == []
+    outcome = process_mention(mem, mention)
+    assert outcome.result == "threaded" and mem.tickets.get(outcome.ticket_id).mention_keys == ["x#1"]
+    assert outbox_of(mem) == []  # the attempt that created it acknowledges, not this one
 
 
 def test_praise_and_an_open_desk_get_no_ack(mem, clock):
@@ -315,8 +317,9 @@ def test_follow_ups_reach_each_linked_open_ticket_once_per_change(mem, clock):
     process_mention(mem, tweet("2", "@MeridianRail leeds again, nothing running", at=clock.now(), author="9"))
     mem.queues.take(mem.settings.outbox_queue)
     assert change_incident(mem, incident.incident_id, {"follow_up": True}, resolve=True)["follow_ups_queued"] == 2
-    assert change_incident(mem, incident.incident_id, {"follow_up": True}, resolve=True)["follow_ups_queued"] == 0
-    assert {m["kind"] for m in outbox_of(mem)} == {"incident_followup"} and len(outbox_of(mem)) == 2
+    with pytest.raises(Conflict):
+        change_incident(mem, incident.incident_id, {"follow_up": True}, resolve=True)
+    assert {m["kind"] for m in outbox_of(mem)} == {"incident_resolved"} and len(outbox_of(mem)) == 2
 
 
 # ------------------------------------------------------------------------------------------------ schedules

@@ -1,0 +1,79 @@
+"""Customer identities: who wrote a message, on every channel they can be recognised by.
+
+An identity is ``<channel>#<platform id>`` (``x#1234``, ``facebook#<psid>``, ``email#ada@example.org``) or, for an
+X handle, ``x@<handle>`` (lower case, without the ``@``). A message names its author's identity and the aliases we
+may link to it: a form's e-mail address and the X handle written in its ``handle`` field, and e-mail addresses and
+handles a customer writes to us in private (a DM, an e-mail, the form). Public text never links anyone: anybody can
+type a handle or a reference in public.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from chalicelib.domain.mention import CHANNELS, Mention
+
+#: A ticket reference as customers see it (``domain.ticket.new_reference``): R + 8 Crockford base32 characters.
+REFERENCE = re.compile(r"\b(R[0-9A-HJKMNP-TV-Z]{8})\b")
+_EMAIL = re.compile(r"^[^@\s#]+@[^@\s#]+\.[^@\s#]+$")
+_EMAIL_IN_TEXT = re.compile(r"(?<![\w.+-])([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
+_HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+_HANDLE_IN_TEXT = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,15})\b")
+_PLATFORM_ID = re.compile(r"^[\w.:@+-]{1,200}$")
+
+
+class InvalidIdentity(ValueError):
+    """Not an identity: the message says what the right shape is."""
+
+
+def email_identity(address: str) -> str:
+    return f"email#{address.strip().lower()}"
+
+
+def handle_identity(handle: str) -> str:
+    return f"x@{handle.strip().lstrip('@').lower()}"
+
+
+def parse_identity(text: str) -> str:
+    """The identity in its stored form, or InvalidIdentity. ``x@Handle`` and ``email#Ada@Example.org`` are
+    normalised to lower case."""
+    value = (text or "").strip()
+    if value.startswith("x@"):
+        handle = value[2:]
+        if not _HANDLE.match(handle):
+            raise InvalidIdentity(f"{text!r}: an X handle is 1 to 15 letters, digits or _ (x@handle)")
+        return handle_identity(handle)
+    channel, sep, rest = value.partition("#")
+    if not sep or channel not in CHANNELS:
+        raise InvalidIdentity(f"{text!r}: write <channel>#<id> (channels: {', '.join(CHANNELS)}) or x@<handle>")
+    if channel in ("email", "form"):
+        if not _EMAIL.match(rest):
+            raise InvalidIdentity(f"{text!r}: {channel}# takes an e-mail address")
+        return f"{channel}#{rest.lower()}"
+    if not _PLATFORM_ID.match(rest):
+        raise InvalidIdentity(f"{text!r}: {channel}# takes the platform's id of the customer")
+    return value
+
+
+def identities_of(mention: Mention, *, brand: Collection[str] = ()) -> list[str]:
+    """The author's own identity first, then the aliases this message lets us link to it; never one of ``brand``
+    (the brand's own identities, e.g. ``x@meridianrail``: a customer writing our handle is not us)."""
+    found = [mention.identity_key]
+    if mention.channel == "x" and _HANDLE.match(mention.author_handle or ""):
+        found.append(handle_identity(mention.author_handle))
+    if mention.channel in ("email", "form") and _EMAIL.match(mention.author_id):
+        found.append(email_identity(mention.author_id))
+    if mention.channel == "form":
+        handle = str(mention.extra.get("handle") or "").strip().lstrip("@")
+        if _HANDLE.match(handle):
+            found.append(handle_identity(handle))
+    if mention.visibility == "private":
+        found += [email_identity(a) for a in _EMAIL_IN_TEXT.findall(mention.text) if _EMAIL.match(a)]
+        if mention.channel != "email":  # an e-mail's @words are mostly addresses and signatures, not X handles
+            found += [handle_identity(h) for h in _HANDLE_IN_TEXT.findall(mention.text)]
+    return [i for i in dict.fromkeys(found) if i == mention.identity_key or i not in brand]
+
+
+def quoted_references(text: str) -> list[str]:
+    """Ticket references a message quotes ("about my form, ref RK7T0DWJ6")."""
+    return list(dict.fromkeys(REFERENCE.findall(text or "")))
