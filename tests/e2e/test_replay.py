@@ -17,24 +17,22 @@ def aws(stack, service: str):
                         aws_access_key_id="local", aws_secret_access_key="local")
 
 
-def scan(ddb, table: str, **kwargs) -> list[dict]:
-    items, kwargs = [], {"TableName": table, **kwargs}
+def pages(ddb, table: str, **kwargs):
+    kwargs = {"TableName": table, **kwargs}
     while True:
         page = ddb.scan(**kwargs)
-        items += page["Items"]
+        yield page
         if "LastEvaluatedKey" not in page:
-            return items
+            return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def scan(ddb, table: str, **kwargs) -> list[dict]:
+    return [item for page in pages(ddb, table, **kwargs) for item in page["Items"]]
 
 
 def count_items(ddb, table: str) -> int:
-    total, kwargs = 0, {"TableName": table, "Select": "COUNT"}
-    while True:
-        page = ddb.scan(**kwargs)
-        total += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return total
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sum(page["Count"] for page in pages(ddb, table, Select="COUNT"))
 
 
 class DeskConsumer(threading.Thread):
