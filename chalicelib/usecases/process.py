@@ -165,17 +165,16 @@ def _desk_message(svc: Services, ticket: Ticket, mention: Mention, now: datetime
 def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> Outcome:
     """The customer wrote again: the message joins their case, which keeps its first contact and its place in the
     queue. No second acknowledgement, unless the message reopened a resolved ticket while the desk is closed."""
-    joined = svc.tickets.update(
-        ticket.ticket_id, lambda t: t.customer_wrote(mention.key, mention.created_at, mention.conversation_key),
-        current=ticket)
+    reopened: list[bool] = []
+    joined = svc.tickets.update(ticket.ticket_id, lambda t: reopened.append(
+        t.customer_wrote(mention.key, mention.created_at, mention.conversation_key)), current=ticket)
     if joined is None:  # deleted meanwhile (a data-protection request): nothing to join
         raise ConcurrentUpdate(ticket.ticket_id)
     reserved = _reserved(mention)
     if reserved:
         _alias(svc, reserved, joined, mention, now)
-    _desk_message(svc, joined, mention, now, event="ticket.updated", change="reopened" if joined.reopened and
-                  not joined.acked else "chase")
-    if joined.reopened and not joined.acked:
+    _desk_message(svc, joined, mention, now, event="ticket.updated", change="reopened" if any(reopened) else "chase")
+    if joined.reopened and not joined.acked:  # this message reopened it (or an interrupted attempt did)
         result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
                         language=mention.language)
         fresh = now - mention.created_at <= ACK_MAX_AGE

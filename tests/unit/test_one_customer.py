@@ -148,6 +148,7 @@ def test_writing_again_after_resolution_reopens_within_the_window_and_acks_once_
     assert [a["idempotency_key"] for a in acks(mem)] == [f"ack#{first.ticket_id}", f"ack#{first.ticket_id}#r1"]
     process_mention(mem, msg("52", "@MeridianRail hello?", at=clock.now()))
     assert len(acks(mem)) == 2
+    assert [e["change"] for e in desk_events(mem) if e["event"] == "ticket.updated"] == ["reopened", "chase"]
     mem.tickets.update(first.ticket_id, lambda t: t.resolve("ana", clock.now()))
     clock.advance(days=8)
     later = process_mention(mem, msg("53", "@MeridianRail new problem: lost property", at=clock.now()))
