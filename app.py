@@ -139,7 +139,8 @@ def process_inbound(event):
 
     svc = services()
     return run_batch(records_from_event(event.to_dict()),
-                     lambda record: process_envelope(svc, record.json(), raw_ref=f"inbound#{record.message_id}"),
+                     lambda record: process_envelope(svc, record.json(), raw_ref=f"inbound#{record.message_id}",
+                                                     attempt=record.receive_count),
                      queue_name=INBOUND_QUEUE, queues=svc.queues)
 
 
@@ -189,9 +190,14 @@ def _admin(call: Callable[[Any], Any], status: int = 200) -> Any:
 
 
 def _json_object() -> Any:
+    from chalicelib import json_input
+
     if not app.current_request.raw_body:
         return {}
-    body = app.current_request.json_body
+    try:
+        body = json_input.load(app.current_request.raw_body)
+    except json_input.BadJson as exc:
+        raise errors.Malformed(str(exc)) from None
     if not isinstance(body, dict):
         raise errors.Malformed("the body must be a JSON object")
     return body

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ROOT = Path(__file__).resolve().parent
 
@@ -70,6 +70,14 @@ class Settings(BaseModel):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _stage_guards(self) -> Settings:
+        """Combinations that would be dangerous in a deployed stage are refused at cold start."""
+        if self.sandbox_outbound and self.stage != "local":
+            raise ValueError(f"SANDBOX_OUTBOUND is only for stage local: in stage {self.stage} it would stop every "
+                             "real reply and expose /local/outbox")
+        return self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -108,7 +108,7 @@ def parse(payload: dict[str, Any], *, brand_id: str = "") -> list[Mention]:
             raise ValueError("each tweet event must be an object")
         try:
             mention = _parse_tweet(tweet, brand_id)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
             raise ValueError(f"malformed tweet event: {exc}") from exc
         if mention and mention.text:
             mentions.append(mention)
@@ -118,7 +118,7 @@ def parse(payload: dict[str, Any], *, brand_id: str = "") -> list[Mention]:
             raise ValueError("each direct message event must be an object")
         try:
             mention = _parse_dm(event, users, brand_id)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
             raise ValueError(f"malformed direct message event: {exc}") from exc
         if mention and mention.text:
             mentions.append(mention)

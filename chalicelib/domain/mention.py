@@ -14,6 +14,10 @@ CHANNELS = ("x", "facebook", "instagram", "messenger", "email", "form")
 VISIBILITIES = ("public", "private")
 
 
+_TEXT_FIELDS = ("channel", "external_id", "conversation_id", "author_id", "text", "visibility", "author_handle",
+                "author_name", "language", "reply_to", "subject", "raw_ref")
+
+
 @dataclass(frozen=True)
 class Mention:
     channel: str  # one of CHANNELS
@@ -33,6 +37,22 @@ class Mention:
     extra: dict[str, Any] = field(default_factory=dict)  # channel-specific fields needed to reply (page id, media id…)
 
     def __post_init__(self) -> None:
+        """Everything processing relies on, checked where the mention is made (so a webhook refuses it with a 400
+        instead of accepting what the processor could never store)."""
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise ValueError(f"{name} must be text, not {type(value).__name__}")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"{name} is not valid Unicode text (a lone surrogate)") from None
+        if not isinstance(self.followers, int) or isinstance(self.followers, bool):
+            raise ValueError("followers must be a whole number")
+        if not isinstance(self.created_at, datetime):
+            raise ValueError("created_at must be a datetime")
+        if not isinstance(self.extra, dict):
+            raise ValueError("extra must be an object")
         if self.channel not in CHANNELS:
             raise ValueError(f"unknown channel {self.channel!r}")
         if self.visibility not in VISIBILITIES:

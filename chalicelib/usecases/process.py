@@ -52,11 +52,14 @@ def parse_envelope(svc: Services, envelope: dict[str, Any]) -> list[Mention]:
 
 
 @tracer.capture_method
-def process_envelope(svc: Services, envelope: dict[str, Any], *, raw_ref: str = "") -> list[Outcome]:
+def process_envelope(svc: Services, envelope: dict[str, Any], *, raw_ref: str = "",
+                     attempt: int = 1) -> list[Outcome]:
+    """``attempt`` > 1: SQS delivers this message again after an attempt that failed, so steps an earlier attempt
+    may have left undone are done again (see ``_created``)."""
     mentions = parse_envelope(svc, envelope)
     if raw_ref:
         mentions = [replace(m, raw_ref=raw_ref) for m in mentions]
-    outcomes = [process_mention(svc, mention) for mention in mentions]
+    outcomes = [process_mention(svc, mention, resume=attempt > 1) for mention in mentions]
     for outcome in outcomes:
         count(f"Mentions{outcome.result.capitalize()}")
     return outcomes
@@ -164,7 +167,11 @@ def _desk_message(svc: Services, ticket: Ticket, mention: Mention, now: datetime
 
 def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> Outcome:
     """The customer wrote again: the message joins their case, which keeps its first contact and its place in the
-    queue. No second acknowledgement, unless the message reopened a resolved ticket while the desk is closed."""
+    queue. No second acknowledgement, unless the message reopened a resolved ticket while the desk is closed.
+    A message already on the ticket (the same message delivered twice at once) changes nothing."""
+    if mention.key in ticket.mention_keys:
+        svc.mentions.mark_processed(mention.key, ticket.ticket_id)
+        return Outcome(mention.key, "duplicate", ticket.ticket_id)
     reopened: list[bool] = []
     joined = svc.tickets.update(ticket.ticket_id, lambda t: reopened.append(
         t.customer_wrote(mention.key, mention.created_at, mention.conversation_key)), current=ticket)
@@ -188,7 +195,7 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> Out
 
 
 @tracer.capture_method
-def process_mention(svc: Services, mention: Mention) -> Outcome:
+def process_mention(svc: Services, mention: Mention, *, resume: bool = False) -> Outcome:
     now = svc.now()
     if not svc.mentions.add_if_new(mention, now):
         existing = svc.mentions.get(mention.key)
@@ -208,6 +215,8 @@ def process_mention(svc: Services, mention: Mention) -> Outcome:
         case = _current(svc, current)
         if _still_theirs(svc, case, customer_id, now):
             assert case is not None
+            if case.mention_keys[:1] == [mention.key] and resume:
+                return _created(svc, mention, case, now)  # an earlier attempt saved it and failed: finish
             return _join(svc, mention, case, now)
         pending = current if current and case is None else None  # pointed at, never saved: resume under it
         candidate = pending or _reserved(mention) or new_reference()
@@ -224,11 +233,23 @@ def process_mention(svc: Services, mention: Mention) -> Outcome:
         if existing_ticket is None:
             raise
         return _join(svc, mention, existing_ticket, now)
+    return _created(svc, mention, ticket, now, decision)
+
+
+def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
+             decision: RouteDecision | None = None) -> Outcome:
+    """The steps after a new ticket is saved. A redelivery of the message that created the ticket comes back here
+    and does them again: the desk hears of the ticket at least once (consumers dedupe on ticket and event), and the
+    acknowledgement ledger sends at most one."""
+    if decision is None:
+        result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
+                        language=mention.language)
+        decision = route(result, calendar=svc.calendar, config=svc.config, now=now, written_at=mention.created_at)
     reserved = _reserved(mention)
     if reserved and reserved != ticket.ticket_id:
         _alias(svc, reserved, ticket, mention, now)
     _desk_message(svc, ticket, mention, now, decision=decision)
-    if decision.acknowledge:
+    if decision.acknowledge and not ticket.acked:
         acknowledge(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
     _suggest_links(svc, mention, ticket, now)
     svc.mentions.mark_processed(mention.key, ticket.ticket_id)

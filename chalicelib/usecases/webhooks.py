@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from chalicelib import json_input
 from chalicelib.channels import email as email_channel
 from chalicelib.channels import form as form_channel
 from chalicelib.channels import meta as meta_channel
@@ -29,6 +30,9 @@ from chalicelib.usecases.errors import (
 from chalicelib.usecases.ingest import enqueue_mentions, enqueue_raw
 
 MAX_WEBHOOK_BYTES = 1024 * 1024
+#: What a parser meeting a payload of the wrong shape can raise: all of it is the sender's malformed input (400),
+#: never our 500, and nothing of it reaches the queue.
+_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError)
 
 
 def _reject(error: type[Refused], message: str, *, channel: str, details: Any = None) -> Refused:
@@ -43,9 +47,9 @@ def _body_json(raw_body: bytes | None, *, channel: str) -> Any:
     if len(raw_body) > MAX_WEBHOOK_BYTES:
         raise _reject(TooLarge, f"the request body is larger than {MAX_WEBHOOK_BYTES} bytes", channel=channel)
     try:
-        return json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
-        raise _reject(Malformed, "the request body is not valid JSON", channel=channel) from None
+        return json_input.load(raw_body)
+    except json_input.BadJson as exc:
+        raise _reject(Malformed, str(exc), channel=channel) from None
 
 
 # ---------------------------------------------------------------------------------------------------- X
@@ -70,7 +74,7 @@ def receive_x(svc: Services, raw_body: bytes | None, signature: str | None) -> d
                            header=x_channel.SIGNATURE_HEADER, channel="x")
     try:
         mentions = x_channel.parse(payload, brand_id=svc.settings.x_account_id)
-    except ValueError as exc:
+    except _UNREADABLE as exc:
         raise _reject(Malformed, f"malformed Account Activity event: {exc}", channel="x") from None
     if mentions:
         enqueue_raw(svc, "x", payload)
@@ -102,7 +106,7 @@ def receive_meta(svc: Services, raw_body: bytes | None, signature: str | None) -
     try:
         mentions = meta_channel.parse(payload, page_ids=set(svc.settings.meta_page_ids),
                                       ig_ids=set(svc.settings.instagram_account_ids))
-    except (ValueError, TypeError, KeyError) as exc:
+    except _UNREADABLE as exc:
         raise _reject(Malformed, f"malformed Meta webhook event: {exc}", channel="meta") from None
     if mentions:
         for chunk in _split_entries(payload):
@@ -116,13 +120,17 @@ def receive_email(svc: Services, raw_body: bytes | None) -> dict[str, Any]:
     if not isinstance(message, dict) or not email_channel.verify_sns_message(message, svc.sns.certificate):
         raise _reject(NotAuthenticated, "the SNS message signature is missing or invalid", channel="email")
     if email_channel.is_subscription_confirmation(message):
-        svc.sns.confirm(email_channel.subscribe_url(message))
+        try:
+            url = email_channel.subscribe_url(message)
+        except ValueError as exc:
+            raise _reject(Malformed, str(exc), channel="email") from None
+        svc.sns.confirm(url)
         return {"subscribed": True}
     if message.get("Type") != "Notification":
         return {"accepted": 0}
     try:
         mentions = email_channel.parse_sns_notification(message)
-    except ValueError as exc:
+    except _UNREADABLE as exc:
         raise _reject(Malformed, f"malformed SES notification: {exc}", channel="email") from None
     if mentions:
         enqueue_raw(svc, "email", message)

@@ -100,6 +100,28 @@ def test_a_half_finished_attempt_is_resumed_under_the_ticket_id_it_claimed(mem, 
     assert mem.tickets.get("R0000ABCD") is not None and len(outbox_of(mem)) == 1
 
 
+def test_a_redelivery_after_a_failed_desk_send_resumes_the_desk_send_and_the_ack(mem, clock):
+    """Issue reproducer: the first SendMessage to the desk queue fails once; SQS redelivers the message."""
+    send_desk, failures = mem.queues.send_desk, []
+
+    def flaky(desk, message):
+        if not failures:
+            failures.append(desk)
+            raise ConnectionError("SendMessage failed")
+        return send_desk(desk, message)
+
+    mem.queues.send_desk = flaky
+    env = envelope("mentions", {"source": "webhook", "mentions": [tweet("1", at=clock.now()).to_dict()]},
+                   received_at=clock.now())
+    with pytest.raises(ConnectionError):
+        process_envelope(mem, env)
+    assert desk_messages(mem) == [] and outbox_of(mem) == []
+    [outcome] = process_envelope(mem, env, attempt=2)
+    assert outcome.result == "created"
+    assert [m["event"] for m in desk_messages(mem)] == ["ticket.created"] and len(outbox_of(mem)) == 1
+    assert process_envelope(mem, env, attempt=3)[0].result == "duplicate" and len(outbox_of(mem)) == 1
+
+
 def test_losing_the_race_for_the_customers_pointer_joins_the_winners_ticket(mem, clock):
     winner = process_mention(mem, tweet("1", at=clock.now()))
     # the loser looked before the winner pointed the customer at its ticket: hide the pointer for one read
@@ -111,7 +133,7 @@ def test_losing_the_race_for_the_customers_pointer_joins_the_winners_ticket(mem,
     assert mem.tickets.get(winner.ticket_id).mention_keys == ["x#1", "x#2"] and len(outbox_of(mem)) == 1
 
 
-def test_a_ticket_already_created_by_a_concurrent_attempt_is_joined_not_duplicated(mem, clock):
+def test_a_ticket_already_created_by_a_concurrent_attempt_of_the_same_message_makes_this_one_a_duplicate(mem, clock):
     mention = tweet("1", at=clock.now())
     add = mem.tickets.add
 
@@ -121,7 +143,7 @@ def test_a_ticket_already_created_by_a_concurrent_attempt_is_joined_not_duplicat
 
     mem.tickets.add = add_then_lose
     outcome = process_mention(mem, mention)
-    assert outcome.result == "threaded" and mem.tickets.get(outcome.ticket_id).mention_keys == ["x#1"]
+    assert outcome.result == "duplicate" and mem.tickets.get(outcome.ticket_id).mention_keys == ["x#1"]
     assert outbox_of(mem) == []  # the attempt that created it acknowledges, not this one
 
 
