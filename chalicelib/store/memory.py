@@ -17,7 +17,16 @@ from typing import Any
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.ticket import OPEN_STATUSES, WAITING, Ticket
-from chalicelib.store.ports import AlreadyExists, Bucket, ConcurrentUpdate, SentRecord, StoredMention
+from chalicelib.store.ports import (
+    ACQUIRED,
+    HELD,
+    LAPSED,
+    AlreadyExists,
+    Bucket,
+    ConcurrentUpdate,
+    SentRecord,
+    StoredMention,
+)
 from chalicelib.store.queues import MAX_SQS_BYTES
 from chalicelib.store.tickets import update_with_retries
 
@@ -192,13 +201,13 @@ class MemoryOutbox(_Locked):
     def record_sent(self, key: str, record: SentRecord) -> None:
         self.sent_records[key] = record
 
-    def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> bool:
+    def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> str:
         with self._lock:
             until = self.leases.get(key)
-            if until is not None and until > now:
-                return False
-            self.leases[key] = now + hold
-            return True
+            if until is None:
+                self.leases[key] = now + hold
+                return ACQUIRED
+            return HELD if until > now else LAPSED
 
     def release_lease(self, key: str) -> None:
         self.leases.pop(key, None)

@@ -39,6 +39,9 @@ class SentRecord:
     at: datetime
 
 
+ACQUIRED, HELD, LAPSED = "acquired", "held", "lapsed"
+
+
 @dataclass(frozen=True)
 class Bucket:
     """A token bucket's state (see ``usecases.deliver.take_token``)."""
@@ -140,9 +143,11 @@ class OutboxLedger(Protocol):
 
     def record_sent(self, key: str, record: SentRecord) -> None: ...
 
-    def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> bool:
-        """Take the sending lease unless a live one exists. A lease lapses at ``now + hold`` by the condition on its
-        expiry time, never by TTL deletion (which is asynchronous)."""
+    def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> str:
+        """Take the sending lease for one attempt: ``acquired``; ``held`` while another attempt's lease runs; or
+        ``lapsed`` when an earlier attempt took it and neither released it nor recorded a send (its outcome is
+        unknown: the message may have gone out). A lapsed lease is not taken over; expiry is checked against its
+        time, never left to TTL deletion (which is asynchronous)."""
 
     def release_lease(self, key: str) -> None: ...
 

@@ -33,7 +33,16 @@ from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import OPEN_STATUSES, WAITING, Event, Ticket
 from chalicelib.store.models import CustomerIdentityModel, MentionModel, StateModel, TicketModel, TimelineEvent
-from chalicelib.store.ports import AlreadyExists, Bucket, ConcurrentUpdate, SentRecord, StoredMention
+from chalicelib.store.ports import (
+    ACQUIRED,
+    HELD,
+    LAPSED,
+    AlreadyExists,
+    Bucket,
+    ConcurrentUpdate,
+    SentRecord,
+    StoredMention,
+)
 from chalicelib.store.tickets import update_with_retries
 
 #: Active incidents are read once per this many seconds per container, not once per acknowledgement: a declared
@@ -311,11 +320,15 @@ class DynamoOutbox(_State):
         self._put(self._SENT, key, value={"external_id": record.external_id, "at": record.at.isoformat()},
                   ref=record.ticket_id, ttl=self._retention)
 
-    def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> bool:
-        # ``ref`` holds the lease's expiry as a UTC ISO string: an expired lease is taken over by the condition
-        item = StateModel(self._LEASE, key, ref=_sortable(now + hold), expires_at=hold + timedelta(days=1))
-        lapsed = StateModel.ref.does_not_exist() | (StateModel.ref <= _sortable(now))
-        return _save_if(item, StateModel.pk.does_not_exist() | lapsed)
+    def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> str:
+        # ``ref`` holds the lease's expiry as fixed-width UTC text; the TTL only cleans up, after the retention
+        item = StateModel(self._LEASE, key, ref=_sortable(now + hold), expires_at=self._retention)
+        if _save_if(item, StateModel.pk.does_not_exist()):
+            return ACQUIRED
+        current = self._item(self._LEASE, key)
+        if current is None:  # released between the two calls: try once more
+            return ACQUIRED if _save_if(item, StateModel.pk.does_not_exist()) else HELD
+        return HELD if current.ref and current.ref > _sortable(now) else LAPSED
 
     def release_lease(self, key: str) -> None:
         self._delete(self._LEASE, key)

@@ -7,7 +7,7 @@ from chalicelib.channels.base import SendError
 from chalicelib.domain.outbound import OutboxItem
 from chalicelib.services import Services
 from chalicelib.sqs_batch import Record, RetryLater
-from chalicelib.store.ports import Bucket, ConcurrentUpdate, SentRecord
+from chalicelib.store.ports import HELD, LAPSED, Bucket, ConcurrentUpdate, SentRecord
 from chalicelib.telemetry import count, logger
 
 MAX_ATTEMPTS = 6
@@ -57,10 +57,19 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
     if wait:
         count("OutboundThrottled", channel=channel)
         raise RetryLater(int(wait) + 1, "outbound budget exhausted")
-    if not svc.outbox.acquire_lease(key, now, LEASE):
+    sender = svc.sender(channel)  # before the lease: a sender that cannot be built has sent nothing
+    lease = svc.outbox.acquire_lease(key, now, LEASE)
+    if lease == HELD:
         raise RetryLater(120, "another delivery of this message is in progress")
+    if lease == LAPSED:
+        # an earlier attempt started sending and never said how it ended: it may have reached the customer, and
+        # a second copy is worse than a human checking (exactly once per key, or not at all and visible)
+        count("OutboundOutcomeUnknown", channel=channel)
+        _note_on_ticket(svc, item.ticket_id, now, "reply_unconfirmed", item.kind)
+        raise PermanentSendFailure("an earlier attempt to send this message ended without a result; check the "
+                                   "platform before sending it again")
     try:
-        result = svc.sender(channel).send(item.outbound())
+        result = sender.send(item.outbound())
     except SendError as exc:
         svc.outbox.release_lease(key)
         if exc.retryable and attempt < MAX_ATTEMPTS:

@@ -298,12 +298,13 @@ def test_the_sent_ledger_and_the_lease(stores):
     stores.outbox.record_sent(key, SentRecord("999", "R1", T0))
     assert stores.outbox.sent(key) == SentRecord("999", "R1", T0)
     lease = uid("lease#")
-    assert stores.outbox.acquire_lease(lease, T0, timedelta(minutes=10)) is True
-    assert stores.outbox.acquire_lease(lease, T0 + timedelta(minutes=9, seconds=59), timedelta(minutes=10)) is False
-    # a lease lapses by its time, whatever TTL deletion does
-    assert stores.outbox.acquire_lease(lease, T0 + timedelta(minutes=10), timedelta(minutes=10)) is True
+    assert stores.outbox.acquire_lease(lease, T0, timedelta(minutes=10)) == "acquired"
+    assert stores.outbox.acquire_lease(lease, T0 + timedelta(minutes=9, seconds=59), timedelta(minutes=10)) == "held"
+    # a lease lapses by its time, whatever TTL deletion does, and is then reported, not taken over
+    assert stores.outbox.acquire_lease(lease, T0 + timedelta(minutes=10), timedelta(minutes=10)) == "lapsed"
+    assert stores.outbox.acquire_lease(lease, T0 + timedelta(days=1), timedelta(minutes=10)) == "lapsed"
     stores.outbox.release_lease(lease)
-    assert stores.outbox.acquire_lease(lease, T0, timedelta(minutes=10)) is True
+    assert stores.outbox.acquire_lease(lease, T0, timedelta(minutes=10)) == "acquired"
 
 
 def test_a_bucket_is_compare_and_set(stores):

@@ -264,15 +264,35 @@ def test_an_exhausted_budget_retries_later(mem, clock):
     assert 1 <= later.value.seconds <= 61
 
 
-def test_a_message_another_delivery_holds_is_retried_later_until_the_lease_lapses(mem, clock):
+def test_a_message_another_delivery_holds_is_retried_later_and_an_unfinished_attempt_is_never_resent(mem, clock):
+    """Issue reproducer: an attempt that sent, then failed before recording it, must not lead to a second send when
+    SQS redelivers or an operator redrives the dead-letter queue."""
     sender = with_sender(mem, Recorder())
-    item = queued_ack(mem, clock)
+    item = replace(queued_ack(mem, clock), expires_at=None)
     mem.outbox.acquire_lease(item.idempotency_key, clock.now(), timedelta(minutes=10))
     with pytest.raises(RetryLater):
         deliver(mem, item)
     clock.advance(minutes=10)
-    item = replace(item, expires_at=None)
-    assert deliver(mem, item) == "sent" and len(sender.sent) == 1
+    record = Record("m1", "r1", json.dumps(item.to_dict()), 2)
+    assert deliver_record(mem, record) == "failed" and sender.sent == []
+    [parked] = mem.queues.messages[f"{mem.settings.outbox_queue}-dlq"]
+    assert "ended without a result" in parked["error"]
+    assert mem.tickets.get(item.ticket_id).timeline[-1].kind == "reply_unconfirmed"
+    assert deliver_record(mem, record) == "failed" and sender.sent == []  # a redrive does not send it either
+
+
+def test_a_send_that_crashes_after_reaching_the_platform_is_sent_once(mem, clock):
+    sender = with_sender(mem, Recorder())
+    item = replace(queued_ack(mem, clock), expires_at=None)
+    record_sent = mem.outbox.record_sent
+    mem.outbox.record_sent = lambda key, record: (_ for _ in ()).throw(ConnectionError("UpdateItem failed"))
+    with pytest.raises(ConnectionError):
+        deliver(mem, item)
+    mem.outbox.record_sent = record_sent
+    for attempt in (2, 3, 4):
+        clock.advance(minutes=11)
+        deliver_record(mem, Record("m1", "r1", json.dumps(item.to_dict()), attempt))
+    assert len(sender.sent) == 1
 
 
 def test_a_retryable_failure_backs_off_and_releases_the_lease(mem, clock):
