@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test unit integration e2e lint check-config bench replay deploy-infra clean
+.PHONY: run test unit integration e2e lint check-config bench replay reliability deploy-infra clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ lint: $(STAMP)  ## the infra template, the brand config, ruff, and mypy (strict 
 
 check-config: $(STAMP)
 	$(PY) -m tools.check_config
+
+reliability: $(STAMP)  ## every route fuzzed 10,000 times (never a 5xx), hostile-input reproducers, faults, replay
+	RELIABILITY_EXAMPLES=$${RELIABILITY_EXAMPLES:-10000} $(PY) -m pytest -q -p no:xdist -s \
+		tests/integration/test_fuzz_routes.py tests/integration/test_hostile_input.py \
+		tests/unit/test_usecases.py tests/unit/test_one_customer.py tests/e2e/test_replay.py
 
 bench: $(STAMP)  ## benchmarks: figures as ratios measured in one run
 	$(PY) -m bench.run && $(PY) bench/triage_accuracy.py
