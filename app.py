@@ -32,6 +32,10 @@ ERROR_STATUS: dict[type[errors.Refused], int] = {
 }
 
 
+def _refusal_status(exc: errors.Refused) -> int:
+    return next((ERROR_STATUS[kind] for kind in type(exc).__mro__ if kind in ERROR_STATUS), 400)
+
+
 def _json_error(status: int, message: str, details: Any = None) -> Response:
     body: dict[str, Any] = {"error": message}
     if details:
@@ -44,8 +48,7 @@ def _answer(call: Callable[[], Any], status: int = 200, headers: dict[str, str] 
     try:
         result = call()
     except errors.Refused as exc:
-        status_of = next((ERROR_STATUS[kind] for kind in type(exc).__mro__ if kind in ERROR_STATUS), 400)
-        return _json_error(status_of, exc.message, exc.details)
+        return _json_error(_refusal_status(exc), exc.message, exc.details)
     if status == 200 and headers is None:
         return result
     return Response(body=result, status_code=status, headers=headers or {})
@@ -293,3 +296,163 @@ def show_ticket(ticket_id):
     from chalicelib.usecases.admin import ticket_view
 
     return _admin(lambda svc: ticket_view(svc, ticket_id))
+
+
+# ------------------------------------------------------------------------------------------------ agents' inbox (JSON)
+def _agent_call(call: Callable[[Any, Any], Any], status: int = 200) -> Any:
+    """Agent endpoints: the sign-in token (``Authorization: Bearer``) names the agent, then the use case."""
+    from chalicelib.usecases import inbox
+
+    svc = services()
+
+    def run() -> Any:
+        agent = inbox.authenticate(svc, inbox.bearer(app.current_request.headers.get("authorization")))
+        return call(svc, agent)
+
+    return _answer(run, status=status)
+
+
+@app.route("/agent/sign-in", methods=["POST"], content_types=["application/json"])
+def agent_sign_in():
+    from chalicelib.usecases.inbox import sign_in
+
+    return _answer(lambda: sign_in(services(), _json_object()))
+
+
+@app.route("/agent/me", methods=["GET"])
+def agent_me():
+    from chalicelib.usecases.inbox import desks
+
+    return _agent_call(desks)
+
+
+@app.route("/agent/next", methods=["POST"], content_types=["application/json"])
+def agent_next():
+    from chalicelib.usecases.inbox import next_ticket
+
+    def run(svc: Any, agent: Any) -> Any:
+        desk = _json_object().get("desk")
+        if desk is not None and not isinstance(desk, str):
+            raise errors.Invalid("desk must be a desk id", details={"desk": "not a string"})
+        return next_ticket(svc, agent, desk or None)
+
+    return _agent_call(run)
+
+
+@app.route("/agent/tickets/{ticket_id}", methods=["GET"])
+def agent_show(ticket_id):
+    from chalicelib.usecases.inbox import show
+
+    return _agent_call(lambda svc, agent: show(svc, agent, ticket_id))
+
+
+@app.route("/agent/tickets/{ticket_id}/{action}", methods=["POST"], content_types=["application/json"])
+def agent_act(ticket_id, action):
+    from chalicelib.usecases import inbox
+
+    with_body = {"reply": inbox.reply, "note": inbox.note, "transfer": inbox.transfer}
+    without_body = {"claim": inbox.claim, "release": inbox.release, "resolve": inbox.resolve, "reopen": inbox.reopen}
+    if action in with_body:
+        return _agent_call(lambda svc, agent: with_body[action](svc, agent, ticket_id, _json_object()))
+    if action in without_body:
+        return _agent_call(lambda svc, agent: without_body[action](svc, agent, ticket_id))
+    return _json_error(404, f"no action {action}: use one of {', '.join([*with_body, *without_body])}")
+
+
+@app.route("/agent/customer-links", methods=["POST"], content_types=["application/json"])
+def agent_link():
+    from chalicelib.usecases.inbox import link
+
+    return _agent_call(lambda svc, agent: link(svc, agent, _json_object()))
+
+
+@app.route("/agent/oversight", methods=["GET"])
+def agent_oversight():
+    from chalicelib.usecases.inbox import oversight
+
+    return _agent_call(oversight)
+
+
+# ------------------------------------------------------------------------------------------------ agents' inbox (web)
+FORM = ["application/x-www-form-urlencoded"]
+
+
+def _web(answer: Callable[[Any], tuple[int, str, dict[str, Any]]]) -> Response:
+    """Web inbox pages: ``chalicelib.web.inbox_page`` reads the request (session cookie, form, CSRF token) and renders
+    what the use case answers; a refusal keeps the status ``ERROR_STATUS`` gives it."""
+    from chalicelib.web.inbox_page import Web
+
+    status, body, headers = answer(Web(services(), app.current_request, _refusal_status))
+    return Response(body=body, status_code=status, headers=headers)
+
+
+@app.route("/inbox", methods=["GET"])
+def inbox_home():
+    from chalicelib.usecases.inbox import desks
+
+    return _web(lambda web: web.home(desks))
+
+
+@app.route("/inbox/sign-in", methods=["GET"])
+def inbox_sign_in_form():
+    return _web(lambda web: web.sign_in_form())
+
+
+@app.route("/inbox/sign-in", methods=["POST"], content_types=FORM)
+def inbox_sign_in():
+    from chalicelib.usecases.inbox import sign_in
+
+    return _web(lambda web: web.sign_in(sign_in))
+
+
+@app.route("/inbox/sign-out", methods=["POST"], content_types=FORM)
+def inbox_sign_out():
+    return _web(lambda web: web.sign_out())
+
+
+@app.route("/inbox/next", methods=["POST"], content_types=FORM)
+def inbox_next():
+    from chalicelib.usecases.inbox import next_ticket
+
+    return _web(lambda web: web.take_next(next_ticket))
+
+
+@app.route("/inbox/oversight", methods=["GET"])
+def inbox_oversight():
+    from chalicelib.usecases.inbox import oversight
+
+    return _web(lambda web: web.oversight(oversight))
+
+
+@app.route("/inbox/tickets/{ticket_id}", methods=["GET"])
+def inbox_ticket(ticket_id):
+    from chalicelib.usecases.inbox import show
+
+    return _web(lambda web: web.ticket(ticket_id, show))
+
+
+@app.route("/inbox/tickets/{ticket_id}/{action}", methods=["POST"], content_types=FORM)
+def inbox_act(ticket_id, action):
+    from chalicelib.usecases import inbox
+
+    with_form = {"reply": inbox.reply, "note": inbox.note, "transfer": inbox.transfer}
+    without_form = {"claim": inbox.claim, "release": inbox.release, "resolve": inbox.resolve,
+                    "reopen": inbox.reopen}
+
+    def call(svc: Any, agent: Any, form: dict[str, Any]) -> Any:
+        if action in with_form:
+            return with_form[action](svc, agent, ticket_id, form)
+        if action in without_form:
+            return without_form[action](svc, agent, ticket_id)
+        return inbox.link(svc, agent, form)
+
+    known = action in with_form or action in without_form or action == "link"
+    return _web(lambda web: web.act(ticket_id, action, call if known else None))
+
+
+@app.route("/inbox/assets/{name}", methods=["GET"])
+def inbox_asset(name):
+    from chalicelib.web.inbox_page import asset_page
+
+    status, body, headers = asset_page(name)
+    return Response(body=body, status_code=status, headers=headers)

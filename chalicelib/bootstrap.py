@@ -12,7 +12,7 @@ from chalicelib.clock import Clock
 from chalicelib.domain.config import BrandConfig
 from chalicelib.services import Services, Stores
 from chalicelib.settings import Secrets, Settings
-from chalicelib.store.ports import Queues
+from chalicelib.store.ports import AgentDirectory, Queues
 
 SENDER_CHANNELS = ("x", "facebook", "instagram", "messenger", "email", "form")
 
@@ -32,7 +32,7 @@ def dynamo_stores(settings: Settings) -> Stores:
         acks=db.DynamoAckLedger(retention), outbox=db.DynamoOutbox(retention), buckets=db.DynamoBuckets(retention),
         incidents=db.DynamoIncidents(retention), cursors=db.DynamoCursors(retention),
         form_limit=db.DynamoFormLimit(retention), sandbox=db.DynamoSandbox(retention),
-        health=db.DynamoHealth(retention))
+        health=db.DynamoHealth(retention), answers=db.DynamoAnswers(retention))
 
 
 def memory_stores() -> Stores:
@@ -42,7 +42,7 @@ def memory_stores() -> Stores:
         mentions=m.MemoryMentions(), tickets=m.MemoryTickets(), customers=m.MemoryCustomers(),
         threads=m.MemoryThreads(), acks=m.MemoryAckLedger(), outbox=m.MemoryOutbox(), buckets=m.MemoryBuckets(),
         incidents=m.MemoryIncidents(), cursors=m.MemoryCursors(), form_limit=m.MemoryFormLimit(),
-        sandbox=m.MemorySandbox(), health=m.MemoryHealth())
+        sandbox=m.MemorySandbox(), health=m.MemoryHealth(), answers=m.MemoryAnswerCounts())
 
 
 def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> Callable[[str], Sender]:
@@ -78,7 +78,7 @@ def _x_api_factory(secrets: Secrets) -> Callable[[], MentionSource]:
 def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | None = None,
           config: BrandConfig | None = None, sender_factory: Callable[[str], Sender] | None = None,
           x_api_factory: Callable[[], MentionSource] | None = None, sns: SnsEndpoint | None = None,
-          memory: bool = False) -> Services:
+          agents: AgentDirectory | None = None, memory: bool = False) -> Services:
     from chalicelib.channels.sns_http import SnsHttp
     from chalicelib.configfile import load_config
     from chalicelib.domain.rota import Calendar
@@ -110,9 +110,24 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
             sender_factory = lambda channel: SandboxSender(sandbox, now, channel)  # noqa: E731
         else:
             sender_factory = _real_sender_factory(settings, secrets, session)
+    if agents is None:
+        if memory:
+            from chalicelib.store.memory import MemoryAgents
+
+            agents = MemoryAgents()
+        else:
+            agents = _cognito_agents(settings, config, session)
     return Services(settings=settings, clock=clock, secrets=secrets, config=config, calendar=Calendar(config),
                     stores=stores, queues=queues, sender_factory=sender_factory,
-                    x_api_factory=x_api_factory or _x_api_factory(secrets), sns=sns or SnsHttp())
+                    x_api_factory=x_api_factory or _x_api_factory(secrets), sns=sns or SnsHttp(), agents=agents)
+
+
+def _cognito_agents(settings: Settings, config: BrandConfig, session: Any) -> AgentDirectory:
+    from chalicelib.channels.cognito import CognitoAgents
+
+    return CognitoAgents(client=lambda: session.client("cognito-idp", endpoint_url=settings.endpoint_url),
+                         pool_id=settings.agent_pool_id, client_id=settings.agent_client_id, region=settings.region,
+                         teams=config.team_ids, endpoint_url=settings.endpoint_url)
 
 
 _services: Services | None = None

@@ -15,6 +15,8 @@ from chalicelib.domain.status_link import StatusLinks
 from chalicelib.settings import Secrets, Settings
 from chalicelib.store.ports import (
     AckLedger,
+    AgentDirectory,
+    AnswerCounts,
     CustomerStore,
     FormRateLimit,
     Health,
@@ -44,6 +46,7 @@ class Stores:
     form_limit: FormRateLimit
     sandbox: SandboxOutbox
     health: Health
+    answers: AnswerCounts
 
 
 @dataclass
@@ -58,6 +61,7 @@ class Services:
     sender_factory: Callable[[str], Sender]
     x_api_factory: Callable[[], MentionSource]
     sns: SnsEndpoint
+    agents: AgentDirectory
     _senders: dict[str, Sender] = field(default_factory=dict)
     _x_api: MentionSource | None = None
 
@@ -105,6 +109,10 @@ class Services:
     @property
     def sandbox(self) -> SandboxOutbox:
         return self.stores.sandbox
+
+    @property
+    def answers(self) -> AnswerCounts:
+        return self.stores.answers
 
     def now(self) -> datetime:
         return self.clock.now()

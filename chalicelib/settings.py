@@ -62,6 +62,9 @@ class Settings(BaseModel):
     outbound_per_minute: int = Field(default=30, ge=1)  # token bucket per channel account
     reopen_window_days: int = Field(default=7, ge=0, le=365)  # a customer writing again within it reopens the case
     sandbox_outbound: bool = False  # True: record outbound messages instead of sending (stage local)
+    agent_pool_id: str = ""  # AGENT_POOL_ID: the Cognito user pool agents sign in to
+    agent_client_id: str = ""  # AGENT_CLIENT_ID: its app client (USER_PASSWORD_AUTH, no secret)
+    claim_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)  # an untouched claim returns to the desk
     clock: str | None = None  # RESPONDER_CLOCK: ISO-8601 instant the app's clock starts at
 
     _split = field_validator("meta_page_ids", "instagram_account_ids", mode="before")(_csv)
@@ -93,7 +96,8 @@ class Settings(BaseModel):
             "instagram_account_ids": "INSTAGRAM_ACCOUNT_IDS", "reply_from_address": "REPLY_FROM_ADDRESS",
             "outbound_per_minute": "OUTBOUND_PER_MINUTE",
             "reopen_window_days": "REOPEN_WINDOW_DAYS", "sandbox_outbound": "SANDBOX_OUTBOUND",
-            "clock": "RESPONDER_CLOCK",
+            "clock": "RESPONDER_CLOCK", "agent_pool_id": "AGENT_POOL_ID", "agent_client_id": "AGENT_CLIENT_ID",
+            "claim_idle_minutes": "CLAIM_IDLE_MINUTES",
         }
         values = {field: env[var] for field, var in names.items() if env.get(var) not in (None, "")}
         values.setdefault("region", env.get("AWS_DEFAULT_REGION", "eu-west-2"))

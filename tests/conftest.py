@@ -61,12 +61,18 @@ def settings():
 
 @pytest.fixture
 def svc(aws, settings, clock, monkeypatch):
-    """Services wired exactly as in production, against moto, with the local sandbox sender."""
+    """Services wired exactly as in production, against moto (the agents' Cognito pool of tools.local_agents
+    included), with the local sandbox sender."""
     from chalicelib import bootstrap
+    from chalicelib.configfile import load_config
     from chalicelib.settings import Secrets
+    from tools.local_agents import create_pool
 
     for key, value in LOCAL_ENV.items():
         monkeypatch.setenv(key, value)
+    pool = create_pool(boto3.client("cognito-idp", region_name="eu-west-2"), load_config(settings.config_path).team_ids)
+    settings = settings.model_copy(update={"agent_pool_id": pool["AGENT_POOL_ID"],
+                                           "agent_client_id": pool["AGENT_CLIENT_ID"]})
     services = bootstrap.build(settings, clock=clock, secrets=Secrets(settings, env=LOCAL_ENV))
     bootstrap.use(services)
     yield services

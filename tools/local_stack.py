@@ -62,6 +62,7 @@ def quiet() -> None:
     """The local AWS answers silently: no request log lines, no warnings about resources moto skips."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudWatch::Alarm")
+    warnings.filterwarnings("ignore", message="Tried to parse AWS::Cognito::")  # created by tools.local_agents
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
@@ -112,6 +113,17 @@ def create_stack(endpoint_url: str, stage: str = "local") -> dict[str, str]:
     if stack["StackStatus"] != "CREATE_COMPLETE":
         raise RuntimeError(f"stack {STACK_NAME}: {stack['StackStatus']} {stack.get('StackStatusReason', '')}")
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def create_agents(endpoint_url: str) -> dict[str, str]:
+    """The agents' user pool (moto's cognito-idp is not created by CloudFormation there): AGENT_POOL_ID/CLIENT_ID."""
+    import boto3
+
+    from chalicelib.configfile import load_config
+    from tools.local_agents import create_pool
+
+    teams = load_config(os.environ.get("BRAND_CONFIG") or str(PROJECT / "chalicelib" / "brand.yaml")).team_ids
+    return create_pool(boto3.client("cognito-idp", endpoint_url=endpoint_url, region_name=REGION), teams)
 
 
 def chalice_config(stage: str = "local"):
@@ -231,6 +243,7 @@ def serve(*, aws_port: int, http_port: int, announce: bool = True):
     for key, value in config.environment_variables.items():
         os.environ.setdefault(key, value)
     os.environ.update(local_environment(aws_port, http_port))  # the runner's ports win over config.json
+    os.environ.update(create_agents(endpoint))
     app = load_app()
     from chalice.local import create_local_server
 
@@ -247,6 +260,7 @@ def serve(*, aws_port: int, http_port: int, announce: bool = True):
 Responder is running (stage local){f' - clock starts at {clock}' if clock else ''}
   API            {base}/health
   outbox         {base}/local/outbox      (messages the app would have sent)
+  agents' inbox  {base}/inbox             (sign in as amira / Amira-local-1; more: python -m tools.local_agents)
   rota           {base}/admin/rota        (Authorization: Bearer local-admin-token)
   X webhook      {base}/webhooks/x        (secret: local-x-consumer-secret)
   Meta webhook   {base}/webhooks/meta     (secret: local-meta-app-secret)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -105,15 +106,17 @@ def replay(base_url: str, rows: list[Row], *, secret: str = LOCAL_SECRET, brand_
         anchor = sorted(r.created_at for r in rows)[len(rows) // 100]
         shift = app_now - anchor - timedelta(seconds=1)
     counts = {"sent": 0, "accepted": 0, "rejected": 0}
+    counting = threading.Lock()
 
     def send(row: Row) -> None:
         body, headers = signed(webhook_payload(row, brand_id=brand_id, shift=shift), secret)
         response = session.post(base_url + "/webhooks/x", data=body, headers=headers, timeout=30)
-        counts["sent"] += 1
-        if response.status_code == 200:
-            counts["accepted"] += response.json().get("accepted", 0)
-        else:
-            counts["rejected"] += 1
+        accepted = response.json().get("accepted", 0) if response.status_code == 200 else 0
+        with counting:  # several sending threads: `+=` on a shared dict can lose an update
+            counts["sent"] += 1
+            counts["accepted" if response.status_code == 200 else "rejected"] += \
+                accepted if response.status_code == 200 else 1
+        if response.status_code != 200:
             print(f"tweet {row.tweet_id}: HTTP {response.status_code} {response.text[:200]}", file=sys.stderr)
 
     start = time.monotonic()

@@ -30,12 +30,13 @@ def fits(channel: str, text: str) -> bool:
 
 def compose(template: str, *, channel: str, name: str, reference: str, status_url: str, now: datetime,
             back_at: datetime | None, tz: str, desk: str, incident: Incident | None = None,
-            dm_invite: str = "") -> str:
+            dm_invite: str = "", expected_wait: str = "") -> str:
     """Render an acknowledgement; on X drop the optional parts (invite, then incident text) until it fits.
 
-    ``back_at`` is worded as in ``"back at 07:00 tomorrow GMT"`` and ``back_in`` as in ``"(in about 8 hours)"``."""
+    ``back_at`` is worded as in ``"back at 07:00 tomorrow GMT"`` and ``back_in`` as in ``"(in about 8 hours)"``;
+    ``expected_wait`` (the busy acknowledgement, ``domain.busy``) as in ``"about 40–60 minutes"``."""
     base = {
-        "name": name, "reference": reference, "status_url": status_url, "desk": desk,
+        "name": name, "reference": reference, "status_url": status_url, "desk": desk, "expected_wait": expected_wait,
         "back_at": wording.opening(back_at, now, tz, style="phrase") if back_at else "",
         "back_in": wording.wait(back_at - now) if back_at else "",
     }

@@ -38,6 +38,7 @@ __all__ = [
     "DeskRule",
     "HighReach",
     "SlaTarget",
+    "BusyAck",
     "CrossReferenceErrors",
     "Location",
     "DAYS",
@@ -76,6 +77,7 @@ TEMPLATE_VARIABLES = frozenset(
         "incident_change",
         "dm_invite",
         "desk",
+        "expected_wait",
     }
 )
 QUEUE_PREFIX = "responder-desk-"
@@ -505,6 +507,18 @@ class SlaTarget(_Model):
 TemplateSet = dict[str, dict[str, dict[str, str]]]  # kind → channel|default → language → jinja2 source
 
 
+class BusyAck(_Model):
+    """The in-hours busy acknowledgement (``domain.busy``): a new ticket on an open desk whose expected wait
+    (backlog ÷ answers per hour over the last ``window_minutes``) exceeds ``threshold_minutes`` gets one
+    acknowledgement of kind ``busy`` with the wait as a range; with fewer than ``min_answers`` answers in the
+    window there is no estimate and nothing is sent. Needs ``templates.busy``."""
+
+    enabled: bool = True
+    threshold_minutes: int = Field(default=30, gt=0)
+    window_minutes: int = Field(default=120, ge=60, le=24 * 60)  # answers are counted per hour, kept 3 days
+    min_answers: int = Field(default=4, ge=1)
+
+
 # --------------------------------------------------------------------------------------------------
 # the whole file
 # --------------------------------------------------------------------------------------------------
@@ -519,6 +533,7 @@ class BrandConfig(_Model):
     triage: TriageRules = Field(default_factory=TriageRules)
     sla: dict[str, dict[Priority, SlaTarget]]
     templates: TemplateSet
+    busy: BusyAck = Field(default_factory=BusyAck)
     _derived: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def derived(self, name: str, build: Callable[[BrandConfig], T]) -> T:
@@ -564,7 +579,10 @@ class BrandConfig(_Model):
 
     @model_validator(mode="after")
     def _cross_references(self) -> BrandConfig:
-        problems = cross_check(self.model_dump(mode="python"))
+        data = self.model_dump(mode="python")
+        if "busy" not in self.model_fields_set:
+            del data["busy"]  # as in the file: a section left out is not a section given
+        problems = cross_check(data)
         if problems:
             raise CrossReferenceErrors(problems)
         return self
@@ -599,6 +617,12 @@ class BrandConfig(_Model):
         if key in by_priority:
             return by_priority[key]
         return self.sla["default"][key]
+
+    @property
+    def busy_ack(self) -> BusyAck | None:
+        """The busy acknowledgement's settings while it is on: enabled, and a ``busy`` template to send (a file
+        without that template and without a ``busy`` section never sends one)."""
+        return self.busy if self.busy.enabled and "busy" in self.templates else None
 
     def template(self, kind: str, channel: str = "default", language: str = "") -> str:
         """The template source for ``kind``, falling back channel → default and language → brand → en."""
@@ -682,7 +706,14 @@ def cross_check(data: Mapping[str, Any]) -> list[tuple[Location, str]]:
     high_reach_desk = mapping(triage.get("high_reach")).get("desk")
     if high_reach_desk is not None and high_reach_desk not in desks:
         problems.append((("triage", "high_reach", "desk"), f"triage rule names unknown desk {high_reach_desk!r}"))
-    for kind, by_channel in mapping(data.get("templates")).items():
+    templates_data = mapping(data.get("templates"))
+    busy = data.get("busy")
+    if isinstance(busy, Mapping) and busy.get("enabled", True) is not False and "busy" not in templates_data:
+        problems.append((("busy",), "the busy acknowledgement needs templates.busy (or set enabled: false)"))
+    if "busy" in templates_data and "en" not in mapping(mapping(templates_data["busy"]).get("default")):
+        problems.append((("templates", "busy"), "templates.busy.default.en is required (the last fallback of "
+                                                "the busy acknowledgement)"))
+    for kind, by_channel in templates_data.items():
         for channel, by_language in mapping(by_channel).items():
             for language, source in mapping(by_language).items():
                 if isinstance(source, str):

@@ -172,19 +172,56 @@ class Ticket:
         self.claimed_by, self.claim_expires_at = agent, until
         self.record(now, "claimed", agent)
 
+    def held_by(self, agent: str, now: datetime) -> bool:
+        """True while ``agent`` holds an unexpired claim on this ticket."""
+        return (self.status == CLAIMED and self.claimed_by == agent and self.claim_expires_at is not None
+                and self.claim_expires_at > now)
+
+    @property
+    def awaiting_customer(self) -> bool:
+        """An agent answered after the customer's last message: the ball is in the customer's court."""
+        return any(e.kind == "replied" and e.at >= self.last_customer_at for e in self.timeline)
+
     def release(self, now: datetime, reason: str = "") -> None:
+        """The claim ends: back to the desk's queue, or, when an agent has answered the customer's last message,
+        waiting for the customer (their next message puts it back in the queue)."""
         if self.status != CLAIMED:
             return
-        self._move(WAITING)
+        awaiting = self.awaiting_customer
+        self._move(REPLIED if awaiting else WAITING)
         self.claimed_by = self.claim_expires_at = None
-        self.record(now, "released", reason)
+        self.record(now, "awaiting_customer" if awaiting else "released", reason)
 
     def replied(self, agent: str, now: datetime) -> None:
-        self._move(REPLIED)
-        self.claimed_by = self.claim_expires_at = None
+        """An agent answered; a claimed ticket stays with the agent (they may resolve it or wait for an answer)."""
+        if self.status != CLAIMED:
+            self._move(REPLIED)
+            self.claimed_by = self.claim_expires_at = None
         if self.first_response_at is None:
             self.first_response_at = now
         self.record(now, "replied", agent)
+
+    def note(self, agent: str, text: str, now: datetime) -> None:
+        """An internal note (never shown to the customer)."""
+        self.record(now, "note", f"{agent}: {text}")
+
+    def transfer(self, desk: str, agent: str, now: datetime) -> None:
+        """To another desk's queue; the claim ends."""
+        if not self.open:
+            raise TicketStateError(f"ticket {self.ticket_id} is {self.status}; reopen it before transferring")
+        if self.status != WAITING:
+            self._move(WAITING)
+        self.claimed_by = self.claim_expires_at = None
+        self.desk = desk
+        self.record(now, "transferred", desk)
+
+    def reopen(self, agent: str, now: datetime) -> None:
+        """An agent reopens a resolved ticket (to answer again); it goes back to the desk's queue."""
+        if self.status != RESOLVED:
+            raise TicketStateError(f"ticket {self.ticket_id} is {self.status}; only a resolved ticket reopens")
+        self._move(WAITING)
+        self.resolved_at = None
+        self.record(now, "reopened_by_agent", agent)
 
     def resolve(self, agent: str, now: datetime) -> None:
         self._move(RESOLVED)

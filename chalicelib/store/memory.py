@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.agent import Agent
+from chalicelib.domain.busy import hour_ceil, hour_floor
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.ticket import OPEN_STATUSES, WAITING, Ticket
@@ -24,7 +26,10 @@ from chalicelib.store.ports import (
     AlreadyExists,
     Bucket,
     ConcurrentUpdate,
+    InvalidToken,
     SentRecord,
+    SignIn,
+    SignInRefused,
     StoredMention,
 )
 from chalicelib.store.queues import MAX_SQS_BYTES
@@ -250,6 +255,9 @@ class MemoryIncidents(_Locked):
     def claim_follow_up(self, incident_id: str, change: str, ticket_id: str) -> bool:
         return self._create(self.follow_ups, (incident_id, change, ticket_id), True)
 
+    def claim_resolution(self, incident_id: str) -> bool:
+        return self._create(self.follow_ups, (incident_id, "resolution", ""), True)
+
 
 class MemoryCursors:
     def __init__(self) -> None:
@@ -274,6 +282,24 @@ class MemoryFormLimit(_Locked):
                 return False
             self.counts[(client_key, window)] = used + 1
             return True
+
+
+class MemoryAnswerCounts(_Locked):
+    """Answers per desk and UTC hour, counted as DynamoDB's atomic ``ADD`` counts them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[tuple[str, datetime], int] = {}
+
+    def record(self, desk: str, at: datetime) -> None:
+        with self._lock:
+            key = (desk, hour_floor(at))
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def count_since(self, desk: str, since: datetime, now: datetime) -> int:
+        first, last = hour_ceil(since), hour_floor(now)
+        with self._lock:
+            return sum(n for (d, hour), n in self.counts.items() if d == desk and first <= hour <= last)
 
 
 class MemorySandbox(_Locked):
@@ -342,3 +368,39 @@ class MemoryQueues(_Locked):
         """Remove and return everything sent to a queue (tests act as its consumer)."""
         with self._lock:
             return self.messages.pop(name, [])
+
+
+class MemoryAgents(_Locked):
+    """The agent directory's twin: registered agents and opaque tokens with an expiry in real time."""
+
+    def __init__(self, wall_clock: Callable[[], float] | None = None, lifetime: int = 3600) -> None:
+        import time
+
+        super().__init__()
+        self._users: dict[str, tuple[str, Agent]] = {}
+        self._tokens: dict[str, tuple[Agent, float]] = {}
+        self._wall_clock = wall_clock or time.time
+        self.lifetime = lifetime
+
+    def register(self, agent: Agent, password: str) -> None:
+        with self._lock:
+            self._users[agent.username] = (password, agent)
+
+    def sign_in(self, username: str, password: str) -> SignIn:
+        import hmac
+        import secrets
+
+        with self._lock:
+            known = self._users.get(username)
+            if known is None or not hmac.compare_digest(known[0].encode(), password.encode()):
+                raise SignInRefused("wrong username or password")
+            token = "mem." + secrets.token_urlsafe(24) + ".t"
+            self._tokens[token] = (known[1], self._wall_clock() + self.lifetime)
+            return SignIn(token=token, expires_in=self.lifetime, agent=known[1])
+
+    def verify(self, token: str) -> Agent:
+        with self._lock:
+            found = self._tokens.get(token or "")
+            if found is None or found[1] <= self._wall_clock():
+                raise InvalidToken("the sign-in token is not valid")
+            return found[0]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from chalicelib.domain.agent import Agent
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.ticket import Ticket
@@ -23,6 +24,21 @@ class AlreadyExists(Exception):
 
 class ConcurrentUpdate(Exception):
     """Somebody else saved the item first: reload and try again."""
+
+
+class SignInRefused(Exception):
+    """Wrong username or password, or an account that cannot sign in yet; the message says which, for a person."""
+
+
+class InvalidToken(Exception):
+    """A sign-in token that is forged, expired, or was issued for another pool or app."""
+
+
+@dataclass(frozen=True)
+class SignIn:
+    token: str  # the identity token: ``Authorization: Bearer <token>`` or the inbox session cookie
+    expires_in: int  # seconds
+    agent: Agent
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,17 @@ class MentionStore(Protocol):
     def keys_for_author(self, author_key: str) -> list[str]: ...
 
     def delete(self, key: str) -> None: ...
+
+
+class AgentDirectory(Protocol):
+    """Agents' sign-in (Amazon Cognito in AWS and on the local stack): who an agent is, from a token."""
+
+    def sign_in(self, username: str, password: str) -> SignIn:
+        """SignInRefused for a wrong password, an unknown user or an account that must first set its password."""
+
+    def verify(self, token: str) -> Agent:
+        """The agent a token names, with their teams and role; InvalidToken if it is not a valid, unexpired token
+        of this pool and app."""
 
 
 class TicketStore(Protocol):
@@ -124,7 +151,8 @@ class ThreadIndex(Protocol):
 
 
 class AckLedger(Protocol):
-    """One acknowledgement per ticket, whichever kind (out-of-hours or closing time) comes first."""
+    """One acknowledgement per ticket, whichever kind (out of hours, busy in hours, or closing time) comes
+    first."""
 
     def begin(self, ticket_id: str, kind: str) -> bool:
         """Mark the acknowledgement as being queued; False if a mark exists already."""
@@ -174,6 +202,9 @@ class IncidentStore(Protocol):
     def claim_follow_up(self, incident_id: str, change: str, ticket_id: str) -> bool:
         """True once per (incident, change, ticket): one follow-up reply per ticket and incident change."""
 
+    def claim_resolution(self, incident_id: str) -> bool:
+        """True once per incident: of two concurrent resolutions, one wins and the other is refused."""
+
 
 class PollCursors(Protocol):
     """Where each scheduled poller stopped (``since_id``, pagination token, resume-after)."""
@@ -220,3 +251,15 @@ class Queues(Protocol):
     def url(self, name: str) -> str: ...
 
     def approximate_depth(self, queue_name: str) -> int: ...
+
+
+class AnswerCounts(Protocol):
+    """Tickets first answered by agents, per desk and hour: the recent throughput behind the busy estimate.
+
+    Counted in whole UTC hours: ``count_since`` adds up the hours that start at or after ``since`` (an hour
+    that began before ``since`` is left out whole), up to and including the hour ``now`` falls in. With ``since``
+    on the hour, it counts exactly the answers recorded from ``since`` to the end of ``now``'s hour."""
+
+    def record(self, desk: str, at: datetime) -> None: ...
+
+    def count_since(self, desk: str, since: datetime, now: datetime) -> int: ...

@@ -13,9 +13,15 @@ items belong to purpose-named stores below. Every key family of the state table 
 | DynamoBuckets    | ``bucket``                  | ``<channel>``         | 1 day           |
 | DynamoIncidents  | ``incident``                | ``<incident id>``     | none (audit)    |
 | DynamoIncidents  | ``followup#<inc>#<change>`` | ``<ticket id>``       | retention       |
+| DynamoIncidents  | ``incident-resolution``     | ``<incident id>``     | retention       |
 | DynamoCursors    | ``cursor``                  | ``<poller>``          | none            |
 | DynamoFormLimit  | ``form-rate``               | ``<client>#<window>`` | 2 hours         |
+| DynamoAnswers    | ``answers#<desk>``          | ``<UTC hour>``        | hour + 3 days   |
 | DynamoSandbox    | ``sandbox#outbox``          | ``<at>#<key>``        | 7 days          |
+
+``answers#<desk>`` holds one atomic counter (``count``) per UTC hour, its sort key the hour as fixed-width text
+(``2026-11-30T09``) so that a key range is a time range; ``count_since`` sums whole hours, the first one counted
+only if it starts at or after ``since`` (``store.ports.AnswerCounts``).
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
+from chalicelib.domain.busy import hour_ceil, hour_floor
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
@@ -352,7 +359,7 @@ class DynamoBuckets(_State):
 
 
 class DynamoIncidents(_State):
-    _PK, _FOLLOW_UP = "incident", "followup"
+    _PK, _FOLLOW_UP, _RESOLUTION = "incident", "followup", "incident-resolution"
 
     def __init__(self, retention: timedelta, monotonic: Callable[[], float] = time.monotonic):
         super().__init__(retention)
@@ -378,6 +385,9 @@ class DynamoIncidents(_State):
 
     def claim_follow_up(self, incident_id: str, change: str, ticket_id: str) -> bool:
         return self._claim(f"{self._FOLLOW_UP}#{incident_id}#{change}", ticket_id, ttl=self._retention)
+
+    def claim_resolution(self, incident_id: str) -> bool:
+        return self._claim(self._RESOLUTION, incident_id, ttl=self._retention)
 
 
 class DynamoCursors(_State):
@@ -406,6 +416,29 @@ class DynamoFormLimit(_State):
             if _conditional_failed(exc):
                 return False
             raise
+
+
+class DynamoAnswers(_State):
+    """Tickets first answered per desk and UTC hour: one item per hour, an atomic ``ADD`` per answer."""
+
+    _PK = "answers"
+    #: Long enough for any throughput window (at most a day, see ``domain.config.BusyAck``); then cleaned up.
+    KEEP = timedelta(days=3)
+
+    @staticmethod
+    def _hour(t: datetime) -> str:
+        return hour_floor(t).strftime("%Y-%m-%dT%H")
+
+    def record(self, desk: str, at: datetime) -> None:
+        item = StateModel(f"{self._PK}#{desk}", self._hour(at))
+        item.update(actions=[StateModel.count.add(1), StateModel.expires_at.set(hour_floor(at) + self.KEEP)])
+
+    def count_since(self, desk: str, since: datetime, now: datetime) -> int:
+        first, last = hour_ceil(since), hour_floor(now)
+        if first > last:
+            return 0
+        hours = StateModel.query(f"{self._PK}#{desk}", StateModel.sk.between(self._hour(first), self._hour(last)))
+        return sum(int(item.count or 0) for item in hours)
 
 
 class DynamoSandbox(_State):

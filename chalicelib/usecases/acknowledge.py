@@ -1,4 +1,5 @@
-"""Out-of-hours acknowledgement: decided once per ticket, composed from templates, handed to the outbox."""
+"""The acknowledgement (out of hours, at closing time, or busy in hours): decided once per ticket, composed from
+templates, handed to the outbox."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,9 +24,10 @@ def ticket_text(svc: Services, ticket: Ticket) -> str:
 
 
 def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: str = "ack",
-                text: str | None = None) -> bool:
+                text: str | None = None, expected_wait: str = "") -> bool:
     """Queue the ticket's one acknowledgement (``kind`` picks the template); False if it was already queued.
-    ``text`` is the customer's first message (read from the store when not given)."""
+    ``text`` is the customer's first message (read from the store when not given); ``expected_wait`` is the
+    busy acknowledgement's range ("about 40–60 minutes")."""
     ticket_id = ticket.ticket_id
     target = ticket.reply_target
     if target is None:
@@ -43,7 +45,7 @@ def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind
     template = config.template(kind, target.channel, ticket.language)
     message = compose(template, channel=target.channel, name=target.name, reference=ticket_id,
                       status_url=svc.links.url(ticket_id), now=now, back_at=back_at, tz=config.brand.timezone,
-                      desk=ticket.desk, incident=incident, dm_invite=dm_invite)
+                      desk=ticket.desk, incident=incident, dm_invite=dm_invite, expected_wait=expected_wait)
     queue_reply(svc, ticket, kind=kind, key=ack_key(ack_ref), text=message, expires_at=back_at)
     svc.acks.mark_queued(ack_ref, kind, now)
 

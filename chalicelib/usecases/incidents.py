@@ -44,6 +44,8 @@ def update(svc: Services, incident_id: str, data: Any, *, resolve: bool = False)
             incident = incident.resolved(now)
         except AlreadyResolved as exc:
             raise Conflict(f"{exc}: nothing was changed or sent") from None
+        if not svc.incidents.claim_resolution(incident_id):  # resolved at the same moment by somebody else
+            raise Conflict(f"incident {incident_id} is already resolved: nothing was changed or sent")
     svc.incidents.put(incident)
     return incident
 

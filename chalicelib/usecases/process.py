@@ -1,6 +1,7 @@
 """Behind the inbound queue: parse, dedupe, recognise the customer, join their open case or open one, triage,
 route, acknowledge. A ticket is one customer's open case: every message from any of their linked identities joins
-it (keeping its first contact and queue position), and they are acknowledged once per open case. Every step is
+it (keeping its first contact and queue position), and they are acknowledged once per open case: out of hours, or,
+while the desk is open but its queue is long, with the expected wait (the busy acknowledgement). Every step is
 idempotent, so an SQS redelivery, a webhook retry or a poll overlap changes nothing the first delivery did."""
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from typing import Any
 from chalicelib.channels import email as email_channel
 from chalicelib.channels import meta as meta_channel
 from chalicelib.channels import x as x_channel
-from chalicelib.domain import sla
+from chalicelib.domain import busy, sla
 from chalicelib.domain.identity import quoted_references
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.routing import ACK_MAX_AGE, RouteDecision, permalink, queue_message, route
 from chalicelib.domain.ticket import RESOLVED, Ticket, new_reference
-from chalicelib.domain.triage import triage
+from chalicelib.domain.triage import NO_ACK_INTENTS, triage
 from chalicelib.services import Services
 from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate
 from chalicelib.telemetry import count, logger, tracer
@@ -236,6 +237,29 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False) ->
     return _created(svc, mention, ticket, now, decision)
 
 
+def _busy_ack(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> bool:
+    """A new ticket on an open desk whose queue is long: the one acknowledgement, with the expected wait as a range
+    (``domain.busy``). Sent only to a customer who would be acknowledged out of hours (not praise, spam or abuse;
+    a fresh message), only with enough recent answers for an honest estimate, only above the threshold, and only
+    when the range ends before the desk closes (a customer who will wait past closing hears from the closing-time
+    acknowledgement instead). True if queued."""
+    rule = svc.config.busy_ack
+    if rule is None or ticket.intent in NO_ACK_INTENTS or now - mention.created_at > ACK_MAX_AGE:
+        return False
+    since = busy.window_start(now, rule.window_minutes)
+    answers = svc.answers.count_since(ticket.desk, since, now)
+    if answers < rule.min_answers:  # no honest estimate: spare the backlog count
+        return False
+    wait = busy.expected_wait(backlog=svc.tickets.backlog_count(ticket.desk), answers=answers, span=now - since,
+                              min_answers=rule.min_answers, threshold_minutes=rule.threshold_minutes)
+    if wait is None:
+        return False
+    closing = svc.calendar.next_closing(ticket.desk, now)
+    if closing is not None and now + timedelta(minutes=wait.upper) > closing:
+        return False
+    return acknowledge(svc, ticket, back_at=None, kind="busy", text=mention.text, expected_wait=wait.text)
+
+
 def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
              decision: RouteDecision | None = None) -> Outcome:
     """The steps after a new ticket is saved. A redelivery of the message that created the ticket comes back here
@@ -249,11 +273,14 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
     if reserved and reserved != ticket.ticket_id:
         _alias(svc, reserved, ticket, mention, now)
     _desk_message(svc, ticket, mention, now, decision=decision)
+    busy_ack = False
     if decision.acknowledge and not ticket.acked:
         acknowledge(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
+    elif decision.open and not ticket.acked:
+        busy_ack = _busy_ack(svc, mention, ticket, now)
     _suggest_links(svc, mention, ticket, now)
     svc.mentions.mark_processed(mention.key, ticket.ticket_id)
     logger.info("ticket created", extra={
         "mention": mention.key, "ticket_id": ticket.ticket_id, "desk": ticket.desk, "priority": ticket.priority,
-        "intent": ticket.intent, "desk_open": decision.open, "ack": decision.acknowledge})
+        "intent": ticket.intent, "desk_open": decision.open, "ack": decision.acknowledge, "busy_ack": busy_ack})
     return Outcome(mention.key, "created", ticket.ticket_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.domain.outbound import OutboxItem
+from chalicelib.domain.outbound import OutboxItem, ReplyTarget
 from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
 
@@ -13,11 +13,13 @@ class NoReplyTarget(ValueError):
 
 
 def queue_reply(svc: Services, ticket: Ticket, *, kind: str, key: str, text: str,
-                expires_at: datetime | None = None) -> OutboxItem:
-    """Put one message on the outbox queue; ``key`` is its idempotency key (never sent twice)."""
-    if ticket.reply_target is None:
+                expires_at: datetime | None = None, target: ReplyTarget | None = None) -> OutboxItem:
+    """Put one message on the outbox queue; ``key`` is its idempotency key (never sent twice). ``target``: where
+    to send it (default: the ticket's reply target, decided from the customer's first message)."""
+    target = target or ticket.reply_target
+    if target is None:
         raise NoReplyTarget(f"ticket {ticket.ticket_id} has no reply target")
-    item = OutboxItem(idempotency_key=key, kind=kind, ticket_id=ticket.ticket_id, target=ticket.reply_target,
+    item = OutboxItem(idempotency_key=key, kind=kind, ticket_id=ticket.ticket_id, target=target,
                       text=text, queued_at=svc.now(), expires_at=expires_at)
     svc.queues.send_outbox(item.to_dict())
     return item

@@ -79,12 +79,16 @@ def _event_text(svc: Services, ticket: Ticket, kind: str, detail: str, at: datet
             text += (f" (team offline, opens at {wording.opening(opening, at, tz)})" if opening
                      else " (team offline)")
         return text
+    if kind == "transferred":
+        desk_id = detail if detail in svc.config.desks else ticket.desk
+        return f"Passed to: {_desk_description(svc, desk_id)}"
     if kind == followup.LEGACY_KIND:
         return _legacy_follow_up_text(svc, ticket, at)
     return {
         "escalated": "Marked urgent and passed to our on-call team",
         "acknowledged": "We sent you an acknowledgement with this link",
         "closing": "We let you know the team had closed for the day",
+        "busy": "We let you know the team was busy and how long replies were taking, with this link",
         followup.OUTBOX_KINDS[followup.UPDATE]: _INCIDENT_UPDATE,
         followup.OUTBOX_KINDS[followup.RESOLVED]: _INCIDENT_FIXED,
         "claimed": "Picked up by an agent",
@@ -92,6 +96,7 @@ def _event_text(svc: Services, ticket: Ticket, kind: str, detail: str, at: datet
         "replied": "We replied to you",
         "resolved": "Marked as resolved",
         "reopened": "Reopened after your new message",
+        "reopened_by_agent": "Reopened by our team",
         "merged": "Your other messages to us were joined to this request",
         "reply_failed": "A message to you could not be delivered; we will try again another way",
         "sla_breached": "This is taking longer than we aim for; a team lead has been alerted",

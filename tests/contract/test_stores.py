@@ -337,6 +337,8 @@ def test_incidents_round_trip_and_follow_ups_are_claimed_once(stores):
     assert stores.incidents.claim_follow_up(incident.incident_id, "resolved", "R1") is True
     assert stores.incidents.claim_follow_up(incident.incident_id, "resolved", "R1") is False
     assert stores.incidents.claim_follow_up(incident.incident_id, "resolved", "R2") is True
+    assert stores.incidents.claim_resolution(incident.incident_id) is True
+    assert stores.incidents.claim_resolution(incident.incident_id) is False
 
 
 def test_cursors(stores):
@@ -351,6 +353,46 @@ def test_the_form_limit_counts_per_client_and_window(stores):
     assert [stores.form_limit.try_take(client, "2026112903", 3) for _ in range(4)] == [True, True, True, False]
     assert stores.form_limit.try_take(client, "2026112904", 3) is True
     assert stores.form_limit.try_take(uid(), "2026112903", 3) is True
+
+
+def test_answers_are_counted_per_desk_in_whole_hours(stores):
+    desk, other = uid("d"), uid("d")
+    nine = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
+    for minutes in (0, 15, 59):  # three answers in the 09:00 hour
+        stores.answers.record(desk, nine + timedelta(minutes=minutes))
+    for minutes in (60, 61):  # two in the 10:00 hour
+        stores.answers.record(desk, nine + timedelta(minutes=minutes))
+    stores.answers.record(desk, nine + timedelta(hours=2, minutes=5))  # one in the 11:00 hour
+    stores.answers.record(desk, nine - timedelta(minutes=1))  # one in the 08:00 hour
+    stores.answers.record(other, nine + timedelta(minutes=30))
+    now = nine + timedelta(hours=2, minutes=20)  # 11:20
+    assert stores.answers.count_since(desk, nine, now) == 6  # since on the hour: 09:00 to 11:59
+    assert stores.answers.count_since(desk, nine - timedelta(hours=1), now) == 7
+    # an hour that began before ``since`` is left out whole: from 09:01 the count starts at 10:00
+    assert stores.answers.count_since(desk, nine + timedelta(minutes=1), now) == 3
+    assert stores.answers.count_since(desk, nine, nine + timedelta(minutes=59)) == 3  # up to now's hour
+    assert stores.answers.count_since(desk, now, now) == 0  # 11:20: the next whole hour is after now
+    assert stores.answers.count_since(other, nine, now) == 1
+    assert stores.answers.count_since(uid("d"), nine, now) == 0
+    # any time zone: the hours are UTC hours
+    london_summer = timezone(timedelta(hours=1))
+    assert stores.answers.count_since(desk, nine.astimezone(london_summer), now.astimezone(london_summer)) == 6
+
+
+def test_concurrent_answers_all_count(stores):
+    desk = uid("d")
+    at = datetime(2026, 11, 30, 10, 30, tzinfo=timezone.utc)
+
+    def answer() -> None:
+        for _ in range(5):
+            stores.answers.record(desk, at)
+
+    threads = [threading.Thread(target=answer) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert stores.answers.count_since(desk, at - timedelta(hours=1), at) == 20
 
 
 def test_the_sandbox_lists_newest_first(stores):
@@ -400,6 +442,10 @@ def test_every_ledger_item_expires_with_retention(dynamo_stores):
              StateModel.get(f"ack#{ticket_id}", "once"), StateModel.get("sent", key), StateModel.get("sending", key),
              StateModel.get("followup#INC-1#resolved", ticket_id), StateModel.get("form-rate", f"{key}#w")]
     assert all(item.expires_at is not None for item in items)
+    desk = uid("d")
+    dynamo_stores.answers.record(desk, T0 + timedelta(minutes=30))
+    hour = StateModel.get(f"answers#{desk}", "2026-11-29T03")
+    assert hour.count == 1 and hour.expires_at == T0 + timedelta(days=3)  # kept a few days after its hour
     far = datetime.now(timezone.utc) + timedelta(days=80)
     assert all(item.expires_at > far for item in items[:4] + items[5:6])  # retention: 90 days in stage local
 

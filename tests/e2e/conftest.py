@@ -72,19 +72,28 @@ class LocalStack:
         return predicate()
 
 
+def started_at(clock: str):
+    """A module's local stack, its clock started at ``clock``; stopped after the module."""
+    (PROJECT / ".pytest_cache").mkdir(exist_ok=True)
+    stack = LocalStack(clock)
+    yield stack
+    stack.stop()
+
+
 @pytest.fixture(scope="module")
 def sunday_night_stack():
     """The local stack with its clock started at Sunday 03:00 Europe/London (every desk but on-call closed)."""
-    (PROJECT / ".pytest_cache").mkdir(exist_ok=True)
-    stack = LocalStack("2026-11-29T03:00:00+00:00")
-    yield stack
-    stack.stop()
+    yield from started_at("2026-11-29T03:00:00+00:00")
 
 
 @pytest.fixture(scope="module")
 def weekday_stack():
     """The local stack with its clock started at Tuesday 10:00 Europe/London (desks open)."""
-    (PROJECT / ".pytest_cache").mkdir(exist_ok=True)
-    stack = LocalStack("2026-11-24T10:00:00+00:00")
-    yield stack
-    stack.stop()
+    yield from started_at("2026-11-24T10:00:00+00:00")
+
+
+@pytest.fixture(scope="module")
+def wednesday_stack():
+    """The local stack with its clock started at Wednesday 10:00 Europe/London: customer service, comms, leads and
+    on-call all on shift."""
+    yield from started_at("2026-11-25T10:00:00+00:00")

@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +30,17 @@ keys = st.sampled_from(["tweet_create_events", "direct_message_events", "for_use
 shaped = st.dictionaries(keys, json_values, max_size=5)  # objects with the keys the parsers look for
 bodies = st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()),
                    shaped.map(lambda v: json.dumps(v).encode()))
+
+
+@pytest.fixture
+def agent_authorization(client, clock) -> str:
+    """A signed-in agent on shift (Wednesday 10:00, customer service): the fuzz reaches the use cases."""
+    from tests.conftest import utc
+
+    clock.set(utc(2026, 11, 25, 10, 0))
+    response = client.http.post("/agent/sign-in", headers={"Content-Type": "application/json"},
+                                body=json.dumps({"username": "amira", "password": "Amira-local-1"}))
+    return f"Bearer {response.json_body['token']}"
 
 
 def meta_headers(body: bytes) -> dict:
@@ -84,3 +96,35 @@ def test_gets_and_deletes(client, token, accept, crc, identity):
             continue  # an empty path segment is another route, not this one
         response = client.http.request(method, path, headers={**ADMIN, "Accept": accept})
         assert response.status_code < 500, (method, path, response.status_code, response.body[:300])
+
+
+agent_keys = st.sampled_from(["username", "password", "desk", "text", "private", "request_id", "identity", "with"])
+agent_bodies = st.one_of(bodies, st.dictionaries(agent_keys, json_values, max_size=4).map(
+    lambda v: json.dumps(v).encode()))
+
+
+@FUZZ
+@given(body=agent_bodies, path=st.sampled_from(["/agent/sign-in", "/agent/next", "/agent/customer-links",
+                                                "/agent/tickets/RAAAAAAAA/reply", "/agent/tickets/RAAAAAAAA/note",
+                                                "/agent/tickets/RAAAAAAAA/transfer", "/agent/tickets/x/resolve",
+                                                "/agent/tickets/RAAAAAAAA/claim"]),
+       authorization=st.sampled_from(["agent", "", "Bearer ", "Bearer a.b.c"]) | st.text(max_size=40))
+def test_agent_posts(client, agent_authorization, body, path, authorization):
+    headers = {"Content-Type": "application/json"}
+    if authorization == "agent":
+        headers["Authorization"] = agent_authorization
+    elif authorization.isascii():
+        headers["Authorization"] = authorization
+    assert_no_5xx(client.http.post(path, body=body, headers=headers), body)
+
+
+@FUZZ
+@given(ticket=st.text(max_size=40))
+def test_agent_gets(client, agent_authorization, ticket):
+    from urllib.parse import quote
+
+    if not quote(ticket, safe=""):
+        return
+    for path in (f"/agent/tickets/{quote(ticket, safe='')}", "/agent/me", "/agent/oversight"):
+        response = client.http.get(path, headers={"Authorization": agent_authorization})
+        assert response.status_code < 500, (path, response.status_code, response.body[:300])

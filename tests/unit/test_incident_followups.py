@@ -189,6 +189,38 @@ def test_resolving_a_resolved_incident_is_refused_and_sends_nothing(mem, clock, 
     assert stored.resolved_at == resolved_at and stored.text == FIX_TEXT and stored.updated_at == resolved_at
 
 
+def test_two_leads_resolving_at_once_one_wins_the_other_is_refused(mem, clock, leeds):
+    import threading
+
+    incident, _, _ = leeds
+    clock.advance(minutes=30)
+    barrier, results = threading.Barrier(2), []
+    original_get = mem.incidents.get
+
+    def get_together(incident_id):  # both read the incident active before either writes
+        found = original_get(incident_id)
+        barrier.wait(timeout=5)
+        return found
+
+    mem.incidents.get = get_together
+
+    def resolve():
+        try:
+            results.append(change_incident(mem, incident.incident_id, {"follow_up": True}, resolve=True))
+        except Conflict as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=resolve) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "dict"]
+    assert "already resolved" in str(next(r for r in results if isinstance(r, Conflict)))
+    assert sum(1 for m in outbox_of(mem) if m["kind"] == "incident_resolved") == \
+        next(r for r in results if isinstance(r, dict))["follow_ups_queued"]
+
+
 def test_a_resolved_incident_may_still_be_updated_without_moving_its_resolution(mem, clock, leeds):
     incident, x_ticket, _ = leeds
     change_incident(mem, incident.incident_id, {}, resolve=True)

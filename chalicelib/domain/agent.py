@@ -1,0 +1,83 @@
+"""Agents and what they may send: who an agent is (teams and role come from their sign-in identity, never from a
+request), and each channel's length limit for a reply, counted the way the platform counts it."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+#: The sign-in group that makes an agent a lead (oversight, and acting on any ticket of their teams' desks).
+LEADS_GROUP = "leads"
+
+
+@dataclass(frozen=True)
+class Agent:
+    username: str
+    name: str = ""
+    teams: tuple[str, ...] = field(default_factory=tuple)
+    lead: bool = False
+
+    @property
+    def display(self) -> str:
+        return self.name or self.username
+
+
+# ------------------------------------------------------------------------------------------------ reply limits
+#: X counts a URL as 23 characters whatever its length (t.co), and weighs characters outside these code point
+#: ranges (CJK, emoji…) as 2 (twitter-text v3 configuration).
+X_URL_LENGTH = 23
+_X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"]+|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|"
+                  r"co|uk|app|dev|info|me|ly|gov|edu)(?:/[^\s<>\"]*)?")
+
+#: (channel, private) → the longest reply the platform accepts, in the platform's own count.
+_LIMITS: dict[tuple[str, bool], int] = {
+    ("x", False): 280,  # a post (weighted count)
+    ("x", True): 10_000,  # a direct message
+    ("facebook", False): 8_000,  # a comment reply
+    ("facebook", True): 2_000,  # a private reply opens Messenger
+    ("messenger", False): 2_000,
+    ("messenger", True): 2_000,
+    ("instagram", False): 2_200,  # a comment reply
+    ("instagram", True): 1_000,  # a direct message
+    ("email", True): 20_000,
+    ("email", False): 20_000,
+    ("form", True): 20_000,  # answered by e-mail
+    ("form", False): 20_000,
+}
+
+
+def x_weighted_length(text: str) -> int:
+    """The length X counts for a post: URLs as 23, light characters as 1, the rest (CJK, emoji) as 2."""
+    length = 0
+    last = 0
+    for match in _URL.finditer(text):
+        length += _weigh(text[last:match.start()]) + X_URL_LENGTH
+        last = match.end()
+    return length + _weigh(text[last:])
+
+
+def _weigh(text: str) -> int:
+    return sum(1 if any(lo <= ord(ch) <= hi for lo, hi in _X_LIGHT_RANGES) else 2 for ch in text)
+
+
+def reply_limit(channel: str, private: bool) -> int:
+    return _LIMITS.get((channel, private), 2_000)
+
+
+def reply_length(channel: str, private: bool, text: str) -> int:
+    """How long the platform counts ``text`` (X posts: weighted, URLs as 23; elsewhere: characters)."""
+    if channel == "x" and not private:
+        return x_weighted_length(text)
+    return len(text)
+
+
+def reply_problem(channel: str, private: bool, text: str) -> str | None:
+    """Why this reply cannot be sent as written, or None."""
+    if not text.strip():
+        return "the reply is empty"
+    length, limit = reply_length(channel, private, text), reply_limit(channel, private)
+    if length > limit:
+        where = {"x": "an X post" if not private else "an X direct message"}.get(channel, f"{channel}")
+        counted = " (links count as 23, emoji as 2)" if channel == "x" and not private else ""
+        return f"the reply is {length} characters{counted}; {where} allows {limit}"
+    return None

@@ -1,0 +1,495 @@
+"""The web inbox (``/inbox``): the agents' pages over the inbox use cases (``chalicelib.usecases.inbox``).
+
+This module reads the request (session cookie, form, CSRF token), calls the use case ``app.py`` hands it and
+renders the answer with the jinja2 templates ``inbox_*.html`` (autoescaped). The rules — who may act, shifts,
+claims, reply limits — stay in the use cases; a refusal is shown with its reason and the status ``app.py`` gives
+it (``ERROR_STATUS``, passed in as ``status_of``).
+
+- **Session**: the sign-in token lives only in the cookie ``inbox_session`` (HttpOnly, SameSite=Strict,
+  Path=/inbox, Secure on https, Max-Age = the token's lifetime); it is never written into a page or a URL.
+- **CSRF**: every form that changes state carries ``csrf`` = HMAC-SHA256(STATUS_LINK_KEY, ``inbox-csrf:`` +
+  the session token); the sign-in form, before any session, HMAC(key, ``inbox-sign-in:`` + a random nonce kept in
+  the cookie ``inbox_sign_in``). A POST whose token is missing or wrong, or whose ``Origin``/``Sec-Fetch-Site``
+  names another site, gets 403 and changes nothing.
+- **Messages after a redirect** travel in the query (``m``) with an HMAC bound to the session (``k``): only
+  messages this module wrote are shown, and only to the agent they were written for.
+- **Headers**: a strict Content-Security-Policy (no inline script or style; the stylesheet and the script are
+  served from ``/inbox/assets/``), no-store, nosniff, no-referrer, no framing.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode, urlparse
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain.agent import Agent, reply_limit
+from chalicelib.services import Services
+from chalicelib.usecases import errors, inbox
+from chalicelib.usecases.status import format_moment
+from chalicelib.web.render import render
+
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "inbox_session"
+SIGN_IN_COOKIE = "inbox_sign_in"
+SIGN_IN_NONCE_SECONDS = 3600
+#: A form larger than this is refused before it is parsed (a reply is at most 50,000 characters, which
+#: percent-encoded as UTF-8 takes up to 9 bytes each).
+MAX_FORM_BYTES = 512 * 1024
+MAX_FORM_FIELDS = 20
+MAX_FLASH = 1000
+MAX_TICKET_ID = 64
+
+CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+ASSETS = {"inbox.css": "text/css; charset=utf-8", "inbox.js": "text/javascript; charset=utf-8",
+          "inbox-icon.svg": "image/svg+xml"}
+
+CHANNELS = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "messenger": "Messenger",
+            "email": "e-mail", "form": "the web form", "reply": "our reply"}
+FLAGS = {"abuse": "Abuse", "high_reach": "High reach", "personal_data_in_public": "Personal data in public"}
+SIGN_IN_REASONS = {
+    "required": "Sign in to use the inbox.",
+    "expired": "Your sign-in has ended or is not valid any more: sign in again.",
+    "signed-out": "You are signed out.",
+}
+TITLES = {400: "The form could not be read", 401: "Sign in again", 403: "Not allowed", 404: "Not found",
+          409: "Not possible right now", 413: "Too large", 415: "Not a form", 422: "Not accepted"}
+
+#: (status, body, headers): what ``app.py`` turns into a Chalice ``Response``.
+Page = tuple[int, str, dict[str, Any]]
+StatusOf = Callable[[errors.Refused], int]
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in agent: the sign-in token from the cookie and who it names."""
+
+    token: str
+    agent: Agent
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A state-changing POST that passed every check: who sent it and its form."""
+
+    session: Session
+    form: dict[str, str]
+
+
+# ------------------------------------------------------------------------------------------------ request
+@dataclass(frozen=True)
+class WebRequest:
+    """What the inbox reads from a request: method, headers (lower-case names), query, body."""
+
+    method: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+
+    @classmethod
+    def of(cls, request: Any) -> WebRequest:
+        headers = {str(name).lower(): str(value) for name, value in (request.headers or {}).items()}
+        body = (request.raw_body or b"") if request.method == "POST" else b""
+        return cls(request.method, headers, dict(request.query_params or {}), body)
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    """``name=value; …`` → the first value of each name (a malformed part is skipped, never an error)."""
+    found: dict[str, str] = {}
+    for part in (header or "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name and name not in found:
+            found[name] = value.strip().strip('"')
+    return found
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body → one value per field (line ends as ``\\n``). Too large, not
+    UTF-8, too many or repeated fields are refused with a reason (``TooLarge``, ``Malformed``)."""
+    if len(body) > MAX_FORM_BYTES:
+        raise errors.TooLarge(f"the form is larger than {MAX_FORM_BYTES // 1024} KiB; shorten the text")
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS,
+                          encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise errors.Malformed("the form is not UTF-8 text") from None
+    except ValueError:
+        raise errors.Malformed(f"the form has more than {MAX_FORM_FIELDS} fields") from None
+    repeated = sorted(name for name, values in fields.items() if len(values) > 1)
+    if repeated:
+        raise errors.Malformed(f"the form gives {', '.join(repeated)} more than once")
+    return {name: values[0].replace("\r\n", "\n").replace("\r", "\n") for name, values in fields.items()}
+
+
+# ------------------------------------------------------------------------------------------------ tokens
+def _mac(svc: Services, label: bytes, *parts: str, size: int = 32) -> str:
+    key = svc.secrets.get("STATUS_LINK_KEY").encode("utf-8")
+    digest = hmac.new(key, label + b"\n".join(p.encode("utf-8") for p in parts), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:size]).decode("ascii").rstrip("=")
+
+
+def csrf_token(svc: Services, session: str) -> str:
+    """The token every form of a signed-in agent carries: HMAC of the session token, domain-separated."""
+    return _mac(svc, b"inbox-csrf:", session)
+
+
+def sign_in_token(svc: Services, nonce: str) -> str:
+    return _mac(svc, b"inbox-sign-in:", nonce)
+
+
+def _same(expected: str, given: str | None) -> bool:
+    return given is not None and hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+@lru_cache(maxsize=4)
+def asset(name: str) -> tuple[str, str]:
+    """(content, version) of a file served under /inbox/assets/; the version (a content hash) busts caches."""
+    content = (HERE / name).read_text(encoding="utf-8")
+    return content, hashlib.sha256(content.encode("utf-8")).hexdigest()[:12]
+
+
+def asset_page(name: str) -> Page:
+    if name not in ASSETS:
+        return 404, "Not found\n", {**SECURITY_HEADERS, "Content-Type": "text/plain; charset=utf-8"}
+    return 200, asset(name)[0], {**SECURITY_HEADERS, "Content-Type": ASSETS[name],
+                                 "Cache-Control": "public, max-age=86400"}
+
+
+# ------------------------------------------------------------------------------------------------ pages
+class Web:
+    """One request to the web inbox. Each public method answers one route with a ``Page``."""
+
+    def __init__(self, svc: Services, request: Any, status_of: StatusOf):
+        self.svc = svc
+        self.request = request if isinstance(request, WebRequest) else WebRequest.of(request)
+        self.status_of = status_of
+        base = urlparse(svc.settings.public_base_url)
+        self.prefix = base.path.rstrip("/")  # e.g. an API Gateway stage: /api
+        self.secure = svc.settings.public_base_url.startswith("https")
+        self.public_host = base.netloc
+        self.cookies = parse_cookies(self.request.headers.get("cookie", ""))
+
+    # -------------------------------------------------------------------------------------------- sign-in
+    def sign_in_form(self) -> Page:
+        if self._agent_or_none() is not None:
+            return self._see_other("/inbox")
+        reason = SIGN_IN_REASONS.get(self.request.query.get("why", ""), "")
+        return self._sign_in_page(200, notice=reason)
+
+    def sign_in(self, call: Callable[[Services, dict[str, Any]], dict[str, Any]]) -> Page:
+        try:
+            self._same_site()
+            form = parse_form(self.request.body)
+        except errors.Refused as exc:
+            return self._sign_in_page(self.status_of(exc), problem=_sentence(exc.message))
+        nonce = self.cookies.get(SIGN_IN_COOKIE, "")
+        if not nonce or not _same(sign_in_token(self.svc, nonce), form.get("csrf")):
+            stale = errors.Forbidden("the sign-in form had expired or did not come from this site: try again")
+            return self._sign_in_page(self.status_of(stale), problem=_sentence(stale.message))
+        username = form.get("username", "").strip()
+        try:
+            signed = call(self.svc, {"username": username, "password": form.get("password", "")})
+        except errors.Malformed as exc:
+            return self._sign_in_page(self.status_of(exc), problem="Enter your username and your password.",
+                                      username=username)
+        except errors.Refused as exc:
+            return self._sign_in_page(self.status_of(exc), problem=_sentence(exc.message), username=username)
+        expires_in = max(60, int(signed.get("expires_in") or 3600))
+        cookies = [self._cookie(SESSION_COOKIE, str(signed["token"]), expires_in),
+                   self._cookie(SIGN_IN_COOKIE, "", 0)]
+        return self._see_other("/inbox", cookies=cookies)
+
+    def sign_out(self) -> Page:
+        signed_in = self._agent_or_none()
+        if signed_in is not None:
+            try:
+                self._same_site()
+                form = parse_form(self.request.body)
+                self._check_csrf(signed_in.token, form)
+            except errors.Refused as exc:
+                return self._error(exc, signed_in)
+        clear = [self._cookie(SESSION_COOKIE, "", 0)]
+        return self._see_other("/inbox/sign-in", query={"why": "signed-out"}, cookies=clear)
+
+    # -------------------------------------------------------------------------------------------- pages
+    def page(self, template: str, call: Callable[[Services, Agent], dict[str, Any]]) -> Page:
+        """A GET page: the agent from the session cookie (else to the sign-in page), then the use case."""
+        signed_in = self._agent_or_none()
+        if signed_in is None:
+            return self._to_sign_in()
+        try:
+            view = call(self.svc, signed_in.agent)
+        except errors.Refused as exc:
+            return self._error(exc, signed_in)
+        return self._html(200, template, signed_in, view=view, flash=self._flash(signed_in.token))
+
+    def home(self, call: Callable[[Services, Agent], dict[str, Any]]) -> Page:
+        return self.page("inbox_home.html", call)
+
+    def oversight(self, call: Callable[[Services, Agent], dict[str, Any]]) -> Page:
+        return self.page("inbox_oversight.html", call)
+
+    def ticket(self, ticket_id: str, call: Callable[[Services, Agent, str], dict[str, Any]]) -> Page:
+        if not _plausible_id(ticket_id):
+            return self._error(errors.NotFound(f"ticket {ticket_id[:MAX_TICKET_ID]}"), self._agent_or_none())
+        return self.page("inbox_ticket.html", lambda svc, agent: call(svc, agent, ticket_id))
+
+    # -------------------------------------------------------------------------------------------- actions
+    def take_next(self, call: Callable[[Services, Agent, str | None], dict[str, Any]]) -> Page:
+        """POST /inbox/next: claim and open the ticket, or back to the inbox with why not."""
+        posted = self._post()
+        if not isinstance(posted, Posted):
+            return posted
+        signed_in, form = posted.session, posted.form
+        desk = form.get("desk", "").strip() or None
+        try:
+            result = call(self.svc, signed_in.agent, desk)
+        except errors.Refused as exc:
+            try:
+                view = inbox.desks(self.svc, signed_in.agent)
+            except errors.Refused:
+                return self._error(exc, signed_in)
+            return self._html(self.status_of(exc), "inbox_home.html", signed_in, view=view,
+                              flash={"kind": "error", "text": _sentence(exc.message)})
+        ticket = result.get("ticket")
+        if ticket:
+            ticket_id = str(ticket["ticket_id"])
+            return self._see_other(f"/inbox/tickets/{quote(ticket_id, safe='')}", signed_in.token,
+                                   f"You hold ticket {ticket_id} now.")
+        return self._see_other("/inbox", signed_in.token, str(result.get("message") or "Nothing is waiting."))
+
+    def act(self, ticket_id: str, action: str,
+            call: Callable[[Services, Agent, dict[str, Any]], dict[str, Any]] | None) -> Page:
+        """POST /inbox/tickets/{id}/{action}: the use case, then back to the ticket (303) with what happened; a
+        refusal shows the ticket again with the reason, the status of the refusal and the reply as typed."""
+        if call is None:
+            return self._error(errors.NotFound(f"there is no action {action[:40]}"), None)
+        if not _plausible_id(ticket_id):
+            return self._error(errors.NotFound(f"ticket {ticket_id[:MAX_TICKET_ID]}"), None)
+        posted = self._post()
+        if not isinstance(posted, Posted):
+            return posted
+        signed_in, form = posted.session, posted.form
+        data = _action_data(action, form)
+        try:
+            result = call(self.svc, signed_in.agent, data)
+        except errors.Refused as exc:
+            return self._ticket_again(ticket_id, signed_in, exc, data if action == "reply" else {})
+        where, message = _after(action, ticket_id, result, data)
+        return self._see_other(where, signed_in.token, message)
+
+    def _ticket_again(self, ticket_id: str, signed_in: Session, exc: errors.Refused,
+                      reply: dict[str, Any]) -> Page:
+        try:
+            view = inbox.show(self.svc, signed_in.agent, ticket_id)
+        except errors.Refused:
+            return self._error(exc, signed_in)
+        return self._html(self.status_of(exc), "inbox_ticket.html", signed_in, view=view,
+                          flash={"kind": "error", "text": _sentence(exc.message)},
+                          reply_text=str(reply.get("text") or ""), reply_private=bool(reply.get("private")))
+
+    # -------------------------------------------------------------------------------------------- session
+    def _agent_or_none(self) -> Session | None:
+        token = self.cookies.get(SESSION_COOKIE, "")
+        if not token:
+            return None
+        try:
+            return Session(token, inbox.authenticate(self.svc, token))
+        except errors.NotAuthenticated:
+            return None
+
+    def _to_sign_in(self) -> Page:
+        had_cookie = bool(self.cookies.get(SESSION_COOKIE))
+        clear = [self._cookie(SESSION_COOKIE, "", 0)] if had_cookie else []
+        return self._see_other("/inbox/sign-in", query={"why": "expired" if had_cookie else "required"},
+                               cookies=clear)
+
+    def _same_site(self) -> None:
+        """Refuse a POST a browser says came from another site (``Sec-Fetch-Site``, or a real ``Origin``; a page
+        with no-referrer sends ``Origin: null``, which the CSRF token then decides)."""
+        headers = self.request.headers
+        if headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            raise errors.Forbidden("the form was sent from another site")
+        origin = headers.get("origin", "")
+        if origin and origin != "null" and urlparse(origin).netloc not in (headers.get("host", ""),
+                                                                           self.public_host):
+            raise errors.Forbidden("the form was sent from another site")
+
+    def _check_csrf(self, session: str, form: Mapping[str, str]) -> None:
+        if not _same(csrf_token(self.svc, session), form.get("csrf")):
+            raise errors.Forbidden("the form is missing its security token or it is not valid for your "
+                                   "sign-in: reload the page and try again")
+
+    def _post(self) -> Posted | Page:
+        """A state-changing POST: same site, signed in (else 401), a readable form (else 400/413), the right CSRF
+        token (else 403); or the page that refuses it."""
+        try:
+            self._same_site()
+        except errors.Refused as exc:
+            return self._error(exc, None)
+        signed_in = self._agent_or_none()
+        if signed_in is None:
+            ended = errors.NotAuthenticated("your sign-in has ended or is not valid: sign in again")
+            clear = [self._cookie(SESSION_COOKIE, "", 0)] if self.cookies.get(SESSION_COOKIE) else []
+            return self._error(ended, None, cookies=clear)
+        try:
+            form = parse_form(self.request.body)
+            self._check_csrf(signed_in.token, form)
+        except errors.Refused as exc:
+            return self._error(exc, signed_in)
+        return Posted(signed_in, form)
+
+    # -------------------------------------------------------------------------------------------- answers
+    def _cookie(self, name: str, value: str, max_age: int) -> str:
+        parts = [f"{name}={value}", f"Max-Age={max_age}", f"Path={self.prefix}/inbox", "HttpOnly",
+                 "SameSite=Strict"]
+        if self.secure:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+    def _see_other(self, path: str, session: str = "", message: str = "", *, query: dict[str, str] | None = None,
+                   cookies: list[str] | None = None) -> Page:
+        params = dict(query or {})
+        if message and session:
+            message = message[:MAX_FLASH]
+            params.update(m=message, k=_mac(self.svc, b"inbox-flash:", session, message, size=16))
+        location = self.prefix + path + (f"?{urlencode(params)}" if params else "")
+        headers: dict[str, Any] = {**SECURITY_HEADERS, "Location": location,
+                                   "Content-Type": "text/plain; charset=utf-8"}
+        if cookies:
+            headers["Set-Cookie"] = cookies if len(cookies) > 1 else cookies[0]
+        return 303, f"See {location}\n", headers
+
+    def _flash(self, session: str) -> dict[str, str] | None:
+        message, mac = self.request.query.get("m", ""), self.request.query.get("k", "")
+        if not message or len(message) > MAX_FLASH:
+            return None
+        if not _same(_mac(self.svc, b"inbox-flash:", session, message, size=16), mac):
+            return None
+        return {"kind": "ok", "text": message}
+
+    def _sign_in_page(self, status: int, *, notice: str = "", problem: str = "", username: str = "") -> Page:
+        nonce = self.cookies.get(SIGN_IN_COOKIE, "")
+        if not (len(nonce) == 32 and all(c in "0123456789abcdef" for c in nonce)):
+            nonce = secrets.token_hex(16)
+        flash = {"kind": "error", "text": problem} if problem else {"kind": "ok", "text": notice} if notice else None
+        headers = {"Set-Cookie": self._cookie(SIGN_IN_COOKIE, nonce, SIGN_IN_NONCE_SECONDS)}
+        return self._html(status, "inbox_sign_in.html", None, flash=flash, csrf=sign_in_token(self.svc, nonce),
+                          username=username, headers=headers)
+
+    def _error(self, exc: errors.Refused, signed_in: Session | None, *,
+               cookies: list[str] | None = None) -> Page:
+        status = self.status_of(exc)
+        headers: dict[str, Any] = {"Set-Cookie": cookies if len(cookies) > 1 else cookies[0]} if cookies else {}
+        return self._html(status, "inbox_error.html", signed_in, title=TITLES.get(status, "Refused"),
+                          message=_sentence(exc.message), signed_out=isinstance(exc, errors.NotAuthenticated),
+                          headers=headers)
+
+    def _html(self, status: int, template: str, signed_in: Session | None, *,
+              headers: dict[str, Any] | None = None, **context: Any) -> Page:
+        zone = ZoneInfo(self.svc.config.brand.timezone)
+        agent = signed_in.agent if signed_in else None
+        common: dict[str, Any] = {
+            "brand": self.svc.config.brand.name, "base": self.prefix, "flash": None,
+            "agent": {"name": agent.display, "username": agent.username} if agent else None,
+            "oversee": bool(agent and inbox.may_oversee(agent)),
+            "csrf": csrf_token(self.svc, signed_in.token) if signed_in else "",
+            "versions": {name: asset(name)[1] for name in ASSETS},
+            "moment": lambda iso: _moment(iso, zone), "channel_label": lambda c: CHANNELS.get(c, c),
+            "flag_label": lambda f: FLAGS.get(f, f.replace("_", " ")),
+            "desk_choices": [(d, self.svc.config.desks[d].description) for d in self.svc.config.desk_ids],
+            "request_id": secrets.token_hex(16), "reply_text": "", "reply_private": False,
+            "private_limit": lambda channel: reply_limit(channel, True),
+        }
+        common.update(context)
+        body = render(template, **common)
+        return status, body, {**SECURITY_HEADERS, "Content-Type": "text/html; charset=utf-8", **(headers or {})}
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def _sentence(message: str) -> str:
+    message = message.strip()
+    if not message:
+        return ""
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
+def _plausible_id(ticket_id: str) -> bool:
+    """A ticket reference can only be letters and digits: anything else is not looked up at all."""
+    return 0 < len(ticket_id) <= MAX_TICKET_ID and ticket_id.isascii() and ticket_id.isalnum()
+
+
+def _moment(iso: str | None, zone: ZoneInfo) -> str:
+    if not iso:
+        return ""
+    try:
+        return format_moment(datetime.fromisoformat(iso), zone)
+    except (TypeError, ValueError):
+        return str(iso)
+
+
+def _action_data(action: str, form: Mapping[str, str]) -> dict[str, Any]:
+    """The use case's input from the form of ``action``."""
+    if action == "reply":
+        return {"text": form.get("text", ""), "private": "private" in form,
+                "request_id": form.get("request_id", "")}
+    if action == "note":
+        return {"text": form.get("text", "")}
+    if action == "transfer":
+        return {"desk": form.get("desk", "").strip()}
+    if action == "link":
+        return {"identity": form.get("identity", "").strip(), "with": form.get("with", "").strip()}
+    return {}
+
+
+def _after(action: str, ticket_id: str, result: dict[str, Any], data: Mapping[str, Any]) -> tuple[str, str]:
+    """Where to go after a done action, and what to say there."""
+    here = f"/inbox/tickets/{quote(ticket_id, safe='')}"
+    ticket = result.get("ticket") or {}
+    if action == "reply":
+        if result.get("duplicate"):
+            return here, "That reply had been sent already; it was not sent twice."
+        how = "privately" if result.get("private") else "publicly"
+        return here, f"Reply queued: it goes to the customer {how} on {CHANNELS.get(result.get('channel', ''), '')}."
+    if action == "claim":
+        return here, f"You hold ticket {ticket_id} now."
+    if action == "note":
+        return here, "Note added."
+    if action == "transfer":
+        return "/inbox", f"Ticket {ticket_id} moved to desk {data.get('desk')}."
+    if action == "release":
+        where = "waiting for the customer's answer" if ticket.get("status") == "replied" else \
+            f"back in the queue of desk {ticket.get('desk', '')}"
+        return "/inbox", f"Ticket {ticket_id} released: {where}."
+    if action == "resolve":
+        return here, f"Ticket {ticket_id} resolved."
+    if action == "reopen":
+        return here, f"Ticket {ticket_id} reopened; you hold it now."
+    if action == "link":
+        if not result.get("changed"):
+            return here, _sentence(str(result.get("message") or "Already linked"))
+        kept = str(result.get("ticket_id") or ticket_id)
+        merged = result.get("merged_ticket_id")
+        message = f"Linked: {', '.join(result.get('identities') or [])} are one customer."
+        if merged:
+            message += f" Ticket {merged} was merged into {kept}."
+        return f"/inbox/tickets/{quote(kept, safe='')}", message
+    return here, "Done."

@@ -1,0 +1,157 @@
+"""The web inbox in a real headless Chromium driven by Playwright, served by the real local stack (`make run`).
+
+A customer tweets on a Wednesday morning; Amira signs in, takes the next ticket, types a reply (the live counter
+counts it as X does), sends it, sees it reach the local outbox on X and the customer's status page say we replied,
+and resolves the ticket. Screenshots: artifacts/inbox.png (the inbox, desktop) and artifacts/inbox-ticket.png (the
+ticket, phone). Chromium comes from ``tools.browser``; without one the test is skipped.
+"""
+from __future__ import annotations
+
+import os
+import re
+import time
+from urllib.parse import urlparse
+
+import pytest
+import requests
+
+from chalicelib.domain.agent import x_weighted_length
+from tests.e2e.conftest import PROJECT
+from tests.e2e.test_local_stack import send_tweet
+
+ARTIFACTS = PROJECT / "artifacts"
+TWEET_ID = "300001"
+CUSTOMER_TEXT = "@MeridianRail my 08:12 from Reading was cancelled <b>again</b>, can I get a refund?"
+REPLY = "Sorry Pat, that's not good enough. Claim Delay Repay at https://www.example.com/delay-repay?from=RDG"
+MIXED = "Délai 🚆🚆 — 遅延 see www.example.org/x and example.co.uk"  # emoji and CJK weigh 2, links 23
+#: texts where a counter could drift from chalicelib/domain/agent.py: word boundaries before links, bare domains,
+#: joined emoji, line ends, spaces the reply loses when it is trimmed
+PARITY = ("éwww.example.com/a and _www.example.com", "see HTTP://EXAMPLE.COM/X?y=1,then", "example.community",
+          "👩‍👩‍👧 family\nline two\n", "  padded  ", "x.co/1 y.uk z.ly/2?q=<a>", "ｆｕｌｌｗｉｄｔｈ　ｓｐａｃｅ",
+          "١٢٣ ٤٥٦.com")
+ACCENT = "rgb(11, 79, 138)"  # --accent in chalicelib/web/inbox.css
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if os.environ.get("RESPONDER_SKIP_BROWSER") == "1":
+        pytest.skip("RESPONDER_SKIP_BROWSER=1: browser tests skipped on request")
+    from tools.browser import ensure_chromium
+
+    found = ensure_chromium()
+    if not found:
+        pytest.skip("no Chromium found: install Debian's chromium package or set CHROMIUM=<path>")
+    return found
+
+
+def sent_to(stack, tweet_id: str) -> list[dict]:
+    return [m for m in stack.get("/local/outbox").json()["messages"] if m.get("in_reply_to") == tweet_id]
+
+
+def test_an_agent_signs_in_takes_answers_and_resolves_in_the_browser(wednesday_stack, chromium):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tools.browser import HEADLESS_FLAGS
+
+    stack = wednesday_stack
+    ARTIFACTS.mkdir(exist_ok=True)
+    send_tweet(stack, TWEET_ID, CUSTOMER_TEXT, user_id="3001", handle="pat_e2e")
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_FLAGS))
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 860})
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)  # CSP reports here
+            page.on("requestfailed", lambda r: problems.append(f"{r.url} failed"))
+            page.on("response", lambda r: problems.append(f"{r.url} {r.status}") if r.status >= 400 else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+
+            # signing in: the inbox sends a stranger to the sign-in page first
+            page.goto(stack.base + "/inbox")
+            expect(page).to_have_url(re.compile(r"/inbox/sign-in\?why=required$"))
+            expect(page.get_by_role("status")).to_have_text("Sign in to use the inbox.")
+            page.get_by_label("Username").fill("amira")
+            page.get_by_label("Password").fill("Amira-local-1")
+            page.get_by_role("button", name="Sign in").click()
+            expect(page).to_have_url(stack.base + "/inbox")
+            session = next(c for c in context.cookies() if c["name"] == "inbox_session")
+            assert session["httpOnly"] and session["sameSite"] == "Strict" and session["path"] == "/inbox"
+            assert session["value"] not in page.content()
+
+            # the tweet reaches the complaints desk (the pipeline runs in the stack's own threads)
+            complaints = page.locator("li.desk", has=page.get_by_role("heading", name="complaints"))
+            deadline = time.monotonic() + 15
+            while complaints.locator(".depth").inner_text() != "1" and time.monotonic() < deadline:
+                time.sleep(0.3)
+                page.reload()
+            expect(complaints.locator(".depth")).to_have_text("1")
+            expect(page.get_by_text("customer_service", exact=False).first).to_be_visible()
+            masthead = page.locator(".masthead").evaluate("e => getComputedStyle(e).backgroundColor")
+            assert masthead == ACCENT  # the stylesheet loaded under the CSP
+            page.screenshot(path=str(ARTIFACTS / "inbox.png"), full_page=True)
+
+            # take next: the ticket, with the customer's words as text
+            page.get_by_role("button", name="Take next (any desk)").click()
+            expect(page).to_have_url(re.compile(r"/inbox/tickets/[0-9A-Z]+(\?|$)"))
+            ticket_id = urlparse(page.url).path.rsplit("/", 1)[1]
+            expect(page.get_by_role("status")).to_have_text(f"You hold ticket {ticket_id} now.")
+            expect(page.locator(".message .text").first).to_have_text(CUSTOMER_TEXT)
+            assert page.locator(".message b").count() == 0  # markup shown, never interpreted
+
+            # the live counter counts like X: links 23, emoji 2
+            counter = page.locator("#reply-count")
+            expect(counter).to_have_text("0 of 280 characters as X counts them: 280 left")
+            box = page.get_by_label(re.compile(r"^Reply to pat_e2e on X"))
+            box.press_sequentially("Sorry")
+            expect(counter).to_have_text("5 of 280 characters as X counts them: 275 left")
+            box.fill(REPLY)
+            used = x_weighted_length(REPLY)
+            assert used != len(REPLY)
+            expect(counter).to_have_text(f"{used} of 280 characters as X counts them: {280 - used} left")
+            box.fill(MIXED)
+            used = x_weighted_length(MIXED)
+            expect(counter).to_have_text(f"{used} of 280 characters as X counts them: {280 - used} left")
+            for text in PARITY:
+                box.fill(text)
+                used = x_weighted_length(text.strip())
+                expect(counter).to_have_text(f"{used} of 280 characters as X counts them: {280 - used} left")
+            box.fill("🚆" * 141)
+            expect(counter).to_have_text("282 of 280 characters as X counts them: 2 over the limit")
+            expect(counter).to_have_class(re.compile(r"\bover\b"))
+            page.get_by_label(re.compile(r"^Reply privately")).check()
+            expect(counter).to_have_text("141 of 10000 characters: 9859 left")
+            page.get_by_label(re.compile(r"^Reply privately")).uncheck()
+            box.fill(REPLY)
+
+            # send: once, on X, publicly
+            page.get_by_role("button", name="Send reply").click()
+            expect(page.get_by_role("status")).to_have_text("Reply queued: it goes to the customer publicly on X.")
+            sent = stack.wait_for(lambda: sent_to(stack, TWEET_ID), timeout=10, interval=0.2)
+            assert len(sent) == 1 and sent[0]["channel"] == "x" and sent[0]["text"] == REPLY
+            assert sent[0]["private"] is False
+            expect(page.locator(".message-ours .text")).to_have_text(REPLY)
+
+            # the customer's status page says we replied
+            status_url = page.locator("a.status-link").get_attribute("href")
+            assert status_url and status_url.startswith(stack.base + "/s/")
+            status_page = requests.get(status_url, timeout=10).text
+            assert "We replied to you" in status_page
+
+            # the ticket on a phone
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.screenshot(path=str(ARTIFACTS / "inbox-ticket.png"), full_page=True)
+            page.set_viewport_size({"width": 1280, "height": 860})
+
+            # resolve
+            page.get_by_role("button", name="Resolve").click()
+            expect(page.get_by_role("status")).to_have_text(f"Ticket {ticket_id} resolved.")
+            expect(page.get_by_role("button", name="Reopen")).to_be_visible()
+            assert requests.get(status_url + ".json", timeout=10).json()["status"] == "resolved"
+            assert len(sent_to(stack, TWEET_ID)) == 1
+        finally:
+            browser.close()
+    assert problems == []
+    for name in ("inbox.png", "inbox-ticket.png"):
+        assert (ARTIFACTS / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,223 @@
+"""The terminal inbox (`python -m tools.inbox`) as an agent runs it: subprocesses against the real local stack,
+the password given on stdin, in the environment, and once typed at a hidden prompt in a real terminal (tmux)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.conftest import PROJECT, free_port
+from tests.e2e.test_local_stack import ADMIN, send_tweet
+
+REPLY = "Sorry Pat, that train was cancelled after a signal failure. Claim with Delay Repay: https://example.org/dr"
+
+
+@pytest.fixture(scope="module")
+def stack(wednesday_stack):
+    return wednesday_stack
+
+
+def inbox(stack, *args: str, tokens: Path, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
+    """One run of the terminal inbox, as a user starts it, with PORT (or RESPONDER_URL when given) and its own
+    token file; nothing of the calling environment's responder settings leaks in."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("RESPONDER_", "AWS_")) and k != "PORT"}
+    environment.update(PORT=str(stack.http_port), RESPONDER_TOKEN_FILE=str(tokens), HOME=str(tokens.parent),
+                       COLUMNS="160", TZ="UTC", PYTHONIOENCODING="utf-8")
+    environment.update(env)
+    done = subprocess.run([sys.executable, "-m", "tools.inbox", *args], cwd=PROJECT, env=environment, text=True,
+                          capture_output=True, timeout=30, **({"input": stdin} if stdin is not None
+                                                              else {"stdin": subprocess.DEVNULL}))
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def saved_token(stack, tokens: Path) -> str:
+    return json.loads(tokens.read_text())["tokens"][stack.base]["token"]
+
+
+def waiting(stack, desk: str) -> set[str]:
+    return {t["ticket_id"] for t in stack.get(f"/admin/backlog/{desk}", headers=ADMIN).json()["tickets"]}
+
+
+def tweet_and_wait(stack, tweet_id: str, text: str, user_id: str, desk: str = "complaints") -> str:
+    """Send a signed mention; the id of the ticket it opens, once it waits on ``desk``."""
+    before = waiting(stack, desk)
+    send_tweet(stack, tweet_id, text, user_id=user_id)
+    new = stack.wait_for(lambda: waiting(stack, desk) - before, timeout=10)
+    assert len(new) == 1, stack.output()[-3000:]
+    return new.pop()
+
+
+def test_sign_in_take_the_ticket_answer_on_x_and_resolve(stack, tmp_path):
+    tokens = tmp_path / "responder" / "token"  # its directory does not exist yet
+    opened = tweet_and_wait(stack, "700001", "@ExampleRail my train was cancelled and nobody told us, I want a refund",
+                            user_id="7001")
+
+    login = inbox(stack, "login", "--username", "amira", "--password-stdin", tokens=tokens, stdin="Amira-local-1\n")
+    assert login.returncode == 0, login.stderr
+    assert "Signed in" in login.stdout and "amira" in login.stdout and "On shift: customer_service" in login.stdout
+    assert stat.S_IMODE(tokens.stat().st_mode) == 0o600 and stat.S_IMODE(tokens.parent.stat().st_mode) == 0o700
+    token = saved_token(stack, tokens)
+    outputs = [login.stdout + login.stderr]
+
+    desks = inbox(stack, "desks", tokens=tokens)
+    outputs.append(desks.stdout + desks.stderr)
+    assert desks.returncode == 0, desks.stderr
+    assert re.search(r"complaints\W+yes\W+yes\W+1\W", desks.stdout), desks.stdout
+    assert "You hold no tickets." in desks.stdout
+
+    taken = inbox(stack, "next", tokens=tokens)
+    outputs.append(taken.stdout + taken.stderr)
+    assert taken.returncode == 0, taken.stderr
+    ticket_id = re.search(r"You now hold ticket (\w+) until \d\d:\d\d", taken.stdout).group(1)
+    assert ticket_id == opened
+    assert "my train was cancelled and nobody told us" in taken.stdout
+
+    shown = inbox(stack, "show", ticket_id, tokens=tokens)
+    outputs.append(shown.stdout + shown.stderr)
+    assert shown.returncode == 0, shown.stderr
+    for expected in ("claimed by you until", "complaints", "Traveller7001", "x#7001", "traveller7001 · x public",
+                     "Wed 25 Nov 10:0", "first response due", "nothing yet", "no notes",
+                     "goes to traveller7001 on x (public), up to 280 characters"):
+        assert expected in shown.stdout, (expected, shown.stdout)
+
+    replied = inbox(stack, "reply", ticket_id, "-", tokens=tokens, stdin=REPLY + "\n")
+    outputs.append(replied.stdout + replied.stderr)
+    assert replied.returncode == 0, replied.stderr
+    assert "Reply queued for traveller7001 on x (public)" in replied.stdout
+    assert "107/280 characters as X counts them" in replied.stdout  # the 22-character link counts as 23
+
+    def sent():
+        return [m for m in stack.get("/local/outbox").json()["messages"]
+                if m["in_reply_to"] == "700001" and m["idempotency_key"].startswith(f"reply#{ticket_id}#")]
+
+    delivered = stack.wait_for(sent, timeout=10)
+    assert len(delivered) == 1, stack.output()[-3000:]
+    assert delivered[0]["channel"] == "x" and delivered[0]["recipient"] == "7001"
+    assert delivered[0]["text"] == REPLY and delivered[0]["private"] is False
+
+    noted = inbox(stack, "note", ticket_id, "Delay Repay link sent", tokens=tokens)
+    assert noted.returncode == 0, noted.stderr
+    as_json = inbox(stack, "show", ticket_id, "--json", tokens=tokens)
+    outputs.append(as_json.stdout + as_json.stderr)
+    view = json.loads(as_json.stdout)
+    assert view["ticket_id"] == ticket_id and view["messages"][-1]["ours"] is True
+    assert view["notes"][-1]["text"].endswith("Delay Repay link sent")
+    page = requests.get(view["status_url"], headers={"Accept": "application/json"}, timeout=10).json()
+    assert page["reference"] == ticket_id
+    assert "replied" in [event["kind"] for event in page["timeline"]], page
+
+    again = inbox(stack, "show", ticket_id, tokens=tokens)
+    assert "» amira · our reply" in again.stdout and REPLY[:40] in again.stdout
+    assert "agent reply queued by amira" in again.stdout and "amira: Delay Repay link sent" in again.stdout
+
+    resolved = inbox(stack, "resolve", ticket_id, tokens=tokens)
+    assert resolved.returncode == 0 and f"Resolved ticket {ticket_id}." in resolved.stdout, resolved.stderr
+    refused = inbox(stack, "reply", ticket_id, "One more thing", tokens=tokens)
+    outputs.append(refused.stdout + refused.stderr)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert f"ticket {ticket_id} is resolved; reopen it first" in refused.stderr
+    assert f"inbox reopen {ticket_id}" in refused.stderr
+    assert len(sent()) == 1  # nothing more was queued
+
+    assert all(token not in output for output in outputs)  # the token is never printed
+    out = inbox(stack, "logout", tokens=tokens)
+    assert out.returncode == 0 and not tokens.exists()
+    after = inbox(stack, "desks", tokens=tokens)
+    assert after.returncode == 1 and "not signed in" in after.stderr and "python -m tools.inbox login" in after.stderr
+
+
+def test_refusals_say_why_and_exit_non_zero(stack, tmp_path):
+    tokens = tmp_path / "token"
+    wrong = inbox(stack, "login", "-u", "amira", tokens=tokens, RESPONDER_PASSWORD="Amira-wrong-1")
+    assert wrong.returncode == 1 and "wrong username or password" in wrong.stderr and not tokens.exists()
+    no_terminal = inbox(stack, "login", "-u", "amira", tokens=tokens)
+    assert no_terminal.returncode == 2 and "--password-stdin" in no_terminal.stderr
+
+    signed = inbox(stack, "login", "-u", "amira", tokens=tokens, RESPONDER_PASSWORD="Amira-local-1",
+                   RESPONDER_URL=stack.base + "/")
+    assert signed.returncode == 0, signed.stderr
+    other_desk = inbox(stack, "next", "press", tokens=tokens)
+    assert other_desk.returncode == 1
+    assert "desk press is covered by comms; your teams: customer_service" in other_desk.stderr
+    assert inbox(stack, "oversight", tokens=tokens).stderr.strip() == "oversight is for leads and comms"
+    missing = inbox(stack, "show", "R0000000X", tokens=tokens)
+    assert missing.returncode == 1 and "not found: ticket R0000000X" in missing.stderr
+
+    forged = inbox(stack, "me", tokens=tokens, RESPONDER_TOKEN="forged.token.value")
+    assert forged.returncode == 1 and "sign in again: python -m tools.inbox login" in forged.stderr
+    other_stack = inbox(stack, "me", tokens=tokens, RESPONDER_URL=f"http://localhost:{stack.http_port}")
+    assert other_stack.returncode == 1 and f"not signed in to http://localhost:{stack.http_port}" in other_stack.stderr
+    unreachable = inbox(stack, "me", tokens=tokens, PORT=str(free_port()), RESPONDER_TOKEN="any")
+    assert unreachable.returncode == 3 and "cannot reach the responder" in unreachable.stderr
+    assert "make run" in unreachable.stderr
+
+    assert inbox(stack, "reply", tokens=tokens).returncode == 2
+    empty = inbox(stack, "reply", "R0000000X", "-", tokens=tokens, stdin="  \n")
+    assert empty.returncode == 2 and "the reply is empty" in empty.stderr
+
+
+def test_a_lead_sees_oversight(stack, tmp_path):
+    tokens = tmp_path / "token"
+    signed = inbox(stack, "login", "-u", "chloe", tokens=tokens, RESPONDER_PASSWORD="Chloe-local-1")
+    assert signed.returncode == 0 and "lead" in signed.stdout, signed.stderr
+    seen = inbox(stack, "oversight", tokens=tokens)
+    assert seen.returncode == 0, seen.stderr
+    for expected in ("Teams at", "customer_service", "team_leads", "Desks", "complaints", "escalations",
+                     "SLA breaches"):
+        assert expected in seen.stdout, (expected, seen.stdout)
+
+
+def test_customer_text_cannot_drive_the_terminal(stack, tmp_path):
+    tokens = tmp_path / "token"
+    opened = tweet_and_wait(stack, "700002", "@ExampleRail [bold red]refund[/] \x1b[2J\x1b]0;owned\x07 my train "
+                            "was cancelled", user_id="7002")
+    assert inbox(stack, "login", "-u", "ben", tokens=tokens, RESPONDER_PASSWORD="Ben-local-1").returncode == 0
+    taken = inbox(stack, "next", "complaints", tokens=tokens)
+    assert taken.returncode == 0 and "Traveller7002" in taken.stdout, taken.stderr
+    assert "[bold red]refund[/]" in taken.stdout  # shown as written, not read as markup
+    assert "\x1b" not in taken.stdout and "\x07" not in taken.stdout
+    assert r"\x1b[2J\x1b]0;owned\x07" in taken.stdout
+    assert re.search(r"You now hold ticket (\w+)", taken.stdout).group(1) == opened
+    released = inbox(stack, "release", opened, tokens=tokens)
+    assert released.returncode == 0 and "back in the queue of desk complaints" in released.stdout
+    again = inbox(stack, "claim", opened, tokens=tokens)
+    assert again.returncode == 0 and f"You now hold ticket {opened}" in again.stdout, again.stderr
+    assert inbox(stack, "release", opened, tokens=tokens).returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_interactive_login_in_a_terminal_does_not_echo_the_password(stack, tmp_path):
+    tokens = tmp_path / "token"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": "xterm",
+           "LANG": "C.UTF-8", "TZ": "UTC", "PORT": str(stack.http_port), "RESPONDER_TOKEN_FILE": str(tokens)}
+    command = (f"cd {shlex.quote(str(PROJECT))} && env -i {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())}"
+               f" {shlex.quote(sys.executable)} -m tools.inbox login; echo EXIT=$?; sleep 60")
+    tmux = ["tmux", "-L", f"responder-inbox-test-{os.getpid()}", "-f", "/dev/null"]
+
+    def screen() -> str:
+        return subprocess.run([*tmux, "capture-pane", "-p", "-t", "inbox"], capture_output=True, text=True).stdout
+
+    subprocess.run([*tmux, "new-session", "-d", "-s", "inbox", "-x", "150", "-y", "40", command], check=True)
+    try:
+        assert stack.wait_for(lambda: "Username:" in screen(), timeout=15), screen()
+        subprocess.run([*tmux, "send-keys", "-t", "inbox", "omar", "Enter"], check=True)
+        assert stack.wait_for(lambda: "Password:" in screen(), timeout=10), screen()
+        subprocess.run([*tmux, "send-keys", "-t", "inbox", "Omar-local-1", "Enter"], check=True)
+        shown = stack.wait_for(lambda: "EXIT=" in screen() and screen(), timeout=15) or screen()
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+    assert "EXIT=0" in shown and "Signed in" in shown and "(omar)" in shown, shown
+    assert "Omar-local-1" not in shown  # typed at the hidden prompt: never echoed
+    me = inbox(stack, "me", tokens=tokens)
+    assert me.returncode == 0 and "On shift: oncall" in me.stdout and "oncall" in me.stdout, me.stderr
+    assert saved_token(stack, tokens) not in shown + me.stdout

@@ -1,0 +1,133 @@
+"""The agents' JSON API through the real Chalice routes: sign-in against the Cognito user pool on moto (the local
+agents of tools.local_agents), real ID tokens verified against the pool's JWKS, DynamoDB and SQS on moto."""
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+
+from tests.conftest import drain, receive_all, run_pipeline, utc
+from tests.helpers import tweet_event, x_body, x_headers
+
+WEDNESDAY = utc(2026, 11, 25, 10, 0)
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def day(clock):
+    clock.set(WEDNESDAY)
+    return clock
+
+
+def sign_in(client, username: str, password: str) -> dict:
+    response = client.http.post("/agent/sign-in", body=json.dumps({"username": username, "password": password}),
+                                headers=JSON)
+    assert response.status_code == 200, response.body
+    return {"Authorization": f"Bearer {response.json_body['token']}", **JSON}
+
+
+def post_tweet(client, tweet_id: str, text: str, at, user_id: str = "555") -> None:
+    body = x_body(tweet_event(tweet_id, text, at=at, user_id=user_id))
+    assert client.http.post("/webhooks/x", body=body, headers=x_headers(body)).status_code == 200
+
+
+def test_an_agent_takes_the_next_ticket_replies_on_x_and_resolves(client, svc, day, clock):
+    post_tweet(client, "8001", "@MeridianRail my train was cancelled, no replacement bus, awful", WEDNESDAY)
+    run_pipeline()
+    amira = sign_in(client, "amira", "Amira-local-1")
+    me = client.http.get("/agent/me", headers=amira).json_body
+    assert me["agent"]["teams"] == ["customer_service"] and me["agent"]["on_shift"] == ["customer_service"]
+    assert {d["desk"]: d["depth"] for d in me["desks"]}["complaints"] == 1
+
+    taken = client.http.post("/agent/next", body="{}", headers=amira).json_body["ticket"]
+    assert taken["claimed_by"] == "amira" and taken["messages"][0]["text"].startswith("@MeridianRail my train")
+    assert taken["reply"] == {"channel": "x", "public": True, "private_possible": True, "limit": 280,
+                              "to": "traveller555", "counting": "X counts links as 23 characters and emoji as 2"}
+    ticket_id = taken["ticket_id"]
+    replied = client.http.post(f"/agent/tickets/{ticket_id}/reply", headers=amira,
+                               body=json.dumps({"text": "So sorry - which service were you on?"}))
+    assert replied.status_code == 200, replied.body
+    drain("deliver_outbox", "responder-outbox")
+    sent = client.http.get("/local/outbox").json_body["messages"][0]
+    assert (sent["channel"], sent["in_reply_to"]) == ("x", "8001")
+    assert sent["text"] == "So sorry - which service were you on?"
+
+    # the customer's answer threads back into the same ticket
+    clock.advance(minutes=4)
+    body = x_body(tweet_event("8002", "@MeridianRail the 10:02 to York", at=clock.now(), reply_to=sent["external_id"]))
+    client.http.post("/webhooks/x", body=body, headers=x_headers(body))
+    run_pipeline()
+    shown = client.http.get(f"/agent/tickets/{ticket_id}", headers=amira).json_body
+    assert [m["text"] for m in shown["messages"]][-1] == "@MeridianRail the 10:02 to York"
+    assert shown["held_by_you"]
+
+    resolved = client.http.post(f"/agent/tickets/{ticket_id}/resolve", body="{}", headers=amira)
+    assert resolved.json_body["ticket"]["status"] == "resolved"
+    status = client.http.get("/s/" + shown["status_url"].rsplit("/", 1)[1], headers={"Accept": "application/json"})
+    texts = [e["text"] for e in status.json_body["timeline"]]
+    assert "Picked up by an agent" in texts and "We replied to you" in texts and "Marked as resolved" in texts
+    assert "amira" not in json.dumps(status.json_body)  # no agent name on the customer's page
+
+    again = client.http.post(f"/agent/tickets/{ticket_id}/reply", body=json.dumps({"text": "and..."}), headers=amira)
+    assert again.status_code == 409 and f"reopen {ticket_id}" in again.json_body["error"]
+
+
+def test_forged_expired_and_missing_tokens_are_401(client, svc, day):
+    amira = sign_in(client, "amira", "Amira-local-1")
+    token = amira["Authorization"].split()[1]
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["cognito:groups"] = ["customer_service", "leads"]  # promoting oneself breaks the signature
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    for value in (f"Bearer {header}.{forged}.{signature}", "Bearer nonsense", "", "Basic abc"):
+        response = client.http.get("/agent/me", headers={"Authorization": value})
+        assert response.status_code == 401, value
+        assert "sign in" in response.json_body["error"]
+    assert client.http.post("/agent/sign-in", body=json.dumps({"username": "amira", "password": "guess"}),
+                            headers=JSON).status_code == 401
+    svc.agents._wall_clock = lambda: time.time() + 2 * 3600  # two hours later: the ID token has expired
+    assert client.http.get("/agent/me", headers=amira).status_code == 401
+
+
+def test_refusals_say_why(client, svc, clock):
+    clock.set(utc(2026, 11, 29, 3, 0))  # Sunday night
+    amira = sign_in(client, "amira", "Amira-local-1")
+    off = client.http.post("/agent/next", body="{}", headers=amira)
+    assert off.status_code == 403 and "customer_service is off shift" in off.json_body["error"]
+    clock.set(WEDNESDAY)
+    post_tweet(client, "8101", "@MeridianRail refund for my cancelled train please", WEDNESDAY, user_id="601")
+    run_pipeline()
+    ticket_id = client.http.post("/agent/next", body=json.dumps({"desk": "complaints"}), headers=amira) \
+        .json_body["ticket"]["ticket_id"]
+    ben = sign_in(client, "ben", "Ben-local-1")
+    held = client.http.post(f"/agent/tickets/{ticket_id}/reply", body=json.dumps({"text": "hi"}), headers=ben)
+    assert held.status_code == 403 and "held by amira" in held.json_body["error"]
+    press = client.http.post("/agent/next", body=json.dumps({"desk": "press"}), headers=ben)
+    assert press.status_code == 403 and "covered by comms" in press.json_body["error"]
+    long = client.http.post(f"/agent/tickets/{ticket_id}/reply", body=json.dumps({"text": "a" * 281}),
+                            headers=amira)
+    assert long.status_code == 422 and "allows 280" in long.json_body["error"]
+    assert receive_all("responder-outbox") == []  # nothing queued by the refused reply
+    assert client.http.post(f"/agent/tickets/{ticket_id}/dance", body="{}", headers=amira).status_code == 404
+    assert client.http.post(f"/agent/tickets/{ticket_id}/reply", body="[1]", headers=amira).status_code == 400
+    omar = sign_in(client, "omar", "Omar-local-1")
+    assert client.http.get("/agent/oversight", headers=omar).status_code == 403
+    chloe = sign_in(client, "chloe", "Chloe-local-1")
+    view = client.http.get("/agent/oversight", headers=chloe).json_body
+    assert {d["desk"]: d["claimed"] for d in view["desks"]}["complaints"] == 1
+
+
+def test_transfer_and_release_tell_the_desk_queues(client, svc, day):
+    post_tweet(client, "8201", "@MeridianRail my train was cancelled, awful", WEDNESDAY, user_id="701")
+    run_pipeline()
+    receive_all("responder-desk-complaints")
+    amira = sign_in(client, "amira", "Amira-local-1")
+    ticket_id = client.http.post("/agent/next", body="{}", headers=amira).json_body["ticket"]["ticket_id"]
+    moved = client.http.post(f"/agent/tickets/{ticket_id}/transfer", body=json.dumps({"desk": "journeys"}),
+                             headers=amira)
+    assert moved.status_code == 200 and moved.json_body["ticket"]["desk"] == "journeys"
+    message = json.loads(receive_all("responder-desk-journeys")[-1]["Body"])
+    assert (message["event"], message["change"], message["from_desk"]) == ("ticket.updated", "transferred",
+                                                                           "complaints")

@@ -1,0 +1,219 @@
+"""The agents' inbox use cases on the in-memory twins: claims, shifts, replies and their limits, every action and
+its refusals, expiring claims, oversight. The same use cases behind the real routes, Cognito on moto, the web inbox
+and the terminal inbox are tested in tests/integration and tests/e2e."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.domain.agent import Agent, x_weighted_length
+from chalicelib.usecases import inbox
+from chalicelib.usecases.errors import Conflict, Forbidden, Invalid, NotAuthenticated
+from chalicelib.usecases.process import process_mention
+from tests.conftest import run_memory_pipeline, utc
+from tests.unit.test_usecases import outbox_of, tweet
+
+AMIRA = Agent("amira", "Amira", ("customer_service",))
+BEN = Agent("ben", "Ben", ("customer_service",))
+CHLOE = Agent("chloe", "Chloe", ("team_leads",), lead=True)
+OMAR = Agent("omar", "Omar", ("oncall",))
+WEDNESDAY = utc(2026, 11, 25, 10, 0)  # customer service on shift (07:00-20:00 London)
+
+
+@pytest.fixture
+def day(mem, clock):
+    clock.set(WEDNESDAY)
+    for agent in (AMIRA, BEN, CHLOE, OMAR):
+        mem.agents.register(agent, f"{agent.username}-password")
+    return mem
+
+
+def ingest(svc, *mentions) -> None:
+    """Each mention processed as the inbound handler would, then whatever was queued for the customer delivered."""
+    for mention in mentions:
+        process_mention(svc, mention)
+    run_memory_pipeline(svc)
+
+
+def complaint(n: int, minutes_ago: int, text: str = "my train was cancelled, awful", author: str = ""):
+    return tweet(f"90{n:04d}", f"@MeridianRail {text}", at=WEDNESDAY - timedelta(minutes=minutes_ago),
+                 author=author or f"7{n:04d}")
+
+
+def test_sign_in_and_token(day):
+    signed = inbox.sign_in(day, {"username": "amira", "password": "amira-password"})
+    assert inbox.authenticate(day, signed["token"]) == AMIRA
+    assert signed["agent"]["on_shift"] == ["customer_service"]
+    with pytest.raises(NotAuthenticated, match="wrong username or password"):
+        inbox.sign_in(day, {"username": "amira", "password": "nope"})
+    with pytest.raises(NotAuthenticated):
+        inbox.authenticate(day, "forged.token.value")
+    with pytest.raises(NotAuthenticated, match="sign in first"):
+        inbox.authenticate(day, None)
+
+
+def test_next_takes_urgent_first_then_oldest_first_contact(day):
+    ingest(day, complaint(1, 50), complaint(2, 90), complaint(3, 10))
+    first = inbox.next_ticket(day, AMIRA)["ticket"]
+    second = inbox.next_ticket(day, BEN)["ticket"]
+    assert first["customer_name"] == "User 70002" and second["customer_name"] == "User 70001"
+    assert first["held_by_you"] and first["status"] == "claimed"
+    third = inbox.next_ticket(day, AMIRA)["ticket"]
+    assert third["customer_name"] == "User 70003"
+    assert inbox.next_ticket(day, BEN) == {"ticket": None, "message": "Nothing is waiting on complaints, journeys."}
+    assert {t["ticket_id"] for t in inbox.held(day, AMIRA)} == {first["ticket_id"], third["ticket_id"]}
+
+
+def test_off_shift_team_and_uncovered_desk_are_refused_with_the_reason(day, clock):
+    clock.set(utc(2026, 11, 29, 3, 0))  # Sunday night: customer service is off shift
+    with pytest.raises(Forbidden, match=r"your team customer_service is off shift; its next shift starts .*09:00"):
+        inbox.next_ticket(day, AMIRA)
+    clock.set(WEDNESDAY)
+    with pytest.raises(Forbidden, match="desk press is covered by comms; your teams: customer_service"):
+        inbox.next_ticket(day, AMIRA, "press")
+
+
+def test_concurrent_next_never_hands_one_ticket_to_two_agents(day):
+    ingest(day, *[complaint(n, 200 - n) for n in range(60)])
+    taken: dict[str, list[str]] = {"amira": [], "ben": []}
+
+    def work(agent: Agent) -> None:
+        for _ in range(40):
+            got = inbox.next_ticket(day, agent)["ticket"]
+            if got:
+                taken[agent.username].append(got["ticket_id"])
+
+    threads = [threading.Thread(target=work, args=(a,)) for a in (AMIRA, BEN)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    both = taken["amira"] + taken["ben"]
+    assert len(both) == 60 and len(set(both)) == 60
+
+
+def test_reply_goes_on_the_customers_channel_and_stays_held(day):
+    ingest(day, complaint(1, 30))
+    ticket = inbox.next_ticket(day, AMIRA)["ticket"]
+    result = inbox.reply(day, AMIRA, ticket["ticket_id"], {"text": "Sorry Amira here: DM us your booking ref."})
+    assert result["queued"] and result["channel"] == "x" and not result["private"]
+    sent = outbox_of(day)[-1]
+    assert sent["kind"] == "reply" and sent["channel"] == "x" and sent["in_reply_to"] == "900001"
+    assert sent["text"] == "Sorry Amira here: DM us your booking ref."
+    view = result["ticket"]
+    assert view["held_by_you"] and view["sla"]["first_response_at"]
+    assert view["told"][-1]["text"] == "Sorry Amira here: DM us your booking ref."
+    assert day.answers.count_since("complaints", WEDNESDAY - timedelta(hours=1), WEDNESDAY) == 1
+    private = inbox.reply(day, AMIRA, ticket["ticket_id"], {"text": "Following up by DM", "private": True})
+    assert private["private"] and outbox_of(day)[-1]["private"] is True
+
+
+def test_reply_longer_than_the_channel_allows_is_refused_before_anything_is_queued(day):
+    ingest(day, complaint(1, 30))
+    ticket = inbox.next_ticket(day, AMIRA)["ticket"]
+    before = len(outbox_of(day))
+    text = "x" * 258 + " https://example.com/" + "a" * 200  # 258 + 1 + 23 = 282 as X counts it
+    assert x_weighted_length(text) == 282
+    with pytest.raises(Invalid, match="282 characters .* an X post allows 280"):
+        inbox.reply(day, AMIRA, ticket["ticket_id"], {"text": text})
+    assert len(outbox_of(day)) == before
+    inbox.reply(day, AMIRA, ticket["ticket_id"], {"text": "x" * 256 + " https://example.com/" + "a" * 200})
+
+
+def test_acting_on_a_ticket_one_does_not_hold(day):
+    ingest(day, complaint(1, 30))
+    ticket_id = inbox.next_ticket(day, AMIRA)["ticket"]["ticket_id"]
+    with pytest.raises(Forbidden, match=f"ticket {ticket_id} is held by amira until"):
+        inbox.reply(day, BEN, ticket_id, {"text": "hello"})
+    with pytest.raises(Forbidden, match="is on desk complaints, which your teams do not cover"):
+        inbox.resolve(day, OMAR, ticket_id)
+
+
+def test_resolved_ticket_refuses_a_reply_with_the_way_to_reopen(day):
+    ingest(day, complaint(1, 30))
+    ticket_id = inbox.next_ticket(day, AMIRA)["ticket"]["ticket_id"]
+    assert inbox.resolve(day, AMIRA, ticket_id)["ticket"]["status"] == "resolved"
+    with pytest.raises(Conflict, match=f"is resolved; reopen it first .*inbox reopen {ticket_id}"):
+        inbox.reply(day, AMIRA, ticket_id, {"text": "one more thing"})
+    reopened = inbox.reopen(day, BEN, ticket_id)["ticket"]
+    assert reopened["status"] == "claimed" and reopened["claimed_by"] == "ben"
+    inbox.reply(day, BEN, ticket_id, {"text": "one more thing"})
+
+
+def test_note_transfer_release_and_the_desk_queue_hears(day):
+    ingest(day, complaint(1, 30))
+    ticket_id = inbox.next_ticket(day, AMIRA)["ticket"]["ticket_id"]
+    assert inbox.note(day, BEN, ticket_id, {"text": "Known fault on the 07:12"})["ticket"]["notes"][0]["text"] == \
+        "ben: Known fault on the 07:12"
+    moved = inbox.transfer(day, AMIRA, ticket_id, {"desk": "journeys"})["ticket"]
+    assert moved["desk"] == "journeys" and moved["status"] == "waiting" and moved["claimed_by"] is None
+    desk_msg = day.queues.messages["responder-desk-journeys"][-1]
+    assert desk_msg["change"] == "transferred" and desk_msg["from_desk"] == "complaints"
+    again = inbox.next_ticket(day, BEN)["ticket"]
+    assert again["ticket_id"] == ticket_id
+    released = inbox.release(day, BEN, ticket_id)["ticket"]
+    assert released["status"] == "waiting"
+    with pytest.raises(Invalid, match="desk must be one of"):
+        inbox.transfer(day, BEN, ticket_id, {"desk": "nowhere"})
+
+
+def test_release_after_a_reply_waits_for_the_customer_whose_answer_threads_back(day, clock):
+    ingest(day, complaint(1, 30))
+    ticket_id = inbox.next_ticket(day, AMIRA)["ticket"]["ticket_id"]
+    inbox.reply(day, AMIRA, ticket_id, {"text": "Which train were you on?"})
+    assert inbox.release(day, AMIRA, ticket_id)["ticket"]["status"] == "replied"
+    assert inbox.next_ticket(day, BEN)["ticket"] is None  # not in the queue while we wait for the customer
+    run_memory_pipeline(day)  # the reply is sent
+    sent = day.sandbox.recent()[0]
+    assert sent["in_reply_to"] == "900001" and sent["text"] == "Which train were you on?"
+    clock.advance(minutes=5)
+    answer = tweet("900999", "@MeridianRail the 07:12 to Leeds", at=clock.now(), author="70001",
+                   reply_to=sent["external_id"])
+    ingest(day, answer)
+    back = inbox.next_ticket(day, BEN)["ticket"]
+    assert back["ticket_id"] == ticket_id
+    assert [m["text"] for m in back["messages"]][-1] == "@MeridianRail the 07:12 to Leeds"
+
+
+def test_claims_expire_when_idle_and_return_to_the_desk(day, clock):
+    ingest(day, complaint(1, 30))
+    ticket_id = inbox.next_ticket(day, AMIRA)["ticket"]["ticket_id"]
+    clock.advance(minutes=day.settings.claim_idle_minutes + 1)
+    assert inbox.expire_claims(day) == 1
+    with pytest.raises(Forbidden, match="your claim on ticket .* expired"):
+        inbox.reply(day, AMIRA, ticket_id, {"text": "hello"})
+    assert day.queues.messages["responder-desk-complaints"][-1]["change"] == "released"
+    assert inbox.next_ticket(day, BEN)["ticket"]["ticket_id"] == ticket_id
+
+
+def test_claim_never_outlives_the_shift(day, clock):
+    clock.set(utc(2026, 11, 25, 19, 50))
+    ingest(day, tweet("900001", "@MeridianRail my train was cancelled", at=clock.now(), author="1"))
+    ticket = inbox.next_ticket(day, AMIRA)["ticket"]
+    assert ticket["claim_expires_at"] == "2026-11-25T20:00:00+00:00"
+
+
+def test_oversight_for_leads_only(day):
+    ingest(day, complaint(1, 30), complaint(2, 20, "you idiots, absolute trash"))
+    with pytest.raises(Forbidden, match="oversight is for leads and comms"):
+        inbox.oversight(day, AMIRA)
+    view = inbox.oversight(day, CHLOE)
+    complaints = next(d for d in view["desks"] if d["desk"] == "complaints")
+    assert complaints["depth"] >= 1 and complaints["oldest_wait_minutes"] >= 20
+    assert {t["team"]: t["on_shift"] for t in view["teams"]}["customer_service"] is True
+    assert len(view["abuse"]) == 1
+
+
+def test_claim_a_named_ticket_waiting_for_the_customer(day):
+    ingest(day, complaint(1, 30))
+    ticket_id = inbox.next_ticket(day, AMIRA)["ticket"]["ticket_id"]
+    inbox.reply(day, AMIRA, ticket_id, {"text": "Which train?"})
+    inbox.release(day, AMIRA, ticket_id)
+    with pytest.raises(Forbidden, match="desk complaints is covered by customer_service; your teams: oncall"):
+        inbox.claim(day, OMAR, ticket_id)
+    taken = inbox.claim(day, BEN, ticket_id)["ticket"]
+    assert taken["claimed_by"] == "ben"
+    with pytest.raises(Forbidden, match="is claimed by ben"):
+        inbox.claim(day, AMIRA, ticket_id)

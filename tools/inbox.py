@@ -1,0 +1,646 @@
+"""The agents' inbox in a terminal: a client of the JSON API ``/agent/...``.
+
+    python -m tools.inbox login --username amira       (asks for the password; nothing is echoed)
+    python -m tools.inbox desks                         (who you are, your shift, your desks, the tickets you hold)
+    python -m tools.inbox next [DESK]                   (claim the next waiting ticket and show it)
+    python -m tools.inbox claim R7K2M9QPX               (take one named ticket, e.g. one waiting for the customer)
+    python -m tools.inbox show R7K2M9QPX
+    python -m tools.inbox reply R7K2M9QPX "Sorry about that, we are on it."    (or - to read the text from stdin)
+    python -m tools.inbox note R7K2M9QPX "Refund form sent by e-mail"
+    python -m tools.inbox transfer R7K2M9QPX journeys
+    python -m tools.inbox release|resolve|reopen R7K2M9QPX
+    python -m tools.inbox link x@pat email#pat@example.org
+    python -m tools.inbox oversight                     (leads and comms)
+    python -m tools.inbox logout
+
+It talks to RESPONDER_URL (a full base URL), else http://127.0.0.1:$PORT, else http://127.0.0.1:8000. The sign-in
+token is kept per base URL in $RESPONDER_TOKEN_FILE or ~/.config/responder/token (mode 0600, its directory 0700);
+RESPONDER_TOKEN overrides it. ``login`` takes the password from a hidden prompt, RESPONDER_PASSWORD or
+``--password-stdin``. Every command but ``login`` and ``logout`` prints the API's JSON with ``--json``.
+
+Exit status: 0 done, 1 refused by the API (the reason is printed), 2 wrong usage, 3 the API cannot be reached.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import unicodedata
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import quote
+
+import requests
+import typer
+from rich.console import Console
+from rich.padding import Padding
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+app = typer.Typer(help="The agents' inbox in a terminal (a client of the /agent JSON API)", no_args_is_help=True)
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+REFUSED, USAGE, UNREACHABLE = 1, 2, 3
+LOGIN_HINT = "sign in again: python -m tools.inbox login"
+JSON_OPTION = typer.Option(False, "--json", help="print the API's JSON answer instead")
+
+
+# ------------------------------------------------------------------------------------------------ where and who
+def base_url() -> str:
+    """RESPONDER_URL, else the local stack on $PORT, else the local stack's default port."""
+    if os.environ.get("RESPONDER_URL"):
+        return os.environ["RESPONDER_URL"].rstrip("/")
+    return f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+
+
+def _default_token_file() -> Path:
+    return Path.home() / ".config" / "responder" / "token"
+
+
+def token_file() -> Path:
+    named = os.environ.get("RESPONDER_TOKEN_FILE")
+    return Path(named).expanduser() if named else _default_token_file()
+
+
+def _read_tokens(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        errors.print(Text(f"ignoring the unreadable token file {path}: {exc}", style="yellow"))
+        return {}
+    tokens = data.get("tokens") if isinstance(data, dict) else None
+    return {k: v for k, v in tokens.items() if isinstance(v, dict)} if isinstance(tokens, dict) else {}
+
+
+def _write_tokens(path: Path, tokens: dict[str, dict[str, Any]]) -> None:
+    """Replace the file atomically; readable by its owner only, in a directory only its owner can enter when this
+    creates it (or it is the default one)."""
+    if not tokens:
+        path.unlink(missing_ok=True)
+        return
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+        path.parent.chmod(0o700)
+    elif path == _default_token_file():
+        path.parent.chmod(0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as out:
+            os.fchmod(out.fileno(), 0o600)
+            json.dump({"tokens": tokens}, out, indent=1)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _token() -> str:
+    if os.environ.get("RESPONDER_TOKEN"):
+        return os.environ["RESPONDER_TOKEN"]
+    saved = _read_tokens(token_file()).get(base_url(), {}).get("token")
+    if not isinstance(saved, str) or not saved:
+        fail(f"you are not signed in to {base_url()}: python -m tools.inbox login")
+    return saved
+
+
+# ------------------------------------------------------------------------------------------------ HTTP
+def fail(message: str, details: Any = None, *, code: int = REFUSED, hint: str = "") -> NoReturn:
+    errors.print(Text(clean(message), style="bold red"))
+    if isinstance(details, dict):
+        for key, value in details.items():
+            if value != message:
+                errors.print(Text(f"  {key}: {clean(str(value))}", style="red"))
+    elif details:
+        errors.print(Text(f"  {clean(str(details))}", style="red"))
+    if hint:
+        errors.print(Text(hint, style="yellow"))
+    raise typer.Exit(code)
+
+
+def call(method: str, path: str, body: dict[str, Any] | None = None, *, signed_in: bool = True) -> dict[str, Any]:
+    """One request to the API: its JSON answer, or the refusal printed and the process ended."""
+    base = base_url()
+    headers = {"Accept": "application/json"}
+    if signed_in:
+        headers["Authorization"] = f"Bearer {_token()}"
+    try:
+        response = requests.request(method, base + path, json=body if method != "GET" else None, headers=headers,
+                                    timeout=30)
+    except requests.RequestException as exc:
+        reason = "no answer within 30 s" if isinstance(exc, requests.Timeout) else (
+            "could not connect" if isinstance(exc, requests.ConnectionError) else type(exc).__name__)
+        fail(f"cannot reach the responder at {base} ({reason})", code=UNREACHABLE,
+             hint="Is it running? Start it with: make run (or set RESPONDER_URL or PORT)")
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if response.status_code >= 400:
+        message = answer.get("error") if isinstance(answer, dict) else None
+        if not isinstance(message, str):
+            message = f"{response.status_code} from {base}{path}: {response.text[:300].strip() or response.reason}"
+        elif response.status_code == 404 and not message.lower().startswith(("no ", "not ")):
+            message = f"not found: {message}"
+        details = answer.get("details") if isinstance(answer, dict) else None
+        hint = LOGIN_HINT if response.status_code == 401 and signed_in else ""
+        fail(message, details, hint=hint)
+    if not isinstance(answer, dict):
+        fail(f"{base}{path} did not answer with JSON ({response.status_code}): {response.text[:200]}")
+    return answer
+
+
+def _ticket_path(ticket_id: str, action: str = "") -> str:
+    return f"/agent/tickets/{quote(ticket_id.strip(), safe='')}" + (f"/{action}" if action else "")
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# ------------------------------------------------------------------------------------------------ text for a terminal
+def clean(text: str) -> str:
+    """Customers' and agents' text, safe for a terminal: control characters (escape sequences, bells, carriage
+    returns) and bidirectional overrides are shown as escapes, never obeyed."""
+    out = []
+    for ch in str(text):
+        kind = unicodedata.category(ch)
+        if ch in "\n\t":
+            out.append(ch)
+        elif kind == "Cc":
+            out.append(f"\\x{ord(ch):02x}")
+        elif kind == "Cf" and ("\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069"):
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def txt(value: Any, style: str = "") -> Text:
+    """A table cell or line from the API's data: plain text, never read as markup."""
+    return Text(clean("" if value is None else str(value)), style=style)
+
+
+def when(iso: str | None, fmt: str = "%a %d %b %H:%M") -> str:
+    """An instant from the API in this terminal's time zone."""
+    if not iso:
+        return "-"
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime(fmt)
+    except ValueError:
+        return iso
+
+
+STATUS_STYLE = {"waiting": "yellow", "claimed": "cyan", "replied": "blue", "resolved": "green", "merged": "dim"}
+
+
+# ------------------------------------------------------------------------------------------------ sign in
+@app.command()
+def login(username: str = typer.Option(None, "--username", "-u", help="your agent username"),
+          password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin")) -> None:
+    """Sign in: the password is asked for without echo (or RESPONDER_PASSWORD, or --password-stdin)."""
+    interactive = sys.stdin.isatty()
+    if not username:
+        if not interactive or password_stdin:
+            fail("give --username when the password does not come from a terminal", code=USAGE)
+        username = typer.prompt("Username").strip()
+    if password_stdin:
+        password = sys.stdin.read().rstrip("\r\n")
+    elif os.environ.get("RESPONDER_PASSWORD"):
+        password = os.environ["RESPONDER_PASSWORD"]
+    elif interactive:
+        password = typer.prompt("Password", hide_input=True)
+    else:
+        fail("no terminal to ask for the password: use --password-stdin or RESPONDER_PASSWORD", code=USAGE)
+    if not password:
+        fail("the password is empty", code=USAGE)
+    signed = call("POST", "/agent/sign-in", {"username": username, "password": password}, signed_in=False)
+    token = signed.get("token")
+    if not isinstance(token, str) or not token:
+        fail("the sign-in answer carried no token")
+    agent = signed.get("agent") or {}
+    path = token_file()
+    tokens = _read_tokens(path)
+    tokens[base_url()] = {"token": token, "username": agent.get("username", username),
+                          "signed_in_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+                          "expires_in": signed.get("expires_in")}
+    _write_tokens(path, tokens)
+    line = Text(f"Signed in to {base_url()} as ", style="green")
+    line.append(txt(_who(agent), "bold green"))
+    console.print(line)
+    _print_shift(agent)
+    if os.environ.get("RESPONDER_TOKEN"):
+        errors.print(Text("RESPONDER_TOKEN is set: it is used instead of this sign-in", style="yellow"))
+
+
+@app.command()
+def logout() -> None:
+    """Forget the sign-in for this API (the token file's entry; the file goes when it is empty)."""
+    path = token_file()
+    tokens = _read_tokens(path)
+    if tokens.pop(base_url(), None) is None:
+        console.print(f"Not signed in to {base_url()}.")
+        return
+    _write_tokens(path, tokens)
+    console.print(f"Signed out of {base_url()}.")
+
+
+def _who(agent: dict[str, Any]) -> str:
+    name, username = agent.get("name") or "", agent.get("username") or ""
+    return f"{name} ({username})" if name and name != username else username
+
+
+def _print_shift(agent: dict[str, Any]) -> None:
+    teams = ", ".join(agent.get("teams") or []) or "none"
+    line = Text(f"Teams: {clean(teams)}" + (" · lead" if agent.get("lead") else ""))
+    console.print(line)
+    if agent.get("on_shift"):
+        console.print(txt(f"On shift: {', '.join(agent['on_shift'])}", "green"))
+    else:
+        console.print(txt(f"Off shift: {agent.get('off_shift_reason') or 'no team of yours is on shift'}",
+                          "yellow"))
+
+
+# ------------------------------------------------------------------------------------------------ desks
+def me(as_json: bool = JSON_OPTION) -> None:
+    """Who you are, your shift, your desks (waiting, oldest wait) and the tickets you hold."""
+    data = call("GET", "/agent/me")
+    if as_json:
+        _print_json(data)
+        return
+    agent = data.get("agent") or {}
+    console.print(txt(_who(agent), "bold"))
+    _print_shift(agent)
+    table = Table(title="Your desks", title_justify="left")
+    for column, justify in (("desk", "left"), ("open", "left"), ("your team on shift", "left"),
+                            ("waiting", "right"), ("oldest wait", "left"), ("what", "left")):
+        table.add_column(column, justify=justify)
+    for row in data.get("desks") or []:
+        table.add_row(txt(row.get("desk"), "bold"), "yes" if row.get("open") else txt("closed", "yellow"),
+                      "yes" if row.get("yours_on_shift") else txt("no", "yellow"), txt(row.get("depth", 0)),
+                      txt(row.get("oldest_wait") or "-"), txt(row.get("description"), "dim"))
+    console.print(table)
+    _print_held(data.get("held") or [])
+
+
+app.command("me")(me)
+app.command("desks", help="Same as me: your desks, waiting and oldest wait, and the tickets you hold.")(me)
+
+
+def _print_held(held: list[dict[str, Any]]) -> None:
+    if not held:
+        console.print("You hold no tickets.")
+        return
+    table = Table(title="You hold", title_justify="left")
+    for column in ("ticket", "desk", "status", "priority", "customer", "channel", "first contact", "claim until",
+                   "flags"):
+        table.add_column(column)
+    for t in held:
+        table.add_row(txt(t.get("ticket_id"), "bold"), txt(t.get("desk")), _status_cell(t), _priority_cell(t),
+                      txt(t.get("customer_name")), txt(t.get("channel")),
+                      txt(f"{when(t.get('first_contact_at'))} ({t.get('waiting')})"),
+                      txt(when(t.get("claim_expires_at"), "%H:%M")), txt(", ".join(t.get("flags") or []) or "-"))
+    console.print(table)
+
+
+def _status_cell(t: dict[str, Any]) -> Text:
+    status = str(t.get("status") or "")
+    return txt(status, STATUS_STYLE.get(status, ""))
+
+
+def _priority_cell(t: dict[str, Any]) -> Text:
+    priority = str(t.get("priority") or "")
+    return txt(priority, "bold red" if priority == "urgent" else "")
+
+
+# ------------------------------------------------------------------------------------------------ tickets
+@app.command("next")
+def next_ticket(desk: str = typer.Argument(None, help="one of your desks (default: every desk you cover)"),
+                as_json: bool = JSON_OPTION) -> None:
+    """Claim the next waiting ticket (urgent first, then the oldest first contact) and show it."""
+    data = call("POST", "/agent/next", {"desk": desk} if desk else {})
+    if as_json:
+        _print_json(data)
+        return
+    ticket = data.get("ticket")
+    if not ticket:
+        console.print(txt(data.get("message") or "Nothing is waiting.", "yellow"))
+        return
+    console.print(txt(f"You now hold ticket {ticket.get('ticket_id')} until "
+                      f"{when(ticket.get('claim_expires_at'), '%H:%M')}.", "green"))
+    render_ticket(ticket)
+
+
+@app.command()
+def claim(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool = JSON_OPTION) -> None:
+    """Take one named ticket (waiting in its queue, or waiting for the customer's answer) and show it."""
+    data = call("POST", _ticket_path(ticket_id, "claim"), {})
+    if as_json:
+        _print_json(data)
+        return
+    ticket = data.get("ticket") or {}
+    console.print(txt(f"You now hold ticket {ticket.get('ticket_id')} until "
+                      f"{when(ticket.get('claim_expires_at'), '%H:%M')}.", "green"))
+    render_ticket(ticket)
+
+
+@app.command()
+def show(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool = JSON_OPTION) -> None:
+    """The whole story of a ticket: header, conversation, what the customer was told, notes, where a reply goes."""
+    data = call("GET", _ticket_path(ticket_id))
+    if as_json:
+        _print_json(data)
+        return
+    render_ticket(data)
+
+
+def _status_line(t: dict[str, Any]) -> Text:
+    status = str(t.get("status") or "")
+    line = txt(status, "bold " + STATUS_STYLE.get(status, ""))
+    if status == "claimed":
+        holder = "you" if t.get("held_by_you") else t.get("claimed_by") or "?"
+        line.append(txt(f" by {holder} until {when(t.get('claim_expires_at'), '%H:%M')}"))
+    if t.get("merged_into"):
+        line.append(txt(f" into {t['merged_into']}: act on that one"))
+    if t.get("reopened"):
+        line.append(txt(f" · reopened {t['reopened']}×"))
+    return line
+
+
+def _sla_line(sla: dict[str, Any]) -> Text:
+    if sla.get("first_response_at"):
+        line = txt(f"first response {when(sla['first_response_at'])}")
+    elif sla.get("first_response_due"):
+        left = f" ({sla['time_left']} left)" if sla.get("time_left") else ""
+        line = txt(f"first response due {when(sla['first_response_due'])}{left}")
+    else:
+        line = txt("-")
+    if sla.get("breached"):
+        line.append(txt("  BREACHED", "bold red"))
+    return line
+
+
+def render_ticket(t: dict[str, Any]) -> None:
+    console.print(Rule(txt(f"Ticket {t.get('ticket_id')}", "bold"), align="left"))
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="dim")
+    head.add_column()
+    head.add_row("status", _status_line(t))
+    head.add_row("desk", txt(t.get("desk")))
+    priority = _priority_cell(t)
+    priority.append(txt(f" · {t.get('intent')}"))
+    head.add_row("priority", priority)
+    customer = txt(t.get("customer_name") or "-", "bold")
+    if t.get("identities"):
+        customer.append(txt(f" · {', '.join(t['identities'])}", "dim"))
+    head.add_row("customer", customer)
+    channels = txt(", ".join(t.get("channels") or []) or "-")
+    if t.get("conversations"):
+        channels.append(txt(f" · conversations {', '.join(t['conversations'])}", "dim"))
+    head.add_row("channels", channels)
+    head.add_row("first contact", txt(f"{when(t.get('first_contact_at'))} ({t.get('waiting')} ago)"))
+    head.add_row("flags", txt(", ".join(t.get("flags") or []) or "-", "bold magenta" if t.get("flags") else ""))
+    head.add_row("SLA", _sla_line(t.get("sla") or {}))
+    if t.get("references"):
+        head.add_row("references", txt("; ".join(f"{kind} {', '.join(map(str, values))}" if isinstance(values, list)
+                                                  else f"{kind} {values}" for kind, values in t["references"].items())))
+    if t.get("incident"):
+        incident = t["incident"]
+        head.add_row("incident", txt(f"{incident.get('incident_id')} {incident.get('title')}"
+                                     f" ({'active' if incident.get('active') else 'resolved'})", "yellow"))
+    if t.get("suggested_links"):
+        head.add_row("suggested links", txt(", ".join(map(str, t["suggested_links"])), "yellow"))
+    head.add_row("status page", txt(t.get("status_url")))
+    console.print(head)
+
+    console.print(Rule("Conversation", align="left", style="dim"))
+    messages = t.get("messages") or []
+    if not messages:
+        console.print(txt("no messages", "dim"))
+    for m in messages:
+        line = txt(f"{when(m.get('at'))}  ", "dim")
+        if m.get("ours"):
+            line.append(txt(f"» {m.get('author')}", "bold green"))
+            line.append(txt(" · our reply", "green"))
+        else:
+            line.append(txt(m.get("author") or "?", "bold"))
+            where = " ".join(str(p) for p in (m.get("channel"), m.get("visibility")) if p)
+            followers = f" · {m['followers']:,} followers" if m.get("followers") else ""
+            line.append(txt(f" · {where}{followers}", "dim"))
+        console.print(line)
+        console.print(Padding(txt(m.get("text") or "", "green" if m.get("ours") else ""), (0, 0, 0, 4)))
+        if m.get("link"):
+            console.print(txt(f"  {m['link']}", "dim"))
+
+    console.print(Rule("Told the customer", align="left", style="dim"))
+    told = t.get("told") or []
+    if not told:
+        console.print(txt("nothing yet", "dim"))
+    for item in told:
+        line = txt(f"{when(item.get('at'))}  {item.get('what')}")
+        if item.get("by"):
+            line.append(txt(f" by {item['by']}"))
+        console.print(line)
+
+    console.print(Rule("Notes", align="left", style="dim"))
+    notes = t.get("notes") or []
+    if not notes:
+        console.print(txt("no notes", "dim"))
+    for item in notes:
+        console.print(txt(f"{when(item.get('at'))}  {item.get('text')}"))
+
+    console.print(Rule("Reply", align="left", style="dim"))
+    console.print(_reply_line(t))
+
+
+def _reply_line(t: dict[str, Any]) -> Text:
+    reply = t.get("reply") or {}
+    if not reply.get("channel"):
+        return txt("there is no customer message to answer", "yellow")
+    line = txt(f"goes to {reply.get('to') or 'the customer'} on {reply['channel']} "
+               f"({'public' if reply.get('public') else 'private'}), up to {reply.get('limit')} characters")
+    if reply.get("counting"):
+        line.append(txt(f"; {reply['counting']}", "dim"))
+    if reply.get("public") and reply.get("private_possible"):
+        line.append(txt("; --private answers privately", "dim"))
+    return line
+
+
+def _text_argument(text: str, what: str) -> str:
+    """TEXT as given, or everything on stdin when TEXT is ``-``."""
+    if text == "-":
+        if sys.stdin.isatty():
+            errors.print(f"Type the {what}, then Ctrl-D on a line of its own:")
+        text = sys.stdin.read()
+    if not text.strip():
+        fail(f"the {what} is empty", code=USAGE)
+    return text.strip()
+
+
+def _counted(channel: str, private: bool, text: str) -> str:
+    from chalicelib.domain.agent import reply_length, reply_limit  # the platforms' counting, pure Python
+
+    as_x = " as X counts them" if channel == "x" and not private else ""
+    return f"{reply_length(channel, private, text)}/{reply_limit(channel, private)} characters{as_x}"
+
+
+@app.command()
+def reply(ticket_id: str = typer.Argument(..., metavar="TICKET"),
+          text: str = typer.Argument(..., help="the reply, or - to read it from stdin"),
+          private: bool = typer.Option(False, "--private", help="answer privately (X DM, Facebook/Instagram)"),
+          request_id: str = typer.Option(None, "--request-id",
+                                         help="make a retry safe: the same id never sends twice (default: random)"),
+          as_json: bool = JSON_OPTION) -> None:
+    """Answer the customer on their own channel (where they last wrote), through the outbox."""
+    text = _text_argument(text, "reply")
+    data = call("POST", _ticket_path(ticket_id, "reply"),
+                {"text": text, "private": private, "request_id": request_id or uuid.uuid4().hex})
+    if as_json:
+        _print_json(data)
+        return
+    if data.get("duplicate"):
+        console.print(txt("Already queued with this request id: nothing is sent twice.", "yellow"))
+        return
+    ticket = data.get("ticket") or {}
+    channel, is_private = str(data.get("channel") or ""), bool(data.get("private"))
+    to = (ticket.get("reply") or {}).get("to") or "the customer"
+    console.print(txt(f"Reply queued for {to} on {channel} ({'private' if is_private else 'public'}): "
+                      f"{_counted(channel, is_private, text)}.", "green"))
+    console.print(txt(f"Ticket {ticket.get('ticket_id')} is {ticket.get('status')}; "
+                      f"resolve it with: python -m tools.inbox resolve {ticket.get('ticket_id')}", "dim"))
+
+
+@app.command()
+def note(ticket_id: str = typer.Argument(..., metavar="TICKET"),
+         text: str = typer.Argument(..., help="the note, or - to read it from stdin"),
+         as_json: bool = JSON_OPTION) -> None:
+    """An internal note on the ticket (never sent to the customer)."""
+    data = call("POST", _ticket_path(ticket_id, "note"), {"text": _text_argument(text, "note")})
+    if as_json:
+        _print_json(data)
+        return
+    console.print(txt(f"Note added to ticket {(data.get('ticket') or {}).get('ticket_id', ticket_id)}.", "green"))
+
+
+@app.command()
+def transfer(ticket_id: str = typer.Argument(..., metavar="TICKET"), desk: str = typer.Argument(...),
+             as_json: bool = JSON_OPTION) -> None:
+    """Move the ticket to another desk's queue (the holder, or a lead)."""
+    data = call("POST", _ticket_path(ticket_id, "transfer"), {"desk": desk})
+    if as_json:
+        _print_json(data)
+        return
+    ticket = data.get("ticket") or {}
+    console.print(txt(f"Ticket {ticket.get('ticket_id')} is now on desk {ticket.get('desk')} "
+                      f"({ticket.get('status')}).", "green"))
+
+
+def _simple(action: str, ticket_id: str, as_json: bool) -> dict[str, Any]:
+    data = call("POST", _ticket_path(ticket_id, action), {})
+    if as_json:
+        _print_json(data)
+    return data.get("ticket") or {}
+
+
+@app.command()
+def release(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool = JSON_OPTION) -> None:
+    """Give the ticket back: to its desk's queue, or, once answered, to wait for the customer."""
+    ticket = _simple("release", ticket_id, as_json)
+    if not as_json:
+        where = "back in the queue of desk" if ticket.get("status") == "waiting" else "waiting for the customer on desk"
+        console.print(txt(f"Released ticket {ticket.get('ticket_id')}: {where} {ticket.get('desk')}.", "green"))
+
+
+@app.command()
+def resolve(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool = JSON_OPTION) -> None:
+    """Resolve the ticket (the customer writing again within the reopen window reopens it)."""
+    ticket = _simple("resolve", ticket_id, as_json)
+    if not as_json:
+        console.print(txt(f"Resolved ticket {ticket.get('ticket_id')}.", "green"))
+
+
+@app.command()
+def reopen(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool = JSON_OPTION) -> None:
+    """Put a resolved ticket back in play, held by you (to answer again)."""
+    ticket = _simple("reopen", ticket_id, as_json)
+    if not as_json:
+        console.print(txt(f"Reopened ticket {ticket.get('ticket_id')}; you hold it until "
+                          f"{when(ticket.get('claim_expires_at'), '%H:%M')}.", "green"))
+
+
+@app.command()
+def link(identity: str, other: str = typer.Argument(..., metavar="WITH"), as_json: bool = JSON_OPTION) -> None:
+    """IDENTITY and WITH are one customer (x@handle, x#id, email#address, facebook#id ...): their open tickets
+    merge into the earlier one."""
+    data = call("POST", "/agent/customer-links", {"identity": identity, "with": other})
+    if as_json:
+        _print_json(data)
+        return
+    if not data.get("changed"):
+        console.print(txt(data.get("message") or "Already linked: nothing changed.", "yellow"))
+        return
+    console.print(txt(f"Linked: one customer with {', '.join(data.get('identities') or [])}.", "green"))
+    if data.get("merged_ticket_id"):
+        console.print(txt(f"Ticket {data['merged_ticket_id']} was merged into {data.get('ticket_id')}.", "green"))
+    elif data.get("ticket_id"):
+        console.print(txt(f"Their open ticket: {data['ticket_id']}.", "green"))
+
+
+# ------------------------------------------------------------------------------------------------ oversight
+@app.command()
+def oversight(as_json: bool = JSON_OPTION) -> None:
+    """Leads and comms: teams on shift, each desk's queue and SLA breaches, high-reach and abuse tickets,
+    tickets first answered per hour."""
+    data = call("GET", "/agent/oversight")
+    if as_json:
+        _print_json(data)
+        return
+    teams = Table(title=f"Teams at {when(data.get('at'))}", title_justify="left")
+    for column in ("team", "on shift", "until", "next shift"):
+        teams.add_column(column)
+    for row in data.get("teams") or []:
+        teams.add_row(txt(row.get("team"), "bold"), "yes" if row.get("on_shift") else txt("no", "yellow"),
+                      txt(row.get("until") or "-"), txt(row.get("next_shift") or "-"))
+    console.print(teams)
+    desks = Table(title="Desks", title_justify="left")
+    for column in ("desk", "open", "waiting", "claimed", "oldest wait", "SLA breaches", "first answers, last hour"):
+        desks.add_column(column, justify="left" if column in ("desk", "open", "oldest wait") else "right")
+    for row in data.get("desks") or []:
+        breaches = int(row.get("sla_breaches") or 0)
+        desks.add_row(txt(row.get("desk"), "bold"), "yes" if row.get("open") else txt("closed", "yellow"),
+                      txt(row.get("depth", 0)), txt(row.get("claimed", 0)), txt(row.get("oldest_wait") or "-"),
+                      txt(breaches, "bold red" if breaches else ""), txt(row.get("answered_last_hour", 0)))
+    console.print(desks)
+    for key, title in (("high_reach", "High reach"), ("abuse", "Abuse (for a person to look at)")):
+        rows = data.get(key) or []
+        if not rows:
+            console.print(txt(f"{title}: none", "dim"))
+            continue
+        table = Table(title=title, title_justify="left")
+        for column in ("ticket", "desk", "status", "priority", "customer", "channel", "waiting", "held by"):
+            table.add_column(column)
+        for t in rows:
+            table.add_row(txt(t.get("ticket_id"), "bold"), txt(t.get("desk")), _status_cell(t), _priority_cell(t),
+                          txt(t.get("customer_name")), txt(t.get("channel")), txt(t.get("waiting")),
+                          txt(t.get("claimed_by") or "-"))
+        console.print(table)
+    hours = data.get("first_answered_per_hour") or []
+    if hours:
+        table = Table(title="Tickets first answered per hour", title_justify="left")
+        for column in ("hour", "team", "tickets"):
+            table.add_column(column, justify="right" if column == "tickets" else "left")
+        for row in hours:
+            table.add_row(txt(row.get("hour")), txt(row.get("team")), txt(row.get("tickets")))
+        console.print(table)
+    else:
+        console.print(txt("Tickets first answered per hour: none in the last eight hours", "dim"))
+
+
+if __name__ == "__main__":
+    app()
