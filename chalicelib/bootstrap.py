@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.channels.base import MentionSource, Sender, SnsEndpoint
-from chalicelib.clock import Clock
-from chalicelib.domain.config import BrandConfig
-from chalicelib.services import Services, Stores
-from chalicelib.settings import Secrets, Settings
-from chalicelib.store.ports import AgentDirectory, Queues
+if TYPE_CHECKING:  # imported where they are built: `import app` stays cheap (the cold start builds them once)
+    from chalicelib.channels.base import MentionSource, Sender, SnsEndpoint
+    from chalicelib.clock import Clock
+    from chalicelib.domain.config import BrandConfig
+    from chalicelib.services import Services, Stores
+    from chalicelib.settings import Secrets, Settings
+    from chalicelib.store.ports import AgentDirectory, Queues
 
 SENDER_CHANNELS = ("x", "facebook", "instagram", "messenger", "email", "form")
 
 
 def dynamo_stores(settings: Settings) -> Stores:
+    from chalicelib.services import Stores
     from chalicelib.store import repositories as db
     from chalicelib.store.models import CustomerIdentityModel, MentionModel, StateModel, TicketModel, bind_models
 
@@ -36,6 +38,7 @@ def dynamo_stores(settings: Settings) -> Stores:
 
 
 def memory_stores() -> Stores:
+    from chalicelib.services import Stores
     from chalicelib.store import memory as m
 
     return Stores(
@@ -80,8 +83,11 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
           x_api_factory: Callable[[], MentionSource] | None = None, sns: SnsEndpoint | None = None,
           agents: AgentDirectory | None = None, memory: bool = False) -> Services:
     from chalicelib.channels.sns_http import SnsHttp
+    from chalicelib.clock import Clock
     from chalicelib.configfile import load_config
     from chalicelib.domain.rota import Calendar
+    from chalicelib.services import Services
+    from chalicelib.settings import Secrets
 
     clock = clock or Clock.from_setting(settings.clock)
     secrets = secrets or Secrets(settings)
@@ -137,9 +143,10 @@ def services() -> Services:
     """The process-wide services, built on first call (cold start) from the Lambda environment."""
     global _services
     if _services is None:
+        from chalicelib.settings import Settings
         from chalicelib.telemetry import tracer
 
-        tracer.patch(["boto3", "botocore", "requests"])
+        tracer()  # where tracing is on, patches boto3, botocore and requests before any client is built
         _services = build(Settings.from_env())
     return _services
 

@@ -1,7 +1,15 @@
-"""Powertools logger, metrics and tracer shared by every handler. Constructing them has no side effects."""
+"""Powertools logger, metrics and tracer shared by every handler. Constructing them has no side effects.
+
+The tracer (and with it the X-Ray SDK, a third of the import time) is built only where tracing is on — in a Lambda
+whose stage enables X-Ray and ``POWERTOOLS_TRACE_DISABLED`` is not set — on first use, never at import."""
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+import functools
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
@@ -10,7 +18,39 @@ NAMESPACE = "Responder"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE, auto_patch=False)
+_tracer: Any = None
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def tracing_enabled() -> bool:
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in ("1", "true", "yes")
+    return not disabled and bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and bool(
+        os.environ.get("_X_AMZN_TRACE_ID") or os.environ.get("AWS_XRAY_DAEMON_ADDRESS"))
+
+
+def tracer() -> Any:
+    """The Powertools tracer, built on first use (None when tracing is off)."""
+    global _tracer
+    if _tracer is None and tracing_enabled():
+        from aws_lambda_powertools import Tracer
+
+        _tracer = Tracer(service=SERVICE, auto_patch=False)
+        _tracer.patch(["boto3", "botocore", "requests"])
+    return _tracer
+
+
+def capture_method(function: F) -> F:
+    """``Tracer.capture_method`` when tracing is on; otherwise the function itself, with no X-Ray import."""
+    traced: list[Callable[..., Any]] = []
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not traced:
+            active = tracer()
+            traced.append(active.capture_method(function) if active is not None else function)
+        return traced[0](*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def count(name: str, value: float = 1, **dimensions: str) -> None:

@@ -22,9 +22,15 @@ from chalicelib.domain.ticket import RESOLVED, Ticket, new_reference
 from chalicelib.domain.triage import NO_ACK_INTENTS, triage
 from chalicelib.services import Services
 from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate
-from chalicelib.telemetry import count, logger, tracer
+from chalicelib.telemetry import capture_method, count, logger
 from chalicelib.usecases.acknowledge import acknowledge
 from chalicelib.usecases.customers import customer_of
+
+
+#: No attempt runs longer than this (Lambda's own limit): a mention stored this long ago by an attempt that did not
+#: finish is that attempt's to resume, whatever the receive count says (a redrive from the dead-letter queue sends
+#: the message again as a new one, received once).
+ATTEMPT_LIMIT = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ def parse_envelope(svc: Services, envelope: dict[str, Any]) -> list[Mention]:
     raise ValueError(f"unknown envelope kind {kind!r}")
 
 
-@tracer.capture_method
+@capture_method
 def process_envelope(svc: Services, envelope: dict[str, Any], *, raw_ref: str = "",
                      attempt: int = 1) -> list[Outcome]:
     """``attempt`` > 1: SQS delivers this message again after an attempt that failed, so steps an earlier attempt
@@ -169,9 +175,11 @@ def _desk_message(svc: Services, ticket: Ticket, mention: Mention, now: datetime
 def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> Outcome:
     """The customer wrote again: the message joins their case, which keeps its first contact and its place in the
     queue. No second acknowledgement, unless the message reopened a resolved ticket while the desk is closed.
-    A message already on the ticket (the same message delivered twice at once) changes nothing."""
+    A message already on the ticket (the same message delivered twice at once) changes nothing; the message that
+    created the ticket is left unprocessed, for the attempt that created it (or its redelivery) to finish."""
     if mention.key in ticket.mention_keys:
-        svc.mentions.mark_processed(mention.key, ticket.ticket_id)
+        if ticket.mention_keys[0] != mention.key:
+            svc.mentions.mark_processed(mention.key, ticket.ticket_id)
         return Outcome(mention.key, "duplicate", ticket.ticket_id)
     reopened: list[bool] = []
     joined = svc.tickets.update(ticket.ticket_id, lambda t: reopened.append(
@@ -195,7 +203,7 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> Out
     return Outcome(mention.key, "threaded", joined.ticket_id)
 
 
-@tracer.capture_method
+@capture_method
 def process_mention(svc: Services, mention: Mention, *, resume: bool = False) -> Outcome:
     now = svc.now()
     if not svc.mentions.add_if_new(mention, now):
@@ -203,6 +211,7 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False) ->
         if existing is not None and existing.ticket_id:
             return Outcome(mention.key, "duplicate", existing.ticket_id)
         # stored by an attempt that did not finish: carry on where it stopped
+        resume = resume or (existing is not None and now - existing.received_at >= ATTEMPT_LIMIT)
 
     customer_id = customer_of(svc, mention, now)
     replied = _replied_ticket(svc, mention, customer_id)
