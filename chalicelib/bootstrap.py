@@ -69,8 +69,12 @@ def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> 
     return make
 
 
-def _x_api_factory(secrets: Secrets) -> Callable[[], MentionSource]:
+def _x_api_factory(settings: Settings, secrets: Secrets) -> Callable[[], MentionSource]:
     def make() -> MentionSource:
+        if settings.stage == "local":  # the local stack never reaches the internet
+            from chalicelib.channels.sandbox import LocalMentionSource
+
+            return LocalMentionSource()
         from chalicelib.channels.x_api import XApi
 
         return XApi(bearer_token=secrets.get("X_BEARER_TOKEN"))
@@ -125,7 +129,8 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
             agents = _cognito_agents(settings, config, session)
     return Services(settings=settings, clock=clock, secrets=secrets, config=config, calendar=Calendar(config),
                     stores=stores, queues=queues, sender_factory=sender_factory,
-                    x_api_factory=x_api_factory or _x_api_factory(secrets), sns=sns or SnsHttp(), agents=agents)
+                    x_api_factory=x_api_factory or _x_api_factory(settings, secrets), sns=sns or SnsHttp(),
+                    agents=agents)
 
 
 def _cognito_agents(settings: Settings, config: BrandConfig, session: Any) -> AgentDirectory:

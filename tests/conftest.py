@@ -73,7 +73,11 @@ def svc(aws, settings, clock, monkeypatch):
     pool = create_pool(boto3.client("cognito-idp", region_name="eu-west-2"), load_config(settings.config_path).team_ids)
     settings = settings.model_copy(update={"agent_pool_id": pool["AGENT_POOL_ID"],
                                            "agent_client_id": pool["AGENT_CLIENT_ID"]})
-    services = bootstrap.build(settings, clock=clock, secrets=Secrets(settings, env=LOCAL_ENV))
+    from chalicelib.channels.x_api import XApi
+
+    # the real X client, its HTTP intercepted by the tests (stage local itself polls an empty local stand-in)
+    services = bootstrap.build(settings, clock=clock, secrets=Secrets(settings, env=LOCAL_ENV),
+                               x_api_factory=lambda: XApi(bearer_token=LOCAL_ENV["X_BEARER_TOKEN"]))
     bootstrap.use(services)
     yield services
     bootstrap.use(None)

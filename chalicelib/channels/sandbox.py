@@ -6,7 +6,7 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.channels.base import OutboundMessage, SendResult
+from chalicelib.channels.base import MentionsPage, OutboundMessage, SendResult
 from chalicelib.store.ports import SandboxOutbox
 
 logger = Logger(child=True)
@@ -27,7 +27,18 @@ class SandboxSender:
             "at": at.isoformat(), "idempotency_key": message.idempotency_key, "external_id": external_id,
         }
         self._outbox.record(at, message.idempotency_key, record)
-        logger.info("sandbox: message not sent", extra={"outbound": record})
+        # logs carry no message text: it holds the customer's status link (a bearer credential) and personal data
+        logger.info("sandbox: message not sent", extra={"outbound": {
+            k: record[k] for k in ("channel", "idempotency_key", "in_reply_to", "private", "at", "external_id")}})
         print(f"[outbox] {message.channel} -> {message.recipient} (in reply to {message.in_reply_to or '-'}): "
               f"{message.text}", flush=True)
         return SendResult(external_id=external_id)
+
+
+class LocalMentionSource:
+    """Stage local's stand-in for the X mentions API: the local stack never calls X (mentions arrive through the
+    signed webhook, ``POST /webhooks/x``). Every poll answers an empty page, so the poller runs its real path."""
+
+    def fetch_mentions(self, user_id: str, *, since_id: str | None,
+                       pagination_token: str | None = None) -> MentionsPage:
+        return MentionsPage(mentions=[], next_token=None, newest_id=None, result_count=0)

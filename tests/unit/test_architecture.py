@@ -60,3 +60,15 @@ def test_every_refusal_a_use_case_can_raise_has_an_http_status():
                 if issubclass(cls, errors.Refused) and cls is not errors.Refused}
     assert refusals == set(app.ERROR_STATUS)
     assert len(set(app.ERROR_STATUS.values())) == len(app.ERROR_STATUS)  # one meaning, one status
+
+
+def test_the_local_stage_polls_a_local_stand_in_never_x(settings):
+    from chalicelib import bootstrap
+    from chalicelib.channels.sandbox import LocalMentionSource
+    from chalicelib.settings import Secrets
+    from tests.conftest import LOCAL_ENV
+
+    local = bootstrap.build(settings, secrets=Secrets(settings, env=LOCAL_ENV), memory=True)
+    assert isinstance(local.x_api(), LocalMentionSource)
+    page = local.x_api().fetch_mentions("1000000001", since_id=None)
+    assert page.mentions == [] and page.newest_id is None
