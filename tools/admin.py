@@ -11,8 +11,9 @@
     python -m tools.admin ticket R7K2M9QPX
     python -m tools.admin redrive responder-inbound
 
-HTTP commands talk to RESPONDER_URL (default http://127.0.0.1:8000) with RESPONDER_ADMIN_TOKEN (default: stage
-local's dummy). ``redrive`` talks to SQS directly with your AWS credentials (AWS_ENDPOINT_URL for the local stack).
+HTTP commands talk to RESPONDER_URL (else http://127.0.0.1:$PORT, else port 8000) with RESPONDER_ADMIN_TOKEN
+(default: stage local's dummy). ``redrive`` talks to SQS directly with your AWS credentials (AWS_ENDPOINT_URL for
+the local stack).
 """
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ console = Console()
 
 
 def _call(method: str, path: str, body: dict | None = None) -> dict:
-    base = os.environ.get("RESPONDER_URL", "http://127.0.0.1:8000").rstrip("/")
+    from tools.stack_url import base_url
+
+    base = base_url()
     token = os.environ.get("RESPONDER_ADMIN_TOKEN", "local-admin-token")
     response = requests.request(method, base + path, json=body, timeout=30,
                                 headers={"Authorization": f"Bearer {token}"})

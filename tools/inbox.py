@@ -52,9 +52,9 @@ JSON_OPTION = typer.Option(False, "--json", help="print the API's JSON answer in
 # ------------------------------------------------------------------------------------------------ where and who
 def base_url() -> str:
     """RESPONDER_URL, else the local stack on $PORT, else the local stack's default port."""
-    if os.environ.get("RESPONDER_URL"):
-        return os.environ["RESPONDER_URL"].rstrip("/")
-    return f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+    from tools.stack_url import base_url as configured
+
+    return configured()
 
 
 def _default_token_file() -> Path:

@@ -146,7 +146,8 @@ def report(base_url: str, rows: list[Row], *, session: requests.Session | None =
 
 
 def main(
-    base_url: str = typer.Option("http://127.0.0.1:8000", help="the running stack (make run)"),
+    base_url: str = typer.Option("", help="the running stack (default: RESPONDER_URL, else "
+                                           "http://127.0.0.1:$PORT, else port 8000)"),
     csv_path: Path = typer.Option(DEFAULT_CSV, "--csv", help="twcs-format CSV"),
     speed: float = typer.Option(0.0, help="replay in time order, N times faster than real time (0: all at once)"),
     rate: float = typer.Option(0.0, help="instead, N webhooks a second, evenly (0: as fast as possible)"),
@@ -156,6 +157,10 @@ def main(
     show_report: bool = typer.Option(False, "--report", help="then wait and print what customers received"),
     settle: float = typer.Option(60.0, help="with --report: seconds to let the stack finish processing"),
 ) -> None:
+    if not base_url:
+        from tools.stack_url import base_url as configured
+
+        base_url = configured()
     rows = inbound(read_rows(csv_path))
     if limit:
         rows = rows[:limit]
