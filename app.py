@@ -135,6 +135,20 @@ def local_outbox():
     return {"messages": svc.sandbox.recent(limit=int(limit))}
 
 
+@app.route("/local/clock", methods=["POST"], content_types=["application/json"])
+def local_clock():
+    from chalicelib.usecases.local import advance_clock
+
+    return _answer(lambda: advance_clock(services(), _json_object()))
+
+
+@app.route("/local/schedules/{name}", methods=["POST"])
+def local_schedule(name):
+    from chalicelib.usecases.local import run_schedule
+
+    return _answer(lambda: run_schedule(services(), name))
+
+
 # ------------------------------------------------------------------------------------------------ queues
 @app.on_sqs_message(queue=INBOUND_QUEUE, batch_size=10)
 def process_inbound(event):

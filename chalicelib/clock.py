@@ -20,6 +20,7 @@ class Clock:
         self._monotonic = monotonic
         self._start = start
         self._origin = monotonic()
+        self._offset = timedelta(0)
 
     @classmethod
     def from_setting(cls, value: str | None) -> Clock:
@@ -27,8 +28,12 @@ class Clock:
 
     def now(self) -> datetime:
         if self._start is None:
-            return datetime.now(timezone.utc)
-        return self._start + timedelta(seconds=self._monotonic() - self._origin)
+            return datetime.now(timezone.utc) + self._offset
+        return self._start + self._offset + timedelta(seconds=self._monotonic() - self._origin)
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock forward (stage local's ``POST /local/clock``: a demo of closing time takes seconds)."""
+        self._offset += timedelta(**delta)
 
 
 class FixedClock(Clock):

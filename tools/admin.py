@@ -123,6 +123,18 @@ def ticket(ticket_id: str) -> None:
 
 
 @app.command()
+def clock(minutes: int = typer.Argument(..., help="whole minutes forward")) -> None:
+    """Stage local: move the app's clock forward (e.g. to just after closing time)."""
+    console.print_json(json.dumps(_call("POST", "/local/clock", {"minutes": minutes})))
+
+
+@app.command("run")
+def run_schedule(schedule: str = typer.Argument(..., help="closing_time, sla_watch or a poller")) -> None:
+    """Stage local: run a schedule now instead of waiting for it."""
+    console.print_json(json.dumps(_call("POST", f"/local/schedules/{quote(schedule, safe='')}")))
+
+
+@app.command()
 def forget(identity: str) -> None:
     """Remove everything held about a customer (data-protection request), e.g. x#12345 or email#a@b.org."""
     console.print_json(json.dumps(_call("DELETE", f"/admin/customers/{quote(identity, safe='')}")))
