@@ -47,6 +47,15 @@ class BacklogIndex(GlobalSecondaryIndex):
     backlog_order = UnicodeAttribute(range_key=True)
 
 
+class OpenWorkIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "open_work"
+        projection = AllProjection()
+
+    open_status = UnicodeAttribute(hash_key=True)
+    first_contact_at = UnicodeAttribute(range_key=True)
+
+
 class TicketsByCustomer(GlobalSecondaryIndex):
     class Meta:
         index_name = "by_customer"
@@ -93,9 +102,11 @@ class TicketModel(Model):
     suggested_links = ListAttribute(of=UnicodeAttribute, default=list)
     backlog_key = UnicodeAttribute(null=True)  # "<desk>#waiting" while waiting, removed after
     backlog_order = UnicodeAttribute(null=True)
+    open_status = UnicodeAttribute(null=True)  # the status while open (sparse index open_work), removed after
     expires_at = TTLAttribute(null=True)
 
     backlog = BacklogIndex()
+    open_work = OpenWorkIndex()
     by_customer = TicketsByCustomer()
 
 

@@ -38,7 +38,7 @@ from chalicelib.domain.busy import hour_ceil, hour_floor
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
-from chalicelib.domain.ticket import OPEN_STATUSES, WAITING, Event, Ticket
+from chalicelib.domain.ticket import CLAIMED, OPEN_STATUSES, WAITING, Event, Ticket
 from chalicelib.store.models import CustomerIdentityModel, MentionModel, StateModel, TicketModel, TimelineEvent
 from chalicelib.store.ports import (
     ACQUIRED,
@@ -151,7 +151,8 @@ def ticket_to_item(ticket: Ticket, retention: timedelta | None) -> TicketModel:
     waiting = ticket.status == WAITING
     ticket_id = values.pop("ticket_id")
     return TicketModel(ticket_id, **values, backlog_key=f"{ticket.desk}#{WAITING}" if waiting else None,
-                       backlog_order=ticket.backlog_order if waiting else None, expires_at=retention)
+                       backlog_order=ticket.backlog_order if waiting else None,
+                       open_status=ticket.status if ticket.status in OPEN_STATUSES else None, expires_at=retention)
 
 
 def ticket_from_item(item: TicketModel) -> Ticket:
@@ -194,11 +195,13 @@ class DynamoTickets:
         return int(TicketModel.backlog.count(f"{desk}#{WAITING}"))
 
     def open_tickets(self) -> Iterator[Ticket]:
-        for item in TicketModel.scan(TicketModel.status.is_in(*OPEN_STATUSES)):
-            yield ticket_from_item(item)
+        """Open tickets through the sparse ``open_work`` index: a read per open ticket, whatever the table holds."""
+        for status in OPEN_STATUSES:
+            for item in TicketModel.open_work.query(status):
+                yield ticket_from_item(item)
 
     def claimed(self) -> Iterator[Ticket]:
-        for item in TicketModel.scan(TicketModel.status == "claimed"):
+        for item in TicketModel.open_work.query(CLAIMED):
             yield ticket_from_item(item)
 
     def for_customer(self, customer_id: str) -> list[Ticket]:
