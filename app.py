@@ -149,6 +149,20 @@ def local_schedule(name):
     return _answer(lambda: run_schedule(services(), name))
 
 
+@app.route("/local/bluesky/mentions", methods=["POST"], content_types=["application/json"])
+def local_bluesky_mention():
+    from chalicelib.usecases.local_mentions import inject
+
+    return _answer(lambda: inject(services(), "bluesky", app.current_request.raw_body), status=202)
+
+
+@app.route("/local/mastodon/mentions", methods=["POST"], content_types=["application/json"])
+def local_mastodon_mention():
+    from chalicelib.usecases.local_mentions import inject
+
+    return _answer(lambda: inject(services(), "mastodon", app.current_request.raw_body), status=202)
+
+
 # ------------------------------------------------------------------------------------------------ queues
 @app.on_sqs_message(queue=INBOUND_QUEUE, batch_size=10)
 def process_inbound(event):
@@ -174,6 +188,20 @@ def deliver_outbox(event):
 @app.schedule(Rate(2, unit=Rate.MINUTES), name="poll_x")
 def poll_x(event):
     from chalicelib.usecases.poll_x import poll_mentions
+
+    return poll_mentions(services())
+
+
+@app.schedule(Rate(2, unit=Rate.MINUTES), name="poll_bluesky")
+def poll_bluesky(event):
+    from chalicelib.usecases.poll_bluesky import poll_notifications
+
+    return poll_notifications(services())
+
+
+@app.schedule(Rate(2, unit=Rate.MINUTES), name="poll_mastodon")
+def poll_mastodon(event):
+    from chalicelib.usecases.poll_mastodon import poll_mentions
 
     return poll_mentions(services())
 

@@ -8,14 +8,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where they are built: `import app` stays cheap (the cold start builds them once)
-    from chalicelib.channels.base import MentionSource, Sender, SnsEndpoint
+    from chalicelib.channels.base import MentionSource, NotificationSource, Sender, SnsEndpoint
     from chalicelib.clock import Clock
     from chalicelib.domain.config import BrandConfig
     from chalicelib.services import Services, Stores
     from chalicelib.settings import Secrets, Settings
     from chalicelib.store.ports import AgentDirectory, Queues
 
-SENDER_CHANNELS = ("x", "facebook", "instagram", "messenger", "email", "form")
+SENDER_CHANNELS = ("x", "facebook", "instagram", "messenger", "email", "form", "bluesky", "mastodon")
 
 
 def dynamo_stores(settings: Settings) -> Stores:
@@ -64,6 +64,16 @@ def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> 
             from chalicelib.channels.ses import SesSender
 
             return SesSender(settings.reply_from_address, client=session.client("sesv2"))
+        if channel == "bluesky":
+            from chalicelib.channels.bluesky_api import BlueskySender
+
+            return BlueskySender(settings.bluesky_handle, lambda: secrets.get("BLUESKY_APP_PASSWORD"),
+                                 service_url=settings.bluesky_service_url)
+        if channel == "mastodon":
+            from chalicelib.channels.mastodon_api import MastodonSender
+
+            return MastodonSender(settings.mastodon_instance_url, lambda: secrets.get("MASTODON_ACCESS_TOKEN"),
+                                  own_acct=settings.mastodon_account)
         raise ValueError(f"no sender for channel {channel!r}")
 
     return make
@@ -82,10 +92,40 @@ def _x_api_factory(settings: Settings, secrets: Secrets) -> Callable[[], Mention
     return make
 
 
+def _bluesky_api_factory(settings: Settings, secrets: Secrets) -> Callable[[], NotificationSource]:
+    def make() -> NotificationSource:
+        if settings.stage == "local":  # the local stack never reaches the internet
+            from chalicelib.channels.sandbox import LocalNotificationSource
+
+            return LocalNotificationSource()
+        from chalicelib.channels.bluesky_api import BlueskyApi
+
+        return BlueskyApi(settings.bluesky_handle, lambda: secrets.get("BLUESKY_APP_PASSWORD"),
+                          service_url=settings.bluesky_service_url)
+
+    return make
+
+
+def _mastodon_api_factory(settings: Settings, secrets: Secrets) -> Callable[[], NotificationSource]:
+    def make() -> NotificationSource:
+        if settings.stage == "local":  # the local stack never reaches the internet
+            from chalicelib.channels.sandbox import LocalNotificationSource
+
+            return LocalNotificationSource()
+        from chalicelib.channels.mastodon_api import MastodonApi
+
+        return MastodonApi(settings.mastodon_instance_url, lambda: secrets.get("MASTODON_ACCESS_TOKEN"),
+                           own_acct=settings.mastodon_account)
+
+    return make
+
+
 def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | None = None,
           config: BrandConfig | None = None, sender_factory: Callable[[str], Sender] | None = None,
           x_api_factory: Callable[[], MentionSource] | None = None, sns: SnsEndpoint | None = None,
-          agents: AgentDirectory | None = None, memory: bool = False) -> Services:
+          agents: AgentDirectory | None = None, memory: bool = False,
+          bluesky_api_factory: Callable[[], NotificationSource] | None = None,
+          mastodon_api_factory: Callable[[], NotificationSource] | None = None) -> Services:
     from chalicelib.channels.sns_http import SnsHttp
     from chalicelib.clock import Clock
     from chalicelib.configfile import load_config
@@ -130,7 +170,9 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
     return Services(settings=settings, clock=clock, secrets=secrets, config=config, calendar=Calendar(config),
                     stores=stores, queues=queues, sender_factory=sender_factory,
                     x_api_factory=x_api_factory or _x_api_factory(settings, secrets), sns=sns or SnsHttp(),
-                    agents=agents)
+                    agents=agents,
+                    bluesky_api_factory=bluesky_api_factory or _bluesky_api_factory(settings, secrets),
+                    mastodon_api_factory=mastodon_api_factory or _mastodon_api_factory(settings, secrets))
 
 
 def _cognito_agents(settings: Settings, config: BrandConfig, session: Any) -> AgentDirectory:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from chalicelib.channels.base import MentionSource, Sender, SnsEndpoint
+from chalicelib.channels.base import MentionSource, NotificationSource, Sender, SnsEndpoint
 from chalicelib.clock import Clock
 from chalicelib.domain.config import BrandConfig
 from chalicelib.domain.rota import Calendar
@@ -62,8 +62,11 @@ class Services:
     x_api_factory: Callable[[], MentionSource]
     sns: SnsEndpoint
     agents: AgentDirectory
+    bluesky_api_factory: Callable[[], NotificationSource]
+    mastodon_api_factory: Callable[[], NotificationSource]
     _senders: dict[str, Sender] = field(default_factory=dict)
     _x_api: MentionSource | None = None
+    _feeds: dict[str, NotificationSource] = field(default_factory=dict)
 
     # the stores by name, so that use cases read ``svc.tickets``
     @property
@@ -136,3 +139,15 @@ class Services:
         if self._x_api is None:
             self._x_api = self.x_api_factory()
         return self._x_api
+
+    def bluesky_api(self) -> NotificationSource:
+        """The brand's Bluesky notifications (built on first use; it keeps its session for the container's life)."""
+        if "bluesky" not in self._feeds:
+            self._feeds["bluesky"] = self.bluesky_api_factory()
+        return self._feeds["bluesky"]
+
+    def mastodon_api(self) -> NotificationSource:
+        """The brand's Mastodon notifications (built on first use)."""
+        if "mastodon" not in self._feeds:
+            self._feeds["mastodon"] = self.mastodon_api_factory()
+        return self._feeds["mastodon"]

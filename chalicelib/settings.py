@@ -24,6 +24,8 @@ SECRET_PARAMETERS = {
     "META_APP_SECRET": "meta/app-secret",
     "META_VERIFY_TOKEN": "meta/verify-token",
     "META_PAGE_TOKEN": "meta/page-token",
+    "BLUESKY_APP_PASSWORD": "bluesky/app-password",
+    "MASTODON_ACCESS_TOKEN": "mastodon/access-token",
     "STATUS_LINK_KEY": "status-link-key",
     "ADMIN_TOKEN": "admin-token",
 }
@@ -59,6 +61,10 @@ class Settings(BaseModel):
     meta_page_ids: list[str] = Field(default_factory=list)
     instagram_account_ids: list[str] = Field(default_factory=list)
     reply_from_address: str = ""  # SES sender for e-mail replies
+    bluesky_handle: str = ""  # BLUESKY_HANDLE: the brand's Bluesky account (empty: the Bluesky poller is off)
+    bluesky_service_url: str = "https://bsky.social"  # BLUESKY_SERVICE_URL: the account's PDS / entryway
+    mastodon_instance_url: str = ""  # MASTODON_INSTANCE_URL: the brand's instance (empty: the Mastodon poller is off)
+    mastodon_account: str = ""  # MASTODON_ACCOUNT: the brand's own user@instance (its own statuses are skipped)
     outbound_per_minute: int = Field(default=30, ge=1)  # token bucket per channel account
     reopen_window_days: int = Field(default=7, ge=0, le=365)  # a customer writing again within it reopens the case
     sandbox_outbound: bool = False  # True: record outbound messages instead of sending (stage local)
@@ -69,10 +75,22 @@ class Settings(BaseModel):
 
     _split = field_validator("meta_page_ids", "instagram_account_ids", mode="before")(_csv)
 
-    @field_validator("public_base_url")
+    @field_validator("public_base_url", "bluesky_service_url", "mastodon_instance_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("bluesky_service_url", "mastodon_instance_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError("must be an https:// address")
+        return value
+
+    @field_validator("bluesky_handle", "mastodon_account")
+    @classmethod
+    def _handle(cls, value: str) -> str:
+        return value.strip().lstrip("@").lower()
 
     @model_validator(mode="after")
     def _stage_guards(self) -> Settings:
@@ -95,6 +113,8 @@ class Settings(BaseModel):
             "x_account_id": "X_ACCOUNT_ID", "meta_page_ids": "META_PAGE_IDS",
             "instagram_account_ids": "INSTAGRAM_ACCOUNT_IDS", "reply_from_address": "REPLY_FROM_ADDRESS",
             "outbound_per_minute": "OUTBOUND_PER_MINUTE",
+            "bluesky_handle": "BLUESKY_HANDLE", "bluesky_service_url": "BLUESKY_SERVICE_URL",
+            "mastodon_instance_url": "MASTODON_INSTANCE_URL", "mastodon_account": "MASTODON_ACCOUNT",
             "reopen_window_days": "REOPEN_WINDOW_DAYS", "sandbox_outbound": "SANDBOX_OUTBOUND",
             "clock": "RESPONDER_CLOCK", "agent_pool_id": "AGENT_POOL_ID", "agent_client_id": "AGENT_CLIENT_ID",
             "claim_idle_minutes": "CLAIM_IDLE_MINUTES",

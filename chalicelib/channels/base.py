@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import OutboundMessage
 
 __all__ = ["OutboundMessage", "SendResult", "SendError", "Sender", "MentionsPage", "MentionSource", "RateLimited",
-           "SnsEndpoint", "XApiError", "XAuthError"]
+           "SnsEndpoint", "XApiError", "XAuthError", "PlatformError", "PlatformAuthError", "NotificationsPage",
+           "NotificationSource"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,14 @@ class XApiError(Exception):
 
 class XAuthError(XApiError):
     """401 / 403: the credentials are wrong, revoked, or lack access to this endpoint."""
+
+
+class PlatformError(XApiError):
+    """A call to the Bluesky or Mastodon API failed. ``status`` is the HTTP status, or None for a network error."""
+
+
+class PlatformAuthError(PlatformError):
+    """401 / 403 (or a refused sign-in): the app password or access token is wrong, revoked or lacks a scope."""
 
 
 class RateLimited(XApiError):
@@ -73,3 +82,26 @@ class MentionSource(Protocol):
 
     def fetch_mentions(self, user_id: str, *, since_id: str | None,
                        pagination_token: str | None = None) -> MentionsPage: ...
+
+
+@dataclass(frozen=True)
+class NotificationsPage:
+    """One page of the brand account's notifications (Bluesky, Mastodon), newest first, each as the platform's JSON
+    object: the poller reads them one by one, so one it cannot read is skipped without losing the page."""
+
+    items: list[Any] = field(default_factory=list)  # JSON objects, or whatever a broken server sent
+    cursor: str | None = None  # Bluesky: the next (older) page's cursor; Mastodon: unused (the poller walks min_id)
+    rate_limit_remaining: int | None = None
+    rate_limit_reset: datetime | None = None  # aware, UTC
+
+
+class NotificationSource(Protocol):
+    """The brand account's notifications on Bluesky or Mastodon (``channels.bluesky_api``, ``channels.mastodon_api``).
+
+    ``cursor``: Bluesky's opaque cursor of an older page; Mastodon's ``min_id`` (notifications just newer than it).
+    Raises ``RateLimited``, ``PlatformAuthError`` or ``PlatformError``."""
+
+    def own_ids(self) -> frozenset[str]:
+        """The brand account's own ids and handle (DID and handle; account id and acct): its posts are skipped."""
+
+    def fetch_notifications(self, *, cursor: str | None, limit: int) -> NotificationsPage: ...

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.channels.base import MentionsPage, OutboundMessage, SendResult
+from chalicelib.channels.base import MentionsPage, NotificationsPage, OutboundMessage, SendResult
 from chalicelib.store.ports import SandboxOutbox
 
 logger = Logger(child=True)
@@ -42,3 +42,16 @@ class LocalMentionSource:
     def fetch_mentions(self, user_id: str, *, since_id: str | None,
                        pagination_token: str | None = None) -> MentionsPage:
         return MentionsPage(mentions=[], next_token=None, newest_id=None, result_count=0)
+
+
+class LocalNotificationSource:
+    """Stage local's stand-in for the Bluesky and Mastodon notification APIs: the local stack never calls them.
+    Every poll answers an empty page, so the pollers run their real path; mentions are injected with
+    ``POST /local/bluesky/mentions`` and ``POST /local/mastodon/mentions``, which feed the pollers' own parser and
+    the same inbound queue."""
+
+    def own_ids(self) -> frozenset[str]:
+        return frozenset()
+
+    def fetch_notifications(self, *, cursor: str | None, limit: int = 50) -> NotificationsPage:
+        return NotificationsPage()

@@ -2,6 +2,10 @@
 
 Templates render through :mod:`chalicelib.domain.templates` (the one template environment); the time the team
 is back and the wait are worded by :mod:`chalicelib.domain.wording`, as on the status page the text links to.
+An acknowledgement can invite the customer to continue in private and say what to send (``ask_for``: the
+reference the desk needs, configured per desk, never personal data), and carry a matching incident's title,
+explanation and link; on X it is cut to 280 characters (links count 23) the way incident follow-ups are
+(:mod:`chalicelib.domain.followup`): the explanation at a word, never the reference or the status link.
 """
 from __future__ import annotations
 
@@ -11,12 +15,21 @@ from datetime import datetime
 from chalicelib.domain import wording
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.templates import render
+from chalicelib.domain.textlength import (
+    BLUESKY_LIMIT,
+    MASTODON_LIMIT,
+    bluesky_fits,
+    graphemes,
+    mastodon_reply_length,
+)
 
-__all__ = ["X_LIMIT", "X_URL_LENGTH", "Incident", "compose", "fits", "render", "x_length"]
+__all__ = ["X_LIMIT", "X_URL_LENGTH", "Incident", "compose", "fits", "length", "limit", "render", "x_length"]
 
 X_LIMIT = 280
 X_URL_LENGTH = 23
 _URL = re.compile(r"https?://\S+")
+_ELLIPSIS = "…"
+_TRAILING = ".,;:!?-–— "
 
 
 def x_length(text: str) -> int:
@@ -24,36 +37,82 @@ def x_length(text: str) -> int:
     return len(_URL.sub("x" * X_URL_LENGTH, text))
 
 
+def length(channel: str, text: str) -> int:
+    """``text``'s length as ``channel`` counts a public post (X: URLs 23; Bluesky: graphemes, URLs in full;
+    Mastodon: URLs 23, plus the customer's @mention the reply starts with)."""
+    if channel == "x":
+        return x_length(text)
+    if channel == "bluesky":
+        return graphemes(text)
+    if channel == "mastodon":
+        return mastodon_reply_length(text)
+    return len(text)
+
+
+def limit(channel: str) -> int:
+    return {"x": X_LIMIT, "bluesky": BLUESKY_LIMIT, "mastodon": MASTODON_LIMIT}.get(channel, 8000)
+
+
 def fits(channel: str, text: str) -> bool:
-    return x_length(text) <= X_LIMIT if channel == "x" else len(text) <= 8000
+    if channel == "bluesky" and not bluesky_fits(text):
+        return False
+    return length(channel, text) <= limit(channel)
 
 
 def compose(template: str, *, channel: str, name: str, reference: str, status_url: str, now: datetime,
             back_at: datetime | None, tz: str, desk: str, incident: Incident | None = None,
-            dm_invite: str = "", expected_wait: str = "") -> str:
-    """Render an acknowledgement; on X drop the optional parts (invite, then incident text) until it fits.
+            dm_invite: str = "", expected_wait: str = "", ask_for: str = "") -> str:
+    """Render an acknowledgement; on X leave out the optional parts, in this order, until it fits: the invitation
+    to continue in private with what the desk needs (``ask_for``), the incident's explanation (first cut at a word,
+    ending in "…", then left out), the warning about personal data (``dm_invite``), the incident's link, its
+    title, the customer's name. The reference and the status link are never left out.
 
     ``back_at`` is worded as in ``"back at 07:00 tomorrow GMT"`` and ``back_in`` as in ``"(in about 8 hours)"``;
-    ``expected_wait`` (the busy acknowledgement, ``domain.busy``) as in ``"about 40–60 minutes"``."""
+    ``expected_wait`` (the busy acknowledgement, ``domain.busy``) as in ``"about 40–60 minutes"``; ``ask_for`` (the
+    desk's ``ask_for`` in the brand file) as in ``"your booking reference and the train (time and stations)"``."""
     base = {
         "name": name, "reference": reference, "status_url": status_url, "desk": desk, "expected_wait": expected_wait,
         "back_at": wording.opening(back_at, now, tz, style="phrase") if back_at else "",
         "back_in": wording.wait(back_at - now) if back_at else "",
+        "incident_title": incident.title if incident else "", "incident_url": incident.url if incident else "",
+        "incident_text": incident.text if incident else "", "dm_invite": dm_invite, "ask_for": ask_for,
     }
-    title = incident.title if incident else ""
-    attempts = [
-        {"incident_title": title, "incident_url": incident.url if incident else "", "dm_invite": dm_invite},
-        {"incident_title": title, "incident_url": incident.url if incident else "", "dm_invite": ""},
-        {"incident_title": title, "incident_url": "", "dm_invite": ""},
-        {"incident_title": "", "incident_url": "", "dm_invite": ""},
-        {"incident_title": "", "incident_url": "", "dm_invite": "", "name": ""},
-    ]
-    text = ""
-    for extra in attempts:
-        text = render(template, **{**base, **extra})
+
+    def attempt(**changes: str) -> str:
+        base.update(changes)
+        return render(template, **base)
+
+    text = attempt()
+    if fits(channel, text):
+        return text
+    text = attempt(ask_for="")
+    if fits(channel, text):
+        return text
+    words = base["incident_text"].split()
+    if words:
+        def cut(count: int) -> str:
+            return " ".join(words[:count]).rstrip(_TRAILING) + _ELLIPSIS
+
+        # the most leading words that fit, by bisection: one more word never makes the text shorter
+        low, high = 0, len(words) - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fits(channel, render(template, **{**base, "incident_text": cut(middle)})):
+                low = middle
+            else:
+                high = middle - 1
+        if low and cut(low) != _ELLIPSIS:
+            return attempt(incident_text=cut(low))
+    for change in ({"incident_text": ""}, {"dm_invite": ""}, {"incident_url": ""}, {"incident_title": ""},
+                   {"name": ""}):
+        text = attempt(**change)
         if fits(channel, text):
             return text
-    # last resort: keep the link and reference, cut the prose
-    budget = X_LIMIT - X_URL_LENGTH - 1
+    # last resort, for a template too long for the channel whatever it is given: keep the link, cut the prose
+    if limit(channel) >= 8000:
+        return text
     prose = _URL.sub("", text).strip()
-    return f"{prose[: budget - 1].rstrip()}… {status_url}" if channel == "x" else text
+    budget = limit(channel) - length(channel, status_url) - 2
+    while prose and length(channel, f"{prose}{_ELLIPSIS} {status_url}") > limit(channel):
+        prose = prose[: max(0, min(len(prose) - 1, budget))].rstrip()
+    return f"{prose}{_ELLIPSIS} {status_url}"

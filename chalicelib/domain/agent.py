@@ -5,6 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from chalicelib.domain.textlength import (
+    BLUESKY_LIMIT,
+    MASTODON_LIMIT,
+    MASTODON_MENTION_RESERVE,
+    bluesky_fits,
+    graphemes,
+    mastodon_reply_length,
+)
+
 #: The sign-in group that makes an agent a lead (oversight, and acting on any ticket of their teams' desks).
 LEADS_GROUP = "leads"
 
@@ -43,6 +52,10 @@ _LIMITS: dict[tuple[str, bool], int] = {
     ("email", False): 20_000,
     ("form", True): 20_000,  # answered by e-mail
     ("form", False): 20_000,
+    ("bluesky", False): BLUESKY_LIMIT,  # a reply post, in graphemes (a link counts in full)
+    ("bluesky", True): BLUESKY_LIMIT,  # (Bluesky mentions are public: there is no private reply)
+    ("mastodon", False): MASTODON_LIMIT,  # a reply status (links 23, the customer's @mention included)
+    ("mastodon", True): MASTODON_LIMIT,  # a direct-visibility reply, counted the same way
 }
 
 
@@ -65,9 +78,14 @@ def reply_limit(channel: str, private: bool) -> int:
 
 
 def reply_length(channel: str, private: bool, text: str) -> int:
-    """How long the platform counts ``text`` (X posts: weighted, URLs as 23; elsewhere: characters)."""
+    """How long the platform counts ``text`` (X posts: weighted, URLs as 23; Bluesky: graphemes; Mastodon: URLs as 23
+    plus the customer's @mention the reply starts with; elsewhere: characters)."""
     if channel == "x" and not private:
         return x_weighted_length(text)
+    if channel == "bluesky":
+        return graphemes(text)
+    if channel == "mastodon":
+        return mastodon_reply_length(text)
     return len(text)
 
 
@@ -76,8 +94,15 @@ def reply_problem(channel: str, private: bool, text: str) -> str | None:
     if not text.strip():
         return "the reply is empty"
     length, limit = reply_length(channel, private, text), reply_limit(channel, private)
+    if channel == "bluesky" and length <= limit and not bluesky_fits(text):
+        return "the reply is longer than the 3,000 bytes a Bluesky post allows"
     if length > limit:
-        where = {"x": "an X post" if not private else "an X direct message"}.get(channel, f"{channel}")
-        counted = " (links count as 23, emoji as 2)" if channel == "x" and not private else ""
-        return f"the reply is {length} characters{counted}; {where} allows {limit}"
+        where = {"x": "an X post" if not private else "an X direct message", "bluesky": "a Bluesky post",
+                 "mastodon": "a Mastodon post"}.get(channel, f"{channel}")
+        counted = {"x": " (links count as 23, emoji as 2)" if not private else "",
+                   "bluesky": " (graphemes: an emoji or an accented letter is 1, a link counts in full)",
+                   "mastodon": f" (links count as 23, plus up to {MASTODON_MENTION_RESERVE} for the customer's "
+                               "@mention)"}.get(channel, "")
+        unit = "graphemes" if channel == "bluesky" else "characters"
+        return f"the reply is {length} {unit}{counted}; {where} allows {limit}"
     return None

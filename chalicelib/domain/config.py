@@ -37,6 +37,11 @@ __all__ = [
     "TriageRules",
     "DeskRule",
     "HighReach",
+    "SentimentRule",
+    "Negation",
+    "NotRequests",
+    "AckPolicy",
+    "NEVER_ACKNOWLEDGED",
     "SlaTarget",
     "BusyAck",
     "CrossReferenceErrors",
@@ -64,6 +69,10 @@ PRIORITIES: tuple[Priority, ...] = ("urgent", "normal")
 INTENTS: tuple[Intent, ...] = ("complaint", "question", "praise", "spam", "abuse", "other")
 #: How intent ties are broken when ``triage.intent_order`` is not given.
 DEFAULT_INTENT_ORDER: tuple[Intent, ...] = ("abuse", "spam", "complaint", "question", "praise")
+#: Intents no acknowledgement policy may include.
+NEVER_ACKNOWLEDGED: frozenset[str] = frozenset({"praise", "spam", "abuse"})
+#: Intents acknowledged when ``triage.acknowledge.intents`` is not given.
+DEFAULT_ACKNOWLEDGED: tuple[Intent, ...] = ("complaint", "question")
 TEMPLATE_VARIABLES = frozenset(
     {
         "name",
@@ -78,7 +87,15 @@ TEMPLATE_VARIABLES = frozenset(
         "dm_invite",
         "desk",
         "expected_wait",
+        "ask_for",
     }
+)
+#: What an acknowledgement may never ask a customer to send, even by direct message: the desk's reference is enough
+#: to find the case, and personal data is asked for (if ever) by an agent in private.
+_PERSONAL_DATA_WORDS = re.compile(
+    r"\b(?:e-?mail|phone|mobile number|address|post ?code|zip|card|account number|sort code|iban|bank|password|pin|"
+    r"date of birth|birthday|passport|licen[cs]e number|social security|ssn|national insurance)\b",
+    re.IGNORECASE,
 )
 QUEUE_PREFIX = "responder-desk-"
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -386,11 +403,28 @@ class Desk(_Model):
     description: str = ""
     covered_by: list[str] = Field(default_factory=list)
     oncall: bool = False
+    #: language → what the desk needs to pick a case up ("your booking reference and the train"), for the
+    #: acknowledgement's invitation to continue in private (template variable ``ask_for``)
+    ask_for: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("covered_by", mode="before")
     @classmethod
     def _one(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("ask_for")
+    @classmethod
+    def _ask_for(cls, value: dict[str, str]) -> dict[str, str]:
+        for language, text in value.items():
+            if not re.match(r"^[a-z]{2,3}$", language):
+                raise _problem(f"ask_for: language {language!r} must be an ISO 639 code such as en")
+            if not text.strip():
+                raise _problem(f"ask_for.{language} is empty")
+            found = _PERSONAL_DATA_WORDS.search(text)
+            if found:
+                raise _problem(f"ask_for.{language} asks for personal data ({found.group(0)!r}): ask for the "
+                               "reference the desk needs, never for contact, card, account or identity details")
+        return value
 
 
 class Routing(_Model):
@@ -417,6 +451,8 @@ class Rule(_Model):
     channels: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     weight: float = Field(default=1.0, gt=0)
+    negatable: bool = False  # a hit right after a negation ("not great") does not count (``triage.negation``)
+    alone: bool = True  # False: adds its weight only when another rule of the same intent matched
 
     @field_validator("patterns")
     @classmethod
@@ -470,10 +506,68 @@ class HighReach(_Model):
         return _check_patterns(value)
 
 
+class SentimentRule(_Model):
+    """Adds ``weight`` to ``intent`` when the message's sentiment (VADER compound score, -1 to +1) is at or below
+    ``below``, or at or above ``above`` (exactly one of the two)."""
+
+    name: str = ""
+    below: float | None = Field(default=None, ge=-1, le=1)
+    above: float | None = Field(default=None, ge=-1, le=1)
+    intent: Intent
+    weight: float = Field(default=1.0, gt=0)
+    alone: bool = True  # False: adds its weight only when a rule of ``intent`` matched too
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> SentimentRule:
+        if (self.below is None) == (self.above is None):
+            raise _problem("a sentiment rule needs exactly one of below or above")
+        return self
+
+
+class Negation(_Model):
+    """Words that negate what follows (``not``, ``never``, and any word ending in ``n't``): a hit of a rule marked
+    ``negatable`` with one of them among the ``window`` words before it does not count ("not great")."""
+
+    words: list[str] = Field(default_factory=lambda: ["not", "never", "no", "nothing", "hardly", "without"])
+    window: int = Field(default=3, ge=1, le=10)
+
+
+class NotRequests(_Model):
+    """Posts that are not a customer's request, whatever words they use: intent ``other``."""
+
+    retweets: bool = True  # "RT @someone: ..." passes on someone else's post
+    link_only_words: int = Field(default=2, ge=0)  # a post with a link and at most this many words of its own
+    crowd_mentions: int = Field(default=0, ge=0)  # a post naming this many accounts or more (0: no limit)
+
+
+class AckPolicy(_Model):
+    """Who gets the automatic acknowledgement: messages of ``intents``; an ``other`` message when it asks something
+    (a question rule matched) and ``other_if_question`` is on, or when its sentiment is at or below
+    ``min_negative_sentiment``; any urgent message when ``urgent`` is on. Never praise, spam or abuse."""
+
+    intents: list[Intent] = Field(default_factory=lambda: list(DEFAULT_ACKNOWLEDGED))
+    other_if_question: bool = True
+    urgent: bool = True
+    min_negative_sentiment: float | None = Field(default=None, ge=-1, le=1)
+
+    @field_validator("intents")
+    @classmethod
+    def _never(cls, value: list[Intent]) -> list[Intent]:
+        never = [intent for intent in value if intent in NEVER_ACKNOWLEDGED]
+        if never:
+            raise _problem(f"{', '.join(never)} is never acknowledged (praise needs no answer from a bot, spam none, "
+                           "and abuse goes to a person)")
+        return value
+
+
 class TriageRules(_Model):
     intents: dict[Intent, list[Rule]] = Field(default_factory=dict)
     intent_order: list[Intent] = Field(default_factory=lambda: list(DEFAULT_INTENT_ORDER))
     default_intent: Intent = "other"
+    sentiment: list[SentimentRule] = Field(default_factory=list)
+    negation: Negation = Field(default_factory=Negation)
+    not_requests: NotRequests = Field(default_factory=NotRequests)
+    acknowledge: AckPolicy = Field(default_factory=AckPolicy)
     urgent: list[Rule] = Field(default_factory=list)
     desks: list[DeskRule] = Field(default_factory=list)
     references: dict[str, list[str]] = Field(default_factory=dict)
@@ -623,6 +717,17 @@ class BrandConfig(_Model):
         """The busy acknowledgement's settings while it is on: enabled, and a ``busy`` template to send (a file
         without that template and without a ``busy`` section never sends one)."""
         return self.busy if self.busy.enabled and "busy" in self.templates else None
+
+    def ask_for(self, desk_id: str, language: str = "") -> str:
+        """What ``desk_id`` needs to pick a case up, in ``language`` (falling back to the brand's language, then
+        en); empty when the desk says nothing."""
+        desk = self.desks.get(desk_id)
+        if desk is None:
+            return ""
+        for lang in (language, self.brand.language, "en"):
+            if lang and lang in desk.ask_for:
+                return desk.ask_for[lang]
+        return ""
 
     def template(self, kind: str, channel: str = "default", language: str = "") -> str:
         """The template source for ``kind``, falling back channel → default and language → brand → en."""

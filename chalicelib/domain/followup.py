@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.domain.ack import X_LIMIT, fits, x_length
+from chalicelib.domain.ack import fits, length, limit
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.templates import render
 
@@ -73,5 +73,7 @@ def compose(template: str, *, channel: str, incident: Incident, change: str, ref
     # Last resort, for a template too long for X whatever the incident says: cut the prose, keep link and reference.
     tail = " ".join(part for part in (incident.url, f"(ref {reference})") if part)
     prose = _URL.sub("", render(template, **{**values, "incident_url": ""}, incident_text="")).strip()
-    budget = X_LIMIT - x_length(tail) - 2
-    return f"{prose[:budget].rstrip()}{_ELLIPSIS} {tail}"
+    budget = limit(channel) - length(channel, tail) - 2
+    while prose and length(channel, f"{prose}{_ELLIPSIS} {tail}") > limit(channel):
+        prose = prose[: max(0, min(len(prose) - 1, budget))].rstrip()
+    return f"{prose.rstrip()}{_ELLIPSIS} {tail}"

@@ -1,10 +1,12 @@
 """Customer identities: who wrote a message, on every channel they can be recognised by.
 
-An identity is ``<channel>#<platform id>`` (``x#1234``, ``facebook#<psid>``, ``email#ada@example.org``) or, for an
-X handle, ``x@<handle>`` (lower case, without the ``@``). A message names its author's identity and the aliases we
-may link to it: a form's e-mail address and the X handle written in its ``handle`` field, and e-mail addresses and
-handles a customer writes to us in private (a DM, an e-mail, the form). Public text never links anyone: anybody can
-type a handle or a reference in public.
+An identity is ``<channel>#<platform id>`` (``x#1234``, ``facebook#<psid>``, ``email#ada@example.org``,
+``bluesky#did:plc:…``, ``mastodon#<account id on the brand's instance>``) or, for a handle, ``<channel>@<handle>``
+(lower case, without the leading ``@``): ``x@pat``, ``bluesky@pat.bsky.social``, ``mastodon@pat@mastodon.social`` (a
+Mastodon handle always with its instance, so ``pat`` on two instances are two people). A message names its author's
+identity and the aliases we may link to it: the handle it was written under, a form's e-mail address and the X
+handle written in its ``handle`` field, and e-mail addresses and X handles a customer writes to us in private (a DM,
+an e-mail, the form). Public text never links anyone: anybody can type a handle or a reference in public.
 """
 from __future__ import annotations
 
@@ -16,10 +18,14 @@ from chalicelib.domain.mention import CHANNELS, Mention
 #: A ticket reference as customers see it (``domain.ticket.new_reference``): R + 8 Crockford base32 characters.
 REFERENCE = re.compile(r"\b(R[0-9A-HJKMNP-TV-Z]{8})\b")
 _EMAIL = re.compile(r"^[^@\s#]+@[^@\s#]+\.[^@\s#]+$")
-_EMAIL_IN_TEXT = re.compile(r"(?<![\w.+-])([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
+_EMAIL_IN_TEXT = re.compile(r"(?<![\w.+@-])([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")  # not a fediverse @user@instance
 _HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 _HANDLE_IN_TEXT = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,15})\b")
 _PLATFORM_ID = re.compile(r"^[\w.:@+-]{1,200}$")
+#: A Bluesky handle is a domain name (``pat.bsky.social``); a Mastodon handle is ``user@instance``.
+_BLUESKY_HANDLE = re.compile(r"^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+_MASTODON_HANDLE = re.compile(r"^[a-z0-9_]([a-z0-9_.-]{0,62}[a-z0-9_])?@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+"
+                              r"[a-z][a-z0-9-]{0,61}$")
 
 
 class InvalidIdentity(ValueError):
@@ -34,18 +40,44 @@ def handle_identity(handle: str) -> str:
     return f"x@{handle.strip().lstrip('@').lower()}"
 
 
+def bluesky_handle_identity(handle: str) -> str:
+    return f"bluesky@{handle.strip().lstrip('@').lower()}"
+
+
+def mastodon_handle_identity(acct: str) -> str:
+    return f"mastodon@{acct.strip().lstrip('@').lower()}"
+
+
+def valid_bluesky_handle(handle: str) -> bool:
+    return bool(_BLUESKY_HANDLE.match(handle.strip().lstrip("@").lower()))
+
+
+def valid_mastodon_handle(acct: str) -> bool:
+    """``user@instance``: a Mastodon handle with its instance."""
+    return bool(_MASTODON_HANDLE.match(acct.strip().lstrip("@").lower()))
+
+
 def parse_identity(text: str) -> str:
-    """The identity in its stored form, or InvalidIdentity. ``x@Handle`` and ``email#Ada@Example.org`` are
-    normalised to lower case."""
+    """The identity in its stored form, or InvalidIdentity. Handles (``x@Handle``, ``bluesky@Pat.bsky.social``,
+    ``mastodon@Pat@Mastodon.social``) and ``email#Ada@Example.org`` are normalised to lower case."""
     value = (text or "").strip()
     if value.startswith("x@"):
         handle = value[2:]
         if not _HANDLE.match(handle):
             raise InvalidIdentity(f"{text!r}: an X handle is 1 to 15 letters, digits or _ (x@handle)")
         return handle_identity(handle)
+    if value.startswith("bluesky@"):
+        if not valid_bluesky_handle(value[8:]):
+            raise InvalidIdentity(f"{text!r}: a Bluesky handle is a domain name (bluesky@pat.bsky.social)")
+        return bluesky_handle_identity(value[8:])
+    if value.startswith("mastodon@"):
+        if not valid_mastodon_handle(value[9:]):
+            raise InvalidIdentity(f"{text!r}: a Mastodon handle is user@instance (mastodon@pat@mastodon.social)")
+        return mastodon_handle_identity(value[9:])
     channel, sep, rest = value.partition("#")
     if not sep or channel not in CHANNELS:
-        raise InvalidIdentity(f"{text!r}: write <channel>#<id> (channels: {', '.join(CHANNELS)}) or x@<handle>")
+        raise InvalidIdentity(f"{text!r}: write <channel>#<id> (channels: {', '.join(CHANNELS)}) or "
+                              "<channel>@<handle> (x, bluesky, mastodon)")
     if channel in ("email", "form"):
         if not _EMAIL.match(rest):
             raise InvalidIdentity(f"{text!r}: {channel}# takes an e-mail address")
@@ -61,6 +93,10 @@ def identities_of(mention: Mention, *, brand: Collection[str] = ()) -> list[str]
     found = [mention.identity_key]
     if mention.channel == "x" and _HANDLE.match(mention.author_handle or ""):
         found.append(handle_identity(mention.author_handle))
+    if mention.channel == "bluesky" and valid_bluesky_handle(mention.author_handle or ""):
+        found.append(bluesky_handle_identity(mention.author_handle))
+    if mention.channel == "mastodon" and valid_mastodon_handle(mention.author_handle or ""):
+        found.append(mastodon_handle_identity(mention.author_handle))
     if mention.channel in ("email", "form") and _EMAIL.match(mention.author_id):
         found.append(email_identity(mention.author_id))
     if mention.channel == "form":
@@ -69,7 +105,9 @@ def identities_of(mention: Mention, *, brand: Collection[str] = ()) -> list[str]
             found.append(handle_identity(handle))
     if mention.visibility == "private":
         found += [email_identity(a) for a in _EMAIL_IN_TEXT.findall(mention.text) if _EMAIL.match(a)]
-        if mention.channel != "email":  # an e-mail's @words are mostly addresses and signatures, not X handles
+        # an e-mail's @words are mostly addresses and signatures, a Mastodon message's are fediverse mentions: not X
+        # handles
+        if mention.channel not in ("email", "mastodon"):
             found += [handle_identity(h) for h in _HANDLE_IN_TEXT.findall(mention.text)]
     return [i for i in dict.fromkeys(found) if i == mention.identity_key or i not in brand]
 

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-CHANNELS = ("x", "facebook", "instagram", "messenger", "email", "form")
+CHANNELS = ("x", "facebook", "instagram", "messenger", "email", "form", "bluesky", "mastodon")
 
 #: ``public`` is visible to everyone (a tweet, a comment); ``private`` is a DM, Messenger message, email or form.
 VISIBILITIES = ("public", "private")
@@ -21,9 +21,10 @@ _TEXT_FIELDS = ("channel", "external_id", "conversation_id", "author_id", "text"
 @dataclass(frozen=True)
 class Mention:
     channel: str  # one of CHANNELS
-    external_id: str  # the platform's id of this message (tweet id, comment id, Message-ID, form submission id)
+    external_id: str  # the platform's id of this message (tweet id, comment id, Message-ID, form submission id,
+    #                   Bluesky post at:// URI, Mastodon status id)
     conversation_id: str  # the platform's thread: root tweet id, DM conversation, post id, email thread root
-    author_id: str  # platform user id (X user id, Meta PSID/IGSID, email address)
+    author_id: str  # platform user id (X user id, Meta PSID/IGSID, email address, Bluesky DID, Mastodon acct)
     text: str
     created_at: datetime  # aware, UTC
     visibility: str = "public"

@@ -1,14 +1,23 @@
-"""Triage: decide desk, priority and intent of a message from rules kept as data in the configuration.
+"""Triage: decide desk, priority, intent and the acknowledgement of a message from rules kept as data in the
+configuration.
 
-Pure and fast: every keyword list and regex is compiled once per configuration object. Every decision
-is explained in ``Triage.reasons`` (which rule fired on which words).
+Pure and fast: every keyword list and regex is compiled once per configuration object; the sentiment analyser
+(:mod:`chalicelib.domain.sentiment`) is loaded once per process, on first use. Every decision is explained in
+``Triage.reasons`` (which rule fired on which words, the sentiment score, why the customer is or is not
+acknowledged).
 
 How a message is read:
 
 * @mentions, URLs and HTML entities are removed before rules are matched, so a brand handle such as
   ``@SouthWestTrains`` never counts as a word;
-* ``intent``: each intent's rules add their weight when they match; the highest score wins, ties go to
-  the intent listed first in ``triage.intent_order``; no match gives ``triage.default_intent``;
+* ``intent``: each intent's rules add their weight when they match (a rule marked ``negatable`` does not count
+  right after a negation: "not great"); ``triage.sentiment`` rules add theirs when the message's sentiment is
+  low or high enough; the highest score wins, ties go to the intent listed first in ``triage.intent_order``;
+  no match gives ``triage.default_intent``. A retweet ("RT @...") or a link with next to no words of its own
+  (``triage.not_requests``) is ``other`` whatever it says: it passes something on, it asks nothing;
+* ``acknowledge``: ``triage.acknowledge`` — the intents that get the automatic acknowledgement (complaints and
+  questions by default), an ``other`` message that asks something or reads very negative, any urgent message;
+  never praise, spam or abuse;
 * ``priority``: urgent when any ``triage.urgent`` rule matches (never for spam);
 * ``desk``: the high-reach desk for high-reach authors, otherwise the desk rule with the highest
   score (ties: the first listed), otherwise ``routing.default_desk``;
@@ -23,11 +32,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.domain.config import INTENTS, BrandConfig, Rule
+from chalicelib.domain import sentiment
+from chalicelib.domain.config import INTENTS, NEVER_ACKNOWLEDGED, BrandConfig, Rule
 
 __all__ = ["Triage", "triage", "detect_language", "find_personal_data", "normalise"]
 
-NO_ACK_INTENTS = frozenset({"praise", "spam", "abuse"})
+#: Intents never acknowledged, whatever the brand's policy (``triage.acknowledge`` cannot list them).
+NO_ACK_INTENTS = NEVER_ACKNOWLEDGED
 
 
 @dataclass(frozen=True)
@@ -40,10 +51,15 @@ class Triage:
     personal_data: list[str] = field(default_factory=list)
     high_reach: bool = False
     reasons: list[str] = field(default_factory=list)
+    sentiment: float | None = None  # VADER compound score, -1 to +1 (None when the rules need none)
+    ack: bool | None = None  # the brand's acknowledgement policy's decision (None: by intent alone)
 
     @property
     def acknowledge(self) -> bool:
-        """Whether the customer gets an automatic acknowledgement (never for praise, spam, abuse)."""
+        """Whether the customer gets an automatic acknowledgement (``triage.acknowledge``; never for praise, spam,
+        abuse)."""
+        if self.ack is not None:
+            return self.ack
         return self.intent not in NO_ACK_INTENTS
 
     @property
@@ -65,6 +81,7 @@ class Triage:
             "personal_data": list(self.personal_data),
             "high_reach": self.high_reach,
             "reasons": list(self.reasons),
+            "sentiment": self.sentiment,
             "acknowledge": self.acknowledge,
         }
 
@@ -75,6 +92,8 @@ class Triage:
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
+_RETWEET = re.compile(r"^\W{0,3}RT\s+@\w", re.IGNORECASE)
+_HASHTAG = re.compile(r"#\w+")
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " ", "\ufe0f": ""})
 
@@ -198,16 +217,50 @@ def find_personal_data(text: str, extra: Sequence[tuple[str, re.Pattern[str]]] =
 _FLAGS = re.IGNORECASE | re.UNICODE
 
 
+def _units(keyword: str) -> list[str]:
+    """A keyword as regex pieces, one per character: ``*`` a run of word characters, a space any whitespace, an
+    apostrophe either apostrophe; letters in lower case (matching ignores case)."""
+    units: list[str] = []
+    for char in keyword.translate(_QUOTES):
+        if char.isspace():
+            if not units or units[-1] != r"\s+":
+                units.append(r"\s+")
+        elif char == "*":
+            units.append(r"\w*")
+        elif char == "'":
+            units.append("['\u2019]")
+        else:
+            units.append(re.escape(char.lower()))
+    return units
+
+
 def _keyword_regex(keywords: Iterable[str]) -> re.Pattern[str] | None:
-    """Whole-word, case-insensitive alternation; ``*`` is a word-character wildcard (``refund*``)."""
-    parts = []
-    for keyword in sorted({k.strip() for k in keywords if k.strip()}, key=len, reverse=True):
-        escaped = re.escape(keyword.translate(_QUOTES))
-        escaped = escaped.replace(r"\*", r"\w*").replace(r"\ ", r"\s+").replace("'", "['\u2019]")
-        parts.append(escaped)
-    if not parts:
+    """Whole-word, case-insensitive match of any keyword; ``*`` is a word-character wildcard (``refund*``).
+
+    The keywords are folded into a prefix tree, so the regex tries each position once per shared prefix instead
+    of once per keyword (hundreds of keywords cost little more than a few); longer keywords are tried first."""
+    end = ""
+    trie: dict[str, Any] = {}
+    longest: dict[int, int] = {}
+    for keyword in {k.strip() for k in keywords if k.strip()}:
+        node = trie
+        for unit in _units(keyword):
+            longest[id(node)] = max(longest.get(id(node), 0), len(keyword))
+            node = node.setdefault(unit, {})
+        longest[id(node)] = max(longest.get(id(node), 0), len(keyword))
+        node[end] = {}
+    if not trie:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", _FLAGS)
+
+    def regex(node: dict[str, Any]) -> str:
+        branches = sorted((unit for unit in node if unit != end), key=lambda u: -longest.get(id(node[u]), 0))
+        parts = [unit + regex(node[unit]) for unit in branches]
+        if not parts:
+            return ""
+        body = parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+        return f"(?:{body})?" if end in node else body
+
+    return re.compile(r"(?<!\w)" + regex(trie) + r"(?!\w)", _FLAGS)
 
 
 @dataclass(frozen=True)
@@ -220,6 +273,8 @@ class _Compiled:
     weight: float
     intents: frozenset[str] = frozenset()
     desk: str = ""
+    negatable: bool = False
+    alone: bool = True
 
     @classmethod
     def of(cls, rule: Rule, label: str) -> _Compiled:
@@ -232,27 +287,69 @@ class _Compiled:
             weight=rule.weight,
             intents=frozenset(getattr(rule, "intents", ()) or ()),
             desk=getattr(rule, "desk", ""),
+            negatable=rule.negatable,
+            alone=rule.alone,
         )
 
-    def match(self, text: str, channel: str, language: str, intent: str = "") -> str | None:
-        """What made the rule fire (the matched words), or None."""
+    def match(self, text: str, channel: str, language: str, intent: str = "",
+              negation: _Negation | None = None) -> str | None:
+        """What made the rule fire (the matched words), or None. A ``negatable`` rule skips hits that follow a
+        negation (``negation``)."""
         if self.channels and channel not in self.channels:
             return None
         if self.languages and language not in self.languages:
             return None
         if self.intents and intent not in self.intents:
             return None
-        if self.keywords is not None:
-            m = self.keywords.search(text)
-            if m:
-                return m.group(0)
-        for pattern in self.patterns:
-            m = pattern.search(text)
-            if m:
-                return m.group(0)
+        check = negation if self.negatable else None
+        for regex in ((self.keywords,) if self.keywords is not None else ()) + self.patterns:
+            if check is None:
+                m = regex.search(text)
+                if m:
+                    return m.group(0)
+                continue
+            for m in regex.finditer(text):
+                if not check.negates(text, m.start()):
+                    return m.group(0)
         if self.intents and self.keywords is None and not self.patterns:
             return f"intent {intent}"
         return None
+
+
+#: Contractions that negate, written with or without the apostrophe.
+_NT = re.compile(r"(?:n't|nt)$")
+_NT_WORDS = frozenset({"dont", "didnt", "doesnt", "isnt", "wasnt", "arent", "werent", "cant", "wont", "aint",
+                       "havent", "hasnt", "hadnt", "shouldnt", "wouldnt", "couldnt", "neednt", "mustnt"})
+
+
+@dataclass(frozen=True)
+class _Negation:
+    words: frozenset[str]
+    window: int
+
+    def negates(self, text: str, start: int) -> bool:
+        """Whether one of the ``window`` words before ``start`` is a negation ("not", "never", "didn't")."""
+        before = _WORD.findall(text[max(0, start - 12 * self.window):start])[-self.window:]
+        for word in before:
+            lowered = word.lower()
+            if lowered in self.words or lowered in _NT_WORDS or ("'" in lowered and _NT.search(lowered)):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class _SentimentRule:
+    label: str
+    below: float | None
+    above: float | None
+    intent: str
+    weight: float
+    alone: bool
+
+    def holds(self, score: float) -> bool:
+        if self.below is not None:
+            return score <= self.below
+        return self.above is not None and score >= self.above
 
 
 @dataclass(frozen=True)
@@ -260,6 +357,15 @@ class _RuleBook:
     intents: tuple[tuple[str, tuple[_Compiled, ...]], ...]
     order: tuple[str, ...]
     default_intent: str
+    sentiment: tuple[_SentimentRule, ...]
+    negation: _Negation
+    retweets: bool
+    link_only_words: int
+    crowd_mentions: int
+    ack_intents: frozenset[str]
+    ack_other_if_question: bool
+    ack_urgent: bool
+    ack_min_negative: float | None
     urgent: tuple[_Compiled, ...]
     desks: tuple[_Compiled, ...]
     references: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
@@ -282,10 +388,24 @@ def _compile(config: BrandConfig) -> _RuleBook:
     if reach.keywords or reach.patterns:
         reach_rule = Rule(name="high reach", keywords=reach.keywords, patterns=reach.patterns)
         reach_words = _Compiled.of(reach_rule, "high reach")
+    policy = rules.acknowledge
     return _RuleBook(
         intents=intents,
         order=tuple(order),
         default_intent=rules.default_intent,
+        sentiment=tuple(
+            _SentimentRule(rule.name or f"sentiment[{i}]", rule.below, rule.above, rule.intent, rule.weight,
+                           rule.alone)
+            for i, rule in enumerate(rules.sentiment)
+        ),
+        negation=_Negation(frozenset(w.lower() for w in rules.negation.words), rules.negation.window),
+        retweets=rules.not_requests.retweets,
+        link_only_words=rules.not_requests.link_only_words,
+        crowd_mentions=rules.not_requests.crowd_mentions,
+        ack_intents=frozenset(policy.intents) - NO_ACK_INTENTS,
+        ack_other_if_question=policy.other_if_question,
+        ack_urgent=policy.urgent,
+        ack_min_negative=policy.min_negative_sentiment,
         urgent=tuple(_Compiled.of(rule, f"urgent[{i}]") for i, rule in enumerate(rules.urgent)),
         desks=tuple(_Compiled.of(rule, f"{rule.desk}[{i}]") for i, rule in enumerate(rules.desks)),
         references=tuple(
@@ -339,24 +459,55 @@ def triage(
     lang = language or detect_language(text)
     reasons: list[str] = []
 
-    # intent
+    # signals read once: sentiment (only when a rule uses it), whether the post passes something on
+    score: float | None = None
+    if book.sentiment or book.ack_min_negative is not None:
+        score = sentiment.compound(clean)
+    passed_on = ""
+    if book.retweets and _RETWEET.match(text):
+        passed_on = "a retweet"
+    elif _URL.search(text) and len(_WORD.findall(_HASHTAG.sub(" ", clean))) <= book.link_only_words:
+        passed_on = "a link with next to no words of its own"
+    elif book.crowd_mentions and len(_MENTION.findall(text)) >= book.crowd_mentions:
+        passed_on = f"a post naming {len(_MENTION.findall(text))} accounts"
+
+    # intent: every rule that matches adds its weight; a rule that may not count alone needs another of its intent
     scores: dict[str, float] = {}
     fired: dict[str, list[str]] = {}
+    standing: set[str] = set()  # intents matched by a rule that counts alone
+
+    def add(intent: str, weight: float, alone: bool, why: str) -> None:
+        scores[intent] = scores.get(intent, 0.0) + weight
+        fired.setdefault(intent, []).append(why)
+        if alone:
+            standing.add(intent)
+
     for intent, rules in book.intents:
         for rule in rules:
-            hit = rule.match(clean, channel, lang)
+            hit = rule.match(clean, channel, lang, negation=book.negation)
             if hit is not None:
-                scores[intent] = scores.get(intent, 0.0) + rule.weight
-                fired.setdefault(intent, []).append(f"{rule.label} ({hit.strip()!r})")
-    if scores:
+                add(intent, rule.weight, rule.alone, f"{rule.label} ({hit.strip()!r})")
+    if score is not None:
+        for tone in book.sentiment:
+            if tone.holds(score):
+                add(tone.intent, tone.weight, tone.alone, f"{tone.label} (sentiment {score:+.2f})")
+    for intent in [i for i in scores if i not in standing]:
+        del scores[intent], fired[intent]
+    asks = "question" in scores and not passed_on.startswith(("a retweet", "a post naming"))  # someone else's
+    if passed_on:
+        intent = "other"
+        reasons.append(f"intent other: {passed_on}, not a customer's request")
+    elif scores:
         intent = max(scores, key=lambda i: (scores[i], -book.order.index(i)))
         reasons.append(f"intent {intent} (score {scores[intent]:g}): " + ", ".join(fired[intent]))
-        others = [f"{i} {scores[i]:g}" for i in book.order if i in scores and i != intent]
-        if others:
-            reasons.append("other intents scored: " + ", ".join(others))
     else:
         intent = book.default_intent
         reasons.append(f"intent {intent}: no intent rule matched")
+    others = [f"{i} {scores[i]:g}" for i in book.order if i in scores and i != intent]
+    if others:
+        reasons.append("other intents scored: " + ", ".join(others))
+    if score is not None:
+        reasons.append(f"sentiment {score:+.2f}")
 
     # priority
     priority = "normal"
@@ -367,6 +518,10 @@ def triage(
                 priority = "urgent"
                 reasons.append(f"urgent: {rule.label} ({hit.strip()!r})")
                 break
+
+    # acknowledgement
+    ack, why = _acknowledge(book, intent, priority, asks, score, fired)
+    reasons.append(f"acknowledge: {'yes' if ack else 'no'} ({why})")
 
     # reach
     high_reach = False
@@ -414,4 +569,23 @@ def triage(
         personal_data=personal,
         high_reach=high_reach,
         reasons=reasons,
+        sentiment=score,
+        ack=ack,
     )
+
+
+def _acknowledge(book: _RuleBook, intent: str, priority: str, asks: bool, score: float | None,
+                 fired: dict[str, list[str]]) -> tuple[bool, str]:
+    """The acknowledgement policy (``triage.acknowledge``): the decision and why."""
+    if intent in NO_ACK_INTENTS:
+        return False, f"{intent} is never acknowledged"
+    if intent in book.ack_intents:
+        return True, f"{intent}"
+    if book.ack_urgent and priority == "urgent":
+        return True, "urgent"
+    if intent == "other" and book.ack_other_if_question and asks:
+        return True, "asks: " + ", ".join(fired["question"])
+    if intent == "other" and book.ack_min_negative is not None and score is not None \
+            and score <= book.ack_min_negative:
+        return True, f"sentiment {score:+.2f} <= {book.ack_min_negative:+.2f}"
+    return False, f"{intent} that asks nothing"

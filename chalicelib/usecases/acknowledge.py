@@ -45,7 +45,8 @@ def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind
     template = config.template(kind, target.channel, ticket.language)
     message = compose(template, channel=target.channel, name=target.name, reference=ticket_id,
                       status_url=svc.links.url(ticket_id), now=now, back_at=back_at, tz=config.brand.timezone,
-                      desk=ticket.desk, incident=incident, dm_invite=dm_invite, expected_wait=expected_wait)
+                      desk=ticket.desk, incident=incident, dm_invite=dm_invite, expected_wait=expected_wait,
+                      ask_for=config.ask_for(ticket.desk, ticket.language))
     queue_reply(svc, ticket, kind=kind, key=ack_key(ack_ref), text=message, expires_at=back_at)
     svc.acks.mark_queued(ack_ref, kind, now)
 

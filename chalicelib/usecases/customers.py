@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.identity import InvalidIdentity, handle_identity, identities_of, parse_identity
+from chalicelib.domain.identity import (
+    InvalidIdentity,
+    bluesky_handle_identity,
+    handle_identity,
+    identities_of,
+    mastodon_handle_identity,
+    parse_identity,
+)
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.routing import queue_message
 from chalicelib.domain.ticket import Ticket
@@ -34,6 +41,10 @@ def brand_identities(svc: Services) -> frozenset[str]:
     own = {handle_identity(handle)} if handle else set()
     if svc.settings.x_account_id:
         own.add(f"x#{svc.settings.x_account_id}")
+    if svc.settings.bluesky_handle:
+        own.add(bluesky_handle_identity(svc.settings.bluesky_handle))
+    if svc.settings.mastodon_account:
+        own.add(mastodon_handle_identity(svc.settings.mastodon_account))
     return frozenset(own)
 
 

@@ -33,7 +33,14 @@ from chalicelib.usecases.errors import Conflict, Forbidden, Invalid, Malformed, 
 from chalicelib.usecases.replies import queue_reply
 
 #: Channels where an agent may answer privately instead of publicly (X DM, Facebook/Instagram private reply).
-PRIVATE_CAPABLE = ("x", "facebook", "instagram")
+PRIVATE_CAPABLE = ("x", "facebook", "instagram", "mastodon")  # Mastodon: a direct-visibility reply
+#: How each platform counts a reply, for the person writing it (the server's count decides: domain.agent).
+COUNTING = {
+    ("x", False): "X counts links as 23 characters and emoji as 2",
+    ("bluesky", False): "Bluesky counts graphemes (an emoji is 1) and links in full",
+    ("mastodon", False): "Mastodon counts links as 23 and the customer's @mention the reply starts with",
+    ("mastodon", True): "Mastodon counts links as 23 and the customer's @mention the reply starts with",
+}
 MAX_NOTE = 4000
 #: How many waiting tickets per desk ``next`` looks at per round (losing a race moves on to the next one).
 CANDIDATES = 25
@@ -298,8 +305,7 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> dict[str, Any]:
                   "private_possible": private_ok,
                   "limit": reply_limit(target.channel, target.private) if target else 0,
                   "to": (target.handle or target.name) if target else "",
-                  "counting": "X counts links as 23 characters and emoji as 2" if target and target.channel == "x"
-                  and not target.private else ""},
+                  "counting": COUNTING.get((target.channel, target.private), "") if target else ""},
     }
 
 

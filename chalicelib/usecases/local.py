@@ -21,10 +21,13 @@ def _local_only(svc: Services) -> None:
 def schedules() -> dict[str, Callable[[Services], Any]]:
     """The scheduled use cases by their schedule's name in app.py."""
     from chalicelib.usecases.closing_time import closing_time
+    from chalicelib.usecases.poll_bluesky import poll_notifications as poll_bluesky
+    from chalicelib.usecases.poll_mastodon import poll_mentions as poll_mastodon
     from chalicelib.usecases.poll_x import poll_mentions
     from chalicelib.usecases.sla_watch import sla_watch
 
-    return {"closing_time": closing_time, "sla_watch": sla_watch, "poll_x": poll_mentions}
+    return {"closing_time": closing_time, "sla_watch": sla_watch, "poll_x": poll_mentions,
+            "poll_bluesky": poll_bluesky, "poll_mastodon": poll_mastodon}
 
 
 def run_schedule(svc: Services, name: str) -> dict[str, Any]:

@@ -26,7 +26,6 @@ from chalicelib.telemetry import capture_method, count, logger
 from chalicelib.usecases.acknowledge import acknowledge
 from chalicelib.usecases.customers import customer_of
 
-
 #: No attempt runs longer than this (Lambda's own limit): a mention stored this long ago by an attempt that did not
 #: finish is that attempt's to resume, whatever the receive count says (a redrive from the dead-letter queue sends
 #: the message again as a new one, received once).
@@ -172,14 +171,17 @@ def _desk_message(svc: Services, ticket: Ticket, mention: Mention, now: datetime
         link=permalink(mention.channel, mention.external_id, mention.extra), **kwargs))
 
 
-def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> Outcome:
+def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume: bool = False) -> Outcome:
     """The customer wrote again: the message joins their case, which keeps its first contact and its place in the
     queue. No second acknowledgement, unless the message reopened a resolved ticket while the desk is closed.
     A message already on the ticket (the same message delivered twice at once) changes nothing; the message that
-    created the ticket is left unprocessed, for the attempt that created it (or its redelivery) to finish."""
+    created the ticket is left unprocessed for the attempt that created it to finish, or, when ``resume``, this
+    attempt finishes it (an earlier attempt saved the ticket and failed)."""
     if mention.key in ticket.mention_keys:
-        if ticket.mention_keys[0] != mention.key:
-            svc.mentions.mark_processed(mention.key, ticket.ticket_id)
+        if ticket.mention_keys[0] == mention.key:
+            return _created(svc, mention, ticket, now) if resume else Outcome(mention.key, "duplicate",
+                                                                                 ticket.ticket_id)
+        svc.mentions.mark_processed(mention.key, ticket.ticket_id)
         return Outcome(mention.key, "duplicate", ticket.ticket_id)
     reopened: list[bool] = []
     joined = svc.tickets.update(ticket.ticket_id, lambda t: reopened.append(
@@ -216,7 +218,7 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False) ->
     customer_id = customer_of(svc, mention, now)
     replied = _replied_ticket(svc, mention, customer_id)
     if replied is not None:
-        return _join(svc, mention, replied, now)
+        return _join(svc, mention, replied, now, resume)
 
     # the customer's case, or a new one: the compare-and-set on the customer's open-ticket pointer decides which
     # of two concurrent first messages creates it; the other joins
@@ -225,9 +227,7 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False) ->
         case = _current(svc, current)
         if _still_theirs(svc, case, customer_id, now):
             assert case is not None
-            if case.mention_keys[:1] == [mention.key] and resume:
-                return _created(svc, mention, case, now)  # an earlier attempt saved it and failed: finish
-            return _join(svc, mention, case, now)
+            return _join(svc, mention, case, now, resume)
         pending = current if current and case is None else None  # pointed at, never saved: resume under it
         candidate = pending or _reserved(mention) or new_reference()
         if candidate == current or svc.customers.point_open_ticket(customer_id, candidate, expected=current):
@@ -242,7 +242,7 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False) ->
         existing_ticket = _current(svc, candidate)
         if existing_ticket is None:
             raise
-        return _join(svc, mention, existing_ticket, now)
+        return _join(svc, mention, existing_ticket, now, resume)
     return _created(svc, mention, ticket, now, decision)
 
 

@@ -26,7 +26,7 @@ LINK_LIFETIME_AFTER_RESOLUTION = timedelta(days=30)
 
 _CHANNEL_NAMES = {
     "x": "X", "facebook": "Facebook", "instagram": "Instagram", "messenger": "Messenger",
-    "email": "email", "form": "our web form",
+    "email": "email", "form": "our web form", "bluesky": "Bluesky", "mastodon": "Mastodon",
 }
 _INCIDENT_UPDATE = "We sent you an update about a problem affecting your request"
 _INCIDENT_FIXED = "We let you know the problem affecting your request was fixed"

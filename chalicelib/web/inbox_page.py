@@ -62,7 +62,8 @@ ASSETS = {"inbox.css": "text/css; charset=utf-8", "inbox.js": "text/javascript; 
           "inbox-icon.svg": "image/svg+xml"}
 
 CHANNELS = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "messenger": "Messenger",
-            "email": "e-mail", "form": "the web form", "reply": "our reply"}
+            "email": "e-mail", "form": "the web form", "bluesky": "Bluesky", "mastodon": "Mastodon",
+            "reply": "our reply"}
 FLAGS = {"abuse": "Abuse", "high_reach": "High reach", "personal_data_in_public": "Personal data in public"}
 SIGN_IN_REASONS = {
     "required": "Sign in to use the inbox.",

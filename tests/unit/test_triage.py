@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from chalicelib.configfile import load_config, parse_config
+from chalicelib.configfile import ConfigError, load_config, parse_config
 from chalicelib.domain.triage import Triage, detect_language, find_personal_data, triage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,14 +83,6 @@ def test_not_urgent(config, text):
 
 def test_spam_is_never_urgent(config):
     assert run(config, "Emergency giveaway! Win a free bike, follow and retweet").priority == "normal"
-
-
-def test_acknowledge(config):
-    assert run(config, "@MeridianRail my train is delayed").acknowledge
-    assert run(config, "@MeridianRail what time is the first train?").acknowledge
-    assert not run(config, "@MeridianRail thank you, lovely staff at Leeds today").acknowledge
-    assert not run(config, "Giveaway time! Follow and retweet to win").acknowledge
-    assert not run(config, "@MeridianRail fuck off you useless wankers").acknowledge
 
 
 def test_mentions_and_urls_are_not_words(config):
@@ -292,23 +286,252 @@ def test_fast(config):
     assert (time.perf_counter() - started) / 500 < 0.005
 
 
-# -- accuracy on the hand-labelled real slice --------------------------------------------------------
-
-# Measured with bench/triage_accuracy.py on tests/fixtures/triage_labelled.csv (160 first contacts):
-# intent accuracy 80.6 % (majority baseline 61.9 %), urgent precision 100 % and recall 100 % (4 urgent).
-ACCURACY_FLOOR = 0.76
-URGENT_RECALL_FLOOR = 0.75
+# -- signals: sentiment, negation, sarcasm, emoji, questions, posts that are not requests ------------------
 
 
-def test_accuracy_on_labelled_slice():
+def test_sentiment_is_read_and_explained(config):
+    happy = run(config, "@MeridianRail thank you so much, the guard on the 18:05 was wonderful 😀")
+    angry = run(config, "@MeridianRail absolutely disgusting service, the worst railway in the country")
+    assert happy.sentiment is not None and happy.sentiment > 0.5
+    assert angry.sentiment is not None and angry.sentiment < -0.5
+    assert any(reason.startswith("sentiment +") for reason in happy.reasons)
+    assert happy.to_dict()["sentiment"] == happy.sentiment
+
+
+def test_sentiment_is_loaded_once_and_lazily():
+    from chalicelib.domain import sentiment
+
+    sentiment.compound("warm up")
+    assert sentiment.loaded()
+    first = sentiment._scorer()
+    assert sentiment._scorer() is first
+    assert sentiment.compound("   ") == 0.0
+
+
+def test_the_domain_does_not_import_the_analyser_until_a_score_is_asked_for():
+    code = ("import sys; import chalicelib.domain.triage, chalicelib.domain.sentiment as s; "
+            "print('vaderSentiment.vaderSentiment' in sys.modules, s.loaded())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@MeridianRail great, another delay on the 07:32",
+        "@MeridianRail thanks for nothing, stood for an hour",
+        "@MeridianRail love sitting in a tunnel for 40 minutes with no announcement",
+        "@MeridianRail so thrilled to be sitting at York for another hour",
+    ],
+)
+def test_sarcasm_is_a_complaint(config, text):
+    result = run(config, text)
+    assert result.intent == "complaint" and result.acknowledge, result.reasons
+
+
+def test_negation_cancels_praise(config):
+    negated = run(config, "@MeridianRail not happy, not great at all today")
+    assert negated.intent == "complaint" and negated.acknowledge, negated.reasons
+    assert "praise" not in " ".join(negated.reasons[:2])
+    assert run(config, "@MeridianRail great service today, thank you").intent == "praise"
+
+
+def test_negation_window_and_contractions(config):
+    from chalicelib.domain.triage import _rule_book
+
+    negation = _rule_book(config).negation
+    text = "it wasn't really great"
+    assert negation.negates(text, text.index("great"))
+    assert negation.negates("dont love it", 5)
+    far = "not that it matters, the crew were great"
+    assert not negation.negates(far, far.index("great"))
+
+
+def test_emoji_count(config):
+    assert run(config, "@MeridianRail 😀👏 brilliant").intent == "praise"
+    angry = run(config, "@MeridianRail the 17:45 again 😡")
+    assert angry.intent == "complaint" and "angry emoji" in angry.reasons[0]
+
+
+def test_a_sad_emoji_alone_is_no_complaint(config):
+    # "unhappy emoji" only supports a complaint another rule found
+    result = run(config, "$3 burritos and I'm nowhere near a @ChipotleTweets 🤦")
+    assert result.intent == "other" and not result.acknowledge, result.reasons
+
+
+def test_questions_are_acknowledged(config):
+    for text in ("@MeridianRail is there step-free access at Huddersfield?",
+                 "@MeridianRail can you tell me if the 16:45 runs on Sunday",
+                 "@MeridianRail anyway to move my seat reservation? Thanks!"):
+        result = run(config, text)
+        assert result.intent == "question" and result.acknowledge, (text, result.reasons)
+
+
+def test_a_retweet_is_not_a_request(config):
+    result = run(config, "RT @somebody: @MeridianRail my train is delayed, what a joke. Can anyone help?")
+    assert result.intent == "other" and not result.acknowledge
+    assert result.reasons[0] == "intent other: a retweet, not a customer's request"
+
+
+def test_a_link_alone_is_not_a_request(config):
+    result = run(config, "@MeridianRail https://t.co/abc123 #trains")
+    assert result.intent == "other" and not result.acknowledge
+    assert "link with next to no words" in result.reasons[0]
+    assert run(config, "@MeridianRail look at this, broken seats again https://t.co/abc123").acknowledge
+
+
+def test_a_crowd_conversation_is_not_a_request(config):
+    mentions = " ".join(f"@person{i}" for i in range(9))
+    result = run(config, f"{mentions} @MeridianRail who makes the best mince pies? #mincepiewars")
+    assert result.intent == "other" and not result.acknowledge
+    assert "naming 10 accounts" in result.reasons[0]
+
+
+def test_rules_that_may_not_count_alone(config):
+    # "persistence" words only support a complaint another rule found
+    assert run(config, "@MeridianRail 5th year travelling with you for 3 days to Edinburgh").intent != "complaint"
+    assert run(config, "@MeridianRail the app is broken again for 3 days").intent == "complaint"
+
+
+# -- the acknowledgement policy ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,ack",
+    [
+        ("@MeridianRail my train is delayed", True),
+        ("@MeridianRail what time is the first train?", True),
+        ("@MeridianRail thank you, lovely staff at Leeds today", False),
+        ("@MeridianRail huge thanks to the guard on the 18:05, brilliant", False),
+        ("Giveaway time! Follow and retweet to win", False),
+        ("@MeridianRail fuck off you useless wankers", False),
+        ("@MeridianRail", False),
+        ("Me time on the train to Leeds, lovely sunset @MeridianRail", False),
+    ],
+)
+def test_acknowledge(config, text, ack):
+    result = run(config, text)
+    assert result.acknowledge is ack, result.reasons
+    assert any(reason.startswith(f"acknowledge: {'yes' if ack else 'no'} (") for reason in result.reasons)
+
+
+def test_every_decision_is_explained(config):
+    praise = run(config, "@MeridianRail thank you, lovely staff at Leeds today")
+    assert "acknowledge: no (praise is never acknowledged)" in praise.reasons
+    other = run(config, "@MeridianRail")
+    assert "acknowledge: no (other that asks nothing)" in other.reasons
+    complaint = run(config, "@MeridianRail my train is delayed")
+    assert "acknowledge: yes (complaint)" in complaint.reasons
+
+
+POLICY = CUSTOM.replace("""  urgent:
+    - {keywords: [fire], channels: [email]}""", """  sentiment:
+    - {name: grim, below: -0.5, intent: complaint, weight: 1, alone: false}
+  acknowledge: {intents: [complaint], other_if_question: ACK_OTHER, urgent: true, min_negative_sentiment: -0.5}
+  urgent:
+    - {keywords: [fire], channels: [email]}""")
+
+
+def test_the_policy_is_the_brands():
+    strict = parse_config(POLICY.replace("ACK_OTHER", "false"))
+    lenient = parse_config(POLICY.replace("ACK_OTHER", "true"))
+    asked = "anything for bikes?"  # question by the "?" rule; here only complaints are acknowledged
+    assert triage(asked, channel="x", config=strict).intent == "question"
+    assert not triage(asked, channel="x", config=strict).acknowledge
+    refund = triage("refund please", channel="x", config=strict)
+    assert refund.intent == "complaint" and refund.acknowledge
+    # other, but very negative: acknowledged (min_negative_sentiment)
+    grim = triage("this is the worst, most horrible, awful day", channel="x", config=lenient)
+    assert grim.intent == "other" and grim.acknowledge
+    assert any("sentiment" in reason and "<= -0.50" in reason for reason in grim.reasons)
+    fire = triage("fire!", channel="email", config=strict)
+    assert fire.urgent and fire.acknowledge and "acknowledge: yes (urgent)" in fire.reasons
+
+
+def test_other_that_asks_is_acknowledged_when_the_brand_says_so():
+    config = parse_config(POLICY.replace("ACK_OTHER", "true"))
+    result = triage("https://t.co/x why?", channel="x", config=config)  # a link with one word: other, and it asks
+    assert result.intent == "other" and result.acknowledge
+    assert "acknowledge: yes (asks: " in " ".join(result.reasons)
+    config = parse_config(POLICY.replace("ACK_OTHER", "false"))
+    assert not triage("https://t.co/x why?", channel="x", config=config).acknowledge
+
+
+@pytest.mark.parametrize("intent", ["praise", "spam", "abuse"])
+def test_the_policy_can_never_acknowledge_praise_spam_or_abuse(intent):
+    with pytest.raises(ConfigError, match="never acknowledged"):
+        parse_config(POLICY.replace("ACK_OTHER", "true").replace("intents: [complaint]", f"intents: [{intent}]"))
+
+
+@pytest.mark.parametrize(
+    "snippet,problem",
+    [
+        ("sentiment: [{below: -0.5, above: 0.5, intent: complaint}]", "exactly one of below or above"),
+        ("sentiment: [{intent: complaint}]", "exactly one of below or above"),
+        ("sentiment: [{below: -2, intent: complaint}]", "greater than or equal to -1"),
+        ("negation: {window: 0}", "greater than or equal to 1"),
+        ("not_requests: {link_only_words: -1}", "greater than or equal to 0"),
+        ("acknowledge: {min_negative_sentiment: 3}", "less than or equal to 1"),
+    ],
+)
+def test_triage_settings_are_validated(snippet, problem):
+    with pytest.raises(ConfigError, match=problem):
+        parse_config(CUSTOM.replace("triage:\n", f"triage:\n  {snippet}\n"))
+
+
+def test_a_file_without_the_new_settings_keeps_working():
+    config = parse_config(CUSTOM)
+    result = triage("my refund?", channel="x", config=config)
+    assert result.sentiment is None  # no rule reads it: the analyser is not needed
+    assert result.acknowledge and result.intent == "complaint"
+    assert not triage("lovely day", channel="x", config=config).acknowledge  # other, asks nothing
+
+
+def _alternation(keywords):
+    """Keyword matching as one plain alternation, longest first (what the prefix tree must match like)."""
+    parts = []
+    for keyword in sorted({k.strip() for k in keywords}, key=len, reverse=True):
+        escaped = re.escape(keyword.replace("\u2019", "'"))
+        parts.append(escaped.replace(r"\*", r"\w*").replace(r"\ ", r"\s+").replace("'", "['\u2019]"))
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+
+
+def test_keyword_matching_is_unchanged_by_the_prefix_tree(config):
+    from chalicelib.domain.triage import _keyword_regex, normalise
+
+    sys.path.insert(0, str(ROOT))
+    try:
+        from bench.triage_accuracy import load_labelled
+    finally:
+        sys.path.remove(str(ROOT))
+    texts = [normalise(row["text"]) for row in load_labelled(part="tuning")]
+    texts += ["claim delay repay now", "I can’t get in", "app not   working", "taken to A&E", "delayrepayment"]
+    rules = [rule for rules in config.triage.intents.values() for rule in rules] + list(config.triage.urgent)
+    for rule in rules:
+        if not rule.keywords:
+            continue
+        tree, plain = _keyword_regex(rule.keywords), _alternation(rule.keywords)
+        assert tree is not None
+        for text in texts:
+            a, b = tree.search(text), plain.search(text)
+            assert (a is None) == (b is None) and (a is None or a.start() == b.start()), (rule.name, text)
+
+
+# -- accuracy on the labelled tuning part -------------------------------------------------------------
+# The held-out part's targets are asserted in test_triage_heldout.py. These floors guard the tuning part, measured
+# with bench/triage_accuracy.py on tests/fixtures/triage_eval.csv (see the README's triage figures).
+TUNING_ACCURACY_FLOOR = 0.75
+
+
+def test_figures_on_the_labelled_tuning_part():
     sys.path.insert(0, str(ROOT))
     try:
         from bench.triage_accuracy import evaluate
     finally:
         sys.path.remove(str(ROOT))
-    figures = evaluate()
-    assert figures["n"] >= 150
-    assert figures["accuracy"] >= ACCURACY_FLOOR, figures["accuracy"]
+    figures = evaluate(part="tuning")
+    assert figures["n"] >= 1000
+    assert figures["accuracy"] >= TUNING_ACCURACY_FLOOR, figures["accuracy"]
     assert figures["accuracy"] > figures["baseline"] + 0.1
-    assert figures["urgent_recall"] >= URGENT_RECALL_FLOOR
-    assert figures["per_intent"]["spam"]["precision"] == 1.0  # never silence a real customer as spam
+    assert figures["ack"]["complaint"]["rate"] >= 0.95
+    assert figures["ack"]["question"]["rate"] >= 0.90

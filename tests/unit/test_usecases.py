@@ -122,6 +122,75 @@ def test_a_redelivery_after_a_failed_desk_send_resumes_the_desk_send_and_the_ack
     assert process_envelope(mem, env, attempt=3)[0].result == "duplicate" and len(outbox_of(mem)) == 1
 
 
+def _desk_send_failing(mem) -> list[str]:
+    """Every SendMessage to a desk queue fails until the returned list is given an item."""
+    send_desk, fixed = mem.queues.send_desk, []
+
+    def flaky(desk, message):
+        if not fixed:
+            raise ConnectionError("SendMessage failed")
+        return send_desk(desk, message)
+
+    mem.queues.send_desk = flaky
+    return fixed
+
+
+def test_a_message_redriven_from_the_dead_letter_queue_finishes_the_ticket_it_created(mem, clock):
+    """Reliability scenario reproducer: every attempt saved the ticket and failed at the desk send, so the message
+    went to the dead-letter queue; a redrive sends it again as a new message (receive count 1). It must still finish
+    what the first attempt started: the desk hears of the ticket and the customer is acknowledged."""
+    fixed = _desk_send_failing(mem)
+    env = envelope("mentions", {"source": "webhook", "mentions": [tweet("1", at=clock.now()).to_dict()]},
+                   received_at=clock.now())
+    for attempt in range(1, 6):
+        with pytest.raises(ConnectionError):
+            process_envelope(mem, env, attempt=attempt)
+    fixed.append("the operator fixed the cause")
+    clock.advance(hours=1)
+    [outcome] = process_envelope(mem, env, attempt=1)  # redriven
+    assert outcome.result == "created"
+    assert [m["event"] for m in desk_messages(mem)] == ["ticket.created"] and len(outbox_of(mem)) == 1
+    assert mem.mentions.get("x#1").ticket_id == outcome.ticket_id
+
+
+def test_a_duplicate_during_an_unfinished_first_attempt_leaves_the_finishing_to_that_attempt(mem, clock):
+    """Reliability scenario reproducer: the first attempt saved the ticket and failed at the desk send; a second
+    copy of the tweet (a webhook retry, its own SQS message) arrives meanwhile. It changes nothing, and in particular
+    does not mark the mention processed: the first message's redelivery then finishes the desk send and the ack."""
+    fixed = _desk_send_failing(mem)
+    env = envelope("mentions", {"source": "webhook", "mentions": [tweet("1", at=clock.now()).to_dict()]},
+                   received_at=clock.now())
+    with pytest.raises(ConnectionError):
+        process_envelope(mem, env)
+    fixed.append("SQS is back")
+    [duplicate] = process_envelope(mem, {**env, "id": "a-webhook-retry"})
+    assert duplicate.result == "duplicate" and desk_messages(mem) == [] and outbox_of(mem) == []
+    clock.advance(minutes=3)
+    [outcome] = process_envelope(mem, env, attempt=2)
+    assert outcome.result == "created"
+    assert [m["event"] for m in desk_messages(mem)] == ["ticket.created"] and len(outbox_of(mem)) == 1
+
+
+def test_a_redelivered_reply_that_created_its_ticket_finishes_it_after_its_parent_joined(mem, clock):
+    """Reliability scenario reproducer (twcs tweets 3891 and 3890): a customer's reply to their own earlier tweet is
+    processed first, creates the ticket and fails at the desk send; the earlier tweet then joins that ticket. The
+    reply's redelivery now finds its parent's ticket, and must still finish what it started there."""
+    fixed = _desk_send_failing(mem)
+    reply = tweet("11", "@MeridianRail still no answer about my refund", at=clock.now(), conversation="10",
+                  reply_to="10")
+    env = envelope("mentions", {"source": "webhook", "mentions": [reply.to_dict()]}, received_at=clock.now())
+    with pytest.raises(ConnectionError):
+        process_envelope(mem, env)
+    fixed.append("SQS is back")
+    parent = process_mention(mem, tweet("10", at=clock.now() - timedelta(minutes=1)))
+    assert parent.result == "threaded"
+    clock.advance(minutes=3)
+    [outcome] = process_envelope(mem, env, attempt=2)
+    assert outcome.result == "created" and outcome.ticket_id == parent.ticket_id
+    assert sorted(m["event"] for m in desk_messages(mem)) == ["ticket.created", "ticket.updated"]
+    assert mem.mentions.get("x#11").ticket_id == outcome.ticket_id and len(outbox_of(mem)) == 1
+
+
 def test_losing_the_race_for_the_customers_pointer_joins_the_winners_ticket(mem, clock):
     winner = process_mention(mem, tweet("1", at=clock.now()))
     # the loser looked before the winner pointed the customer at its ticket: hide the pointer for one read
@@ -293,6 +362,32 @@ def test_a_send_that_crashes_after_reaching_the_platform_is_sent_once(mem, clock
         clock.advance(minutes=11)
         deliver_record(mem, Record("m1", "r1", json.dumps(item.to_dict()), attempt))
     assert len(sender.sent) == 1
+
+
+def test_the_sandbox_logs_neither_the_message_text_nor_the_status_link(mem, clock):
+    """Reliability scenario finding: at INFO (the level of dev and prod), the sandbox sender logged the whole
+    message, status-link token included, where logs promise never message text."""
+    import logging
+
+    from chalicelib.channels import sandbox
+
+    item = queued_ack(mem, clock)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    log = sandbox.logger._logger
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        assert deliver(mem, item) == "sent"
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    token = mem.links.url(item.ticket_id).rsplit("/s/", 1)[1]
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in records)
+    assert "sandbox: message not sent" in logged and item.idempotency_key in logged
+    assert token not in logged and item.text not in logged
 
 
 def test_a_retryable_failure_backs_off_and_releases_the_lease(mem, clock):

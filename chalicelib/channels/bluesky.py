@@ -1,0 +1,212 @@
+"""Bluesky: the brand account's notifications (``app.bsky.notification.listNotifications``) become ``Mention``s, and
+replies get their link facets. Pure functions on the platform's JSON; the SDK calls are in ``bluesky_api``.
+
+A post is identified by its ``at://<did>/app.bsky.feed.post/<rkey>`` URI (``Mention.external_id``); the author by
+DID (``Mention.author_id``, identity ``bluesky#did:plc:…``) and handle (``bluesky@pat.bsky.social``). A reply keeps
+its thread: ``reply_to`` is the parent post's URI, ``conversation_id`` the root's, and ``extra`` carries the content
+ids (``cid``, ``root_uri``, ``root_cid``) a reply post needs for its reply reference. Time is the network's
+``indexedAt``, not the ``createdAt`` the author's app wrote (which any client can set to anything).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timezone
+from typing import Any
+
+from chalicelib.domain.identity import valid_bluesky_handle
+from chalicelib.domain.mention import Mention
+
+CHANNEL = "bluesky"
+#: The notification reasons that are somebody writing to the brand.
+REASONS = ("mention", "reply", "quote")
+MAX_TEXT = 10_000  # a post is at most 3,000 bytes; anything longer is not a post as the network serves it
+
+_POST_URI = re.compile(r"^at://(did:[a-z]+:[A-Za-z0-9._:%-]{1,2000})/app\.bsky\.feed\.post/([A-Za-z0-9._~:-]{1,512})$")
+_DID = re.compile(r"^did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}$")
+_CID = re.compile(r"^[A-Za-z0-9]{8,200}$")
+_URL = re.compile(r"https?://[^\s<>\"]+")
+_TRAILING = ".,;:!?'\""
+_LINK_TYPE = "app.bsky.richtext.facet#link"
+
+
+class NotAMention(ValueError):
+    """The notification cannot be read as a post written to the brand; the message says why."""
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise NotAMention(f"{name} is not text")
+    return value
+
+
+def _strong_ref(value: Any, name: str) -> tuple[str, str]:
+    if not isinstance(value, dict):
+        raise NotAMention(f"{name} is not a post reference")
+    uri, cid = value.get("uri"), value.get("cid")
+    if not isinstance(uri, str) or not _POST_URI.match(uri) or not isinstance(cid, str) or not _CID.match(cid):
+        raise NotAMention(f"{name} is not a post reference")
+    return uri, cid
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
+        return None
+    return parsed if 2000 <= parsed.year <= 2100 else None  # a time no post was written at is not a time
+
+
+def rkey(uri: str) -> str:
+    match = _POST_URI.match(uri)
+    return match.group(2) if match else ""
+
+
+def permalink(handle: str, uri: str) -> str:
+    """``https://bsky.app/profile/<handle>/post/<rkey>`` (the DID where the handle is not valid)."""
+    match = _POST_URI.match(uri)
+    if not match:
+        return ""
+    who = handle if valid_bluesky_handle(handle) and handle != "handle.invalid" else match.group(1)
+    return f"https://bsky.app/profile/{who}/post/{match.group(2)}"
+
+
+def resolve_facets(text: str, facets: Any) -> str:
+    """The post's text with each link facet's display text (often shortened, "example.com/abc…") replaced by the
+    link's full address. Facets index UTF-8 bytes; one out of range, overlapping another, or not a link is left
+    alone, so a hostile facet can only leave the text as written."""
+    if not isinstance(facets, list) or not facets:
+        return text
+    data = text.encode("utf-8", "surrogatepass")
+    links: list[tuple[int, int, str]] = []
+    for facet in facets[:100]:
+        if not isinstance(facet, dict) or not isinstance(facet.get("index"), dict):
+            continue
+        start, end = facet["index"].get("byteStart"), facet["index"].get("byteEnd")
+        if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool) or \
+                isinstance(end, bool) or not 0 <= start < end <= len(data):
+            continue
+        uris: list[str] = [f["uri"] for f in facet.get("features") or [] if isinstance(f, dict)
+                           and f.get("$type") == _LINK_TYPE and isinstance(f.get("uri"), str)]
+        if uris and uris[0].startswith(("https://", "http://")) and not any(c.isspace() for c in uris[0]):
+            links.append((start, end, uris[0]))
+    out, last = [], 0
+    for start, end, uri in sorted(links):
+        if start < last:
+            continue  # overlaps the previous facet
+        try:
+            shown = data[start:end].decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # not on character boundaries
+        out.append(data[last:start])
+        out.append((shown if shown == uri else uri).encode("utf-8"))
+        last = end
+    out.append(data[last:])
+    return b"".join(out).decode("utf-8", "replace")
+
+
+def parse_notification(item: Any, *, brand: frozenset[str] = frozenset(), source: str = "poll") -> Mention | None:
+    """The mention a notification carries, None for a notification that is not someone writing to the brand (a
+    like, a follow, the brand's own post), or ``NotAMention`` with the reason for one that cannot be read."""
+    if not isinstance(item, dict):
+        raise NotAMention("not an object")
+    if not isinstance(item.get("reason"), str):
+        raise NotAMention("reason is missing")
+    if item["reason"] not in REASONS:
+        return None
+    uri = item.get("uri")
+    match = _POST_URI.match(uri) if isinstance(uri, str) else None
+    if match is None or not isinstance(uri, str):
+        raise NotAMention("uri is not a post's at:// address")
+    cid = item.get("cid")
+    if not isinstance(cid, str) or not _CID.match(cid):
+        raise NotAMention("cid is missing")
+    author = item.get("author")
+    if not isinstance(author, dict):
+        raise NotAMention("author is missing")
+    did = author.get("did")
+    if not isinstance(did, str) or not _DID.match(did) or did != match.group(1):
+        raise NotAMention("author did does not match the post's repository")
+    handle = author.get("handle")
+    handle = handle.lower() if isinstance(handle, str) and valid_bluesky_handle(handle) else ""
+    if did in brand or (handle and handle in brand):
+        return None
+    record = item.get("record")
+    if not isinstance(record, dict) or record.get("$type", "app.bsky.feed.post") != "app.bsky.feed.post":
+        raise NotAMention("record is not a post")
+    text = resolve_facets(_text(record.get("text", ""), "record.text"), record.get("facets"))[:MAX_TEXT]
+    at = parse_time(item.get("indexedAt")) or parse_time(record.get("createdAt"))
+    if at is None:
+        raise NotAMention("indexedAt is not a time")
+    reply_to = root_uri = root_cid = ""
+    if record.get("reply") is not None:
+        reply = record["reply"]
+        if not isinstance(reply, dict):
+            raise NotAMention("record.reply is not a reply reference")
+        reply_to, _ = _strong_ref(reply.get("parent"), "record.reply.parent")
+        root_uri, root_cid = _strong_ref(reply.get("root"), "record.reply.root")
+    langs = record.get("langs")
+    language = langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else ""
+    name = author.get("displayName")
+    extra: dict[str, Any] = {"source": source, "cid": cid, "reason": item["reason"],
+                             "root_uri": root_uri or uri, "root_cid": root_cid or cid,
+                             "permalink": permalink(handle, uri)}
+    try:
+        return Mention(channel=CHANNEL, external_id=uri, conversation_id=root_uri or uri, author_id=did, text=text,
+                       created_at=at, visibility="public", author_handle=handle,
+                       author_name=name[:200] if isinstance(name, str) else "", language=language[:35],
+                       reply_to=reply_to, extra=extra)
+    except ValueError as exc:  # e.g. a lone surrogate in the text
+        raise NotAMention(str(exc)) from None
+
+
+def link_facets(text: str) -> list[dict[str, Any]]:
+    """A link facet for every http(s) address in ``text``, indexed in UTF-8 bytes as Bluesky requires (without
+    them a link in a post is plain, unclickable text)."""
+    facets = []
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(_TRAILING)
+        if url.endswith(")") and url.count("(") < url.count(")"):
+            url = url[:-1]
+        start = len(text[: match.start()].encode("utf-8"))
+        facets.append({"index": {"byteStart": start, "byteEnd": start + len(url.encode("utf-8"))},
+                       "features": [{"$type": _LINK_TYPE, "uri": url}]})
+    return facets
+
+
+# ------------------------------------------------------------------------------------------------ local stack
+def _tid() -> str:
+    """A record key shaped like Bluesky's (13 characters of base32-sortable)."""
+    alphabet = "234567abcdefghijklmnopqrstuvwxyz"
+    return "3" + "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+def local_notification(data: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+    """Stage local: a notification as ``listNotifications`` returns it, from ``{"handle", "text", "did"?,
+    "display_name"?, "reply_to"?: {"uri", "cid"}, "root"?: {"uri", "cid"}}`` (the poller's own parser then reads
+    it). A full notification object (with ``uri``) is passed through as it is."""
+    if "uri" in data:
+        return data
+    handle, text = data.get("handle"), data.get("text")
+    if not isinstance(handle, str) or not valid_bluesky_handle(handle):
+        raise NotAMention("handle must be a Bluesky handle such as pat.bsky.social")
+    if not isinstance(text, str) or not text.strip():
+        raise NotAMention("text is required")
+    did = data.get("did") or "did:plc:" + hashlib.sha256(handle.lower().encode()).hexdigest()[:24]
+    if not isinstance(did, str) or not _DID.match(did):
+        raise NotAMention("did must be a DID such as did:plc:abc123")
+    at = now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text, "createdAt": at, "langs": ["en"],
+                              "facets": link_facets(text)}
+    reason = "mention"
+    if data.get("reply_to"):
+        parent = data["reply_to"]
+        record["reply"] = {"parent": parent, "root": data.get("root") or parent}
+        reason = "reply"
+    return {"uri": f"at://{did}/app.bsky.feed.post/{_tid()}", "cid": "bafyrei" + secrets.token_hex(26),
+            "author": {"did": did, "handle": handle.lower(), "displayName": str(data.get("display_name") or "")},
+            "reason": reason, "record": record, "isRead": False, "indexedAt": at, "labels": []}

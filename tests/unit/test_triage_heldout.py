@@ -1,0 +1,62 @@
+"""Triage on the held-out part of the labelled tweets, through the real triage function and the real brand file.
+
+The held-out part (30 % of tests/fixtures/triage_eval.csv, chosen by a hash of the tweet id) is never used to
+tune rules: it measures them. The issue's targets are below; where the rules do not reach one yet, the test
+holds the figure measured when the rules were frozen (see the README's triage figures), so any regression fails
+`make test`, and the target stays visible as an expected failure until it is reached.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: The issue's targets on the held-out part.
+TARGETS = {"complaint_acked": 0.95, "question_acked": 0.90, "praise_other_acked": 0.05, "ms_per_message": 1.0}
+#: Measured on the held-out part when the rules were frozen (2026-11-25): complaints 225 of 264 acknowledged,
+#: questions 54 of 62, praise + other 18 of 120. A change that does worse fails.
+FLOORS = {"complaint_acked": 225 / 264, "question_acked": 54 / 62, "praise_other_acked": 18 / 120}
+
+
+@pytest.fixture(scope="module")
+def heldout():
+    sys.path.insert(0, str(ROOT))
+    try:
+        from bench.triage_accuracy import evaluate
+    finally:
+        sys.path.remove(str(ROOT))
+    return evaluate(part="heldout")
+
+
+def test_the_heldout_part_is_the_fixed_30_percent(heldout):
+    assert heldout["n"] == 458
+    assert {row["part"] for row in heldout["rows"]} == {"heldout"}
+
+
+def test_no_regression_on_the_heldout_part(heldout):
+    ack = heldout["ack"]
+    assert ack["complaint"]["rate"] >= FLOORS["complaint_acked"], ack["complaint"]
+    assert ack["question"]["rate"] >= FLOORS["question_acked"], ack["question"]
+    assert ack["praise_other"]["rate"] <= FLOORS["praise_other_acked"], ack["praise_other"]
+    assert ack["spam_abuse"]["rate"] <= 0.2, ack["spam_abuse"]
+
+
+def test_triage_takes_under_a_millisecond_per_message(heldout):
+    # the fastest of the timed passes: the cost of triage itself, not of whatever else the machine is doing
+    assert heldout["ms_per_message_best"] < TARGETS["ms_per_message"], heldout["ms_per_message_best"]
+
+
+def test_urgent_messages_are_found(heldout):
+    assert heldout["urgent_recall"] >= 0.8 and heldout["urgent_precision"] >= 0.8
+
+
+@pytest.mark.xfail(reason="the issue's targets are not reached on the held-out part yet (README: Tests and "
+                          "benchmarks); the no-regression test above holds what is", strict=False)
+def test_the_issues_targets_on_the_heldout_part(heldout):
+    ack = heldout["ack"]
+    assert ack["complaint"]["rate"] >= TARGETS["complaint_acked"]
+    assert ack["question"]["rate"] >= TARGETS["question_acked"]
+    assert ack["praise_other"]["rate"] <= TARGETS["praise_other_acked"]
