@@ -589,3 +589,13 @@ def _acknowledge(book: _RuleBook, intent: str, priority: str, asks: bool, score:
             and score <= book.ack_min_negative:
         return True, f"sentiment {score:+.2f} <= {book.ack_min_negative:+.2f}"
     return False, f"{intent} that asks nothing"
+
+
+def policy_acknowledges(intent: str, reasons: list[str]) -> bool:
+    """Whether a ticket triaged earlier may get an automatic acknowledgement (closing time, busy): the policy's
+    decision recorded in its reasons ("acknowledge: no (...)"), else by intent alone (tickets from before the
+    policy)."""
+    for reason in reversed(reasons):
+        if reason.startswith("acknowledge: "):
+            return reason.startswith("acknowledge: yes")
+    return intent not in NO_ACK_INTENTS

@@ -4,7 +4,7 @@ their desk."""
 from __future__ import annotations
 
 from chalicelib.domain.routing import ACK_MAX_AGE
-from chalicelib.domain.triage import NO_ACK_INTENTS
+from chalicelib.domain.triage import policy_acknowledges
 from chalicelib.services import Services
 from chalicelib.telemetry import count, logger
 from chalicelib.usecases.acknowledge import acknowledge
@@ -19,7 +19,8 @@ def closing_time(svc: Services) -> dict[str, int]:
             continue
         back_at = svc.calendar.next_opening(desk, now)
         for ticket in svc.tickets.backlog(desk, limit=1000):
-            if ticket.acked or ticket.intent in NO_ACK_INTENTS or now - ticket.last_customer_at > ACK_MAX_AGE:
+            stale = now - ticket.last_customer_at > ACK_MAX_AGE
+            if ticket.acked or stale or not policy_acknowledges(ticket.intent, ticket.reasons):
                 continue
             if acknowledge(svc, ticket, back_at=back_at, kind="closing"):
                 acked += 1

@@ -19,7 +19,7 @@ from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.routing import ACK_MAX_AGE, RouteDecision, permalink, queue_message, route
 from chalicelib.domain.ticket import RESOLVED, Ticket, new_reference
-from chalicelib.domain.triage import NO_ACK_INTENTS, triage
+from chalicelib.domain.triage import policy_acknowledges, triage
 from chalicelib.services import Services
 from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate
 from chalicelib.telemetry import capture_method, count, logger
@@ -253,7 +253,7 @@ def _busy_ack(svc: Services, mention: Mention, ticket: Ticket, now: datetime) ->
     when the range ends before the desk closes (a customer who will wait past closing hears from the closing-time
     acknowledgement instead). True if queued."""
     rule = svc.config.busy_ack
-    if rule is None or ticket.intent in NO_ACK_INTENTS or now - mention.created_at > ACK_MAX_AGE:
+    if rule is None or not policy_acknowledges(ticket.intent, ticket.reasons) or now - mention.created_at > ACK_MAX_AGE:
         return False
     since = busy.window_start(now, rule.window_minutes)
     answers = svc.answers.count_since(ticket.desk, since, now)

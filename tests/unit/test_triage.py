@@ -535,3 +535,12 @@ def test_figures_on_the_labelled_tuning_part():
     assert figures["accuracy"] > figures["baseline"] + 0.1
     assert figures["ack"]["complaint"]["rate"] >= 0.95
     assert figures["ack"]["question"]["rate"] >= 0.90
+
+
+def test_closing_time_and_busy_follow_the_recorded_policy_decision():
+    from chalicelib.domain.triage import policy_acknowledges
+
+    assert policy_acknowledges("other", ["intent other", "acknowledge: no (other that asks nothing)"]) is False
+    assert policy_acknowledges("other", ["acknowledge: yes (asks something)"]) is True
+    assert policy_acknowledges("complaint", []) is True  # a ticket from before the policy: by intent
+    assert policy_acknowledges("praise", []) is False
