@@ -220,6 +220,36 @@ def status_page(token):
     return Response(body=body, status_code=status, headers=headers)
 
 
+@app.route("/status", methods=["GET"])
+def status_lookup_form():
+    from chalicelib.web import status_lookup as page
+
+    status, body, headers = page.page(services().config.brand.name)
+    return Response(body=body, status_code=status, headers=headers)
+
+
+@app.route("/status", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def status_lookup():
+    from chalicelib.usecases.status import lookup
+    from chalicelib.web import status_lookup as page
+
+    svc, request = services(), app.current_request
+    brand = svc.config.brand.name
+    if not page.same_site(request.headers, svc.settings.public_base_url):
+        status, body, headers = page.cross_site(brand)
+        return Response(body=body, status_code=status, headers=headers)
+    source = (request.context.get("identity") or {}).get("sourceIp", "unknown")
+    client_key = hashlib.sha256(source.encode()).hexdigest()[:16]
+    reference, who = page.read_form(request.raw_body)
+    try:
+        status, body, headers = page.see_other(lookup(svc, reference, who, client_key=client_key))
+    except errors.TooManyRequests:
+        status, body, headers = page.too_many(brand)
+    except errors.NotFound:
+        status, body, headers = page.not_found(brand)
+    return Response(body=body, status_code=status, headers=headers)
+
+
 # ------------------------------------------------------------------------------------------------ oversight
 def _admin(call: Callable[[Any], Any], status: int = 200) -> Any:
     """Admin endpoints: the bearer token first, then the use case."""

@@ -23,7 +23,8 @@ from chalicelib.domain.textlength import (
     mastodon_reply_length,
 )
 
-__all__ = ["X_LIMIT", "X_URL_LENGTH", "Incident", "compose", "fits", "length", "limit", "render", "x_length"]
+__all__ = ["X_LIMIT", "X_URL_LENGTH", "Incident", "compose", "fits", "length", "limit", "render", "without_urls",
+           "x_length"]
 
 X_LIMIT = 280
 X_URL_LENGTH = 23
@@ -35,6 +36,11 @@ _TRAILING = ".,;:!?-–— "
 def x_length(text: str) -> int:
     """Characters as X counts them: every URL is 23 (t.co)."""
     return len(_URL.sub("x" * X_URL_LENGTH, text))
+
+
+def without_urls(text: str) -> str:
+    """``text`` with its URLs left out (a reply that may carry no link: ``links.no_url_in_public``)."""
+    return " ".join(_URL.sub("", text).split())
 
 
 def length(channel: str, text: str) -> int:
@@ -115,4 +121,4 @@ def compose(template: str, *, channel: str, name: str, reference: str, status_ur
     budget = limit(channel) - length(channel, status_url) - 2
     while prose and length(channel, f"{prose}{_ELLIPSIS} {status_url}") > limit(channel):
         prose = prose[: max(0, min(len(prose) - 1, budget))].rstrip()
-    return f"{prose}{_ELLIPSIS} {status_url}"
+    return f"{prose}{_ELLIPSIS} {status_url}".rstrip()

@@ -44,6 +44,7 @@ __all__ = [
     "NEVER_ACKNOWLEDGED",
     "SlaTarget",
     "BusyAck",
+    "LinkPolicy",
     "CrossReferenceErrors",
     "Location",
     "DAYS",
@@ -613,6 +614,28 @@ class BusyAck(_Model):
     min_answers: int = Field(default=4, ge=1)
 
 
+class LinkPolicy(_Model):
+    """Where acknowledgements carry no URL: on the channels in ``no_url_in_public``, a public reply (a post anyone
+    sees) leaves out the status link and the incident's link; the reference stays, and the customer follows it at
+    ``GET /status`` (reference + handle or e-mail). A private reply (a DM) keeps the link. X charges far more for a
+    post that contains a URL, hence the default."""
+
+    no_url_in_public: list[str] = Field(default_factory=lambda: ["x"])
+
+    @field_validator("no_url_in_public", mode="before")
+    @classmethod
+    def _channels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            for channel in value:
+                if channel not in CHANNELS:
+                    raise _problem(f"unknown channel {channel!r} (use one of {', '.join(CHANNELS)})")
+            if len(set(value)) != len(value):
+                raise _problem("a channel is listed twice")
+        return value
+
+
 # --------------------------------------------------------------------------------------------------
 # the whole file
 # --------------------------------------------------------------------------------------------------
@@ -628,6 +651,7 @@ class BrandConfig(_Model):
     sla: dict[str, dict[Priority, SlaTarget]]
     templates: TemplateSet
     busy: BusyAck = Field(default_factory=BusyAck)
+    links: LinkPolicy = Field(default_factory=LinkPolicy)
     _derived: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def derived(self, name: str, build: Callable[[BrandConfig], T]) -> T:
@@ -717,6 +741,11 @@ class BrandConfig(_Model):
         """The busy acknowledgement's settings while it is on: enabled, and a ``busy`` template to send (a file
         without that template and without a ``busy`` section never sends one)."""
         return self.busy if self.busy.enabled and "busy" in self.templates else None
+
+    def url_allowed(self, channel: str, *, private: bool) -> bool:
+        """Whether a message to a customer on ``channel`` may carry a URL (``links.no_url_in_public``: a public
+        reply on those channels carries none; a private one always may)."""
+        return private or channel not in self.links.no_url_in_public
 
     def ask_for(self, desk_id: str, language: str = "") -> str:
         """What ``desk_id`` needs to pick a case up, in ``language`` (falling back to the brand's language, then

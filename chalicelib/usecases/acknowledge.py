@@ -1,10 +1,16 @@
 """The acknowledgement (out of hours, at closing time, or busy in hours): decided once per ticket, composed from
-templates, handed to the outbox."""
+templates, handed to the outbox.
+
+The link policy (``links.no_url_in_public`` in the brand file, ``[x]`` by default): a public reply on those channels
+carries no URL — neither the status link nor the incident's link; the reference stays, and the template tells the
+customer how to follow it without a link (the status lookup, ``GET /status``, or a direct message). A private reply
+keeps the link (ADR 0013)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from chalicelib.domain.ack import compose, render
+from chalicelib.domain.ack import compose, render, without_urls
 from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate
@@ -38,13 +44,18 @@ def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind
     now = svc.now()
     incident = incidents.matching(svc, desk=ticket.desk, text=ticket_text(svc, ticket) if text is None else text)
     config = svc.config
+    status_url = svc.links.url(ticket_id)
+    if not config.url_allowed(target.channel, private=target.private):
+        status_url = ""  # the reference stays; the template says how to follow it without a link
+        if incident is not None:
+            incident = replace(incident, url="", text=without_urls(incident.text))
     dm_invite = ""
     if "personal_data_in_public" in ticket.flags or (not target.private and ticket.intent == "complaint"):
         dm_invite = render(config.template("dm_invite", target.channel, ticket.language),
                            name=target.name, reference=ticket_id, desk=ticket.desk)
     template = config.template(kind, target.channel, ticket.language)
     message = compose(template, channel=target.channel, name=target.name, reference=ticket_id,
-                      status_url=svc.links.url(ticket_id), now=now, back_at=back_at, tz=config.brand.timezone,
+                      status_url=status_url, now=now, back_at=back_at, tz=config.brand.timezone,
                       desk=ticket.desk, incident=incident, dm_invite=dm_invite, expected_wait=expected_wait,
                       ask_for=config.ask_for(ticket.desk, ticket.language))
     queue_reply(svc, ticket, kind=kind, key=ack_key(ack_ref), text=message, expires_at=back_at)

@@ -9,6 +9,10 @@ configuration say. Times are shown in the brand's time zone.
 ``status_view`` gives what the page shows (``web.status_page`` renders it as HTML or JSON). A token that is
 malformed, forged, names an unknown ticket, or names a ticket resolved more than 30 days ago raises the same
 ``NotFound``, so the answer reveals nothing about which references exist.
+
+``lookup`` serves ``POST /status``: a customer whose acknowledgement carried no link (a public X reply, see
+``links.no_url_in_public``) gives their reference and the handle or e-mail address they wrote from, and gets the
+signed link when both match (ADR 0013).
 """
 from __future__ import annotations
 
@@ -17,9 +21,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import followup, wording
+from chalicelib.domain.identity import REFERENCE, InvalidIdentity, parse_identity
 from chalicelib.domain.ticket import CLAIMED, REPLIED, RESOLVED, WAITING, Ticket
 from chalicelib.services import Services
-from chalicelib.usecases.errors import NotFound
+from chalicelib.usecases.errors import NotFound, TooManyRequests
 
 #: How long after resolution a status link keeps working.
 LINK_LIFETIME_AFTER_RESOLUTION = timedelta(days=30)
@@ -184,3 +189,51 @@ def status_view(svc: Services, token: str) -> dict[str, Any]:
     if ticket_id != ticket.ticket_id:
         page["merged_from"] = ticket_id
     return page
+
+
+# ------------------------------------------------------------------------------------------------ lookup
+#: At most this many status lookups per client (source address) per clock hour, right or wrong.
+LOOKUP_LIMIT_PER_HOUR = 10
+#: The longest handle or e-mail address a lookup reads (an e-mail address is at most 254 characters).
+_WHO_MAX = 320
+
+
+def _claimed_identities(who: str) -> set[str]:
+    """The identities ``who`` (what the customer typed: ``@pat``, ``pat``, ``pat@example.org``,
+    ``pat.bsky.social``, ``pat@fedi.example``) can stand for; empty when it is none of them."""
+    value = (who or "").strip()
+    if not value or len(value) > _WHO_MAX:
+        return set()
+    bare = value.lstrip("@")
+    candidates = [f"x@{bare}", f"bluesky@{bare}", f"mastodon@{bare}", f"email#{value}", f"form#{value}"]
+    found = set()
+    for candidate in candidates:
+        try:
+            found.add(parse_identity(candidate))
+        except InvalidIdentity:
+            continue
+    return found
+
+
+def lookup(svc: Services, reference: str, who: str, *, client_key: str) -> str:
+    """The signed status link of the ticket ``reference`` names, when ``who`` (a handle or e-mail address the
+    customer wrote from) is one of that ticket's customer's identities and the ticket's status page is live.
+
+    The reference (40 random bits) is the secret; a handle alone is public, so both must match, and every attempt
+    counts against ``LOOKUP_LIMIT_PER_HOUR`` per client (TooManyRequests past it). Whatever is wrong — a malformed
+    or unknown reference, another customer's handle, an expired ticket — the answer is the same ``NotFound``."""
+    if not svc.form_limit.try_take(f"status-lookup#{client_key}", svc.now().strftime("%Y%m%d%H"),
+                                   LOOKUP_LIMIT_PER_HOUR):
+        raise TooManyRequests("too many status lookups from this address; please try again in an hour")
+    ticket_id = (reference or "").strip().upper()
+    claimed = _claimed_identities(who)
+    if len(ticket_id) > 16 or not REFERENCE.fullmatch(ticket_id) or not claimed:
+        raise NotFound("status lookup")
+    ticket = svc.tickets.get(ticket_id)
+    if ticket is None or not ticket.customer_id:
+        raise NotFound("status lookup")
+    if not claimed & set(svc.customers.identities(ticket.customer_id)):
+        raise NotFound("status lookup")
+    url = svc.links.url(ticket_id)
+    status_view(svc, url.rsplit("/s/", 1)[1])  # NotFound when the page is gone (resolved long ago, merged away)
+    return url

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import boto3
-import requests
 
 from tests.helpers import tweet_event, x_body, x_headers
 
@@ -43,12 +42,14 @@ def test_sunday_3am_complaint_gets_exactly_one_ack_within_two_seconds_with_eta_a
     assert elapsed < 2.0, f"ack took {elapsed:.2f}s"
     text = acks[0]["text"]
     assert "09:00" in text  # Sunday opening, Europe/London
-    link = re.search(r"http://127\.0\.0\.1:\d+/s/(\S+)", text)
-    assert link, text
-    page = requests.get(link.group(0), timeout=10)
-    assert page.status_code == 200
-    reference = link.group(1).split("-")[0]
-    assert reference in page.text and reference in text
+    # a public X reply carries no URL (links.no_url_in_public): the reference, followed at /status
+    assert "http" not in text, text
+    found = re.search(r"\b(R[0-9A-Z]{8})\b", text)
+    assert found, text
+    reference = found.group(1)
+    page = stack.post("/status", data={"reference": reference, "who": "@traveller71"})
+    assert page.status_code == 200 and re.search(r"/s/R[0-9A-Z]{8}-", page.url), page.url
+    assert reference in page.text
     time.sleep(1)
     assert len(acks_for(stack, "100001")) == 1
 

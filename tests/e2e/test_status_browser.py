@@ -59,11 +59,15 @@ def _link_from_acknowledgement(stack, tweet_id: str, timeout: float = 15.0) -> s
     assert response.status_code == 200, response.text
 
     def link():
+        # a public X reply carries no URL (links.no_url_in_public): its reference is looked up at /status
         for message in stack.get("/local/outbox").json().get("messages", []):
             if message.get("in_reply_to") == tweet_id:
-                found = re.search(r"https?://127\.0\.0\.1:\d+/s/\S+", message.get("text", ""))
+                found = re.search(r"\b(R[0-9A-Z]{8})\b", message.get("text", ""))
                 if found:
-                    return found.group(0)
+                    answer = stack.post("/status", data={"reference": found.group(1), "who": "@mallory_tester"},
+                                        allow_redirects=False)
+                    if answer.status_code == 303:
+                        return answer.headers["Location"]
         return None
 
     return stack.wait_for(link, timeout=timeout, interval=0.2)

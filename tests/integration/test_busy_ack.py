@@ -42,7 +42,8 @@ def test_a_long_queue_gets_exactly_one_busy_acknowledgement_with_a_range(client,
     ticket_id = svc.mentions.get("x#8001").ticket_id
     assert sent["idempotency_key"] == f"ack#{ticket_id}" and sent["in_reply_to"] == "8001"
     assert "we expect to reply in about 30–60 minutes" in sent["text"] and RANGE.search(sent["text"])
-    assert ticket_id in sent["text"] and "https://help.example.test/s/" + ticket_id in sent["text"]
+    # a public X reply carries no URL (links.no_url_in_public): the reference, and how to follow it
+    assert ticket_id in sent["text"] and "http" not in sent["text"] and "status page" in sent["text"]
     assert "offline" not in sent["text"]
     ticket = svc.tickets.get(ticket_id)
     assert ticket.acked and [e.kind for e in ticket.timeline][-1] == "busy"

@@ -52,7 +52,8 @@ def test_a_new_out_of_hours_complaint_creates_a_ticket_routes_it_and_queues_one_
     assert [m["ticket_id"] for m in desk_messages(mem)] == [ticket.ticket_id]
     [ack] = outbox_of(mem)
     assert ack["idempotency_key"] == f"ack#{ticket.ticket_id}" and ack["in_reply_to"] == "1"
-    assert mem.links.url(ticket.ticket_id) in ack["text"]
+    # a public X reply carries no URL (links.no_url_in_public): the reference, and how to follow it
+    assert ticket.ticket_id in ack["text"] and "http" not in ack["text"] and "status page" in ack["text"]
     assert mem.mentions.get("x#1").ticket_id == ticket.ticket_id
     assert [e.kind for e in ticket.timeline] == ["received", "queued", "ack_queued"]
 
