@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test unit integration e2e lint check-config bench replay reliability deploy-infra clean
+.PHONY: run test unit integration e2e lint check-config bench triage-report replay reliability audit deploy-infra clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,13 +38,25 @@ lint: $(STAMP)  ## the infra template, the brand config, ruff, and mypy (strict 
 check-config: $(STAMP)
 	$(PY) -m tools.check_config
 
-reliability: $(STAMP)  ## every route fuzzed 10,000 times (never a 5xx), hostile-input reproducers, faults, replay
+reliability: $(STAMP)  ## fuzz every route 10,000 times; the fault scenario on the whole sample beside it; replay; audit
+	@log=$$(mktemp); $(PY) -m tests.reliability.scenario $(SCENARIO_ARGS) > $$log 2>&1 & scenario=$$!; \
+	trap 'kill $$scenario 2>/dev/null' INT TERM; \
 	RELIABILITY_EXAMPLES=$${RELIABILITY_EXAMPLES:-10000} $(PY) -m pytest -q -p no:xdist -s \
 		tests/integration/test_fuzz_routes.py tests/integration/test_hostile_input.py \
-		tests/unit/test_usecases.py tests/unit/test_one_customer.py tests/e2e/test_replay.py
+		tests/unit/test_usecases.py tests/unit/test_one_customer.py; tests=$$?; \
+	wait $$scenario; outcome=$$?; echo "--- tests.reliability.scenario (ran beside the fuzzing)"; \
+	cat $$log; rm -f $$log; test $$tests -eq 0 && test $$outcome -eq 0
+	$(PY) -m pytest -q -p no:xdist -s tests/e2e/test_replay.py
+	$(MAKE) --no-print-directory audit
+
+audit: $(STAMP)  ## pip-audit of the pinned requirements (one line, exit 0, when no vulnerability database answers)
+	$(PY) -m tools.audit
 
 bench: $(STAMP)  ## benchmarks: figures as ratios measured in one run
 	$(PY) -m bench.run && $(PY) bench/triage_accuracy.py
+
+triage-report: $(STAMP)  ## triage against the hand-labelled tweets: per intent, acknowledgement, confusion, time
+	$(PY) bench/triage_accuracy.py
 
 replay: $(STAMP)  ## send ../shared/data/twcs_sample.csv to the running local stack as signed X webhooks
 	$(PY) -m tools.replay $(REPLAY_ARGS)

@@ -281,7 +281,10 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
     reserved = _reserved(mention)
     if reserved and reserved != ticket.ticket_id:
         _alias(svc, reserved, ticket, mention, now)
-    _desk_message(svc, ticket, mention, now, decision=decision)
+    # the same `at` on every attempt (the time the ticket was queued), so a consumer's (ticket_id, event, at) dedupe
+    # recognises the announcement a resumed attempt sends again
+    queued_at = next((e.at for e in ticket.timeline if e.kind == "queued"), now)
+    _desk_message(svc, ticket, mention, queued_at, decision=decision)
     busy_ack = False
     if decision.acknowledge and not ticket.acked:
         acknowledge(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
