@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from chalicelib.domain.mention import Mention
@@ -10,7 +10,7 @@ from chalicelib.domain.outbound import OutboundMessage
 
 __all__ = ["OutboundMessage", "SendResult", "SendError", "Sender", "MentionsPage", "MentionSource", "RateLimited",
            "SnsEndpoint", "XApiError", "XAuthError", "PlatformError", "PlatformAuthError", "NotificationsPage",
-           "NotificationSource"]
+           "NotificationSource", "parse_post_time"]
 
 
 @dataclass(frozen=True)
@@ -105,3 +105,16 @@ class NotificationSource(Protocol):
         """The brand account's own ids and handle (DID and handle; account id and acct): its posts are skipped."""
 
     def fetch_notifications(self, *, cursor: str | None, limit: int) -> NotificationsPage: ...
+
+
+def parse_post_time(value: object) -> datetime | None:
+    """A platform's ISO-8601 time (``Z`` or an offset; naive read as UTC) as an aware UTC datetime, or None for
+    anything else, including times no post was written at (before 2000, after 2100)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
+        return None
+    return parsed if 2000 <= parsed.year <= 2100 else None  # a time no post was written at is not a time

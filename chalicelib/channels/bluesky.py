@@ -15,6 +15,7 @@ import secrets
 from datetime import datetime, timezone
 from typing import Any
 
+from chalicelib.channels.base import parse_post_time
 from chalicelib.domain.identity import valid_bluesky_handle
 from chalicelib.domain.mention import Mention
 
@@ -51,14 +52,7 @@ def _strong_ref(value: Any, name: str) -> tuple[str, str]:
 
 
 def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        parsed = parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    except (ValueError, OverflowError):
-        return None
-    return parsed if 2000 <= parsed.year <= 2100 else None  # a time no post was written at is not a time
+    return parse_post_time(value)
 
 
 def rkey(uri: str) -> str:

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import Any
 
+from chalicelib.channels.base import parse_post_time
 from chalicelib.domain.identity import valid_mastodon_handle
 from chalicelib.domain.mention import Mention
 
@@ -81,14 +82,7 @@ def html_to_text(content: str) -> str:
 def _when(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         value = value.isoformat()
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        parsed = parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    except (ValueError, OverflowError):
-        return None
-    return parsed if 2000 <= parsed.year <= 2100 else None  # a time no post was written at is not a time
+    return parse_post_time(value)
 
 
 def _id(value: Any) -> str:
