@@ -111,7 +111,7 @@ class Result:
             f"stored: {f['stored_and_processed']} of {f['accepted']} accepted mentions; tickets: {f['tickets']} "
             f"({f['tickets_merged']} merged), {f['customers_with_tickets']} customers; announced to desks: "
             f"{f['tickets_announced']} ({f['tickets_announced_again']} more than once: at least once, consumers "
-            f"dedupe on ticket and event)",
+            f"dedupe on (ticket_id, event, at))",
             f"acknowledgements: {f['acknowledgements']} ({f['customers_acknowledged']} customers); sends reaching a "
             f"platform: {f['platform_sends']}; parked for a person (outcome unknown): {f['outbox_dlq_outcome_unknown']}"
             f" ({f['outcome_unknown_had_reached']} of them had reached the platform); outbox DLQ left: "
