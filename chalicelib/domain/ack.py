@@ -15,44 +15,20 @@ from datetime import datetime
 from chalicelib.domain import wording
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.templates import render
-from chalicelib.domain.textlength import (
-    BLUESKY_LIMIT,
-    MASTODON_LIMIT,
-    bluesky_fits,
-    graphemes,
-    mastodon_reply_length,
-)
+from chalicelib.domain.textlength import BLUESKY_LIMIT, MASTODON_LIMIT, X_LIMIT, X_URL_LENGTH, bluesky_fits, x_length
+from chalicelib.domain.textlength import post_length as length
 
 __all__ = ["X_LIMIT", "X_URL_LENGTH", "Incident", "compose", "fits", "length", "limit", "render", "without_urls",
            "x_length"]
 
-X_LIMIT = 280
-X_URL_LENGTH = 23
 _URL = re.compile(r"https?://\S+")
 _ELLIPSIS = "…"
 _TRAILING = ".,;:!?-–— "
 
 
-def x_length(text: str) -> int:
-    """Characters as X counts them: every URL is 23 (t.co)."""
-    return len(_URL.sub("x" * X_URL_LENGTH, text))
-
-
 def without_urls(text: str) -> str:
     """``text`` with its URLs left out (a reply that may carry no link: ``links.no_url_in_public``)."""
     return " ".join(_URL.sub("", text).split())
-
-
-def length(channel: str, text: str) -> int:
-    """``text``'s length as ``channel`` counts a public post (X: URLs 23; Bluesky: graphemes, URLs in full;
-    Mastodon: URLs 23, plus the customer's @mention the reply starts with)."""
-    if channel == "x":
-        return x_length(text)
-    if channel == "bluesky":
-        return graphemes(text)
-    if channel == "mastodon":
-        return mastodon_reply_length(text)
-    return len(text)
 
 
 def limit(channel: str) -> int:

@@ -2,16 +2,15 @@
 request), and each channel's length limit for a reply, counted the way the platform counts it."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from chalicelib.domain.textlength import (
     BLUESKY_LIMIT,
     MASTODON_LIMIT,
     MASTODON_MENTION_RESERVE,
+    X_LIMIT,
     bluesky_fits,
-    graphemes,
-    mastodon_reply_length,
+    post_length,
 )
 
 #: The sign-in group that makes an agent a lead (oversight, and acting on any ticket of their teams' desks).
@@ -31,16 +30,9 @@ class Agent:
 
 
 # ------------------------------------------------------------------------------------------------ reply limits
-#: X counts a URL as 23 characters whatever its length (t.co), and weighs characters outside these code point
-#: ranges (CJK, emoji…) as 2 (twitter-text v3 configuration).
-X_URL_LENGTH = 23
-_X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
-_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"]+|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|"
-                  r"co|uk|app|dev|info|me|ly|gov|edu)(?:/[^\s<>\"]*)?")
-
 #: (channel, private) → the longest reply the platform accepts, in the platform's own count.
 _LIMITS: dict[tuple[str, bool], int] = {
-    ("x", False): 280,  # a post (weighted count)
+    ("x", False): X_LIMIT,  # a post (weighted count)
     ("x", True): 10_000,  # a direct message
     ("facebook", False): 8_000,  # a comment reply
     ("facebook", True): 2_000,  # a private reply opens Messenger
@@ -59,20 +51,6 @@ _LIMITS: dict[tuple[str, bool], int] = {
 }
 
 
-def x_weighted_length(text: str) -> int:
-    """The length X counts for a post: URLs as 23, light characters as 1, the rest (CJK, emoji) as 2."""
-    length = 0
-    last = 0
-    for match in _URL.finditer(text):
-        length += _weigh(text[last:match.start()]) + X_URL_LENGTH
-        last = match.end()
-    return length + _weigh(text[last:])
-
-
-def _weigh(text: str) -> int:
-    return sum(1 if any(lo <= ord(ch) <= hi for lo, hi in _X_LIGHT_RANGES) else 2 for ch in text)
-
-
 def reply_limit(channel: str, private: bool) -> int:
     return _LIMITS.get((channel, private), 2_000)
 
@@ -80,13 +58,9 @@ def reply_limit(channel: str, private: bool) -> int:
 def reply_length(channel: str, private: bool, text: str) -> int:
     """How long the platform counts ``text`` (X posts: weighted, URLs as 23; Bluesky: graphemes; Mastodon: URLs as 23
     plus the customer's @mention the reply starts with; elsewhere: characters)."""
-    if channel == "x" and not private:
-        return x_weighted_length(text)
-    if channel == "bluesky":
-        return graphemes(text)
-    if channel == "mastodon":
-        return mastodon_reply_length(text)
-    return len(text)
+    if channel == "x" and private:
+        return len(text)  # a direct message: plain characters
+    return post_length(channel, text)
 
 
 def reply_problem(channel: str, private: bool, text: str) -> str | None:

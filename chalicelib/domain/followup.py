@@ -4,7 +4,7 @@ that incident — an update, or its resolution.
 The text is rendered from the brand's ``incident_followup`` template with the incident's title, its text as it
 reads after the change (``incident_text``), its link, and the change itself (``incident_change``: ``update`` or
 ``resolved``), so a customer reads what happened, not only that something did. On X it must fit 280 characters
-(URLs count 23, as :func:`chalicelib.domain.ack.x_length` counts): the incident's text is cut at a word, with an
+(URLs count 23, as :func:`chalicelib.domain.textlength.x_length` counts): the incident's text is cut at a word, with an
 ellipsis, or left out, before the link or the reference ever are.
 
 The outbox kind, and so the kind of the ticket's timeline entry once the reply is sent, says which change it was

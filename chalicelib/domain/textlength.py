@@ -1,4 +1,7 @@
-"""How Bluesky and Mastodon count the length of a post, so a reply is sized before it is queued.
+"""How X, Bluesky and Mastodon count the length of a post, so a reply is sized before it is queued.
+
+- **X** counts a URL as 23 characters whatever its length (t.co) and weighs characters outside its light code
+  point ranges (CJK, emoji…) as 2 (twitter-text v3 configuration); a post allows 280.
 
 - **Bluesky** counts *graphemes* (what a reader sees as one character: "é" written as e + accent, a flag, a family
   emoji joined with zero-width joiners are each one) and allows 300; a link counts with its whole text (there is
@@ -18,6 +21,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+X_LIMIT = 280  # a post, in X's weighted count
+X_URL_LENGTH = 23
+_X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+_X_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"]+|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|"
+                    r"co|uk|app|dev|info|me|ly|gov|edu)(?:/[^\s<>\"]*)?")
 BLUESKY_LIMIT = 300
 BLUESKY_MAX_BYTES = 3000
 MASTODON_LIMIT = 500
@@ -158,3 +166,29 @@ def mastodon_length(text: str) -> int:
 def mastodon_reply_length(text: str) -> int:
     """A reply's length with the customer's mention the sender puts in front of it."""
     return mastodon_length(text) + MASTODON_MENTION_RESERVE
+
+
+def x_length(text: str) -> int:
+    """The length X counts for a post: URLs as 23, light characters as 1, the rest (CJK, emoji) as 2."""
+    length = 0
+    last = 0
+    for match in _X_URL.finditer(text):
+        length += _x_weigh(text[last:match.start()]) + X_URL_LENGTH
+        last = match.end()
+    return length + _x_weigh(text[last:])
+
+
+def _x_weigh(text: str) -> int:
+    return sum(1 if any(lo <= ord(ch) <= hi for lo, hi in _X_LIGHT_RANGES) else 2 for ch in text)
+
+
+def post_length(channel: str, text: str) -> int:
+    """``text``'s length as ``channel`` counts a public post (X: weighted, URLs 23; Bluesky: graphemes, URLs in
+    full; Mastodon: URLs 23, plus the customer's @mention the reply starts with; elsewhere: characters)."""
+    if channel == "x":
+        return x_length(text)
+    if channel == "bluesky":
+        return graphemes(text)
+    if channel == "mastodon":
+        return mastodon_reply_length(text)
+    return len(text)

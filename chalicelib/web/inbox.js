@@ -1,5 +1,5 @@
 /* The web inbox's only script, a progressive enhancement: a live character counter under the reply box. Every
-   page works without it, and the server's count is the one that decides. It counts as chalicelib/domain/agent.py
+   page works without it, and the server's count is the one that decides. It counts as chalicelib/domain/textlength.py
    does: a public X post counts each link as 23 characters and each character outside X's light code point ranges
    (CJK, emoji...) as 2; every other reply counts characters. Keep the two in step. */
 (function () {

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from chalicelib.domain.agent import x_weighted_length
+from chalicelib.domain.textlength import x_length as x_weighted_length
 from tests.e2e.conftest import PROJECT
 from tests.e2e.test_local_stack import send_tweet
 

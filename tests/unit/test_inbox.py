@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.domain.agent import Agent, x_weighted_length
+from chalicelib.domain.agent import Agent
+from chalicelib.domain.textlength import x_length as x_weighted_length
 from chalicelib.usecases import inbox
 from chalicelib.usecases.errors import Conflict, Forbidden, Invalid, NotAuthenticated
 from chalicelib.usecases.process import process_mention
