@@ -101,11 +101,8 @@ def poll_notifications(svc: Services) -> dict[str, Any]:
             break
         cursor.update(page_cursor=page_cursor, sweep_at=sweep_at.isoformat() if sweep_at else None,
                       sweep_uris=sweep_uris[-50:])
-        if page.rate_limit_remaining is not None and page.rate_limit_remaining < 1 and page.rate_limit_reset:
-            cursor["resume_after"] = page.rate_limit_reset.isoformat()
-            svc.cursors.put(CURSOR, cursor)
+        if polling.checkpoint(svc, CURSOR, cursor, page):
             break
-        svc.cursors.put(CURSOR, cursor)
     if complete:
         if sweep_at is not None and sweep_at > seen_at:
             seen_at, seen_uris = sweep_at, set(sweep_uris)

@@ -83,11 +83,8 @@ def poll_mentions(svc: Services) -> dict[str, Any]:
             break  # nothing newer (or nothing with an id to move on from)
         since_id = newest
         cursor = {"since_id": since_id}
-        if page.rate_limit_remaining is not None and page.rate_limit_remaining < 1 and page.rate_limit_reset:
-            cursor["resume_after"] = page.rate_limit_reset.isoformat()
-            svc.cursors.put(CURSOR, cursor)
+        if polling.checkpoint(svc, CURSOR, cursor, page):
             break
-        svc.cursors.put(CURSOR, cursor)
         if first or len(page.items) < PAGE_SIZE:
             break  # the first poll reads the newest page only; a short page means we caught up
     count("MastodonMentionsPolled", queued)

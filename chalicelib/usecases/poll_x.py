@@ -6,15 +6,16 @@ until then (never sleeps); a possible gap (more than the 800 mentions X keeps re
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from chalicelib.channels.base import RateLimited
 from chalicelib.services import Services
 from chalicelib.telemetry import count, logger
+from chalicelib.usecases import polling
 from chalicelib.usecases.ingest import enqueue_mentions
 
 CURSOR = "x-mentions"
+PLATFORM = "X"
 MAX_PAGES_PER_RUN = 5
 REACHABLE_MENTIONS = 800
 
@@ -28,12 +29,9 @@ def poll_mentions(svc: Services) -> dict[str, Any]:
     if not user_id:
         return {"skipped": "X_ACCOUNT_ID is not configured"}
     cursor: dict[str, Any] = svc.cursors.get(CURSOR)
-    now = svc.now()
-    resume_after = cursor.get("resume_after")
-    if resume_after and now < datetime.fromisoformat(resume_after):
-        count("XPollSkippedRateLimited")
-        return {"skipped": f"rate limited until {resume_after}"}
-    cursor.pop("resume_after", None)
+    pause = polling.paused(svc, PLATFORM, cursor)
+    if pause:
+        return pause
 
     api = svc.x_api()
     since_id = cursor.get("since_id")
@@ -45,12 +43,8 @@ def poll_mentions(svc: Services) -> dict[str, Any]:
         try:
             page = api.fetch_mentions(user_id, since_id=since_id, pagination_token=token)
         except RateLimited as limited:
-            cursor.update(resume_after=limited.reset_at.isoformat(), pagination_token=token,
-                          newest_pending=newest, fetched_pending=fetched)
-            _save(svc, cursor)
-            count("XPollRateLimited")
-            logger.warning("X rate limit reached", extra={"resume_after": limited.reset_at.isoformat()})
-            return {"pages": pages, "fetched": fetched, "rate_limited_until": limited.reset_at.isoformat()}
+            cursor.update(pagination_token=token, newest_pending=newest, fetched_pending=fetched)
+            return polling.rate_limited(svc, PLATFORM, CURSOR, cursor, limited, {"pages": pages, "fetched": fetched})
         pages += 1
         if page.mentions:
             enqueue_mentions(svc, page.mentions, source="poll")  # safely queued before the cursor moves
@@ -58,13 +52,8 @@ def poll_mentions(svc: Services) -> dict[str, Any]:
         fetched += page.result_count
         token = page.next_token
         cursor.update(pagination_token=token, newest_pending=newest, fetched_pending=fetched)
-        if token and page.rate_limit_remaining is not None and page.rate_limit_remaining < 1 and page.rate_limit_reset:
-            cursor["resume_after"] = page.rate_limit_reset.isoformat()
-            _save(svc, cursor)
-            break
-        _save(svc, cursor)
-        if not token:
-            break
+        if polling.checkpoint(svc, CURSOR, cursor, page) or not token:
+            break  # the budget is spent (resume_after recorded), or no older page is left
     if not token:
         if since_id and fetched >= REACHABLE_MENTIONS:
             count("XPollGap")

@@ -1,11 +1,12 @@
-"""What the Bluesky and Mastodon pollers share: the rate-limit pause, one clear error per run for a refused
-credential, and skipping a notification that cannot be read without stopping its page."""
+"""What the X, Bluesky and Mastodon pollers share: the rate-limit pause, the cursor saved after each queued page
+(with when to resume once the page spent the rate-limit budget), one clear error per run for a refused credential,
+and skipping a notification that cannot be read without stopping its page."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from chalicelib.channels.base import PlatformAuthError, PlatformError, RateLimited
+from chalicelib.channels.base import MentionsPage, NotificationsPage, PlatformAuthError, PlatformError, RateLimited
 from chalicelib.services import Services
 from chalicelib.telemetry import count, logger
 
@@ -39,6 +40,16 @@ def rate_limited(svc: Services, platform: str, name: str, cursor: dict[str, Any]
     count(f"{platform}PollRateLimited")
     logger.warning(f"{platform} rate limit reached", extra={"resume_after": limited.reset_at.isoformat()})
     return {**result, "rate_limited_until": limited.reset_at.isoformat()}
+
+
+def checkpoint(svc: Services, name: str, cursor: dict[str, Any], page: MentionsPage | NotificationsPage) -> bool:
+    """Save the cursor once a page is queued; when that page spent the rate-limit budget, record when to resume
+    too. True if the run must stop here."""
+    spent = page.rate_limit_remaining is not None and page.rate_limit_remaining < 1 and page.rate_limit_reset
+    if spent and page.rate_limit_reset is not None:
+        cursor["resume_after"] = page.rate_limit_reset.isoformat()
+    svc.cursors.put(name, cursor)
+    return bool(spent)
 
 
 def failed(platform: str, secret: str, error: PlatformError, result: dict[str, Any]) -> dict[str, Any]:
