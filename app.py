@@ -422,13 +422,9 @@ def agent_show(ticket_id):
 def agent_act(ticket_id, action):
     from chalicelib.usecases import inbox
 
-    with_body = {"reply": inbox.reply, "note": inbox.note, "transfer": inbox.transfer}
-    without_body = {"claim": inbox.claim, "release": inbox.release, "resolve": inbox.resolve, "reopen": inbox.reopen}
-    if action in with_body:
-        return _agent_call(lambda svc, agent: with_body[action](svc, agent, ticket_id, _json_object()))
-    if action in without_body:
-        return _agent_call(lambda svc, agent: without_body[action](svc, agent, ticket_id))
-    return _json_error(404, f"no action {action}: use one of {', '.join([*with_body, *without_body])}")
+    if action not in inbox.TICKET_ACTIONS:  # before the sign-in check, as an unknown path would be
+        return _json_error(404, f"no action {action}: use one of {', '.join(inbox.TICKET_ACTIONS)}")
+    return _agent_call(lambda svc, agent: inbox.act(svc, agent, ticket_id, action, _json_object))
 
 
 @app.route("/agent/customer-links", methods=["POST"], content_types=["application/json"])
@@ -507,18 +503,12 @@ def inbox_ticket(ticket_id):
 def inbox_act(ticket_id, action):
     from chalicelib.usecases import inbox
 
-    with_form = {"reply": inbox.reply, "note": inbox.note, "transfer": inbox.transfer}
-    without_form = {"claim": inbox.claim, "release": inbox.release, "resolve": inbox.resolve,
-                    "reopen": inbox.reopen}
-
     def call(svc: Any, agent: Any, form: dict[str, Any]) -> Any:
-        if action in with_form:
-            return with_form[action](svc, agent, ticket_id, form)
-        if action in without_form:
-            return without_form[action](svc, agent, ticket_id)
-        return inbox.link(svc, agent, form)
+        if action == "link":
+            return inbox.link(svc, agent, form)
+        return inbox.act(svc, agent, ticket_id, action, lambda: form)
 
-    known = action in with_form or action in without_form or action == "link"
+    known = action in inbox.TICKET_ACTIONS or action == "link"
     return _web(lambda web: web.act(ticket_id, action, call if known else None))
 
 

@@ -17,6 +17,7 @@ longer than the channel allows — before anything is queued).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -518,6 +519,25 @@ def link(svc: Services, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
     """Two identities are one customer (the customer-links use case, acted by this agent)."""
     _require_on_shift(svc, agent, svc.now())
     return customers.link(svc, data, by=agent.username)
+
+
+# ------------------------------------------------------------------------------------------------ by name
+#: The actions on one ticket, by the name the API and the web inbox use (``.../tickets/{id}/{action}``).
+ACTIONS_WITH_BODY: dict[str, Callable[[Services, Agent, str, dict[str, Any]], dict[str, Any]]] = {
+    "reply": reply, "note": note, "transfer": transfer}
+ACTIONS_WITHOUT_BODY: dict[str, Callable[[Services, Agent, str], dict[str, Any]]] = {
+    "claim": claim, "release": release, "resolve": resolve, "reopen": reopen}
+TICKET_ACTIONS = (*ACTIONS_WITH_BODY, *ACTIONS_WITHOUT_BODY)
+
+
+def act(svc: Services, agent: Agent, ticket_id: str, action: str,
+        body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """One of ``TICKET_ACTIONS`` by name; ``body`` is read only by the actions that take one."""
+    if action in ACTIONS_WITH_BODY:
+        return ACTIONS_WITH_BODY[action](svc, agent, ticket_id, body())
+    if action in ACTIONS_WITHOUT_BODY:
+        return ACTIONS_WITHOUT_BODY[action](svc, agent, ticket_id)
+    raise NotFound(f"no action {action}: use one of {', '.join(TICKET_ACTIONS)}")
 
 
 # ------------------------------------------------------------------------------------------------ oversight
