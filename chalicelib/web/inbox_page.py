@@ -35,6 +35,7 @@ from chalicelib.domain.agent import Agent, reply_limit
 from chalicelib.services import Services
 from chalicelib.usecases import errors, inbox
 from chalicelib.usecases.status import format_moment
+from chalicelib.web import forms
 from chalicelib.web.render import render
 
 HERE = Path(__file__).resolve().parent
@@ -325,12 +326,7 @@ class Web:
     def _same_site(self) -> None:
         """Refuse a POST a browser says came from another site (``Sec-Fetch-Site``, or a real ``Origin``; a page
         with no-referrer sends ``Origin: null``, which the CSRF token then decides)."""
-        headers = self.request.headers
-        if headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-            raise errors.Forbidden("the form was sent from another site")
-        origin = headers.get("origin", "")
-        if origin and origin != "null" and urlparse(origin).netloc not in (headers.get("host", ""),
-                                                                           self.public_host):
+        if not forms.same_site(self.request.headers, self.public_host):
             raise errors.Forbidden("the form was sent from another site")
 
     def _check_csrf(self, session: str, form: Mapping[str, str]) -> None:

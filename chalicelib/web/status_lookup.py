@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlparse
 
+from chalicelib.web import forms
 from chalicelib.web.render import render, style_hash
 from chalicelib.web.status_page import SECURITY_HEADERS
 
@@ -52,14 +53,9 @@ def see_other(url: str) -> Answer:
 
 
 def same_site(headers: Mapping[str, str], public_base_url: str) -> bool:
-    """False for a POST a browser says came from another site (``Sec-Fetch-Site``, or a real ``Origin`` naming
-    another host; ``Origin: null`` from a no-referrer page is let through: the lookup changes nothing)."""
-    lower = {str(k).lower(): str(v) for k, v in headers.items()}
-    if lower.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        return False
-    origin = lower.get("origin", "")
-    return not origin or origin == "null" or urlparse(origin).netloc in (lower.get("host", ""),
-                                                                         urlparse(public_base_url).netloc)
+    """False for a POST a browser says came from another site (the lookup changes nothing, so ``Origin: null`` from
+    a no-referrer page is let through)."""
+    return forms.same_site(headers, urlparse(public_base_url).netloc)
 
 
 def read_form(raw_body: bytes | None) -> tuple[str, str]:
