@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain import routing, wording
 from chalicelib.domain.agent import Agent, reply_limit, reply_problem
+from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import CLAIMED, MERGED, RESOLVED, WAITING, Ticket, TicketStateError
 from chalicelib.services import Services
@@ -266,10 +267,11 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> dict[str, Any]:
     the notes, the timeline, the claim, and where and how long a reply may be."""
     now = svc.now()
     messages: list[dict[str, Any]] = []
+    latest: Mention | None = None
     for key in ticket.mention_keys:
         stored = svc.mentions.get(key)
         if stored is not None:
-            m = stored.mention
+            m = latest = stored.mention
             messages.append({"key": key, "channel": m.channel, "at": m.created_at.isoformat(),
                              "author": m.author_handle or m.author_name or m.author_id, "visibility": m.visibility,
                              "text": m.text, "link": routing.permalink(m.channel, m.external_id, m.extra),
@@ -280,7 +282,7 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> dict[str, Any]:
             messages.append({"key": "", "channel": "reply", "at": event.at.isoformat(), "author": who.split("#")[0],
                              "visibility": "", "text": text, "link": "", "followers": 0, "ours": True})
     messages.sort(key=lambda m: str(m["at"]))
-    target = _latest_target(svc, ticket)
+    target = ReplyTarget.of(latest) if latest is not None else ticket.reply_target  # as _latest_target, read once
     due = ticket.first_response_due if ticket.first_response_at is None else None
     sla = {"first_response_due": due.isoformat() if due else None,
            "breached": ticket.breached or bool(due and due <= now),
