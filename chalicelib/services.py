@@ -26,6 +26,7 @@ from chalicelib.store.ports import (
     PollCursors,
     Queues,
     SandboxOutbox,
+    SpendLedger,
     ThreadIndex,
     TicketStore,
     TokenBuckets,
@@ -47,6 +48,7 @@ class Stores:
     sandbox: SandboxOutbox
     health: Health
     answers: AnswerCounts
+    spend: SpendLedger
 
 
 @dataclass
@@ -116,6 +118,10 @@ class Services:
     @property
     def answers(self) -> AnswerCounts:
         return self.stores.answers
+
+    @property
+    def spend(self) -> SpendLedger:
+        return self.stores.spend
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.store.ports import Queues
-from chalicelib.telemetry import count, logger
+from chalicelib.telemetry import count, logger, uncorrelate
 
 
 class RetryLater(Exception):
@@ -56,16 +56,21 @@ def run_batch(records: Iterable[Record], handle: Callable[[Record], Any], *, que
     done: list[Record] = []
     failed: list[tuple[Record, str]] = []
     for record in records:
+        uncorrelate()  # the ticket reference a use case logs with belongs to one record, never the next
         try:
             handle(record)
             done.append(record)
         except RetryLater as later:
-            queues.delay_redelivery(queue_name, record.receipt_handle, later.seconds)
+            try:
+                queues.delay_redelivery(queue_name, record.receipt_handle, later.seconds)
+            except Exception:  # it comes back after the queue's visibility timeout instead; the batch carries on
+                logger.exception("record not delayed", extra={"message_id": record.message_id, "queue": queue_name})
             failed.append((record, f"retry later: {later}"))
         except Exception as exc:  # one bad record never decides its neighbours' fate
             logger.exception("record failed", extra={"message_id": record.message_id, "queue": queue_name})
             count("RecordsFailed", queue=queue_name)
             failed.append((record, f"{type(exc).__name__}: {exc}"))
+    uncorrelate()
     summary = {"queue": queue_name, "succeeded": len(done), "failed": len(failed)}
     if failed:
         if done:

@@ -636,6 +636,35 @@ class LinkPolicy(_Model):
         return value
 
 
+#: What a platform charges per post, in US dollars: (a post, a post containing a URL). A budget on a channel that
+#: is not listed here needs its prices in the brand file.
+DEFAULT_POST_PRICES_USD: dict[str, tuple[float, float]] = {"x": (0.015, 0.20)}
+
+
+class ChannelSpend(_Model):
+    """A channel's paid-API budget for a day (the brand's time zone): the outbox holds a message whose price would
+    take the day's spend past ``daily_usd`` until the next day (or until the budget is raised)."""
+
+    daily_usd: float = Field(gt=0)
+    per_post_usd: float | None = Field(default=None, ge=0)  # default: DEFAULT_POST_PRICES_USD
+    per_post_with_url_usd: float | None = Field(default=None, ge=0)
+
+    def price_usd(self, channel: str, *, with_url: bool) -> float:
+        post, with_link = DEFAULT_POST_PRICES_USD.get(channel, (0.0, 0.0))
+        if self.per_post_usd is not None:
+            post = self.per_post_usd
+        if self.per_post_with_url_usd is not None:
+            with_link = self.per_post_with_url_usd
+        elif self.per_post_usd is not None and channel not in DEFAULT_POST_PRICES_USD:
+            with_link = post
+        return with_link if with_url else post
+
+
+def usd_micros(usd: float) -> int:
+    """Dollars as whole micro-dollars: the spend is counted in integers, so that adding never drifts."""
+    return int(round(usd * 1_000_000))
+
+
 # --------------------------------------------------------------------------------------------------
 # the whole file
 # --------------------------------------------------------------------------------------------------
@@ -652,6 +681,7 @@ class BrandConfig(_Model):
     templates: TemplateSet
     busy: BusyAck = Field(default_factory=BusyAck)
     links: LinkPolicy = Field(default_factory=LinkPolicy)
+    spend: dict[str, ChannelSpend] = Field(default_factory=dict)
     _derived: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def derived(self, name: str, build: Callable[[BrandConfig], T]) -> T:
@@ -681,6 +711,16 @@ class BrandConfig(_Model):
         missing = [p for p in PRIORITIES if p not in default]
         if missing:
             raise _problem(f"sla.default needs targets for {', '.join(missing)}")
+        return value
+
+    @field_validator("spend")
+    @classmethod
+    def _spend(cls, value: dict[str, ChannelSpend]) -> dict[str, ChannelSpend]:
+        for channel, budget in value.items():
+            if channel not in CHANNELS:
+                raise _problem(f"spend: unknown channel {channel!r} (use one of {', '.join(CHANNELS)})")
+            if channel not in DEFAULT_POST_PRICES_USD and budget.per_post_usd is None:
+                raise _problem(f"spend.{channel}: per_post_usd is required (no default price for {channel})")
         return value
 
     @field_validator("templates")

@@ -47,6 +47,11 @@ _VOWELS = {"A", "AA", "I", "II", "U", "UU", "E", "AI", "O", "AU", "EE", "OO", "S
            "VOCALIC LL"}
 
 
+def has_link(text: str, channel: str) -> bool:
+    """Whether the platform will see a link in ``text`` (on X, a bare domain is one: X links it, and prices it)."""
+    return bool((_X_URL if channel == "x" else _URL).search(text or ""))
+
+
 def _is_extend(cp: int, category: str) -> bool:
     """Joins the character before it (Grapheme_Cluster_Break Extend, ZWJ or SpacingMark)."""
     return (category in ("Mn", "Me", "Mc") or cp in (_ZWJ, _ZWNJ, 0x0E33, 0x0EB3) or 0xFE00 <= cp <= 0xFE0F

@@ -18,15 +18,16 @@ from chalicelib.domain.agent import Agent
 from chalicelib.domain.busy import hour_ceil, hour_floor
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
-from chalicelib.domain.ticket import OPEN_STATUSES, WAITING, Ticket
+from chalicelib.domain.ticket import OPEN_STATUSES, WAITING, Event, Ticket
 from chalicelib.store.ports import (
     ACQUIRED,
     HELD,
     LAPSED,
+    SENT,
     AlreadyExists,
-    Bucket,
     ConcurrentUpdate,
     InvalidToken,
+    Registered,
     SentRecord,
     SignIn,
     SignInRefused,
@@ -55,8 +56,14 @@ class MemoryMentions(_Locked):
         super().__init__()
         self.items: dict[str, StoredMention] = {}
 
+    def add_or_existing(self, mention: Mention, received_at: datetime) -> StoredMention | None:
+        with self._lock:
+            if self._create(self.items, mention.key, StoredMention(mention, received_at, None)):
+                return None
+            return self.items[mention.key]
+
     def add_if_new(self, mention: Mention, received_at: datetime) -> bool:
-        return self._create(self.items, mention.key, StoredMention(mention, received_at, None))
+        return self.add_or_existing(mention, received_at) is None
 
     def get(self, key: str) -> StoredMention | None:
         return self.items.get(key)
@@ -100,6 +107,19 @@ class MemoryTickets(_Locked):
                attempts: int = 5) -> Ticket | None:
         return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
 
+    def append_event(self, ticket_id: str, event: Event) -> bool:
+        with self._lock:
+            stored = self.items.get(ticket_id)
+            if stored is None:
+                return False
+            # a new object, as ``save`` stores: ``get`` copies the stored one without the lock, and a copy taken
+            # while it changed in place could carry the new version without the entry (a save from it would drop it)
+            updated = copy.deepcopy(stored)
+            updated.timeline.append(copy.deepcopy(event))
+            updated.version += 1
+            self.items[ticket_id] = updated
+            return True
+
     def _all(self) -> list[Ticket]:
         with self._lock:
             return [copy.deepcopy(t) for t in self.items.values()]
@@ -128,12 +148,21 @@ class MemoryCustomers(_Locked):
     def __init__(self) -> None:
         super().__init__()
         self.items: dict[str, str] = {}
+        self.handles: dict[str, str] = {}
         self.open: dict[str, str] = {}
+
+    def register(self, identity: str, new_customer_id: str, *, channel: str, handle: str = "",
+                 display_name: str = "", at: datetime) -> Registered:
+        with self._lock:
+            if self._create(self.items, identity, new_customer_id):
+                self.handles[identity] = handle
+                return Registered(new_customer_id, True, handle)
+            return Registered(self.items[identity], False, self.handles.get(identity, ""))
 
     def resolve(self, identity: str, new_customer_id: str, *, channel: str, handle: str = "",
                 display_name: str = "", at: datetime) -> str:
-        self._create(self.items, identity, new_customer_id)
-        return self.items[identity]
+        return self.register(identity, new_customer_id, channel=channel, handle=handle, display_name=display_name,
+                             at=at).customer_id
 
     def lookup(self, identity: str) -> str | None:
         return self.items.get(identity)
@@ -149,6 +178,7 @@ class MemoryCustomers(_Locked):
 
     def delete(self, identity: str) -> None:
         self.items.pop(identity, None)
+        self.handles.pop(identity, None)
 
     def open_ticket(self, customer_id: str) -> str | None:
         return self.open.get(customer_id)
@@ -184,6 +214,10 @@ class MemoryAckLedger(_Locked):
     def begin(self, ticket_id: str, kind: str) -> bool:
         return self._create(self.marks, ticket_id, {"queued": False, "kind": kind})
 
+    def start(self, ticket_id: str, kind: str) -> bool:
+        with self._lock:
+            return self.begin(ticket_id, kind) or not self.is_queued(ticket_id)
+
     def is_queued(self, ticket_id: str) -> bool:
         return bool(self.marks.get(ticket_id, {}).get("queued"))
 
@@ -195,6 +229,8 @@ class MemoryAckLedger(_Locked):
 
 
 class MemoryOutbox(_Locked):
+    """One entry per key, as on DynamoDB: a lease (its expiry) until the send is recorded, then the sent record."""
+
     def __init__(self) -> None:
         super().__init__()
         self.sent_records: dict[str, SentRecord] = {}
@@ -204,10 +240,14 @@ class MemoryOutbox(_Locked):
         return self.sent_records.get(key)
 
     def record_sent(self, key: str, record: SentRecord) -> None:
-        self.sent_records[key] = record
+        with self._lock:
+            self.sent_records[key] = record
+            self.leases.pop(key, None)
 
     def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> str:
         with self._lock:
+            if key in self.sent_records:
+                return SENT
             until = self.leases.get(key)
             if until is None:
                 self.leases[key] = now + hold
@@ -219,19 +259,42 @@ class MemoryOutbox(_Locked):
 
 
 class MemoryBuckets(_Locked):
+    """The outbound rate per channel as GCRA (``tat``: when the bucket is full again), as on DynamoDB."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.items: dict[str, Bucket] = {}
+        self.tat: dict[str, float] = {}
 
-    def read(self, channel: str) -> Bucket | None:
-        return self.items.get(channel)
-
-    def replace(self, channel: str, expected: Bucket | None, new: Bucket) -> bool:
+    def take(self, channel: str, now: datetime, per_minute: int) -> float:
+        interval, at = 60.0 / per_minute, now.timestamp()
+        ahead = (per_minute - 1) * interval
         with self._lock:
-            if self.items.get(channel) != expected:
+            tat = self.tat.get(channel, at)
+            if tat > at + ahead:
+                return tat - (at + ahead)
+            self.tat[channel] = max(tat, at) + interval
+            return 0.0
+
+
+class MemorySpend(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.micros: dict[tuple[str, str], int] = {}
+
+    def charge(self, channel: str, day: str, micros: int, limit_micros: int) -> bool:
+        with self._lock:
+            spent = self.micros.get((channel, day), 0)
+            if spent + micros > limit_micros:
                 return False
-            self.items[channel] = new
+            self.micros[(channel, day)] = spent + micros
             return True
+
+    def refund(self, channel: str, day: str, micros: int) -> None:
+        with self._lock:
+            self.micros[(channel, day)] = self.micros.get((channel, day), 0) - micros
+
+    def spent(self, channel: str, day: str) -> int:
+        return self.micros.get((channel, day), 0)
 
 
 class MemoryIncidents(_Locked):

@@ -147,7 +147,9 @@ class StateModel(Model):
     sk = UnicodeAttribute(range_key=True)
     value = JSONAttribute(null=True)
     ref = UnicodeAttribute(null=True)
-    count = NumberAttribute(null=True)  # atomic counters (form rate limit)
+    count = NumberAttribute(null=True)  # atomic counters (form rate limit, answers, spend in micro-dollars)
+    lease = UnicodeAttribute(null=True)  # outbox: the sending lease's expiry (fixed-width UTC), until sent
+    tat = NumberAttribute(null=True)  # outbound rate: the theoretical arrival time (epoch seconds) of the next send
     expires_at = TTLAttribute(null=True)
 
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from chalicelib.domain.agent import Agent
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
-from chalicelib.domain.ticket import Ticket
+from chalicelib.domain.ticket import Event, Ticket
 
 
 class AlreadyExists(Exception):
@@ -55,7 +55,16 @@ class SentRecord:
     at: datetime
 
 
-ACQUIRED, HELD, LAPSED = "acquired", "held", "lapsed"
+ACQUIRED, HELD, LAPSED, SENT = "acquired", "held", "lapsed", "sent"
+
+
+@dataclass(frozen=True)
+class Registered:
+    """An identity's customer, as ``CustomerStore.register`` found or made it."""
+
+    customer_id: str
+    created: bool  # True: this call registered the identity (under the new customer id it was given)
+    handle: str  # the handle stored with the identity (the one it had when first seen)
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,10 @@ class Bucket:
 
 
 class MentionStore(Protocol):
+    def add_or_existing(self, mention: Mention, received_at: datetime) -> StoredMention | None:
+        """Store the mention unless its key exists: None if this call stored it, else the stored one — in one
+        conditional write that returns the old item, so a duplicate costs one call."""
+
     def add_if_new(self, mention: Mention, received_at: datetime) -> bool:
         """Store the mention unless its key exists; True if this call stored it."""
 
@@ -104,6 +117,10 @@ class TicketStore(Protocol):
         """Apply ``change`` and save; when somebody saved first, re-read and apply it again. ``current`` saves the
         first read. None if the ticket does not exist; ConcurrentUpdate after ``attempts`` lost races."""
 
+    def append_event(self, ticket_id: str, event: Event) -> bool:
+        """Add a timeline entry without reading the ticket (one update; the version moves on, so a save from an
+        earlier read is refused and re-applied). False if the ticket does not exist."""
+
     def backlog(self, desk: str, limit: int = 100) -> list[Ticket]:
         """Waiting tickets of a desk: urgent first, then oldest first contact."""
 
@@ -119,6 +136,11 @@ class TicketStore(Protocol):
 
 
 class CustomerStore(Protocol):
+    def register(self, identity: str, new_customer_id: str, *, channel: str, handle: str = "",
+                 display_name: str = "", at: datetime) -> Registered:
+        """Register the identity under ``new_customer_id`` unless it is known; either way, in one conditional write,
+        the customer it belongs to, whether this call registered it, and the handle stored with it."""
+
     def resolve(self, identity: str, new_customer_id: str, *, channel: str, handle: str = "",
                 display_name: str = "", at: datetime) -> str:
         """The customer id this identity belongs to; registers it under ``new_customer_id`` if unseen."""
@@ -157,6 +179,10 @@ class AckLedger(Protocol):
     def begin(self, ticket_id: str, kind: str) -> bool:
         """Mark the acknowledgement as being queued; False if a mark exists already."""
 
+    def start(self, ticket_id: str, kind: str) -> bool:
+        """``begin`` and ``is_queued`` in one conditional write: True if this call may queue the acknowledgement (it
+        made the mark, or an earlier attempt made it and never queued), False if it was queued already."""
+
     def is_queued(self, ticket_id: str) -> bool: ...
 
     def mark_queued(self, ticket_id: str, kind: str, at: datetime) -> None: ...
@@ -165,28 +191,43 @@ class AckLedger(Protocol):
 
 
 class OutboxLedger(Protocol):
-    """What was sent (never twice per idempotency key) and who is sending it right now (a lease)."""
+    """What was sent (never twice per idempotency key) and who is sending it right now (a lease): one item per key,
+    the lease while an attempt sends, the sent record once it is recorded."""
 
     def sent(self, key: str) -> SentRecord | None: ...
 
-    def record_sent(self, key: str, record: SentRecord) -> None: ...
+    def record_sent(self, key: str, record: SentRecord) -> None:
+        """The lease becomes the sent record (one update, no read)."""
 
     def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> str:
-        """Take the sending lease for one attempt: ``acquired``; ``held`` while another attempt's lease runs; or
+        """Take the sending lease for one attempt, in one conditional write that also reports what is there:
+        ``acquired``; ``sent`` when the key was sent already; ``held`` while another attempt's lease runs; or
         ``lapsed`` when an earlier attempt took it and neither released it nor recorded a send (its outcome is
         unknown: the message may have gone out). A lapsed lease is not taken over; expiry is checked against its
         time, never left to TTL deletion (which is asynchronous)."""
 
-    def release_lease(self, key: str) -> None: ...
+    def release_lease(self, key: str) -> None:
+        """Drop a lease (this attempt did not send); a sent record is never dropped."""
 
 
 class TokenBuckets(Protocol):
-    """Per-channel send budgets shared by every Lambda (compare-and-set)."""
+    """Per-channel send rates shared by every Lambda: a token bucket of ``per_minute`` tokens refilled at
+    ``per_minute`` a minute, kept as one number (GCRA) and changed by one conditional update."""
 
-    def read(self, channel: str) -> Bucket | None: ...
+    def take(self, channel: str, now: datetime, per_minute: int) -> float:
+        """Take a token: 0 if taken, else the seconds until one is available."""
 
-    def replace(self, channel: str, expected: Bucket | None, new: Bucket) -> bool:
-        """Write ``new`` if the stored state is still ``expected`` (None: absent); True if written."""
+
+class SpendLedger(Protocol):
+    """Paid API spend per channel and day, in micro-dollars: one atomic conditional add, no read."""
+
+    def charge(self, channel: str, day: str, micros: int, limit_micros: int) -> bool:
+        """Add ``micros`` to the day's spend unless the total would exceed ``limit_micros``; True if added."""
+
+    def refund(self, channel: str, day: str, micros: int) -> None:
+        """Take back a charge for a message that was not sent (a known failure)."""
+
+    def spent(self, channel: str, day: str) -> int: ...
 
 
 class IncidentStore(Protocol):

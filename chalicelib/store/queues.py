@@ -1,4 +1,9 @@
-"""SQS adapter: the inbound queue, one queue per desk, the outbox. Queue URLs are looked up once and cached."""
+"""SQS adapter: the inbound queue, one queue per desk, the outbox.
+
+No ``GetQueueUrl`` on the way of a message: the URLs given in the settings (``INBOUND_QUEUE_URL``,
+``OUTBOX_QUEUE_URL``, the stack's outputs) are used as they are, and every other queue's URL is derived from one of
+them, since all the queues live in one account and region (``<endpoint>/<account id>/<queue name>``). Without any,
+one queue's URL is looked up once per container and the others derived from it."""
 from __future__ import annotations
 
 import json
@@ -9,15 +14,20 @@ MAX_SQS_BYTES = 256 * 1024
 
 
 class SqsQueues:
-    def __init__(self, sqs_client: Any, *, inbound: str, outbox: str, desk_queue_name: Callable[[str], str]):
+    def __init__(self, sqs_client: Any, *, inbound: str, outbox: str, desk_queue_name: Callable[[str], str],
+                 urls: dict[str, str] | None = None):
         self._sqs = sqs_client
         self._names = {"inbound": inbound, "outbox": outbox}
         self._desk_queue_name = desk_queue_name
-        self._urls: dict[str, str] = {}
+        self._urls: dict[str, str] = {name: url for name, url in (urls or {}).items() if url}
 
     def url(self, name: str) -> str:
         if name not in self._urls:
-            self._urls[name] = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            known = next(iter(self._urls.values()), None)
+            if known is not None and "/" in known:
+                self._urls[name] = known.rsplit("/", 1)[0] + "/" + name
+            else:
+                self._urls[name] = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
         return self._urls[name]
 
     def _send(self, queue_name: str, body: dict[str, Any], *, delay: int = 0,

@@ -9,8 +9,8 @@ items belong to purpose-named stores below. Every key family of the state table 
 | DynamoThreads    | ``msg#<channel>#<ext id>``  | ``ticket``            | retention       |
 | DynamoAckLedger  | ``ack#<ticket id>``         | ``once``              | retention       |
 | DynamoOutbox     | ``sent``                    | ``<idempotency key>`` | retention       |
-| DynamoOutbox     | ``sending``                 | ``<idempotency key>`` | lease + 1 day   |
-| DynamoBuckets    | ``bucket``                  | ``<channel>``         | 1 day           |
+| DynamoBuckets    | ``rate``                    | ``<channel>``         | 1 day           |
+| DynamoSpend      | ``spend#<channel>``         | ``<day>``             | 40 days         |
 | DynamoIncidents  | ``incident``                | ``<incident id>``     | none (audit)    |
 | DynamoIncidents  | ``followup#<inc>#<change>`` | ``<ticket id>``       | retention       |
 | DynamoIncidents  | ``incident-resolution``     | ``<incident id>``     | retention       |
@@ -18,6 +18,15 @@ items belong to purpose-named stores below. Every key family of the state table 
 | DynamoFormLimit  | ``form-rate``               | ``<client>#<window>`` | 2 hours         |
 | DynamoAnswers    | ``answers#<desk>``          | ``<UTC hour>``        | hour + 3 days   |
 | DynamoSandbox    | ``sandbox#outbox``          | ``<at>#<key>``        | 7 days          |
+
+``sent/<key>`` is the outbox's one item per message: created with the sending lease (``lease``, its expiry) by the
+one conditional write that also tells a duplicate (``ALL_OLD``), turned into the sent record (``value``: external id
+and time; ``ref``: the ticket) when the send is recorded. ``rate/<channel>`` holds the outbound rate as a theoretical
+arrival time (``tat``, GCRA: a token bucket in one number), changed by one conditional update. ``spend#<channel>`` holds
+the paid API spend of a day in micro-dollars (``count``), added to by one conditional ``ADD``.
+
+Conditional writes ask for the item as it was when the condition failed (``ReturnValuesOnConditionCheckFailure``),
+so "create unless it exists, else tell me what is there" is one call, never a write and a read.
 
 ``answers#<desk>`` holds one atomic counter (``count``) per UTC hour, its sort key the hour as fixed-width text
 (``2026-11-30T09``) so that a key range is a time range; ``count_since`` sums whole hours, the first one counted
@@ -32,6 +41,7 @@ from dataclasses import fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chalicelib.domain.busy import hour_ceil, hour_floor
@@ -44,9 +54,10 @@ from chalicelib.store.ports import (
     ACQUIRED,
     HELD,
     LAPSED,
+    SENT,
     AlreadyExists,
-    Bucket,
     ConcurrentUpdate,
+    Registered,
     SentRecord,
     StoredMention,
 )
@@ -72,6 +83,30 @@ def _save_if(item: Any, condition: Any) -> bool:
         raise
 
 
+def _or_old(item: Any, operation: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """One conditional write that returns, when its condition fails, the item as it was (``ALL_OLD``): None if
+    written, else the raw old item (``{}`` if there was none). pynamodb drops that item from its errors, so the
+    request it builds goes through its botocore client."""
+    client = type(item)._get_connection().connection.client
+    try:
+        getattr(client, operation)(**kwargs)
+        return None
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return dict(exc.response.get("Item") or {})
+        raise
+
+
+def _put_or_old(item: Any, condition: Any) -> dict[str, Any] | None:
+    return _or_old(item, "put_item", item.get_save_kwargs_from_instance(
+        condition=condition, return_values_on_condition_failure="ALL_OLD"))
+
+
+def _update_or_old(item: Any, actions: list[Any], condition: Any) -> dict[str, Any] | None:
+    return _or_old(item, "update_item", item.get_update_kwargs_from_instance(
+        actions, condition, "ALL_OLD", add_version_condition=False))
+
+
 def _get(model: Any, *keys: str) -> Any:
     try:
         return model.get(*keys)
@@ -89,19 +124,29 @@ class DynamoMentions:
     def __init__(self, retention: timedelta):
         self._retention = retention
 
-    def add_if_new(self, mention: Mention, received_at: datetime) -> bool:
+    def add_or_existing(self, mention: Mention, received_at: datetime) -> StoredMention | None:
         item = MentionModel(
             mention.key, channel=mention.channel, external_id=mention.external_id,
             conversation_key=mention.conversation_key, author_key=mention.identity_key,
             created_at=mention.created_at, received_at=received_at, mention=mention.to_dict(),
             expires_at=self._retention)
-        return _save_if(item, MentionModel.pk.does_not_exist())
+        old = _put_or_old(item, MentionModel.pk.does_not_exist())
+        if old is None:
+            return None
+        if not old:  # deleted between the condition and the answer: store it now
+            return self.add_or_existing(mention, received_at)
+        return self._stored(MentionModel.from_raw_data(old))
+
+    def add_if_new(self, mention: Mention, received_at: datetime) -> bool:
+        return self.add_or_existing(mention, received_at) is None
+
+    @staticmethod
+    def _stored(item: MentionModel) -> StoredMention:
+        return StoredMention(Mention.from_dict(item.mention), item.received_at, item.ticket_id)
 
     def get(self, key: str) -> StoredMention | None:
         item = _get(MentionModel, key)
-        if item is None:
-            return None
-        return StoredMention(Mention.from_dict(item.mention), item.received_at, item.ticket_id)
+        return self._stored(item) if item is not None else None
 
     def mark_processed(self, key: str, ticket_id: str) -> None:
         MentionModel(key).update(actions=[MentionModel.ticket_id.set(ticket_id)])
@@ -188,6 +233,21 @@ class DynamoTickets:
                attempts: int = 5) -> Ticket | None:
         return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
 
+    def append_event(self, ticket_id: str, event: Event) -> bool:
+        """One ``UpdateItem``: ``list_append`` on the timeline and the version moved on (so a save from an earlier
+        read is refused and re-applied, never overwriting the entry); no read."""
+        entry = TimelineEvent(at=event.at, kind=event.kind, detail=event.detail or None)
+        try:
+            TicketModel(ticket_id).update(
+                actions=[TicketModel.timeline.set(TicketModel.timeline.append([entry])),
+                         TicketModel.version.add(1)],
+                condition=TicketModel.ticket_id.exists(), add_version_condition=False)
+            return True
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+
     def backlog(self, desk: str, limit: int = 100) -> list[Ticket]:
         return [ticket_from_item(i) for i in TicketModel.backlog.query(f"{desk}#{WAITING}", limit=limit)]
 
@@ -217,14 +277,24 @@ class DynamoCustomers:
     def __init__(self, retention: timedelta):
         self._retention = retention
 
-    def resolve(self, identity: str, new_customer_id: str, *, channel: str, handle: str = "",
-                display_name: str = "", at: datetime) -> str:
+    def register(self, identity: str, new_customer_id: str, *, channel: str, handle: str = "",
+                 display_name: str = "", at: datetime) -> Registered:
         item = CustomerIdentityModel(identity, customer_id=new_customer_id, channel=channel,
                                      handle=handle or None, display_name=display_name or None,
                                      first_seen_at=at, expires_at=self._retention)
-        if _save_if(item, CustomerIdentityModel.pk.does_not_exist()):
-            return new_customer_id
-        return str(CustomerIdentityModel.get(identity).customer_id)
+        for _ in range(3):
+            old = _put_or_old(item, CustomerIdentityModel.pk.does_not_exist())
+            if old is None:
+                return Registered(new_customer_id, True, handle)
+            if old:  # else deleted meanwhile (a data-protection request): register it
+                known = CustomerIdentityModel.from_raw_data(old)
+                return Registered(str(known.customer_id), False, known.handle or "")
+        raise ConcurrentUpdate(identity)
+
+    def resolve(self, identity: str, new_customer_id: str, *, channel: str, handle: str = "",
+                display_name: str = "", at: datetime) -> str:
+        return self.register(identity, new_customer_id, channel=channel, handle=handle, display_name=display_name,
+                             at=at).customer_id
 
     def lookup(self, identity: str) -> str | None:
         item = _get(CustomerIdentityModel, identity)
@@ -304,6 +374,14 @@ class DynamoAckLedger(_State):
         return self._claim(f"{self._PK}#{ticket_id}", self._SK, value={"queued": False, "kind": kind},
                            ttl=self._retention)
 
+    def start(self, ticket_id: str, kind: str) -> bool:
+        item = StateModel(f"{self._PK}#{ticket_id}", self._SK, value={"queued": False, "kind": kind},
+                          expires_at=self._retention)
+        old = _put_or_old(item, StateModel.pk.does_not_exist())
+        if not old:  # marked by this call (or the mark was forgotten meanwhile)
+            return True
+        return not (StateModel.from_raw_data(old).value or {}).get("queued")
+
     def is_queued(self, ticket_id: str) -> bool:
         item = self._item(f"{self._PK}#{ticket_id}", self._SK)
         return bool(item is not None and (item.value or {}).get("queued"))
@@ -317,48 +395,109 @@ class DynamoAckLedger(_State):
 
 
 class DynamoOutbox(_State):
-    _SENT, _LEASE = "sent", "sending"
+    """One item per idempotency key, ``sent/<key>``: the sending lease while an attempt sends, the sent record after."""
+
+    _SENT = "sent"
 
     def sent(self, key: str) -> SentRecord | None:
         item = self._item(self._SENT, key)
-        if item is None:
-            return None
+        return self._record(item) if item is not None else None
+
+    @staticmethod
+    def _record(item: StateModel) -> SentRecord | None:
         value = item.value or {}
+        if "external_id" not in value:
+            return None  # a lease: being sent, or an attempt that ended without a result
         return SentRecord(str(value.get("external_id", "")), item.ref or "", datetime.fromisoformat(value["at"]))
 
     def record_sent(self, key: str, record: SentRecord) -> None:
-        self._put(self._SENT, key, value={"external_id": record.external_id, "at": record.at.isoformat()},
-                  ref=record.ticket_id, ttl=self._retention)
+        StateModel(self._SENT, key).update(actions=[
+            StateModel.value.set({"external_id": record.external_id, "at": record.at.isoformat()}),
+            StateModel.ref.set(record.ticket_id), StateModel.lease.remove(),
+            StateModel.expires_at.set(self._retention)])
 
     def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> str:
-        # ``ref`` holds the lease's expiry as fixed-width UTC text; the TTL only cleans up, after the retention
-        item = StateModel(self._LEASE, key, ref=_sortable(now + hold), expires_at=self._retention)
-        if _save_if(item, StateModel.pk.does_not_exist()):
-            return ACQUIRED
-        current = self._item(self._LEASE, key)
-        if current is None:  # released between the two calls: try once more
-            return ACQUIRED if _save_if(item, StateModel.pk.does_not_exist()) else HELD
-        return HELD if current.ref and current.ref > _sortable(now) else LAPSED
+        # one conditional put: it takes the lease, or answers with what is there (a sent record, or a lease whose
+        # expiry is compared with now: never left to TTL deletion, which is asynchronous)
+        item = StateModel(self._SENT, key, lease=_sortable(now + hold), expires_at=self._retention)
+        for _ in range(3):
+            old = _put_or_old(item, StateModel.pk.does_not_exist())
+            if old is None:
+                return ACQUIRED
+            if old:
+                current = StateModel.from_raw_data(old)
+                if self._record(current) is not None:
+                    return SENT
+                return HELD if current.lease and current.lease > _sortable(now) else LAPSED
+        return HELD
 
     def release_lease(self, key: str) -> None:
-        self._delete(self._LEASE, key)
+        """Drop this attempt's lease; never a sent record."""
+        with contextlib.suppress(DeleteError):
+            StateModel(self._SENT, key).delete(condition=StateModel.lease.exists())
 
 
 class DynamoBuckets(_State):
-    _PK = "bucket"
+    """The outbound rate per channel as GCRA: ``tat`` is when the bucket is full again (epoch seconds); a send
+    moves it ``60 / per_minute`` seconds on, and is refused while it would end more than a full bucket ahead. Of
+    its two cases (idle: ``tat`` in the past; busy: ahead) the one this container saw last is tried first, and a
+    refusal returns the stored ``tat`` (``ALL_OLD``): one call, two when the guess was wrong."""
 
-    def read(self, channel: str) -> Bucket | None:
-        item = self._item(self._PK, channel)
-        if item is None or not item.value:
-            return None
-        return Bucket(float(item.value["tokens"]), datetime.fromisoformat(item.value["at"]))
+    _PK = "rate"
 
-    def replace(self, channel: str, expected: Bucket | None, new: Bucket) -> bool:
-        # the condition compares the stored JSON text: write the tokens as floats always, so 5 and 5.0 agree
-        value = {"tokens": float(new.tokens), "at": new.at.isoformat()}
-        condition = (StateModel.pk.does_not_exist() if expected is None
-                     else StateModel.value == {"tokens": float(expected.tokens), "at": expected.at.isoformat()})
-        return _save_if(StateModel(self._PK, channel, value=value, expires_at=timedelta(days=1)), condition)
+    def __init__(self, retention: timedelta):
+        super().__init__(retention)
+        self._seen: dict[str, float] = {}
+
+    def take(self, channel: str, now: datetime, per_minute: int) -> float:
+        interval, at = 60.0 / per_minute, now.timestamp()
+        ahead = (per_minute - 1) * interval  # how far ahead ``tat`` may be before a send
+        busy = self._seen.get(channel, 0.0) > at
+        for _ in range(4):
+            item = StateModel(self._PK, channel)
+            expires = StateModel.expires_at.set(timedelta(days=1))
+            if busy:
+                old = _update_or_old(item, [StateModel.tat.add(interval), expires],
+                                     (StateModel.tat > at) & (StateModel.tat <= at + ahead))
+            else:
+                old = _update_or_old(item, [StateModel.tat.set(at + interval), expires],
+                                     StateModel.tat.does_not_exist() | (StateModel.tat <= at))
+            if old is None:
+                self._seen[channel] = max(self._seen.get(channel, at), at) + interval
+                return 0.0
+            tat = float(StateModel.from_raw_data(old).tat or 0.0) if old else 0.0
+            self._seen[channel] = tat
+            if tat > at + ahead:
+                return tat - (at + ahead)
+            busy = tat > at
+        return interval
+
+
+class DynamoSpend(_State):
+    """Paid API spend per channel and day: one conditional ``ADD`` in micro-dollars, refused past the budget."""
+
+    _PK = "spend"
+    KEEP = timedelta(days=40)
+
+    def charge(self, channel: str, day: str, micros: int, limit_micros: int) -> bool:
+        if micros > limit_micros:
+            return False
+        item = StateModel(f"{self._PK}#{channel}", day)
+        try:
+            item.update(actions=[StateModel.count.add(micros), StateModel.expires_at.set(self.KEEP)],
+                        condition=StateModel.count.does_not_exist() | (StateModel.count <= limit_micros - micros))
+            return True
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+
+    def refund(self, channel: str, day: str, micros: int) -> None:
+        StateModel(f"{self._PK}#{channel}", day).update(actions=[StateModel.count.add(-micros)])
+
+    def spent(self, channel: str, day: str) -> int:
+        item = self._item(f"{self._PK}#{channel}", day)
+        return int(item.count or 0) if item is not None else 0
 
 
 class DynamoIncidents(_State):

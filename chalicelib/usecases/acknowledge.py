@@ -7,7 +7,7 @@ customer how to follow it without a link (the status lookup, ``GET /status``, or
 keeps the link (ADR 0013)."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chalicelib.domain.ack import compose, render, without_urls
@@ -29,22 +29,30 @@ def ticket_text(svc: Services, ticket: Ticket) -> str:
     return first.mention.text if first is not None else ""
 
 
-def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: str = "ack",
-                text: str | None = None, expected_wait: str = "") -> bool:
-    """Queue the ticket's one acknowledgement (``kind`` picks the template); False if it was already queued.
+@dataclass(frozen=True)
+class PreparedAck:
+    """An acknowledgement composed for a ticket, to be queued once the ticket that says so is saved."""
+
+    kind: str
+    key: str
+    text: str
+    back_at: datetime | None
+    incident_id: str | None
+    at: datetime
+
+
+def prepare(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: str = "ack",
+            text: str | None = None, expected_wait: str = "") -> PreparedAck | None:
+    """Compose the ticket's acknowledgement (``kind`` picks the template); None if the ticket has no reply target.
     ``text`` is the customer's first message (read from the store when not given); ``expected_wait`` is the
     busy acknowledgement's range ("about 40–60 minutes")."""
-    ticket_id = ticket.ticket_id
     target = ticket.reply_target
     if target is None:
-        return False
-    ack_ref = ticket.ack_key
-    if not svc.acks.begin(ack_ref, kind) and svc.acks.is_queued(ack_ref):
-        return False  # already queued by an earlier delivery; the outbox key stops any second send
+        return None
     now = svc.now()
     incident = incidents.matching(svc, desk=ticket.desk, text=ticket_text(svc, ticket) if text is None else text)
     config = svc.config
-    status_url = svc.links.url(ticket_id)
+    status_url = svc.links.url(ticket.ticket_id)
     if not config.url_allowed(target.channel, private=target.private):
         status_url = ""  # the reference stays; the template says how to follow it without a link
         if incident is not None:
@@ -52,26 +60,51 @@ def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind
     dm_invite = ""
     if "personal_data_in_public" in ticket.flags or (not target.private and ticket.intent == "complaint"):
         dm_invite = render(config.template("dm_invite", target.channel, ticket.language),
-                           name=target.name, reference=ticket_id, desk=ticket.desk)
+                           name=target.name, reference=ticket.ticket_id, desk=ticket.desk)
     template = config.template(kind, target.channel, ticket.language)
-    message = compose(template, channel=target.channel, name=target.name, reference=ticket_id,
+    message = compose(template, channel=target.channel, name=target.name, reference=ticket.ticket_id,
                       status_url=status_url, now=now, back_at=back_at, tz=config.brand.timezone,
                       desk=ticket.desk, incident=incident, dm_invite=dm_invite, expected_wait=expected_wait,
                       ask_for=config.ask_for(ticket.desk, ticket.language))
-    queue_reply(svc, ticket, kind=kind, key=ack_key(ack_ref), text=message, expires_at=back_at)
-    svc.acks.mark_queued(ack_ref, kind, now)
+    return PreparedAck(kind=kind, key=ack_key(ticket.ack_key), text=message, back_at=back_at,
+                       incident_id=incident.incident_id if incident else None, at=now)
 
-    def mark_acked(ticket: Ticket) -> None:
-        ticket.acked = True
-        if incident:
-            ticket.incident_id = incident.incident_id
-        ticket.record(now, "ack_queued", back_at.isoformat() if back_at else "")
 
+def mark_acked(ticket: Ticket, ack: PreparedAck) -> None:
+    """What the ticket says once its acknowledgement is decided (written with the ticket, never on its own)."""
+    ticket.acked = True
+    if ack.incident_id:
+        ticket.incident_id = ack.incident_id
+    ticket.record(ack.at, "ack_queued", ack.back_at.isoformat() if ack.back_at else "")
+
+
+def queue_ack(svc: Services, ticket: Ticket, ack: PreparedAck) -> None:
+    """Hand the acknowledgement to the outbox (its key is sent at most once, however often it is queued)."""
+    queue_reply(svc, ticket, kind=ack.kind, key=ack.key, text=ack.text, expires_at=ack.back_at)
+    count("AcksQueued", kind=ack.kind)
+    logger.info("acknowledgement queued", extra={"ticket_id": ticket.ticket_id, "kind": ack.kind,
+                                                  "incident": ack.incident_id})
+
+
+def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: str = "ack",
+                text: str | None = None, expected_wait: str = "") -> bool:
+    """Queue the acknowledgement of a ticket that exists already (closing time, busy, a reopened case); False if it
+    was already queued. The ack ledger decides between concurrent kinds (one conditional write); a new ticket is
+    instead saved already acknowledged (``prepare`` + ``mark_acked`` + ``queue_ack``, see ``usecases.process``)."""
+    if ticket.reply_target is None or ticket.acked:  # acked: decided already (a new ticket is saved acknowledged)
+        return False
+    ack_ref = ticket.ack_key
+    if not svc.acks.start(ack_ref, kind):
+        return False  # already queued by an earlier delivery; the outbox key stops any second send
+    ack = prepare(svc, ticket, back_at=back_at, kind=kind, text=text, expected_wait=expected_wait)
+    assert ack is not None
+    queue_reply(svc, ticket, kind=kind, key=ack.key, text=ack.text, expires_at=back_at)
+    svc.acks.mark_queued(ack_ref, kind, ack.at)
     try:
-        svc.tickets.update(ticket_id, mark_acked, current=ticket)
+        svc.tickets.update(ticket.ticket_id, lambda t: mark_acked(t, ack), current=ticket)
     except ConcurrentUpdate:  # the acknowledgement is queued (and the ack mark says so); only the flag is lost
-        logger.warning("ticket not marked acknowledged", extra={"ticket_id": ticket_id})
+        logger.warning("ticket not marked acknowledged", extra={"ticket_id": ticket.ticket_id})
     count("AcksQueued", kind=kind)
-    logger.info("acknowledgement queued", extra={"ticket_id": ticket_id, "kind": kind,
-                                                  "incident": incident.incident_id if incident else None})
+    logger.info("acknowledgement queued", extra={"ticket_id": ticket.ticket_id, "kind": kind,
+                                                  "incident": ack.incident_id})
     return True

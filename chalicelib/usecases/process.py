@@ -14,7 +14,13 @@ from chalicelib.channels import email as email_channel
 from chalicelib.channels import meta as meta_channel
 from chalicelib.channels import x as x_channel
 from chalicelib.domain import busy, sla
-from chalicelib.domain.identity import quoted_references
+from chalicelib.domain.identity import (
+    bluesky_handle_identity,
+    handle_identity,
+    identities_of,
+    mastodon_handle_identity,
+    quoted_references,
+)
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.routing import ACK_MAX_AGE, RouteDecision, permalink, queue_message, route
@@ -22,9 +28,9 @@ from chalicelib.domain.ticket import RESOLVED, Ticket, new_reference
 from chalicelib.domain.triage import policy_acknowledges, triage
 from chalicelib.services import Services
 from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate
-from chalicelib.telemetry import capture_method, count, logger
-from chalicelib.usecases.acknowledge import acknowledge
-from chalicelib.usecases.customers import customer_of
+from chalicelib.telemetry import capture_method, correlate, count, logger
+from chalicelib.usecases.acknowledge import PreparedAck, acknowledge, mark_acked, prepare, queue_ack
+from chalicelib.usecases.customers import brand_identities, merge_customers, new_customer_id
 
 #: No attempt runs longer than this (Lambda's own limit): a mention stored this long ago by an attempt that did not
 #: finish is that attempt's to resume, whatever the receive count says (a redrive from the dead-letter queue sends
@@ -68,6 +74,8 @@ def process_envelope(svc: Services, envelope: dict[str, Any], *, raw_ref: str = 
     outcomes = [process_mention(svc, mention, resume=attempt > 1) for mention in mentions]
     for outcome in outcomes:
         count(f"Mentions{outcome.result.capitalize()}")
+        if outcome.result != "duplicate":
+            count("MentionsReceived", channel=outcome.mention_key.partition("#")[0])
     return outcomes
 
 
@@ -177,6 +185,7 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume
     A message already on the ticket (the same message delivered twice at once) changes nothing; the message that
     created the ticket is left unprocessed for the attempt that created it to finish, or, when ``resume``, this
     attempt finishes it (an earlier attempt saved the ticket and failed)."""
+    correlate(ticket.ticket_id)
     if mention.key in ticket.mention_keys:
         if ticket.mention_keys[0] == mention.key:
             return _created(svc, mention, ticket, now) if resume else Outcome(mention.key, "duplicate",
@@ -205,25 +214,63 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume
     return Outcome(mention.key, "threaded", joined.ticket_id)
 
 
+def _own_handle(mention: Mention) -> str | None:
+    """The identity of the author's own handle, the alias every message of theirs carries."""
+    handle = mention.author_handle or ""
+    if not handle:
+        return None
+    if mention.channel == "x":
+        return handle_identity(handle)
+    if mention.channel == "bluesky":
+        return bluesky_handle_identity(handle)
+    if mention.channel == "mastodon":
+        return mastodon_handle_identity(handle)
+    return None
+
+
+def _customer(svc: Services, mention: Mention, now: datetime, *, thorough: bool) -> tuple[str, bool]:
+    """The customer who wrote ``mention`` (``usecases.customers.customer_of``, in fewer calls) and whether they are
+    new: registered by this very message and linked to nobody, so that they can have no ticket yet. Each identity
+    costs one conditional write that returns the owner when the identity is known; the alias of the author's own
+    handle is skipped when the author's identity already carries that handle (it was registered with it), unless
+    ``thorough`` (a resumed attempt, which may have stopped between the two)."""
+    identities = identities_of(mention, brand=brand_identities(svc))
+    author = svc.customers.register(identities[0], new_customer_id(), channel=mention.channel,
+                                    handle=mention.author_handle, display_name=mention.author_name, at=now)
+    customer_id, fresh = author.customer_id, author.created
+    own = _own_handle(mention)
+    for alias in identities[1:]:
+        if alias == own and not author.created and not thorough and author.handle == mention.author_handle:
+            continue
+        owner = svc.customers.resolve(alias, customer_id, channel=alias.split("#")[0].split("@")[0], at=now)
+        if owner != customer_id:
+            merge_customers(svc, customer_id, owner, now, reason=f"{mention.key} gave {alias}")
+            fresh = False
+    return customer_id, fresh
+
+
 @capture_method
 def process_mention(svc: Services, mention: Mention, *, resume: bool = False) -> Outcome:
     now = svc.now()
-    if not svc.mentions.add_if_new(mention, now):
-        existing = svc.mentions.get(mention.key)
-        if existing is not None and existing.ticket_id:
+    existing = svc.mentions.add_or_existing(mention, now)  # one conditional write: stored, or what was there
+    if existing is not None:
+        if existing.ticket_id:
             return Outcome(mention.key, "duplicate", existing.ticket_id)
         # stored by an attempt that did not finish: carry on where it stopped
-        resume = resume or (existing is not None and now - existing.received_at >= ATTEMPT_LIMIT)
+        resume = resume or now - existing.received_at >= ATTEMPT_LIMIT
 
-    customer_id = customer_of(svc, mention, now)
-    replied = _replied_ticket(svc, mention, customer_id)
+    customer_id, fresh = _customer(svc, mention, now, thorough=resume or existing is not None)
+    # a customer this message registered has no ticket yet: neither the replied-to ticket nor the open-ticket
+    # pointer can be theirs, so neither is read
+    replied = None if fresh else _replied_ticket(svc, mention, customer_id)
     if replied is not None:
         return _join(svc, mention, replied, now, resume)
 
     # the customer's case, or a new one: the compare-and-set on the customer's open-ticket pointer decides which
     # of two concurrent first messages creates it; the other joins
     for _ in range(5):
-        current = svc.customers.open_ticket(customer_id)
+        current = None if fresh else svc.customers.open_ticket(customer_id)
+        fresh = False
         case = _current(svc, current)
         if _still_theirs(svc, case, customer_id, now):
             assert case is not None
@@ -236,6 +283,12 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False) ->
         raise ConcurrentUpdate(f"open ticket of {customer_id}")
 
     ticket, decision = _new_ticket(svc, mention, candidate, customer_id, now)
+    # out of hours, the ticket is saved already acknowledged: one write, no ack mark, no second save; the
+    # acknowledgement is queued right after (and again by a resumed attempt: the outbox sends its key once)
+    ack = prepare(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text) \
+        if decision.acknowledge else None
+    if ack is not None:
+        mark_acked(ticket, ack)
     try:
         svc.tickets.add(ticket)
     except AlreadyExists:
@@ -243,7 +296,7 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False) ->
         if existing_ticket is None:
             raise
         return _join(svc, mention, existing_ticket, now, resume)
-    return _created(svc, mention, ticket, now, decision)
+    return _created(svc, mention, ticket, now, decision, ack)
 
 
 def _busy_ack(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> bool:
@@ -270,10 +323,12 @@ def _busy_ack(svc: Services, mention: Mention, ticket: Ticket, now: datetime) ->
 
 
 def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
-             decision: RouteDecision | None = None) -> Outcome:
-    """The steps after a new ticket is saved. A redelivery of the message that created the ticket comes back here
-    and does them again: the desk hears of the ticket at least once (consumers dedupe on ticket and event), and the
-    acknowledgement ledger sends at most one."""
+             decision: RouteDecision | None = None, ack: PreparedAck | None = None) -> Outcome:
+    """The steps after a new ticket is saved (``ack``: the acknowledgement it was saved with). A redelivery of the
+    message that created the ticket comes back here and does them again: the desk hears of the ticket at least once
+    (consumers dedupe on ticket and event), the acknowledgement the ticket was saved with is queued again, and the
+    outbox sends its key at most once."""
+    correlate(ticket.ticket_id)
     if decision is None:
         result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
                         language=mention.language)
@@ -286,7 +341,11 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
     queued_at = next((e.at for e in ticket.timeline if e.kind == "queued"), now)
     _desk_message(svc, ticket, mention, queued_at, decision=decision)
     busy_ack = False
-    if decision.acknowledge and not ticket.acked:
+    if ack is None and decision.acknowledge and ticket.acked:  # resumed: queue it again (one send per key)
+        ack = prepare(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
+    if ack is not None:
+        queue_ack(svc, ticket, ack)
+    elif decision.acknowledge and not ticket.acked:
         acknowledge(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
     elif decision.open and not ticket.acked:
         busy_ack = _busy_ack(svc, mention, ticket, now)

@@ -14,7 +14,7 @@ from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import Event, Ticket
 from chalicelib.services import Stores
-from chalicelib.store.ports import AlreadyExists, Bucket, ConcurrentUpdate, SentRecord
+from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate, SentRecord, StoredMention
 from tests.conftest import LOCAL_ENV, PROJECT
 
 T0 = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc)
@@ -92,6 +92,49 @@ def ticket(**changes) -> Ticket:
 
 
 # ------------------------------------------------------------------------------------------------ mentions
+def test_a_second_add_returns_the_stored_mention(stores):
+    m = mention()
+    assert stores.mentions.add_or_existing(m, T0) is None
+    assert stores.mentions.add_or_existing(replace(m, text="changed"), T0 + timedelta(minutes=1)) == \
+        StoredMention(m, T0, None)
+    stores.mentions.mark_processed(m.key, "R9")
+    assert stores.mentions.add_or_existing(m, T0).ticket_id == "R9"
+
+
+def test_an_identity_is_registered_once_with_its_handle(stores):
+    identity = uid("x#")
+    first = stores.customers.register(identity, "C1", channel="x", handle="pat", at=T0)
+    assert (first.customer_id, first.created, first.handle) == ("C1", True, "pat")
+    again = stores.customers.register(identity, "C2", channel="x", handle="pat2", at=T0)
+    assert (again.customer_id, again.created, again.handle) == ("C1", False, "pat")
+
+
+def test_a_timeline_entry_is_appended_without_a_read_and_moves_the_version(stores):
+    t = ticket()
+    stores.tickets.add(t)
+    stale = stores.tickets.get(t.ticket_id)
+    assert stores.tickets.append_event(t.ticket_id, Event(T0, "acknowledged", "x")) is True
+    saved = stores.tickets.get(t.ticket_id)
+    assert saved.timeline[-1] == Event(T0, "acknowledged", "x") and saved.version == stale.version + 1
+    with pytest.raises(ConcurrentUpdate):  # a save from before the entry never overwrites it
+        stores.tickets.save(stale)
+    assert stores.tickets.append_event(uid("R"), Event(T0, "note")) is False
+
+
+def test_an_appended_entry_never_changes_a_ticket_while_it_is_read():
+    """The in-memory twin's ``get`` copies the stored ticket without the lock: an append stores a new one (as a save
+    does), so a copy is never half old and half new (the new version without the entry, which a save would drop)."""
+    from chalicelib.store.memory import MemoryTickets
+
+    store = MemoryTickets()
+    t = ticket()
+    store.add(t)
+    being_read = store.items[t.ticket_id]
+    assert store.append_event(t.ticket_id, Event(T0, "acknowledged")) is True
+    assert (being_read.version, len(being_read.timeline)) == (1, 1)
+    assert [e.kind for e in store.get(t.ticket_id).timeline] == ["received", "acknowledged"]
+
+
 def test_a_mention_is_stored_once_and_read_back_whole(stores):
     m = mention()
     assert stores.mentions.add_if_new(m, T0) is True
@@ -281,6 +324,14 @@ def test_our_sent_messages_point_at_their_ticket(stores):
     assert stores.threads.sent_message_ticket("facebook", sent) is None
 
 
+def test_an_acknowledgement_is_started_in_one_call(stores):
+    ticket_id = uid("R")
+    assert stores.acks.start(ticket_id, "ack") is True
+    assert stores.acks.start(ticket_id, "closing") is True  # marked, never queued: an attempt that died may go on
+    stores.acks.mark_queued(ticket_id, "ack", T0)
+    assert stores.acks.start(ticket_id, "closing") is False
+
+
 def test_an_acknowledgement_is_begun_once(stores):
     ticket_id = uid("R")
     assert stores.acks.begin(ticket_id, "ack") is True
@@ -297,8 +348,10 @@ def test_the_sent_ledger_and_the_lease(stores):
     assert stores.outbox.sent(key) is None
     stores.outbox.record_sent(key, SentRecord("999", "R1", T0))
     assert stores.outbox.sent(key) == SentRecord("999", "R1", T0)
+    assert stores.outbox.acquire_lease(key, T0, timedelta(minutes=10)) == "sent"  # a duplicate, in one call
     lease = uid("lease#")
     assert stores.outbox.acquire_lease(lease, T0, timedelta(minutes=10)) == "acquired"
+    assert stores.outbox.sent(lease) is None
     assert stores.outbox.acquire_lease(lease, T0 + timedelta(minutes=9, seconds=59), timedelta(minutes=10)) == "held"
     # a lease lapses by its time, whatever TTL deletion does, and is then reported, not taken over
     assert stores.outbox.acquire_lease(lease, T0 + timedelta(minutes=10), timedelta(minutes=10)) == "lapsed"
@@ -307,20 +360,66 @@ def test_the_sent_ledger_and_the_lease(stores):
     assert stores.outbox.acquire_lease(lease, T0, timedelta(minutes=10)) == "acquired"
 
 
-def test_a_bucket_is_compare_and_set(stores):
+def test_a_lease_becomes_the_sent_record_and_is_then_never_released(stores):
+    key = uid("ack#")
+    assert stores.outbox.acquire_lease(key, T0, timedelta(minutes=10)) == "acquired"
+    stores.outbox.record_sent(key, SentRecord("77", "R2", T0))
+    stores.outbox.release_lease(key)  # a late release of the same key drops nothing that was sent
+    assert stores.outbox.sent(key) == SentRecord("77", "R2", T0)
+    assert stores.outbox.acquire_lease(key, T0 + timedelta(days=1), timedelta(minutes=10)) == "sent"
+
+
+def test_the_rate_is_a_token_bucket_of_per_minute_tokens(stores):
     channel = uid("ch")
-    assert stores.buckets.read(channel) is None
-    first = Bucket(29.0, T0)
-    assert stores.buckets.replace(channel, None, first) is True
-    assert stores.buckets.replace(channel, None, Bucket(1.0, T0)) is False
-    assert stores.buckets.read(channel) == first
-    second = Bucket(28.5, T0 + timedelta(seconds=1))
-    assert stores.buckets.replace(channel, first, second) is True
-    assert stores.buckets.replace(channel, first, Bucket(0.0, T0)) is False  # stale
-    assert stores.buckets.read(channel) == second
-    whole = Bucket(5, T0 + timedelta(seconds=2))  # an int number of tokens compares equal to its float
-    assert stores.buckets.replace(channel, second, whole) is True
-    assert stores.buckets.replace(channel, Bucket(5.0, whole.at), Bucket(4.0, whole.at)) is True
+    assert [stores.buckets.take(channel, T0, 3) for _ in range(3)] == [0, 0, 0]  # a full bucket: a burst of 3
+    assert stores.buckets.take(channel, T0, 3) == pytest.approx(20.0)  # one token every 20 seconds
+    assert stores.buckets.take(channel, T0 + timedelta(seconds=19), 3) == pytest.approx(1.0)
+    assert stores.buckets.take(channel, T0 + timedelta(seconds=20), 3) == 0
+    assert stores.buckets.take(channel, T0 + timedelta(seconds=20), 3) > 0
+    later = T0 + timedelta(hours=1)  # idle long enough: full again, never more than full
+    assert [stores.buckets.take(channel, later, 3) for _ in range(4)][:3] == [0, 0, 0]
+    assert stores.buckets.take(channel, later, 3) > 0
+
+
+def test_concurrent_takes_never_exceed_the_bucket(stores):
+    channel, taken = uid("ch"), []
+
+    def take() -> None:
+        taken.append(stores.buckets.take(channel, T0, 5))
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert taken.count(0) == 5
+
+
+def test_spend_is_added_atomically_and_refused_past_the_budget(stores):
+    channel, day = uid("ch"), "2026-11-29"
+    assert stores.spend.spent(channel, day) == 0
+    assert stores.spend.charge(channel, day, 200_000, 500_000) is True
+    assert stores.spend.charge(channel, day, 300_000, 500_000) is True  # exactly the budget
+    assert stores.spend.charge(channel, day, 15_000, 500_000) is False
+    assert stores.spend.spent(channel, day) == 500_000
+    assert stores.spend.charge(channel, "2026-11-30", 15_000, 500_000) is True  # a new day
+    stores.spend.refund(channel, day, 300_000)
+    assert stores.spend.spent(channel, day) == 200_000
+    assert stores.spend.charge(channel, day, 600_000, 500_000) is False  # more than a whole day's budget
+
+
+def test_concurrent_charges_stay_within_the_budget(stores):
+    channel, results = uid("ch"), []
+
+    def charge() -> None:
+        results.append(stores.spend.charge(channel, "d", 15_000, 100_000))
+
+    threads = [threading.Thread(target=charge) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) == 6 and stores.spend.spent(channel, "d") == 90_000
 
 
 def test_incidents_round_trip_and_follow_ups_are_claimed_once(stores):
@@ -434,12 +533,13 @@ def test_every_ledger_item_expires_with_retention(dynamo_stores):
     dynamo_stores.customers.point_open_ticket(customer, ticket_id, expected=None)
     dynamo_stores.threads.remember_sent_message("x", key, ticket_id)
     dynamo_stores.acks.begin(ticket_id, "ack")
+    leased = uid("ack#")
     dynamo_stores.outbox.record_sent(key, SentRecord("1", ticket_id, T0))
-    dynamo_stores.outbox.acquire_lease(key, T0, timedelta(minutes=10))
+    dynamo_stores.outbox.acquire_lease(leased, T0, timedelta(minutes=10))
     dynamo_stores.incidents.claim_follow_up("INC-1", "resolved", ticket_id)
     dynamo_stores.form_limit.try_take(key, "w", 5)
     items = [StateModel.get(f"open#{customer}", "ticket"), StateModel.get(f"msg#x#{key}", "ticket"),
-             StateModel.get(f"ack#{ticket_id}", "once"), StateModel.get("sent", key), StateModel.get("sending", key),
+             StateModel.get(f"ack#{ticket_id}", "once"), StateModel.get("sent", key), StateModel.get("sent", leased),
              StateModel.get("followup#INC-1#resolved", ticket_id), StateModel.get("form-rate", f"{key}#w")]
     assert all(item.expires_at is not None for item in items)
     desk = uid("d")

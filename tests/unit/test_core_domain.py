@@ -215,6 +215,23 @@ def test_mixed_batch_deletes_the_good_delays_the_waiting_and_raises_for_the_bad(
     assert queues.deleted == ["h0"] and queues.delayed == {"h2": 30}
 
 
+def test_a_refused_delay_fails_only_its_record():
+    queues = MemoryQueues()
+
+    def refuse(queue_name, receipt_handle, seconds):
+        raise RuntimeError("InvalidParameterValue: VisibilityTimeout")
+
+    queues.delay_redelivery = refuse  # type: ignore[method-assign]
+
+    def handle(record):
+        if record.body == "later":
+            raise RetryLater(43_200)
+
+    with pytest.raises(BatchPartiallyFailed, match="1 of 2"):
+        run_batch(records("ok", "later"), handle, queue_name="q", queues=queues)
+    assert queues.deleted == ["h0"]  # the record that succeeded is not delivered again
+
+
 # ------------------------------------------------------------------------------------------------ settings, clock
 def test_settings_need_a_stage_and_explain_bad_values():
     with pytest.raises(SettingsError, match="STAGE"):
@@ -232,7 +249,7 @@ def test_secrets_come_from_env_locally_and_from_ssm_elsewhere():
         Secrets(local, env={}).get("ADMIN_TOKEN")
     asked = []
     prod = Settings.from_env({"STAGE": "prod", "PARAMETER_PREFIX": "/responder/prod/"})
-    secrets = Secrets(prod, env={}, fetch=lambda name: asked.append(name) or "s3cret")
+    secrets = Secrets(prod, env={"X_CONSUMER_SECRET": "left-in-env"}, fetch=lambda name: asked.append(name) or "s3cret")
     assert secrets.get("X_CONSUMER_SECRET") == "s3cret" and asked == ["/responder/prod/x/consumer-secret"]
     with pytest.raises(KeyError):
         secrets.get("NOT_A_SECRET")
