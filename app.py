@@ -10,7 +10,7 @@ from chalice import Chalice, Rate, Response
 
 from chalicelib.bootstrap import services
 from chalicelib.sqs_batch import records_from_event, run_batch
-from chalicelib.telemetry import logger, metrics
+from chalicelib.telemetry import logger, metrics, uncorrelate
 from chalicelib.usecases import errors
 
 app = Chalice(app_name="responder")
@@ -57,9 +57,11 @@ def _answer(call: Callable[[], Any], status: int = 200, headers: dict[str, str] 
 @app.middleware("all")
 def telemetry(event, get_response):
     logger.append_keys(stage=services().settings.stage)
+    uncorrelate()  # a ticket reference is one request's or one record's, never the next invocation's
     try:
         return get_response(event)
     finally:
+        uncorrelate()
         metrics.flush_metrics(raise_on_empty_metrics=False)
 
 
@@ -161,6 +163,13 @@ def local_mastodon_mention():
     from chalicelib.usecases.local_mentions import inject
 
     return _answer(lambda: inject(services(), "mastodon", app.current_request.raw_body), status=202)
+
+
+@app.route("/local/email/mentions", methods=["POST"], content_types=["application/json"])
+def local_email_mention():
+    from chalicelib.usecases.local_mentions import inject
+
+    return _answer(lambda: inject(services(), "email", app.current_request.raw_body), status=202)
 
 
 # ------------------------------------------------------------------------------------------------ queues

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
@@ -53,14 +54,55 @@ def capture_method(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def count(name: str, value: float = 1, **dimensions: str) -> None:
-    """A count metric, emitted as EMF. With dimensions it is emitted on its own line right away."""
+def _emit(name: str, unit: MetricUnit, value: float, dimensions: dict[str, str]) -> None:
     if is_metrics_disabled():
         return
     if not dimensions:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        metrics.add_metric(name=name, unit=unit, value=value)
         return
-    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE,
+    with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE,
                        default_dimensions={"service": SERVICE}) as metric:
         for key, dim in dimensions.items():
             metric.add_dimension(name=key, value=str(dim))
+
+
+def count(name: str, value: float = 1, *, total: bool = False, **dimensions: str) -> None:
+    """A count metric, emitted as EMF. With dimensions it is emitted on its own line right away; ``total`` also
+    counts it without them (the service-wide figure an alarm reads, whatever the dimension values).
+    Dimensions stay few-valued (channel, desk, kind, action, queue): never a ticket, customer or message id."""
+    _emit(name, MetricUnit.Count, value, dimensions)
+    if total and dimensions:
+        _emit(name, MetricUnit.Count, value, {})
+
+
+def milliseconds(name: str, elapsed: timedelta, **dimensions: str) -> None:
+    """A duration in milliseconds (never negative: clocks of other systems may be ahead of ours)."""
+    _emit(name, MetricUnit.Milliseconds, max(0.0, elapsed.total_seconds() * 1000), dimensions)
+
+
+def seconds(name: str, elapsed: timedelta, **dimensions: str) -> None:
+    """A duration in seconds (never negative)."""
+    _emit(name, MetricUnit.Seconds, max(0.0, elapsed.total_seconds()), dimensions)
+
+
+def gauge(name: str, value: float, **dimensions: str) -> None:
+    """A level read at one moment (a remaining budget); alarms read its Minimum over a period."""
+    _emit(name, MetricUnit.Count, value, dimensions)
+
+
+# ------------------------------------------------------------------------------------------------ correlation
+#: The log key that carries the ticket reference once a use case knows it (``correlate``).
+CORRELATION_KEY = "correlation_id"
+
+
+def correlate(ticket_id: str | None) -> None:
+    """Every later log line of this record or request carries ``correlation_id`` = the ticket reference.
+    Kept per thread (the local stack runs handlers side by side); ``uncorrelate`` ends it."""
+    if ticket_id:
+        logger.thread_safe_append_keys(**{CORRELATION_KEY: ticket_id[:64]})  # a reference is short; a path may not be
+
+
+def uncorrelate() -> None:
+    """Forget the ticket reference: called before and after each SQS record and each request, so it never
+    leaks into the next one (a Lambda container keeps its logger between invocations)."""
+    logger.thread_safe_remove_keys([CORRELATION_KEY])

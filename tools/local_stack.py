@@ -4,10 +4,18 @@ Starts a moto server on 127.0.0.1 (``LOCAL_AWS_PORT``, default 4566), creates th
 ``infra/template.yaml`` through the CloudFormation API, then runs the Chalice app with stage ``local``:
 the HTTP API on 127.0.0.1 (``PORT``, default 8000), every ``@app.schedule`` handler on its schedule, and every
 ``@app.on_sqs_message`` handler fed real SQS events from its queue, as Lambda would. Ctrl-C stops it all.
+
+The HTTP server is Chalice's local server with two differences (``LocalRequestHandler``): a path no route matches
+answers the JSON 404 the deployed API answers (``tools.gateway_responses``), not API Gateway's 403 "Missing
+Authentication Token"; and each request is logged at DEBUG, not printed. ``RESPONDER_LOG_LEVEL`` (default INFO)
+sets the level of the local stack's own log and, when given, of the app's log (``POWERTOOLS_LOG_LEVEL``):
+``RESPONDER_LOG_LEVEL=DEBUG make run`` shows every request.
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import json
 import logging
 import os
 import re
@@ -18,15 +26,18 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEMPLATE = PROJECT / "infra" / "template.yaml"
 STACK_NAME = "responder-local"
 REGION = "eu-west-2"
+#: The local stack's own log (request lines at DEBUG); the app logs through Powertools on stdout.
+LOG = logging.getLogger("local_stack")
 
 
 @dataclass
@@ -64,6 +75,69 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudWatch::Alarm")
     warnings.filterwarnings("ignore", message="Tried to parse AWS::Cognito::")  # created by tools.local_agents
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def configure_logging(env: Mapping[str, str] | None = None) -> int:
+    """``RESPONDER_LOG_LEVEL`` (default INFO) for the local stack's log on stderr; when given, the app logs at that
+    level too, whatever .chalice/config.json says. Returns the level."""
+    env = os.environ if env is None else env
+    name = (env.get("RESPONDER_LOG_LEVEL") or "INFO").upper()
+    level = logging.getLevelName(name)
+    if not isinstance(level, int):
+        raise SystemExit(f"RESPONDER_LOG_LEVEL={name}: use DEBUG, INFO, WARNING or ERROR")
+    if env.get("RESPONDER_LOG_LEVEL"):
+        os.environ["POWERTOOLS_LOG_LEVEL"] = name  # before the app's logger is built; config.json only sets defaults
+    if not LOG.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
+        LOG.addHandler(handler)
+        LOG.propagate = False
+    LOG.setLevel(level)
+    return level
+
+
+def local_request_handler(app) -> type:
+    """Chalice's local request handler, answering unknown routes as the deployed API does and logging requests
+    at DEBUG."""
+    from chalice.local import ChaliceRequestHandler, RouteMatcher
+
+    from tools.gateway_responses import STATUS, not_found_body
+
+    routes = RouteMatcher(list(app.routes))
+
+    class LocalRequestHandler(ChaliceRequestHandler):
+        def _generic_handle(self) -> None:
+            try:
+                routes.match_route(self.path)
+            except ValueError:  # no route: API Gateway's MISSING_AUTHENTICATION_TOKEN, answered as deployed
+                self._parse_payload()  # read the body, so that the connection can serve the next request
+                body = json.dumps(not_found_body(self.command, urlsplit(self.path).path)).encode()
+                self._send_http_response(STATUS, {"Content-Type": "application/json", "Cache-Control": "no-store",
+                                                  "X-Content-Type-Options": "nosniff"}, body)
+                return
+            super()._generic_handle()
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the name BaseHTTPRequestHandler uses
+            LOG.debug("%s %s", self.address_string(), format % args)
+
+        def log_error(self, format: str, *args: Any) -> None:  # noqa: A002
+            LOG.warning("%s %s", self.address_string(), format % args)
+
+    return LocalRequestHandler
+
+
+def create_http_server(app, config, host: str, port: int):
+    """Chalice's local server (``chalice.local.create_local_server``) with ``LocalRequestHandler``."""
+    from chalice.local import LocalChalice, LocalDevServer, create_local_server
+
+    if isinstance(app, LocalChalice):  # made local already (a second server in one process)
+        http = LocalDevServer(app, config, host, port)
+    else:
+        http = create_local_server(app, config, host, port)
+    http.server.RequestHandlerClass = functools.partial(local_request_handler(app), app_object=app, config=config)
+    return http
 
 
 class MotoProcess:
@@ -235,6 +309,7 @@ class Runner:
 def serve(*, aws_port: int, http_port: int, announce: bool = True):
     """Start everything; returns (moto server, http server, runner, http thread)."""
     quiet()
+    configure_logging()
     os.environ.update(local_environment(aws_port, http_port))
     moto_server = start_moto(aws_port)
     endpoint = os.environ["AWS_ENDPOINT_URL"]
@@ -245,9 +320,7 @@ def serve(*, aws_port: int, http_port: int, announce: bool = True):
     os.environ.update(local_environment(aws_port, http_port))  # the runner's ports win over config.json
     os.environ.update(create_agents(endpoint))
     app = load_app()
-    from chalice.local import create_local_server
-
-    http = create_local_server(app, config, "127.0.0.1", http_port)
+    http = create_http_server(app, config, "127.0.0.1", http_port)
     http_thread = threading.Thread(target=http.serve_forever, name="http", daemon=True)
     http_thread.start()
     runner = Runner(app, endpoint_url=endpoint, concurrency=int(os.environ.get("LOCAL_SQS_CONCURRENCY", "4")))

@@ -70,6 +70,8 @@ class OutboxItem:
     text: str
     queued_at: datetime
     expires_at: datetime | None = None
+    #: When the customer wrote the message this answers (the ticket's last customer message): ack latency.
+    customer_wrote_at: datetime | None = None
 
     def outbound(self) -> OutboundMessage:
         t = self.target
@@ -84,7 +86,8 @@ class OutboxItem:
                 "channel": t.channel, "recipient": t.recipient, "in_reply_to": t.in_reply_to, "private": t.private,
                 "subject": t.subject, "name": t.name, "handle": t.handle, "extra": dict(t.extra), "text": self.text,
                 "queued_at": self.queued_at.isoformat(),
-                "expires_at": self.expires_at.isoformat() if self.expires_at else None}
+                "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+                "customer_wrote_at": self.customer_wrote_at.isoformat() if self.customer_wrote_at else None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OutboxItem:
@@ -92,10 +95,11 @@ class OutboxItem:
         if not isinstance(data, dict):
             raise ValueError("an outbox message must be a JSON object")
         try:
-            expires = data.get("expires_at")
+            expires, wrote = data.get("expires_at"), data.get("customer_wrote_at")
             return cls(idempotency_key=str(data["idempotency_key"]), kind=str(data.get("kind") or "reply"),
                        ticket_id=str(data["ticket_id"]), target=ReplyTarget.from_dict(data), text=str(data["text"]),
                        queued_at=datetime.fromisoformat(data["queued_at"]),
-                       expires_at=datetime.fromisoformat(expires) if expires else None)
+                       expires_at=datetime.fromisoformat(expires) if expires else None,
+                       customer_wrote_at=datetime.fromisoformat(wrote) if wrote else None)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not an outbox message: {exc}") from None

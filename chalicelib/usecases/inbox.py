@@ -29,7 +29,7 @@ from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import CLAIMED, MERGED, RESOLVED, WAITING, Ticket, TicketStateError
 from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate, InvalidToken, SignInRefused
-from chalicelib.telemetry import count, logger
+from chalicelib.telemetry import correlate, count, logger, seconds
 from chalicelib.usecases import customers
 from chalicelib.usecases.errors import Conflict, Forbidden, Invalid, Malformed, NotAuthenticated, NotFound
 from chalicelib.usecases.replies import queue_reply
@@ -196,7 +196,10 @@ def next_ticket(svc: Services, agent: Agent, desk: str | None = None) -> dict[st
                 svc.tickets.save(ticket)  # conditional on the version read: one winner
             except (ConcurrentUpdate, TicketStateError):
                 continue
+            correlate(ticket.ticket_id)
             count("TicketsClaimed", desk=ticket.desk)
+            count("AgentActions", action="next")
+            _desk_wait(ticket)
             logger.info("ticket claimed", extra={"ticket_id": ticket.ticket_id, "agent": agent.username})
             return {"ticket": ticket_view(svc, ticket, agent)}
     return {"ticket": None, "message": f"Nothing is waiting on {', '.join(candidates_desks)}."}
@@ -220,7 +223,18 @@ def claim(svc: Services, agent: Agent, ticket_id: str) -> dict[str, Any]:
     if updated is None:
         raise NotFound(f"ticket {ticket_id}")
     count("TicketsClaimed", desk=updated.desk)
+    _desk_wait(updated)
     return {"ticket": ticket_view(svc, updated, agent)}
+
+
+def _desk_wait(ticket: Ticket) -> None:
+    """``DeskWait`` (seconds, per desk): from the ticket queued on its desk to its first claim. An agent holds a
+    ticket before answering it, so the first claim is where the customer's wait for a person ends."""
+    claims = [e.at for e in ticket.timeline if e.kind == "claimed"]
+    if len(claims) != 1:
+        return  # claimed before: released, expired or reopened work is not a new wait
+    queued = next((e.at for e in ticket.timeline if e.kind == "queued"), ticket.first_contact_at)
+    seconds("DeskWait", claims[0] - queued, desk=ticket.desk)
 
 
 # ------------------------------------------------------------------------------------------------ show
@@ -520,7 +534,9 @@ def reopen(svc: Services, agent: Agent, ticket_id: str) -> dict[str, Any]:
 def link(svc: Services, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
     """Two identities are one customer (the customer-links use case, acted by this agent)."""
     _require_on_shift(svc, agent, svc.now())
-    return customers.link(svc, data, by=agent.username)
+    linked = customers.link(svc, data, by=agent.username)
+    count("AgentActions", action="link")
+    return linked
 
 
 # ------------------------------------------------------------------------------------------------ by name
@@ -534,12 +550,17 @@ TICKET_ACTIONS = (*ACTIONS_WITH_BODY, *ACTIONS_WITHOUT_BODY)
 
 def act(svc: Services, agent: Agent, ticket_id: str, action: str,
         body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """One of ``TICKET_ACTIONS`` by name; ``body`` is read only by the actions that take one."""
+    """One of ``TICKET_ACTIONS`` by name; ``body`` is read only by the actions that take one. From here on the
+    request's log lines carry the ticket reference; each action done is counted (``AgentActions`` per action)."""
+    correlate(ticket_id)
     if action in ACTIONS_WITH_BODY:
-        return ACTIONS_WITH_BODY[action](svc, agent, ticket_id, body())
-    if action in ACTIONS_WITHOUT_BODY:
-        return ACTIONS_WITHOUT_BODY[action](svc, agent, ticket_id)
-    raise NotFound(f"no action {action}: use one of {', '.join(TICKET_ACTIONS)}")
+        result = ACTIONS_WITH_BODY[action](svc, agent, ticket_id, body())
+    elif action in ACTIONS_WITHOUT_BODY:
+        result = ACTIONS_WITHOUT_BODY[action](svc, agent, ticket_id)
+    else:
+        raise NotFound(f"no action {action}: use one of {', '.join(TICKET_ACTIONS)}")
+    count("AgentActions", action=action)
+    return result
 
 
 # ------------------------------------------------------------------------------------------------ oversight

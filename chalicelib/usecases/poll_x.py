@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.channels.base import RateLimited
 from chalicelib.services import Services
-from chalicelib.telemetry import count, logger
+from chalicelib.telemetry import count, gauge, logger
 from chalicelib.usecases import polling
 from chalicelib.usecases.ingest import enqueue_mentions
 
@@ -43,9 +43,12 @@ def poll_mentions(svc: Services) -> dict[str, Any]:
         try:
             page = api.fetch_mentions(user_id, since_id=since_id, pagination_token=token)
         except RateLimited as limited:
+            gauge("XRateLimitRemaining", 0)
             cursor.update(pagination_token=token, newest_pending=newest, fetched_pending=fetched)
             return polling.rate_limited(svc, PLATFORM, CURSOR, cursor, limited, {"pages": pages, "fetched": fetched})
         pages += 1
+        if page.rate_limit_remaining is not None:  # x-rate-limit-remaining: requests left in the window
+            gauge("XRateLimitRemaining", page.rate_limit_remaining)
         if page.mentions:
             enqueue_mentions(svc, page.mentions, source="poll")  # safely queued before the cursor moves
         newest = newest or page.newest_id

@@ -6,6 +6,10 @@ from datetime import datetime
 from chalicelib.domain.outbound import OutboxItem, ReplyTarget
 from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
+from chalicelib.telemetry import count, milliseconds
+
+#: The kinds of the one acknowledgement per open case (out of hours, busy in hours, closing time).
+ACK_KINDS = ("ack", "busy", "closing")
 
 
 class NoReplyTarget(ValueError):
@@ -20,6 +24,17 @@ def queue_reply(svc: Services, ticket: Ticket, *, kind: str, key: str, text: str
     if target is None:
         raise NoReplyTarget(f"ticket {ticket.ticket_id} has no reply target")
     item = OutboxItem(idempotency_key=key, kind=kind, ticket_id=ticket.ticket_id, target=target,
-                      text=text, queued_at=svc.now(), expires_at=expires_at)
+                      text=text, queued_at=svc.now(), expires_at=expires_at,
+                      customer_wrote_at=ticket.last_customer_at)
     svc.queues.send_outbox(item.to_dict())
     return item
+
+
+def handed_over(item: OutboxItem, at: datetime) -> None:
+    """Metrics of a message the channel accepted at ``at``: an acknowledgement is counted (``AcksSent``) and timed
+    from the customer's message to now (``AckLatency``, milliseconds), both per kind."""
+    if item.kind not in ACK_KINDS:
+        return
+    count("AcksSent", kind=item.kind)
+    if item.customer_wrote_at is not None:
+        milliseconds("AckLatency", at - item.customer_wrote_at, kind=item.kind)

@@ -42,7 +42,7 @@ def sla_watch(svc: Services) -> dict[str, int]:
                                     status_url=svc.links.url(ticket.ticket_id))
             message.update(escalated=True, due_at=due.isoformat(), minutes_late=late, from_desk=ticket.desk)
             svc.queues.send_desk(escalation_desk, message)
-        count("SlaBreached", desk=ticket.desk, priority=ticket.priority)
+        count("SlaBreached", total=True, desk=ticket.desk, priority=ticket.priority)
         logger.warning("SLA breached", extra={"ticket_id": ticket.ticket_id, "desk": ticket.desk,
                                               "due": due.isoformat(), "minutes_late": late})
         breached += 1

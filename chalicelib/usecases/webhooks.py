@@ -138,8 +138,6 @@ def receive_email(svc: Services, raw_body: bytes | None) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------------- web form
-#: At most this many submissions per client (source address) per clock hour.
-FORM_LIMIT_PER_HOUR = 5
 _FORM_REFUSALS: dict[str, type[Refused]] = {
     "malformed": Malformed, "too_large": TooLarge, "unsupported": Unsupported, "invalid": Invalid}
 
@@ -150,7 +148,9 @@ def receive_form(svc: Services, raw_body: bytes | None, *, client_key: str) -> d
         mention = form_channel.parse_form(raw_body or b"", submission_id=submission_id, received_at=svc.now())
     except form_channel.FormError as exc:
         raise _reject(_FORM_REFUSALS[exc.kind], str(exc), channel="form", details=exc.errors) from None
-    if not svc.form_limit.try_take(client_key, svc.now().strftime("%Y%m%d%H"), FORM_LIMIT_PER_HOUR):
+    # at most FORM_PER_ADDRESS_PER_HOUR submissions per client (source address) per clock hour
+    if not svc.form_limit.try_take(client_key, svc.now().strftime("%Y%m%d%H"),
+                                   svc.settings.form_per_address_per_hour):
         raise _reject(TooManyRequests, "too many messages from this address; please try again in an hour",
                       channel="form")
     reference = new_reference()

@@ -125,3 +125,35 @@ def test_make_run_stops_cleanly_on_ctrl_c():
     out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, "".join(lines) + out
     assert "stopped" in out
+
+
+def test_an_unknown_route_answers_the_json_404_and_requests_are_not_logged_by_default(sunday_night_stack):
+    stack = sunday_night_stack
+    missing = stack.get("/foo")
+    assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/json"
+    assert missing.json() == {"error": "not_found", "message": "No such endpoint: GET /foo"}
+    refused = stack.post("/admin/nothing/here", json={}, headers=ADMIN)  # API Gateway: 403 "Authorization header…"
+    assert refused.status_code == 404 and refused.json()["message"] == "No such endpoint: POST /admin/nothing/here"
+    assert stack.get("/health").status_code == 200
+    assert "GET /foo" not in stack.output() and "GET /health HTTP" not in stack.output()
+
+
+def test_responder_log_level_debug_shows_every_request():
+    from tests.e2e.conftest import PROJECT, free_port
+
+    port = free_port()
+    env = {"LOCAL_AWS_PORT": str(free_port()), "PORT": str(port), "PATH": "/usr/bin:/bin",
+           "RESPONDER_LOG_LEVEL": "DEBUG"}
+    proc = subprocess.Popen([sys.executable, "-m", "tools.local_stack"], cwd=PROJECT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in proc.stdout:  # until the stack is up (or it exited: the assertion below shows why)
+            if "Responder is running" in line:
+                break
+        import requests
+
+        assert requests.get(f"http://127.0.0.1:{port}/foo", timeout=10).status_code == 404
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    assert re.search(r'DEBUG \[local_stack\] 127\.0\.0\.1 "GET /foo HTTP/1\.1" 404', out), out[-3000:]

@@ -158,7 +158,21 @@ def test_contact_form_bad_input_gets_a_clear_error_and_nothing_is_queued(client,
     assert receive_all("responder-inbound") == []
 
 
-def test_contact_form_abuse_limit(client):
+def test_contact_form_abuse_limit(svc, client):
+    svc.settings = svc.settings.model_copy(update={"form_per_address_per_hour": 5})  # the deployed default
     payload = {"name": "Bot", "email": "bot@example.org", "message": "Buy cheap tickets"}
     statuses = [form_post(client, payload).status_code for _ in range(7)]
     assert statuses[:5] == [202] * 5 and statuses[5:] == [429, 429]
+
+
+def test_the_form_limit_is_a_stage_setting_high_on_the_local_stack(svc, client):
+    from chalicelib.settings import Settings, SettingsError
+
+    assert Settings.from_env({"STAGE": "prod"}).form_per_address_per_hour == 5
+    assert Settings.from_env({"STAGE": "dev", "FORM_PER_ADDRESS_PER_HOUR": "20"}).form_per_address_per_hour == 20
+    for bad in ("0", "-1", "many"):
+        with pytest.raises(SettingsError, match="form_per_address_per_hour"):
+            Settings.from_env({"STAGE": "dev", "FORM_PER_ADDRESS_PER_HOUR": bad})
+    assert svc.settings.form_per_address_per_hour >= 1000  # everything local comes from 127.0.0.1
+    payload = {"name": "Dev", "email": "dev@example.org", "message": "Testing the form again"}
+    assert {form_post(client, payload).status_code for _ in range(8)} == {202}
