@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test unit integration e2e lint check-config bench triage-report replay reliability audit deploy-infra clean
+.PHONY: run test unit integration e2e lint check-config bench triage-report replay reliability audit deploy clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ run: $(STAMP)  ## start the embedded local AWS stack and the app (Ctrl-C stops)
 	$(PY) -m tools.local_stack
 
 test: $(STAMP) lint  ## unit, integration (moto) and end-to-end (local stack, browser) tests
-	$(PY) -m pytest -q -n 2 --dist loadfile tests
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15 tests
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
@@ -29,9 +29,10 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(PY) -m pytest -q tests/e2e
 
-lint: $(STAMP)  ## the infra template, the brand config, ruff, and mypy (strict on the domain; see pyproject.toml)
+lint: $(STAMP)  ## the infra template, the brand config, IAM least privilege, ruff, and mypy (strict on the domain; see pyproject.toml)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	$(PY) -m tools.check_config --quiet
+	$(PY) -m tools.check_policy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
@@ -52,7 +53,7 @@ reliability: $(STAMP)  ## fuzz every route 10,000 times; the fault scenario on t
 audit: $(STAMP)  ## pip-audit of the pinned requirements (one line, exit 0, when no vulnerability database answers)
 	$(PY) -m tools.audit
 
-bench: $(STAMP)  ## benchmarks: figures as ratios measured in one run
+bench: $(STAMP)  ## benchmarks (under 10 minutes): bench/results.json, bench/results.md, bench/storm.png; then the triage report
 	$(PY) -m bench.run && $(PY) bench/triage_accuracy.py
 
 triage-report: $(STAMP)  ## triage against the hand-labelled tweets: per intent, acknowledgement, confusion, time
@@ -61,9 +62,9 @@ triage-report: $(STAMP)  ## triage against the hand-labelled tweets: per intent,
 replay: $(STAMP)  ## send ../shared/data/twcs_sample.csv to the running local stack as signed X webhooks
 	$(PY) -m tools.replay $(REPLAY_ARGS)
 
-deploy-infra: $(STAMP)  ## create/update the infra stack: make deploy-infra STAGE=prod
-	aws cloudformation deploy --stack-name responder-$(STAGE) --template-file infra/template.yaml \
-		--parameter-overrides Stage=$(STAGE) --no-fail-on-empty-changeset
+deploy: $(STAMP)  ## make deploy STAGE=dev|prod: infra stack, SecureString secrets, scoped policy, chalice deploy, checks
+	@case "$(STAGE)" in dev|prod) ;; *) echo "make deploy needs STAGE=dev or STAGE=prod (stage local: make run)"; exit 2;; esac
+	$(PY) -m tools.deploy deploy $(STAGE) $(DEPLOY_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -34,7 +34,7 @@ def dynamo_stores(settings: Settings) -> Stores:
         acks=db.DynamoAckLedger(retention), outbox=db.DynamoOutbox(retention), buckets=db.DynamoBuckets(retention),
         incidents=db.DynamoIncidents(retention), cursors=db.DynamoCursors(retention),
         form_limit=db.DynamoFormLimit(retention), sandbox=db.DynamoSandbox(retention),
-        health=db.DynamoHealth(retention), answers=db.DynamoAnswers(retention))
+        health=db.DynamoHealth(retention), answers=db.DynamoAnswers(retention), spend=db.DynamoSpend(retention))
 
 
 def memory_stores() -> Stores:
@@ -45,7 +45,7 @@ def memory_stores() -> Stores:
         mentions=m.MemoryMentions(), tickets=m.MemoryTickets(), customers=m.MemoryCustomers(),
         threads=m.MemoryThreads(), acks=m.MemoryAckLedger(), outbox=m.MemoryOutbox(), buckets=m.MemoryBuckets(),
         incidents=m.MemoryIncidents(), cursors=m.MemoryCursors(), form_limit=m.MemoryFormLimit(),
-        sandbox=m.MemorySandbox(), health=m.MemoryHealth(), answers=m.MemoryAnswerCounts())
+        sandbox=m.MemorySandbox(), health=m.MemoryHealth(), answers=m.MemoryAnswerCounts(), spend=m.MemorySpend())
 
 
 def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> Callable[[str], Sender]:
@@ -120,13 +120,23 @@ def _mastodon_api_factory(settings: Settings, secrets: Secrets) -> Callable[[], 
     return make
 
 
+def _sns(settings: Settings) -> SnsEndpoint:
+    """Stage local never reaches SNS (its stand-in verifies nothing); every other stage fetches over HTTPS."""
+    if settings.stage == "local":
+        from chalicelib.channels.sandbox import LocalSns
+
+        return LocalSns()
+    from chalicelib.channels.sns_http import SnsHttp
+
+    return SnsHttp()
+
+
 def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | None = None,
           config: BrandConfig | None = None, sender_factory: Callable[[str], Sender] | None = None,
           x_api_factory: Callable[[], MentionSource] | None = None, sns: SnsEndpoint | None = None,
           agents: AgentDirectory | None = None, memory: bool = False,
           bluesky_api_factory: Callable[[], NotificationSource] | None = None,
           mastodon_api_factory: Callable[[], NotificationSource] | None = None) -> Services:
-    from chalicelib.channels.sns_http import SnsHttp
     from chalicelib.clock import Clock
     from chalicelib.configfile import load_config
     from chalicelib.domain.rota import Calendar
@@ -151,7 +161,9 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
         stores = dynamo_stores(settings)
         session = boto3.session.Session(region_name=settings.region)
         queues = SqsQueues(session.client("sqs", endpoint_url=settings.endpoint_url), inbound=settings.inbound_queue,
-                           outbox=settings.outbox_queue, desk_queue_name=config.queue_name)
+                           outbox=settings.outbox_queue, desk_queue_name=config.queue_name,
+                           urls={settings.inbound_queue: settings.inbound_queue_url,
+                                 settings.outbox_queue: settings.outbox_queue_url})
     if sender_factory is None:
         if settings.sandbox_outbound:
             from chalicelib.channels.sandbox import SandboxSender
@@ -169,7 +181,7 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
             agents = _cognito_agents(settings, config, session)
     return Services(settings=settings, clock=clock, secrets=secrets, config=config, calendar=Calendar(config),
                     stores=stores, queues=queues, sender_factory=sender_factory,
-                    x_api_factory=x_api_factory or _x_api_factory(settings, secrets), sns=sns or SnsHttp(),
+                    x_api_factory=x_api_factory or _x_api_factory(settings, secrets), sns=sns or _sns(settings),
                     agents=agents,
                     bluesky_api_factory=bluesky_api_factory or _bluesky_api_factory(settings, secrets),
                     mastodon_api_factory=mastodon_api_factory or _mastodon_api_factory(settings, secrets))

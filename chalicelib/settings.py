@@ -53,6 +53,8 @@ class Settings(BaseModel):
     state_table: str = "responder-state"
     inbound_queue: str = "responder-inbound"
     outbox_queue: str = "responder-outbox"
+    inbound_queue_url: str = ""  # INBOUND_QUEUE_URL (a stack output): no GetQueueUrl; other queues' URLs derive from it
+    outbox_queue_url: str = ""  # OUTBOX_QUEUE_URL (a stack output)
     parameter_prefix: str = "/responder/dev/"
     public_base_url: str = "http://127.0.0.1:8000"  # where status links point (the API's public URL)
     retention_days: int = Field(default=90, ge=1, le=3650)
@@ -71,6 +73,8 @@ class Settings(BaseModel):
     agent_pool_id: str = ""  # AGENT_POOL_ID: the Cognito user pool agents sign in to
     agent_client_id: str = ""  # AGENT_CLIENT_ID: its app client (USER_PASSWORD_AUTH, no secret)
     claim_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)  # an untouched claim returns to the desk
+    #: FORM_PER_ADDRESS_PER_HOUR: web-form submissions accepted per source address per clock hour (then 429)
+    form_per_address_per_hour: int = Field(default=5, ge=1, le=1_000_000)
     clock: str | None = None  # RESPONDER_CLOCK: ISO-8601 instant the app's clock starts at
 
     _split = field_validator("meta_page_ids", "instagram_account_ids", mode="before")(_csv)
@@ -108,6 +112,7 @@ class Settings(BaseModel):
             "mentions_table": "MENTIONS_TABLE", "tickets_table": "TICKETS_TABLE",
             "customers_table": "CUSTOMERS_TABLE", "state_table": "STATE_TABLE",
             "inbound_queue": "INBOUND_QUEUE", "outbox_queue": "OUTBOX_QUEUE",
+            "inbound_queue_url": "INBOUND_QUEUE_URL", "outbox_queue_url": "OUTBOX_QUEUE_URL",
             "parameter_prefix": "PARAMETER_PREFIX", "public_base_url": "PUBLIC_BASE_URL",
             "retention_days": "RETENTION_DAYS", "config_path": "BRAND_CONFIG",
             "x_account_id": "X_ACCOUNT_ID", "meta_page_ids": "META_PAGE_IDS",
@@ -117,7 +122,7 @@ class Settings(BaseModel):
             "mastodon_instance_url": "MASTODON_INSTANCE_URL", "mastodon_account": "MASTODON_ACCOUNT",
             "reopen_window_days": "REOPEN_WINDOW_DAYS", "sandbox_outbound": "SANDBOX_OUTBOUND",
             "clock": "RESPONDER_CLOCK", "agent_pool_id": "AGENT_POOL_ID", "agent_client_id": "AGENT_CLIENT_ID",
-            "claim_idle_minutes": "CLAIM_IDLE_MINUTES",
+            "claim_idle_minutes": "CLAIM_IDLE_MINUTES", "form_per_address_per_hour": "FORM_PER_ADDRESS_PER_HOUR",
         }
         values = {field: env[var] for field, var in names.items() if env.get(var) not in (None, "")}
         values.setdefault("region", env.get("AWS_DEFAULT_REGION", "eu-west-2"))
@@ -131,7 +136,9 @@ class Settings(BaseModel):
 
 
 class Secrets:
-    """Credentials by name. Local stage: environment (dummies). Other stages: SSM, decrypted and cached."""
+    """Credentials by name. Stages local and test: environment (documented dummies). Deployed stages (dev, prod):
+    SSM SecureString only, decrypted and cached 5 minutes (a rotated value is read without a redeploy); a secret
+    left in a deployed stage's environment is ignored (``tools.deploy`` refuses to deploy one)."""
 
     def __init__(self, settings: Settings, env: Mapping[str, str] | None = None,
                  fetch: Callable[[str], str] | None = None):
@@ -150,9 +157,9 @@ class Secrets:
     def get(self, name: str) -> str:
         if name not in SECRET_PARAMETERS:
             raise KeyError(f"unknown secret {name}")
-        value = self._env.get(name)
-        if value:
-            return value
-        if self._settings.stage == "local":
-            raise SettingsError(f"{name} is not set in .chalice/config.json for stage local")
+        if self._settings.stage in ("local", "test"):  # documented dummies; deployed stages never read env
+            value = self._env.get(name)
+            if value:
+                return value
+            raise SettingsError(f"{name} is not set in .chalice/config.json for stage {self._settings.stage}")
         return self._ssm_fetch(self._settings.parameter_prefix + SECRET_PARAMETERS[name])

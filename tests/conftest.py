@@ -33,8 +33,13 @@ def utc(*args) -> datetime:
 
 @pytest.fixture
 def aws():
-    """moto in-process, with the stack created from infra/template.yaml through CloudFormation."""
+    """moto in-process, with the stack created from infra/template.yaml through CloudFormation; each DynamoDB item
+    write atomic, as in DynamoDB (tools.local_aws.atomic_dynamodb_writes)."""
     from moto import mock_aws
+
+    from tools.local_aws import atomic_dynamodb_writes
+
+    atomic_dynamodb_writes()
 
     with mock_aws():
         cfn = boto3.client("cloudformation", region_name="eu-west-2")
@@ -73,11 +78,13 @@ def svc(aws, settings, clock, monkeypatch):
     pool = create_pool(boto3.client("cognito-idp", region_name="eu-west-2"), load_config(settings.config_path).team_ids)
     settings = settings.model_copy(update={"agent_pool_id": pool["AGENT_POOL_ID"],
                                            "agent_client_id": pool["AGENT_CLIENT_ID"]})
+    from chalicelib.channels.sns_http import SnsHttp
     from chalicelib.channels.x_api import XApi
 
-    # the real X client, its HTTP intercepted by the tests (stage local itself polls an empty local stand-in)
+    # the real X client and SNS certificate fetcher, their HTTP intercepted by the tests (stage local itself polls
+    # an empty local stand-in and fetches no certificate)
     services = bootstrap.build(settings, clock=clock, secrets=Secrets(settings, env=LOCAL_ENV),
-                               x_api_factory=lambda: XApi(bearer_token=LOCAL_ENV["X_BEARER_TOKEN"]))
+                               x_api_factory=lambda: XApi(bearer_token=LOCAL_ENV["X_BEARER_TOKEN"]), sns=SnsHttp())
     bootstrap.use(services)
     yield services
     bootstrap.use(None)

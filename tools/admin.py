@@ -9,11 +9,12 @@
     python -m tools.admin link x@pat email#pat@example.org      (one customer; their open tickets merge)
     python -m tools.admin unlink x@pat
     python -m tools.admin ticket R7K2M9QPX
+    python -m tools.admin dlq responder-inbound        (what waits there: count, kind, key, tries; no text)
     python -m tools.admin redrive responder-inbound
 
 HTTP commands talk to RESPONDER_URL (else http://127.0.0.1:$PORT, else port 8000) with RESPONDER_ADMIN_TOKEN
-(default: stage local's dummy). ``redrive`` talks to SQS directly with your AWS credentials (AWS_ENDPOINT_URL for
-the local stack).
+(default: stage local's dummy). ``dlq`` and ``redrive`` talk to SQS directly with your AWS credentials and region
+(AWS_ENDPOINT_URL for the local stack).
 """
 from __future__ import annotations
 
@@ -160,12 +161,67 @@ def redrive_queue(sqs, queue: str, *, limit: int = 10_000) -> int:
     return moved
 
 
+def _sqs():
+    """SQS with your AWS credentials and region (AWS_ENDPOINT_URL for the local stack), or one clear sentence."""
+    from tools.deploy import DeployError, session_for
+
+    try:
+        session = session_for(None)
+    except DeployError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    return session.client("sqs", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+
+
+def _guard_aws(action):
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return action()
+    except (ClientError, BotoCoreError) as exc:
+        console.print(f"[red]AWS refused:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def describe_dead_letters(sqs, queue: str, *, show: int = 10) -> dict:
+    """What waits in ``<queue>-dlq``: how many, and for up to ``show`` of them what they are (kind, key, tries,
+    when first sent) — never the customer's text. Peeking leaves them in place."""
+    url = sqs.get_queue_url(QueueName=f"{queue}-dlq")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(show, 10), VisibilityTimeout=0,
+                                   AttributeNames=["ApproximateReceiveCount", "SentTimestamp"]).get("Messages", [])
+    listed = []
+    for message in messages:
+        try:
+            body = json.loads(message["Body"])
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        listed.append({"message_id": message["MessageId"], "kind": body.get("kind") or body.get("channel") or "?",
+                       "key": str(body.get("key") or body.get("idempotency_key") or body.get("ticket_id")
+                                  or body.get("id") or ""),
+                       "tries": int(message["Attributes"].get("ApproximateReceiveCount", "0")),
+                       "sent_at": int(message["Attributes"].get("SentTimestamp", "0")) // 1000})
+    return {"queue": f"{queue}-dlq", "waiting": int(attributes["Attributes"]["ApproximateNumberOfMessages"]),
+            "messages": listed}
+
+
+@app.command()
+def dlq(queue: str = typer.Argument(..., help="responder-inbound, responder-outbox or responder-desk-<desk>")) -> None:
+    """What waits in the queue's dead-letter queue (count, kind, key, tries; never message text)."""
+    sqs = _sqs()
+    found = _guard_aws(lambda: describe_dead_letters(sqs, queue))
+    console.print(f"{found['waiting']} message(s) in {found['queue']}")
+    for message in found["messages"]:
+        console.print(f"  {message['message_id']}  {message['kind']:<10} {message['key']:<40} "
+                      f"tries {message['tries']}")
+
+
 @app.command()
 def redrive(queue: str = typer.Argument(..., help="responder-inbound or responder-outbox")) -> None:
     """Send what waits in the queue's dead-letter queue back for another try (after fixing the cause)."""
-    import boto3
-
-    moved = redrive_queue(boto3.client("sqs", endpoint_url=os.environ.get("AWS_ENDPOINT_URL")), queue)
+    sqs = _sqs()
+    moved = _guard_aws(lambda: redrive_queue(sqs, queue))
     console.print(f"moved {moved} message(s) from {queue}-dlq to {queue}")
 
 

@@ -55,3 +55,17 @@ class LocalNotificationSource:
 
     def fetch_notifications(self, *, cursor: str | None, limit: int = 50) -> NotificationsPage:
         return NotificationsPage()
+
+
+class LocalSns:
+    """Stage local's stand-in for the two HTTPS calls an SNS subscriber makes: the local stack fetches no signing
+    certificate and confirms no subscription, so a signed SNS message cannot be verified locally and is refused
+    (401). E-mails are injected with ``POST /local/email/mentions``, which builds the SES notification and takes the
+    e-mail channel's own parser onto the same inbound queue."""
+
+    def certificate(self, url: str) -> bytes:
+        return b""
+
+    def confirm(self, url: str) -> None:
+        return None
+

@@ -1,18 +1,25 @@
-"""Stage local: inject a Bluesky or Mastodon mention as if the poller had read it (the local stack never calls
-either platform). The body is a notification as the platform's API returns it, or a short form the platform's
-shape is built from; either way it goes through the poller's own parser and onto the same inbound queue."""
+"""Stage local: inject a Bluesky or Mastodon mention as if the poller had read it, or an e-mail as if SES had
+received it (the local stack never calls either platform, nor SNS). The body is a notification as the platform's
+API returns it, or a short form the platform's shape is built from; either way it goes through the channel's own
+parser and onto the same inbound queue."""
 from __future__ import annotations
 
+import base64
+import json
+import uuid
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
 from chalicelib import json_input
 from chalicelib.channels import bluesky, mastodon
+from chalicelib.channels import email as email_channel
 from chalicelib.services import Services
 from chalicelib.usecases.errors import Invalid, Malformed, NotFound, TooLarge
-from chalicelib.usecases.ingest import enqueue_mentions
+from chalicelib.usecases.ingest import enqueue_mentions, enqueue_raw
 
 MAX_BODY = 64 * 1024
-CHANNELS = ("bluesky", "mastodon")
+CHANNELS = ("bluesky", "mastodon", "email")
 
 
 def inject(svc: Services, channel: str, raw_body: bytes | None) -> dict[str, Any]:
@@ -22,7 +29,7 @@ def inject(svc: Services, channel: str, raw_body: bytes | None) -> dict[str, Any
     if settings.stage != "local":
         raise NotFound(f"/local/{channel}/mentions exists only in stage local")
     if channel not in CHANNELS:
-        raise NotFound(f"no local injection for {channel!r} (use {' or '.join(CHANNELS)})")
+        raise NotFound(f"no local injection for {channel!r} (use {', '.join(CHANNELS)})")
     body = raw_body or b""
     if len(body) > MAX_BODY:
         raise TooLarge(f"a local mention is at most {MAX_BODY} bytes")
@@ -33,6 +40,8 @@ def inject(svc: Services, channel: str, raw_body: bytes | None) -> dict[str, Any
     if not isinstance(data, dict):
         raise Malformed("the body must be a JSON object")
     now = svc.now()
+    if channel == "email":
+        return _inject_email(svc, data)
     try:
         if channel == "bluesky":
             notification = bluesky.local_notification(data, now=now)
@@ -49,3 +58,43 @@ def inject(svc: Services, channel: str, raw_body: bytes | None) -> dict[str, Any
         raise Invalid("not a mention of the brand (another kind of notification, or the brand's own post)")
     enqueue_mentions(svc, [mention], source="local")
     return {"queued": mention.key, "external_id": mention.external_id, "notification": notification}
+
+
+def _inject_email(svc: Services, data: dict[str, Any]) -> dict[str, Any]:
+    """``{"from": "pat@example.org", "name"?, "subject"?, "text", "in_reply_to"?}`` -> the SES "Received"
+    notification SNS would deliver, parsed by the e-mail channel and queued like ``POST /webhooks/email``."""
+    sender, text = data.get("from"), data.get("text")
+    problems = {key: "required, a non-empty string" for key, value in (("from", sender), ("text", text))
+                if not isinstance(value, str) or not value.strip()}
+    for key in ("name", "subject", "in_reply_to"):
+        if key in data and not isinstance(data[key], str):
+            problems[key] = "must be a string"
+    if problems or not isinstance(sender, str) or not isinstance(text, str):
+        raise Invalid("an e-mail needs from and text", details=problems)
+    now = svc.now()
+    message = EmailMessage()
+    message["From"] = formataddr((data.get("name") or "", sender))
+    message["To"] = svc.settings.reply_from_address or "help@localhost"
+    message["Subject"] = data.get("subject") or "Customer e-mail"
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain="local.test")
+    if data.get("in_reply_to"):
+        message["In-Reply-To"] = message["References"] = data["in_reply_to"]
+    message.set_content(text)
+    notification = {"notificationType": "Received",
+                    "mail": {"timestamp": now.isoformat(), "messageId": uuid.uuid4().hex, "source": sender,
+                             "destination": [message["To"]]},
+                    "receipt": {"timestamp": now.isoformat(), "recipients": [message["To"]],
+                                "spamVerdict": {"status": "PASS"}, "virusVerdict": {"status": "PASS"},
+                                "action": {"type": "SNS", "encoding": "BASE64"}},
+                    "content": base64.b64encode(message.as_bytes()).decode()}
+    envelope = {"Type": "Notification", "MessageId": str(uuid.uuid4()), "Message": json.dumps(notification)}
+    try:
+        mentions = email_channel.parse_sns_notification(envelope)
+    except ValueError as exc:
+        raise Invalid(f"not a readable e-mail: {exc}") from None
+    if not mentions:
+        raise Invalid("an automatic or bounced e-mail is not answered")
+    enqueue_raw(svc, "email", envelope)
+    return {"queued": mentions[0].key, "external_id": mentions[0].external_id, "message_id": message["Message-ID"]}
+

@@ -21,7 +21,7 @@ def free_port() -> int:
 
 
 class LocalStack:
-    def __init__(self, clock: str | None):
+    def __init__(self, clock: str | None, extra_env: dict[str, str] | None = None):
         self.aws_port, self.http_port = free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.http_port}"
         self.endpoint = f"http://127.0.0.1:{self.aws_port}"
@@ -29,6 +29,7 @@ class LocalStack:
         env.update(LOCAL_AWS_PORT=str(self.aws_port), PORT=str(self.http_port), PYTHONUNBUFFERED="1")
         if clock:
             env["RESPONDER_CLOCK"] = clock
+        env.update(extra_env or {})
         self.log = open(PROJECT / f".pytest_cache/local-stack-{self.http_port}.log", "w+")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen([sys.executable, "-m", "tools.local_stack"], cwd=PROJECT, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT)

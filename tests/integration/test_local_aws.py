@@ -32,3 +32,52 @@ def test_fresh_messages_are_received_and_expired_ones_are_not(retention_check, m
         later = models.unix_time() + 61
         monkeypatch.setattr(models, "unix_time", lambda *a: later)
         assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+
+
+def _racing_conditional_puts(rounds: int) -> int:
+    """Rounds in which more than one of four threads won the same conditional put (``version = 1`` -> 2)."""
+    import sys
+    import threading
+
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-2")
+        dynamodb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        doubled = 0
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)  # switch threads as often as possible: the widest window for a race
+        try:
+            for n in range(rounds):
+                key = {"S": f"ticket-{n}"}
+                dynamodb.put_item(TableName="t", Item={"pk": key, "version": {"N": "1"}})
+                wins: list[int] = []
+                start = threading.Barrier(4)
+
+                def claim(agent: int, key=key, wins=wins, start=start) -> None:
+                    start.wait()
+                    try:
+                        dynamodb.put_item(TableName="t", Item={"pk": key, "version": {"N": "2"},
+                                                               "agent": {"N": str(agent)}},
+                                          ConditionExpression="version = :v",
+                                          ExpressionAttributeValues={":v": {"N": "1"}})
+                        wins.append(agent)
+                    except dynamodb.exceptions.ConditionalCheckFailedException:
+                        pass
+
+                threads = [threading.Thread(target=claim, args=(agent,)) for agent in range(4)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                doubled += len(wins) > 1
+        finally:
+            sys.setswitchinterval(interval)
+    return doubled
+
+
+def test_a_conditional_write_has_one_winner_however_the_threads_interleave():
+    from tools.local_aws import atomic_dynamodb_writes
+
+    atomic_dynamodb_writes()  # what the local stack's moto server and the tests' moto run with
+    assert _racing_conditional_puts(150) == 0

@@ -63,3 +63,33 @@ def test_a_running_clock_jumps_forward_and_runs_on():
     clock.advance(minutes=15)
     assert clock.now() == utc(2026, 11, 25, 20, 5, 10)
     assert clock.now() - utc(2026, 11, 25, 20, 5, 10) == timedelta(seconds=10)
+
+
+def test_an_email_injected_locally_is_parsed_by_the_email_channel_and_acknowledged_once(client, svc):
+    sent = client.http.post("/local/email/mentions", headers={"Content-Type": "application/json"},
+                            body=json.dumps({"from": "cara@example.org", "name": "Cara Jones", "subject": "Refund",
+                                             "text": "My refund for booking ABC123 never arrived"}))
+    assert sent.status_code == 202, sent.body
+    assert sent.json_body["queued"].startswith("email#") and sent.json_body["message_id"].startswith("<")
+    run_pipeline()
+    drain("deliver_outbox", "responder-outbox")
+    acks = [m for m in client.http.get("/local/outbox").json_body["messages"] if m["channel"] == "email"]
+    assert len(acks) == 1 and acks[0]["recipient"] == "cara@example.org"
+    assert f"<{acks[0]['in_reply_to']}>" == sent.json_body["message_id"]  # threaded under the e-mail
+
+
+@pytest.mark.parametrize("body, field", [('{"text": "hello"}', "from"), ('{"from": "a@b.org"}', "text"),
+                                         ('{"from": "a@b.org", "text": "x", "subject": 5}', "subject")])
+def test_a_local_email_without_what_it_needs_is_422_naming_the_field(client, body, field):
+    response = client.http.post("/local/email/mentions", body=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422 and field in response.json_body["details"], response.json_body
+
+
+def test_only_deployed_stages_fetch_sns_certificates(settings):
+    from chalicelib.bootstrap import _sns
+    from chalicelib.channels.sandbox import LocalSns
+    from chalicelib.channels.sns_http import SnsHttp
+
+    assert isinstance(_sns(settings), LocalSns) and settings.stage == "local"
+    assert LocalSns().certificate("https://sns.eu-west-2.amazonaws.com/cert.pem") == b""
+    assert isinstance(_sns(settings.model_copy(update={"stage": "prod"})), SnsHttp)

@@ -1,0 +1,100 @@
+"""The local stack never reaches the internet. Every Python process of the stack (the app, its queue and schedule
+runners, the embedded AWS) runs with an audit hook (tests/e2e/netguard/sitecustomize.py) that records each name
+lookup and socket connection to anything but loopback. The stack then takes a customer on every channel, a forged
+SNS e-mail, every schedule (the pollers included) and an agent's reply; the record must stay empty."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import PROJECT, LocalStack
+from tests.e2e.test_local_stack import app_now, send_tweet
+
+NETGUARD = Path(__file__).resolve().parent / "netguard"
+META_SECRET = "local-meta-app-secret"
+ADMIN = {"Authorization": "Bearer local-admin-token"}
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    log = tmp_path_factory.mktemp("network") / "outbound.log"
+    (PROJECT / ".pytest_cache").mkdir(exist_ok=True)
+    stack = LocalStack("2026-11-29T03:00:00+00:00",
+                       extra_env={"PYTHONPATH": str(NETGUARD), "RESPONDER_NETWORK_LOG": str(log)})
+    yield stack, log
+    stack.stop()
+
+
+def test_the_audit_hook_records_a_lookup_that_leaves_the_machine(tmp_path):
+    """The guard itself works: a process with it that looks up a public name is recorded (and not the loopback)."""
+    log = tmp_path / "probe.log"
+    code = ("import socket\nsocket.getaddrinfo('127.0.0.1', 80)\n"
+            "try:\n    socket.getaddrinfo('api.x.com', 443)\nexcept OSError:\n    pass\n")
+    subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(NETGUARD), "RESPONDER_NETWORK_LOG": str(log),
+                                                      "PATH": "/usr/bin:/bin"}, check=True, timeout=30)
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1 and "api.x.com" in lines[0]
+
+
+def meta_comment(stack, comment_id: str, author: str, text: str):
+    created = int(app_now(stack).timestamp())
+    body = json.dumps({"object": "page", "entry": [{"id": "2000000001", "time": created, "changes": [{
+        "field": "feed", "value": {"from": {"id": author, "name": "Ann Rider"}, "post_id": "2000000001_555",
+                                   "comment_id": f"555_{comment_id}", "created_time": created, "item": "comment",
+                                   "verb": "add", "message": text}}]}]}).encode()
+    digest = hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return stack.post("/webhooks/meta", data=body, headers={"Content-Type": "application/json",
+                                                            "X-Hub-Signature-256": f"sha256={digest}"})
+
+
+def acks(stack) -> list[dict]:
+    return [m for m in stack.get("/local/outbox").json()["messages"] if m["idempotency_key"].startswith("ack#")]
+
+
+def test_a_night_on_every_channel_and_every_schedule_makes_no_outbound_call(guarded):
+    stack, log = guarded
+    send_tweet(stack, "880001", "@ExampleRail my train was cancelled and nobody told us", user_id="8801")
+    assert meta_comment(stack, "8802", "8100000802", "The 23:10 from Leeds was cancelled, refund please?"
+                        ).status_code == 200
+    email = stack.post("/local/email/mentions", json={"from": "cara@example.org", "name": "Cara",
+                                                      "subject": "Refund", "text": "My refund never arrived"})
+    assert email.status_code == 202, email.text
+    form = stack.post("/contact", json={"name": "Dev", "email": "dev@example.org",
+                                        "message": "My season ticket renewal failed twice"})
+    assert form.status_code == 202, form.text
+    for channel, body in (("bluesky", {"handle": "pat.bsky.social", "text": "@meridianrail.bsky.social train "
+                                                                             "cancelled, no bus"}),
+                          ("mastodon", {"acct": "pat@fedi.example", "text": "@meridianrail my train was cancelled"})):
+        assert stack.post(f"/local/{channel}/mentions", json=body).status_code == 202
+
+    # a forged SNS message whose certificate URL looks like SNS's: refused, and no certificate is fetched
+    forged = {"Type": "Notification", "MessageId": "m1", "TopicArn": "arn:aws:sns:eu-west-2:1:t", "Message": "{}",
+              "Timestamp": "2026-11-29T03:00:00.000Z", "SignatureVersion": "1",
+              "Signature": base64.b64encode(b"x" * 256).decode(),
+              "SigningCertURL": "https://sns.eu-west-2.amazonaws.com/SimpleNotificationService-abc.pem"}
+    refused = stack.post("/webhooks/email", data=json.dumps(forged), headers={"Content-Type": "text/plain"})
+    assert refused.status_code == 401, refused.text
+
+    for name in ("poll_x", "poll_bluesky", "poll_mastodon", "closing_time", "sla_watch"):
+        ran = stack.post(f"/local/schedules/{name}")
+        assert ran.status_code == 200, ran.text
+
+    sent = stack.wait_for(lambda: len(acks(stack)) >= 6 and acks(stack), timeout=30)
+    # six customers, six acknowledgements, each recorded by the sandbox sender instead of sent
+    assert sent and len(sent) == 6, [(m["channel"], m["recipient"]) for m in acks(stack)]
+    assert {m["channel"] for m in sent} == {"x", "facebook", "email", "form", "bluesky", "mastodon"}
+
+    # an on-call agent signs in (Cognito on the local AWS) and replies: still nothing leaves
+    signed_in = stack.post("/agent/sign-in", json={"username": "omar", "password": "Omar-local-1"})
+    assert signed_in.status_code == 200, signed_in.text
+    time.sleep(1.0)  # the schedule and queue runners' next turn
+    recorded = log.read_text() if log.exists() else ""
+    assert recorded == "", recorded

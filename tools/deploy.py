@@ -1,0 +1,573 @@
+"""One deploy path for a stage: ``make deploy STAGE=dev`` (or ``prod``).
+
+    python -m tools.deploy deploy dev                   infra stack -> secrets -> policy -> chalice deploy -> checks
+    python -m tools.deploy deploy dev --secrets-file dev.env   channel secrets from a file (NAME=value lines)
+    python -m tools.deploy secret dev X_BEARER_TOKEN    set or rotate one secret (value read from the terminal)
+    python -m tools.deploy show-secret dev ADMIN_TOKEN  print one (for RESPONDER_ADMIN_TOKEN)
+    python -m tools.deploy package dev out/             the pipeline path: ``chalice package --merge-template``
+    python -m tools.deploy check dev                    what is deployed: functions, queue mappings, schedules
+    python -m tools.deploy agent dev amira --email a@brand.example --name "Amira Shah" --team customer_service
+
+Steps of ``deploy``, each safe to run again:
+1. the stage is ``dev`` or ``prod``; the AWS region and credentials are found (or a sentence says how to set them);
+2. the infra stack ``responder-<stage>`` (``infra/template.yaml``) is created or updated through the
+   CloudFormation API (no ``aws`` CLI needed), and its outputs read;
+3. every secret exists as an SSM **SecureString** under ``/responder/<stage>/`` (CloudFormation cannot create
+   SecureString): values from ``--secrets-file`` are written, the status-link key and the admin token are
+   generated when absent, an existing value is kept, and the names still missing are listed with the command that
+   sets them. No value is ever printed;
+4. the stage's IAM policy is rendered from ``infra/policy.json`` for this account and region
+   (``.chalice/policy-<stage>.json``, least privilege, checked by ``tools.check_policy``);
+5. the stack's outputs the app needs (``AGENT_POOL_ID``, ``AGENT_CLIENT_ID``, the queue URLs) are written into the
+   stage's environment in ``.chalice/config.json``, and the stage's settings validated as the Lambda will read them;
+6. ``chalice deploy --stage <stage>`` (the real CLI), then unknown paths answer a JSON 404 (API Gateway
+   gateway response), then ``check``.
+
+``AWS_ENDPOINT_URL`` points every step at another AWS endpoint (the tests deploy into the embedded local AWS).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets as random_secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+PROJECT = Path(__file__).resolve().parents[1]
+TEMPLATE = PROJECT / "infra" / "template.yaml"
+POLICY_TEMPLATE = PROJECT / "infra" / "policy.json"
+STAGES = ("dev", "prod")
+#: Secrets the deploy tool creates when absent: random, never shown, rotated with ``secret``.
+GENERATED = {"STATUS_LINK_KEY", "ADMIN_TOKEN"}
+#: Outputs of the infra stack that become the stage's environment variables.
+OUTPUT_ENVIRONMENT = {"AgentPoolId": "AGENT_POOL_ID", "AgentPoolClientId": "AGENT_CLIENT_ID",
+                      "InboundQueueUrl": "INBOUND_QUEUE_URL", "OutboxQueueUrl": "OUTBOX_QUEUE_URL"}
+
+app = typer.Typer(help="Deploy a stage (dev or prod) to AWS", no_args_is_help=True)
+console = Console(highlight=False, soft_wrap=True)
+
+
+class DeployError(Exception):
+    """Something a person must fix before the deploy can go on; the message says what and how."""
+
+
+def stack_name(stage: str) -> str:
+    return f"responder-{stage}"
+
+
+def check_stage(stage: str) -> str:
+    if stage not in STAGES:
+        hint = " (stage local runs on this machine: make run)" if stage == "local" else ""
+        raise DeployError(f"unknown stage {stage!r}: choose one of {', '.join(STAGES)}{hint}, "
+                          f"e.g. make deploy STAGE=dev")
+    return stage
+
+
+def session_for(region: str | None = None) -> Any:
+    """A boto3 session with a region, or a DeployError saying how to give one."""
+    import boto3
+
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    session = boto3.Session(region_name=region) if region else boto3.Session()
+    if not session.region_name:
+        raise DeployError("no AWS region configured: export AWS_REGION=eu-west-2 (or the region of the stage's "
+                          "account), or pass --region, or set `region` in ~/.aws/config")
+    return session
+
+
+def client(session: Any, service: str) -> Any:
+    return session.client(service, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+
+
+def account_of(session: Any) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    try:
+        return str(client(session, "sts").get_caller_identity()["Account"])
+    except NoCredentialsError:
+        raise DeployError("no AWS credentials: export AWS_PROFILE=<profile> (see ~/.aws/credentials) or "
+                          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the stage's account") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise DeployError(f"AWS refused the credentials: {exc}") from None
+
+
+# ---------------------------------------------------------------- 2. the infra stack
+
+def template_parameters(cfn: Any, given: dict[str, str]) -> list[dict[str, str]]:
+    """The template's parameters we have values for (a parameter the template doesn't declare is ignored)."""
+    declared = {p["ParameterKey"] for p in cfn.get_template_summary(TemplateBody=TEMPLATE.read_text())["Parameters"]}
+    return [{"ParameterKey": key, "ParameterValue": value} for key, value in given.items() if key in declared]
+
+
+def deploy_infra(session: Any, stage: str, *, alarm_email: str = "") -> dict[str, str]:
+    """Create or update the stack; wait; return its outputs. Fails with the stack's own reason."""
+    from botocore.exceptions import ClientError, WaiterError
+
+    cfn = client(session, "cloudformation")
+    name = stack_name(stage)
+    parameters = template_parameters(cfn, {"Stage": stage, "AlarmEmail": alarm_email})
+    arguments = {"StackName": name, "TemplateBody": TEMPLATE.read_text(), "Parameters": parameters,
+                 "Capabilities": ["CAPABILITY_IAM"], "Tags": [{"Key": "stage", "Value": stage}]}
+    try:
+        status = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+    except ClientError:
+        status = None
+    if status == "ROLLBACK_COMPLETE":  # a first create that failed: it cannot be updated, only replaced
+        cfn.delete_stack(StackName=name)
+        cfn.get_waiter("stack_delete_complete").wait(StackName=name)
+        status = None
+    try:
+        if status is None:
+            console.print(f"creating stack {name} …")
+            cfn.create_stack(**arguments)
+            waiter = "stack_create_complete"
+        else:
+            console.print(f"updating stack {name} …")
+            cfn.update_stack(**arguments)
+            waiter = "stack_update_complete"
+        cfn.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 900})
+    except ClientError as exc:
+        if "No updates are to be performed" not in str(exc):
+            raise DeployError(f"stack {name}: {exc}") from None
+        console.print(f"stack {name}: no changes")
+    except WaiterError:
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        raise DeployError(f"stack {name} ended {stack['StackStatus']}: {stack.get('StackStatusReason', '')} "
+                          f"(see its events in the CloudFormation console)") from None
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+# ---------------------------------------------------------------- 3. secrets
+
+def read_secrets_file(path: Path) -> dict[str, str]:
+    """``NAME=value`` lines (``#`` comments, blank lines); names are the app's secret names."""
+    from chalicelib.settings import SECRET_PARAMETERS
+
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or name not in SECRET_PARAMETERS:
+            raise DeployError(f"{path}:{number}: expected NAME=value with NAME one of {', '.join(SECRET_PARAMETERS)}")
+        if value.strip():
+            values[name] = value.strip()
+    return values
+
+
+def parameter_name(stage: str, name: str) -> str:
+    from chalicelib.settings import SECRET_PARAMETERS
+
+    return f"/responder/{stage}/{SECRET_PARAMETERS[name]}"
+
+
+def existing_secrets(ssm: Any, stage: str) -> dict[str, tuple[str, str]]:
+    """Secret name -> (type, value) of those that exist (values stay in memory, never printed)."""
+    from chalicelib.settings import SECRET_PARAMETERS
+
+    by_parameter = {parameter_name(stage, name): name for name in SECRET_PARAMETERS}
+    found: dict[str, tuple[str, str]] = {}
+    names = list(by_parameter)
+    for start in range(0, len(names), 10):
+        reply = ssm.get_parameters(Names=names[start:start + 10], WithDecryption=True)
+        for parameter in reply["Parameters"]:
+            found[by_parameter[parameter["Name"]]] = (parameter["Type"], parameter["Value"])
+    return found
+
+
+def put_secret(ssm: Any, stage: str, name: str, value: str) -> None:
+    ssm.put_parameter(Name=parameter_name(stage, name), Value=value, Type="SecureString", Overwrite=True,
+                      Description=f"responder {stage}: {name}")
+
+
+def ensure_secrets(session: Any, stage: str, given: dict[str, str],
+                   before: dict[str, tuple[str, str]] | None = None) -> dict[str, list[str]]:
+    """Make every secret a SecureString. ``before`` is what existed before the stack update (a stack created by an
+    older template owned String placeholders; updating it deletes them, and their values are put back here)."""
+    from chalicelib.settings import SECRET_PARAMETERS
+
+    ssm = client(session, "ssm")
+    now = existing_secrets(ssm, stage)
+    report: dict[str, list[str]] = {"written": [], "generated": [], "kept": [], "converted": [], "missing": []}
+    for name in SECRET_PARAMETERS:
+        kind, value = now.get(name) or (before or {}).get(name) or ("", "")
+        if value == "change-me":  # the old template's placeholder is no secret
+            kind, value = "", ""
+        if name in given:
+            put_secret(ssm, stage, name, given[name])
+            report["written"].append(name)
+        elif value and (kind != "SecureString" or name not in now):
+            put_secret(ssm, stage, name, value)
+            report["converted"].append(name)
+        elif value:
+            report["kept"].append(name)
+        elif name in GENERATED:
+            put_secret(ssm, stage, name, random_secrets.token_urlsafe(48))
+            report["generated"].append(name)
+        else:
+            report["missing"].append(name)
+    return report
+
+
+# ---------------------------------------------------------------- 4. the IAM policy
+
+def render_policy(stage: str, *, account: str, region: str, partition: str = "aws",
+                  email_identity: str = "") -> dict[str, Any]:
+    """``infra/policy.json`` for one account and region: every ARN names this stack's resources."""
+    text = POLICY_TEMPLATE.read_text()
+    values = {"Partition": partition, "Region": region, "AccountId": account, "Stage": stage,
+              "EmailIdentity": email_identity or "*"}
+    rendered = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text)
+    policy: dict[str, Any] = json.loads(rendered)
+    if not email_identity:  # no e-mail replies configured: the SES statement goes
+        policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "SendReplyEmail"]
+    return policy
+
+
+def email_identity_of(address: str) -> str:
+    """The SES identity replies are sent from: the sender address's domain."""
+    return address.rpartition("@")[2] if "@" in address else ""
+
+
+def write_policy(project: Path, stage: str, policy: dict[str, Any]) -> Path:
+    path = project / ".chalice" / f"policy-{stage}.json"
+    path.write_text(json.dumps(policy, indent=2) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------- 5. the stage's environment
+
+def stage_environment(project: Path, stage: str, outputs: dict[str, str]) -> dict[str, str]:
+    """Write the stack's outputs into the stage's environment in .chalice/config.json and validate the result."""
+    from chalicelib.settings import SECRET_PARAMETERS, Settings, SettingsError
+
+    path = project / ".chalice" / "config.json"
+    config = json.loads(path.read_text())
+    environment = {**config.get("environment_variables", {}),
+                   **config["stages"][stage].setdefault("environment_variables", {})}
+    stage_env = config["stages"][stage]["environment_variables"]
+    changed = False
+    for output, variable in OUTPUT_ENVIRONMENT.items():
+        if outputs.get(output) and stage_env.get(variable) != outputs[output]:
+            stage_env[variable] = environment[variable] = outputs[output]
+            changed = True
+    leaked = sorted(set(environment) & set(SECRET_PARAMETERS))
+    if leaked:
+        raise DeployError(f"secrets must not be environment variables in stage {stage}: remove "
+                          f"{', '.join(leaked)} from .chalice/config.json (they live in SSM)")
+    try:
+        Settings.from_env(environment)
+    except SettingsError as exc:
+        raise DeployError(f"stage {stage} in .chalice/config.json: {exc}") from None
+    if changed:  # untouched otherwise (the file is kept by hand)
+        path.write_text(json.dumps(config, indent=2) + "\n")
+    return environment
+
+
+def unset_settings(environment: dict[str, str]) -> list[str]:
+    """Settings a brand normally sets per stage that are still empty or the example's (a warning, not an error:
+    a brand may not use every channel)."""
+    wanted = ("PUBLIC_BASE_URL", "X_ACCOUNT_ID", "META_PAGE_IDS", "REPLY_FROM_ADDRESS", "AGENT_POOL_ID")
+    return [name for name in wanted
+            if not environment.get(name) or "example" in environment.get(name, "")]
+
+
+# ---------------------------------------------------------------- 6. chalice and checks
+
+def chalice_command() -> str:
+    return str(Path(sys.executable).with_name("chalice"))
+
+
+def run_chalice(project: Path, arguments: list[str], region: str) -> None:
+    import shutil
+
+    for cache in (project / "chalicelib").rglob("__pycache__"):  # chalice would ship them
+        shutil.rmtree(cache, ignore_errors=True)
+    # requirements.txt is the Lambda's exact list (ADR 0014): without dependencies, pip adds nothing the runtime
+    # already provides (boto3, botocore, ...) to the package
+    env = {**os.environ, "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "PIP_NO_DEPS": "1"}
+    completed = subprocess.run([chalice_command(), *arguments], cwd=project, env=env)
+    if completed.returncode != 0:
+        raise DeployError(f"chalice {' '.join(arguments)} failed (exit {completed.returncode}); its output is above")
+
+
+def deployed_resources(project: Path, stage: str) -> dict[str, dict[str, Any]]:
+    path = project / ".chalice" / "deployed" / f"{stage}.json"
+    if not path.exists():
+        raise DeployError(f"nothing deployed for stage {stage} from {project} ({path} is missing)")
+    return {r["name"]: r for r in json.loads(path.read_text())["resources"]}
+
+
+def check_deployment(session: Any, project: Path, stage: str) -> dict[str, Any]:
+    """Read back what the stage runs: every function, each queue handler's mapping, each schedule, the API."""
+    from chalice.cli.factory import CLIFactory
+
+    resources = deployed_resources(project, stage)
+    lam, events = client(session, "lambda"), client(session, "events")
+    app = CLIFactory(str(project)).load_chalice_app()
+    found: dict[str, Any] = {"functions": {}, "queues": {}, "schedules": {}, "rest_api": None, "problems": []}
+    for resource in resources.values():
+        if resource["resource_type"] == "lambda_function":
+            config = lam.get_function_configuration(FunctionName=resource["lambda_arn"])
+            found["functions"][config["FunctionName"]] = config.get("Runtime")
+        elif resource["resource_type"] == "rest_api":
+            found["rest_api"] = resource["rest_api_url"]
+    for source in app.event_sources:
+        function = f"{app.app_name}-{stage}-{source.name}"
+        if hasattr(source, "queue"):
+            deployed = resources.get(f"{source.name}-sqs-event-source")
+            if deployed is None:
+                found["problems"].append(f"{function}: no mapping from queue {source.queue}")
+                continue
+            mapping = lam.get_event_source_mapping(UUID=deployed["event_uuid"])
+            found["queues"][source.queue] = {"function": function, "batch_size": mapping["BatchSize"],
+                                             "state": mapping.get("State", "")}
+            if mapping.get("State") not in ("Enabled", "Enabling", "Creating", "Updating"):
+                found["problems"].append(f"{function}: mapping from {source.queue} is {mapping.get('State')}")
+        elif hasattr(source, "schedule_expression"):
+            rules = events.list_rule_names_by_target(TargetArn=resources[source.name]["lambda_arn"])["RuleNames"]
+            if not rules:
+                found["problems"].append(f"{function}: no schedule")
+                continue
+            found["schedules"][source.name] = events.describe_rule(Name=rules[0])["ScheduleExpression"]
+        if function not in found["functions"]:
+            found["problems"].append(f"{function}: not deployed")
+    if found["rest_api"] is None:
+        found["problems"].append("no REST API deployed")
+    return found
+
+
+def print_check(found: dict[str, Any]) -> None:
+    console.print(f"API        {found['rest_api']}")
+    console.print(f"functions  {len(found['functions'])}: {', '.join(sorted(found['functions']))}")
+    for queue, info in sorted(found["queues"].items()):
+        console.print(f"queue      {queue} -> {info['function']} (batch {info['batch_size']}, {info['state']})")
+    for name, expression in sorted(found["schedules"].items()):
+        console.print(f"schedule   {name}: {expression}")
+    for problem in found["problems"]:
+        console.print(f"[red]problem[/red]    {problem}")
+
+
+def apply_gateway_responses(session: Any, project: Path, stage: str) -> None:
+    """Unknown paths answer a JSON 404 instead of API Gateway's 403 "Missing Authentication Token"."""
+    try:
+        from tools import gateway_responses
+    except ImportError:  # pragma: no cover - the module ships with the project
+        return
+    rest_api = deployed_resources(project, stage).get("rest_api")
+    if rest_api:
+        config = json.loads((project / ".chalice" / "config.json").read_text())
+        api_stage = config["stages"][stage].get("api_gateway_stage", config.get("api_gateway_stage", "api"))
+        gateway_responses.apply(client(session, "apigateway"), rest_api["rest_api_id"], api_stage)
+
+
+# ---------------------------------------------------------------- commands
+
+def fail(exc: DeployError) -> typer.Exit:
+    console.print(f"[red]deploy:[/red] {exc}")
+    return typer.Exit(2)
+
+
+@app.command()
+def deploy(stage: str = typer.Argument(..., help="dev or prod"),
+           region: str = typer.Option(None, help="AWS region (default: AWS_REGION / your AWS config)"),
+           secrets_file: Path = typer.Option(None, help="NAME=value lines for the stage's secrets"),
+           alarm_email: str = typer.Option("", help="subscribe this address to the stack's alarm topic"),
+           project: Path = typer.Option(PROJECT, hidden=True),
+           skip_chalice: bool = typer.Option(False, help="infra, secrets, policy and environment only")) -> None:
+    """Deploy a stage end to end; safe to run again."""
+    try:
+        check_stage(stage)
+        given = read_secrets_file(secrets_file) if secrets_file else {}
+        session = session_for(region)
+        account = account_of(session)
+        console.print(f"stage {stage} → account {account}, region {session.region_name}")
+        before = existing_secrets(client(session, "ssm"), stage)
+        outputs = deploy_infra(session, stage, alarm_email=alarm_email)
+        report = ensure_secrets(session, stage, given, before)
+        for kind in ("written", "converted", "generated", "kept"):
+            if report[kind]:
+                console.print(f"secrets {kind}: {', '.join(report[kind])}")
+        environment = stage_environment(project, stage, outputs)
+        policy = render_policy(stage, account=account, region=session.region_name,
+                               email_identity=email_identity_of(environment.get("REPLY_FROM_ADDRESS", "")))
+        console.print(f"policy     {write_policy(project, stage, policy).relative_to(project)}")
+        if report["missing"]:
+            console.print("[yellow]not set yet[/yellow] (the channel stays off until set): "
+                          + ", ".join(report["missing"])
+                          + f" — python -m tools.deploy secret {stage} NAME")
+        for name in unset_settings(environment):
+            console.print(f"[yellow]setting[/yellow] {name} is unset or the example's: set it for stage {stage} "
+                          f"in .chalice/config.json")
+        if skip_chalice:
+            return
+        run_chalice(project, ["deploy", "--stage", stage], session.region_name)
+        apply_gateway_responses(session, project, stage)
+        found = check_deployment(session, project, stage)
+        print_check(found)
+        if found["problems"]:
+            raise DeployError(f"{len(found['problems'])} problem(s) in what was deployed (listed above)")
+        console.print(f"[green]deployed[/green] stage {stage}: {found['rest_api']}")
+    except DeployError as exc:
+        raise fail(exc) from None
+
+
+@app.command()
+def secret(stage: str = typer.Argument(..., help="dev or prod"),
+           name: str = typer.Argument(..., help="e.g. X_BEARER_TOKEN"),
+           region: str = typer.Option(None),
+           generate: bool = typer.Option(False, help="a new random value (STATUS_LINK_KEY, ADMIN_TOKEN)")) -> None:
+    """Set or rotate one secret as a SecureString; the app reads it within 5 minutes, no redeploy."""
+    from chalicelib.settings import SECRET_PARAMETERS
+
+    try:
+        check_stage(stage)
+        if name not in SECRET_PARAMETERS:
+            raise DeployError(f"unknown secret {name!r}: one of {', '.join(SECRET_PARAMETERS)}")
+        if generate:
+            value = random_secrets.token_urlsafe(48)
+        elif sys.stdin.isatty():
+            value = typer.prompt(f"{name} for {stage}", hide_input=True)
+        else:
+            value = sys.stdin.readline().strip()
+        if not value:
+            raise DeployError("empty value: nothing written")
+        session = session_for(region)
+        put_secret(client(session, "ssm"), stage, name, value)
+        console.print(f"{parameter_name(stage, name)} written (SecureString); running functions read it within "
+                      f"5 minutes")
+    except DeployError as exc:
+        raise fail(exc) from None
+
+
+@app.command("show-secret")
+def show_secret(stage: str = typer.Argument(..., help="dev or prod"),
+                name: str = typer.Argument(..., help="e.g. ADMIN_TOKEN"), region: str = typer.Option(None)) -> None:
+    """Print one secret's value on standard output and nothing else, for
+    ``export RESPONDER_ADMIN_TOKEN="$(python -m tools.deploy show-secret prod ADMIN_TOKEN)"``."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.settings import SECRET_PARAMETERS
+
+    try:
+        check_stage(stage)
+        if name not in SECRET_PARAMETERS:
+            raise DeployError(f"unknown secret {name!r}: one of {', '.join(SECRET_PARAMETERS)}")
+        ssm = client(session_for(region), "ssm")
+        try:
+            value = ssm.get_parameter(Name=parameter_name(stage, name), WithDecryption=True)["Parameter"]["Value"]
+        except ClientError:
+            raise DeployError(f"{parameter_name(stage, name)} is not set: python -m tools.deploy secret {stage} "
+                              f"{name}") from None
+        sys.stdout.write(value + "\n")
+    except DeployError as exc:
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        err.print(f"[red]deploy:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def stage_pool_id(project: Path, stage: str) -> str:
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    pool = config["stages"][stage].get("environment_variables", {}).get("AGENT_POOL_ID", "")
+    if not pool:
+        raise DeployError(f"stage {stage} has no AGENT_POOL_ID yet: run make deploy STAGE={stage} first "
+                          f"(or pass --pool-id)")
+    return str(pool)
+
+
+@app.command()
+def agent(stage: str = typer.Argument(..., help="dev or prod"),
+          username: str = typer.Argument(..., help="the agent's sign-in name, e.g. amira"),
+          email: str = typer.Option("", help="where Cognito sends the temporary password"),
+          name: str = typer.Option("", help="the agent's name as colleagues see it"),
+          team: list[str] = typer.Option([], help="a team of the brand file (repeat for several)"),
+          lead: bool = typer.Option(False, help="also a lead (oversight)"),
+          remove: bool = typer.Option(False, help="remove the agent instead (their claims return to the desk)"),
+          region: str = typer.Option(None), pool_id: str = typer.Option("", help="default: the stage's AGENT_POOL_ID"),
+          project: Path = typer.Option(PROJECT, hidden=True)) -> None:
+    """Add an agent to the stage's pool, in their teams' groups; Cognito e-mails a temporary password that the
+    first sign-in replaces. ``--remove`` deletes the agent."""
+    from chalicelib.configfile import load_config
+
+    try:
+        check_stage(stage)
+        if not remove and not (email and name and team):
+            raise DeployError("a new agent needs --email, --name and at least one --team")
+        teams = set(load_config(str(project / "chalicelib" / "brand.yaml")).teams)
+        unknown = sorted(set(team) - teams)
+        if unknown:
+            raise DeployError(f"unknown team(s) {', '.join(unknown)}: the brand file has {', '.join(sorted(teams))}")
+        pool = pool_id or stage_pool_id(project, stage)
+        cognito = client(session_for(region), "cognito-idp")
+        groups = [*team, *(["leads"] if lead else [])]
+        _add_or_remove_agent(cognito, pool, username, email=email, name=name, groups=groups, remove=remove)
+    except DeployError as exc:
+        raise fail(exc) from None
+
+
+def _add_or_remove_agent(cognito: Any, pool: str, username: str, *, email: str, name: str, groups: list[str],
+                         remove: bool) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        if remove:
+            cognito.admin_delete_user(UserPoolId=pool, Username=username)
+            console.print(f"agent {username} removed from {pool}")
+            return
+        cognito.admin_create_user(UserPoolId=pool, Username=username, DesiredDeliveryMediums=["EMAIL"],
+                                  UserAttributes=[{"Name": "email", "Value": email}, {"Name": "name", "Value": name},
+                                                  {"Name": "email_verified", "Value": "true"}])
+        for group in groups:
+            cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=group)
+    except ClientError as exc:
+        raise DeployError(f"Cognito refused: {exc.response['Error'].get('Message', exc)}") from None
+    console.print(f"agent {username} (groups {', '.join(groups)}) added to {pool}; "
+                  f"Cognito e-mails {email} a temporary password")
+
+
+@app.command()
+def check(stage: str = typer.Argument(..., help="dev or prod"), region: str = typer.Option(None),
+          project: Path = typer.Option(PROJECT, hidden=True)) -> None:
+    """What the stage runs: functions, queue mappings, schedules, the API."""
+    try:
+        check_stage(stage)
+        found = check_deployment(session_for(region), project, stage)
+        print_check(found)
+        if found["problems"]:
+            raise DeployError(f"{len(found['problems'])} problem(s) (listed above)")
+    except DeployError as exc:
+        raise fail(exc) from None
+
+
+@app.command()
+def package(stage: str = typer.Argument(..., help="dev or prod"),
+            out: Path = typer.Argument(..., help="directory for sam.json and deployment.zip"),
+            account: str = typer.Option(..., help="the stage's AWS account id (for the policy's ARNs)"),
+            region: str = typer.Option(..., help="the stage's AWS region"),
+            project: Path = typer.Option(PROJECT, hidden=True)) -> None:
+    """For pipelines: ``chalice package --merge-template infra/template.yaml`` — one SAM template with the infra
+    stack's resources and the functions. The queue handlers need no ReportBatchItemFailures: each batch deletes
+    what succeeded itself and raises for the rest (ADR 0002)."""
+    try:
+        check_stage(stage)
+        environment = stage_environment(project, stage, {})
+        policy = render_policy(stage, account=account, region=region,
+                               email_identity=email_identity_of(environment.get("REPLY_FROM_ADDRESS", "")))
+        write_policy(project, stage, policy)
+        run_chalice(project, ["package", "--stage", stage, "--merge-template", str(TEMPLATE), str(out)], region)
+        console.print(f"packaged stage {stage} into {out}")
+    except DeployError as exc:
+        raise fail(exc) from None
+
+
+if __name__ == "__main__":
+    app()
