@@ -3,21 +3,29 @@
 ``sign_in`` runs the pool's ``USER_PASSWORD_AUTH`` flow for the app client and returns the **ID token**; ``verify``
 checks an ID token in the app itself (RS256 against the pool's JWKS, issuer, audience = the app client, ``token_use``
 = ``id``, expiry), so the JSON API, the web inbox's cookie and the terminal inbox share one check that runs the same
-under ``chalice local`` and in Lambda (ADR 0010). An agent's teams are their pool groups named after brand-config
-teams; the group ``leads`` makes them a lead.
+under ``chalice local`` and in Lambda (ADR 0010). The JWS check is the short strict one below (RS256 only, the
+signature by ``rsa`` in pure Python: no compiled crypto in the Lambda package, ADR 0014). An agent's teams are their
+pool groups named after brand-config teams; the group ``leads`` makes them a lead.
 """
 from __future__ import annotations
 
+import base64
+import json
+import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from chalicelib.channels.signatures import SHA256, rsa_public_key, verify_pkcs1_v15
 from chalicelib.domain.agent import LEADS_GROUP, Agent
 from chalicelib.store.ports import InvalidToken, SignIn, SignInRefused
 
-#: Clock skew tolerated on ``exp``/``iat`` (seconds).
+#: Clock skew tolerated on ``exp``/``nbf``/``iat`` (seconds).
 LEEWAY = 30
+#: The only signature algorithm accepted: Cognito signs ID tokens with RS256.
+ALGORITHM = "RS256"
 
 
 def _fetch_json(url: str) -> dict[str, Any]:
@@ -71,37 +79,155 @@ class CognitoAgents:
         return SignIn(token=token, expires_in=int(result.get("ExpiresIn", 3600)), agent=self.verify(token))
 
     # ------------------------------------------------------------------------------------------------ verify
-    def _key_set(self, refresh: bool = False) -> Any:
-        from joserfc.jwk import KeySet
-
+    def _key_set(self, refresh: bool = False) -> dict[str, Any]:
         with self._lock:
             if self._keys is None or refresh:
-                self._keys = KeySet.import_key_set(self._fetch_json(self.jwks_url))  # type: ignore[arg-type]
-            return self._keys
+                self._keys = rsa_key_set(self._fetch_json(self.jwks_url))
+            return dict(self._keys)
+
+    def _key(self, kid: str) -> Any:
+        key = self._key_set().get(kid)
+        if key is None:
+            key = self._key_set(refresh=True).get(kid)  # the pool's keys rotated
+        if key is None:
+            raise InvalidJWT("no key in the pool's JWKS has the token's kid")
+        return key
 
     def verify(self, token: str) -> Agent:
-        from joserfc import jwt
-        from joserfc.errors import JoseError
-
-        if not token or len(token) > 8192 or token.count(".") != 2:
+        if not isinstance(token, str) or not token or len(token) > 8192 or token.count(".") != 2:
             raise InvalidToken("not a sign-in token")
         try:
-            try:
-                decoded = jwt.decode(token, self._key_set(), algorithms=["RS256"])
-            except JoseError as exc:
-                if "key" not in str(exc).lower():
-                    raise
-                decoded = jwt.decode(token, self._key_set(refresh=True), algorithms=["RS256"])  # keys rotated
-            claims = decoded.claims
-            registry = jwt.JWTClaimsRegistry(now=int(self._wall_clock()), leeway=LEEWAY,
-                                             iss={"essential": True, "value": self.issuer},
-                                             aud={"essential": True, "value": self.client_id},
-                                             token_use={"essential": True, "value": "id"},
-                                             exp={"essential": True})
-            registry.validate(claims)
-        except (JoseError, ValueError, TypeError, UnicodeError) as exc:
+            claims = decode_rs256(token, self._key)
+            check_claims(claims, now=int(self._wall_clock()), issuer=self.issuer, client_id=self.client_id)
+        except (ValueError, TypeError, UnicodeError) as exc:
             raise InvalidToken(f"the sign-in token is not valid ({type(exc).__name__})") from None
         return agent_from_claims(claims, self._teams)
+
+
+# ---------------------------------------------------------------------------------------------------- JWT (RS256)
+class InvalidJWT(ValueError):
+    """The token is not a JWS in compact form signed with RS256 by a key of the pool."""
+
+
+class BadSignature(InvalidJWT):
+    pass
+
+
+class InvalidClaim(ValueError):
+    pass
+
+
+class ExpiredToken(InvalidClaim):
+    pass
+
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def b64url_decode(part: str) -> bytes:
+    """Unpadded base64url (RFC 7515 section 2), strictly: no padding, whitespace or other alphabet."""
+    if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
+        raise InvalidJWT("not base64url")
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise InvalidJWT("a member name appears twice")
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidJWT(f"{name} is not JSON")
+
+
+def json_object(data: bytes) -> dict[str, Any]:
+    value = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    if not isinstance(value, dict):
+        raise InvalidJWT("not a JSON object")
+    return value
+
+
+def rsa_key_set(jwks: dict[str, Any]) -> dict[str, Any]:
+    """The JWKS's RSA signing keys usable for RS256 by ``kid`` (RFC 7517/7518); other keys are left out."""
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list):
+        raise InvalidJWT("the JWKS has no keys")
+    out: dict[str, Any] = {}
+    for jwk in keys:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not isinstance(jwk.get("kid"), str):
+            continue
+        if jwk.get("use", "sig") != "sig" or jwk.get("alg", ALGORITHM) != ALGORITHM:
+            continue
+        try:
+            n = int.from_bytes(b64url_decode(jwk["n"]), "big")
+            e = int.from_bytes(b64url_decode(jwk["e"]), "big")
+            out[jwk["kid"]] = rsa_public_key(n, e)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def decode_rs256(token: str, key_for: Callable[[str], Any]) -> dict[str, Any]:
+    """The claims of a compact JWS signed with RS256 by the key ``key_for(kid)`` returns; ``InvalidJWT`` otherwise.
+
+    Exactly three base64url parts; the header's ``alg`` exactly ``RS256`` (never ``none``, an HMAC or another
+    hash), a ``kid``, no ``crit``; the signature RSASSA-PKCS1-v1_5 with SHA-256 over ``header.payload``, checked
+    before the payload is parsed.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidJWT("not three parts")
+    header_b64, payload_b64, signature_b64 = parts
+    header = json_object(b64url_decode(header_b64))
+    if header.get("alg") != ALGORITHM:
+        raise InvalidJWT("alg is not RS256")
+    if "crit" in header:
+        raise InvalidJWT("critical header parameters are not understood")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise InvalidJWT("no kid")
+    key = key_for(kid)
+    signature = b64url_decode(signature_b64)
+    if not verify_pkcs1_v15(f"{header_b64}.{payload_b64}".encode("ascii"), signature, key, SHA256):
+        raise BadSignature("the signature does not verify")
+    return json_object(b64url_decode(payload_b64))
+
+
+def _numeric_date(name: str, value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidClaim(f"{name} is not a NumericDate")
+    return value
+
+
+def check_claims(claims: dict[str, Any], *, now: int, issuer: str, client_id: str) -> None:
+    """An ID token of this pool for this app client, within its validity (``LEEWAY`` seconds of skew allowed).
+
+    Required: ``iss`` = the pool's issuer, ``aud`` = the app client (or a list holding it), ``token_use`` = ``id``,
+    ``exp`` not passed. When present: ``nbf`` and ``iat`` not in the future, ``sub`` and ``jti`` strings.
+    """
+    for name in ("iss", "aud", "token_use", "exp"):
+        if claims.get(name) is None:
+            raise InvalidClaim(f"{name} is missing")
+    if claims["iss"] != issuer:
+        raise InvalidClaim("iss")
+    audience = claims["aud"]
+    if isinstance(audience, list) and all(isinstance(a, str) for a in audience):
+        if client_id not in audience:
+            raise InvalidClaim("aud")
+    elif audience != client_id:
+        raise InvalidClaim("aud")
+    if claims["token_use"] != "id":
+        raise InvalidClaim("token_use")
+    if _numeric_date("exp", claims["exp"]) <= now - LEEWAY:
+        raise ExpiredToken("exp")
+    for name in ("nbf", "iat"):
+        if name in claims and _numeric_date(name, claims[name]) > now + LEEWAY:
+            raise InvalidClaim(f"{name} is in the future")
+    for name in ("sub", "jti"):
+        if name in claims and not isinstance(claims[name], str):
+            raise InvalidClaim(f"{name} is not a string")
 
 
 def agent_from_claims(claims: dict[str, Any], teams: frozenset[str]) -> Agent:

@@ -26,11 +26,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
+from chalicelib.channels.signatures import SHA1, SHA256, rsa_public_key, verify_pkcs1_v15
 from chalicelib.domain.mention import Mention
 
 #: Longest text kept for one e-mail; the rest is cut (``extra["truncated"]`` says so).
@@ -102,15 +98,16 @@ def verify_sns_message(message: dict, fetch_cert: Callable[[str], bytes]) -> boo
 
     False (never an exception) for: a certificate URL that is not https / not an SNS host / not a
     ``.pem``; a SignatureVersion other than "1" or "2"; a missing field; a signature that is not base64;
-    a certificate that cannot be fetched or loaded; a signature that does not verify.
+    a certificate that cannot be fetched or loaded or whose key is not RSA of 2048 to 8192 bits; a signature that
+    does not verify, or that was made with another hash than the SignatureVersion names.
     """
     if not isinstance(message, dict):
         return False
     version = message.get("SignatureVersion")
     if version == "1":
-        algorithm: hashes.HashAlgorithm = hashes.SHA1()
+        hash_name = SHA1
     elif version == "2":
-        algorithm = hashes.SHA256()
+        hash_name = SHA256
     else:
         return False
     cert_url = message.get("SigningCertURL")
@@ -126,17 +123,44 @@ def verify_sns_message(message: dict, fetch_cert: Callable[[str], bytes]) -> boo
         return False
     try:
         pem = fetch_cert(cert_url)
-        certificate = x509.load_pem_x509_certificate(pem if isinstance(pem, bytes) else str(pem).encode())
-        public_key = certificate.public_key()
-    except Exception:  # noqa: BLE001 - an unreachable or unreadable certificate is simply "not verified"
+        n, e = certificate_rsa_key(pem if isinstance(pem, bytes) else str(pem).encode())
+        public_key = rsa_public_key(n, e)
+    except Exception:  # noqa: BLE001 - an unreachable, unreadable or non-RSA certificate is simply "not verified"
         return False
-    if not isinstance(public_key, rsa.RSAPublicKey):
-        return False
+    return verify_pkcs1_v15(data, signature, public_key, hash_name)
+
+
+_PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----")
+
+
+def certificate_rsa_key(pem: bytes) -> tuple[int, int]:
+    """The RSA public key (modulus, exponent) of the first certificate in ``pem``.
+
+    ``ValueError`` for text holding no PEM certificate, DER that is not an X.509 certificate (RFC 5280), or a
+    certificate whose key is not RSA (RFC 8017 ``rsaEncryption``). The certificate is not validated otherwise: it is
+    trusted for coming from an SNS host over https (``is_valid_sns_url``).
+    """
+    from pyasn1.codec.der import decoder
+    from pyasn1.error import PyAsn1Error
+    from pyasn1_modules import rfc5280, rfc8017
+
+    found = _PEM_CERTIFICATE.search(pem)
+    if not found:
+        raise ValueError("no PEM certificate")
     try:
-        public_key.verify(signature, data, padding.PKCS1v15(), algorithm)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+        der = base64.b64decode(b"".join(found.group(1).split()), validate=True)
+        certificate, rest = decoder.decode(der, asn1Spec=rfc5280.Certificate())
+        if rest:
+            raise ValueError("bytes after the certificate")
+        key_info = certificate["tbsCertificate"]["subjectPublicKeyInfo"]
+        if key_info["algorithm"]["algorithm"] != rfc8017.rsaEncryption:
+            raise ValueError("the certificate's key is not RSA")
+        key, rest = decoder.decode(key_info["subjectPublicKey"].asOctets(), asn1Spec=rfc8017.RSAPublicKey())
+        if rest:
+            raise ValueError("bytes after the RSA public key")
+        return int(key["modulus"]), int(key["publicExponent"])
+    except (binascii.Error, PyAsn1Error) as exc:
+        raise ValueError(f"not an X.509 certificate ({type(exc).__name__})") from None
 
 
 def is_subscription_confirmation(message: dict) -> bool:
