@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain import followup
@@ -75,6 +76,8 @@ def queue_follow_up(svc: Services, ticket: Ticket, incident: Incident, change: s
         return False
     target = ticket.reply_target
     template = svc.config.template(followup.TEMPLATE_KIND, target.channel, ticket.language)
+    if incident.url and not svc.config.url_allowed(target.channel, private=target.private):
+        incident = replace(incident, url="")  # a public X reply carries no URL (links.no_url_in_public, ADR 0013)
     text = followup.compose(template, channel=target.channel, incident=incident, change=change,
                             reference=ticket.ticket_id, name=target.name, desk=ticket.desk)
     queue_reply(svc, ticket, kind=followup.OUTBOX_KINDS[change], text=text,

@@ -77,6 +77,23 @@ def test_incident_validation_and_resolution_with_one_follow_up_per_ticket(client
     assert client.http.post("/admin/incidents/INC-NOPE/resolve", headers=ADMIN, body="{}").status_code == 404
 
 
+def test_follow_ups_on_public_x_carry_no_url_but_keep_the_reference(client, clock, svc):
+    incident = client.http.post("/admin/incidents", headers=ADMIN, body=json.dumps(
+        {"title": "Flooding at Swindon", "keywords": ["swindon"], "url": "https://status.example-rail.test/flood"}
+    )).json_body
+    post_tweet(client, "8020", "@ExampleRail flooding at Swindon? no trains at all", clock.now())
+    run_pipeline()
+    resolved = client.http.post(f"/admin/incidents/{incident['incident_id']}/resolve", headers=ADMIN,
+                                body=json.dumps({"text": "Lines reopened", "follow_up": True}))
+    assert resolved.status_code == 200 and resolved.json_body["follow_ups_queued"] == 1
+    drain("deliver_outbox", "responder-outbox")
+    sent = client.http.get("/local/outbox").json_body["messages"]
+    [follow_up] = [m for m in sent if m["idempotency_key"].startswith("followup#")]
+    assert follow_up["channel"] == "x" and not follow_up["private"]
+    assert "http" not in follow_up["text"] and "Lines reopened" in follow_up["text"]
+    assert svc.mentions.get("x#8020").ticket_id in follow_up["text"]
+
+
 def test_resolving_a_resolved_incident_answers_409_and_queues_nothing(client, clock, svc):
     incident = client.http.post("/admin/incidents", headers=ADMIN, body=json.dumps(
         {"title": "Power failure at Reading", "keywords": ["reading"]})).json_body
