@@ -1,6 +1,12 @@
-"""Benchmarks: `make bench`. Figures that do not drift (AWS calls per mention, bytes, imports) and timings as
-ratios against bare AWS calls measured in the same run, medians over repeated rounds. Real tweets from
-../shared/data/twcs_sample.csv; AWS is moto in-process (the same template), so absolute times mean little and
+"""Benchmarks: `make bench` writes bench/results.json and bench/results.md.
+
+    python -m bench.run [--latency-samples 100] [--storm-n 2000] [--rounds 5] [--mentions 200] [--skip-package]
+                        [--out-dir bench]
+
+Figures that do not drift (AWS calls and DynamoDB units per scenario, bytes, imports) and timings as ratios
+against bare AWS calls measured in the same run, medians over repeated rounds; the acknowledgement latency on the
+local stack; a storm of mentions; the deployment package; the cost per million mentions. Real tweets from
+../shared/data/twcs_sample.csv; AWS is moto (the same template), so absolute times mean little on their own and
 ratios are what to compare between runs."""
 from __future__ import annotations
 
@@ -51,6 +57,30 @@ def median_time(fn, rounds=ROUNDS) -> float:
     return statistics.median(samples)
 
 
+def top_imports(count: int = 10) -> list[dict]:
+    """The slowest imports under `import app` (`python -X importtime`, fresh interpreter): the modules `app` and
+    its own modules import directly, by cumulative time, the app's own modules left out."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import app"], cwd=ROOT, capture_output=True,
+                         text=True, check=True, env={**os.environ, "STAGE": "local"})
+    rows = []
+    for line in out.stderr.splitlines():
+        fields = line.split("|")
+        if len(fields) == 3 and fields[1].strip().isdigit():
+            name = fields[2].rstrip()
+            rows.append(((len(name) - len(name.lstrip())) // 2, name.strip(), int(fields[1])))
+    # children are listed before their parent: what `import app` loaded lies between the interpreter's own
+    # start-up imports (the depth-0 line before it) and the line of `app`
+    end = max(i for i, row in enumerate(rows) if row[:2] == (0, "app"))
+    begin = max([i for i, row in enumerate(rows[:end]) if row[0] == 0], default=-1) + 1
+    found: dict[str, int] = {}
+    for depth, module, cumulative in rows[begin:end]:
+        top = module.split(".")[0]
+        if top not in ("app", "chalicelib") and depth <= 2:
+            found[top] = max(found.get(top, 0), cumulative)
+    ranked = sorted(found.items(), key=lambda item: -item[1])[:count]
+    return [{"package": name, "cumulative_ms": round(us / 1000, 1)} for name, us in ranked]
+
+
 def import_figures(rounds: int = 5) -> dict:
     """Modules loaded by `import app` in a fresh interpreter (cold start reads no AWS and builds nothing), and its
     median time against `import boto3` measured in the same run (the ratio is what to compare across machines)."""
@@ -70,7 +100,17 @@ def import_figures(rounds: int = 5) -> dict:
             "import_app_over_import_boto3": round(app_seconds / boto_seconds, 2)}
 
 
-def main() -> None:
+def pipeline_figures() -> dict:
+    """Ingest, processing and delivery use cases called directly, against bare moto calls in the same run."""
+    saved = dict(os.environ)
+    try:
+        return _pipeline_figures()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _pipeline_figures() -> dict:
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="eu-west-2",
                       POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_TRACE_DISABLED="true",
                       POWERTOOLS_LOG_LEVEL="ERROR")
@@ -78,6 +118,7 @@ def main() -> None:
     import boto3
     from moto import mock_aws
 
+    from bench.scenarios import empty_queue
     from chalicelib import bootstrap
     from chalicelib.channels.x import sign
     from chalicelib.clock import FixedClock
@@ -95,6 +136,12 @@ def main() -> None:
     results: dict = {"mentions": len(rows)}
 
     with mock_aws():
+        try:
+            from tools.local_aws import fast_retention_check
+
+            fast_retention_check()  # moto's receive is otherwise O(n²) in queue length: figures would drift
+        except ImportError:
+            pass
         boto3.client("cloudformation").create_stack(
             StackName="bench", TemplateBody=(ROOT / "infra" / "template.yaml").read_text(),
             Parameters=[{"ParameterKey": "Stage", "ParameterValue": "local"}])
@@ -134,6 +181,8 @@ def main() -> None:
         # 2. processing: one envelope per mention through the process use case, then the outbox
         envelopes = [{"v": 1, "kind": "x", "id": str(i), "received_at": clock.now().isoformat(),
                       "payload": json.loads(b)} for i, (b, _) in enumerate(bodies)]
+        for desk in svc.config.desk_ids:  # empty queues before each measured step: nothing grows across runs
+            empty_queue(sqs, sqs.get_queue_url(QueueName=svc.config.queue_name(desk))["QueueUrl"])
         with counting_aws_calls() as calls:
             started = time.perf_counter()
             for envelope in envelopes:
@@ -181,11 +230,70 @@ def main() -> None:
             "triage_vs_json_parse_of_the_webhook": round(triage_t / parse_t, 1),
             "next_opening_microseconds_per_call": round(cal_t / len(times) * 1e6, 1),
         })
-    results.update(import_figures())
-    width = max(map(len, results))
-    for key, value in results.items():
-        print(f"{key:<{width}}  {value}")
+        for desk in svc.config.desk_ids:
+            empty_queue(sqs, sqs.get_queue_url(QueueName=svc.config.queue_name(desk))["QueueUrl"])
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    global SAMPLE, ROUNDS
+    import argparse
+    import platform
+    from datetime import datetime, timezone
+
+    from bench import costs, latency, package, report, scenarios, storm
+
+    parser = argparse.ArgumentParser(description="make bench: bench/results.json and bench/results.md")
+    parser.add_argument("--latency-samples", type=int, default=100)
+    parser.add_argument("--storm-n", type=int, default=2000)
+    parser.add_argument("--storm-rate", type=float, default=50.0)
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="rounds of each scenario")
+    parser.add_argument("--mentions", type=int, default=SAMPLE, help="mentions through the use cases (ratios)")
+    parser.add_argument("--skip-package", action="store_true", help="do not build the deployment package")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "bench")
+    args = parser.parse_args(argv)
+    SAMPLE, ROUNDS = args.mentions, args.rounds
+    started = time.perf_counter()
+    quiet_moto()
+    out: dict = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
+    }
+    sections = [
+        ("ack_latency_local_stack", lambda: latency.run(samples=args.latency_samples)),
+        ("scenarios", lambda: scenarios.run(rounds=args.rounds)),
+        ("pipeline_ratios", pipeline_figures),
+        ("cold_start", lambda: {**import_figures(), "top_imports": top_imports()}),
+        ("package", (lambda: {"skipped": True}) if args.skip_package else package.measure),
+        ("storm", lambda: storm.run(n=args.storm_n, rate=args.storm_rate,
+                                    plot=args.out_dir / "storm.png")),
+    ]
+    for name, section in sections:
+        mark = time.perf_counter()
+        print(f"bench: {name}...", file=sys.stderr, flush=True)
+        with contextlib.redirect_stdout(io.StringIO()):
+            out[name] = section()
+        out.setdefault("seconds", {})[name] = round(time.perf_counter() - mark, 1)
+    out["prices"] = costs.PRICES
+    out["cost_assumptions"] = costs.ASSUMPTIONS
+    out["seconds"]["total"] = round(time.perf_counter() - started, 1)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "results.json").write_text(json.dumps(out, indent=2, default=str) + "\n")
+    markdown = report.markdown(out)
+    (args.out_dir / "results.md").write_text(markdown)
+    print(markdown)
+    return 0
+
+
+def quiet_moto() -> None:
+    import logging
+    import warnings
+
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Tried to parse AWS", category=UserWarning)
+    warnings.filterwarnings("ignore", message="No Moto CloudFormation support", category=UserWarning)
+    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""bench/results.md from the figures of one run (bench/results.json)."""
+from __future__ import annotations
+
+from typing import Any
+
+NAMES = {"new_out_of_hours_complaint": "new complaint, out of hours",
+         "new_in_hours_complaint": "new complaint, in hours", "duplicate": "duplicate webhook",
+         "chase": "chase (open ticket)", "agent_reply": "agent reply"}
+
+
+def _money(value: float) -> str:
+    return f"${value:,.0f}" if value >= 100 else f"${value:,.2f}"
+
+
+def markdown(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    lines = [f"Measured {r['date']} on `{m['platform']}`, {m['cpus']} CPUs, Python {m['python']} "
+             f"(`make bench`, {r['seconds']['total']:.0f} s).", ""]
+    lines += ["| figure | value |", "|---|---|"]
+    lat = r.get("ack_latency_local_stack", {})
+    if lat.get("acknowledged"):
+        lines.append(f"| ack latency, local stack (signed X webhook → ack in the sandbox outbox; Sunday 03:00; "
+                     f"{lat['samples']} real complaints one at a time) | p50 {lat['p50_ms']} ms · p95 {lat['p95_ms']} "
+                     f"ms · p99 {lat['p99_ms']} ms ({lat['not_acknowledged']} not acknowledged) |")
+    st = r.get("storm", {})
+    if st:
+        lines.append(
+            f"| storm: {st['mentions']:,} mentions offered at {st['offered_per_second']:g}/s through the webhook route "
+            f"and SQS handlers (moto, one consumer per queue), {st['customers']:,} customers, "
+            f"{st['repeat_deliveries']} repeated deliveries | "
+            f"{st['throughput_mentions_per_second']} mentions/s "
+            f"processed; {st['lost']} lost; {st['customers_with_more_than_one_open_ticket']} customers with two open "
+            f"tickets; {st['tickets']:,} tickets; {st['acknowledgements']} acks, sends within the "
+            f"{st['outbound_budget_per_minute']}/min budget: {'yes' if st['sends_within_budget'] else 'NO'} "
+            f"(at most {st['most_sends_in_60s']} in 60 s); max depth inbound {st['max_inbound_depth']}, outbox "
+            f"{st['max_outbox_depth']}; invariant violations {st['invariant_violations']} ([plot](storm.png)) |")
+    pkg = r.get("package", {})
+    if pkg and not pkg.get("skipped"):
+        largest = ", ".join(f"{k} {v / 2**20:.1f}" for k, v in list(pkg["largest_zipped"].items())[:4])
+        lines.append(f"| deployment package (`chalice package`, PIP_NO_DEPS=1; boto3, botocore, s3transfer, jmespath, "
+                     f"urllib3 from the runtime) | {pkg['zipped_mb']} MB zipped ({pkg['zipped_bytes']:,} bytes), "
+                     f"{pkg['unzipped_mb']} MB unzipped; target ≤ {pkg['target_zipped_mb']:g} MB: "
+                     f"{'met' if pkg['within_target'] else 'not met'}; largest (MB zipped): {largest}; "
+                     f"imports with the runtime's packages only: "
+                     f"{'yes' if pkg['imports_with_runtime_only'] else 'NO'} |")
+    cold = r.get("cold_start", {})
+    if cold:
+        top = ", ".join(f"{t['package']} {t['cumulative_ms']} ms" for t in cold["top_imports"][:5])
+        lines.append(f"| cold start: `import app` ÷ `import boto3` | {cold['import_app_over_import_boto3']} "
+                     f"({cold['import_app_seconds']} s ÷ {cold['import_boto3_seconds']} s; "
+                     f"{cold['modules_imported_by_app']} modules); slowest imports: {top} |")
+    pipe = r.get("pipeline_ratios", {})
+    if pipe:
+        lines.append(f"| processing ÷ the same number of bare `PutItem`s ({pipe['mentions']} mentions) | "
+                     f"{pipe['process_vs_same_number_of_bare_putitem']} (webhook ÷ bare `SendMessage`: "
+                     f"{pipe['ingest_vs_bare_sendmessage']}; triage {pipe['triage_microseconds_per_message']} µs a "
+                     f"message) |")
+    sc = r.get("scenarios", {}).get("scenarios", {})
+    if sc:
+        lines += ["", "Per mention, end to end (webhook + process + deliver), warm, on moto; DynamoDB units computed "
+                  "from item sizes; cost per million mentions at the list prices below:", "",
+                  "| scenario | AWS calls (webhook / process / deliver) | WRU | RRU | Lambda invocations | "
+                  "AWS $/M | X API $/M | total $/M |", "|---|---|---|---|---|---|---|---|"]
+        for name, s in sc.items():
+            ph = s["phases"]
+            cost = s["cost_per_million"]
+            split = " / ".join(f"{ph[p]['aws_calls']:g}" for p in ("webhook", "process", "deliver"))
+            lines.append(f"| {NAMES.get(name, name)} | {s['aws_calls']:g} ({split}) | {s['dynamodb_wru']:g} | "
+                         f"{s['dynamodb_rru']:g} | {s['lambda_invocations']:g} | {_money(cost['aws_total'])} | "
+                         f"{_money(cost['platform_total'])} | {_money(cost['total'])} |")
+        lines += ["", "AWS cost per million by component:", "",
+                  "| scenario | Lambda | DynamoDB | SQS | API Gateway | CloudWatch Logs |", "|---|---|---|---|---|---|"]
+        for name, s in sc.items():
+            a = s["cost_per_million"]["aws"]
+            lines.append(f"| {NAMES.get(name, name)} | {_money(a['lambda_compute'] + a['lambda_requests'])} | "
+                         f"{_money(a['dynamodb_writes'] + a['dynamodb_reads'])} | {_money(a['sqs'])} | "
+                         f"{_money(a['api_gateway'])} | {_money(a['cloudwatch_logs'])} |")
+    p = r.get("prices", {})
+    if p:
+        lines += ["", f"Prices ({p['region']}, USD, on-demand, no free tier): "
+                  f"Lambda ${p['lambda_gb_second']} per GB-s "
+                  f"and ${p['lambda_per_million_requests']} per million requests (512 MB); DynamoDB "
+                  f"${p['dynamodb_per_million_wru']} per million WRU, "
+                  f"${p['dynamodb_per_million_rru']} per million RRU; "
+                  f"SQS ${p['sqs_per_million_requests']} per million requests; API Gateway (REST) "
+                  f"${p['api_gateway_per_million_requests']} per million; CloudWatch Logs "
+                  f"${p['cloudwatch_logs_per_gb_ingested']} per GB ingested; X ${p['x_per_post']} a post, "
+                  f"${p['x_per_post_with_url']} a post with a URL (acks on X carry none), ${p['x_per_owned_read']} an "
+                  f"owned read (a polled mention: +$1,000 per million); Meta Graph API, Bluesky and Mastodon free. "
+                  f"Assumptions and every figure: `bench/results.json`."]
+    return "\n".join(lines) + "\n"

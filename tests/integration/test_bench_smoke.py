@@ -1,0 +1,56 @@
+"""`make bench` in miniature: every section of bench/results.json is there with sane values (counts, not timings:
+timings are never asserted). The storm runs 30 mentions, the latency 3, the scenarios one round; the deployment
+package is left out (it needs pip and chalice; `make bench` builds it)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import run
+from tools.replay import DEFAULT_CSV
+
+SCENARIOS = {"new_out_of_hours_complaint", "new_in_hours_complaint", "duplicate", "chase", "agent_reply"}
+
+
+@pytest.mark.skipif(not DEFAULT_CSV.exists(), reason="../shared/data/twcs_sample.csv is not beside the project")
+def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
+    assert run.main(["--latency-samples", "3", "--storm-n", "30", "--rounds", "1", "--mentions", "10",
+                     "--skip-package", "--out-dir", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results) >= {"date", "machine", "ack_latency_local_stack", "scenarios", "pipeline_ratios", "cold_start",
+                            "package", "storm", "prices", "cost_assumptions", "seconds"}
+    assert set(results["machine"]) == {"platform", "cpus", "python"}
+
+    latency = results["ack_latency_local_stack"]
+    assert latency["samples"] == 3 and latency["acknowledged"] == 3
+    assert {"p50_ms", "p95_ms", "p99_ms"} <= set(latency)
+
+    scenarios = results["scenarios"]["scenarios"]
+    assert set(scenarios) == SCENARIOS
+    for name, figures in scenarios.items():
+        assert figures["aws_calls"] > 0 and figures["phases"]["webhook"]["aws_calls"] >= 1, name
+        assert figures["dynamodb_wru"] + figures["dynamodb_rru"] > 0, name
+        cost = figures["cost_per_million"]
+        assert set(cost["aws"]) == {"lambda_compute", "lambda_requests", "dynamodb_writes", "dynamodb_reads", "sqs",
+                                    "api_gateway", "cloudwatch_logs"}
+        assert cost["aws_total"] > 0 and cost["total"] >= cost["aws_total"], name
+    assert scenarios["duplicate"]["aws_calls"] < scenarios["new_out_of_hours_complaint"]["aws_calls"]
+    assert scenarios["agent_reply"]["sent"]["x_posts"] == 1  # the reply is one plain post on X
+
+    cold = results["cold_start"]
+    assert cold["modules_imported_by_app"] > 0 and cold["top_imports"]
+    assert results["pipeline_ratios"]["process_aws_calls_per_mention"] > 0
+    assert results["package"] == {"skipped": True}
+
+    storm = results["storm"]
+    assert storm["mentions"] == 30 and storm["accepted"] > 0
+    assert storm["lost"] == 0 and storm["customers_with_more_than_one_open_ticket"] == 0
+    assert storm["invariant_violations"] == 0, storm["violations"]
+    assert storm["stored_and_processed"] == storm["accepted"] and storm["sends_within_budget"]
+    assert (tmp_path / "storm.png").stat().st_size > 0
+
+    markdown = (tmp_path / "results.md").read_text()
+    assert results["machine"]["platform"] in markdown and "| figure | value |" in markdown
+    assert all(f"${results['prices'][key]}" in markdown for key in ("x_per_post", "x_per_post_with_url"))
