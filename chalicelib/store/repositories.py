@@ -432,9 +432,16 @@ class DynamoOutbox(_State):
         return HELD
 
     def release_lease(self, key: str) -> None:
-        """Drop this attempt's lease; never a sent record."""
-        with contextlib.suppress(DeleteError):
-            StateModel(self._SENT, key).delete(condition=StateModel.lease.exists())
+        """Drop this attempt's lease; never a sent record. A delete that fails (throttled, a 5xx) is tried again, up
+        to three times: a lease left behind makes the next attempt park the message as "outcome unknown" although
+        nothing was sent."""
+        for tries_left in (2, 1, 0):
+            try:
+                StateModel(self._SENT, key).delete(condition=StateModel.lease.exists())
+                return
+            except DeleteError as exc:
+                if _conditional_failed(exc) or not tries_left:  # no lease to drop; or give up (it lapses)
+                    return
 
 
 class DynamoBuckets(_State):

@@ -98,6 +98,12 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
     key, channel = item.idempotency_key, item.target.channel
     now = svc.now()
     sender = svc.sender(channel)  # before the lease: a sender that cannot be built has sent nothing
+    if not (item.expires_at and now >= item.expires_at):
+        # the rate before the lease: a throttled attempt takes no lease, so none is left behind to lapse
+        wait = take_token(svc, channel, now)
+        if wait:
+            count("OutboundThrottled", channel=channel)
+            raise RetryLater(int(wait) + 1, "outbound rate exhausted")
     lease = svc.outbox.acquire_lease(key, now, LEASE)
     if lease == SENT:
         return "duplicate"
@@ -117,18 +123,13 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
         count("AcksExpired")
         return "expired"
     try:
-        wait = take_token(svc, channel, now)
-        charged = None if wait else charge(svc, item, now)
+        charged = charge(svc, item, now)  # after the lease: a duplicate is never charged
     except SpendHeld as held:
         svc.outbox.release_lease(key)
         return _hold(svc, item, held, now, attempt)
     except Exception:  # a store error before the send: nothing went out, so the next attempt may send it
         svc.outbox.release_lease(key)
         raise
-    if wait:
-        svc.outbox.release_lease(key)
-        count("OutboundThrottled", channel=channel)
-        raise RetryLater(int(wait) + 1, "outbound rate exhausted")
     try:
         result = sender.send(item.outbound())
     except SendError as exc:

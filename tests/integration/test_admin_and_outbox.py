@@ -251,3 +251,25 @@ def test_outbound_budget_holds_back_a_storm(svc, real_x, monkeypatch):
     with pytest.raises(Exception, match="records failed"):
         deliver_once(outbox_message("R00000002"))
     assert [c for c in real_x.calls if c.request.url == TWEETS_URL] == []  # waits in the outbox, not sent
+
+
+def test_a_lease_whose_first_release_is_throttled_is_still_released(svc, clock, monkeypatch):
+    from pynamodb.exceptions import DeleteError
+
+    from chalicelib.store.models import StateModel
+    from chalicelib.store.ports import ACQUIRED
+
+    assert svc.outbox.acquire_lease("ack#RTHROTTLE1", clock.now(), timedelta(minutes=15)) == ACQUIRED
+    real_delete, failures = StateModel.delete, []
+
+    def throttled_once(self, *args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise DeleteError("Failed to delete item", cause=Exception("ThrottlingException"))
+        return real_delete(self, *args, **kwargs)
+
+    monkeypatch.setattr(StateModel, "delete", throttled_once)
+    svc.outbox.release_lease("ack#RTHROTTLE1")
+    assert failures == [1]
+    # released: the next attempt takes the lease again instead of finding it held, then lapsed ("outcome unknown")
+    assert svc.outbox.acquire_lease("ack#RTHROTTLE1", clock.now(), timedelta(minutes=15)) == ACQUIRED

@@ -83,6 +83,16 @@ def test_a_store_error_before_the_send_releases_the_lease(mem, platform):
     assert deliver(mem, item("k")) == "sent"  # the next attempt sends it, rather than parking it as unknown
 
 
+def test_a_throttled_attempt_takes_no_lease_so_none_can_lapse(mem, platform):
+    mem.config = mem.config.model_copy(update={"spend": {}})
+    mem.settings = mem.settings.model_copy(update={"outbound_per_minute": 1})
+    assert deliver(mem, item("first")) == "sent"
+    mem.outbox.release_lease = lambda key: None  # a release that fails (throttled) would leave a lease behind
+    with pytest.raises(RetryLater, match="rate"):
+        deliver(mem, item("second"))
+    assert "second" not in mem.outbox.leases  # later attempts will send it, never park it as "outcome unknown"
+
+
 def test_a_raised_budget_lets_a_held_message_go_at_its_next_try(mem, platform):
     for n in range(3):
         deliver(mem, item(f"k{n}"))
