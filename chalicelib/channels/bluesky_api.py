@@ -18,10 +18,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
-from atproto_client import Client, models
-from atproto_client import exceptions as at_errors
-from atproto_client.request import Request
 
+from chalicelib.channels.atproto_load import without_did_key_algorithms
 from chalicelib.channels.base import (
     NotificationsPage,
     OutboundMessage,
@@ -32,6 +30,12 @@ from chalicelib.channels.base import (
     SendResult,
 )
 from chalicelib.channels.bluesky import REASONS, link_facets
+
+without_did_key_algorithms()  # the deployment ships no cryptography: atproto's client loads without it (ADR 0014)
+
+from atproto_client import Client, models  # noqa: E402
+from atproto_client import exceptions as at_errors  # noqa: E402
+from atproto_client.request import Request  # noqa: E402
 
 #: When a 429 carries no usable reset header, wait this long.
 DEFAULT_RATE_LIMIT_WINDOW = timedelta(minutes=5)

@@ -17,8 +17,10 @@ REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
 #: since 2024 (the runtimes are updated, never downgraded).
 RUNTIME = {"boto3": "1.34.0", "botocore": "1.34.0", "s3transfer": "0.10.0", "jmespath": "1.0.1",
            "urllib3": "1.26.18"}
-#: Declared by atproto for its firehose, identity resolution and command line; the app uses atproto_client only.
-UNUSED = {"zstandard", "websockets", "dnspython", "click"}
+#: Declared by atproto for its firehose, identity resolution and command line, and (cryptography) for its DID key
+#: algorithms, which its client loads but never runs (chalicelib/channels/atproto_load.py); the app uses
+#: atproto_client only.
+UNUSED = {"zstandard", "websockets", "dnspython", "click", "cryptography"}
 ENVIRONMENT = {"python_version": "3.11", "python_full_version": "3.11.9", "platform_system": "Linux",
                "sys_platform": "linux", "platform_python_implementation": "CPython", "implementation_name": "cpython",
                "os_name": "posix", "platform_machine": "x86_64"}
