@@ -18,7 +18,7 @@ run: $(STAMP)  ## start the embedded local AWS stack and the app (Ctrl-C stops)
 	$(PY) -m tools.local_stack
 
 test: $(STAMP) lint  ## unit, integration (moto) and end-to-end (local stack, browser) tests
-	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15 tests
+	REPLAY_TWEETS=$${REPLAY_TWEETS:-1500} $(PY) -m pytest -q -n 2 --dist loadfile --durations=15 tests
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
