@@ -359,10 +359,8 @@ def print_check(found: dict[str, Any]) -> None:
 
 def apply_gateway_responses(session: Any, project: Path, stage: str) -> None:
     """Unknown paths answer a JSON 404 instead of API Gateway's 403 "Missing Authentication Token"."""
-    try:
-        from tools import gateway_responses
-    except ImportError:  # pragma: no cover - the module ships with the project
-        return
+    from tools import gateway_responses
+
     rest_api = deployed_resources(project, stage).get("rest_api")
     if rest_api:
         config = json.loads((project / ".chalice" / "config.json").read_text())
