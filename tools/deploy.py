@@ -164,6 +164,14 @@ def read_secrets_file(path: Path) -> dict[str, str]:
     return values
 
 
+def check_secret_name(name: str) -> str:
+    from chalicelib.settings import SECRET_PARAMETERS
+
+    if name not in SECRET_PARAMETERS:
+        raise DeployError(f"unknown secret {name!r}: one of {', '.join(SECRET_PARAMETERS)}")
+    return name
+
+
 def parameter_name(stage: str, name: str) -> str:
     from chalicelib.settings import SECRET_PARAMETERS
 
@@ -238,7 +246,10 @@ def email_identity_of(address: str) -> str:
     return address.rpartition("@")[2] if "@" in address else ""
 
 
-def write_policy(project: Path, stage: str, policy: dict[str, Any]) -> Path:
+def write_policy(project: Path, stage: str, *, account: str, region: str, environment: dict[str, str]) -> Path:
+    """``.chalice/policy-<stage>.json``: the policy for this account and region, SES scoped to the stage's sender."""
+    policy = render_policy(stage, account=account, region=region,
+                           email_identity=email_identity_of(environment.get("REPLY_FROM_ADDRESS", "")))
     path = project / ".chalice" / f"policy-{stage}.json"
     path.write_text(json.dumps(policy, indent=2) + "\n")
     return path
@@ -396,9 +407,8 @@ def deploy(stage: str = typer.Argument(..., help="dev or prod"),
             if report[kind]:
                 console.print(f"secrets {kind}: {', '.join(report[kind])}")
         environment = stage_environment(project, stage, outputs)
-        policy = render_policy(stage, account=account, region=session.region_name,
-                               email_identity=email_identity_of(environment.get("REPLY_FROM_ADDRESS", "")))
-        console.print(f"policy     {write_policy(project, stage, policy).relative_to(project)}")
+        policy = write_policy(project, stage, account=account, region=session.region_name, environment=environment)
+        console.print(f"policy     {policy.relative_to(project)}")
         if report["missing"]:
             console.print("[yellow]not set yet[/yellow] (the channel stays off until set): "
                           + ", ".join(report["missing"])
@@ -425,12 +435,9 @@ def secret(stage: str = typer.Argument(..., help="dev or prod"),
            region: str = typer.Option(None),
            generate: bool = typer.Option(False, help="a new random value (STATUS_LINK_KEY, ADMIN_TOKEN)")) -> None:
     """Set or rotate one secret as a SecureString; the app reads it within 5 minutes, no redeploy."""
-    from chalicelib.settings import SECRET_PARAMETERS
-
     try:
         check_stage(stage)
-        if name not in SECRET_PARAMETERS:
-            raise DeployError(f"unknown secret {name!r}: one of {', '.join(SECRET_PARAMETERS)}")
+        check_secret_name(name)
         if generate:
             value = random_secrets.token_urlsafe(48)
         elif sys.stdin.isatty():
@@ -454,12 +461,9 @@ def show_secret(stage: str = typer.Argument(..., help="dev or prod"),
     ``export RESPONDER_ADMIN_TOKEN="$(python -m tools.deploy show-secret prod ADMIN_TOKEN)"``."""
     from botocore.exceptions import ClientError
 
-    from chalicelib.settings import SECRET_PARAMETERS
-
     try:
         check_stage(stage)
-        if name not in SECRET_PARAMETERS:
-            raise DeployError(f"unknown secret {name!r}: one of {', '.join(SECRET_PARAMETERS)}")
+        check_secret_name(name)
         ssm = client(session_for(region), "ssm")
         try:
             value = ssm.get_parameter(Name=parameter_name(stage, name), WithDecryption=True)["Parameter"]["Value"]
@@ -558,9 +562,7 @@ def package(stage: str = typer.Argument(..., help="dev or prod"),
     try:
         check_stage(stage)
         environment = stage_environment(project, stage, {})
-        policy = render_policy(stage, account=account, region=region,
-                               email_identity=email_identity_of(environment.get("REPLY_FROM_ADDRESS", "")))
-        write_policy(project, stage, policy)
+        write_policy(project, stage, account=account, region=region, environment=environment)
         run_chalice(project, ["package", "--stage", stage, "--merge-template", str(TEMPLATE), str(out)], region)
         console.print(f"packaged stage {stage} into {out}")
     except DeployError as exc:

@@ -98,7 +98,8 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
     key, channel = item.idempotency_key, item.target.channel
     now = svc.now()
     sender = svc.sender(channel)  # before the lease: a sender that cannot be built has sent nothing
-    if not (item.expires_at and now >= item.expires_at):
+    expired = bool(item.expires_at and now >= item.expires_at)
+    if not expired:
         # the rate before the lease: a throttled attempt takes no lease, so none is left behind to lapse
         wait = take_token(svc, channel, now)
         if wait:
@@ -117,7 +118,7 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
         raise PermanentSendFailure("an earlier attempt to send this message ended without a result; check the "
                                    "platform before sending it again")
     # this attempt holds the lease: every way out below either records the send or releases it
-    if item.expires_at and now >= item.expires_at:
+    if expired:
         svc.outbox.release_lease(key)
         _note_on_ticket(svc, item.ticket_id, now, "ack_expired", "the team was back before it could be sent")
         count("AcksExpired")

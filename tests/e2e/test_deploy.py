@@ -9,12 +9,10 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
 import pytest
-import requests
 import yaml
 
 from tests.e2e.conftest import PROJECT, free_port
@@ -25,25 +23,15 @@ ACCOUNT = "123456789012"  # moto's account
 
 @pytest.fixture(scope="module")
 def aws():
-    port = free_port()
+    """The embedded local AWS, started as `make run` starts it (tools.local_stack.start_moto)."""
+    from tools.local_stack import start_moto
+
+    moto = start_moto(free_port())
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen([sys.executable, "-m", "tools.local_aws", "-H", "127.0.0.1", "-p", str(port)],
-                            cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(endpoint + "/moto-api/", timeout=1)
-            break
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.2)
-    yield {**env, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "PYTHONUNBUFFERED": "1"}
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield {**env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto.port}", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+           "PYTHONUNBUFFERED": "1"}
+    moto.stop()
 
 
 @pytest.fixture(scope="module")

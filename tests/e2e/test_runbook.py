@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import PROJECT, LocalStack
 from tests.e2e.test_deploy import aws, project  # noqa: F401 - module fixtures: the embedded AWS, a project copy
-from tests.e2e.test_local_stack import app_now, send_tweet
+from tests.e2e.test_local_stack import acks_for, app_now, send_tweet
 
 RUNBOOK = PROJECT / "docs" / "runbook.md"
 EXECUTED: set[tuple[str, ...]] = set()
@@ -138,10 +138,6 @@ def stack_env(stack) -> dict:
                     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
 
 
-def acks(stack, tweet_id: str) -> list[dict]:
-    return [m for m in stack.get("/local/outbox").json()["messages"] if m["in_reply_to"] == tweet_id]
-
-
 def test_rota_and_incidents_as_the_runbook_says(stack):
     env = stack_env(stack)
     # the API's address comes from the export line (the stage's URL; here the local stack's)
@@ -156,7 +152,7 @@ def test_rota_and_incidents_as_the_runbook_says(stack):
     assert result.returncode == 0, result.stdout + result.stderr
     incident_id = json.loads(result.stdout)["incident_id"]
     send_tweet(stack, "770001", "@ExampleRail no trains from Reading to Oxford at all?", user_id="7701")
-    assert stack.wait_for(lambda: acks(stack, "770001"), timeout=15)
+    assert stack.wait_for(lambda: acks_for(stack, "770001"), timeout=15)
     [listed] = commands_of(("tools.admin", "incident", "list"))
     result = shell(listed, env)
     assert result.returncode == 0 and incident_id in result.stdout
@@ -166,7 +162,7 @@ def test_rota_and_incidents_as_the_runbook_says(stack):
     [resolve] = commands_of(("tools.admin", "incident", "resolve"))
     result = shell(resolve.replace("INC-1A2B3C4D", incident_id), env)
     assert result.returncode == 0, result.stdout + result.stderr
-    follow_ups = stack.wait_for(lambda: len(acks(stack, "770001")) >= 3 and acks(stack, "770001"), timeout=15)
+    follow_ups = stack.wait_for(lambda: len(acks_for(stack, "770001")) >= 3 and acks_for(stack, "770001"), timeout=15)
     assert follow_ups and "Buses replace trains until 18:00" in follow_ups[1]["text"]
     again = shell(resolve.replace("INC-1A2B3C4D", incident_id), env)
     assert again.returncode == 1 and "409" in again.stdout
@@ -190,7 +186,7 @@ def test_a_dead_letter_is_inspected_and_redriven_as_the_runbook_says(stack):
     assert dead["id"] in result.stdout and "refund" not in result.stdout  # the key, never the text
     result = shell(redrive, env)
     assert result.returncode == 0 and "moved 1 message(s)" in result.stdout
-    assert stack.wait_for(lambda: acks(stack, "770100"), timeout=15), "the redriven mention was not answered"
+    assert stack.wait_for(lambda: acks_for(stack, "770100"), timeout=15), "the redriven mention was not answered"
     result = shell(backlog, env)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -198,7 +194,7 @@ def test_a_dead_letter_is_inspected_and_redriven_as_the_runbook_says(stack):
 def test_a_customers_data_is_deleted_as_the_runbook_says(stack):
     env = stack_env(stack)
     send_tweet(stack, "770200", "@ExampleRail delete me after this: my train was cancelled", user_id="12345")
-    [ack] = stack.wait_for(lambda: acks(stack, "770200"), timeout=15)
+    [ack] = stack.wait_for(lambda: acks_for(stack, "770200"), timeout=15)
     reference = ack["idempotency_key"].split("#")[1]
     show, forget = commands_of(("tools.admin", "ticket"), ("tools.admin", "forget"))
     result = shell(show.replace("R7K2M9QPX", reference), env)
