@@ -31,10 +31,10 @@ def dynamo_stores(settings: Settings) -> Stores:
     return Stores(
         mentions=db.DynamoMentions(retention), tickets=db.DynamoTickets(retention),
         customers=db.DynamoCustomers(retention), threads=db.DynamoThreads(retention),
-        acks=db.DynamoAckLedger(retention), outbox=db.DynamoOutbox(retention), buckets=db.DynamoBuckets(retention),
+        acks=db.DynamoAckLedger(retention), outbox=db.DynamoOutbox(retention), allowance=db.DynamoAllowance(retention),
         incidents=db.DynamoIncidents(retention), cursors=db.DynamoCursors(retention),
         form_limit=db.DynamoFormLimit(retention), sandbox=db.DynamoSandbox(retention),
-        health=db.DynamoHealth(retention), answers=db.DynamoAnswers(retention), spend=db.DynamoSpend(retention))
+        health=db.DynamoHealth(retention), answers=db.DynamoAnswers(retention))
 
 
 def memory_stores() -> Stores:
@@ -43,9 +43,9 @@ def memory_stores() -> Stores:
 
     return Stores(
         mentions=m.MemoryMentions(), tickets=m.MemoryTickets(), customers=m.MemoryCustomers(),
-        threads=m.MemoryThreads(), acks=m.MemoryAckLedger(), outbox=m.MemoryOutbox(), buckets=m.MemoryBuckets(),
+        threads=m.MemoryThreads(), acks=m.MemoryAckLedger(), outbox=m.MemoryOutbox(), allowance=m.MemoryAllowance(),
         incidents=m.MemoryIncidents(), cursors=m.MemoryCursors(), form_limit=m.MemoryFormLimit(),
-        sandbox=m.MemorySandbox(), health=m.MemoryHealth(), answers=m.MemoryAnswerCounts(), spend=m.MemorySpend())
+        sandbox=m.MemorySandbox(), health=m.MemoryHealth(), answers=m.MemoryAnswerCounts())
 
 
 def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> Callable[[str], Sender]:

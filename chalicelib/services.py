@@ -26,10 +26,9 @@ from chalicelib.store.ports import (
     PollCursors,
     Queues,
     SandboxOutbox,
-    SpendLedger,
+    SendAllowance,
     ThreadIndex,
     TicketStore,
-    TokenBuckets,
 )
 
 
@@ -41,14 +40,13 @@ class Stores:
     threads: ThreadIndex
     acks: AckLedger
     outbox: OutboxLedger
-    buckets: TokenBuckets
+    allowance: SendAllowance
     incidents: IncidentStore
     cursors: PollCursors
     form_limit: FormRateLimit
     sandbox: SandboxOutbox
     health: Health
     answers: AnswerCounts
-    spend: SpendLedger
 
 
 @dataclass
@@ -96,8 +94,8 @@ class Services:
         return self.stores.outbox
 
     @property
-    def buckets(self) -> TokenBuckets:
-        return self.stores.buckets
+    def allowance(self) -> SendAllowance:
+        return self.stores.allowance
 
     @property
     def incidents(self) -> IncidentStore:
@@ -118,10 +116,6 @@ class Services:
     @property
     def answers(self) -> AnswerCounts:
         return self.stores.answers
-
-    @property
-    def spend(self) -> SpendLedger:
-        return self.stores.spend
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -32,3 +32,13 @@ def x_headers(body: bytes, secret: str = X_SECRET) -> dict:
     from chalicelib.channels.x import sign
 
     return {"Content-Type": "application/json", "x-twitter-webhooks-signature": sign(secret, body)}
+
+
+def a_ticket(ticket_id: str, at: datetime, **changes):
+    """A waiting complaint on X of customer C1, for tests that need a ticket to exist (the outbox records sends on
+    it)."""
+    from chalicelib.domain.ticket import Ticket
+
+    return Ticket(**{"ticket_id": ticket_id, "desk": "complaints", "priority": "normal", "intent": "complaint",
+                     "channel": "x", "conversation_key": "x#1", "customer_id": "C1", "first_contact_at": at,
+                     "last_customer_at": at, **changes})

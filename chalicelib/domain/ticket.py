@@ -75,6 +75,7 @@ class Ticket:
     reopened: int = 0  # times the customer reopened it by writing again after resolution
     merged_into: str | None = None  # the ticket that carries on, once this one was merged
     suggested_links: list[str] = field(default_factory=list)  # identities that quoted this reference (unconfirmed)
+    sent_keys: list[str] = field(default_factory=list)  # outbox keys of the messages that went out to the customer
     version: int = 0
 
     @property

@@ -23,12 +23,12 @@ from chalicelib.store.ports import (
     ACQUIRED,
     HELD,
     LAPSED,
-    SENT,
     AlreadyExists,
+    Allowance,
+    Charge,
     ConcurrentUpdate,
     InvalidToken,
     Registered,
-    SentRecord,
     SignIn,
     SignInRefused,
     StoredMention,
@@ -107,7 +107,7 @@ class MemoryTickets(_Locked):
                attempts: int = 5) -> Ticket | None:
         return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
 
-    def append_event(self, ticket_id: str, event: Event) -> bool:
+    def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "") -> bool:
         with self._lock:
             stored = self.items.get(ticket_id)
             if stored is None:
@@ -116,6 +116,8 @@ class MemoryTickets(_Locked):
             # while it changed in place could carry the new version without the entry (a save from it would drop it)
             updated = copy.deepcopy(stored)
             updated.timeline.append(copy.deepcopy(event))
+            if sent_key:
+                updated.sent_keys.append(sent_key)
             updated.version += 1
             self.items[ticket_id] = updated
             return True
@@ -229,25 +231,14 @@ class MemoryAckLedger(_Locked):
 
 
 class MemoryOutbox(_Locked):
-    """One entry per key, as on DynamoDB: a lease (its expiry) until the send is recorded, then the sent record."""
+    """One lease per key, as on DynamoDB: taken before the send and kept after it."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.sent_records: dict[str, SentRecord] = {}
         self.leases: dict[str, datetime] = {}
-
-    def sent(self, key: str) -> SentRecord | None:
-        return self.sent_records.get(key)
-
-    def record_sent(self, key: str, record: SentRecord) -> None:
-        with self._lock:
-            self.sent_records[key] = record
-            self.leases.pop(key, None)
 
     def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> str:
         with self._lock:
-            if key in self.sent_records:
-                return SENT
             until = self.leases.get(key)
             if until is None:
                 self.leases[key] = now + hold
@@ -258,43 +249,41 @@ class MemoryOutbox(_Locked):
         self.leases.pop(key, None)
 
 
-class MemoryBuckets(_Locked):
-    """The outbound rate per channel as GCRA (``tat``: when the bucket is full again), as on DynamoDB."""
+class MemoryAllowance(_Locked):
+    """Per channel the outbound rate as GCRA (``tat``: when the bucket is full again) and the current day's spend,
+    taken together or not at all, as on DynamoDB."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tat: dict[str, float] = {}
+        self.spend: dict[str, tuple[str, int]] = {}  # channel -> (day, micro-dollars)
 
-    def take(self, channel: str, now: datetime, per_minute: int) -> float:
+    def take(self, channel: str, now: datetime, per_minute: int, charge: Charge | None = None) -> Allowance:
         interval, at = 60.0 / per_minute, now.timestamp()
         ahead = (per_minute - 1) * interval
         with self._lock:
+            if charge is not None:
+                day, spent = self.spend.get(channel, (charge.day, 0))
+                spent = spent if day == charge.day else 0
+                if spent + charge.micros > charge.limit_micros:
+                    return Allowance(over_budget=True)
             tat = self.tat.get(channel, at)
             if tat > at + ahead:
-                return tat - (at + ahead)
+                return Allowance(wait=tat - (at + ahead))
             self.tat[channel] = max(tat, at) + interval
-            return 0.0
-
-
-class MemorySpend(_Locked):
-    def __init__(self) -> None:
-        super().__init__()
-        self.micros: dict[tuple[str, str], int] = {}
-
-    def charge(self, channel: str, day: str, micros: int, limit_micros: int) -> bool:
-        with self._lock:
-            spent = self.micros.get((channel, day), 0)
-            if spent + micros > limit_micros:
-                return False
-            self.micros[(channel, day)] = spent + micros
-            return True
+            if charge is not None:
+                self.spend[channel] = (charge.day, spent + charge.micros)
+            return Allowance()
 
     def refund(self, channel: str, day: str, micros: int) -> None:
         with self._lock:
-            self.micros[(channel, day)] = self.micros.get((channel, day), 0) - micros
+            current, spent = self.spend.get(channel, (day, 0))
+            if current == day:
+                self.spend[channel] = (day, spent - micros)
 
     def spent(self, channel: str, day: str) -> int:
-        return self.micros.get((channel, day), 0)
+        current, spent = self.spend.get(channel, (day, 0))
+        return spent if current == day else 0
 
 
 class MemoryIncidents(_Locked):

@@ -48,14 +48,7 @@ class StoredMention:
     ticket_id: str | None  # set once processing finished: a redelivery then is a no-op
 
 
-@dataclass(frozen=True)
-class SentRecord:
-    external_id: str  # the platform's id of the message we sent
-    ticket_id: str
-    at: datetime
-
-
-ACQUIRED, HELD, LAPSED, SENT = "acquired", "held", "lapsed", "sent"
+ACQUIRED, HELD, LAPSED = "acquired", "held", "lapsed"
 
 
 @dataclass(frozen=True)
@@ -68,11 +61,24 @@ class Registered:
 
 
 @dataclass(frozen=True)
-class Bucket:
-    """A token bucket's state (see ``usecases.deliver.take_token``)."""
+class Charge:
+    """A paid post's price, counted in the day's spend of its channel (micro-dollars; the day in the brand's zone)."""
 
-    tokens: float
-    at: datetime
+    day: str
+    micros: int
+    limit_micros: int
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What ``SendAllowance.take`` answered: allowed (``wait`` 0, not ``over_budget``), or why not."""
+
+    wait: float = 0.0  # seconds until the rate allows a send
+    over_budget: bool = False  # the day's spend budget would be exceeded
+
+    @property
+    def allowed(self) -> bool:
+        return not self.wait and not self.over_budget
 
 
 class MentionStore(Protocol):
@@ -117,9 +123,10 @@ class TicketStore(Protocol):
         """Apply ``change`` and save; when somebody saved first, re-read and apply it again. ``current`` saves the
         first read. None if the ticket does not exist; ConcurrentUpdate after ``attempts`` lost races."""
 
-    def append_event(self, ticket_id: str, event: Event) -> bool:
+    def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "") -> bool:
         """Add a timeline entry without reading the ticket (one update; the version moves on, so a save from an
-        earlier read is refused and re-applied). False if the ticket does not exist."""
+        earlier read is refused and re-applied), and ``sent_key`` to ``sent_keys`` when given (the outbox's proof
+        that the message of that key went out). False if the ticket does not exist."""
 
     def backlog(self, desk: str, limit: int = 100) -> list[Ticket]:
         """Waiting tickets of a desk: urgent first, then oldest first contact."""
@@ -191,43 +198,36 @@ class AckLedger(Protocol):
 
 
 class OutboxLedger(Protocol):
-    """What was sent (never twice per idempotency key) and who is sending it right now (a lease): one item per key,
-    the lease while an attempt sends, the sent record once it is recorded."""
-
-    def sent(self, key: str) -> SentRecord | None: ...
-
-    def record_sent(self, key: str, record: SentRecord) -> None:
-        """The lease becomes the sent record (one update, no read)."""
+    """Who is sending a message or has sent it (never twice per idempotency key): one item per key, a lease taken
+    by one conditional write before the send and kept after it. That a send went out is recorded on the ticket
+    (``TicketStore.append_event`` with ``sent_key``), in the same write as its timeline entry."""
 
     def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> str:
         """Take the sending lease for one attempt, in one conditional write that also reports what is there:
-        ``acquired``; ``sent`` when the key was sent already; ``held`` while another attempt's lease runs; or
-        ``lapsed`` when an earlier attempt took it and neither released it nor recorded a send (its outcome is
-        unknown: the message may have gone out). A lapsed lease is not taken over; expiry is checked against its
-        time, never left to TTL deletion (which is asynchronous)."""
+        ``acquired``; ``held`` while another attempt's lease runs (or ran, and sent); or ``lapsed`` when an earlier
+        attempt took it and did not release it (it sent, or its outcome is unknown: the ticket says which). A
+        lapsed lease is not taken over; expiry is checked against its time, never left to TTL deletion (which is
+        asynchronous)."""
 
     def release_lease(self, key: str) -> None:
-        """Drop a lease (this attempt did not send); a sent record is never dropped."""
+        """Drop a lease (this attempt did not send)."""
 
 
-class TokenBuckets(Protocol):
-    """Per-channel send rates shared by every Lambda: a token bucket of ``per_minute`` tokens refilled at
-    ``per_minute`` a minute, kept as one number (GCRA) and changed by one conditional update."""
+class SendAllowance(Protocol):
+    """Whether a channel may send now, shared by every Lambda: its rate (a token bucket of ``per_minute`` tokens
+    refilled at ``per_minute`` a minute, kept as one number, GCRA) and, where it has a budget, its paid-API spend of
+    the day (micro-dollars) — one item per channel, so both are taken by one conditional update, no read."""
 
-    def take(self, channel: str, now: datetime, per_minute: int) -> float:
-        """Take a token: 0 if taken, else the seconds until one is available."""
-
-
-class SpendLedger(Protocol):
-    """Paid API spend per channel and day, in micro-dollars: one atomic conditional add, no read."""
-
-    def charge(self, channel: str, day: str, micros: int, limit_micros: int) -> bool:
-        """Add ``micros`` to the day's spend unless the total would exceed ``limit_micros``; True if added."""
+    def take(self, channel: str, now: datetime, per_minute: int, charge: Charge | None = None) -> Allowance:
+        """Take a token and add ``charge`` to the day's spend, both or neither: refused with the seconds until a
+        token is available, or as ``over_budget`` when the spend would exceed the charge's limit."""
 
     def refund(self, channel: str, day: str, micros: int) -> None:
-        """Take back a charge for a message that was not sent (a known failure)."""
+        """Take back a charge for a message that was not sent (a known failure, a duplicate); a day that is over
+        is not changed."""
 
-    def spent(self, channel: str, day: str) -> int: ...
+    def spent(self, channel: str, day: str) -> int:
+        """The day's spend so far (0 for a day that is over: only the current day is kept)."""
 
 
 class IncidentStore(Protocol):

@@ -9,8 +9,7 @@ items belong to purpose-named stores below. Every key family of the state table 
 | DynamoThreads    | ``msg#<channel>#<ext id>``  | ``ticket``            | retention       |
 | DynamoAckLedger  | ``ack#<ticket id>``         | ``once``              | retention       |
 | DynamoOutbox     | ``sent``                    | ``<idempotency key>`` | retention       |
-| DynamoBuckets    | ``rate``                    | ``<channel>``         | 1 day           |
-| DynamoSpend      | ``spend#<channel>``         | ``<day>``             | 40 days         |
+| DynamoAllowance  | ``rate``                    | ``<channel>``         | 2 days          |
 | DynamoIncidents  | ``incident``                | ``<incident id>``     | none (audit)    |
 | DynamoIncidents  | ``followup#<inc>#<change>`` | ``<ticket id>``       | retention       |
 | DynamoIncidents  | ``incident-resolution``     | ``<incident id>``     | retention       |
@@ -20,10 +19,10 @@ items belong to purpose-named stores below. Every key family of the state table 
 | DynamoSandbox    | ``sandbox#outbox``          | ``<at>#<key>``        | 7 days          |
 
 ``sent/<key>`` is the outbox's one item per message: created with the sending lease (``lease``, its expiry) by the
-one conditional write that also tells a duplicate (``ALL_OLD``), turned into the sent record (``value``: external id
-and time; ``ref``: the ticket) when the send is recorded. ``rate/<channel>`` holds the outbound rate as a theoretical
-arrival time (``tat``, GCRA: a token bucket in one number), changed by one conditional update. ``spend#<channel>`` holds
-the paid API spend of a day in micro-dollars (``count``), added to by one conditional ``ADD``.
+one conditional write that also tells a duplicate (``ALL_OLD``), and kept: that the message went out is recorded on
+its ticket (``sent_keys``, with the timeline entry). ``rate/<channel>`` holds the outbound rate as a theoretical
+arrival time (``tat``, GCRA: a token bucket in one number) and the paid-API spend of the current day in
+micro-dollars (``ref``: the day, ``count``), both changed by one conditional update per send.
 
 Conditional writes ask for the item as it was when the condition failed (``ReturnValuesOnConditionCheckFailure``),
 so "create unless it exists, else tell me what is there" is one call, never a write and a read.
@@ -54,11 +53,11 @@ from chalicelib.store.ports import (
     ACQUIRED,
     HELD,
     LAPSED,
-    SENT,
     AlreadyExists,
+    Allowance,
+    Charge,
     ConcurrentUpdate,
     Registered,
-    SentRecord,
     StoredMention,
 )
 from chalicelib.store.tickets import update_with_retries
@@ -180,6 +179,7 @@ _TICKET_CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "mention_keys": (list, lambda v: list(v or [])),
     "conversations": (list, lambda v: list(v or [])),
     "suggested_links": (list, lambda v: list(v or [])),
+    "sent_keys": (list, lambda v: list(v or [])),
     "reopened": (int, lambda v: int(v or 0)),
     "flags": (list, lambda v: list(v or [])),
     "reasons": (list, lambda v: list(v or [])),
@@ -233,14 +233,16 @@ class DynamoTickets:
                attempts: int = 5) -> Ticket | None:
         return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
 
-    def append_event(self, ticket_id: str, event: Event) -> bool:
-        """One ``UpdateItem``: ``list_append`` on the timeline and the version moved on (so a save from an earlier
-        read is refused and re-applied, never overwriting the entry); no read."""
+    def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "") -> bool:
+        """One ``UpdateItem``: ``list_append`` on the timeline (and on ``sent_keys``) and the version moved on (so a
+        save from an earlier read is refused and re-applied, never overwriting the entry); no read."""
         entry = TimelineEvent(at=event.at, kind=event.kind, detail=event.detail or None)
+        actions = [TicketModel.timeline.set(TicketModel.timeline.append([entry])), TicketModel.version.add(1)]
+        if sent_key:
+            actions.append(TicketModel.sent_keys.set((TicketModel.sent_keys | []).append([sent_key])))
         try:
             TicketModel(ticket_id).update(
-                actions=[TicketModel.timeline.set(TicketModel.timeline.append([entry])),
-                         TicketModel.version.add(1)],
+                actions=actions,
                 condition=TicketModel.ticket_id.exists(), add_version_condition=False)
             return True
         except UpdateError as exc:
@@ -395,30 +397,14 @@ class DynamoAckLedger(_State):
 
 
 class DynamoOutbox(_State):
-    """One item per idempotency key, ``sent/<key>``: the sending lease while an attempt sends, the sent record after."""
+    """One item per idempotency key, ``sent/<key>``: the sending lease, taken before the send and kept after it
+    (the ticket records that the message went out)."""
 
     _SENT = "sent"
 
-    def sent(self, key: str) -> SentRecord | None:
-        item = self._item(self._SENT, key)
-        return self._record(item) if item is not None else None
-
-    @staticmethod
-    def _record(item: StateModel) -> SentRecord | None:
-        value = item.value or {}
-        if "external_id" not in value:
-            return None  # a lease: being sent, or an attempt that ended without a result
-        return SentRecord(str(value.get("external_id", "")), item.ref or "", datetime.fromisoformat(value["at"]))
-
-    def record_sent(self, key: str, record: SentRecord) -> None:
-        StateModel(self._SENT, key).update(actions=[
-            StateModel.value.set({"external_id": record.external_id, "at": record.at.isoformat()}),
-            StateModel.ref.set(record.ticket_id), StateModel.lease.remove(),
-            StateModel.expires_at.set(self._retention)])
-
     def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> str:
-        # one conditional put: it takes the lease, or answers with what is there (a sent record, or a lease whose
-        # expiry is compared with now: never left to TTL deletion, which is asynchronous)
+        # one conditional put: it takes the lease, or answers with what is there (a lease whose expiry is compared
+        # with now: never left to TTL deletion, which is asynchronous)
         item = StateModel(self._SENT, key, lease=_sortable(now + hold), expires_at=self._retention)
         for _ in range(3):
             old = _put_or_old(item, StateModel.pk.does_not_exist())
@@ -426,15 +412,13 @@ class DynamoOutbox(_State):
                 return ACQUIRED
             if old:
                 current = StateModel.from_raw_data(old)
-                if self._record(current) is not None:
-                    return SENT
+                # a sent record of an earlier version (no lease): a lease that ran out long ago
                 return HELD if current.lease and current.lease > _sortable(now) else LAPSED
         return HELD
 
     def release_lease(self, key: str) -> None:
-        """Drop this attempt's lease; never a sent record. A delete that fails (throttled, a 5xx) is tried again, up
-        to three times: a lease left behind makes the next attempt park the message as "outcome unknown" although
-        nothing was sent."""
+        """Drop this attempt's lease. A delete that fails (throttled, a 5xx) is tried again, up to three times: a
+        lease left behind makes the next attempt park the message as "outcome unknown" although nothing was sent."""
         for tries_left in (2, 1, 0):
             try:
                 StateModel(self._SENT, key).delete(condition=StateModel.lease.exists())
@@ -444,67 +428,77 @@ class DynamoOutbox(_State):
                     return
 
 
-class DynamoBuckets(_State):
-    """The outbound rate per channel as GCRA: ``tat`` is when the bucket is full again (epoch seconds); a send
-    moves it ``60 / per_minute`` seconds on, and is refused while it would end more than a full bucket ahead. Of
-    its two cases (idle: ``tat`` in the past; busy: ahead) the one this container saw last is tried first, and a
-    refusal returns the stored ``tat`` (``ALL_OLD``): one call, two when the guess was wrong."""
+class DynamoAllowance(_State):
+    """Per channel, one item ``rate/<channel>``: the outbound rate as GCRA and the paid-API spend of the current day.
+
+    ``tat`` is when the bucket is full again (epoch seconds); a send moves it ``60 / per_minute`` seconds on and is
+    refused while it would end more than a full bucket ahead. ``ref`` is the spend's day, ``count`` its micro-dollars:
+    a charge adds to the count of the same day, or starts a new day's count. Each send is one conditional update
+    whose condition covers both; its variant (rate idle or busy, same day or a new one) is the one this container
+    saw last, and a refusal returns the stored item (``ALL_OLD``), which says why or which variant applies: one
+    call, two when the guess was wrong."""
 
     _PK = "rate"
 
     def __init__(self, retention: timedelta):
         super().__init__(retention)
-        self._seen: dict[str, float] = {}
+        self._seen_tat: dict[str, float] = {}
+        self._seen_day: dict[str, str] = {}
 
-    def take(self, channel: str, now: datetime, per_minute: int) -> float:
+    def take(self, channel: str, now: datetime, per_minute: int, charge: Charge | None = None) -> Allowance:
         interval, at = 60.0 / per_minute, now.timestamp()
         ahead = (per_minute - 1) * interval  # how far ahead ``tat`` may be before a send
-        busy = self._seen.get(channel, 0.0) > at
+        if charge is not None and charge.micros > charge.limit_micros:
+            return Allowance(over_budget=True)
+        busy = self._seen_tat.get(channel, 0.0) > at
+        same_day = charge is not None and self._seen_day.get(channel) == charge.day
         for _ in range(4):
-            item = StateModel(self._PK, channel)
-            expires = StateModel.expires_at.set(timedelta(days=1))
+            actions: list[Any] = [StateModel.expires_at.set(timedelta(days=2))]
             if busy:
-                old = _update_or_old(item, [StateModel.tat.add(interval), expires],
-                                     (StateModel.tat > at) & (StateModel.tat <= at + ahead))
+                actions.append(StateModel.tat.add(interval))
+                condition = (StateModel.tat > at) & (StateModel.tat <= at + ahead)
             else:
-                old = _update_or_old(item, [StateModel.tat.set(at + interval), expires],
-                                     StateModel.tat.does_not_exist() | (StateModel.tat <= at))
+                actions.append(StateModel.tat.set(at + interval))
+                condition = StateModel.tat.does_not_exist() | (StateModel.tat <= at)
+            if charge is not None:
+                if same_day:
+                    actions.append(StateModel.count.add(charge.micros))
+                    condition &= (StateModel.ref == charge.day) & (
+                        StateModel.count <= charge.limit_micros - charge.micros)
+                else:
+                    actions += [StateModel.ref.set(charge.day), StateModel.count.set(charge.micros)]
+                    condition &= StateModel.ref.does_not_exist() | (StateModel.ref != charge.day)
+            old = _update_or_old(StateModel(self._PK, channel), actions, condition)
             if old is None:
-                self._seen[channel] = max(self._seen.get(channel, at), at) + interval
-                return 0.0
-            tat = float(StateModel.from_raw_data(old).tat or 0.0) if old else 0.0
-            self._seen[channel] = tat
+                self._seen_tat[channel] = max(self._seen_tat.get(channel, at), at) + interval
+                if charge is not None:
+                    self._seen_day[channel] = charge.day
+                return Allowance()
+            stored = StateModel.from_raw_data(old) if old else None
+            tat = float(stored.tat or 0.0) if stored is not None else 0.0
+            self._seen_tat[channel] = tat
+            if charge is not None:
+                day = stored.ref if stored is not None else None
+                if day == charge.day and int(stored.count or 0) + charge.micros > charge.limit_micros:  # type: ignore[union-attr]
+                    self._seen_day[channel] = day
+                    return Allowance(over_budget=True)
+                same_day = day == charge.day
             if tat > at + ahead:
-                return tat - (at + ahead)
+                return Allowance(wait=tat - (at + ahead))
             busy = tat > at
-        return interval
-
-
-class DynamoSpend(_State):
-    """Paid API spend per channel and day: one conditional ``ADD`` in micro-dollars, refused past the budget."""
-
-    _PK = "spend"
-    KEEP = timedelta(days=40)
-
-    def charge(self, channel: str, day: str, micros: int, limit_micros: int) -> bool:
-        if micros > limit_micros:
-            return False
-        item = StateModel(f"{self._PK}#{channel}", day)
-        try:
-            item.update(actions=[StateModel.count.add(micros), StateModel.expires_at.set(self.KEEP)],
-                        condition=StateModel.count.does_not_exist() | (StateModel.count <= limit_micros - micros))
-            return True
-        except UpdateError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
+        return Allowance(wait=interval)
 
     def refund(self, channel: str, day: str, micros: int) -> None:
-        StateModel(f"{self._PK}#{channel}", day).update(actions=[StateModel.count.add(-micros)])
+        try:  # a day that is over is not changed
+            StateModel(self._PK, channel).update(actions=[StateModel.count.add(-micros)],
+                                                 condition=StateModel.ref == day)
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
 
     def spent(self, channel: str, day: str) -> int:
-        item = self._item(f"{self._PK}#{channel}", day)
-        return int(item.count or 0) if item is not None else 0
+        item = self._item(self._PK, channel)
+        return int(item.count or 0) if item is not None and item.ref == day else 0
 
 
 class DynamoIncidents(_State):

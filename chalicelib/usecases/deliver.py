@@ -1,10 +1,12 @@
 """The outbox: sends each queued reply exactly once, within a per-channel rate and a per-channel daily spend
 budget, with retries and backoff.
 
-One message, sent at once, costs five store calls, none of them a read: the lease (one conditional write that also
-answers "sent already" or "another attempt holds it"), a token of the channel's rate (one conditional update), the
-day's spend where the channel has a budget (one conditional add), the sent record (the lease item updated) with the
-index of our message for the customer's answer, and the ticket's timeline entry (an append, no read)."""
+One acknowledgement, sent at once, costs three store calls, none of them a read: the channel's allowance (a token
+of its rate and, where it has a budget, the post's price added to the day's spend: one conditional update), the
+lease (one conditional write that also answers "another attempt holds it or sent it"), and the ticket's timeline
+entry, which also records that the key was sent (``sent_keys``; an append, no read). An agent's reply also writes
+the index of our message, so that the customer's answer to it finds its ticket. A lease found held or lapsed is
+told apart by reading the ticket: sent already (a duplicate), or an attempt whose outcome is unknown."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -17,9 +19,9 @@ from chalicelib.domain.textlength import has_link
 from chalicelib.domain.ticket import Event
 from chalicelib.services import Services
 from chalicelib.sqs_batch import Record, RetryLater
-from chalicelib.store.ports import HELD, LAPSED, SENT, SentRecord
+from chalicelib.store.ports import ACQUIRED, HELD, Charge
 from chalicelib.telemetry import correlate, count, logger
-from chalicelib.usecases.replies import handed_over
+from chalicelib.usecases.replies import ACK_KINDS, handed_over
 
 MAX_ATTEMPTS = 6
 #: How long one delivery may hold a message before another may try it (the lease lapses by time, not by TTL).
@@ -46,12 +48,6 @@ class SpendHeld(Exception):
         self.until = until
 
 
-def take_token(svc: Services, channel: str, now: datetime) -> float:
-    """A token of the channel's rate (``OUTBOUND_PER_MINUTE``), shared by every Lambda: one conditional update.
-    Returns 0 if a token was taken, else the seconds until one is available."""
-    return svc.buckets.take(channel, now, svc.settings.outbound_per_minute)
-
-
 def spend_day(svc: Services, now: datetime) -> tuple[str, datetime]:
     """The budget's day (the brand's time zone) and when the next one starts."""
     zone = ZoneInfo(svc.config.brand.timezone)
@@ -59,9 +55,9 @@ def spend_day(svc: Services, now: datetime) -> tuple[str, datetime]:
     return today.isoformat(), datetime.combine(today + timedelta(days=1), time(0), zone)
 
 
-def charge(svc: Services, item: OutboxItem, now: datetime) -> tuple[str, int] | None:
-    """Count the message's price in the day's spend of its channel (one atomic conditional add). None when the
-    channel has no budget or the post is free; SpendHeld when the day's budget would be exceeded."""
+def price(svc: Services, item: OutboxItem, now: datetime) -> Charge | None:
+    """The message's charge to the day's spend of its channel: None when the channel has no budget or the post is
+    free."""
     channel = item.target.channel
     budget = svc.config.spend.get(channel)
     if budget is None:
@@ -69,15 +65,19 @@ def charge(svc: Services, item: OutboxItem, now: datetime) -> tuple[str, int] | 
     micros = usd_micros(budget.price_usd(channel, with_url=has_link(item.text, channel)))
     if micros <= 0:
         return None
-    day, next_day = spend_day(svc, now)
-    if not svc.spend.charge(channel, day, micros, usd_micros(budget.daily_usd)):
-        raise SpendHeld(next_day)
-    return day, micros
+    return Charge(spend_day(svc, now)[0], micros, usd_micros(budget.daily_usd))
 
 
-def _note_on_ticket(svc: Services, ticket_id: str, now: datetime, kind: str, detail: str = "") -> None:
-    """A timeline entry, appended without reading the ticket."""
-    if not svc.tickets.append_event(ticket_id, Event(now, kind, detail)):
+def _was_sent(svc: Services, item: OutboxItem) -> bool:
+    """Whether the ticket records that the message of this key went out (read only when a lease is found)."""
+    ticket = svc.tickets.get(item.ticket_id)
+    return ticket is not None and item.idempotency_key in ticket.sent_keys
+
+
+def _note_on_ticket(svc: Services, ticket_id: str, now: datetime, kind: str, detail: str = "", *,
+                    sent_key: str = "") -> None:
+    """A timeline entry, appended without reading the ticket (with the key of the message sent, if any)."""
+    if not svc.tickets.append_event(ticket_id, Event(now, kind, detail), sent_key=sent_key):
         logger.warning("timeline entry not saved: no such ticket", extra={"ticket_id": ticket_id, "kind": kind})
 
 
@@ -97,20 +97,30 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
     """Returns sent | duplicate | expired | held; raises RetryLater or PermanentSendFailure."""
     key, channel = item.idempotency_key, item.target.channel
     now = svc.now()
-    sender = svc.sender(channel)  # before the lease: a sender that cannot be built has sent nothing
+    sender = svc.sender(channel)  # before anything is taken: a sender that cannot be built has sent nothing
     expired = bool(item.expires_at and now >= item.expires_at)
+    charged = None
     if not expired:
-        # the rate before the lease: a throttled attempt takes no lease, so none is left behind to lapse
-        wait = take_token(svc, channel, now)
-        if wait:
+        # the allowance before the lease: a refused attempt takes no lease, so none is left behind to lapse
+        charged = price(svc, item, now)
+        allowance = svc.allowance.take(channel, now, svc.settings.outbound_per_minute, charged)
+        if allowance.over_budget:
+            _, next_day = spend_day(svc, now)
+            return _hold(svc, item, SpendHeld(next_day), now, attempt)
+        if allowance.wait:
             count("OutboundThrottled", channel=channel)
-            raise RetryLater(int(wait) + 1, "outbound rate exhausted")
-    lease = svc.outbox.acquire_lease(key, now, LEASE)
-    if lease == SENT:
-        return "duplicate"
-    if lease == HELD:
-        raise RetryLater(120, "another delivery of this message is in progress")
-    if lease == LAPSED:
+            raise RetryLater(int(allowance.wait) + 1, "outbound rate exhausted")
+    try:
+        lease = svc.outbox.acquire_lease(key, now, LEASE)
+    except Exception:  # nothing went out: the charge is given back
+        _refund(svc, channel, charged)
+        raise
+    if lease != ACQUIRED:
+        _refund(svc, channel, charged)  # a duplicate is never charged
+        if _was_sent(svc, item):
+            return "duplicate"
+        if lease == HELD:
+            raise RetryLater(120, "another delivery of this message is in progress")
         # an earlier attempt started sending and never said how it ended: it may have reached the customer, and
         # a second copy is worse than a human checking (exactly once per key, or not at all and visible)
         count("OutboundOutcomeUnknown", channel=channel)
@@ -124,19 +134,10 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
         count("AcksExpired")
         return "expired"
     try:
-        charged = charge(svc, item, now)  # after the lease: a duplicate is never charged
-    except SpendHeld as held:
-        svc.outbox.release_lease(key)
-        return _hold(svc, item, held, now, attempt)
-    except Exception:  # a store error before the send: nothing went out, so the next attempt may send it
-        svc.outbox.release_lease(key)
-        raise
-    try:
         result = sender.send(item.outbound())
     except SendError as exc:
         svc.outbox.release_lease(key)
-        if charged is not None:
-            svc.spend.refund(channel, *charged)
+        _refund(svc, channel, charged)
         if exc.retryable and attempt < MAX_ATTEMPTS:
             backoff = exc.retry_after or min(900, 30 * 2 ** (attempt - 1))
             count("OutboundRetried", total=True, channel=channel)
@@ -144,15 +145,23 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
         count("OutboundFailed", channel=channel)
         _note_on_ticket(svc, item.ticket_id, now, "reply_failed", str(exc)[:200])
         raise PermanentSendFailure(str(exc)) from exc
-    svc.outbox.record_sent(key, SentRecord(result.external_id, item.ticket_id, now))
-    # a customer answering our message threads into the same ticket
-    svc.threads.remember_sent_message(channel, result.external_id, item.ticket_id)
+    # the timeline entry records the send (the key in ``sent_keys``): a redelivery finds it and sends nothing
     _note_on_ticket(svc, item.ticket_id, now, "acknowledged" if item.kind == "ack" else item.kind,
-                    item.expires_at.isoformat() if item.expires_at else "")
+                    item.expires_at.isoformat() if item.expires_at else "", sent_key=key)
+    if item.kind not in ACK_KINDS:
+        # a customer answering an agent's message threads into its ticket (an acknowledgement needs no index:
+        # its customer's open-ticket pointer leads to the same ticket)
+        svc.threads.remember_sent_message(channel, result.external_id, item.ticket_id)
     count("OutboundSent", channel=channel)
     handed_over(item, svc.now())
-    logger.info("message sent", extra={"ticket_id": item.ticket_id, "kind": item.kind, "channel": channel})
+    logger.info("message sent", extra={"ticket_id": item.ticket_id, "kind": item.kind, "channel": channel,
+                                       "external_id": result.external_id})
     return "sent"
+
+
+def _refund(svc: Services, channel: str, charged: Charge | None) -> None:
+    if charged is not None:
+        svc.allowance.refund(channel, charged.day, charged.micros)
 
 
 def deliver_record(svc: Services, record: Record) -> str:

@@ -14,7 +14,7 @@ from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import Event, Ticket
 from chalicelib.services import Stores
-from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate, SentRecord, StoredMention
+from chalicelib.store.ports import AlreadyExists, Charge, ConcurrentUpdate, StoredMention
 from tests.conftest import LOCAL_ENV, PROJECT
 
 T0 = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc)
@@ -343,15 +343,9 @@ def test_an_acknowledgement_is_begun_once(stores):
     assert stores.acks.is_queued(ticket_id) is False and stores.acks.begin(ticket_id, "ack") is True
 
 
-def test_the_sent_ledger_and_the_lease(stores):
-    key = uid("ack#")
-    assert stores.outbox.sent(key) is None
-    stores.outbox.record_sent(key, SentRecord("999", "R1", T0))
-    assert stores.outbox.sent(key) == SentRecord("999", "R1", T0)
-    assert stores.outbox.acquire_lease(key, T0, timedelta(minutes=10)) == "sent"  # a duplicate, in one call
+def test_the_sending_lease(stores):
     lease = uid("lease#")
     assert stores.outbox.acquire_lease(lease, T0, timedelta(minutes=10)) == "acquired"
-    assert stores.outbox.sent(lease) is None
     assert stores.outbox.acquire_lease(lease, T0 + timedelta(minutes=9, seconds=59), timedelta(minutes=10)) == "held"
     # a lease lapses by its time, whatever TTL deletion does, and is then reported, not taken over
     assert stores.outbox.acquire_lease(lease, T0 + timedelta(minutes=10), timedelta(minutes=10)) == "lapsed"
@@ -360,66 +354,87 @@ def test_the_sent_ledger_and_the_lease(stores):
     assert stores.outbox.acquire_lease(lease, T0, timedelta(minutes=10)) == "acquired"
 
 
-def test_a_lease_becomes_the_sent_record_and_is_then_never_released(stores):
-    key = uid("ack#")
-    assert stores.outbox.acquire_lease(key, T0, timedelta(minutes=10)) == "acquired"
-    stores.outbox.record_sent(key, SentRecord("77", "R2", T0))
-    stores.outbox.release_lease(key)  # a late release of the same key drops nothing that was sent
-    assert stores.outbox.sent(key) == SentRecord("77", "R2", T0)
-    assert stores.outbox.acquire_lease(key, T0 + timedelta(days=1), timedelta(minutes=10)) == "sent"
+def test_a_sent_key_is_recorded_on_the_ticket_with_its_timeline_entry(stores):
+    saved = ticket()
+    stores.tickets.add(saved)
+    assert stores.tickets.append_event(saved.ticket_id, Event(T0, "acknowledged"), sent_key="ack#1") is True
+    assert stores.tickets.append_event(saved.ticket_id, Event(T0, "replied"), sent_key="reply#2") is True
+    stored = stores.tickets.get(saved.ticket_id)
+    assert stored.sent_keys == ["ack#1", "reply#2"] and [e.kind for e in stored.timeline][-2:] == [
+        "acknowledged", "replied"]
+    assert stores.tickets.append_event(uid("missing"), Event(T0, "acknowledged"), sent_key="ack#3") is False
 
 
 def test_the_rate_is_a_token_bucket_of_per_minute_tokens(stores):
     channel = uid("ch")
-    assert [stores.buckets.take(channel, T0, 3) for _ in range(3)] == [0, 0, 0]  # a full bucket: a burst of 3
-    assert stores.buckets.take(channel, T0, 3) == pytest.approx(20.0)  # one token every 20 seconds
-    assert stores.buckets.take(channel, T0 + timedelta(seconds=19), 3) == pytest.approx(1.0)
-    assert stores.buckets.take(channel, T0 + timedelta(seconds=20), 3) == 0
-    assert stores.buckets.take(channel, T0 + timedelta(seconds=20), 3) > 0
+    assert [stores.allowance.take(channel, T0, 3).wait for _ in range(3)] == [0, 0, 0]  # a full bucket: a burst of 3
+    assert stores.allowance.take(channel, T0, 3).wait == pytest.approx(20.0)  # one token every 20 seconds
+    assert stores.allowance.take(channel, T0 + timedelta(seconds=19), 3).wait == pytest.approx(1.0)
+    assert stores.allowance.take(channel, T0 + timedelta(seconds=20), 3).allowed
+    assert stores.allowance.take(channel, T0 + timedelta(seconds=20), 3).wait > 0
     later = T0 + timedelta(hours=1)  # idle long enough: full again, never more than full
-    assert [stores.buckets.take(channel, later, 3) for _ in range(4)][:3] == [0, 0, 0]
-    assert stores.buckets.take(channel, later, 3) > 0
+    assert [stores.allowance.take(channel, later, 3).wait for _ in range(4)][:3] == [0, 0, 0]
+    assert stores.allowance.take(channel, later, 3).wait > 0
 
 
 def test_concurrent_takes_never_exceed_the_bucket(stores):
     channel, taken = uid("ch"), []
 
     def take() -> None:
-        taken.append(stores.buckets.take(channel, T0, 5))
+        taken.append(stores.allowance.take(channel, T0, 5).allowed)
 
     threads = [threading.Thread(target=take) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert taken.count(0) == 5
+    assert taken.count(True) == 5
 
 
-def test_spend_is_added_atomically_and_refused_past_the_budget(stores):
+def _charge(stores, channel: str, day: str, micros: int, limit: int, at: datetime = T0) -> bool:
+    allowance = stores.allowance.take(channel, at, 10_000, Charge(day, micros, limit))
+    assert not allowance.wait
+    return not allowance.over_budget
+
+
+def test_spend_is_added_with_the_token_and_refused_past_the_budget(stores):
     channel, day = uid("ch"), "2026-11-29"
-    assert stores.spend.spent(channel, day) == 0
-    assert stores.spend.charge(channel, day, 200_000, 500_000) is True
-    assert stores.spend.charge(channel, day, 300_000, 500_000) is True  # exactly the budget
-    assert stores.spend.charge(channel, day, 15_000, 500_000) is False
-    assert stores.spend.spent(channel, day) == 500_000
-    assert stores.spend.charge(channel, "2026-11-30", 15_000, 500_000) is True  # a new day
-    stores.spend.refund(channel, day, 300_000)
-    assert stores.spend.spent(channel, day) == 200_000
-    assert stores.spend.charge(channel, day, 600_000, 500_000) is False  # more than a whole day's budget
+    assert stores.allowance.spent(channel, day) == 0
+    assert _charge(stores, channel, day, 200_000, 500_000) is True
+    assert _charge(stores, channel, day, 300_000, 500_000) is True  # exactly the budget
+    assert _charge(stores, channel, day, 15_000, 500_000) is False
+    assert stores.allowance.spent(channel, day) == 500_000
+    stores.allowance.refund(channel, day, 300_000)
+    assert stores.allowance.spent(channel, day) == 200_000
+    assert _charge(stores, channel, day, 600_000, 500_000) is False  # more than a whole day's budget
+    assert _charge(stores, channel, "2026-11-30", 15_000, 500_000) is True  # a new day starts from nothing
+    assert stores.allowance.spent(channel, "2026-11-30") == 15_000
+    stores.allowance.refund(channel, day, 200_000)  # a day that is over is not changed
+    assert stores.allowance.spent(channel, "2026-11-30") == 15_000 and stores.allowance.spent(channel, day) == 0
+
+
+def test_a_refused_charge_takes_no_token_and_a_refused_token_charges_nothing(stores):
+    channel, day = uid("ch"), "2026-11-29"
+    assert stores.allowance.take(channel, T0, 1, Charge(day, 15_000, 20_000)).allowed
+    assert stores.allowance.take(channel, T0, 1, Charge(day, 5_000, 20_000)).wait > 0  # no token left
+    assert stores.allowance.spent(channel, day) == 15_000
+    later = T0 + timedelta(minutes=5)
+    assert stores.allowance.take(channel, later, 1, Charge(day, 15_000, 20_000)).over_budget
+    assert stores.allowance.take(channel, later, 1, Charge(day, 5_000, 20_000)).allowed  # the token was not spent
 
 
 def test_concurrent_charges_stay_within_the_budget(stores):
     channel, results = uid("ch"), []
 
     def charge() -> None:
-        results.append(stores.spend.charge(channel, "d", 15_000, 100_000))
+        results.append(_charge(stores, channel, "d", 15_000, 100_000))
 
     threads = [threading.Thread(target=charge) for _ in range(10)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert results.count(True) == 6 and stores.spend.spent(channel, "d") == 90_000
+    assert results.count(True) == 6 and stores.allowance.spent(channel, "d") == 90_000
 
 
 def test_incidents_round_trip_and_follow_ups_are_claimed_once(stores):
@@ -533,14 +548,16 @@ def test_every_ledger_item_expires_with_retention(dynamo_stores):
     dynamo_stores.customers.point_open_ticket(customer, ticket_id, expected=None)
     dynamo_stores.threads.remember_sent_message("x", key, ticket_id)
     dynamo_stores.acks.begin(ticket_id, "ack")
-    leased = uid("ack#")
-    dynamo_stores.outbox.record_sent(key, SentRecord("1", ticket_id, T0))
+    leased, channel = uid("ack#"), uid("ch")
+    dynamo_stores.outbox.acquire_lease(key, T0, timedelta(minutes=10))
     dynamo_stores.outbox.acquire_lease(leased, T0, timedelta(minutes=10))
     dynamo_stores.incidents.claim_follow_up("INC-1", "resolved", ticket_id)
     dynamo_stores.form_limit.try_take(key, "w", 5)
+    dynamo_stores.allowance.take(channel, T0, 60, Charge("2026-11-29", 15_000, 50_000_000))
     items = [StateModel.get(f"open#{customer}", "ticket"), StateModel.get(f"msg#x#{key}", "ticket"),
              StateModel.get(f"ack#{ticket_id}", "once"), StateModel.get("sent", key), StateModel.get("sent", leased),
-             StateModel.get("followup#INC-1#resolved", ticket_id), StateModel.get("form-rate", f"{key}#w")]
+             StateModel.get("followup#INC-1#resolved", ticket_id), StateModel.get("form-rate", f"{key}#w"),
+             StateModel.get("rate", channel)]
     assert all(item.expires_at is not None for item in items)
     desk = uid("d")
     dynamo_stores.answers.record(desk, T0 + timedelta(minutes=30))

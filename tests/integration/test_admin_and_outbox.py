@@ -9,7 +9,7 @@ import pytest
 import responses
 
 from tests.conftest import LambdaContext, drain, lambda_sqs_event, queue_url, receive_all, run_pipeline, utc
-from tests.helpers import tweet_event, x_body, x_headers
+from tests.helpers import a_ticket, tweet_event, x_body, x_headers
 
 ADMIN = {"Authorization": "Bearer local-admin-token", "Content-Type": "application/json"}
 TWEETS_URL = "https://api.twitter.com/2/tweets"
@@ -182,6 +182,7 @@ def real_x(svc):
 
     svc.sender_factory = _real_sender_factory(svc.settings, svc.secrets, boto3.session.Session())
     svc._senders.clear()
+    svc.tickets.add(a_ticket("R00000001", utc(2026, 11, 29, 3)))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
 
@@ -213,7 +214,7 @@ def test_reply_is_posted_with_tweepy_once_even_if_delivered_twice(svc, real_x):
     posts = [c for c in real_x.calls if c.request.url == TWEETS_URL]
     assert len(posts) == 1
     assert json.loads(posts[0].request.body)["reply"] == {"in_reply_to_tweet_id": "123"}
-    assert svc.outbox.sent("ack#R00000001").external_id == "999"
+    assert svc.tickets.get("R00000001").sent_keys == ["ack#R00000001"]
 
 
 def test_503_is_retried_later_with_backoff_not_lost(svc, real_x):
@@ -223,7 +224,7 @@ def test_503_is_retried_later_with_backoff_not_lost(svc, real_x):
     attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url("responder-outbox"),
                                                      AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
     assert attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"  # back after its backoff
-    assert svc.outbox.sent("ack#R00000001") is None
+    assert svc.tickets.get("R00000001").sent_keys == []
 
 
 def test_403_duplicate_goes_to_the_dead_letter_queue_once(svc, real_x):
@@ -242,10 +243,8 @@ def test_ack_expires_when_the_team_is_back_before_it_could_be_sent(svc, clock, r
 
 
 def test_outbound_budget_holds_back_a_storm(svc, real_x, monkeypatch):
-    from chalicelib.usecases.deliver import take_token
-
     limit = svc.settings.outbound_per_minute
-    taken = [take_token(svc, "x", svc.now()) for _ in range(limit + 3)]
+    taken = [svc.allowance.take("x", svc.now(), limit).wait for _ in range(limit + 3)]
     assert taken[:limit] == [0] * limit and all(wait > 0 for wait in taken[limit:])
     real_x.post(TWEETS_URL, json={"data": {"id": "1", "text": "ok"}}, status=201)
     with pytest.raises(Exception, match="records failed"):

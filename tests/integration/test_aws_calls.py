@@ -85,10 +85,10 @@ def test_calls_per_scenario(lambda_svc, clock):
         "dynamodb.UpdateItem": 1,  # the mention marked processed
     }
     assert deliver == {
-        "dynamodb.PutItem": 2,  # the lease (also the duplicate check), the index of our message
-        "dynamodb.UpdateItem": 4,  # a token of the rate, the day's spend, the sent record, the timeline entry
+        "dynamodb.UpdateItem": 2,  # the allowance (a token of the rate and the day's spend), the timeline entry
+        "dynamodb.PutItem": 1,  # the lease (also the duplicate check)
     }
-    assert sum((webhook + process + deliver).values()) == 15  # 21 before (docs/adr/0015)
+    assert sum((webhook + process + deliver).values()) == 12  # 21 before (docs/adr/0015)
 
     # the same message again (a webhook retry, a poll overlap, an SQS redelivery after it finished)
     assert _process(svc, inbound) == {"dynamodb.PutItem": 1}

@@ -209,7 +209,7 @@ def test_a_direct_mention_is_acknowledged_by_a_direct_reply_naming_the_customer(
     assert form["status"][0].startswith("@pat@fedi.example ") and "/s/R" in form["status"][0]
     ticket_id = svc.mentions.get("mastodon#110300").ticket_id
     assert sent.headers["Idempotency-Key"] == f"ack#{ticket_id}"
-    assert svc.threads.sent_message_ticket("mastodon", "900001") == ticket_id  # their answer threads back
+    assert svc.tickets.get(ticket_id).sent_keys == [f"ack#{ticket_id}"]  # recorded as sent, never sent again
 
 
 def test_an_unlisted_mention_is_answered_unlisted_and_an_agent_reply_keeps_the_visibility(svc, clock, client, amira,

@@ -12,6 +12,7 @@ from chalicelib.domain.config import ChannelSpend
 from chalicelib.domain.outbound import OutboxItem, ReplyTarget
 from chalicelib.sqs_batch import BatchPartiallyFailed
 from tests.conftest import drain, queue_url
+from tests.helpers import a_ticket
 
 
 def _deliver() -> None:
@@ -42,6 +43,7 @@ def _make_visible(handles: list[str]) -> None:
 
 def test_replies_past_the_budget_wait_for_the_next_day_and_go_once(svc, clock, monkeypatch):
     delayed: list[tuple[str, int]] = []
+    svc.tickets.add(a_ticket("R1", clock.now()))  # the outbox records each send on its ticket
     real_delay = svc.queues.delay_redelivery
 
     def delay(queue: str, handle: str, seconds: int) -> None:
@@ -59,7 +61,7 @@ def test_replies_past_the_budget_wait_for_the_next_day_and_go_once(svc, clock, m
     attrs = sqs.get_queue_attributes(QueueUrl=queue_url("responder-outbox"),
                                      AttributeNames=["ApproximateNumberOfMessagesNotVisible"])["Attributes"]
     assert attrs["ApproximateNumberOfMessagesNotVisible"] == "1"  # held on the queue, not lost
-    assert svc.spend.spent("x", "2026-11-29") == 30_000
+    assert svc.allowance.spent("x", "2026-11-29") == 30_000
     assert [seconds for _, seconds in delayed] == [2 * 3600 + 60]  # until the next day in London, then a minute
 
     _deliver()  # nothing visible: still held
@@ -69,7 +71,7 @@ def test_replies_past_the_budget_wait_for_the_next_day_and_go_once(svc, clock, m
     _make_visible([handle for handle, _ in delayed])
     _deliver()
     assert _sent(svc) == ["reply#R1#0", "reply#R1#1", "reply#R1#2"]
-    assert svc.spend.spent("x", "2026-11-30") == 15_000
+    assert svc.allowance.spent("x", "2026-11-30") == 15_000
 
     _queue(2, clock.now())  # the same reply queued again: never sent twice
     _deliver()

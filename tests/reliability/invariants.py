@@ -250,8 +250,10 @@ def check(svc: Services, sqs: Any, observed: Observed) -> Findings:
                        f"counted")
     for body in outbox_parked:
         key = str(body.get("idempotency_key", ""))
-        if key and svc.outbox.sent(key) is not None and "without a result" not in str(body.get("error", "")):
-            found.fail(f"{key} is parked on {outbox_dlq} although the ledger records it as sent")
+        parked_ticket = svc.tickets.get(str(body.get("ticket_id", ""))) if key else None
+        if parked_ticket is not None and key in parked_ticket.sent_keys \
+                and "without a result" not in str(body.get("error", "")):
+            found.fail(f"{key} is parked on {outbox_dlq} although its ticket records it as sent")
 
     found.ticket_ids = set(tickets)
     found.figures.update({

@@ -12,6 +12,7 @@ from chalicelib.domain.outbound import OutboxItem, ReplyTarget
 from chalicelib.sqs_batch import RetryLater
 from chalicelib.usecases import deliver as outbox
 from chalicelib.usecases.deliver import REQUEUE_HELD_AFTER, deliver, spend_day
+from tests.helpers import a_ticket
 
 T0 = datetime(2026, 11, 29, 21, 0, tzinfo=timezone.utc)  # 21:00 in London
 
@@ -31,6 +32,7 @@ class Platform:
 @pytest.fixture
 def platform(mem, clock):
     clock.set(T0)
+    mem.tickets.add(a_ticket("RABCDEFGH", T0))
     sender = Platform()
     mem.sender_factory = lambda channel: sender
     # a budget of three plain posts a day on X
@@ -50,14 +52,14 @@ def test_a_send_past_the_days_budget_is_held_until_the_next_day(mem, clock, plat
         deliver(mem, item("k3"))
     midnight = datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc)  # London is on UTC in November
     assert held.value.seconds == int((midnight - T0).total_seconds()) + 60
-    assert platform.sent == ["k0", "k1", "k2"] and mem.outbox.sent("k3") is None
+    assert platform.sent == ["k0", "k1", "k2"] and "k3" not in mem.tickets.get("RABCDEFGH").sent_keys
     assert mem.outbox.acquire_lease("k3", T0, outbox.LEASE) == "acquired"  # the hold released its lease
     mem.outbox.release_lease("k3")
     clock.set(midnight + timedelta(minutes=1))
     assert deliver(mem, item("k3")) == "sent"
     assert deliver(mem, item("k3")) == "duplicate"  # never twice
     assert platform.sent == ["k0", "k1", "k2", "k3"]
-    assert mem.spend.spent("x", "2026-11-29") == 45_000 and mem.spend.spent("x", "2026-11-30") == 15_000
+    assert mem.allowance.spent("x", "2026-11-30") == 15_000  # a new day's spend (the last one is over)
 
 
 def test_a_hold_never_asks_sqs_for_more_than_its_12_hour_maximum(mem, clock, platform):
@@ -71,15 +73,16 @@ def test_a_hold_never_asks_sqs_for_more_than_its_12_hour_maximum(mem, clock, pla
     assert held.value.seconds == outbox.HOLD_STEP <= 43_200 - 900
 
 
-def test_a_store_error_before_the_send_releases_the_lease(mem, platform):
+def test_a_store_error_before_the_send_leaves_no_lease_and_no_charge(mem, platform):
     def unavailable(*args, **kwargs):
         raise RuntimeError("ProvisionedThroughputExceededException")
 
-    mem.spend.charge = unavailable
+    mem.outbox.acquire_lease = unavailable
     with pytest.raises(RuntimeError):
         deliver(mem, item("k"))
-    assert platform.sent == [] and mem.outbox.leases == {}  # nothing went out, so nothing is left "unconfirmed"
-    del mem.spend.charge
+    # nothing went out: nothing is left "unconfirmed", and the charge is given back
+    assert platform.sent == [] and mem.outbox.leases == {} and mem.allowance.spent("x", "2026-11-29") == 0
+    del mem.outbox.acquire_lease
     assert deliver(mem, item("k")) == "sent"  # the next attempt sends it, rather than parking it as unknown
 
 
@@ -105,7 +108,7 @@ def test_a_raised_budget_lets_a_held_message_go_at_its_next_try(mem, platform):
 def test_a_post_with_a_link_costs_the_link_price(mem, platform):
     mem.config = mem.config.model_copy(update={"spend": {"x": ChannelSpend(daily_usd=0.25)}})
     assert deliver(mem, item("a", text="See https://example.test/s/abc")) == "sent"
-    assert mem.spend.spent("x", spend_day(mem, T0)[0]) == 200_000
+    assert mem.allowance.spent("x", spend_day(mem, T0)[0]) == 200_000
     with pytest.raises(RetryLater):  # 0.20 + 0.20 > 0.25, while a plain post still fits
         deliver(mem, item("b", text="Status: example.com/s/abc"))
     assert deliver(mem, item("c")) == "sent"
@@ -115,13 +118,13 @@ def test_a_known_failure_gives_the_spend_back(mem, platform):
     platform.fail = SendError("rate limited", retryable=True)
     with pytest.raises(RetryLater):
         deliver(mem, item("k"))
-    assert mem.spend.spent("x", "2026-11-29") == 0 and platform.sent == []
+    assert mem.allowance.spent("x", "2026-11-29") == 0 and platform.sent == []
 
 
 def test_channels_without_a_budget_are_not_counted(mem, platform):
     facebook = OutboxItem(idempotency_key="f", kind="reply", ticket_id="R1",
                           target=ReplyTarget(channel="facebook", recipient="1"), text="hi", queued_at=T0)
-    assert deliver(mem, facebook) == "sent" and mem.spend.spent("facebook", "2026-11-29") == 0
+    assert deliver(mem, facebook) == "sent" and mem.allowance.spent("facebook", "2026-11-29") == 0
 
 
 def test_a_long_hold_is_queued_again_instead_of_reaching_the_dead_letter_queue(mem, platform):

@@ -304,15 +304,19 @@ def with_sender(mem, sender):
     return sender
 
 
-def test_delivery_sends_once_records_it_and_threads_answers_back(mem, clock):
+def test_delivery_sends_once_and_records_it_on_the_ticket(mem, clock):
     sender = with_sender(mem, Recorder())
     item = queued_ack(mem, clock)
     assert deliver(mem, item) == "sent"
     assert deliver(mem, item) == "duplicate"
     assert len(sender.sent) == 1 and sender.sent[0].in_reply_to == "1"
-    assert mem.outbox.sent(item.idempotency_key).external_id == "out-1"
-    assert mem.threads.sent_message_ticket("x", "out-1") == item.ticket_id
-    assert mem.tickets.get(item.ticket_id).timeline[-1].kind == "acknowledged"
+    ticket = mem.tickets.get(item.ticket_id)
+    assert ticket.sent_keys == [item.idempotency_key] and ticket.timeline[-1].kind == "acknowledged"
+    # an acknowledgement needs no index of our message: its customer's open-ticket pointer finds the ticket
+    assert mem.threads.sent_message_ticket("x", "out-1") is None
+    reply = replace(item, idempotency_key="reply#1", kind="reply")
+    assert deliver(mem, reply) == "sent"
+    assert mem.threads.sent_message_ticket("x", "out-2") == item.ticket_id  # an agent's reply is indexed
 
 
 def test_an_ack_past_its_expiry_is_not_sent(mem, clock):
@@ -354,11 +358,11 @@ def test_a_message_another_delivery_holds_is_retried_later_and_an_unfinished_att
 def test_a_send_that_crashes_after_reaching_the_platform_is_sent_once(mem, clock):
     sender = with_sender(mem, Recorder())
     item = replace(queued_ack(mem, clock), expires_at=None)
-    record_sent = mem.outbox.record_sent
-    mem.outbox.record_sent = lambda key, record: (_ for _ in ()).throw(ConnectionError("UpdateItem failed"))
+    append_event = mem.tickets.append_event
+    mem.tickets.append_event = lambda *a, **k: (_ for _ in ()).throw(ConnectionError("UpdateItem failed"))
     with pytest.raises(ConnectionError):
         deliver(mem, item)
-    mem.outbox.record_sent = record_sent
+    mem.tickets.append_event = append_event
     for attempt in (2, 3, 4):
         clock.advance(minutes=11)
         deliver_record(mem, Record("m1", "r1", json.dumps(item.to_dict()), attempt))
