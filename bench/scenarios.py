@@ -205,8 +205,9 @@ def _round(h: Harness, logs: Any, text: str, n: int, auth: dict[str, str]) -> di
     day = tweet(f"90{n:04d}3", text, day_user, h.clock.now())
     measured("new_in_hours_complaint", lambda: h.post("/webhooks/x", *day))
     with h.outside():
-        mention = h.svc.mentions.get(f"x#90{n:04d}3")
-        ticket_id = mention.ticket_id
+        customer_id = h.svc.customers.lookup(f"x#{day_user}")
+        [ticket] = h.svc.tickets.for_customer(customer_id)
+        ticket_id = ticket.ticket_id
         claimed = h.client.http.post(f"/agent/tickets/{ticket_id}/claim", body="{}", headers=auth)
         assert claimed.status_code == 200, claimed.body
     reply = json.dumps({"text": "Sorry to hear that - which service were you on?", "request_id": f"bench-{n}"})

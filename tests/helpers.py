@@ -42,3 +42,18 @@ def a_ticket(ticket_id: str, at: datetime, **changes):
     return Ticket(**{"ticket_id": ticket_id, "desk": "complaints", "priority": "normal", "intent": "complaint",
                      "channel": "x", "conversation_key": "x#1", "customer_id": "C1", "first_contact_at": at,
                      "last_customer_at": at, **changes})
+
+
+def ticket_of(svc, mention_key: str) -> str | None:
+    """The id of the ticket that holds a stored mention (following merges), found as an agent would: through its
+    author's customer and their tickets."""
+    stored = svc.mentions.get(mention_key)
+    customer_id = svc.customers.lookup(stored.mention.identity_key) if stored is not None else None
+    if customer_id is None:
+        return None
+    for ticket in svc.tickets.for_customer(customer_id):
+        if mention_key in ticket.mention_keys:
+            while ticket.merged_into:
+                ticket = svc.tickets.get(ticket.merged_into)
+            return ticket.ticket_id
+    return None

@@ -3,6 +3,7 @@ pure Python. A ticket merged into another (two linked customers, or a form refer
 stays, with ``merged_into`` naming the ticket that carries on: nothing is ever deleted by a merge."""
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,14 @@ def new_reference(random_bytes: Callable[[int], bytes] = secrets.token_bytes) ->
         value, rem = divmod(value, 32)
         chars.append(_ALPHABET[rem])
     return "R" + "".join(reversed(chars))
+
+
+def first_reference(customer_id: str) -> str:
+    """The reference of a customer's first ticket, derived from their (random, never shown) id: it is the open
+    ticket of a customer who has no open-ticket pointer yet, so a new customer's first ticket needs no pointer
+    written (``usecases.process``)."""
+    digest = hashlib.sha256(f"first-ticket:{customer_id}".encode()).digest()
+    return new_reference(lambda n: digest[:n])
 
 
 @dataclass

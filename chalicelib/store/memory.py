@@ -23,8 +23,8 @@ from chalicelib.store.ports import (
     ACQUIRED,
     HELD,
     LAPSED,
-    AlreadyExists,
     Allowance,
+    AlreadyExists,
     Charge,
     ConcurrentUpdate,
     InvalidToken,
@@ -56,9 +56,9 @@ class MemoryMentions(_Locked):
         super().__init__()
         self.items: dict[str, StoredMention] = {}
 
-    def add_or_existing(self, mention: Mention, received_at: datetime) -> StoredMention | None:
+    def add_or_existing(self, mention: Mention, received_at: datetime, *, owner: str = "") -> StoredMention | None:
         with self._lock:
-            if self._create(self.items, mention.key, StoredMention(mention, received_at, None)):
+            if self._create(self.items, mention.key, StoredMention(mention, received_at, owner)):
                 return None
             return self.items[mention.key]
 
@@ -67,12 +67,6 @@ class MemoryMentions(_Locked):
 
     def get(self, key: str) -> StoredMention | None:
         return self.items.get(key)
-
-    def mark_processed(self, key: str, ticket_id: str) -> None:
-        with self._lock:
-            stored = self.items.get(key)
-            if stored is not None:
-                self.items[key] = StoredMention(stored.mention, stored.received_at, ticket_id)
 
     def keys_for_author(self, author_key: str) -> list[str]:
         return [k for k, m in list(self.items.items()) if m.mention.identity_key == author_key]

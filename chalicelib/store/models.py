@@ -28,7 +28,7 @@ class MentionModel(Model):
     created_at = UTCDateTimeAttribute()
     received_at = UTCDateTimeAttribute()
     mention = JSONAttribute()  # the normalized Mention (personal data: expires with the TTL)
-    ticket_id = UnicodeAttribute(null=True)  # set once processing finished: a redelivery then is a no-op
+    owner = UnicodeAttribute(null=True)  # the inbound envelope that stored it (its redeliveries may finish it)
     expires_at = TTLAttribute(null=True)
 
 

@@ -45,7 +45,7 @@ class SignIn:
 class StoredMention:
     mention: Mention
     received_at: datetime
-    ticket_id: str | None  # set once processing finished: a redelivery then is a no-op
+    owner: str = ""  # the inbound envelope that stored it: only its redeliveries process it again ("": unknown)
 
 
 ACQUIRED, HELD, LAPSED = "acquired", "held", "lapsed"
@@ -82,16 +82,15 @@ class Allowance:
 
 
 class MentionStore(Protocol):
-    def add_or_existing(self, mention: Mention, received_at: datetime) -> StoredMention | None:
+    def add_or_existing(self, mention: Mention, received_at: datetime, *, owner: str = "") -> StoredMention | None:
         """Store the mention unless its key exists: None if this call stored it, else the stored one — in one
-        conditional write that returns the old item, so a duplicate costs one call."""
+        conditional write that returns the old item, so a duplicate costs one call. ``owner``: the inbound
+        envelope that carries it (see ``usecases.process``)."""
 
     def add_if_new(self, mention: Mention, received_at: datetime) -> bool:
         """Store the mention unless its key exists; True if this call stored it."""
 
     def get(self, key: str) -> StoredMention | None: ...
-
-    def mark_processed(self, key: str, ticket_id: str) -> None: ...
 
     def keys_for_author(self, author_key: str) -> list[str]: ...
 

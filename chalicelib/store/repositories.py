@@ -53,8 +53,8 @@ from chalicelib.store.ports import (
     ACQUIRED,
     HELD,
     LAPSED,
-    AlreadyExists,
     Allowance,
+    AlreadyExists,
     Charge,
     ConcurrentUpdate,
     Registered,
@@ -123,17 +123,17 @@ class DynamoMentions:
     def __init__(self, retention: timedelta):
         self._retention = retention
 
-    def add_or_existing(self, mention: Mention, received_at: datetime) -> StoredMention | None:
+    def add_or_existing(self, mention: Mention, received_at: datetime, *, owner: str = "") -> StoredMention | None:
         item = MentionModel(
             mention.key, channel=mention.channel, external_id=mention.external_id,
             conversation_key=mention.conversation_key, author_key=mention.identity_key,
             created_at=mention.created_at, received_at=received_at, mention=mention.to_dict(),
-            expires_at=self._retention)
+            owner=owner or None, expires_at=self._retention)
         old = _put_or_old(item, MentionModel.pk.does_not_exist())
         if old is None:
             return None
         if not old:  # deleted between the condition and the answer: store it now
-            return self.add_or_existing(mention, received_at)
+            return self.add_or_existing(mention, received_at, owner=owner)
         return self._stored(MentionModel.from_raw_data(old))
 
     def add_if_new(self, mention: Mention, received_at: datetime) -> bool:
@@ -141,14 +141,11 @@ class DynamoMentions:
 
     @staticmethod
     def _stored(item: MentionModel) -> StoredMention:
-        return StoredMention(Mention.from_dict(item.mention), item.received_at, item.ticket_id)
+        return StoredMention(Mention.from_dict(item.mention), item.received_at, item.owner or "")
 
     def get(self, key: str) -> StoredMention | None:
         item = _get(MentionModel, key)
         return self._stored(item) if item is not None else None
-
-    def mark_processed(self, key: str, ticket_id: str) -> None:
-        MentionModel(key).update(actions=[MentionModel.ticket_id.set(ticket_id)])
 
     def keys_for_author(self, author_key: str) -> list[str]:
         return [m.pk for m in MentionModel.scan(MentionModel.author_key == author_key,

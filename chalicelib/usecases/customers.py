@@ -25,7 +25,7 @@ from chalicelib.domain.identity import (
 )
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.routing import queue_message
-from chalicelib.domain.ticket import Ticket
+from chalicelib.domain.ticket import Ticket, first_reference
 from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate
 from chalicelib.telemetry import count, logger
@@ -69,9 +69,10 @@ class MergeResult:
 
 
 def live_open_ticket(svc: Services, customer_id: str) -> Ticket | None:
-    pointed = svc.customers.open_ticket(customer_id)
-    ticket = svc.tickets.get(pointed) if pointed else None
-    return ticket if ticket is not None and ticket.open else None
+    """The customer's open ticket: the one their pointer names or, with no pointer, their first ticket."""
+    pointed = svc.customers.open_ticket(customer_id) or first_reference(customer_id)
+    ticket = svc.tickets.get(pointed)
+    return ticket if ticket is not None and ticket.open and ticket.customer_id == customer_id else None
 
 
 def merge_customers(svc: Services, keep: str, other: str, now: datetime, *, reason: str) -> MergeResult:

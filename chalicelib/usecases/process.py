@@ -2,7 +2,13 @@
 route, acknowledge. A ticket is one customer's open case: every message from any of their linked identities joins
 it (keeping its first contact and queue position), and they are acknowledged once per open case: out of hours, or,
 while the desk is open but its queue is long, with the expected wait (the busy acknowledgement). Every step is
-idempotent, so an SQS redelivery, a webhook retry or a poll overlap changes nothing the first delivery did."""
+idempotent, so an SQS redelivery, a webhook retry or a poll overlap changes nothing the first delivery did.
+
+The mention is stored first, with the inbound envelope that carries it (its ``owner``): that one conditional write
+is the dedupe. Another envelope with the same mention (a webhook retry, a poll overlap) is a duplicate and costs
+nothing more; the envelope that stored it — delivered again by SQS after an attempt that failed, or redriven from
+the dead-letter queue with the same body — does every step again, each of them idempotent, so nothing an earlier
+attempt left undone is lost and nothing it did happens twice. No "processed" mark is written."""
 from __future__ import annotations
 
 import contextlib
@@ -24,7 +30,7 @@ from chalicelib.domain.identity import (
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.routing import ACK_MAX_AGE, RouteDecision, permalink, queue_message, route
-from chalicelib.domain.ticket import RESOLVED, Ticket, new_reference
+from chalicelib.domain.ticket import RESOLVED, Ticket, first_reference, new_reference
 from chalicelib.domain.triage import policy_acknowledges, triage
 from chalicelib.services import Services
 from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate
@@ -32,9 +38,8 @@ from chalicelib.telemetry import capture_method, correlate, count, logger
 from chalicelib.usecases.acknowledge import PreparedAck, acknowledge, mark_acked, prepare, queue_ack
 from chalicelib.usecases.customers import brand_identities, merge_customers, new_customer_id
 
-#: No attempt runs longer than this (Lambda's own limit): a mention stored this long ago by an attempt that did not
-#: finish is that attempt's to resume, whatever the receive count says (a redrive from the dead-letter queue sends
-#: the message again as a new one, received once).
+#: No attempt runs longer than this (Lambda's own limit): a mention stored this long ago by an envelope nobody can
+#: name (no ``owner``: stored before owners were recorded) is resumed by whoever carries it now.
 ATTEMPT_LIMIT = timedelta(minutes=15)
 
 
@@ -67,11 +72,13 @@ def parse_envelope(svc: Services, envelope: dict[str, Any]) -> list[Mention]:
 def process_envelope(svc: Services, envelope: dict[str, Any], *, raw_ref: str = "",
                      attempt: int = 1) -> list[Outcome]:
     """``attempt`` > 1: SQS delivers this message again after an attempt that failed, so steps an earlier attempt
-    may have left undone are done again (see ``_created``)."""
+    may have left undone are done again (see ``_created``). The envelope's ``id`` (or, without one, ``raw_ref``)
+    owns the mentions it stores."""
     mentions = parse_envelope(svc, envelope)
     if raw_ref:
         mentions = [replace(m, raw_ref=raw_ref) for m in mentions]
-    outcomes = [process_mention(svc, mention, resume=attempt > 1) for mention in mentions]
+    owner = envelope.get("id") if isinstance(envelope.get("id"), str) else raw_ref
+    outcomes = [process_mention(svc, mention, resume=attempt > 1, owner=owner or "") for mention in mentions]
     for outcome in outcomes:
         count(f"Mentions{outcome.result.capitalize()}")
         if outcome.result != "duplicate":
@@ -90,15 +97,12 @@ def _current(svc: Services, ticket_id: str | None) -> Ticket | None:
 
 
 def _replied_ticket(svc: Services, mention: Mention, customer_id: str) -> Ticket | None:
-    """The ticket of the message this one replies to, when that message was this customer's or ours to them
-    (a stranger replying under someone else's thread is not joined to it)."""
+    """The ticket of an agent's message this one answers, when it was sent to this customer (a stranger replying
+    under someone else's thread is not joined to it). An answer to the customer's own message or to an
+    acknowledgement needs no lookup: the customer's open-ticket pointer leads to their case."""
     if not mention.reply_to:
         return None
-    replied = svc.threads.sent_message_ticket(mention.channel, mention.reply_to)
-    if replied is None:
-        parent = svc.mentions.get(f"{mention.channel}#{mention.reply_to}")
-        replied = parent.ticket_id if parent is not None else None
-    ticket = _current(svc, replied)
+    ticket = _current(svc, svc.threads.sent_message_ticket(mention.channel, mention.reply_to))
     return ticket if ticket is not None and ticket.customer_id == customer_id else None
 
 
@@ -188,9 +192,11 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume
     correlate(ticket.ticket_id)
     if mention.key in ticket.mention_keys:
         if ticket.mention_keys[0] == mention.key:
+            # resumed: the steps after the ticket's creation again, each once
             return _created(svc, mention, ticket, now) if resume else Outcome(mention.key, "duplicate",
                                                                                  ticket.ticket_id)
-        svc.mentions.mark_processed(mention.key, ticket.ticket_id)
+        if resume:  # joined by an attempt that failed: the desk may not have heard of it
+            _desk_message(svc, ticket, mention, now, event="ticket.updated", change="chase")
         return Outcome(mention.key, "duplicate", ticket.ticket_id)
     reopened: list[bool] = []
     joined = svc.tickets.update(ticket.ticket_id, lambda t: reopened.append(
@@ -209,7 +215,6 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume
             acknowledge(svc, joined, back_at=svc.calendar.next_opening(joined.desk, now), kind="ack",
                         text=mention.text)
     _suggest_links(svc, mention, joined, now)
-    svc.mentions.mark_processed(mention.key, joined.ticket_id)
     logger.info("mention joined its customer's ticket", extra={"mention": mention.key, "ticket_id": joined.ticket_id})
     return Outcome(mention.key, "threaded", joined.ticket_id)
 
@@ -250,38 +255,53 @@ def _customer(svc: Services, mention: Mention, now: datetime, *, thorough: bool)
 
 
 @capture_method
-def process_mention(svc: Services, mention: Mention, *, resume: bool = False) -> Outcome:
+def process_mention(svc: Services, mention: Mention, *, resume: bool = False, owner: str = "") -> Outcome:
     now = svc.now()
-    existing = svc.mentions.add_or_existing(mention, now)  # one conditional write: stored, or what was there
+    # one conditional write: stored (with the envelope that owns it), or what was there
+    existing = svc.mentions.add_or_existing(mention, now, owner=owner)
     if existing is not None:
-        if existing.ticket_id:
-            return Outcome(mention.key, "duplicate", existing.ticket_id)
-        # stored by an attempt that did not finish: carry on where it stopped
-        resume = resume or now - existing.received_at >= ATTEMPT_LIMIT
+        if existing.owner and existing.owner != owner:
+            return Outcome(mention.key, "duplicate", "")  # another envelope carries it: that one finishes it
+        # stored by this envelope (delivered again after an attempt that failed), or by one nobody can name:
+        # carry on where it stopped
+        resume = resume or bool(existing.owner) or now - existing.received_at >= ATTEMPT_LIMIT
 
     customer_id, fresh = _customer(svc, mention, now, thorough=resume or existing is not None)
-    # a customer this message registered has no ticket yet: neither the replied-to ticket nor the open-ticket
-    # pointer can be theirs, so neither is read
+    # a customer this message registered has no ticket yet: neither the replied-to ticket nor their case can be
+    # found, so neither is read
     replied = None if fresh else _replied_ticket(svc, mention, customer_id)
     if replied is not None:
         return _join(svc, mention, replied, now, resume)
 
-    # the customer's case, or a new one: the compare-and-set on the customer's open-ticket pointer decides which
-    # of two concurrent first messages creates it; the other joins
+    # the customer's case, or a new one. Their open ticket is the one their pointer names or, with no pointer, their
+    # first ticket (``first_reference``): a new customer's first ticket is created under that reference with no
+    # pointer written, and ticket creation (a conditional put) decides which of two concurrent first messages
+    # creates it. Any other ticket is chosen by a compare-and-set on the pointer; the other message joins it.
     for _ in range(5):
-        current = None if fresh else svc.customers.open_ticket(customer_id)
+        stored = None if fresh else svc.customers.open_ticket(customer_id)
+        current = stored or first_reference(customer_id)
+        case = None if fresh else _current(svc, current)
         fresh = False
-        case = _current(svc, current)
         if _still_theirs(svc, case, customer_id, now):
             assert case is not None
             return _join(svc, mention, case, now, resume)
-        pending = current if current and case is None else None  # pointed at, never saved: resume under it
-        candidate = pending or _reserved(mention) or new_reference()
-        if candidate == current or svc.customers.point_open_ticket(customer_id, candidate, expected=current):
+        reserved = _reserved(mention)
+        if case is None:  # named, never saved: created under that name (a reference the form gave wins over the first)
+            candidate = reserved if reserved and stored is None else current
+        else:
+            candidate = reserved or new_reference()
+        if candidate == current or svc.customers.point_open_ticket(customer_id, candidate, expected=stored):
             break
     else:
         raise ConcurrentUpdate(f"open ticket of {customer_id}")
+    return _open(svc, mention, candidate, customer_id, stored, now, resume)
 
+
+def _open(svc: Services, mention: Mention, candidate: str, customer_id: str, pointer: str | None, now: datetime,
+          resume: bool, *, collisions: int = 0) -> Outcome:
+    """Create the customer's new ticket under ``candidate`` and do what follows (``_created``). A ticket of theirs
+    saved under it meanwhile is joined; a stranger's (two references that happen to be the same) is left alone:
+    a new reference is pointed at and used."""
     ticket, decision = _new_ticket(svc, mention, candidate, customer_id, now)
     # out of hours, the ticket is saved already acknowledged: one write, no ack mark, no second save; the
     # acknowledgement is queued right after (and again by a resumed attempt: the outbox sends its key once)
@@ -295,7 +315,14 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False) ->
         existing_ticket = _current(svc, candidate)
         if existing_ticket is None:
             raise
-        return _join(svc, mention, existing_ticket, now, resume)
+        if existing_ticket.customer_id == customer_id:
+            return _join(svc, mention, existing_ticket, now, resume)
+        if collisions >= 3:
+            raise
+        other = new_reference()
+        if not svc.customers.point_open_ticket(customer_id, other, expected=pointer):
+            raise ConcurrentUpdate(f"open ticket of {customer_id}") from None
+        return _open(svc, mention, other, customer_id, other, now, resume, collisions=collisions + 1)
     return _created(svc, mention, ticket, now, decision, ack)
 
 
@@ -350,7 +377,6 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
     elif decision.open and not ticket.acked:
         busy_ack = _busy_ack(svc, mention, ticket, now)
     _suggest_links(svc, mention, ticket, now)
-    svc.mentions.mark_processed(mention.key, ticket.ticket_id)
     logger.info("ticket created", extra={
         "mention": mention.key, "ticket_id": ticket.ticket_id, "desk": ticket.desk, "priority": ticket.priority,
         "intent": ticket.intent, "desk_open": decision.open, "ack": decision.acknowledge, "busy_ack": busy_ack})

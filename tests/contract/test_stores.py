@@ -94,11 +94,12 @@ def ticket(**changes) -> Ticket:
 # ------------------------------------------------------------------------------------------------ mentions
 def test_a_second_add_returns_the_stored_mention(stores):
     m = mention()
-    assert stores.mentions.add_or_existing(m, T0) is None
-    assert stores.mentions.add_or_existing(replace(m, text="changed"), T0 + timedelta(minutes=1)) == \
-        StoredMention(m, T0, None)
-    stores.mentions.mark_processed(m.key, "R9")
-    assert stores.mentions.add_or_existing(m, T0).ticket_id == "R9"
+    assert stores.mentions.add_or_existing(m, T0, owner="envelope-1") is None
+    assert stores.mentions.add_or_existing(replace(m, text="changed"), T0 + timedelta(minutes=1),
+                                           owner="envelope-2") == StoredMention(m, T0, "envelope-1")
+    other = mention()
+    assert stores.mentions.add_or_existing(other, T0) is None  # no owner known
+    assert stores.mentions.add_or_existing(other, T0, owner="envelope-3").owner == ""
 
 
 def test_an_identity_is_registered_once_with_its_handle(stores):
@@ -140,9 +141,7 @@ def test_a_mention_is_stored_once_and_read_back_whole(stores):
     assert stores.mentions.add_if_new(m, T0) is True
     assert stores.mentions.add_if_new(m, T0 + timedelta(seconds=1)) is False
     stored = stores.mentions.get(m.key)
-    assert stored is not None and stored.mention == m and stored.ticket_id is None and stored.received_at == T0
-    stores.mentions.mark_processed(m.key, "R00000001")
-    assert stores.mentions.get(m.key).ticket_id == "R00000001"
+    assert stored is not None and stored.mention == m and stored.owner == "" and stored.received_at == T0
     assert stores.mentions.get("x#nothing") is None
 
 

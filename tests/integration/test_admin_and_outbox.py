@@ -9,7 +9,7 @@ import pytest
 import responses
 
 from tests.conftest import LambdaContext, drain, lambda_sqs_event, queue_url, receive_all, run_pipeline, utc
-from tests.helpers import a_ticket, tweet_event, x_body, x_headers
+from tests.helpers import a_ticket, ticket_of, tweet_event, x_body, x_headers
 
 ADMIN = {"Authorization": "Bearer local-admin-token", "Content-Type": "application/json"}
 TWEETS_URL = "https://api.twitter.com/2/tweets"
@@ -45,9 +45,9 @@ def test_backlog_is_urgent_first_then_oldest_first_contact(client, clock, svc):
     post_tweet(client, "8004", "@ExampleRail I'm stranded at Didcot, last train cancelled, alone with my kids",
                clock.now() - timedelta(minutes=5), user_id="3")
     run_pipeline()
-    desk = svc.tickets.get(svc.mentions.get("x#8002").ticket_id).desk
+    desk = svc.tickets.get(ticket_of(svc, "x#8002")).desk
     tickets = client.http.get(f"/admin/backlog/{desk}", headers=ADMIN).json_body["tickets"]
-    order = [svc.mentions.get(k).ticket_id for k in ("x#8004", "x#8003", "x#8002")]
+    order = [ticket_of(svc, k) for k in ("x#8004", "x#8003", "x#8002")]
     assert [t["ticket_id"] for t in tickets if t["ticket_id"] in order] == order
     assert client.http.get("/admin/backlog/nope", headers=ADMIN).status_code == 404
 
@@ -91,7 +91,7 @@ def test_follow_ups_on_public_x_carry_no_url_but_keep_the_reference(client, cloc
     [follow_up] = [m for m in sent if m["idempotency_key"].startswith("followup#")]
     assert follow_up["channel"] == "x" and not follow_up["private"]
     assert "http" not in follow_up["text"] and "Lines reopened" in follow_up["text"]
-    assert svc.mentions.get("x#8020").ticket_id in follow_up["text"]
+    assert ticket_of(svc, "x#8020") in follow_up["text"]
 
 
 def test_resolving_a_resolved_incident_answers_409_and_queues_nothing(client, clock, svc):
@@ -99,7 +99,7 @@ def test_resolving_a_resolved_incident_answers_409_and_queues_nothing(client, cl
         {"title": "Power failure at Reading", "keywords": ["reading"]})).json_body
     post_tweet(client, "8010", "@ExampleRail no trains at Reading at all?", clock.now())
     run_pipeline()
-    ticket_id = svc.mentions.get("x#8010").ticket_id
+    ticket_id = ticket_of(svc, "x#8010")
     assert svc.tickets.get(ticket_id).incident_id == incident["incident_id"]
     path = f"/admin/incidents/{incident['incident_id']}/resolve"
     clock.advance(minutes=30)
@@ -129,7 +129,7 @@ def test_the_status_page_says_an_update_was_sent_not_that_the_problem_was_fixed(
         {"title": "Signal failure at Swindon", "keywords": ["swindon"]})).json_body
     post_tweet(client, "8011", "@ExampleRail stuck outside Swindon, what is going on?", clock.now())
     run_pipeline()
-    ticket_id = svc.mentions.get("x#8011").ticket_id
+    ticket_id = ticket_of(svc, "x#8011")
     status_path = f"/s/{make_token(svc.secrets.get('STATUS_LINK_KEY'), ticket_id)}"
 
     def timeline() -> list[str]:

@@ -18,6 +18,7 @@ from chalicelib.channels.base import OutboundMessage, SendError
 from chalicelib.channels.bluesky_api import BlueskyApi, BlueskySender
 from chalicelib.domain.textlength import graphemes
 from tests.conftest import LambdaContext, receive_all, run_pipeline
+from tests.helpers import ticket_of
 from tools.local_stack import scheduled_event
 
 BRAND_DID = "did:plc:brand0000000000000000"
@@ -263,13 +264,13 @@ def test_the_acknowledgement_is_a_reply_post_in_the_thread_with_a_link_facet(svc
     assert record["text"].encode()[start:end].decode() == link
 
     # the customer's answer to our post threads into the same ticket
-    ticket_id = svc.mentions.get(f"bluesky#{post_uri('3q')}").ticket_id
+    ticket_id = ticket_of(svc, f"bluesky#{post_uri('3q')}")
     clock.advance(minutes=3)
     pds.page([notification("3r", "the 10:02 to York", clock.now(), reason="reply",
                            reply={"root": root, "parent": {"uri": pds.created[0], "cid": "bafyreibrandpost"}})])
     poll()
     run_pipeline()
-    assert svc.mentions.get(f"bluesky#{post_uri('3r')}").ticket_id == ticket_id
+    assert ticket_of(svc, f"bluesky#{post_uri('3r')}") == ticket_id
     assert len(pds.calls("createRecord")) == 1  # joined the case: no second acknowledgement
 
 

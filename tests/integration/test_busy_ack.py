@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import run_pipeline, utc
+from tests.helpers import ticket_of
 from tests.integration.test_pipeline import outbox, post_tweet
 
 MONDAY_1030 = utc(2026, 11, 30, 10, 30)  # Monday 10:30 in London (GMT): customer service open 07:00-20:00
@@ -39,7 +40,7 @@ def test_a_long_queue_gets_exactly_one_busy_acknowledgement_with_a_range(client,
     post_tweet(client, "8001", COMPLAINT, clock.now(), user_id="700")
     run_pipeline()
     [sent] = outbox(client)
-    ticket_id = svc.mentions.get("x#8001").ticket_id
+    ticket_id = ticket_of(svc, "x#8001")
     assert sent["idempotency_key"] == f"ack#{ticket_id}" and sent["in_reply_to"] == "8001"
     assert "we expect to reply in about 30–60 minutes" in sent["text"] and RANGE.search(sent["text"])
     # a public X reply carries no URL (links.no_url_in_public): the reference, and how to follow it
@@ -59,7 +60,7 @@ def test_a_long_queue_gets_exactly_one_busy_acknowledgement_with_a_range(client,
     post_tweet(client, "8002", "@ExampleRail hello?? still waiting for an answer", clock.now(), user_id="700")
     post_tweet(client, "8003", "@ExampleRail anyone there", clock.now(), user_id="700", reply_to="8001")
     run_pipeline()
-    assert {svc.mentions.get(f"x#800{n}").ticket_id for n in (1, 2, 3)} == {ticket_id}
+    assert {ticket_of(svc, f"x#800{n}") for n in (1, 2, 3)} == {ticket_id}
     assert len(outbox(client)) == 1
 
 
@@ -68,7 +69,7 @@ def test_a_short_queue_gets_nothing(client, clock, open_desk):
     post_tweet(client, "8011", COMPLAINT, clock.now(), user_id="710")
     run_pipeline()
     assert outbox(client) == []
-    assert not open_desk.tickets.get(open_desk.mentions.get("x#8011").ticket_id).acked
+    assert not open_desk.tickets.get(ticket_of(open_desk, "x#8011")).acked
 
 
 def test_too_few_recent_answers_give_no_estimate_and_nothing_is_sent(client, clock, open_desk):

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from tests.conftest import run_pipeline
-from tests.helpers import tweet_event, x_body, x_headers
+from tests.helpers import ticket_of, tweet_event, x_body, x_headers
 
 ADMIN = {"Authorization": "Bearer local-admin-token", "Content-Type": "application/json"}
 
@@ -28,7 +28,7 @@ def test_linking_two_customers_merges_their_tickets_and_both_links_show_the_kept
         {"name": "Ann", "email": "ann@example.org", "message": "Cancelled train this evening, want a refund"}))
     assert form.status_code == 202
     run_pipeline()
-    tweet_ticket = svc.mentions.get("x#5001").ticket_id
+    tweet_ticket = ticket_of(svc, "x#5001")
     form_ref = form.json_body["reference"]
     assert form_ref != tweet_ticket  # not linked yet: two customers as far as we know
 

@@ -15,6 +15,7 @@ import responses
 
 from chalicelib.channels.mastodon_api import MastodonApi, MastodonSender
 from tests.conftest import LambdaContext, receive_all, run_pipeline, utc
+from tests.helpers import ticket_of
 from tests.integration.test_web_inbox import Browser
 from tools.local_stack import scheduled_event
 
@@ -182,7 +183,7 @@ def test_html_in_a_status_never_reaches_a_page_unescaped(svc, clock, client, ami
     assert stored.text == '@meridianrail my train was cancelled <script>alert("x")</script> refund'
     browser = Browser(client)
     assert browser.sign_in("amira", "Amira-local-1").status_code == 303
-    ticket_id = svc.mentions.get("mastodon#110200").ticket_id
+    ticket_id = ticket_of(svc, "mastodon#110200")
     page = browser.get(f"/inbox/tickets/{ticket_id}")
     assert page.status_code == 200
     html = browser.text
@@ -207,7 +208,7 @@ def test_a_direct_mention_is_acknowledged_by_a_direct_reply_naming_the_customer(
     form = parse_qs(sent.body)
     assert form["in_reply_to_id"] == ["110300"] and form["visibility"] == ["direct"]
     assert form["status"][0].startswith("@pat@fedi.example ") and "/s/R" in form["status"][0]
-    ticket_id = svc.mentions.get("mastodon#110300").ticket_id
+    ticket_id = ticket_of(svc, "mastodon#110300")
     assert sent.headers["Idempotency-Key"] == f"ack#{ticket_id}"
     assert svc.tickets.get(ticket_id).sent_keys == [f"ack#{ticket_id}"]  # recorded as sent, never sent again
 
@@ -218,7 +219,7 @@ def test_an_unlisted_mention_is_answered_unlisted_and_an_agent_reply_keeps_the_v
                                               clock.now(), visibility="unlisted")], headers=budget())
     poll()
     run_pipeline()
-    ticket_id = svc.mentions.get("mastodon#110400").ticket_id
+    ticket_id = ticket_of(svc, "mastodon#110400")
     shown = client.http.get(f"/agent/tickets/{ticket_id}", headers=amira).json_body
     assert shown["reply"]["channel"] == "mastodon" and shown["reply"]["limit"] == 500
     too_long = client.http.post(f"/agent/tickets/{ticket_id}/claim", body="{}", headers=amira)

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from tests.conftest import LambdaContext, drain, receive_all, run_pipeline, utc
-from tests.helpers import tweet_event, x_body, x_headers
+from tests.helpers import ticket_of, tweet_event, x_body, x_headers
 from tools.local_stack import scheduled_event
 
 ADMIN = {"Authorization": "Bearer local-admin-token", "Content-Type": "application/json"}
@@ -36,7 +36,7 @@ def test_sunday_night_complaint_gets_one_ack_with_eta_and_reference(client, cloc
     assert len(sent) == 1
     ack = sent[0]
     assert ack["channel"] == "x" and ack["in_reply_to"] == "7001" and ack["recipient"] == "555"
-    ticket_id = svc.mentions.get("x#7001").ticket_id
+    ticket_id = ticket_of(svc, "x#7001")
     assert ticket_id in ack["text"]
     # a public X reply carries no URL (links.no_url_in_public); the customer follows the reference at /status
     assert "http" not in ack["text"] and "status page of our website" in ack["text"]
@@ -80,7 +80,7 @@ def test_praise_and_abuse_get_no_ack_but_abuse_is_flagged_for_a_human(client, cl
     post_tweet(client, "7004", "@ExampleRail you useless idiots, f*** you all", clock.now(), user_id="602")
     run_pipeline()
     assert outbox(client) == []
-    abuse = svc.tickets.get(svc.mentions.get("x#7004").ticket_id)
+    abuse = svc.tickets.get(ticket_of(svc, "x#7004"))
     assert abuse.intent == "abuse" and "abuse" in abuse.flags
 
 
@@ -93,7 +93,7 @@ def test_ack_carries_the_matching_incident(client, clock, svc):
     run_pipeline()
     [ack] = outbox(client)
     assert "No trains between Reading and Oxford" in ack["text"]
-    ticket = svc.tickets.get(svc.mentions.get("x#7005").ticket_id)
+    ticket = svc.tickets.get(ticket_of(svc, "x#7005"))
     assert ticket.incident_id == response.json_body["incident_id"]
 
 
@@ -102,7 +102,7 @@ def test_weekday_ten_am_no_ack_and_ticket_waits_in_its_desk_queue(client, clock,
     post_tweet(client, "7006", "@ExampleRail my train was cancelled, I want a refund", clock.now())
     run_pipeline()
     assert outbox(client) == []
-    ticket = svc.tickets.get(svc.mentions.get("x#7006").ticket_id)
+    ticket = svc.tickets.get(ticket_of(svc, "x#7006"))
     queued = [json.loads(m["Body"]) for m in receive_all(svc.config.queue_name(ticket.desk))]
     assert [m["ticket_id"] for m in queued] == [ticket.ticket_id]
     assert queued[0]["schema"] == "responder.desk-message/2" and queued[0]["desk_open"] is True
@@ -114,9 +114,9 @@ def test_a_chase_threads_into_the_first_ticket_and_gets_no_second_ack(client, cl
     clock.advance(minutes=20)
     post_tweet(client, "7008", "@ExampleRail hello?? anyone there", clock.now(), user_id="700", reply_to="7007")
     run_pipeline()
-    first, chase = svc.mentions.get("x#7007"), svc.mentions.get("x#7008")
-    assert first.ticket_id == chase.ticket_id
-    ticket = svc.tickets.get(first.ticket_id)
+    first, chase = ticket_of(svc, "x#7007"), ticket_of(svc, "x#7008")
+    assert first == chase
+    ticket = svc.tickets.get(first)
     assert ticket.mention_keys == ["x#7007", "x#7008"]
     assert ticket.first_contact_at == utc(2026, 11, 29, 3, 0)
     assert len(outbox(client)) == 1
@@ -144,7 +144,7 @@ def test_sla_breach_is_marked_and_escalated_at_the_right_instant(client, clock, 
     clock.set(utc(2026, 11, 24, 10, 0))
     post_tweet(client, "7010", "@ExampleRail my train was cancelled, I want a refund", clock.now())
     run_pipeline()
-    ticket = svc.tickets.get(svc.mentions.get("x#7010").ticket_id)
+    ticket = svc.tickets.get(ticket_of(svc, "x#7010"))
     due = ticket.first_response_due
     assert due is not None and due > clock.now()
     watch = application.app.handler_map["sla_watch"]
@@ -168,7 +168,7 @@ def test_ticket_update_reapplies_a_change_after_losing_a_race(client, clock, svc
 
     post_tweet(client, "7011", "@ExampleRail my refund never came", clock.now())
     run_pipeline()
-    ticket_id = svc.mentions.get("x#7011").ticket_id
+    ticket_id = ticket_of(svc, "x#7011")
     stale = svc.tickets.get(ticket_id)
     svc.tickets.update(ticket_id, lambda t: t.record(clock.now(), "claimed", "ana"))  # somebody else saves first
     calls = []

@@ -7,7 +7,7 @@ import pytest
 import responses
 
 from tests.conftest import LambdaContext, receive_all, run_pipeline
-from tests.helpers import BRAND_X_ID, tweet_event, x_body, x_headers
+from tests.helpers import BRAND_X_ID, ticket_of, tweet_event, x_body, x_headers
 from tools.local_stack import scheduled_event
 
 MENTIONS_URL = f"https://api.twitter.com/2/users/{BRAND_X_ID}/mentions"
@@ -85,4 +85,4 @@ def test_same_mention_by_webhook_and_by_poll_is_stored_once(client, svc, clock, 
     poll()
     run_pipeline()
     assert len(list(svc.tickets.open_tickets())) == 1
-    assert svc.mentions.get("x#700").ticket_id
+    assert ticket_of(svc, "x#700")

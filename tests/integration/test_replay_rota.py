@@ -10,6 +10,7 @@ import pytest
 
 from chalicelib.domain.triage import triage
 from tests.conftest import drain
+from tests.helpers import ticket_of
 from tools.replay import DEFAULT_CSV, inbound, read_rows, signed, webhook_payload
 
 LONDON = ZoneInfo("Europe/London")
@@ -42,9 +43,9 @@ def test_every_first_contact_gets_its_desk_priority_and_the_right_open_state(cli
         assert client.http.post("/webhooks/x", body=body, headers=headers).status_code == 200
         drain("process_inbound", "responder-inbound")
 
-        mention = svc.mentions.get(f"x#{row.tweet_id}")
-        assert mention is not None and mention.ticket_id, row.tweet_id
-        ticket = svc.tickets.get(mention.ticket_id)
+        ticket_id = ticket_of(svc, f"x#{row.tweet_id}")
+        assert ticket_id, row.tweet_id
+        ticket = svc.tickets.get(ticket_id)
         if row.author_id in cases:
             assert ticket.ticket_id == cases[row.author_id] and f"x#{row.tweet_id}" in ticket.mention_keys
             assert ticket.first_contact_at < row.created_at

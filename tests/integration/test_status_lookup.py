@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from chalicelib.usecases.status import LOOKUP_LIMIT_PER_HOUR
 from tests.conftest import run_pipeline
-from tests.helpers import tweet_event, x_body, x_headers
+from tests.helpers import ticket_of, tweet_event, x_body, x_headers
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 NOT_FOUND_TEXT = "We could not find a request with that reference and handle or e-mail address"
@@ -25,7 +25,7 @@ def tweeted(client, svc, clock, tweet_id="7001", handle="pat_rail", user_id="555
                               at=clock.now(), user_id=user_id, handle=handle))
     assert client.http.post("/webhooks/x", body=body, headers=x_headers(body)).status_code == 200
     run_pipeline()
-    return svc.mentions.get(f"x#{tweet_id}").ticket_id
+    return ticket_of(svc, f"x#{tweet_id}")
 
 
 def post(client, body, headers=None):

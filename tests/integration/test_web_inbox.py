@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from chalicelib.web.inbox_page import csrf_token
 from tests.conftest import receive_all, run_pipeline, utc
-from tests.helpers import tweet_event, x_body, x_headers
+from tests.helpers import ticket_of, tweet_event, x_body, x_headers
 
 WEDNESDAY = utc(2026, 11, 25, 10, 0)  # customer service on shift (07:00-20:00 London)
 FORM = "application/x-www-form-urlencoded"
@@ -112,7 +112,7 @@ def amira(client, day):
 
 
 def the_ticket(svc):
-    return svc.tickets.get(svc.mentions.get("x#8101").ticket_id)
+    return svc.tickets.get(ticket_of(svc, "x#8101"))
 
 
 def take_next(browser):

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from tests.conftest import LambdaContext, drain, lambda_sqs_event, queue_url, receive_all
-from tests.helpers import X_SECRET, tweet_event, x_body, x_headers
+from tests.helpers import X_SECRET, ticket_of, tweet_event, x_body, x_headers
 
 
 def test_crc_challenge_answers_with_the_hmac_of_the_token(client):
@@ -26,7 +26,7 @@ def test_crc_without_token_is_a_clear_400(client):
     assert "crc_token" in response.json_body["error"]
 
 
-def test_signed_mention_is_enqueued_then_stored_by_the_queue_handler(client, clock):
+def test_signed_mention_is_enqueued_then_stored_by_the_queue_handler(client, clock, svc):
     body = x_body(tweet_event("9001", "@ExampleRail my train was cancelled and nobody told us", at=clock.now()))
     response = client.http.post("/webhooks/x", body=body, headers=x_headers(body))
     assert response.status_code == 200, response.body
@@ -40,8 +40,9 @@ def test_signed_mention_is_enqueued_then_stored_by_the_queue_handler(client, clo
     assert drain("process_inbound", "responder-inbound") == 1
     item = boto3.client("dynamodb").get_item(TableName="responder-mentions", Key={"pk": {"S": "x#9001"}})["Item"]
     assert json.loads(item["mention"]["S"])["text"].startswith("@ExampleRail my train was cancelled")
-    ticket_id = item["ticket_id"]["S"]
-    ticket = boto3.client("dynamodb").get_item(TableName="responder-tickets", Key={"ticket_id": {"S": ticket_id}})
+    assert item["owner"]["S"] == json.loads(queued[0]["Body"])["id"]  # the envelope that stored it
+    ticket = boto3.client("dynamodb").get_item(TableName="responder-tickets", Key={"ticket_id": {"S": ticket_of(
+        svc, "x#9001")}})
     assert ticket["Item"]["mention_keys"]["L"] == [{"S": "x#9001"}]
 
 
@@ -120,7 +121,7 @@ def test_a_bad_record_does_not_fail_its_neighbours(client, clock, svc):
     with pytest.raises(Exception, match="1 of 2 records failed"):
         handler(lambda_sqs_event(messages, "responder-inbound"), LambdaContext())
     # the good record was processed and deleted; only the bad one is left for retry / the DLQ
-    assert svc.mentions.get("x#9007").ticket_id
+    assert ticket_of(svc, "x#9007")
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert int(attrs["ApproximateNumberOfMessagesNotVisible"]) == 1
     assert int(attrs["ApproximateNumberOfMessages"]) == 0

@@ -94,6 +94,16 @@ def all_tickets(svc: Services, seeds: Iterable[str]) -> dict[str, Ticket]:
     return tickets
 
 
+def _holder(svc: Services, key: str, identity: str, cache: dict[str, list[Ticket]]) -> str | None:
+    """The ticket that holds a mention, among the tickets of its author's customer (as an agent would find it)."""
+    customer_id = svc.customers.lookup(identity)
+    if customer_id is None:
+        return None
+    if customer_id not in cache:
+        cache[customer_id] = svc.tickets.for_customer(customer_id)
+    return next((t.ticket_id for t in cache[customer_id] if key in t.mention_keys), None)
+
+
 def carrier(tickets: dict[str, Ticket], ticket_id: str) -> Ticket | None:
     """The ticket that carries on ``ticket_id`` (following merges)."""
     ticket = tickets.get(ticket_id)
@@ -123,12 +133,14 @@ def check(svc: Services, sqs: Any, observed: Observed) -> Findings:
     # ---------------------------------------------------------------- nothing accepted is lost
     inbound_parked = _bodies(peek(sqs, inbound_dlq))
     in_dlq = {key for envelope in inbound_parked for key in _mention_keys(svc, envelope)}
-    stored: dict[str, str] = {}  # mention key -> the ticket it was marked processed with
+    stored: dict[str, str] = {}  # mention key -> the ticket that holds it (found through its author's customer)
+    customers_tickets: dict[str, list[Ticket]] = {}
     vanished = unprocessed = 0
     for key in sorted(observed.accepted):
         mention = svc.mentions.get(key)
-        if mention is not None and mention.ticket_id:
-            stored[key] = mention.ticket_id
+        holder = _holder(svc, key, mention.mention.identity_key, customers_tickets) if mention is not None else None
+        if holder is not None:
+            stored[key] = holder
         elif key in in_dlq:
             continue
         elif mention is None:
@@ -136,7 +148,7 @@ def check(svc: Services, sqs: Any, observed: Observed) -> Findings:
             found.fail(f"accepted mention {key} was never stored and is not in {inbound_dlq}")
         else:
             unprocessed += 1
-            found.fail(f"accepted mention {key} is stored but never marked processed, and not in {inbound_dlq}")
+            found.fail(f"accepted mention {key} is stored but on no ticket of its customer, and not in {inbound_dlq}")
     accepted_in_dlq = len(observed.accepted & in_dlq - stored.keys())
     if len(observed.accepted) != len(stored) + accepted_in_dlq:
         found.fail(f"{len(observed.accepted)} mentions accepted but {len(stored)} stored and processed + "
@@ -155,10 +167,10 @@ def check(svc: Services, sqs: Any, observed: Observed) -> Findings:
     for key, ticket_id in sorted(stored.items()):
         holder = carrier(tickets, ticket_id)
         if holder is None:
-            found.fail(f"mention {key} was marked processed with ticket {ticket_id}, which does not exist")
+            found.fail(f"mention {key} is on ticket {ticket_id}, which carries on as a ticket that does not exist")
         elif key not in holder.mention_keys:
-            found.fail(f"mention {key} was marked processed with {ticket_id}, but {holder.ticket_id} (which "
-                       f"carries it on) does not hold it")
+            found.fail(f"mention {key} is on {ticket_id}, but {holder.ticket_id} (which carries it on) does not "
+                       f"hold it")
     open_by_customer: dict[str, list[str]] = defaultdict(list)
     for ticket in live.values():
         if ticket.open:

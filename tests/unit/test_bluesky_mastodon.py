@@ -18,6 +18,7 @@ from chalicelib.usecases.errors import Invalid, NotFound
 from chalicelib.usecases.local_mentions import inject
 from chalicelib.usecases.status import status_view
 from tests.conftest import run_memory_pipeline
+from tests.helpers import ticket_of
 
 PAT_DID = "did:plc:pat4abcdefghijklmnop"
 POST = f"at://{PAT_DID}/app.bsky.feed.post/3lbqk2xyzabcd"
@@ -270,7 +271,7 @@ def test_both_channels_are_acknowledged_on_their_own_platform_out_of_hours(mem, 
     assert sent["mastodon"]["private"] is True  # a direct mention is answered privately
     for message in sent.values():
         assert "/s/R" in message["text"] and ack.fits(message["channel"], message["text"])
-    ticket = mem.tickets.get(mem.mentions.get(f"bluesky#{sent['bluesky']['in_reply_to']}").ticket_id)
+    ticket = mem.tickets.get(ticket_of(mem, f"bluesky#{sent['bluesky']['in_reply_to']}"))
     token = mem.links.url(ticket.ticket_id).rsplit("/", 1)[1]
     timeline = status_view(mem, token)["timeline"]
     assert any("Bluesky" in entry["text"] for entry in timeline)

@@ -16,6 +16,7 @@ from chalicelib.usecases.process import process_mention
 from chalicelib.usecases.status import status_view
 from chalicelib.usecases.webhooks import receive_form
 from tests.conftest import run_memory_pipeline
+from tests.helpers import ticket_of
 
 COMPLAINT = "@MeridianRail my train was cancelled and there is no replacement bus, awful"
 
@@ -37,8 +38,8 @@ def desk_events(mem) -> list[dict]:
     return [m for name, msgs in mem.queues.messages.items() if name.startswith("responder-desk-") for m in msgs]
 
 
-def ticket_of(mem, key: str):
-    return mem.tickets.get(mem.mentions.get(key).ticket_id)
+def ticket_holding(mem, key: str):
+    return mem.tickets.get(ticket_of(mem, key))
 
 
 # ------------------------------------------------------------------------------------------------ strangers
@@ -106,7 +107,7 @@ def test_a_form_with_a_handle_then_a_tweet_from_it_is_one_ticket_that_keeps_its_
     ticket = mem.tickets.get(answer["reference"])
     assert ticket.channels == ["form", "x"] and ticket.first_contact_at == clock.now() - timedelta(minutes=20)
     backlog = [t.ticket_id for t in mem.tickets.backlog(ticket.desk)]
-    if ticket.desk == ticket_of(mem, "x#30").desk:
+    if ticket.desk == ticket_holding(mem, "x#30").desk:
         assert backlog.index(earlier.ticket_id) < backlog.index(ticket.ticket_id)  # shouting does not jump ahead
     recipients = [m["recipient"] for m in mem.sandbox.recent()]
     assert recipients.count("ada@example.org") == 1 and "77" not in recipients  # one ack, on the form's channel
