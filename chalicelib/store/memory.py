@@ -18,7 +18,7 @@ from chalicelib.domain.agent import Agent
 from chalicelib.domain.busy import hour_ceil, hour_floor
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
-from chalicelib.domain.ticket import OPEN_STATUSES, WAITING, Event, Ticket
+from chalicelib.domain.ticket import CLAIMED, OPEN_STATUSES, WAITING, Event, Ticket
 from chalicelib.store.ports import (
     ACQUIRED,
     HELD,
@@ -115,6 +115,19 @@ class MemoryTickets(_Locked):
             updated.version += 1
             self.items[ticket_id] = updated
             return True
+
+    def join_open(self, ticket_id: str, customer_id: str, mention_key: str, at: datetime,
+                  conversation_key: str = "") -> Ticket | None:
+        with self._lock:
+            stored = self.items.get(ticket_id)
+            if stored is None or stored.customer_id != customer_id or stored.status not in (WAITING, CLAIMED) \
+                    or mention_key in stored.mention_keys or stored.last_customer_at > at:
+                return None
+            updated = copy.deepcopy(stored)
+            updated.customer_wrote(mention_key, at, conversation_key)
+            updated.version += 1
+            self.items[ticket_id] = updated
+            return copy.deepcopy(updated)
 
     def _all(self) -> list[Ticket]:
         with self._lock:

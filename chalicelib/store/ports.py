@@ -127,6 +127,12 @@ class TicketStore(Protocol):
         earlier read is refused and re-applied), and ``sent_key`` to ``sent_keys`` when given (the outbox's proof
         that the message of that key went out). False if the ticket does not exist."""
 
+    def join_open(self, ticket_id: str, customer_id: str, mention_key: str, at: datetime,
+                  conversation_key: str = "") -> Ticket | None:
+        """The customer wrote again (``Ticket.customer_wrote``), in one conditional update without a read: applied
+        only while the ticket is theirs, waiting or claimed (no change of state), the message not on it yet and
+        written no earlier than their last one; the ticket as it is after, else None (read it and decide)."""
+
     def backlog(self, desk: str, limit: int = 100) -> list[Ticket]:
         """Waiting tickets of a desk: urgent first, then oldest first contact."""
 

@@ -174,7 +174,7 @@ _TICKET_CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "timeline": (lambda events: [TimelineEvent(at=e.at, kind=e.kind, detail=e.detail or None) for e in events],
                  lambda items: [Event(e.at, e.kind, e.detail or "") for e in (items or [])]),
     "mention_keys": (list, lambda v: list(v or [])),
-    "conversations": (list, lambda v: list(v or [])),
+    "conversations": (list, lambda v: list(dict.fromkeys(v or []))),  # ``join_open`` appends without a read
     "suggested_links": (list, lambda v: list(v or [])),
     "sent_keys": (list, lambda v: list(v or [])),
     "reopened": (int, lambda v: int(v or 0)),
@@ -246,6 +246,27 @@ class DynamoTickets:
             if _conditional_failed(exc):
                 return False
             raise
+
+    def join_open(self, ticket_id: str, customer_id: str, mention_key: str, at: datetime,
+                  conversation_key: str = "") -> Ticket | None:
+        """One ``UpdateItem`` returning the new item; the conversation is appended even if the ticket has it (read
+        back without repeats), so that no read decides it."""
+        item = TicketModel(ticket_id)
+        actions = [TicketModel.mention_keys.set(TicketModel.mention_keys.append([mention_key])),
+                   TicketModel.timeline.set(TicketModel.timeline.append(
+                       [TimelineEvent(at=at, kind="received", detail="follow-up")])),
+                   TicketModel.last_customer_at.set(at), TicketModel.version.add(1)]
+        if conversation_key:
+            actions.append(TicketModel.conversations.set((TicketModel.conversations | []).append([conversation_key])))
+        condition = ((TicketModel.customer_id == customer_id) & TicketModel.status.is_in(WAITING, CLAIMED)
+                     & ~TicketModel.mention_keys.contains(mention_key) & (TicketModel.last_customer_at <= at))
+        try:
+            item.update(actions=actions, condition=condition, add_version_condition=False)
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return ticket_from_item(item)
 
     def backlog(self, desk: str, limit: int = 100) -> list[Ticket]:
         return [ticket_from_item(i) for i in TicketModel.backlog.query(f"{desk}#{WAITING}", limit=limit)]

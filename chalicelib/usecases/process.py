@@ -203,10 +203,17 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume
         t.customer_wrote(mention.key, mention.created_at, mention.conversation_key)), current=ticket)
     if joined is None:  # deleted meanwhile (a data-protection request): nothing to join
         raise ConcurrentUpdate(ticket.ticket_id)
+    return _joined(svc, mention, joined, now, reopened=any(reopened))
+
+
+def _joined(svc: Services, mention: Mention, joined: Ticket, now: datetime, *, reopened: bool = False) -> Outcome:
+    """What follows a message joining its customer's ticket: the desk hears of it, a reopened case out of hours is
+    acknowledged once more, quoted references are suggested."""
+    correlate(joined.ticket_id)
     reserved = _reserved(mention)
     if reserved:
         _alias(svc, reserved, joined, mention, now)
-    _desk_message(svc, joined, mention, now, event="ticket.updated", change="reopened" if any(reopened) else "chase")
+    _desk_message(svc, joined, mention, now, event="ticket.updated", change="reopened" if reopened else "chase")
     if joined.reopened and not joined.acked:  # this message reopened it (or an interrupted attempt did)
         result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
                         language=mention.language)
@@ -267,6 +274,14 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False, ow
         resume = resume or bool(existing.owner) or now - existing.received_at >= ATTEMPT_LIMIT
 
     customer_id, fresh = _customer(svc, mention, now, thorough=resume or existing is not None)
+    if not fresh and not _reserved(mention):
+        # a chase, most often: the customer's first ticket, still theirs and waiting or claimed, joined in one
+        # conditional update with no read (anything else — a later ticket, a reopened or replied one, a merge —
+        # takes the way below)
+        chased = svc.tickets.join_open(first_reference(customer_id), customer_id, mention.key, mention.created_at,
+                                       mention.conversation_key)
+        if chased is not None:
+            return _joined(svc, mention, chased, now)
     # a customer this message registered has no ticket yet: neither the replied-to ticket nor their case can be
     # found, so neither is read
     replied = None if fresh else _replied_ticket(svc, mention, customer_id)

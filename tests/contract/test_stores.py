@@ -225,6 +225,31 @@ def test_concurrent_updates_all_land(stores):
     assert notes == [str(n) for n in range(6)]
 
 
+def test_a_chase_joins_an_open_ticket_of_its_customer_without_a_read(stores):
+    t = ticket(customer_id="C1", mention_keys=["x#1"], conversations=["x#c1"], last_customer_at=T0)
+    stores.tickets.add(t)
+    later = T0 + timedelta(minutes=5)
+    joined = stores.tickets.join_open(t.ticket_id, "C1", "x#2", later, "x#c2")
+    assert joined is not None and joined.mention_keys == ["x#1", "x#2"] and joined.last_customer_at == later
+    assert joined.conversations == ["x#c1", "x#c2"] and joined.timeline[-1] == Event(later, "received", "follow-up")
+    assert joined.version == 2 and stores.tickets.get(t.ticket_id) == joined
+    again = stores.tickets.join_open(t.ticket_id, "C1", "x#3", later, "x#c1")  # a conversation it has: once
+    assert again is not None and again.conversations == ["x#c1", "x#c2"]
+    # refused, changing nothing: a message it has, another customer, an earlier message, no such ticket
+    assert stores.tickets.join_open(t.ticket_id, "C1", "x#2", later) is None
+    assert stores.tickets.join_open(t.ticket_id, "C2", "x#4", later) is None
+    assert stores.tickets.join_open(t.ticket_id, "C1", "x#5", T0) is None
+    assert stores.tickets.join_open(uid("R"), "C1", "x#6", later) is None
+    assert stores.tickets.get(t.ticket_id).mention_keys == ["x#1", "x#2", "x#3"]
+
+
+def test_a_chase_does_not_join_a_ticket_that_must_change_state(stores):
+    for status in ("replied", "resolved", "merged"):
+        t = ticket(customer_id="C1", status=status)
+        stores.tickets.add(t)
+        assert stores.tickets.join_open(t.ticket_id, "C1", "x#9", T0 + timedelta(minutes=1)) is None
+
+
 def test_backlog_is_urgent_first_then_oldest_first_contact(stores):
     desk = uid("d")
     old = ticket(desk=desk, first_contact_at=T0 - timedelta(hours=2))

@@ -97,8 +97,8 @@ def test_calls_per_scenario(lambda_svc, clock):
     _webhook(svc, "9002", "@MeridianRail still nothing about my cancelled train", clock)
     chase = _process(svc, _take("responder-inbound"))
     assert chase == {
-        "dynamodb.PutItem": 3,  # mention, identity (the alias is skipped: same handle), the ticket saved
-        "dynamodb.GetItem": 2,  # the customer's open-ticket pointer, the ticket
+        "dynamodb.PutItem": 2,  # mention, identity (the alias is skipped: same handle)
+        "dynamodb.UpdateItem": 1,  # joined to their first ticket without a read (a conditional update)
         "sqs.SendMessage": 1,  # the desk hears of the chase
     }
     assert _deliver(svc) == {}  # one acknowledgement per open case
