@@ -57,3 +57,9 @@ def ticket_of(svc, mention_key: str) -> str | None:
                 ticket = svc.tickets.get(ticket.merged_into)
             return ticket.ticket_id
     return None
+
+
+def to_customers(svc) -> list[dict]:
+    """Every message for customers: those sent (through the sandbox sender, oldest first) and those waiting on the
+    outbox queue (in-memory queues)."""
+    return [*reversed(svc.sandbox.recent()), *svc.queues.messages.get(svc.settings.outbox_queue, [])]

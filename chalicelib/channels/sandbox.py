@@ -25,6 +25,7 @@ class SandboxSender:
             "channel": message.channel, "recipient": message.recipient, "in_reply_to": message.in_reply_to,
             "private": message.private, "text": message.text, "subject": message.subject,
             "at": at.isoformat(), "idempotency_key": message.idempotency_key, "external_id": external_id,
+            "kind": message.kind,
         }
         self._outbox.record(at, message.idempotency_key, record)
         # logs carry no message text: it holds the customer's status link (a bearer credential) and personal data

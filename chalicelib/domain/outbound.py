@@ -55,6 +55,7 @@ class OutboundMessage:
     idempotency_key: str = ""  # one key per message: the sender never sends the same key twice
     subject: str = ""  # e-mail only
     extra: dict[str, Any] = field(default_factory=dict)  # channel specifics copied from Mention.extra
+    kind: str = ""  # the OutboxItem's kind (ack, reply, ...): for records, never sent to the platform
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class OutboxItem:
         t = self.target
         return OutboundMessage(channel=t.channel, recipient=t.recipient, text=self.text, in_reply_to=t.in_reply_to,
                                private=t.private, idempotency_key=self.idempotency_key, subject=t.subject,
-                               extra=dict(t.extra))
+                               extra=dict(t.extra), kind=self.kind)
 
     def to_dict(self) -> dict[str, Any]:
         """The outbox queue message (flat, as consumers and the DLQ redrive see it)."""

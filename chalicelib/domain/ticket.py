@@ -85,6 +85,8 @@ class Ticket:
     merged_into: str | None = None  # the ticket that carries on, once this one was merged
     suggested_links: list[str] = field(default_factory=list)  # identities that quoted this reference (unconfirmed)
     sent_keys: list[str] = field(default_factory=list)  # outbox keys of the messages that went out to the customer
+    # until then, the attempt that saved this ticket may be sending its acknowledgement itself (``deliver.send_now``)
+    ack_lease: datetime | None = None
     version: int = 0
 
     @property

@@ -101,7 +101,8 @@ class MemoryTickets(_Locked):
                attempts: int = 5) -> Ticket | None:
         return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
 
-    def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "") -> bool:
+    def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "",
+                     release_ack_lease: bool = False) -> bool:
         with self._lock:
             stored = self.items.get(ticket_id)
             if stored is None:
@@ -112,9 +113,20 @@ class MemoryTickets(_Locked):
             updated.timeline.append(copy.deepcopy(event))
             if sent_key:
                 updated.sent_keys.append(sent_key)
+            if release_ack_lease:
+                updated.ack_lease = None
             updated.version += 1
             self.items[ticket_id] = updated
             return True
+
+    def release_ack_lease(self, ticket_id: str) -> None:
+        with self._lock:
+            stored = self.items.get(ticket_id)
+            if stored is not None:
+                updated = copy.deepcopy(stored)
+                updated.ack_lease = None
+                updated.version += 1
+                self.items[ticket_id] = updated
 
     def join_open(self, ticket_id: str, customer_id: str, mention_key: str, at: datetime,
                   conversation_key: str = "") -> Ticket | None:

@@ -122,10 +122,15 @@ class TicketStore(Protocol):
         """Apply ``change`` and save; when somebody saved first, re-read and apply it again. ``current`` saves the
         first read. None if the ticket does not exist; ConcurrentUpdate after ``attempts`` lost races."""
 
-    def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "") -> bool:
+    def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "",
+                     release_ack_lease: bool = False) -> bool:
         """Add a timeline entry without reading the ticket (one update; the version moves on, so a save from an
         earlier read is refused and re-applied), and ``sent_key`` to ``sent_keys`` when given (the outbox's proof
-        that the message of that key went out). False if the ticket does not exist."""
+        that the message of that key went out); ``release_ack_lease`` drops ``ack_lease`` in the same update.
+        False if the ticket does not exist."""
+
+    def release_ack_lease(self, ticket_id: str) -> None:
+        """Drop ``ack_lease`` (the acknowledgement was handed to the outbox); no read."""
 
     def join_open(self, ticket_id: str, customer_id: str, mention_key: str, at: datetime,
                   conversation_key: str = "") -> Ticket | None:

@@ -230,13 +230,16 @@ class DynamoTickets:
                attempts: int = 5) -> Ticket | None:
         return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
 
-    def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "") -> bool:
+    def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "",
+                     release_ack_lease: bool = False) -> bool:
         """One ``UpdateItem``: ``list_append`` on the timeline (and on ``sent_keys``) and the version moved on (so a
         save from an earlier read is refused and re-applied, never overwriting the entry); no read."""
         entry = TimelineEvent(at=event.at, kind=event.kind, detail=event.detail or None)
         actions = [TicketModel.timeline.set(TicketModel.timeline.append([entry])), TicketModel.version.add(1)]
         if sent_key:
             actions.append(TicketModel.sent_keys.set((TicketModel.sent_keys | []).append([sent_key])))
+        if release_ack_lease:
+            actions.append(TicketModel.ack_lease.remove())
         try:
             TicketModel(ticket_id).update(
                 actions=actions,
@@ -246,6 +249,14 @@ class DynamoTickets:
             if _conditional_failed(exc):
                 return False
             raise
+
+    def release_ack_lease(self, ticket_id: str) -> None:
+        try:
+            TicketModel(ticket_id).update(actions=[TicketModel.ack_lease.remove(), TicketModel.version.add(1)],
+                                          condition=TicketModel.ticket_id.exists(), add_version_condition=False)
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
 
     def join_open(self, ticket_id: str, customer_id: str, mention_key: str, at: datetime,
                   conversation_key: str = "") -> Ticket | None:

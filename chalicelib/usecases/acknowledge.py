@@ -11,12 +11,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chalicelib.domain.ack import compose, render, without_urls
+from chalicelib.domain.outbound import OutboxItem
 from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate
 from chalicelib.telemetry import count, logger
 from chalicelib.usecases import incidents
-from chalicelib.usecases.replies import queue_reply
+from chalicelib.usecases.replies import outbox_item, queue_reply
 
 
 def ack_key(ack_ref: str) -> str:
@@ -70,12 +71,20 @@ def prepare(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: st
                        incident_id=incident.incident_id if incident else None, at=now)
 
 
-def mark_acked(ticket: Ticket, ack: PreparedAck) -> None:
-    """What the ticket says once its acknowledgement is decided (written with the ticket, never on its own)."""
+def mark_acked(ticket: Ticket, ack: PreparedAck, *, sending_until: datetime | None = None) -> None:
+    """What the ticket says once its acknowledgement is decided (written with the ticket, never on its own).
+    ``sending_until``: the attempt that saves the ticket sends the acknowledgement itself (``deliver.send_now``),
+    the saved ticket being its sending lease until then."""
     ticket.acked = True
     if ack.incident_id:
         ticket.incident_id = ack.incident_id
+    ticket.ack_lease = sending_until
     ticket.record(ack.at, "ack_queued", ack.back_at.isoformat() if ack.back_at else "")
+
+
+def ack_item(svc: Services, ticket: Ticket, ack: PreparedAck) -> OutboxItem:
+    """The acknowledgement as a message to the customer (sent now, or queued on the outbox)."""
+    return outbox_item(svc, ticket, kind=ack.kind, key=ack.key, text=ack.text, expires_at=ack.back_at)
 
 
 def queue_ack(svc: Services, ticket: Ticket, ack: PreparedAck) -> None:

@@ -16,7 +16,7 @@ from chalicelib.channels.base import SendError
 from chalicelib.domain.config import usd_micros
 from chalicelib.domain.outbound import OutboxItem
 from chalicelib.domain.textlength import has_link
-from chalicelib.domain.ticket import Event
+from chalicelib.domain.ticket import Event, Ticket
 from chalicelib.services import Services
 from chalicelib.sqs_batch import Record, RetryLater
 from chalicelib.store.ports import ACQUIRED, HELD, Charge
@@ -157,6 +157,76 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
     logger.info("message sent", extra={"ticket_id": item.ticket_id, "kind": item.kind, "channel": channel,
                                        "external_id": result.external_id})
     return "sent"
+
+
+def send_now(svc: Services, item: OutboxItem) -> str:
+    """Send a new ticket's acknowledgement from the attempt that saved the ticket, its sending lease being the
+    ticket's ``ack_lease``: no outbox message, no lease item — the allowance, the send, and the timeline entry that
+    records it (releasing the lease). Throttled, over the budget, a failure worth retrying, or a store error before
+    the send: the lease is released and the message handed to the outbox, which sends it once as any other.
+    Returns sent | queued | failed. Only a crash between saving the ticket and recording the send leaves the lease:
+    the attempt that resumes then reports the outcome as unknown (``resume_ack``)."""
+    key, channel = item.idempotency_key, item.target.channel
+    now = svc.now()
+    charged: Charge | None = None
+    try:
+        sender = svc.sender(channel)
+        charged = price(svc, item, now)
+        allowance = svc.allowance.take(channel, now, svc.settings.outbound_per_minute, charged)
+        if not allowance.allowed:
+            if allowance.wait:
+                count("OutboundThrottled", channel=channel)
+            return _hand_over(svc, item, delay=int(allowance.wait) + 1 if allowance.wait else 0)
+        result = sender.send(item.outbound())
+    except SendError as exc:
+        _refund(svc, channel, charged)
+        if exc.retryable:
+            count("OutboundRetried", total=True, channel=channel)
+            return _hand_over(svc, item, delay=int(exc.retry_after or 30))
+        count("OutboundFailed", channel=channel)
+        svc.tickets.append_event(item.ticket_id, Event(now, "reply_failed", str(exc)[:200]), release_ack_lease=True)
+        svc.queues.send_dead_letter(svc.settings.outbox_queue, {**item.to_dict(), "error": str(exc)[:500]})
+        return "failed"
+    except Exception:  # a store error before the send: nothing went out, the outbox tries again
+        _refund(svc, channel, charged)
+        logger.warning("acknowledgement handed to the outbox after an error", exc_info=True,
+                       extra={"ticket_id": item.ticket_id, "channel": channel})
+        return _hand_over(svc, item, delay=0)
+    if not svc.tickets.append_event(item.ticket_id, Event(now, "acknowledged", item.expires_at.isoformat()
+                                                          if item.expires_at else ""),
+                                    sent_key=key, release_ack_lease=True):
+        logger.warning("timeline entry not saved: no such ticket", extra={"ticket_id": item.ticket_id})
+    count("OutboundSent", channel=channel)
+    handed_over(item, svc.now())
+    logger.info("message sent", extra={"ticket_id": item.ticket_id, "kind": item.kind, "channel": channel,
+                                       "external_id": result.external_id})
+    return "sent"
+
+
+def _hand_over(svc: Services, item: OutboxItem, *, delay: int) -> str:
+    """The outbox takes the message over (its own lease from there): the ticket's lease is released first, so an
+    attempt that resumes queues it again rather than report its outcome as unknown."""
+    svc.tickets.release_ack_lease(item.ticket_id)
+    svc.queues.send_outbox(item.to_dict(), delay=min(delay, REQUEUE_DELAY))
+    count("AcksHandedOver", channel=item.target.channel)
+    return "queued"
+
+
+def resume_ack(svc: Services, ticket: Ticket, key: str) -> bool:
+    """An attempt resumes a ticket saved with its acknowledgement: True if it should be queued (again: the outbox
+    sends a key once). Not when the ticket records it sent; while an inline send may still be under way
+    (``ack_lease``), later; once that lease has lapsed without a record, never: it may have reached the customer,
+    and a second copy is worse than a human checking (counted, and noted on the ticket)."""
+    if key in ticket.sent_keys:
+        return False
+    if ticket.ack_lease is None:
+        return True
+    now = svc.now()
+    if now < ticket.ack_lease:
+        raise RetryLater(int((ticket.ack_lease - now).total_seconds()) + 1, "the acknowledgement may be being sent")
+    count("OutboundOutcomeUnknown", channel=ticket.reply_target.channel if ticket.reply_target else "")
+    _note_on_ticket(svc, ticket.ticket_id, now, "reply_unconfirmed", "ack")
+    return False
 
 
 def _refund(svc: Services, channel: str, charged: Charge | None) -> None:

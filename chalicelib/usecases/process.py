@@ -35,8 +35,9 @@ from chalicelib.domain.triage import policy_acknowledges, triage
 from chalicelib.services import Services
 from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate
 from chalicelib.telemetry import capture_method, correlate, count, logger
-from chalicelib.usecases.acknowledge import PreparedAck, acknowledge, mark_acked, prepare, queue_ack
+from chalicelib.usecases.acknowledge import PreparedAck, ack_item, acknowledge, mark_acked, prepare, queue_ack
 from chalicelib.usecases.customers import brand_identities, merge_customers, new_customer_id
+from chalicelib.usecases.deliver import LEASE, resume_ack, send_now
 
 #: No attempt runs longer than this (Lambda's own limit): a mention stored this long ago by an envelope nobody can
 #: name (no ``owner``: stored before owners were recorded) is resumed by whoever carries it now.
@@ -318,12 +319,12 @@ def _open(svc: Services, mention: Mention, candidate: str, customer_id: str, poi
     saved under it meanwhile is joined; a stranger's (two references that happen to be the same) is left alone:
     a new reference is pointed at and used."""
     ticket, decision = _new_ticket(svc, mention, candidate, customer_id, now)
-    # out of hours, the ticket is saved already acknowledged: one write, no ack mark, no second save; the
-    # acknowledgement is queued right after (and again by a resumed attempt: the outbox sends its key once)
+    # out of hours, the ticket is saved already acknowledged: one write, no ack mark, no second save; this attempt
+    # then sends the acknowledgement itself (``deliver.send_now``), handing it to the outbox if it cannot
     ack = prepare(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text) \
         if decision.acknowledge else None
-    if ack is not None:
-        mark_acked(ticket, ack)
+    if ack is not None:  # sent by this attempt, the saved ticket being its sending lease
+        mark_acked(ticket, ack, sending_until=now + LEASE)
     try:
         svc.tickets.add(ticket)
     except AlreadyExists:
@@ -378,18 +379,20 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
     reserved = _reserved(mention)
     if reserved and reserved != ticket.ticket_id:
         _alias(svc, reserved, ticket, mention, now)
+    if ack is not None:  # the customer first: sent now, before the desk hears of the ticket
+        send_now(svc, ack_item(svc, ticket, ack))
     # the same `at` on every attempt (the time the ticket was queued), so a consumer's (ticket_id, event, at) dedupe
     # recognises the announcement a resumed attempt sends again
     queued_at = next((e.at for e in ticket.timeline if e.kind == "queued"), now)
     _desk_message(svc, ticket, mention, queued_at, decision=decision)
     busy_ack = False
-    if ack is None and decision.acknowledge and ticket.acked:  # resumed: queue it again (one send per key)
-        ack = prepare(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
-    if ack is not None:
-        queue_ack(svc, ticket, ack)
-    elif decision.acknowledge and not ticket.acked:
+    if ack is None and decision.acknowledge and ticket.acked:  # resumed: the acknowledgement it was saved with
+        resumed = prepare(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
+        if resumed is not None and resume_ack(svc, ticket, resumed.key):
+            queue_ack(svc, ticket, resumed)
+    elif ack is None and decision.acknowledge:
         acknowledge(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
-    elif decision.open and not ticket.acked:
+    elif ack is None and decision.open and not ticket.acked:
         busy_ack = _busy_ack(svc, mention, ticket, now)
     _suggest_links(svc, mention, ticket, now)
     logger.info("ticket created", extra={

@@ -16,16 +16,22 @@ class NoReplyTarget(ValueError):
     """The ticket has no channel to answer on (it was created without a customer message)."""
 
 
-def queue_reply(svc: Services, ticket: Ticket, *, kind: str, key: str, text: str,
+def outbox_item(svc: Services, ticket: Ticket, *, kind: str, key: str, text: str,
                 expires_at: datetime | None = None, target: ReplyTarget | None = None) -> OutboxItem:
-    """Put one message on the outbox queue; ``key`` is its idempotency key (never sent twice). ``target``: where
+    """One message to a ticket's customer; ``key`` is its idempotency key (never sent twice). ``target``: where
     to send it (default: the ticket's reply target, decided from the customer's first message)."""
     target = target or ticket.reply_target
     if target is None:
         raise NoReplyTarget(f"ticket {ticket.ticket_id} has no reply target")
-    item = OutboxItem(idempotency_key=key, kind=kind, ticket_id=ticket.ticket_id, target=target,
+    return OutboxItem(idempotency_key=key, kind=kind, ticket_id=ticket.ticket_id, target=target,
                       text=text, queued_at=svc.now(), expires_at=expires_at,
                       customer_wrote_at=ticket.last_customer_at)
+
+
+def queue_reply(svc: Services, ticket: Ticket, *, kind: str, key: str, text: str,
+                expires_at: datetime | None = None, target: ReplyTarget | None = None) -> OutboxItem:
+    """Put one message on the outbox queue (``outbox_item``)."""
+    item = outbox_item(svc, ticket, kind=kind, key=key, text=text, expires_at=expires_at, target=target)
     svc.queues.send_outbox(item.to_dict())
     return item
 

@@ -14,6 +14,7 @@ from chalicelib.channels.base import SendResult
 from chalicelib.sqs_batch import Record
 from chalicelib.usecases.deliver import deliver_record
 from chalicelib.usecases.process import process_envelope
+from chalicelib.usecases.replies import queue_reply
 from chalicelib.usecases.webhooks import receive_x
 from tests.conftest import LOCAL_ENV, queue_url
 from tests.helpers import tweet_event, x_body, x_headers
@@ -80,14 +81,23 @@ def test_calls_per_scenario(lambda_svc, clock):
     deliver = _deliver(svc)
     assert webhook == {"sqs.SendMessage": 1}
     assert process == {
-        "dynamodb.PutItem": 4,  # mention (the dedupe), identity, handle alias, ticket (saved acknowledged)
-        "sqs.SendMessage": 2,  # desk queue, outbox
+        # mention (the dedupe), identity, handle alias, ticket (saved acknowledged: the ack's sending lease)
+        "dynamodb.PutItem": 4,
+        # the allowance (a token of the rate and the day's spend), the timeline entry recording the send
+        "dynamodb.UpdateItem": 2,
+        "sqs.SendMessage": 1,  # the desk queue
     }
-    assert deliver == {
-        "dynamodb.UpdateItem": 2,  # the allowance (a token of the rate and the day's spend), the timeline entry
-        "dynamodb.PutItem": 1,  # the lease (also the duplicate check)
+    assert deliver == {}  # the acknowledgement went out from the process attempt: nothing on the outbox
+    assert sum((webhook + process + deliver).values()) == 8  # 21 before (docs/adr/0015)
+    [ticket] = svc.tickets.for_customer(svc.customers.lookup("x#42"))
+    assert ticket.sent_keys == [f"ack#{ticket.ticket_id}"] and ticket.ack_lease is None
+
+    # a reply through the outbox (an agent's; an acknowledgement the process attempt could not send)
+    queue_reply(svc, ticket, kind="reply", key=f"reply#{ticket.ticket_id}#1", text="Sorry about that - which train?")
+    assert _deliver(svc) == {
+        "dynamodb.UpdateItem": 2,  # the allowance, the timeline entry recording the send
+        "dynamodb.PutItem": 2,  # the lease (also the duplicate check), the index of our message (their answer)
     }
-    assert sum((webhook + process + deliver).values()) == 10  # 21 before (docs/adr/0015)
 
     # the same message again (a webhook retry, a poll overlap): another envelope carries it
     _webhook(svc, "9001", "@MeridianRail my train was cancelled and nobody told us, a disgrace", clock)

@@ -76,9 +76,9 @@ def sign_in(client, username: str, password: str) -> dict:
 # ------------------------------------------------------------------------------------------------ metrics
 def test_mentions_per_channel_acks_sent_and_ack_latency(client, svc, clock, emf):
     post_tweet(client, "7001", "@MeridianRail my train was cancelled and nobody told us", clock.now())
+    clock.advance(seconds=3)  # processed 3 s after the customer wrote: the acknowledgement goes out then
     drain("process_inbound", "responder-inbound")
-    clock.advance(seconds=3)
-    drain("deliver_outbox", "responder-outbox")
+    assert drain("deliver_outbox", "responder-outbox") == 0  # nothing left for the outbox
     found = emf()
     assert named(found, "MentionsReceived", channel="x") == [1]
     assert named(found, "AcksSent", kind="ack") == [1]

@@ -18,6 +18,7 @@ from chalicelib.domain.mention import Mention
 from chalicelib.usecases.process import process_mention
 from chalicelib.usecases.status import view
 from tests.conftest import run_memory_pipeline, utc
+from tests.helpers import to_customers
 from tests.unit.test_config import BASE, SAMPLE
 
 # ------------------------------------------------------------------------------------------------ the estimate
@@ -154,7 +155,7 @@ def tweet(external_id: str, text: str = COMPLAINT, *, at, author: str = "555", r
 
 
 def outbox_of(mem) -> list[dict]:
-    return mem.queues.messages.get(mem.settings.outbox_queue, [])
+    return to_customers(mem)
 
 
 def busy_desk(mem, clock, *, waiting: int, answers: int, desk: str = "complaints") -> None:
@@ -162,7 +163,8 @@ def busy_desk(mem, clock, *, waiting: int, answers: int, desk: str = "complaints
     spread over the last two hours."""
     for n in range(waiting):
         process_mention(mem, tweet(f"90{n}", at=clock.now(), author=f"70{n}"))
-    seeded = mem.queues.take(mem.settings.outbox_queue)
+    seeded = to_customers(mem)
+    mem.sandbox.items.clear()
     # no answers recorded yet: no estimate, so no busy acknowledgement (out of hours, the usual one)
     assert [m["kind"] for m in seeded] == ([] if mem.calendar.is_open(desk, clock.now()) else ["ack"] * waiting)
     for n in range(answers):

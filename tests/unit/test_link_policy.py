@@ -14,7 +14,7 @@ from chalicelib.usecases import incidents
 from chalicelib.usecases.errors import NotFound, TooManyRequests
 from chalicelib.usecases.process import process_mention
 from chalicelib.usecases.status import LOOKUP_LIMIT_PER_HOUR, lookup
-from tests.helpers import ticket_of
+from tests.helpers import ticket_of, to_customers
 from tests.unit.test_config import SAMPLE
 
 COMPLAINT = "@MeridianRail my train was cancelled and there is no replacement bus, awful"
@@ -29,7 +29,7 @@ def message(external_id: str, *, at, channel: str = "x", visibility: str = "publ
 
 def ack_of(mem, external_id: str, channel: str = "x") -> dict:
     ticket_id = ticket_of(mem, f"{channel}#{external_id}")
-    [ack] = [m for m in mem.queues.messages.get(mem.settings.outbox_queue, []) if m["ticket_id"] == ticket_id]
+    [ack] = [m for m in to_customers(mem) if m["idempotency_key"] == f"ack#{ticket_id}"]
     return ack
 
 

@@ -24,7 +24,7 @@ from chalicelib.usecases.ingest import envelope
 from chalicelib.usecases.process import process_envelope, process_mention
 from chalicelib.usecases.sla_watch import sla_watch
 from tests.conftest import run_memory_pipeline, utc
-from tests.helpers import ticket_of
+from tests.helpers import ticket_of, to_customers
 
 COMPLAINT = "@MeridianRail my train was cancelled and there is no replacement bus, awful"
 
@@ -37,7 +37,8 @@ def tweet(external_id: str, text: str = COMPLAINT, *, at, author: str = "555", c
 
 
 def outbox_of(mem) -> list[dict]:
-    return mem.queues.messages.get(mem.settings.outbox_queue, [])
+    """Messages for customers, sent (a new ticket's acknowledgement is sent by the attempt that saved it) or queued."""
+    return to_customers(mem)
 
 
 def desk_messages(mem) -> list[dict]:
@@ -45,7 +46,7 @@ def desk_messages(mem) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------------ process
-def test_a_new_out_of_hours_complaint_creates_a_ticket_routes_it_and_queues_one_ack(mem, clock):
+def test_a_new_out_of_hours_complaint_creates_a_ticket_routes_it_and_sends_one_ack(mem, clock):
     outcome = process_mention(mem, tweet("1", at=clock.now()))
     assert outcome.result == "created"
     ticket = mem.tickets.get(outcome.ticket_id)
@@ -56,7 +57,8 @@ def test_a_new_out_of_hours_complaint_creates_a_ticket_routes_it_and_queues_one_
     # a public X reply carries no URL (links.no_url_in_public): the reference, and how to follow it
     assert ticket.ticket_id in ack["text"] and "http" not in ack["text"] and "status page" in ack["text"]
     assert ticket_of(mem, "x#1") == ticket.ticket_id
-    assert [e.kind for e in ticket.timeline] == ["received", "queued", "ack_queued"]
+    assert [e.kind for e in ticket.timeline] == ["received", "queued", "ack_queued", "acknowledged"]
+    assert ticket.sent_keys == [ack["idempotency_key"]] and ticket.ack_lease is None  # sent now, lease released
 
 
 def test_the_same_mention_again_is_a_duplicate_and_changes_nothing(mem, clock):
@@ -117,7 +119,7 @@ def test_a_redelivery_after_a_failed_desk_send_resumes_the_desk_send_and_the_ack
                    received_at=clock.now())
     with pytest.raises(ConnectionError):
         process_envelope(mem, env)
-    assert desk_messages(mem) == [] and outbox_of(mem) == []
+    assert desk_messages(mem) == [] and len(outbox_of(mem)) == 1  # the customer first: acknowledged already
     [outcome] = process_envelope(mem, env, attempt=2)
     assert outcome.result == "created"
     assert [m["event"] for m in desk_messages(mem)] == ["ticket.created"] and len(outbox_of(mem)) == 1
@@ -171,7 +173,7 @@ def test_a_duplicate_during_an_unfinished_first_attempt_leaves_the_finishing_to_
         process_envelope(mem, env)
     fixed.append("SQS is back")
     [duplicate] = process_envelope(mem, {**env, "id": "a-webhook-retry"})
-    assert duplicate.result == "duplicate" and desk_messages(mem) == [] and outbox_of(mem) == []
+    assert duplicate.result == "duplicate" and desk_messages(mem) == [] and len(outbox_of(mem)) == 1
     clock.advance(minutes=3)
     [outcome] = process_envelope(mem, env, attempt=2)
     assert outcome.result == "created"
@@ -301,8 +303,17 @@ class Recorder:
 
 
 def queued_ack(mem, clock) -> OutboxItem:
+    """A new ticket's acknowledgement handed to the outbox: the platform was unavailable when the attempt that saved
+    the ticket tried to send it (``deliver.send_now``)."""
+    sender = mem._senders.get("x")
+    mem._senders["x"] = Recorder(SendError("503 Service Unavailable", retryable=True))
     process_mention(mem, tweet("1", at=clock.now()))
-    return OutboxItem.from_dict(mem.queues.take(mem.settings.outbox_queue)[0])
+    if sender is not None:
+        mem._senders["x"] = sender
+    else:
+        mem._senders.pop("x")
+    [message] = mem.queues.take(mem.settings.outbox_queue)
+    return OutboxItem.from_dict(message)
 
 
 def with_sender(mem, sender):
@@ -338,6 +349,7 @@ def test_an_exhausted_budget_retries_later(mem, clock):
     item = queued_ack(mem, clock)
     mem.settings = mem.settings.model_copy(update={"outbound_per_minute": 1})
     other = replace(item, idempotency_key="other")
+    clock.advance(minutes=1)  # the token the first try took is back
     assert deliver(mem, other) == "sent"
     with pytest.raises(RetryLater) as later:
         deliver(mem, item)
@@ -463,11 +475,11 @@ def test_follow_ups_reach_each_linked_open_ticket_once_per_change(mem, clock):
     incident = incidents.declare(mem, {"title": "No trains from Leeds", "keywords": ["leeds"]})
     process_mention(mem, tweet("1", "@MeridianRail no trains at leeds, awful service", at=clock.now()))
     process_mention(mem, tweet("2", "@MeridianRail leeds again, nothing running", at=clock.now(), author="9"))
-    mem.queues.take(mem.settings.outbox_queue)
     assert change_incident(mem, incident.incident_id, {"follow_up": True}, resolve=True)["follow_ups_queued"] == 2
     with pytest.raises(Conflict):
         change_incident(mem, incident.incident_id, {"follow_up": True}, resolve=True)
-    assert {m["kind"] for m in outbox_of(mem)} == {"incident_resolved"} and len(outbox_of(mem)) == 2
+    queued = mem.queues.messages[mem.settings.outbox_queue]
+    assert {m["kind"] for m in queued} == {"incident_resolved"} and len(queued) == 2
 
 
 # ------------------------------------------------------------------------------------------------ schedules
