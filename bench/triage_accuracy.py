@@ -12,7 +12,9 @@ never lists its messages.
 Printed for each part: precision and recall per intent and a confusion matrix; the acknowledgement decision
 (truth: complaints and questions are acknowledged, nothing else is) as precision and recall, and as the share
 acknowledged of complaints, questions, praise + other (chit-chat, news, no ask), spam and abuse; urgent
-precision and recall; the time triage takes per message. ``--show-errors`` lists the tuning part's mistakes only.
+precision and recall; the time triage takes per message. The held-out part was labelled a second time, independently
+(``tests/fixtures/triage_heldout_second.csv``): the report gives the two labellings' agreement and the figures on the
+rows both agree on. ``--show-errors`` lists the tuning part's mistakes only.
 """
 from __future__ import annotations
 
@@ -37,6 +39,8 @@ from chalicelib.domain.triage import triage  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "chalicelib" / "brand.yaml"
 DEFAULT_LABELLED = ROOT / "tests" / "fixtures" / "triage_eval.csv"
+#: The held-out part labelled a second time, independently (``tests/fixtures/README.md``).
+SECOND_LABELS = ROOT / "tests" / "fixtures" / "triage_heldout_second.csv"
 PARTS = ("tuning", "heldout")
 #: What a brand answers: a complaint or a question gets the acknowledgement, nothing else does.
 ACK_TRUTH = frozenset({"complaint", "question"})
@@ -159,6 +163,46 @@ def report(figures: dict[str, Any]) -> None:
     print()
 
 
+def agreement(figures: dict[str, Any], path: Path = SECOND_LABELS) -> dict[str, Any]:
+    """The two labellings of the held-out part compared: intent agreement and Cohen's kappa, agreement on the
+    acknowledgement's truth, and the acknowledgement figures on the rows both labellings agree on."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        second = {row["tweet_id"]: row for row in csv.DictReader(handle)}
+    pairs = [(row, result, second[row["tweet_id"]]) for row, result in zip(figures["rows"], figures["results"],
+                                                                          strict=True) if row["tweet_id"] in second]
+    n = len(pairs)
+    same = sum(row["intent"] == other["intent"] for row, _, other in pairs)
+    first_counts = Counter(row["intent"] for row, _, _ in pairs)
+    second_counts = Counter(other["intent"] for _, _, other in pairs)
+    chance = sum(first_counts[i] * second_counts[i] for i in first_counts) / (n * n) if n else 0.0
+    observed = same / n if n else 0.0
+    agreed = [(row, result) for row, result, other in pairs if row["intent"] == other["intent"]]
+
+    def acked(labels: set[str]) -> dict[str, Any]:
+        group = [r for row, r in agreed if row["intent"] in labels]
+        return {"n": len(group), "acked": sum(r.acknowledge for r in group),
+                "rate": _ratio(sum(r.acknowledge for r in group), len(group))}
+
+    return {"n": n, "intent_agreement": observed,
+            "kappa": (observed - chance) / (1 - chance) if chance < 1 else None,
+            "ack_truth_agreement": _ratio(sum((row["intent"] in ACK_TRUTH) == (other["intent"] in ACK_TRUTH)
+                                              for row, _, other in pairs), n),
+            "agreed": len(agreed), "complaint": acked({"complaint"}), "question": acked({"question"}),
+            "praise_other": acked({"praise", "other"})}
+
+
+def report_agreement(found: dict[str, Any]) -> None:
+    print(f"== HELD-OUT part labelled twice, independently: {found['n']} tweets ==")
+    print(f"intent agreement         {_pct(found['intent_agreement'])}   (Cohen's kappa {found['kappa']:.2f})")
+    print(f"ack truth agreement      {_pct(found['ack_truth_agreement'])}   (complaint or question, or not)")
+    print(f"on the {found['agreed']} rows both labellings agree on:")
+    for key, label in (("complaint", "complaints acknowledged"), ("question", "questions acknowledged"),
+                       ("praise_other", "praise + other acked")):
+        group = found[key]
+        print(f"  {label:<22} {_pct(group['rate'])}   ({group['acked']} of {group['n']})")
+    print()
+
+
 def show_errors(figures: dict[str, Any]) -> None:
     for row, result in zip(figures["rows"], figures["results"], strict=True):
         should = row["intent"] in ACK_TRUTH
@@ -210,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     for part in (PARTS if args.part == "both" else (args.part,)):
         figures = evaluate(args.config, args.labelled, part)
         report(figures)
+        if part == "heldout" and args.labelled == DEFAULT_LABELLED:
+            report_agreement(agreement(figures))
         if args.show_errors and part == "tuning":
             show_errors(figures)
     cold = cold_start()

@@ -83,6 +83,7 @@ class XApi:
         consumer_secret: str | None = None,
         access_token: str | None = None,
         access_token_secret: str | None = None,
+        timeout: float = 10.0,
     ):
         self.client = tweepy.Client(
             bearer_token=bearer_token,
@@ -94,6 +95,15 @@ class XApi:
         )
         self._last_headers: Mapping[str, str] = {}
         self.client.session.hooks["response"].append(self._record_response)
+        # tweepy sets no timeout: a call that hangs would hold the Lambda (and, for an acknowledgement sent while
+        # processing, the inbound batch) until its own timeout
+        request = self.client.session.request
+
+        def request_with_timeout(method: str, url: str, **kwargs: Any) -> requests.Response:
+            kwargs.setdefault("timeout", timeout)
+            return request(method, url, **kwargs)
+
+        self.client.session.request = request_with_timeout  # type: ignore[method-assign]
 
     # -- rate-limit bookkeeping -------------------------------------------------------------
 

@@ -438,3 +438,13 @@ def test_wrong_channel_is_rejected_without_a_call(rsps, sender):
 
 def test_client_never_waits_on_rate_limit():
     assert XApi(bearer_token="b").client.wait_on_rate_limit is False
+
+
+def test_every_call_has_a_timeout_and_a_timed_out_post_is_retried_later(rsps, sender):
+    """tweepy sets none; a hanging call would hold the Lambda (and, for an acknowledgement sent while processing,
+    the whole inbound batch) until its own timeout."""
+    rsps.post(TWEETS_URL, body=requests.exceptions.ReadTimeout("read timed out"))
+    with pytest.raises(SendError) as failed:
+        sender.send(OutboundMessage(channel="x", recipient="42", text="Thanks, Ref R1", in_reply_to="5"))
+    assert failed.value.retryable and "ReadTimeout" in str(failed.value)
+    assert rsps.calls[0].request.req_kwargs["timeout"] == 10.0

@@ -60,3 +60,23 @@ def test_the_issues_targets_on_the_heldout_part(heldout):
     assert ack["complaint"]["rate"] >= TARGETS["complaint_acked"]
     assert ack["question"]["rate"] >= TARGETS["question_acked"]
     assert ack["praise_other"]["rate"] <= TARGETS["praise_other_acked"]
+
+
+def test_the_second_labelling_covers_the_heldout_part_and_agrees_closely(heldout):
+    """The held-out part labelled again, independently: the same 458 tweets, valid labels, and an agreement high
+    enough that the targets above are not beyond what the labels can tell (the report prints the figures)."""
+    import csv
+
+    from chalicelib.domain.config import INTENTS
+
+    sys.path.insert(0, str(ROOT))
+    try:
+        from bench.triage_accuracy import SECOND_LABELS, agreement
+    finally:
+        sys.path.remove(str(ROOT))
+    with open(SECOND_LABELS, newline="", encoding="utf-8") as handle:
+        second = list(csv.DictReader(handle))
+    assert sorted(r["tweet_id"] for r in second) == sorted(row["tweet_id"] for row in heldout["rows"])
+    assert {r["intent"] for r in second} <= set(INTENTS) and {r["urgent"] for r in second} <= {"yes", "no"}
+    found = agreement(heldout)
+    assert found["n"] == 458 and found["kappa"] >= 0.8 and found["ack_truth_agreement"] >= 0.95
