@@ -18,7 +18,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3")
-TARGET_ZIPPED_BYTES = 10 * 1024 * 1024
+#: The issue's "≤ 10 MB zipped", read strictly: 10,000,000 bytes (10 MiB would allow 10,485,760).
+TARGET_ZIPPED_BYTES = 10_000_000
 IMPORT_CHECK = """
 import importlib, pkgutil, sys
 sys.path[:0] = sys.argv[1:3]
@@ -81,7 +82,7 @@ def measure(stage: str = "dev") -> dict[str, Any]:
     return {
         "tool": "chalice package --stage " + stage + " (PIP_NO_DEPS=1)", "zipped_bytes": zipped,
         "unzipped_bytes": unzipped, "zipped_mb": round(zipped / 2**20, 2), "unzipped_mb": round(unzipped / 2**20, 2),
-        "target_zipped_mb": TARGET_ZIPPED_BYTES / 2**20, "within_target": zipped <= TARGET_ZIPPED_BYTES,
+        "target_zipped_bytes": TARGET_ZIPPED_BYTES, "within_target": zipped <= TARGET_ZIPPED_BYTES,
         "largest_zipped": {name: size for name, size in by_top.most_common(8)},
         "not_shipped_runtime_provides": list(RUNTIME_PROVIDED),
         "imports_with_runtime_only": check.returncode == 0,

@@ -39,7 +39,7 @@ def markdown(r: dict[str, Any]) -> str:
         largest = ", ".join(f"{k} {v / 2**20:.1f}" for k, v in list(pkg["largest_zipped"].items())[:4])
         lines.append(f"| deployment package (`chalice package`, PIP_NO_DEPS=1; boto3, botocore, s3transfer, jmespath, "
                      f"urllib3 from the runtime) | {pkg['zipped_mb']} MiB zipped ({pkg['zipped_bytes']:,} bytes), "
-                     f"{pkg['unzipped_mb']} MiB unzipped; target ≤ {pkg['target_zipped_mb']:g} MiB: "
+                     f"{pkg['unzipped_mb']} MiB unzipped; target ≤ {pkg['target_zipped_bytes']:,} bytes (10 MB): "
                      f"{'met' if pkg['within_target'] else 'not met'}; largest (MiB zipped): {largest}; "
                      f"imports with the runtime's packages only: "
                      f"{'yes' if pkg['imports_with_runtime_only'] else 'NO'} |")

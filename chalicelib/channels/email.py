@@ -133,34 +133,76 @@ def verify_sns_message(message: dict, fetch_cert: Callable[[str], bytes]) -> boo
 _PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----")
 
 
+#: DER of the OID 1.2.840.113549.1.1.1 (rsaEncryption, RFC 8017).
+_RSA_ENCRYPTION = bytes.fromhex("06092a864886f70d010101")
+
+
+def _der(data: bytes, at: int = 0) -> tuple[int, bytes, bytes, int]:
+    """One DER element at ``at``: (tag, the whole element, its content, the offset after it)."""
+    if at + 2 > len(data):
+        raise ValueError("truncated DER")
+    tag, length, start = data[at], data[at + 1], at + 2
+    if length & 0x80:  # long form: the next (length & 0x7f) bytes hold the length
+        count = length & 0x7F
+        if not 0 < count <= 4 or start + count > len(data):
+            raise ValueError("bad DER length")
+        length, start = int.from_bytes(data[start:start + count], "big"), start + count
+    end = start + length
+    if end > len(data):
+        raise ValueError("truncated DER")
+    return tag, data[at:end], data[start:end], end
+
+
+def _children(content: bytes) -> list[tuple[int, bytes, bytes]]:
+    found, at = [], 0
+    while at < len(content):
+        tag, whole, inner, at = _der(content, at)
+        found.append((tag, whole, inner))
+    return found
+
+
 def certificate_rsa_key(pem: bytes) -> tuple[int, int]:
     """The RSA public key (modulus, exponent) of the first certificate in ``pem``.
 
-    ``ValueError`` for text holding no PEM certificate, DER that is not an X.509 certificate (RFC 5280), or a
-    certificate whose key is not RSA (RFC 8017 ``rsaEncryption``). The certificate is not validated otherwise: it is
-    trusted for coming from an SNS host over https (``is_valid_sns_url``).
+    ``ValueError`` for text holding no PEM certificate, DER that is not an X.509 certificate (RFC 5280: the
+    subject's public key is the field after issuer, validity and subject in ``tbsCertificate``), or a certificate
+    whose key is not RSA (RFC 8017 ``rsaEncryption``). The certificate is not validated otherwise: it is trusted for
+    coming from an SNS host over https (``is_valid_sns_url``). Read by walking the DER: the path to one field needs
+    no ASN.1 module collection in the package.
     """
-    from pyasn1.codec.der import decoder
-    from pyasn1.error import PyAsn1Error
-    from pyasn1_modules import rfc5280, rfc8017
-
     found = _PEM_CERTIFICATE.search(pem)
     if not found:
         raise ValueError("no PEM certificate")
     try:
         der = base64.b64decode(b"".join(found.group(1).split()), validate=True)
-        certificate, rest = decoder.decode(der, asn1Spec=rfc5280.Certificate())
-        if rest:
-            raise ValueError("bytes after the certificate")
-        key_info = certificate["tbsCertificate"]["subjectPublicKeyInfo"]
-        if key_info["algorithm"]["algorithm"] != rfc8017.rsaEncryption:
-            raise ValueError("the certificate's key is not RSA")
-        key, rest = decoder.decode(key_info["subjectPublicKey"].asOctets(), asn1Spec=rfc8017.RSAPublicKey())
-        if rest:
-            raise ValueError("bytes after the RSA public key")
-        return int(key["modulus"]), int(key["publicExponent"])
-    except (binascii.Error, PyAsn1Error) as exc:
-        raise ValueError(f"not an X.509 certificate ({type(exc).__name__})") from None
+    except binascii.Error:
+        raise ValueError("not an X.509 certificate (bad base64)") from None
+    tag, _, certificate, end = _der(der)
+    if tag != 0x30 or end != len(der):
+        raise ValueError("not an X.509 certificate")
+    fields = _children(certificate)
+    if len(fields) != 3 or fields[0][0] != 0x30:
+        raise ValueError("not an X.509 certificate")
+    tbs = _children(fields[0][2])
+    if tbs and tbs[0][0] == 0xA0:  # [0] EXPLICIT version
+        tbs = tbs[1:]
+    # serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ...
+    if len(tbs) < 6 or tbs[0][0] != 0x02 or any(t != 0x30 for t, _, _ in tbs[1:6]):
+        raise ValueError("not an X.509 certificate")
+    key_info = _children(tbs[5][2])
+    if len(key_info) != 2 or key_info[0][0] != 0x30 or key_info[1][0] != 0x03:
+        raise ValueError("not an X.509 certificate")
+    algorithm = _children(key_info[0][2])
+    if not algorithm or algorithm[0][1] != _RSA_ENCRYPTION:
+        raise ValueError("the certificate's key is not RSA")
+    bits = key_info[1][2]
+    if not bits or bits[0] != 0:
+        raise ValueError("not an X.509 certificate (bad key bit string)")
+    tag, _, key, end = _der(bits[1:])
+    numbers = _children(key) if tag == 0x30 and end == len(bits) - 1 else []
+    if len(numbers) != 2 or any(t != 0x02 for t, _, _ in numbers):
+        raise ValueError("the RSA public key is not (modulus, exponent)")
+    return int.from_bytes(numbers[0][2], "big"), int.from_bytes(numbers[1][2], "big")
 
 
 def is_subscription_confirmation(message: dict) -> bool:

@@ -1,4 +1,4 @@
-"""SNS message signatures checked in pure Python: the signing certificate's RSA key read with pyasn1 (RFC 5280,
+"""SNS message signatures checked in pure Python: the signing certificate's RSA key read from its DER (RFC 5280,
 RFC 8017), the signature with ``rsa``, and the hash the SignatureVersion names (1 = SHA-1, 2 = SHA-256) insisted on.
 Certificates and signatures are made here with cryptography (a test dependency)."""
 from __future__ import annotations
@@ -163,3 +163,21 @@ def test_der_with_trailing_bytes_is_rejected(key, pem):
     body = base64.encodebytes(der)
     with pytest.raises(ValueError):
         em.certificate_rsa_key(b"-----BEGIN CERTIFICATE-----\n" + body + b"-----END CERTIFICATE-----\n")
+
+
+def test_any_cut_or_flipped_byte_is_read_or_refused_never_an_error_of_another_kind(key, pem):
+    """The DER walk over every truncation and a flipped byte at every offset of a real certificate: its key, or
+    ValueError (a verification that is "not verified", never a crash)."""
+    der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    expected = em.certificate_rsa_key(pem)
+
+    def read(data: bytes) -> tuple[int, int] | None:
+        wrapped = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(data) + b"-----END CERTIFICATE-----\n"
+        try:
+            return em.certificate_rsa_key(wrapped)
+        except ValueError:
+            return None
+
+    assert all(read(der[:cut]) is None for cut in range(len(der)))
+    readings = [read(der[:at] + bytes([der[at] ^ 0xFF]) + der[at + 1:]) for at in range(len(der))]
+    assert expected in readings and all(r is None or isinstance(r, tuple) for r in readings)
