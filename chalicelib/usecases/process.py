@@ -380,6 +380,7 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
     if reserved and reserved != ticket.ticket_id:
         _alias(svc, reserved, ticket, mention, now)
     if ack is not None:  # the customer first: sent now, before the desk hears of the ticket
+        count("AcksQueued", kind=ack.kind)
         send_now(svc, ack_item(svc, ticket, ack))
     # the same `at` on every attempt (the time the ticket was queued), so a consumer's (ticket_id, event, at) dedupe
     # recognises the announcement a resumed attempt sends again
