@@ -27,7 +27,11 @@ def dynamo_stores():
 
     from chalicelib.bootstrap import dynamo_stores as build
     from chalicelib.settings import Settings
+    from tools.local_aws import atomic_dynamodb_writes
 
+    # DynamoDB checks a condition and writes atomically; moto does not across threads (the concurrency contracts
+    # below race threads), so its writes take one lock, as the local stack's do
+    atomic_dynamodb_writes()
     with pytest.MonkeyPatch.context() as env:
         for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                            "AWS_DEFAULT_REGION": "eu-west-2", "AWS_REGION": "eu-west-2"}.items():
