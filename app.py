@@ -175,9 +175,11 @@ def local_email_mention():
 # ------------------------------------------------------------------------------------------------ queues
 @app.on_sqs_message(queue=INBOUND_QUEUE, batch_size=10)
 def process_inbound(event):
+    from chalicelib.usecases.deliver import send_deadline
     from chalicelib.usecases.process import process_envelope
 
     svc = services()
+    svc.send_deadline = send_deadline(event.context)
     return run_batch(records_from_event(event.to_dict()),
                      lambda record: process_envelope(svc, record.json(), raw_ref=f"inbound#{record.message_id}",
                                                      attempt=record.receive_count),

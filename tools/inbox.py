@@ -22,6 +22,7 @@ Exit status: 0 done, 1 refused by the API (the reason is printed), 2 wrong usage
 """
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -215,7 +216,9 @@ def login(username: str = typer.Option(None, "--username", "-u", help="your agen
     elif os.environ.get("RESPONDER_PASSWORD"):
         password = os.environ["RESPONDER_PASSWORD"]
     elif interactive:
-        password = typer.prompt("Password", hide_input=True)
+        # getpass turns echo off before it shows the prompt (click's hidden prompt shows it first, so keys typed
+        # at once could be echoed, and then flushed)
+        password = getpass.getpass("Password: ")
     else:
         fail("no terminal to ask for the password: use --password-stdin or RESPONDER_PASSWORD", code=USAGE)
     if not password:

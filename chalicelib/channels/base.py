@@ -19,12 +19,16 @@ class SendResult:
 
 
 class SendError(Exception):
-    """A send failed. ``retryable`` is True for 429 / 5xx / network errors; ``retry_after`` in seconds if known."""
+    """A send failed. ``retryable`` is True for 429 / 5xx / errors before the request went out; ``retry_after`` in
+    seconds if known. ``outcome_unknown``: the request went out and no answer came back (a read timeout): the
+    platform may have the message, so it is never sent again automatically."""
 
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None):
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None,
+                 outcome_unknown: bool = False):
         super().__init__(message)
-        self.retryable = retryable
+        self.retryable = retryable and not outcome_unknown
         self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
 
 
 class Sender(Protocol):

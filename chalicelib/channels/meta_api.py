@@ -99,6 +99,8 @@ class MetaSender:
             response = self._session.post(
                 url, data={**fields, "access_token": self._token}, timeout=self._timeout
             )
+        except requests.exceptions.ReadTimeout as exc:  # sent, and no answer: Meta may have posted it
+            raise SendError("no answer from the Graph API in time", retryable=False, outcome_unknown=True) from exc
         except requests.RequestException as exc:
             raise SendError(f"Graph API network error: {type(exc).__name__}", retryable=True) from exc
 

@@ -252,6 +252,8 @@ class XSender(XApi):
             raise SendError(f"X rejected the message ({reason}): {exc}", retryable=False) from exc
         except tweepy.HTTPException as exc:
             raise SendError(f"X rejected the message: {exc}", retryable=False) from exc
+        except requests.exceptions.ReadTimeout as exc:  # sent, and no answer: X may have posted it
+            raise SendError("no answer from X in time", retryable=False, outcome_unknown=True) from exc
         except requests.RequestException as exc:
             raise SendError(f"network error: {type(exc).__name__}", retryable=True) from exc
         except tweepy.TweepyException as exc:

@@ -84,7 +84,8 @@ class Ticket:
     reopened: int = 0  # times the customer reopened it by writing again after resolution
     merged_into: str | None = None  # the ticket that carries on, once this one was merged
     suggested_links: list[str] = field(default_factory=list)  # identities that quoted this reference (unconfirmed)
-    sent_keys: list[str] = field(default_factory=list)  # outbox keys of the messages that went out to the customer
+    # outbox keys never to send again: the messages that went out, or may have (``reply_unconfirmed``)
+    sent_keys: list[str] = field(default_factory=list)
     # until then, the attempt that saved this ticket may be sending its acknowledgement itself (``deliver.send_now``)
     ack_lease: datetime | None = None
     version: int = 0

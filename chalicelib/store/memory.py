@@ -296,9 +296,9 @@ class MemoryAllowance(_Locked):
 
     def refund(self, channel: str, day: str, micros: int) -> None:
         with self._lock:
-            current, spent = self.spend.get(channel, (day, 0))
-            if current == day:
-                self.spend[channel] = (day, spent - micros)
+            current = self.spend.get(channel)
+            if current is not None and current[0] == day:  # as on DynamoDB: a day that is over, or none, is not changed
+                self.spend[channel] = (day, current[1] - micros)
 
     def spent(self, channel: str, day: str) -> int:
         current, spent = self.spend.get(channel, (day, 0))

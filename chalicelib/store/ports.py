@@ -49,6 +49,8 @@ class StoredMention:
 
 
 ACQUIRED, HELD, LAPSED = "acquired", "held", "lapsed"
+#: ``OutboxLedger.acquire_lease`` on a key whose sent record was written before sends were recorded on tickets
+SENT = "sent"
 
 
 @dataclass(frozen=True)
@@ -214,8 +216,9 @@ class OutboxLedger(Protocol):
 
     def acquire_lease(self, key: str, now: datetime, hold: timedelta) -> str:
         """Take the sending lease for one attempt, in one conditional write that also reports what is there:
-        ``acquired``; ``held`` while another attempt's lease runs (or ran, and sent); or ``lapsed`` when an earlier
-        attempt took it and did not release it (it sent, or its outcome is unknown: the ticket says which). A
+        ``acquired``; ``held`` while another attempt's lease runs (or ran, and sent); ``lapsed`` when an earlier
+        attempt took it and did not release it (it sent, or its outcome is unknown: the ticket says which); or
+        ``sent`` for a sent record of the earlier format (before 2026-11-25). A
         lapsed lease is not taken over; expiry is checked against its time, never left to TTL deletion (which is
         asynchronous)."""
 

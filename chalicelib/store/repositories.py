@@ -53,6 +53,7 @@ from chalicelib.store.ports import (
     ACQUIRED,
     HELD,
     LAPSED,
+    SENT,
     Allowance,
     AlreadyExists,
     Charge,
@@ -106,9 +107,9 @@ def _update_or_old(item: Any, actions: list[Any], condition: Any) -> dict[str, A
         actions, condition, "ALL_OLD", add_version_condition=False))
 
 
-def _get(model: Any, *keys: str) -> Any:
+def _get(model: Any, *keys: str, consistent: bool = False) -> Any:
     try:
-        return model.get(*keys)
+        return model.get(*keys, consistent_read=consistent)
     except model.DoesNotExist:
         return None
 
@@ -206,7 +207,8 @@ class DynamoTickets:
         self._retention = retention
 
     def get(self, ticket_id: str) -> Ticket | None:
-        item = _get(TicketModel, ticket_id)
+        # strongly consistent: a ticket saved a moment ago (by another message of the same customer) is seen
+        item = _get(TicketModel, ticket_id, consistent=True)
         return ticket_from_item(item) if item is not None else None
 
     def add(self, ticket: Ticket) -> None:
@@ -350,7 +352,8 @@ class DynamoCustomers:
     _OPEN, _SK = "open", "ticket"
 
     def open_ticket(self, customer_id: str) -> str | None:
-        item = _get(StateModel, f"{self._OPEN}#{customer_id}", self._SK)
+        # strongly consistent: the pointer decides between concurrent messages (and a merge a moment ago wrote it)
+        item = _get(StateModel, f"{self._OPEN}#{customer_id}", self._SK, consistent=True)
         return item.ref if item is not None else None
 
     def point_open_ticket(self, customer_id: str, ticket_id: str, *, expected: str | None) -> bool:
@@ -441,7 +444,8 @@ class DynamoOutbox(_State):
                 return ACQUIRED
             if old:
                 current = StateModel.from_raw_data(old)
-                # a sent record of an earlier version (no lease): a lease that ran out long ago
+                if "external_id" in (current.value or {}):
+                    return SENT  # a sent record of the earlier format
                 return HELD if current.lease and current.lease > _sortable(now) else LAPSED
         return HELD
 

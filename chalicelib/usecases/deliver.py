@@ -9,7 +9,10 @@ the index of our message, so that the customer's answer to it finds its ticket. 
 told apart by reading the ticket: sent already (a duplicate), or an attempt whose outcome is unknown."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import time
+from datetime import datetime, timedelta
+from datetime import time as day_start
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.channels.base import SendError
@@ -19,7 +22,7 @@ from chalicelib.domain.textlength import has_link
 from chalicelib.domain.ticket import Event, Ticket
 from chalicelib.services import Services
 from chalicelib.sqs_batch import Record, RetryLater
-from chalicelib.store.ports import ACQUIRED, HELD, Charge
+from chalicelib.store.ports import ACQUIRED, HELD, SENT, Charge
 from chalicelib.telemetry import correlate, count, logger
 from chalicelib.usecases.replies import ACK_KINDS, handed_over
 
@@ -34,6 +37,20 @@ REQUEUE_DELAY = 900
 #: The longest one hold: SQS refuses a visibility timeout that ends more than 12 hours after the message was
 #: received, and an attempt may have run up to 15 minutes by then. A longer wait takes several receives.
 HOLD_STEP = 12 * 3600 - 15 * 60
+
+
+#: The longest a platform call may take (the X client's timeout; the Graph API's and the others' are shorter or equal).
+SEND_TIMEOUT = 10.0
+
+
+def send_deadline(context: Any) -> float | None:
+    """Until when, in this Lambda invocation, new tickets' acknowledgements are sent at once (``time.monotonic``):
+    half the time the invocation has left, less one send's timeout. After it they are handed to the outbox, so that
+    a batch of many mentions never runs the invocation out of time (a send cut off by it would end unknown)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return time.monotonic() + max(0.0, float(remaining()) / 1000 / 2 - SEND_TIMEOUT)
 
 
 class PermanentSendFailure(Exception):
@@ -52,7 +69,7 @@ def spend_day(svc: Services, now: datetime) -> tuple[str, datetime]:
     """The budget's day (the brand's time zone) and when the next one starts."""
     zone = ZoneInfo(svc.config.brand.timezone)
     today = now.astimezone(zone).date()
-    return today.isoformat(), datetime.combine(today + timedelta(days=1), time(0), zone)
+    return today.isoformat(), datetime.combine(today + timedelta(days=1), day_start(0), zone)
 
 
 def price(svc: Services, item: OutboxItem, now: datetime) -> Charge | None:
@@ -117,7 +134,7 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
         raise
     if lease != ACQUIRED:
         _refund(svc, channel, charged)  # a duplicate is never charged
-        if _was_sent(svc, item):
+        if lease == SENT or _was_sent(svc, item):
             return "duplicate"
         if lease == HELD:
             raise RetryLater(120, "another delivery of this message is in progress")
@@ -136,6 +153,11 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
     try:
         result = sender.send(item.outbound())
     except SendError as exc:
+        if exc.outcome_unknown:  # the lease stays: nothing sends it again
+            count("OutboundOutcomeUnknown", channel=channel)
+            _note_on_ticket(svc, item.ticket_id, now, "reply_unconfirmed", item.kind, sent_key=key)
+            raise PermanentSendFailure(f"the send ended without a result ({exc}); check the platform before "
+                                       f"sending it again") from exc
         svc.outbox.release_lease(key)
         _refund(svc, channel, charged)
         if exc.retryable and attempt < MAX_ATTEMPTS:
@@ -162,24 +184,34 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
 def send_now(svc: Services, item: OutboxItem) -> str:
     """Send a new ticket's acknowledgement from the attempt that saved the ticket, its sending lease being the
     ticket's ``ack_lease``: no outbox message, no lease item — the allowance, the send, and the timeline entry that
-    records it (releasing the lease). Throttled, over the budget, a failure worth retrying, or a store error before
-    the send: the lease is released and the message handed to the outbox, which sends it once as any other.
-    Returns sent | queued | failed. Only a crash between saving the ticket and recording the send leaves the lease:
-    the attempt that resumes then reports the outcome as unknown (``resume_ack``)."""
+    records it (releasing the lease). Throttled, over the budget, a failure worth retrying, a store error before
+    the send, or this invocation's time for sending at once used up (``Services.send_deadline``): the lease is
+    released and the message handed to the outbox, which sends it once as any other. Returns sent | queued | failed
+    | unknown. A send whose outcome is unknown (the request went out, no answer came, or an error no sender
+    expects) keeps the lease: it is never sent again automatically, and is counted and noted on the ticket; so is a
+    crash between saving the ticket and recording the send, by the attempt that resumes (``resume_ack``)."""
     key, channel = item.idempotency_key, item.target.channel
     now = svc.now()
-    charged: Charge | None = None
-    try:
+    if svc.send_deadline is not None and time.monotonic() >= svc.send_deadline:
+        return _hand_over(svc, item, delay=0)  # the rest of this invocation's work first; the outbox sends it
+    try:  # the store calls before the send: an error here means nothing went out
         sender = svc.sender(channel)
-        charged = price(svc, item, now)
-        allowance = svc.allowance.take(channel, now, svc.settings.outbound_per_minute, charged)
-        if not allowance.allowed:
-            if allowance.wait:
-                count("OutboundThrottled", channel=channel)
-            return _hand_over(svc, item, delay=int(allowance.wait) + 1 if allowance.wait else 0)
+        cost = price(svc, item, now)
+        allowance = svc.allowance.take(channel, now, svc.settings.outbound_per_minute, cost)
+    except Exception:
+        logger.warning("acknowledgement handed to the outbox after an error", exc_info=True,
+                       extra={"ticket_id": item.ticket_id, "channel": channel})
+        return _hand_over(svc, item, delay=0)
+    if not allowance.allowed:  # nothing was taken
+        if allowance.wait:
+            count("OutboundThrottled", channel=channel)
+        return _hand_over(svc, item, delay=int(allowance.wait) + 1 if allowance.wait else 0)
+    try:
         result = sender.send(item.outbound())
     except SendError as exc:
-        _refund(svc, channel, charged)
+        if exc.outcome_unknown:
+            return _unknown(svc, item, now, str(exc))
+        _refund(svc, channel, cost)
         if exc.retryable:
             count("OutboundRetried", total=True, channel=channel)
             return _hand_over(svc, item, delay=int(exc.retry_after or 30))
@@ -187,11 +219,10 @@ def send_now(svc: Services, item: OutboxItem) -> str:
         svc.tickets.append_event(item.ticket_id, Event(now, "reply_failed", str(exc)[:200]), release_ack_lease=True)
         svc.queues.send_dead_letter(svc.settings.outbox_queue, {**item.to_dict(), "error": str(exc)[:500]})
         return "failed"
-    except Exception:  # a store error before the send: nothing went out, the outbox tries again
-        _refund(svc, channel, charged)
-        logger.warning("acknowledgement handed to the outbox after an error", exc_info=True,
-                       extra={"ticket_id": item.ticket_id, "channel": channel})
-        return _hand_over(svc, item, delay=0)
+    except Exception as exc:  # no sender raises anything else on purpose: it may have reached the platform
+        logger.exception("acknowledgement send ended without a result", extra={"ticket_id": item.ticket_id,
+                                                                                "channel": channel})
+        return _unknown(svc, item, now, type(exc).__name__)
     if not svc.tickets.append_event(item.ticket_id, Event(now, "acknowledged", item.expires_at.isoformat()
                                                           if item.expires_at else ""),
                                     sent_key=key, release_ack_lease=True):
@@ -201,6 +232,18 @@ def send_now(svc: Services, item: OutboxItem) -> str:
     logger.info("message sent", extra={"ticket_id": item.ticket_id, "kind": item.kind, "channel": channel,
                                        "external_id": result.external_id})
     return "sent"
+
+
+def _unknown(svc: Services, item: OutboxItem, now: datetime, why: str) -> str:
+    """A send that may have reached the customer: its key is recorded on the ticket as never to be sent again (with
+    the lease released: settled), and a person is told (counted, noted, parked on the outbox dead-letter queue)."""
+    count("OutboundOutcomeUnknown", channel=item.target.channel)
+    svc.tickets.append_event(item.ticket_id, Event(now, "reply_unconfirmed", item.kind), sent_key=item.idempotency_key,
+                             release_ack_lease=True)
+    svc.queues.send_dead_letter(svc.settings.outbox_queue, {
+        **item.to_dict(), "error": f"the send ended without a result ({why[:200]}); check the platform before "
+                                   f"sending it again"})
+    return "unknown"
 
 
 def _hand_over(svc: Services, item: OutboxItem, *, delay: int) -> str:

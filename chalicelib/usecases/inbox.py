@@ -512,10 +512,9 @@ def reopen(svc: Services, agent: Agent, ticket_id: str) -> dict[str, Any]:
     if ticket.merged_into:
         raise Conflict(f"ticket {ticket_id} was merged into {ticket.merged_into}")
     current = svc.customers.open_ticket(ticket.customer_id)
-    if current and current != ticket_id:
-        other = svc.tickets.get(current)
-        if other is not None and other.open:
-            raise Conflict(f"the customer has an open ticket already: {current}; work on that one")
+    other = customers.live_open_ticket(svc, ticket.customer_id)  # the pointer's, or their first ticket
+    if other is not None and other.ticket_id != ticket_id:
+        raise Conflict(f"the customer has an open ticket already: {other.ticket_id}; work on that one")
 
     def reopen_and_claim(t: Ticket) -> None:
         t.reopen(agent.username, now)

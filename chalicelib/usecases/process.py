@@ -35,7 +35,15 @@ from chalicelib.domain.triage import policy_acknowledges, triage
 from chalicelib.services import Services
 from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate
 from chalicelib.telemetry import capture_method, correlate, count, logger
-from chalicelib.usecases.acknowledge import PreparedAck, ack_item, acknowledge, mark_acked, prepare, queue_ack
+from chalicelib.usecases.acknowledge import (
+    PreparedAck,
+    ack_item,
+    ack_key,
+    acknowledge,
+    mark_acked,
+    prepare,
+    queue_ack,
+)
 from chalicelib.usecases.customers import brand_identities, merge_customers, new_customer_id
 from chalicelib.usecases.deliver import LEASE, resume_ack, send_now
 
@@ -290,9 +298,12 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False, ow
         return _join(svc, mention, replied, now, resume)
 
     # the customer's case, or a new one. Their open ticket is the one their pointer names or, with no pointer, their
-    # first ticket (``first_reference``): a new customer's first ticket is created under that reference with no
-    # pointer written, and ticket creation (a conditional put) decides which of two concurrent first messages
-    # creates it. Any other ticket is chosen by a compare-and-set on the pointer; the other message joins it.
+    # first ticket (``first_reference``). A customer this message registered (nobody else knows them) has their
+    # first ticket created under that reference with no pointer written: ticket creation (a conditional put) decides
+    # between two concurrent first messages. Any other new ticket is chosen by a compare-and-set on the pointer (the
+    # first one too, for a customer known before, so that a form's reserved reference and a message racing it
+    # cannot both start a case); the other message joins it.
+    registered_now = fresh
     for _ in range(5):
         stored = None if fresh else svc.customers.open_ticket(customer_id)
         current = stored or first_reference(customer_id)
@@ -301,12 +312,19 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False, ow
         if _still_theirs(svc, case, customer_id, now):
             assert case is not None
             return _join(svc, mention, case, now, resume)
+        if resume and not registered_now:  # an attempt that failed may have put it on a ticket since closed
+            holder = next((t for t in svc.tickets.for_customer(customer_id) if mention.key in t.mention_keys), None)
+            if holder is not None:  # a closed case was handled: nothing left to redo
+                return _join(svc, mention, holder, now, resume) if holder.open else Outcome(
+                    mention.key, "duplicate", holder.ticket_id)
         reserved = _reserved(mention)
-        if case is None:  # named, never saved: created under that name (a reference the form gave wins over the first)
+        if case is None:  # named, never saved: created under that name (unless a form reserved its own)
             candidate = reserved if reserved and stored is None else current
         else:
             candidate = reserved or new_reference()
-        if candidate == current or svc.customers.point_open_ticket(customer_id, candidate, expected=stored):
+        if candidate == current and (registered_now or stored is not None):
+            break  # the pointer says so already, or nobody else knows the customer
+        if svc.customers.point_open_ticket(customer_id, candidate, expected=stored):
             break
     else:
         raise ConcurrentUpdate(f"open ticket of {customer_id}")
@@ -387,10 +405,11 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
     queued_at = next((e.at for e in ticket.timeline if e.kind == "queued"), now)
     _desk_message(svc, ticket, mention, queued_at, decision=decision)
     busy_ack = False
-    if ack is None and decision.acknowledge and ticket.acked:  # resumed: the acknowledgement it was saved with
-        resumed = prepare(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
-        if resumed is not None and resume_ack(svc, ticket, resumed.key):
-            queue_ack(svc, ticket, resumed)
+    if ack is None and ticket.acked:  # resumed: the acknowledgement it was saved with, whatever the hour now
+        if resume_ack(svc, ticket, ack_key(ticket.ack_key)) and decision.acknowledge:
+            resumed = prepare(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
+            if resumed is not None:
+                queue_ack(svc, ticket, resumed)
     elif ack is None and decision.acknowledge:
         acknowledge(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
     elif ack is None and decision.open and not ticket.acked:

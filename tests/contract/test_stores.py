@@ -441,6 +441,23 @@ def test_spend_is_added_with_the_token_and_refused_past_the_budget(stores):
     assert stores.allowance.spent(channel, "2026-11-30") == 15_000 and stores.allowance.spent(channel, day) == 0
 
 
+def test_a_refund_without_a_charge_changes_nothing(stores):
+    channel = uid("ch")
+    stores.allowance.refund(channel, "2026-11-29", 15_000)
+    assert stores.allowance.spent(channel, "2026-11-29") == 0
+    assert _charge(stores, channel, "2026-11-29", 20_000, 20_000) is True  # the whole budget is still there
+
+
+def test_a_sent_record_of_the_earlier_format_answers_sent(dynamo_stores):
+    """Before sends were recorded on tickets, ``sent/<key>`` became a sent record (``value`` with the platform's
+    id): such a key is a duplicate, never an outcome to check."""
+    from chalicelib.store.models import StateModel
+
+    key = uid("ack#")
+    StateModel("sent", key, value={"external_id": "999", "at": T0.isoformat()}, ref="R1").save()
+    assert dynamo_stores.outbox.acquire_lease(key, T0, timedelta(minutes=10)) == "sent"
+
+
 def test_a_refused_charge_takes_no_token_and_a_refused_token_charges_nothing(stores):
     channel, day = uid("ch"), "2026-11-29"
     assert stores.allowance.take(channel, T0, 1, Charge(day, 15_000, 20_000)).allowed

@@ -440,11 +440,17 @@ def test_client_never_waits_on_rate_limit():
     assert XApi(bearer_token="b").client.wait_on_rate_limit is False
 
 
-def test_every_call_has_a_timeout_and_a_timed_out_post_is_retried_later(rsps, sender):
+def test_every_call_has_a_timeout_and_a_post_without_an_answer_is_never_retried(rsps, sender):
     """tweepy sets none; a hanging call would hold the Lambda (and, for an acknowledgement sent while processing,
-    the whole inbound batch) until its own timeout."""
+    the whole inbound batch) until its own timeout. A post that timed out waiting for X's answer may have been
+    posted: its outcome is unknown (never sent again automatically); one that could not connect is retried."""
+    message = OutboundMessage(channel="x", recipient="42", text="Thanks, Ref R1", in_reply_to="5")
     rsps.post(TWEETS_URL, body=requests.exceptions.ReadTimeout("read timed out"))
     with pytest.raises(SendError) as failed:
-        sender.send(OutboundMessage(channel="x", recipient="42", text="Thanks, Ref R1", in_reply_to="5"))
-    assert failed.value.retryable and "ReadTimeout" in str(failed.value)
+        sender.send(message)
+    assert failed.value.outcome_unknown and not failed.value.retryable
     assert rsps.calls[0].request.req_kwargs["timeout"] == 10.0
+    rsps.replace(responses.POST, TWEETS_URL, body=requests.exceptions.ConnectTimeout("connect timed out"))
+    with pytest.raises(SendError) as refused:
+        sender.send(message)
+    assert refused.value.retryable and not refused.value.outcome_unknown

@@ -514,3 +514,98 @@ def test_sla_watch_marks_escalates_and_counts_a_breach_once(mem, clock):
     [escalated] = mem.queues.messages["responder-desk-escalations"]
     assert escalated["event"] == "ticket.sla_breached" and escalated["ticket_id"] == ticket.ticket_id
     assert mem.tickets.get(ticket.ticket_id).breached
+
+
+# ------------------------------------------------------------------------------------------------ sent at once
+class Exploding:
+    """A sender that reaches the platform and then fails in a way no sender expects (a reply it cannot read)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        self.calls += 1
+        raise KeyError("data")
+
+
+def test_an_unexpected_error_from_the_send_is_an_unknown_outcome_never_a_second_send(mem, clock):
+    exploding = with_sender(mem, Exploding())
+    env = envelope("mentions", {"source": "webhook", "mentions": [tweet("1", at=clock.now()).to_dict()]},
+                   received_at=clock.now())
+    [outcome] = process_envelope(mem, env)
+    ticket = mem.tickets.get(outcome.ticket_id)
+    assert ticket.timeline[-1].kind == "reply_unconfirmed" and ticket.sent_keys == [f"ack#{ticket.ticket_id}"]
+    [parked] = mem.queues.messages[f"{mem.settings.outbox_queue}-dlq"]
+    assert "without a result" in parked["error"]
+    assert mem.queues.messages.get(mem.settings.outbox_queue, []) == []  # not handed to the outbox
+    recorder = with_sender(mem, Recorder())
+    process_envelope(mem, env, attempt=2)  # delivered again: the key is settled, nothing is sent
+    run_memory_pipeline(mem)
+    assert exploding.calls == 1 and recorder.sent == []
+
+
+def test_a_send_without_an_answer_through_the_outbox_is_parked_with_its_lease(mem, clock):
+    with_sender(mem, Recorder(SendError("no answer from X in time", retryable=True, outcome_unknown=True)))
+    item = queued_ack(mem, clock)
+    record = Record("m1", "r1", json.dumps(item.to_dict()), 1)
+    assert deliver_record(mem, record) == "failed"
+    [parked] = mem.queues.messages[f"{mem.settings.outbox_queue}-dlq"]
+    assert "without a result" in parked["error"] and item.idempotency_key in mem.outbox.leases
+    ticket = mem.tickets.get(item.ticket_id)
+    assert ticket.timeline[-1].kind == "reply_unconfirmed" and item.idempotency_key in ticket.sent_keys
+    assert deliver_record(mem, record) == "duplicate"  # a redrive sends nothing
+
+
+def test_past_the_invocations_sending_time_the_acknowledgement_goes_to_the_outbox(mem, clock):
+    import time
+
+    recorder = with_sender(mem, Recorder())
+    mem.send_deadline = time.monotonic() - 1
+    outcome = process_mention(mem, tweet("1", at=clock.now()))
+    assert recorder.sent == []
+    [queued] = mem.queues.messages[mem.settings.outbox_queue]
+    assert queued["idempotency_key"] == f"ack#{outcome.ticket_id}"
+    assert mem.tickets.get(outcome.ticket_id).ack_lease is None  # released: the outbox sends it once
+    mem.send_deadline = None
+    run_memory_pipeline(mem)
+    assert len(recorder.sent) == 1
+
+
+def test_a_refused_allowance_charges_nothing_and_hands_over(mem, clock):
+    from chalicelib.domain.config import ChannelSpend
+
+    recorder = with_sender(mem, Recorder())
+    mem.config = mem.config.model_copy(update={"spend": {"x": ChannelSpend(daily_usd=0.01)}})  # not one post
+    process_mention(mem, tweet("1", at=clock.now()))
+    assert recorder.sent == [] and len(mem.queues.messages[mem.settings.outbox_queue]) == 1
+    assert mem.allowance.spent("x", "2026-11-29") == 0  # nothing charged, nothing refunded below zero
+
+
+def test_a_redrive_after_its_ticket_closed_opens_no_second_ticket(mem, clock):
+    env = envelope("mentions", {"source": "webhook", "mentions": [tweet("1", at=clock.now()).to_dict()]},
+                   received_at=clock.now())
+    [first] = process_envelope(mem, env)
+    mem.tickets.update(first.ticket_id, lambda t: t.resolve("ana", clock.now()))
+    clock.advance(days=10)  # past the reopen window; then the envelope is redriven from the dead-letter queue
+    [again] = process_envelope(mem, env)
+    assert again.result == "duplicate" and again.ticket_id == first.ticket_id
+    assert len(mem.tickets.for_customer(mem.tickets.get(first.ticket_id).customer_id)) == 1
+
+
+def test_an_agent_cannot_reopen_an_old_ticket_while_the_first_one_is_open(mem, clock):
+    """The customer's open case is their first ticket, which no pointer names (a ticket of theirs from before, e.g.
+    brought by a merge, is resolved): reopening the old one would give them two open cases."""
+    from chalicelib.domain.agent import Agent
+    from chalicelib.usecases.inbox import reopen
+    from tests.helpers import a_ticket
+
+    first = process_mention(mem, tweet("1", at=clock.now()))
+    customer = mem.tickets.get(first.ticket_id).customer_id
+    assert mem.customers.open_ticket(customer) is None  # the first ticket needs no pointer
+    old = a_ticket("ROLDTICKT", clock.now() - timedelta(days=30), customer_id=customer, status="resolved",
+                   resolved_at=clock.now() - timedelta(days=20))
+    mem.tickets.add(old)
+    lead = Agent(username="chloe", teams=("customer_service",), lead=True)
+    clock.set(utc(2026, 11, 30, 10, 0))  # Monday morning: on shift
+    with pytest.raises(Conflict, match=first.ticket_id):
+        reopen(mem, lead, old.ticket_id)
