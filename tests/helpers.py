@@ -63,3 +63,44 @@ def to_customers(svc) -> list[dict]:
     """Every message for customers: those sent (through the sandbox sender, oldest first) and those waiting on the
     outbox queue (in-memory queues)."""
     return [*reversed(svc.sandbox.recent()), *svc.queues.messages.get(svc.settings.outbox_queue, [])]
+
+
+#: An SNS signing-certificate URL (the host and path shape SNS uses; the certificate itself is made by the tests).
+SNS_CERT_URL = "https://sns.eu-west-2.amazonaws.com/SimpleNotificationService-6209c161c6221fdf56ec1eb5c821d112.pem"
+
+
+def sns_certificate(key, signer=None) -> bytes:
+    """A PEM certificate for ``key``'s public key, as SNS's signing certificate, signed by ``signer`` (``key``
+    itself by default: self-signed)."""
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+    now = datetime.now(timezone.utc)
+    signer = signer or key
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
+            .sign(signer, None if isinstance(signer, ed25519.Ed25519PrivateKey) else hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def sns_signed(message: dict, key, version: str = "2", algorithm=None) -> dict:
+    """``message`` signed as SNS signs it (SignatureVersion 1: SHA-1, 2: SHA-256, unless ``algorithm``), its
+    ``SigningCertURL`` kept if it has one."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from chalicelib.channels.email import string_to_sign
+
+    signed = dict(message, SignatureVersion=version)
+    signed.setdefault("SigningCertURL", SNS_CERT_URL)
+    algorithm = algorithm or (hashes.SHA1() if version == "1" else hashes.SHA256())
+    signed["Signature"] = base64.b64encode(key.sign(string_to_sign(signed), padding.PKCS1v15(), algorithm)).decode()
+    return signed

@@ -4,45 +4,27 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.channels import email as em
 from chalicelib.domain.mention import Mention
+from tests.helpers import SNS_CERT_URL as CERT_URL
+from tests.helpers import sns_certificate, sns_signed
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "email"
-CERT_URL = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:inbound-mail"
 
 
 # --------------------------------------------------------------------------------------------------
 # test PKI
 # --------------------------------------------------------------------------------------------------
-
-
-def _self_signed(key) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
-    now = datetime.now(timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM)
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +34,12 @@ def key():
 
 @pytest.fixture(scope="module")
 def cert_pem(key) -> bytes:
-    return _self_signed(key)
+    return sns_certificate(key)
 
 
 @pytest.fixture(scope="module")
 def other_cert_pem() -> bytes:
-    return _self_signed(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return sns_certificate(rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
 
 class Fetcher:
@@ -70,14 +52,7 @@ class Fetcher:
         return self.pem
 
 
-def sign(message: dict, key, version: str = "2") -> dict:
-    signed = dict(message)
-    signed["SignatureVersion"] = version
-    signed.setdefault("SigningCertURL", CERT_URL)
-    algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()
-    signature = key.sign(em.string_to_sign(signed), padding.PKCS1v15(), algorithm)
-    signed["Signature"] = base64.b64encode(signature).decode()
-    return signed
+sign = sns_signed
 
 
 def notification(message: str = "{}", subject: str | None = "Amazon SES Email Receipt Notification") -> dict:
@@ -316,7 +291,7 @@ def test_garbage_certificate(key, pem):
 
 
 def test_non_rsa_certificate(key):
-    fetcher = Fetcher(_self_signed(ec.generate_private_key(ec.SECP256R1())))
+    fetcher = Fetcher(sns_certificate(ec.generate_private_key(ec.SECP256R1())))
     assert em.verify_sns_message(sign(notification("hello"), key), fetcher) is False
 
 

@@ -4,29 +4,18 @@ Certificates and signatures are made here with cryptography (a test dependency).
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ed25519, padding, rsa
-from cryptography.x509.oid import NameOID
 
 from chalicelib.channels import email as em
+from tests.helpers import SNS_CERT_URL as CERT_URL
+from tests.helpers import sns_certificate, sns_signed
 
-CERT_URL = "https://sns.eu-west-2.amazonaws.com/SimpleNotificationService-6209c161c6221fdf56ec1eb5c821d112.pem"
 TOPIC = "arn:aws:sns:eu-west-2:123456789012:inbound-mail"
-
-
-def certificate(key, signer=None) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
-    now = datetime.now(timezone.utc)
-    signer = signer or key
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=30))
-            .sign(signer, None if isinstance(signer, ed25519.Ed25519PrivateKey) else hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM)
+certificate = sns_certificate
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +43,7 @@ def confirmation() -> dict:
             "Timestamp": "2026-11-25T09:00:00.000Z"}
 
 
-def sign(message: dict, key, version: str, algorithm: hashes.HashAlgorithm | None = None) -> dict:
-    signed = dict(message, SignatureVersion=version, SigningCertURL=CERT_URL)
-    algorithm = algorithm or (hashes.SHA1() if version == "1" else hashes.SHA256())
-    signed["Signature"] = base64.b64encode(key.sign(em.string_to_sign(signed), padding.PKCS1v15(), algorithm)).decode()
-    return signed
+sign = sns_signed
 
 
 def fetch(pem: bytes):
