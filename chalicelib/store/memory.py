@@ -101,45 +101,42 @@ class MemoryTickets(_Locked):
                attempts: int = 5) -> Ticket | None:
         return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
 
-    def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "",
-                     release_ack_lease: bool = False) -> bool:
+    def _change(self, ticket_id: str, change: Callable[[Ticket], object],
+                when: Callable[[Ticket], bool] = lambda ticket: True) -> Ticket | None:
+        """One conditional update without a read, as on DynamoDB: ``change`` applied to a new object and the version
+        moved on, when the ticket exists and ``when`` holds; the ticket as it is after, else None. (A new object, as
+        ``save`` stores: ``get`` copies the stored one without the lock, and a copy taken while it changed in place
+        could carry the new version without the change — a save from it would drop it.)"""
         with self._lock:
             stored = self.items.get(ticket_id)
-            if stored is None:
-                return False
-            # a new object, as ``save`` stores: ``get`` copies the stored one without the lock, and a copy taken
-            # while it changed in place could carry the new version without the entry (a save from it would drop it)
-            updated = copy.deepcopy(stored)
-            updated.timeline.append(copy.deepcopy(event))
-            if sent_key:
-                updated.sent_keys.append(sent_key)
-            if release_ack_lease:
-                updated.ack_lease = None
-            updated.version += 1
-            self.items[ticket_id] = updated
-            return True
-
-    def release_ack_lease(self, ticket_id: str) -> None:
-        with self._lock:
-            stored = self.items.get(ticket_id)
-            if stored is not None:
-                updated = copy.deepcopy(stored)
-                updated.ack_lease = None
-                updated.version += 1
-                self.items[ticket_id] = updated
-
-    def join_open(self, ticket_id: str, customer_id: str, mention_key: str, at: datetime,
-                  conversation_key: str = "") -> Ticket | None:
-        with self._lock:
-            stored = self.items.get(ticket_id)
-            if stored is None or stored.customer_id != customer_id or stored.status not in (WAITING, CLAIMED) \
-                    or mention_key in stored.mention_keys or stored.last_customer_at > at:
+            if stored is None or not when(stored):
                 return None
             updated = copy.deepcopy(stored)
-            updated.customer_wrote(mention_key, at, conversation_key)
+            change(updated)
             updated.version += 1
             self.items[ticket_id] = updated
             return copy.deepcopy(updated)
+
+    def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "",
+                     release_ack_lease: bool = False) -> bool:
+        def append(ticket: Ticket) -> None:
+            ticket.timeline.append(copy.deepcopy(event))
+            if sent_key:
+                ticket.sent_keys.append(sent_key)
+            if release_ack_lease:
+                ticket.ack_lease = None
+
+        return self._change(ticket_id, append) is not None
+
+    def release_ack_lease(self, ticket_id: str) -> None:
+        self._change(ticket_id, lambda ticket: setattr(ticket, "ack_lease", None))
+
+    def join_open(self, ticket_id: str, customer_id: str, mention_key: str, at: datetime,
+                  conversation_key: str = "") -> Ticket | None:
+        return self._change(
+            ticket_id, lambda ticket: ticket.customer_wrote(mention_key, at, conversation_key),
+            when=lambda ticket: (ticket.customer_id == customer_id and ticket.status in (WAITING, CLAIMED)
+                                 and mention_key not in ticket.mention_keys and ticket.last_customer_at <= at))
 
     def _all(self) -> list[Ticket]:
         with self._lock:

@@ -83,6 +83,18 @@ def _save_if(item: Any, condition: Any) -> bool:
         raise
 
 
+def _update_if(item: Any, actions: list[Any], condition: Any) -> bool:
+    """Update ``item`` if ``condition`` holds; False (not an error) when it does not. On success, ``item`` holds the
+    item as it is after the update."""
+    try:
+        item.update(actions=actions, condition=condition, add_version_condition=False)
+        return True
+    except UpdateError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+
+
 def _or_old(item: Any, operation: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
     """One conditional write that returns, when its condition fails, the item as it was (``ALL_OLD``): None if
     written, else the raw old item (``{}`` if there was none). pynamodb drops that item from its errors, so the
@@ -242,23 +254,11 @@ class DynamoTickets:
             actions.append(TicketModel.sent_keys.set((TicketModel.sent_keys | []).append([sent_key])))
         if release_ack_lease:
             actions.append(TicketModel.ack_lease.remove())
-        try:
-            TicketModel(ticket_id).update(
-                actions=actions,
-                condition=TicketModel.ticket_id.exists(), add_version_condition=False)
-            return True
-        except UpdateError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
+        return _update_if(TicketModel(ticket_id), actions, TicketModel.ticket_id.exists())
 
     def release_ack_lease(self, ticket_id: str) -> None:
-        try:
-            TicketModel(ticket_id).update(actions=[TicketModel.ack_lease.remove(), TicketModel.version.add(1)],
-                                          condition=TicketModel.ticket_id.exists(), add_version_condition=False)
-        except UpdateError as exc:
-            if not _conditional_failed(exc):
-                raise
+        _update_if(TicketModel(ticket_id), [TicketModel.ack_lease.remove(), TicketModel.version.add(1)],
+                   TicketModel.ticket_id.exists())
 
     def join_open(self, ticket_id: str, customer_id: str, mention_key: str, at: datetime,
                   conversation_key: str = "") -> Ticket | None:
@@ -273,13 +273,7 @@ class DynamoTickets:
             actions.append(TicketModel.conversations.set((TicketModel.conversations | []).append([conversation_key])))
         condition = ((TicketModel.customer_id == customer_id) & TicketModel.status.is_in(WAITING, CLAIMED)
                      & ~TicketModel.mention_keys.contains(mention_key) & (TicketModel.last_customer_at <= at))
-        try:
-            item.update(actions=actions, condition=condition, add_version_condition=False)
-        except UpdateError as exc:
-            if _conditional_failed(exc):
-                return None
-            raise
-        return ticket_from_item(item)
+        return ticket_from_item(item) if _update_if(item, actions, condition) else None
 
     def backlog(self, desk: str, limit: int = 100) -> list[Ticket]:
         return [ticket_from_item(i) for i in TicketModel.backlog.query(f"{desk}#{WAITING}", limit=limit)]
@@ -337,13 +331,9 @@ class DynamoCustomers:
         return [i.pk for i in CustomerIdentityModel.by_customer.query(customer_id)]
 
     def relink(self, identity: str, customer_id: str) -> None:
-        try:
-            CustomerIdentityModel(identity).update(actions=[CustomerIdentityModel.customer_id.set(customer_id)],
-                                                   condition=CustomerIdentityModel.pk.exists())
-        except UpdateError as exc:
-            if _conditional_failed(exc):
-                raise KeyError(identity) from None
-            raise
+        if not _update_if(CustomerIdentityModel(identity), [CustomerIdentityModel.customer_id.set(customer_id)],
+                          CustomerIdentityModel.pk.exists()):
+            raise KeyError(identity)
 
     def delete(self, identity: str) -> None:
         _delete(CustomerIdentityModel(identity))
@@ -522,12 +512,8 @@ class DynamoAllowance(_State):
         return Allowance(wait=interval)
 
     def refund(self, channel: str, day: str, micros: int) -> None:
-        try:  # a day that is over is not changed
-            StateModel(self._PK, channel).update(actions=[StateModel.count.add(-micros)],
-                                                 condition=StateModel.ref == day)
-        except UpdateError as exc:
-            if not _conditional_failed(exc):
-                raise
+        # a day that is over is not changed
+        _update_if(StateModel(self._PK, channel), [StateModel.count.add(-micros)], StateModel.ref == day)
 
     def spent(self, channel: str, day: str) -> int:
         item = self._item(self._PK, channel)
@@ -583,15 +569,9 @@ class DynamoFormLimit(_State):
     def try_take(self, client_key: str, window: str, limit: int) -> bool:
         """One atomic counter per client and window: ``ADD`` under the condition that the limit is not reached."""
         item = StateModel(self._PK, f"{client_key}#{window}")
-        try:
-            item.update(actions=[StateModel.count.add(1),
+        return _update_if(item, [StateModel.count.add(1),
                                  StateModel.expires_at.set(datetime.now(timezone.utc) + timedelta(hours=2))],
-                        condition=StateModel.count.does_not_exist() | (StateModel.count < limit))
-            return True
-        except UpdateError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
+                          StateModel.count.does_not_exist() | (StateModel.count < limit))
 
 
 class DynamoAnswers(_State):
