@@ -92,10 +92,39 @@ def _was_sent(svc: Services, item: OutboxItem) -> bool:
 
 
 def _note_on_ticket(svc: Services, ticket_id: str, now: datetime, kind: str, detail: str = "", *,
-                    sent_key: str = "") -> None:
-    """A timeline entry, appended without reading the ticket (with the key of the message sent, if any)."""
-    if not svc.tickets.append_event(ticket_id, Event(now, kind, detail), sent_key=sent_key):
+                    sent_key: str = "", release_ack_lease: bool = False) -> None:
+    """A timeline entry, appended without reading the ticket (with the key of the message sent, if any, and the
+    ticket's acknowledgement lease released if asked)."""
+    if not svc.tickets.append_event(ticket_id, Event(now, kind, detail), sent_key=sent_key,
+                                    release_ack_lease=release_ack_lease):
         logger.warning("timeline entry not saved: no such ticket", extra={"ticket_id": ticket_id, "kind": kind})
+
+
+def _unconfirmed(svc: Services, ticket_id: str, channel: str, kind: str, now: datetime, *, settle_key: str = "",
+                 release_ack_lease: bool = False) -> None:
+    """A send that may have reached the customer: counted, and noted on its ticket for a person (``settle_key``: the
+    key recorded as never to be sent again)."""
+    count("OutboundOutcomeUnknown", channel=channel)
+    _note_on_ticket(svc, ticket_id, now, "reply_unconfirmed", kind, sent_key=settle_key,
+                    release_ack_lease=release_ack_lease)
+
+
+def _sent(svc: Services, item: OutboxItem, now: datetime, external_id: str, *, release_ack_lease: bool = False) -> str:
+    """What follows a send the platform accepted: the timeline entry that records it (the key in ``sent_keys``: a
+    redelivery finds it and sends nothing), the index of an agent's message, the metrics and the log line."""
+    channel = item.target.channel
+    _note_on_ticket(svc, item.ticket_id, now, "acknowledged" if item.kind == "ack" else item.kind,
+                    item.expires_at.isoformat() if item.expires_at else "", sent_key=item.idempotency_key,
+                    release_ack_lease=release_ack_lease)
+    if item.kind not in ACK_KINDS:
+        # a customer answering an agent's message threads into its ticket (an acknowledgement needs no index:
+        # its customer's open-ticket pointer leads to the same ticket)
+        svc.threads.remember_sent_message(channel, external_id, item.ticket_id)
+    count("OutboundSent", channel=channel)
+    handed_over(item, svc.now())
+    logger.info("message sent", extra={"ticket_id": item.ticket_id, "kind": item.kind, "channel": channel,
+                                       "external_id": external_id})
+    return "sent"
 
 
 def _hold(svc: Services, item: OutboxItem, held: SpendHeld, now: datetime, attempt: int) -> str:
@@ -140,8 +169,7 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
             raise RetryLater(120, "another delivery of this message is in progress")
         # an earlier attempt started sending and never said how it ended: it may have reached the customer, and
         # a second copy is worse than a human checking (exactly once per key, or not at all and visible)
-        count("OutboundOutcomeUnknown", channel=channel)
-        _note_on_ticket(svc, item.ticket_id, now, "reply_unconfirmed", item.kind)
+        _unconfirmed(svc, item.ticket_id, channel, item.kind, now)
         raise PermanentSendFailure("an earlier attempt to send this message ended without a result; check the "
                                    "platform before sending it again")
     # this attempt holds the lease: every way out below either records the send or releases it
@@ -154,8 +182,7 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
         result = sender.send(item.outbound())
     except SendError as exc:
         if exc.outcome_unknown:  # the lease stays: nothing sends it again
-            count("OutboundOutcomeUnknown", channel=channel)
-            _note_on_ticket(svc, item.ticket_id, now, "reply_unconfirmed", item.kind, sent_key=key)
+            _unconfirmed(svc, item.ticket_id, channel, item.kind, now, settle_key=key)
             raise PermanentSendFailure(f"the send ended without a result ({exc}); check the platform before "
                                        f"sending it again") from exc
         svc.outbox.release_lease(key)
@@ -167,18 +194,7 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
         count("OutboundFailed", channel=channel)
         _note_on_ticket(svc, item.ticket_id, now, "reply_failed", str(exc)[:200])
         raise PermanentSendFailure(str(exc)) from exc
-    # the timeline entry records the send (the key in ``sent_keys``): a redelivery finds it and sends nothing
-    _note_on_ticket(svc, item.ticket_id, now, "acknowledged" if item.kind == "ack" else item.kind,
-                    item.expires_at.isoformat() if item.expires_at else "", sent_key=key)
-    if item.kind not in ACK_KINDS:
-        # a customer answering an agent's message threads into its ticket (an acknowledgement needs no index:
-        # its customer's open-ticket pointer leads to the same ticket)
-        svc.threads.remember_sent_message(channel, result.external_id, item.ticket_id)
-    count("OutboundSent", channel=channel)
-    handed_over(item, svc.now())
-    logger.info("message sent", extra={"ticket_id": item.ticket_id, "kind": item.kind, "channel": channel,
-                                       "external_id": result.external_id})
-    return "sent"
+    return _sent(svc, item, now, result.external_id)
 
 
 def send_now(svc: Services, item: OutboxItem) -> str:
@@ -188,9 +204,10 @@ def send_now(svc: Services, item: OutboxItem) -> str:
     the send, or this invocation's time for sending at once used up (``Services.send_deadline``): the lease is
     released and the message handed to the outbox, which sends it once as any other. Returns sent | queued | failed
     | unknown. A send whose outcome is unknown (the request went out, no answer came, or an error no sender
-    expects) keeps the lease: it is never sent again automatically, and is counted and noted on the ticket; so is a
-    crash between saving the ticket and recording the send, by the attempt that resumes (``resume_ack``)."""
-    key, channel = item.idempotency_key, item.target.channel
+    expects) is settled: its key recorded on the ticket as never to be sent again, counted, noted and parked for a
+    person; a crash between saving the ticket and recording the send leaves the lease, which the attempt that
+    resumes reports the same way once it lapses (``resume_ack``)."""
+    channel = item.target.channel
     now = svc.now()
     if svc.send_deadline is not None and time.monotonic() >= svc.send_deadline:
         return _hand_over(svc, item, delay=0)  # the rest of this invocation's work first; the outbox sends it
@@ -216,34 +233,29 @@ def send_now(svc: Services, item: OutboxItem) -> str:
             count("OutboundRetried", total=True, channel=channel)
             return _hand_over(svc, item, delay=int(exc.retry_after or 30))
         count("OutboundFailed", channel=channel)
-        svc.tickets.append_event(item.ticket_id, Event(now, "reply_failed", str(exc)[:200]), release_ack_lease=True)
-        svc.queues.send_dead_letter(svc.settings.outbox_queue, {**item.to_dict(), "error": str(exc)[:500]})
+        _note_on_ticket(svc, item.ticket_id, now, "reply_failed", str(exc)[:200], release_ack_lease=True)
+        _park(svc, item.to_dict(), str(exc))
         return "failed"
     except Exception as exc:  # no sender raises anything else on purpose: it may have reached the platform
         logger.exception("acknowledgement send ended without a result", extra={"ticket_id": item.ticket_id,
                                                                                 "channel": channel})
         return _unknown(svc, item, now, type(exc).__name__)
-    if not svc.tickets.append_event(item.ticket_id, Event(now, "acknowledged", item.expires_at.isoformat()
-                                                          if item.expires_at else ""),
-                                    sent_key=key, release_ack_lease=True):
-        logger.warning("timeline entry not saved: no such ticket", extra={"ticket_id": item.ticket_id})
-    count("OutboundSent", channel=channel)
-    handed_over(item, svc.now())
-    logger.info("message sent", extra={"ticket_id": item.ticket_id, "kind": item.kind, "channel": channel,
-                                       "external_id": result.external_id})
-    return "sent"
+    return _sent(svc, item, now, result.external_id, release_ack_lease=True)
 
 
 def _unknown(svc: Services, item: OutboxItem, now: datetime, why: str) -> str:
     """A send that may have reached the customer: its key is recorded on the ticket as never to be sent again (with
     the lease released: settled), and a person is told (counted, noted, parked on the outbox dead-letter queue)."""
-    count("OutboundOutcomeUnknown", channel=item.target.channel)
-    svc.tickets.append_event(item.ticket_id, Event(now, "reply_unconfirmed", item.kind), sent_key=item.idempotency_key,
-                             release_ack_lease=True)
-    svc.queues.send_dead_letter(svc.settings.outbox_queue, {
-        **item.to_dict(), "error": f"the send ended without a result ({why[:200]}); check the platform before "
-                                   f"sending it again"})
+    _unconfirmed(svc, item.ticket_id, item.target.channel, item.kind, now, settle_key=item.idempotency_key,
+                 release_ack_lease=True)
+    _park(svc, item.to_dict(), f"the send ended without a result ({why[:200]}); check the platform before sending "
+                               f"it again")
     return "unknown"
+
+
+def _park(svc: Services, message: dict[str, Any], error: str) -> None:
+    """On the outbox dead-letter queue, with why, for a person (``tools.admin dlq``)."""
+    svc.queues.send_dead_letter(svc.settings.outbox_queue, {**message, "error": error[:500]})
 
 
 def _hand_over(svc: Services, item: OutboxItem, *, delay: int) -> str:
@@ -267,8 +279,7 @@ def resume_ack(svc: Services, ticket: Ticket, key: str) -> bool:
     now = svc.now()
     if now < ticket.ack_lease:
         raise RetryLater(int((ticket.ack_lease - now).total_seconds()) + 1, "the acknowledgement may be being sent")
-    count("OutboundOutcomeUnknown", channel=ticket.reply_target.channel if ticket.reply_target else "")
-    _note_on_ticket(svc, ticket.ticket_id, now, "reply_unconfirmed", "ack")
+    _unconfirmed(svc, ticket.ticket_id, ticket.reply_target.channel if ticket.reply_target else "", "ack", now)
     return False
 
 
@@ -285,5 +296,5 @@ def deliver_record(svc: Services, record: Record) -> str:
     try:
         return deliver(svc, item, attempt=record.receive_count)
     except PermanentSendFailure as exc:
-        svc.queues.send_dead_letter(svc.settings.outbox_queue, {**message, "error": str(exc)[:500]})
+        _park(svc, message, str(exc))
         return "failed"
