@@ -107,13 +107,10 @@ def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind
         return False  # already queued by an earlier delivery; the outbox key stops any second send
     ack = prepare(svc, ticket, back_at=back_at, kind=kind, text=text, expected_wait=expected_wait)
     assert ack is not None
-    queue_reply(svc, ticket, kind=kind, key=ack.key, text=ack.text, expires_at=back_at)
+    queue_ack(svc, ticket, ack)
     svc.acks.mark_queued(ack_ref, kind, ack.at)
     try:
         svc.tickets.update(ticket.ticket_id, lambda t: mark_acked(t, ack), current=ticket)
     except ConcurrentUpdate:  # the acknowledgement is queued (and the ack mark says so); only the flag is lost
         logger.warning("ticket not marked acknowledged", extra={"ticket_id": ticket.ticket_id})
-    count("AcksQueued", kind=kind)
-    logger.info("acknowledgement queued", extra={"ticket_id": ticket.ticket_id, "kind": kind,
-                                                  "incident": ack.incident_id})
     return True
