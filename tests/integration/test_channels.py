@@ -11,7 +11,8 @@ import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import receive_all, run_pipeline
-from tests.unit.test_email_parse import CERT_URL, _self_signed, confirmation, fixture, ses, sign
+from tests.helpers import sns_certificate
+from tests.unit.test_email_parse import CERT_URL, confirmation, fixture, ses, sign
 
 META = Path(__file__).resolve().parent.parent / "fixtures" / "meta"
 META_SECRET = "local-meta-app-secret"
@@ -82,7 +83,7 @@ def sns_cert(sns_key):
 
     fetch_certificate.cache_clear()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.get(CERT_URL, body=_self_signed(sns_key))
+        mock.get(CERT_URL, body=sns_certificate(sns_key))
         yield mock
     fetch_certificate.cache_clear()
 

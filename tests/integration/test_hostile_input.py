@@ -11,8 +11,8 @@ import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import receive_all, run_pipeline
-from tests.helpers import x_headers
-from tests.unit.test_email_parse import CERT_URL, _self_signed, confirmation, sign
+from tests.helpers import sns_certificate, x_headers
+from tests.unit.test_email_parse import CERT_URL, confirmation, sign
 
 NESTED = b"[" * 1000 + b"]" * 1000
 ADMIN = {"Authorization": "Bearer local-admin-token", "Content-Type": "application/json"}
@@ -78,7 +78,7 @@ def test_a_signed_subscription_confirmation_pointing_outside_sns_is_400(client):
     body = json.dumps(sign(message, key)).encode()
     fetch_certificate.cache_clear()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.get(CERT_URL, body=_self_signed(key))
+        mock.get(CERT_URL, body=sns_certificate(key))
         response = client.http.post("/webhooks/email", body=body, headers={"Content-Type": "text/plain"})
     fetch_certificate.cache_clear()
     assert response.status_code == 400 and "SubscribeURL" in response.json_body["error"], response.body
