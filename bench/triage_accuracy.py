@@ -3,15 +3,16 @@
     python bench/triage_accuracy.py [--config chalicelib/brand.yaml] [--labelled tests/fixtures/triage_eval.csv]
                                     [--part tuning|heldout|both] [--show-errors]
 
-The labelled set (``tests/fixtures/triage_eval.csv``, see ``tests/fixtures/README.md``) holds 1,579 inbound
-tweets of the "Customer Support on Twitter" sample, each read and labelled by hand following
-``docs/triage-labelling.md``: every first contact, and one reply in five. A fixed hash of the tweet id puts
-30 % of them in a held-out part (:func:`part_of`) that rules are never tuned on: the report measures it, and
-never lists its messages.
+The labelled set (``tests/fixtures/triage_eval.csv``, see ``tests/fixtures/README.md``) holds every inbound tweet
+of the "Customer Support on Twitter" sample (2,778), each read and labelled by hand following
+``docs/triage-labelling.md``; its ``reply`` column tells a first contact (``no``) from a reply inside a conversation
+(``yes``). A fixed hash of the tweet id puts 30 % of them in a held-out part (:func:`part_of`) that rules are never
+tuned on: the report measures it, and never lists its messages.
 
 Printed for each part: precision and recall per intent and a confusion matrix; the acknowledgement decision
 (truth: complaints and questions are acknowledged, nothing else is) as precision and recall, and as the share
-acknowledged of complaints, questions, praise + other (chit-chat, news, no ask), spam and abuse; urgent
+acknowledged of complaints, questions, praise + other (chit-chat, news, no ask), spam and abuse, for the whole part
+and apart for first contacts and for replies (:data:`KINDS`); urgent
 precision and recall; the time triage takes per message. The held-out part was labelled a second time, independently
 (``tests/fixtures/triage_heldout_second.csv``): the report gives the two labellings' agreement and the figures on the
 rows both agree on. ``--show-errors`` lists the tuning part's mistakes only.
@@ -44,6 +45,9 @@ SECOND_LABELS = ROOT / "tests" / "fixtures" / "triage_heldout_second.csv"
 PARTS = ("tuning", "heldout")
 #: What a brand answers: a complaint or a question gets the acknowledgement, nothing else does.
 ACK_TRUTH = frozenset({"complaint", "question"})
+#: The two kinds of message the labelled set holds (its ``reply`` column): a customer's first message to the brand,
+#: and a reply inside a conversation (which, in the product, usually joins an open ticket that was answered already).
+KINDS = (("no", "first contacts"), ("yes", "replies"))
 #: How many passes over the messages the timing takes (the median pass is reported).
 TIMING_ROUNDS = 5
 
@@ -94,8 +98,8 @@ def evaluate(config_path: Path = DEFAULT_CONFIG, labelled_path: Path = DEFAULT_L
 
     pairs = list(zip(rows, results, strict=True))
 
-    def acked(labels: set[str]) -> dict[str, Any]:
-        group = [r for row, r in pairs if row["intent"] in labels]
+    def acked(labels: set[str], kind: str | None = None) -> dict[str, Any]:
+        group = [r for row, r in pairs if row["intent"] in labels and kind in (None, row.get("reply"))]
         return {"n": len(group), "acked": sum(r.acknowledge for r in group),
                 "rate": _ratio(sum(r.acknowledge for r in group), len(group))}
 
@@ -118,6 +122,8 @@ def evaluate(config_path: Path = DEFAULT_CONFIG, labelled_path: Path = DEFAULT_L
                 "complaint": acked({"complaint"}), "question": acked({"question"}),
                 "praise_other": acked({"praise", "other"}), "praise": acked({"praise"}), "other": acked({"other"}),
                 "spam_abuse": acked({"spam", "abuse"})},
+        "by_kind": {kind: {"complaint": acked({"complaint"}, kind), "question": acked({"question"}, kind),
+                           "praise_other": acked({"praise", "other"}, kind)} for kind, _ in KINDS},
         "urgent_precision": _ratio(urgent_tp, urgent_tp + urgent_fp),
         "urgent_recall": _ratio(urgent_tp, urgent_tp + urgent_fn),
         "urgent_counts": {"tp": urgent_tp, "fp": urgent_fp, "fn": urgent_fn},
@@ -146,6 +152,11 @@ def report(figures: dict[str, Any]) -> None:
                        ("other", "  other acked"), ("spam_abuse", "spam + abuse acked")):
         group = ack[key]
         print(f"{label:<24} {_pct(group['rate'])}   ({group['acked']} of {group['n']})")
+    for kind, name in KINDS:
+        group = figures["by_kind"][kind]
+        print(f"  {name + ':':<22} complaints {_pct(group['complaint']['rate'])} ({group['complaint']['n']}), "
+              f"questions {_pct(group['question']['rate'])} ({group['question']['n']}), "
+              f"praise + other {_pct(group['praise_other']['rate'])} ({group['praise_other']['n']})")
     counts = figures["urgent_counts"]
     print(f"urgent                   precision {_pct(figures['urgent_precision'])}   "
           f"recall {_pct(figures['urgent_recall'])}   (tp {counts['tp']}, fp {counts['fp']}, fn {counts['fn']})")
@@ -208,7 +219,7 @@ def show_errors(figures: dict[str, Any]) -> None:
         should = row["intent"] in ACK_TRUTH
         if row["intent"] != result.intent or should != result.acknowledge or (row["urgent"] == "yes") != result.urgent:
             text = row["text"].replace("\n", " ")[:120]
-            label = f"{row['intent']}{'/urgent' if row['urgent'] == 'yes' else ''}"
+            label = f"{row['intent']}{'/urgent' if row['urgent'] == 'yes' else ''}{' (reply)' if row.get('reply') == 'yes' else ''}"
             guess = f"{result.intent}{'/urgent' if result.urgent else ''}{' ACK' if result.acknowledge else ''}"
             flag = "!!" if should != result.acknowledge else "  "
             print(f"{flag}{row['tweet_id']:>6} {label} -> {guess}: {text}")
