@@ -219,7 +219,8 @@ def show_errors(figures: dict[str, Any]) -> None:
         should = row["intent"] in ACK_TRUTH
         if row["intent"] != result.intent or should != result.acknowledge or (row["urgent"] == "yes") != result.urgent:
             text = row["text"].replace("\n", " ")[:120]
-            label = f"{row['intent']}{'/urgent' if row['urgent'] == 'yes' else ''}{' (reply)' if row.get('reply') == 'yes' else ''}"
+            reply = " (reply)" if row.get("reply") == "yes" else ""
+            label = f"{row['intent']}{'/urgent' if row['urgent'] == 'yes' else ''}{reply}"
             guess = f"{result.intent}{'/urgent' if result.urgent else ''}{' ACK' if result.acknowledge else ''}"
             flag = "!!" if should != result.acknowledge else "  "
             print(f"{flag}{row['tweet_id']:>6} {label} -> {guess}: {text}")

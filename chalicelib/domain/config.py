@@ -531,6 +531,23 @@ class Negation(_Model):
 
     words: list[str] = Field(default_factory=lambda: ["not", "never", "no", "nothing", "hardly", "without"])
     window: int = Field(default=3, ge=1, le=10)
+    #: Phrases that name a problem only to say there is none ("no problem", "without issue", "no worries"): they are
+    #: blanked out before intent rules are matched, so their words count for no intent.
+    no_problem: list[str] = Field(default_factory=list)
+
+
+class NamedPattern(_Model):
+    name: str = Field(min_length=1)
+    pattern: str = Field(min_length=1)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
 
 
 class NotRequests(_Model):
@@ -539,6 +556,9 @@ class NotRequests(_Model):
     retweets: bool = True  # "RT @someone: ..." passes on someone else's post
     link_only_words: int = Field(default=2, ge=0)  # a post with a link and at most this many words of its own
     crowd_mentions: int = Field(default=0, ge=0)  # a post naming this many accounts or more (0: no limit)
+    #: Regular expressions (case-sensitive) of posts that are no customer's request, e.g. a brand agent's signed
+    #: reply ("... ^JAY"); each is named in the reasons by its ``name``.
+    patterns: list[NamedPattern] = Field(default_factory=list)
 
 
 class AckPolicy(_Model):

@@ -359,7 +359,9 @@ class _RuleBook:
     default_intent: str
     sentiment: tuple[_SentimentRule, ...]
     negation: _Negation
+    no_problem: re.Pattern[str] | None
     retweets: bool
+    not_request_patterns: tuple[tuple[str, re.Pattern[str]], ...]
     link_only_words: int
     crowd_mentions: int
     ack_intents: frozenset[str]
@@ -399,7 +401,9 @@ def _compile(config: BrandConfig) -> _RuleBook:
             for i, rule in enumerate(rules.sentiment)
         ),
         negation=_Negation(frozenset(w.lower() for w in rules.negation.words), rules.negation.window),
+        no_problem=_keyword_regex(rules.negation.no_problem),
         retweets=rules.not_requests.retweets,
+        not_request_patterns=tuple((p.name, re.compile(p.pattern)) for p in rules.not_requests.patterns),
         link_only_words=rules.not_requests.link_only_words,
         crowd_mentions=rules.not_requests.crowd_mentions,
         ack_intents=frozenset(policy.intents) - NO_ACK_INTENTS,
@@ -470,6 +474,10 @@ def triage(
         passed_on = "a link with next to no words of its own"
     elif book.crowd_mentions and len(_MENTION.findall(text)) >= book.crowd_mentions:
         passed_on = f"a post naming {len(_MENTION.findall(text))} accounts"
+    else:
+        passed_on = next((name for name, pattern in book.not_request_patterns if pattern.search(text)), "")
+    if book.no_problem is not None:  # "no problem", "without issue": a problem named only to say there is none
+        clean = book.no_problem.sub(" ", clean)
 
     # intent: every rule that matches adds its weight; a rule that may not count alone needs another of its intent
     scores: dict[str, float] = {}
@@ -493,7 +501,8 @@ def triage(
                 add(tone.intent, tone.weight, tone.alone, f"{tone.label} (sentiment {score:+.2f})")
     for intent in [i for i in scores if i not in standing]:
         del scores[intent], fired[intent]
-    asks = "question" in scores and not passed_on.startswith(("a retweet", "a post naming"))  # someone else's
+    # a retweet, a crowd's talk or a staff reply asks the brand nothing; a bare link with a question mark may
+    asks = "question" in scores and (not passed_on or passed_on.startswith("a link"))
     if passed_on:
         intent = "other"
         reasons.append(f"intent other: {passed_on}, not a customer's request")

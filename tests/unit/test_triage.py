@@ -387,6 +387,41 @@ def test_a_crowd_conversation_is_not_a_request(config):
     assert "naming 10 accounts" in result.reasons[0]
 
 
+def test_a_staff_members_signed_reply_is_not_a_request(config):
+    # A support agent answering another customer, signed with their initials: it asks the brand nothing.
+    for text in ("@115721 Hello Duke, do you have a copy of your bill? What state are your services in?\n^NHP",
+                 "@116685 Hey now. What can we do for you? *ErikS", "@116658 That's not good. Any change? -JA"):
+        result = run(config, text)
+        assert result.intent == "other" and not result.acknowledge, (text, result.reasons)
+        assert result.reasons[0] == "intent other: a staff member's signed reply, not a customer's request"
+    # A customer's own sign-off is not a staff signature.
+    for text in ("@MeridianRail where is my refund? -Thanks", "@MeridianRail my train is delayed again ^^"):
+        assert run(config, text).acknowledge, text
+
+
+def test_a_problem_named_only_to_say_there_is_none_counts_for_nothing(config):
+    for text in ("@MeridianRail No worries. Got there without issue, lucky me!",
+                 "@MeridianRail oh it's OK, no problems. Had a fun time at the show :)"):
+        result = run(config, text)
+        assert result.intent != "complaint" and not result.acknowledge, (text, result.reasons)
+    # the same words still make a complaint when the problem is real
+    assert run(config, "@MeridianRail problem with my ticket, the app won't open it").intent == "complaint"
+    assert run(config, "@MeridianRail no problem with the train, but my refund never came").acknowledge
+
+
+def test_the_problem_goes_on_is_a_complaint(config):
+    # replies inside a conversation that say the advice did not help, or the problem is back
+    for text in ("@MeridianRail Already tried that, no luck", "@MeridianRail unfortunately it's still the same",
+                 "@MeridianRail I've been on the phone for an hour, this needs to be fixed"):
+        result = run(config, text)
+        assert result.intent == "complaint" and result.acknowledge, (text, result.reasons)
+
+
+def test_thanks_before_a_question_is_a_question(config):
+    result = run(config, "@MeridianRail Thanks. Do you know if the 07:10 will run on Boxing Day?")
+    assert result.intent == "question" and result.acknowledge, result.reasons
+
+
 def test_rules_that_may_not_count_alone(config):
     # "persistence" words only support a complaint another rule found
     assert run(config, "@MeridianRail 5th year travelling with you for 3 days to Edinburgh").intent != "complaint"
@@ -472,6 +507,8 @@ def test_the_policy_can_never_acknowledge_praise_spam_or_abuse(intent):
         ("negation: {window: 0}", "greater than or equal to 1"),
         ("not_requests: {link_only_words: -1}", "greater than or equal to 0"),
         ("acknowledge: {min_negative_sentiment: 3}", "less than or equal to 1"),
+        ("not_requests: {patterns: [{name: signed, pattern: '(unclosed'}]}", "not a valid regular expression"),
+        ("not_requests: {patterns: [{pattern: '\\^[A-Z]+$'}]}", "name"),
     ],
 )
 def test_triage_settings_are_validated(snippet, problem):
@@ -521,6 +558,10 @@ def test_keyword_matching_is_unchanged_by_the_prefix_tree(config):
 # The held-out part's targets are asserted in test_triage_heldout.py. These floors guard the tuning part, measured
 # with bench/triage_accuracy.py on tests/fixtures/triage_eval.csv (see the README's triage figures).
 TUNING_ACCURACY_FLOOR = 0.75
+#: Measured on the tuning part (2026-12-06); the first contacts are what the rules were first written on, the replies
+#: were labelled later. A change that does worse fails.
+TUNING_FLOORS = {"no": {"complaint": 0.95, "question": 0.93, "praise_other": 0.12},
+                 "yes": {"complaint": 0.81, "question": 0.84, "praise_other": 0.13}}
 
 
 def test_figures_on_the_labelled_tuning_part():
@@ -530,11 +571,14 @@ def test_figures_on_the_labelled_tuning_part():
     finally:
         sys.path.remove(str(ROOT))
     figures = evaluate(part="tuning")
-    assert figures["n"] >= 1000
+    assert figures["n"] >= 1900
     assert figures["accuracy"] >= TUNING_ACCURACY_FLOOR, figures["accuracy"]
     assert figures["accuracy"] > figures["baseline"] + 0.1
-    assert figures["ack"]["complaint"]["rate"] >= 0.95
-    assert figures["ack"]["question"]["rate"] >= 0.90
+    for kind, floors in TUNING_FLOORS.items():
+        found = figures["by_kind"][kind]
+        assert found["complaint"]["rate"] >= floors["complaint"], (kind, found["complaint"])
+        assert found["question"]["rate"] >= floors["question"], (kind, found["question"])
+        assert found["praise_other"]["rate"] <= floors["praise_other"], (kind, found["praise_other"])
 
 
 def test_closing_time_and_busy_follow_the_recorded_policy_decision():
