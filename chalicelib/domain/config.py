@@ -537,17 +537,15 @@ class Negation(_Model):
 
 
 class NamedPattern(_Model):
+    """A regular expression with the name that the reasons give it."""
+
     name: str = Field(min_length=1)
     pattern: str = Field(min_length=1)
 
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
+        return _check_patterns([value])[0]
 
 
 class NotRequests(_Model):

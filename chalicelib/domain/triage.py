@@ -13,8 +13,10 @@ How a message is read:
 * ``intent``: each intent's rules add their weight when they match (a rule marked ``negatable`` does not count
   right after a negation: "not great"); ``triage.sentiment`` rules add theirs when the message's sentiment is
   low or high enough; the highest score wins, ties go to the intent listed first in ``triage.intent_order``;
-  no match gives ``triage.default_intent``. A retweet ("RT @...") or a link with next to no words of its own
-  (``triage.not_requests``) is ``other`` whatever it says: it passes something on, it asks nothing;
+  no match gives ``triage.default_intent``. A retweet ("RT @..."), a link with next to no words of its own, a post
+  naming a crowd of accounts, or one matching a ``triage.not_requests`` pattern (a support agent's signed reply) is
+  ``other`` whatever it says: it asks the brand nothing. Phrases that name a problem only to say there is none
+  (``triage.negation.no_problem``: "no worries", "without issue") are blanked out before the intent rules match;
 * ``acknowledge``: ``triage.acknowledge`` — the intents that get the automatic acknowledgement (complaints and
   questions by default), an ``other`` message that asks something or reads very negative, any urgent message;
   never praise, spam or abuse;
@@ -467,11 +469,11 @@ def triage(
     score: float | None = None
     if book.sentiment or book.ack_min_negative is not None:
         score = sentiment.compound(clean)
-    passed_on = ""
+    passed_on, link_only = "", False
     if book.retweets and _RETWEET.match(text):
         passed_on = "a retweet"
     elif _URL.search(text) and len(_WORD.findall(_HASHTAG.sub(" ", clean))) <= book.link_only_words:
-        passed_on = "a link with next to no words of its own"
+        passed_on, link_only = "a link with next to no words of its own", True
     elif book.crowd_mentions and len(_MENTION.findall(text)) >= book.crowd_mentions:
         passed_on = f"a post naming {len(_MENTION.findall(text))} accounts"
     else:
@@ -502,7 +504,7 @@ def triage(
     for intent in [i for i in scores if i not in standing]:
         del scores[intent], fired[intent]
     # a retweet, a crowd's talk or a staff reply asks the brand nothing; a bare link with a question mark may
-    asks = "question" in scores and (not passed_on or passed_on.startswith("a link"))
+    asks = "question" in scores and (not passed_on or link_only)
     if passed_on:
         intent = "other"
         reasons.append(f"intent other: {passed_on}, not a customer's request")

@@ -507,7 +507,7 @@ def test_the_policy_can_never_acknowledge_praise_spam_or_abuse(intent):
         ("negation: {window: 0}", "greater than or equal to 1"),
         ("not_requests: {link_only_words: -1}", "greater than or equal to 0"),
         ("acknowledge: {min_negative_sentiment: 3}", "less than or equal to 1"),
-        ("not_requests: {patterns: [{name: signed, pattern: '(unclosed'}]}", "not a valid regular expression"),
+        ("not_requests: {patterns: [{name: signed, pattern: '(unclosed'}]}", "invalid regular expression"),
         ("not_requests: {patterns: [{pattern: '\\^[A-Z]+$'}]}", "name"),
     ],
 )
