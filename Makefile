@@ -56,8 +56,8 @@ audit: $(STAMP)  ## pip-audit of the pinned requirements (one line, exit 0, when
 bench: $(STAMP)  ## benchmarks (under 10 minutes): bench/results.json, bench/results.md, bench/storm.png; then the triage report
 	$(PY) -m bench.run && $(PY) bench/triage_accuracy.py
 
-triage-report: $(STAMP)  ## triage against the hand-labelled tweets: per intent, acknowledgement, confusion, time
-	$(PY) bench/triage_accuracy.py
+triage-report: $(STAMP)  ## triage against the hand-labelled tweets (or LABELLED=file from the inbox): per intent, acknowledgement, confusion, time
+	$(PY) bench/triage_accuracy.py $(if $(LABELLED),--labelled "$(LABELLED)" --part all)
 
 replay: $(STAMP)  ## send ../shared/data/twcs_sample.csv to the running local stack as signed X webhooks
 	$(PY) -m tools.replay $(REPLAY_ARGS)

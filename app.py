@@ -452,6 +452,14 @@ def agent_oversight():
     return _agent_call(oversight)
 
 
+@app.route("/agent/labels", methods=["GET"])
+def agent_labels():
+    from chalicelib.usecases.inbox import labels
+
+    since = (app.current_request.query_params or {}).get("since")
+    return _agent_call(lambda svc, agent: labels(svc, agent, since))
+
+
 # ------------------------------------------------------------------------------------------------ agents' inbox (web)
 FORM = ["application/x-www-form-urlencoded"]
 
@@ -501,6 +509,13 @@ def inbox_oversight():
     from chalicelib.usecases.inbox import oversight
 
     return _web(lambda web: web.oversight(oversight))
+
+
+@app.route("/inbox/labels.csv", methods=["GET"])
+def inbox_labels():
+    from chalicelib.usecases.inbox import labels
+
+    return _web(lambda web: web.labels_csv(labels))
 
 
 @app.route("/inbox/tickets/{ticket_id}", methods=["GET"])

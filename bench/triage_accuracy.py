@@ -1,7 +1,11 @@
 """Triage report: intent, urgency and the acknowledgement decision against hand-labelled real tweets.
 
     python bench/triage_accuracy.py [--config chalicelib/brand.yaml] [--labelled tests/fixtures/triage_eval.csv]
-                                    [--part tuning|heldout|both] [--show-errors]
+                                    [--part tuning|heldout|both|all] [--show-errors]
+
+``make triage-report LABELLED=triage-labels.csv`` measures triage on a file of the inbox's labels instead (agents
+label tickets' first messages; leads download the file from the oversight page or ``GET /agent/labels``): every
+row at once, each triaged on its own channel.
 
 The labelled set (``tests/fixtures/triage_eval.csv``, see ``tests/fixtures/README.md``) holds every inbound tweet
 of the "Customer Support on Twitter" sample (2,778), each read and labelled by hand following
@@ -75,12 +79,14 @@ def evaluate(config_path: Path = DEFAULT_CONFIG, labelled_path: Path = DEFAULT_L
     config = load_config(config_path)
     rows = load_labelled(labelled_path, part)
     texts = [row["text"] for row in rows]
-    results = [triage(text, channel="x", config=config) for text in texts]  # also warms the compiled rules
+    channels = [row.get("channel") or "x" for row in rows]  # an export of agents' labels names each row's channel
+    results = [triage(text, channel=channel, config=config)  # also warms the compiled rules
+               for text, channel in zip(texts, channels, strict=True)]
     passes = []
     for _ in range(TIMING_ROUNDS):
         started = time.perf_counter()
-        for text in texts:
-            triage(text, channel="x", config=config)
+        for text, channel in zip(texts, channels, strict=True):
+            triage(text, channel=channel, config=config)
         passes.append(time.perf_counter() - started)
 
     confusion: Counter[tuple[str, str]] = Counter()
@@ -260,15 +266,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--labelled", type=Path, default=DEFAULT_LABELLED)
-    parser.add_argument("--part", choices=(*PARTS, "both"), default="both")
-    parser.add_argument("--show-errors", action="store_true", help="list the tuning part's mistakes")
+    parser.add_argument("--part", choices=(*PARTS, "both", "all"), default="both",
+                        help="both: each part apart; all: every row at once (for a file of the inbox's labels)")
+    parser.add_argument("--show-errors", action="store_true", help="list the mistakes (never the held-out part's)")
     args = parser.parse_args(argv)
-    for part in (PARTS if args.part == "both" else (args.part,)):
+    parts: tuple[str | None, ...] = PARTS if args.part == "both" else (None,) if args.part == "all" else (args.part,)
+    for part in parts:
         figures = evaluate(args.config, args.labelled, part)
         report(figures)
         if part == "heldout" and args.labelled == DEFAULT_LABELLED:
             report_agreement(agreement(figures))
-        if args.show_errors and part == "tuning":
+        if args.show_errors and part != "heldout":  # never the held-out part's messages
             show_errors(figures)
     cold = cold_start()
     print("== once per cold start (fresh interpreter) ==")

@@ -34,7 +34,8 @@ def dynamo_stores(settings: Settings) -> Stores:
         acks=db.DynamoAckLedger(retention), outbox=db.DynamoOutbox(retention), allowance=db.DynamoAllowance(retention),
         incidents=db.DynamoIncidents(retention), cursors=db.DynamoCursors(retention),
         form_limit=db.DynamoFormLimit(retention), sandbox=db.DynamoSandbox(retention),
-        health=db.DynamoHealth(retention), answers=db.DynamoAnswers(retention))
+        health=db.DynamoHealth(retention), answers=db.DynamoAnswers(retention),
+        labels=db.DynamoTriageLabels(retention))
 
 
 def memory_stores() -> Stores:
@@ -45,7 +46,8 @@ def memory_stores() -> Stores:
         mentions=m.MemoryMentions(), tickets=m.MemoryTickets(), customers=m.MemoryCustomers(),
         threads=m.MemoryThreads(), acks=m.MemoryAckLedger(), outbox=m.MemoryOutbox(), allowance=m.MemoryAllowance(),
         incidents=m.MemoryIncidents(), cursors=m.MemoryCursors(), form_limit=m.MemoryFormLimit(),
-        sandbox=m.MemorySandbox(), health=m.MemoryHealth(), answers=m.MemoryAnswerCounts())
+        sandbox=m.MemorySandbox(), health=m.MemoryHealth(), answers=m.MemoryAnswerCounts(),
+        labels=m.MemoryTriageLabels())
 
 
 def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> Callable[[str], Sender]:

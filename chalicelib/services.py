@@ -29,6 +29,7 @@ from chalicelib.store.ports import (
     SendAllowance,
     ThreadIndex,
     TicketStore,
+    TriageLabels,
 )
 
 
@@ -47,6 +48,7 @@ class Stores:
     sandbox: SandboxOutbox
     health: Health
     answers: AnswerCounts
+    labels: TriageLabels
 
 
 @dataclass
@@ -118,6 +120,10 @@ class Services:
     @property
     def answers(self) -> AnswerCounts:
         return self.stores.answers
+
+    @property
+    def labels(self) -> TriageLabels:
+        return self.stores.labels
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -22,7 +22,9 @@ Exit status: 0 done, 1 refused by the API (the reason is printed), 2 wrong usage
 """
 from __future__ import annotations
 
+import csv
 import getpass
+import io
 import json
 import os
 import sys
@@ -31,7 +33,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 import typer
@@ -595,6 +597,51 @@ def link(identity: str, other: str = typer.Argument(..., metavar="WITH"), as_jso
         console.print(txt(f"Their open ticket: {data['ticket_id']}.", "green"))
 
 
+@app.command()
+def label(ticket_id: str = typer.Argument(..., metavar="TICKET"),
+          intent: str = typer.Argument(..., help="complaint, question, praise, spam, abuse or other"),
+          urgent: bool = typer.Option(None, "--urgent/--not-urgent", help="default: as triage decided"),
+          as_json: bool = JSON_OPTION) -> None:
+    """Say what the ticket's first message really was: the ticket follows the label, and leads export the labels
+    to measure triage (labels)."""
+    body: dict[str, Any] = {"intent": intent}
+    if urgent is not None:
+        body["urgent"] = urgent
+    data = call("POST", _ticket_path(ticket_id, "label"), body)
+    if as_json:
+        _print_json(data)
+        return
+    ticket = data.get("ticket") or {}
+    triaged = data.get("triaged")
+    is_urgent = urgent if urgent is not None else ticket.get("priority") == "urgent"
+    said = f"{intent}{', urgent' if is_urgent else ''}"
+    console.print(txt(f"Labelled ticket {ticket.get('ticket_id', ticket_id)} {said}" +
+                      (": triage had it right." if triaged == intent else f"; triage had said {triaged}."), "green"))
+
+
+@app.command()
+def labels(out: Path = typer.Option(..., "--out", "-o", help="the CSV file to write (- for standard output)",
+                                    allow_dash=True),
+           since: str = typer.Option(None, "--since", help="only labels given from this date or time (ISO)"),
+           as_json: bool = JSON_OPTION) -> None:
+    """Leads and comms: every ticket agents labelled, as a CSV that `make triage-report LABELLED=FILE` measures."""
+    data = call("GET", "/agent/labels" + (f"?{urlencode({'since': since})}" if since else ""))
+    if as_json:
+        _print_json(data)
+        return
+    columns, rows = data.get("columns") or [], data.get("labels") or []
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    if str(out) == "-":
+        sys.stdout.write(buffer.getvalue())
+        return
+    out.write_text(buffer.getvalue(), encoding="utf-8")
+    console.print(txt(f"{len(rows)} label{'s' if len(rows) != 1 else ''} written to {out}; triage had said the same "
+                      f"for {data.get('triage_agreed', 0)}. Measure: make triage-report LABELLED={out}", "green"))
+
+
 # ------------------------------------------------------------------------------------------------ oversight
 @app.command()
 def oversight(as_json: bool = JSON_OPTION) -> None:
@@ -643,6 +690,14 @@ def oversight(as_json: bool = JSON_OPTION) -> None:
         console.print(table)
     else:
         console.print(txt("Tickets first answered per hour: none in the last eight hours", "dim"))
+    given = data.get("labels") or {}
+    if given.get("count"):
+        corrected = ", ".join(f"{change} {n}" for change, n in given.get("corrected") or [])
+        console.print(txt(f"Triage labels, last {given.get('days')} days: {given['count']} tickets, triage had said "
+                          f"the same for {given.get('triage_agreed', 0)}" + (f"; corrected: {corrected}" if corrected
+                                                                              else "") + ". Export: labels --out FILE"))
+    else:
+        console.print(txt(f"Triage labels: none in the last {given.get('days', 30)} days", "dim"))
 
 
 if __name__ == "__main__":

@@ -218,6 +218,18 @@ class Ticket:
         """An internal note (never shown to the customer)."""
         self.record(now, "note", f"{agent}: {text}")
 
+    def label(self, intent: str, urgent: bool, agent: str, now: datetime, *, acknowledge: bool) -> str:
+        """An agent says what the first message really was (intent, urgent or not): the ticket's intent becomes it,
+        and an acknowledgement still to come (closing time, busy) follows the label, recorded in ``reasons`` as
+        ``policy_acknowledges`` reads them. Priority and SLA stay as routed. Returns the intent triage had given."""
+        triaged = next((r.split()[1].rstrip(":") for r in self.reasons if r.startswith("intent ")), self.intent)
+        self.intent = intent
+        said = f"{intent}{', urgent' if urgent else ''}"
+        self.reasons.append(f"labelled {said} by {agent}")
+        self.reasons.append(f"acknowledge: {'yes' if acknowledge else 'no'} (labelled {intent})")
+        self.record(now, "labelled", f"{agent}: {said} (triage: {triaged})")
+        return triaged
+
     def transfer(self, desk: str, agent: str, now: datetime) -> None:
         """To another desk's queue; the claim ends."""
         if not self.open:

@@ -32,6 +32,7 @@ from chalicelib.store.ports import (
     SignIn,
     SignInRefused,
     StoredMention,
+    TriageLabel,
 )
 from chalicelib.store.queues import MAX_SQS_BYTES
 from chalicelib.store.tickets import update_with_retries
@@ -472,3 +473,22 @@ class MemoryAgents(_Locked):
             if found is None or found[1] <= self._wall_clock():
                 raise InvalidToken("the sign-in token is not valid")
             return found[0]
+
+
+class MemoryTriageLabels(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, TriageLabel] = {}
+
+    def record(self, label: TriageLabel) -> None:
+        with self._lock:
+            self.items[label.ticket_id] = label
+
+    def all(self, since: datetime | None = None) -> list[TriageLabel]:
+        with self._lock:
+            found = [x for x in self.items.values() if since is None or x.at >= since]
+        return sorted(found, key=lambda x: (x.at, x.ticket_id))
+
+    def forget(self, ticket_id: str) -> None:
+        with self._lock:
+            self.items.pop(ticket_id, None)

@@ -48,6 +48,21 @@ class StoredMention:
     owner: str = ""  # the inbound envelope that stored it: only its redeliveries process it again ("": unknown)
 
 
+@dataclass(frozen=True)
+class TriageLabel:
+    """An agent's word on what a ticket's first message was (``usecases.inbox.label``). It holds no customer text:
+    the export reads the message from the mention store, so a forgotten customer's labels export nothing."""
+
+    ticket_id: str
+    customer_id: str  # the product's own random id, never the platform's
+    mention_key: str  # the first message, the one triage decided on
+    intent: str
+    urgent: bool
+    triaged: str  # the intent triage had given
+    agent: str
+    at: datetime
+
+
 ACQUIRED, HELD, LAPSED = "acquired", "held", "lapsed"
 #: ``OutboxLedger.acquire_lease`` on a key whose sent record was written before sends were recorded on tickets
 SENT = "sent"
@@ -317,3 +332,16 @@ class AnswerCounts(Protocol):
     def record(self, desk: str, at: datetime) -> None: ...
 
     def count_since(self, desk: str, since: datetime, now: datetime) -> int: ...
+
+
+class TriageLabels(Protocol):
+    """Agents' labels of tickets' first messages: the brand's own labelled set, to measure triage on its traffic."""
+
+    def record(self, label: TriageLabel) -> None:
+        """The ticket's label; a later label of the same ticket replaces it."""
+
+    def all(self, since: datetime | None = None) -> list[TriageLabel]:
+        """Every ticket's label given at or after ``since``, oldest first."""
+
+    def forget(self, ticket_id: str) -> None:
+        """The ticket's label is removed (a data-protection request)."""

@@ -60,6 +60,7 @@ from chalicelib.store.ports import (
     ConcurrentUpdate,
     Registered,
     StoredMention,
+    TriageLabel,
 )
 from chalicelib.store.tickets import update_with_retries
 
@@ -605,6 +606,33 @@ class DynamoSandbox(_State):
 
     def recent(self, limit: int = 200) -> list[dict[str, Any]]:
         return [i.value for i in StateModel.query(self._PK, scan_index_forward=False, limit=limit)]
+
+
+class DynamoTriageLabels(_State):
+    """One item per labelled ticket under one partition (agents label a few tickets an hour): ``all`` is a single
+    query. Kept as long as tickets are (the retention), and holds no customer text."""
+
+    _PK = "triage#labels"
+
+    def record(self, label: TriageLabel) -> None:
+        value = {"customer_id": label.customer_id, "mention_key": label.mention_key, "intent": label.intent,
+                 "urgent": label.urgent,
+                 "triaged": label.triaged, "agent": label.agent, "at": label.at.isoformat()}
+        self._put(self._PK, label.ticket_id, value=value, ttl=self._retention)
+
+    def all(self, since: datetime | None = None) -> list[TriageLabel]:
+        found = []
+        for item in StateModel.query(self._PK):
+            v = item.value or {}
+            at = datetime.fromisoformat(v["at"])
+            if since is None or at >= since:
+                found.append(TriageLabel(ticket_id=item.sk, customer_id=v["customer_id"], mention_key=v["mention_key"],
+                                         intent=v["intent"], urgent=bool(v["urgent"]), triaged=v["triaged"],
+                                         agent=v["agent"], at=at))
+        return sorted(found, key=lambda x: (x.at, x.ticket_id))
+
+    def forget(self, ticket_id: str) -> None:
+        self._delete(self._PK, ticket_id)
 
 
 class DynamoHealth(_State):

@@ -9,7 +9,9 @@ never from the request. Agents act while one of their teams is on shift, on the 
   (``CLAIM_IDLE_MINUTES``), whichever is first, and every action by the holder renews the idle limit;
 - ``claim`` one named ticket (the same conditional write);
 - ``show`` the whole story; ``reply`` on the customer's own channel through the outbox; ``note`` (internal);
-  ``transfer`` to another desk; ``release``; ``resolve``; ``reopen``; ``link`` two identities as one customer.
+  ``transfer`` to another desk; ``release``; ``resolve``; ``reopen``; ``link`` two identities as one customer;
+- ``label`` what the first message really was (intent, urgent): the ticket follows it, and leads export the labels
+  (``labels``) in the triage report's format, to measure triage on the brand's own traffic.
 
 Refusals say why, for a person: ``NotAuthenticated`` (no or bad token), ``Forbidden`` (off shift, a desk the
 team does not cover, a ticket the agent does not hold), ``Conflict`` (resolved, merged), ``Invalid`` (a reply
@@ -17,6 +19,7 @@ longer than the channel allows — before anything is queued).
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,11 +27,12 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain import routing, wording
 from chalicelib.domain.agent import Agent, reply_limit, reply_problem
+from chalicelib.domain.config import INTENTS
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import CLAIMED, MERGED, RESOLVED, WAITING, Ticket, TicketStateError
 from chalicelib.services import Services
-from chalicelib.store.ports import ConcurrentUpdate, InvalidToken, SignInRefused
+from chalicelib.store.ports import ConcurrentUpdate, InvalidToken, SignInRefused, TriageLabel
 from chalicelib.telemetry import correlate, count, logger, seconds
 from chalicelib.usecases import customers
 from chalicelib.usecases.errors import Conflict, Forbidden, Invalid, Malformed, NotAuthenticated, NotFound
@@ -316,6 +320,7 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> dict[str, Any]:
         "sla": sla, "told": _told(ticket), "status_url": svc.links.url(ticket.ticket_id),
         "messages": messages,
         "notes": [{"at": e.at.isoformat(), "text": e.detail} for e in ticket.timeline if e.kind == "note"],
+        "labelled": next((e.detail for e in reversed(ticket.timeline) if e.kind == "labelled"), ""),
         "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "detail": "" if e.kind == "replied" else e.detail}
                      for e in ticket.timeline],
         "reply": {"channel": target.channel if target else "", "public": bool(target and not target.private),
@@ -530,6 +535,83 @@ def reopen(svc: Services, agent: Agent, ticket_id: str) -> dict[str, Any]:
     return {"ticket": ticket_view(svc, updated, agent)}
 
 
+def label(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """What the ticket's first message really was: ``{"intent": "praise", "urgent": false}`` (``urgent`` defaults to
+    the ticket's). Any agent whose team covers the desk, or a lead, on shift; open or resolved tickets alike. The
+    ticket's intent becomes the label and an acknowledgement still to come follows it; the label is kept (a later
+    one replaces it) for ``labels``."""
+    intent = data.get("intent")
+    if intent not in INTENTS:
+        raise Invalid(f"intent must be one of {', '.join(INTENTS)}", details={"intent": "unknown"})
+    urgent = data.get("urgent")
+    if urgent is not None and not isinstance(urgent, bool):
+        raise Invalid("urgent must be true or false", details={"urgent": "not a boolean"})
+    now = svc.now()
+    ticket = _load(svc, ticket_id)
+    _may_see(svc, agent, ticket)
+    if agent.lead:
+        _require_on_shift(svc, agent, now)
+    else:
+        _acting_teams(svc, agent, ticket.desk, now)
+    if ticket.status == MERGED:
+        raise Conflict(f"ticket {ticket_id} was merged into {ticket.merged_into}: label that one")
+    if not ticket.mention_keys:
+        raise Conflict(f"ticket {ticket_id} has no customer message to label")
+    said_urgent = ticket.urgent if urgent is None else urgent
+    acknowledge = intent in svc.config.triage.acknowledge.intents
+    triaged: list[str] = []
+    try:
+        updated = svc.tickets.update(ticket_id, lambda t: triaged.append(
+            t.label(intent, said_urgent, agent.username, now, acknowledge=acknowledge)), current=ticket)
+    except ConcurrentUpdate:
+        raise Conflict(f"ticket {ticket_id} is changing right now; try again") from None
+    if updated is None:
+        raise NotFound(f"ticket {ticket_id}")
+    svc.labels.record(TriageLabel(ticket_id=ticket_id, customer_id=updated.customer_id,
+                                  mention_key=updated.mention_keys[0], intent=intent, urgent=said_urgent,
+                                  triaged=triaged[-1], agent=agent.username, at=now))
+    logger.info("ticket labelled", extra={"ticket_id": ticket_id, "agent": agent.username, "intent": intent,
+                                          "triaged": triaged[-1]})
+    return {"ticket": ticket_view(svc, updated, agent), "triaged": triaged[-1]}
+
+
+#: The labelled set's columns, as ``tests/fixtures/triage_eval.csv`` and ``make triage-report`` read them, then
+#: what the export adds.
+LABEL_COLUMNS = ("tweet_id", "author_id", "created_at", "text", "reply", "intent", "urgent",
+                 "channel", "triaged", "agent", "labelled_at", "ticket_id")
+
+
+def labels(svc: Services, agent: Agent, since: str | None = None) -> dict[str, Any]:
+    """For leads and comms: every label given (since ``since``, an ISO date or time), as rows of the labelled
+    set's format: the first message's id, the customer's internal id (never the platform's), when it was written,
+    its text, whether it replied to something, the label, and what triage had said. One read of the mention store
+    per label (``since`` keeps a large export short). A label whose message is gone is left out."""
+    if not may_oversee(agent):
+        raise Forbidden("the labels are for leads and comms")
+    after: datetime | None = None
+    if since:
+        try:
+            after = datetime.fromisoformat(since)
+        except ValueError:
+            raise Invalid("since must be an ISO date or time, e.g. 2026-12-01", details={"since": "invalid"}) from None
+        if after.tzinfo is None:
+            after = after.replace(tzinfo=_zone(svc))
+    rows = []
+    for given in svc.labels.all(after):
+        stored = svc.mentions.get(given.mention_key)
+        if stored is None:
+            continue
+        m = stored.mention
+        rows.append({"tweet_id": m.external_id, "author_id": given.customer_id,
+                     "created_at": m.created_at.isoformat(), "text": m.text, "reply": "yes" if m.reply_to else "no",
+                     "intent": given.intent, "urgent": "yes" if given.urgent else "no", "channel": m.channel,
+                     "triaged": given.triaged, "agent": given.agent, "labelled_at": given.at.isoformat(),
+                     "ticket_id": given.ticket_id})
+    agreed = sum(1 for r in rows if r["intent"] == r["triaged"])
+    return {"columns": list(LABEL_COLUMNS), "labels": rows, "count": len(rows),
+            "triage_agreed": agreed}
+
+
 def link(svc: Services, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
     """Two identities are one customer (the customer-links use case, acted by this agent)."""
     _require_on_shift(svc, agent, svc.now())
@@ -541,7 +623,7 @@ def link(svc: Services, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ by name
 #: The actions on one ticket, by the name the API and the web inbox use (``.../tickets/{id}/{action}``).
 ACTIONS_WITH_BODY: dict[str, Callable[[Services, Agent, str, dict[str, Any]], dict[str, Any]]] = {
-    "reply": reply, "note": note, "transfer": transfer}
+    "reply": reply, "note": note, "transfer": transfer, "label": label}
 ACTIONS_WITHOUT_BODY: dict[str, Callable[[Services, Agent, str], dict[str, Any]]] = {
     "claim": claim, "release": release, "resolve": resolve, "reopen": reopen}
 TICKET_ACTIONS = (*ACTIONS_WITH_BODY, *ACTIONS_WITHOUT_BODY)
@@ -612,7 +694,20 @@ def oversight(svc: Services, agent: Agent) -> dict[str, Any]:
         "high_reach": [_summary(svc, t, now) for t in open_tickets if "high_reach" in t.flags],
         "abuse": [_summary(svc, t, now) for t in open_tickets if t.intent == "abuse" or "abuse" in t.flags],
         "first_answered_per_hour": [row for row in throughput if row["tickets"]],
+        "labels": _label_summary(svc.labels.all(now - timedelta(days=LABEL_SUMMARY_DAYS))),
     }
+
+
+#: How far back the oversight page counts agents' labels.
+LABEL_SUMMARY_DAYS = 30
+
+
+def _label_summary(given: list[TriageLabel]) -> dict[str, Any]:
+    """How many tickets agents labelled lately, and how often triage had said the same."""
+    agreed = sum(1 for x in given if x.intent == x.triaged)
+    return {"days": LABEL_SUMMARY_DAYS, "count": len(given), "triage_agreed": agreed,
+            "corrected": sorted(Counter(f"{x.triaged} → {x.intent}" for x in given if x.intent != x.triaged).items(),
+                                key=lambda kv: (-kv[1], kv[0]))}
 
 
 def expire_claims(svc: Services) -> int:

@@ -17,6 +17,7 @@ def forget_customer(svc: Services, identity: str) -> dict[str, int]:
     for ticket in tickets:
         mention_keys.update(ticket.mention_keys)
         svc.acks.forget(ticket.ack_key)
+        svc.labels.forget(ticket.ticket_id)
         svc.tickets.delete(ticket.ticket_id)
         removed["tickets"] += 1
     if customer_id:

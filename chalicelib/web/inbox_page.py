@@ -19,8 +19,10 @@ it (``ERROR_STATUS``, passed in as ``status_of``).
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import hmac
+import io
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -65,6 +67,9 @@ ASSETS = {"inbox.css": "text/css; charset=utf-8", "inbox.js": "text/javascript; 
 CHANNELS = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "messenger": "Messenger",
             "email": "e-mail", "form": "the web form", "bluesky": "Bluesky", "mastodon": "Mastodon",
             "reply": "our reply"}
+#: The intents an agent may label a ticket's first message with, as the inbox words them.
+INTENT_CHOICES = (("complaint", "Complaint"), ("question", "Question"), ("praise", "Praise"),
+                  ("spam", "Spam or promotion"), ("abuse", "Abuse"), ("other", "Other: chit-chat, news, no ask"))
 FLAGS = {"abuse": "Abuse", "high_reach": "High reach", "personal_data_in_public": "Personal data in public"}
 SIGN_IN_REASONS = {
     "required": "Sign in to use the inbox.",
@@ -248,6 +253,23 @@ class Web:
     def oversight(self, call: Callable[[Services, Agent], dict[str, Any]]) -> Page:
         return self.page("inbox_oversight.html", call)
 
+    def labels_csv(self, call: Callable[[Services, Agent, str | None], dict[str, Any]]) -> Page:
+        """GET /inbox/labels.csv: the agents' labels as a file ``make triage-report`` reads (``--labelled``)."""
+        signed_in = self._agent_or_none()
+        if signed_in is None:
+            return self._to_sign_in()
+        since = self.request.query.get("since") or None
+        try:
+            view = call(self.svc, signed_in.agent, since)
+        except errors.Refused as exc:
+            return self._error(exc, signed_in)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=view["columns"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(view["labels"])
+        return 200, out.getvalue(), {**SECURITY_HEADERS, "Content-Type": "text/csv; charset=utf-8",
+                                     "Content-Disposition": 'attachment; filename="triage-labels.csv"'}
+
     def ticket(self, ticket_id: str, call: Callable[[Services, Agent, str], dict[str, Any]]) -> Page:
         if not _plausible_id(ticket_id):
             return self._error(errors.NotFound(f"ticket {ticket_id[:MAX_TICKET_ID]}"), self._agent_or_none())
@@ -414,6 +436,7 @@ class Web:
             "desk_choices": [(d, self.svc.config.desks[d].description) for d in self.svc.config.desk_ids],
             "request_id": secrets.token_hex(16), "reply_text": "", "reply_private": False,
             "private_limit": lambda channel: reply_limit(channel, True),
+            "intent_choices": INTENT_CHOICES,
         }
         common.update(context)
         body = render(template, **common)
@@ -454,6 +477,8 @@ def _action_data(action: str, form: Mapping[str, str]) -> dict[str, Any]:
         return {"desk": form.get("desk", "").strip()}
     if action == "link":
         return {"identity": form.get("identity", "").strip(), "with": form.get("with", "").strip()}
+    if action == "label":
+        return {"intent": form.get("intent", "").strip(), "urgent": "urgent" in form}
     return {}
 
 
@@ -470,6 +495,11 @@ def _after(action: str, ticket_id: str, result: dict[str, Any], data: Mapping[st
         return here, f"You hold ticket {ticket_id} now."
     if action == "note":
         return here, "Note added."
+    if action == "label":
+        said = f"{data.get('intent')}{', urgent' if data.get('urgent') else ''}"
+        agreed = result.get("triaged") == data.get("intent")
+        return here, f"Labelled {said}" + (": triage had it right." if agreed else
+                                            f"; triage had said {result.get('triaged')}.")
     if action == "transfer":
         return "/inbox", f"Ticket {ticket_id} moved to desk {data.get('desk')}."
     if action == "release":

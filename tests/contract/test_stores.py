@@ -14,7 +14,7 @@ from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import Event, Ticket
 from chalicelib.services import Stores
-from chalicelib.store.ports import AlreadyExists, Charge, ConcurrentUpdate, StoredMention
+from chalicelib.store.ports import AlreadyExists, Charge, ConcurrentUpdate, StoredMention, TriageLabel
 from tests.conftest import LOCAL_ENV, PROJECT
 
 T0 = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc)
@@ -620,3 +620,25 @@ def test_queues_take_messages_and_refuse_what_sqs_would(queues):
     assert queues.url("responder-outbox")
     with pytest.raises(ValueError, match="exceeds the SQS limit"):
         queues.send_outbox({"text": "x" * (256 * 1024)})
+
+
+def test_triage_labels_keep_one_label_per_ticket_oldest_first(stores):
+    start = datetime(2031, 1, 1, tzinfo=timezone.utc) + timedelta(days=uuid.uuid4().int % 1000)  # apart per run
+    first, second = uid("R"), uid("R")
+
+    def given(ticket_id: str, minutes: int, intent: str, urgent: bool = False) -> TriageLabel:
+        return TriageLabel(ticket_id=ticket_id, customer_id="C" + ticket_id, mention_key=f"x#{ticket_id}",
+                           intent=intent, urgent=urgent, triaged="complaint", agent="amira",
+                           at=start + timedelta(minutes=minutes))
+
+    stores.labels.record(given(first, 5, "praise"))
+    stores.labels.record(given(second, 1, "question", urgent=True))
+    stores.labels.record(given(first, 9, "other"))  # relabelled: replaces the first label
+    found = [x for x in stores.labels.all(start) if x.ticket_id in (first, second)]
+    assert found == [given(second, 1, "question", urgent=True), given(first, 9, "other")]
+    assert [x for x in stores.labels.all(start + timedelta(minutes=2)) if x.ticket_id in (first, second)] == \
+        [given(first, 9, "other")]
+    assert {first, second} <= {x.ticket_id for x in stores.labels.all()}
+    stores.labels.forget(first)
+    stores.labels.forget(uid("R"))  # nothing there: no error
+    assert [x.ticket_id for x in stores.labels.all(start) if x.ticket_id in (first, second)] == [second]

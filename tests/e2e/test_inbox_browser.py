@@ -150,6 +150,31 @@ def test_an_agent_signs_in_takes_answers_and_resolves_in_the_browser(wednesday_s
             expect(page.get_by_role("button", name="Reopen")).to_be_visible()
             assert requests.get(status_url + ".json", timeout=10).json()["status"] == "resolved"
             assert len(sent_to(stack, TWEET_ID)) == 1
+
+            # triage read the tweet as a complaint; Amira labels it a question (a resolved ticket too)
+            expect(page.get_by_label("The first message is")).to_have_value("complaint")
+            page.get_by_label("The first message is").select_option("question")
+            page.get_by_role("button", name="Save label").click()
+            expect(page.get_by_role("status")).to_have_text("Labelled question; triage had said complaint.")
+            expect(page.get_by_label("The first message is")).to_have_value("question")
+            expect(page.locator("#label-hint")).to_contain_text("last label: amira: question (triage: complaint)")
+
+            # a lead sees it on the oversight page and downloads the labels for the triage report
+            page.get_by_role("button", name="Sign out").click()
+            page.get_by_label("Username").fill("chloe")
+            page.get_by_label("Password").fill("Chloe-local-1")
+            page.get_by_role("button", name="Sign in").click()
+            page.goto(stack.base + "/inbox/oversight")
+            labels = page.locator("section", has=page.get_by_role("heading", name="Triage labels"))
+            expect(labels).to_contain_text("agents labelled 1 ticket; triage had said the same for 0.")
+            expect(labels.get_by_role("row", name="complaint → question 1")).to_be_visible()
+            link = labels.get_by_role("link", name="Download every label (CSV)")
+            assert link.get_attribute("download") == "triage-labels.csv"
+            fetched = context.request.get(stack.base + link.get_attribute("href").removeprefix(stack.base))
+            assert fetched.status == 200 and fetched.headers["content-type"] == "text/csv; charset=utf-8"
+            exported = fetched.text().splitlines()
+            assert exported[0].startswith("tweet_id,author_id,created_at,text,reply,intent,urgent,channel,triaged")
+            assert exported[1].startswith(f"{TWEET_ID},") and ",question,no,x,complaint,amira," in exported[1]
         finally:
             browser.close()
     assert problems == []

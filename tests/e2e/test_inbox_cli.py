@@ -177,6 +177,35 @@ def test_a_lead_sees_oversight(stack, tmp_path):
         assert expected in seen.stdout, (expected, seen.stdout)
 
 
+def test_an_agent_labels_a_ticket_and_a_lead_measures_triage_on_the_labels(stack, tmp_path):
+    opened = tweet_and_wait(stack, "700301", "@ExampleRail the new trains are lush, well done", user_id="7301",
+                            desk="journeys")  # praise names no desk: the brand's default desk
+    amira = tmp_path / "amira"
+    assert inbox(stack, "login", "-u", "amira", tokens=amira, RESPONDER_PASSWORD="Amira-local-1").returncode == 0
+    wrong = inbox(stack, "label", opened, "grumpy", tokens=amira)
+    assert wrong.returncode == 1 and "intent must be one of complaint, question, praise" in wrong.stderr
+    done = inbox(stack, "label", opened, "praise", "--not-urgent", tokens=amira)
+    assert done.returncode == 0, done.stderr
+    assert re.search(rf"Labelled ticket {opened} praise(: triage had it right\.|; triage had said \w+\.)",
+                     done.stdout), done.stdout
+    refused = inbox(stack, "labels", "--out", str(tmp_path / "x.csv"), tokens=amira)
+    assert refused.returncode == 1 and "the labels are for leads and comms" in refused.stderr
+
+    chloe = tmp_path / "chloe"
+    assert inbox(stack, "login", "-u", "chloe", tokens=chloe, RESPONDER_PASSWORD="Chloe-local-1").returncode == 0
+    assert "Triage labels, last 30 days:" in inbox(stack, "oversight", tokens=chloe).stdout
+    exported = tmp_path / "labels.csv"
+    written = inbox(stack, "labels", "--out", str(exported), tokens=chloe)
+    assert written.returncode == 0 and f"written to {exported}" in written.stdout, written.stderr
+    rows = [line for line in exported.read_text(encoding="utf-8").splitlines() if line.startswith("700301,")]
+    assert len(rows) == 1 and ",praise,no,x," in rows[0] and ",amira," in rows[0]
+    # the triage report reads the file as it is (make triage-report LABELLED=...)
+    report = subprocess.run([sys.executable, "bench/triage_accuracy.py", "--labelled", str(exported), "--part", "all"],
+                            cwd=PROJECT, text=True, capture_output=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    assert re.search(r"== whole set: \d+ labelled inbound tweets ==", report.stdout), report.stdout
+
+
 def test_customer_text_cannot_drive_the_terminal(stack, tmp_path):
     tokens = tmp_path / "token"
     opened = tweet_and_wait(stack, "700002", "@ExampleRail [bold red]refund[/] \x1b[2J\x1b]0;owned\x07 my train "

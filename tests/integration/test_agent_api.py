@@ -131,3 +131,42 @@ def test_transfer_and_release_tell_the_desk_queues(client, svc, day):
     message = json.loads(receive_all("responder-desk-journeys")[-1]["Body"])
     assert (message["event"], message["change"], message["from_desk"]) == ("ticket.updated", "transferred",
                                                                            "complaints")
+
+
+def test_agents_label_tickets_and_a_lead_exports_them_for_the_triage_report(client, svc, day, tmp_path):
+    post_tweet(client, "8101", "@MeridianRail luv the new quiet coach, fabulous!", WEDNESDAY, user_id="601")
+    post_tweet(client, "8102", "@MeridianRail is the 18:04 running tonight?", WEDNESDAY, user_id="602")
+    run_pipeline()
+    amira = sign_in(client, "amira", "Amira-local-1")
+    tickets = {t.reply_target.handle: t.ticket_id for t in svc.tickets.open_tickets()}
+    praise, question = tickets["traveller601"], tickets["traveller602"]
+
+    bad = client.http.post(f"/agent/tickets/{praise}/label", body=json.dumps({"intent": "rant"}), headers=amira)
+    assert bad.status_code == 422 and "intent must be one of" in bad.json_body["error"]
+    done = client.http.post(f"/agent/tickets/{praise}/label", body=json.dumps({"intent": "praise"}), headers=amira)
+    assert done.status_code == 200, done.body
+    assert done.json_body["triaged"] == "praise" and done.json_body["ticket"]["labelled"].startswith("amira: praise")
+    corrected = client.http.post(f"/agent/tickets/{question}/label", headers=amira,
+                                 body=json.dumps({"intent": "complaint", "urgent": False}))
+    assert corrected.json_body["triaged"] == "question" and corrected.json_body["ticket"]["intent"] == "complaint"
+
+    assert client.http.get("/agent/labels", headers=amira).status_code == 403
+    lead = sign_in(client, "chloe", "Chloe-local-1")
+    export = client.http.get("/agent/labels", headers=lead).json_body
+    assert export["count"] == 2 and export["triage_agreed"] == 1
+    assert {(r["tweet_id"], r["intent"], r["triaged"]) for r in export["labels"]} == {
+        ("8101", "praise", "praise"), ("8102", "complaint", "question")}
+    assert client.http.get("/agent/labels?since=yesterday", headers=lead).status_code == 422
+
+    # the export is the labelled set's format: the triage report measures it as it is
+    import csv
+
+    from bench.triage_accuracy import evaluate
+
+    path = tmp_path / "labels.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=export["columns"])
+        writer.writeheader()
+        writer.writerows(export["labels"])
+    figures = evaluate(labelled_path=path, part=None)
+    assert figures["n"] == 2 and figures["ack"]["complaint"]["n"] == 1 and figures["ack"]["praise"]["acked"] == 0

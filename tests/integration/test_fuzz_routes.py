@@ -98,7 +98,8 @@ def test_gets_and_deletes(client, token, accept, crc, identity):
         assert response.status_code < 500, (method, path, response.status_code, response.body[:300])
 
 
-agent_keys = st.sampled_from(["username", "password", "desk", "text", "private", "request_id", "identity", "with"])
+agent_keys = st.sampled_from(["username", "password", "desk", "text", "private", "request_id", "identity", "with",
+                              "intent", "urgent"])
 agent_bodies = st.one_of(bodies, st.dictionaries(agent_keys, json_values, max_size=4).map(
     lambda v: json.dumps(v).encode()))
 
@@ -107,7 +108,7 @@ agent_bodies = st.one_of(bodies, st.dictionaries(agent_keys, json_values, max_si
 @given(body=agent_bodies, path=st.sampled_from(["/agent/sign-in", "/agent/next", "/agent/customer-links",
                                                 "/agent/tickets/RAAAAAAAA/reply", "/agent/tickets/RAAAAAAAA/note",
                                                 "/agent/tickets/RAAAAAAAA/transfer", "/agent/tickets/x/resolve",
-                                                "/agent/tickets/RAAAAAAAA/claim"]),
+                                                "/agent/tickets/RAAAAAAAA/claim", "/agent/tickets/RAAAAAAAA/label"]),
        authorization=st.sampled_from(["agent", "", "Bearer ", "Bearer a.b.c"]) | st.text(max_size=40))
 def test_agent_posts(client, agent_authorization, body, path, authorization):
     headers = {"Content-Type": "application/json"}
@@ -125,6 +126,7 @@ def test_agent_gets(client, agent_authorization, ticket):
 
     if not quote(ticket, safe=""):
         return
-    for path in (f"/agent/tickets/{quote(ticket, safe='')}", "/agent/me", "/agent/oversight"):
+    for path in (f"/agent/tickets/{quote(ticket, safe='')}", "/agent/me", "/agent/oversight",
+                 f"/agent/labels?since={quote(ticket, safe='')}"):
         response = client.http.get(path, headers={"Authorization": agent_authorization})
         assert response.status_code < 500, (path, response.status_code, response.body[:300])

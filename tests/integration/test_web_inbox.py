@@ -3,7 +3,9 @@ session cookie and its flags, CSRF tokens, the Content-Security-Policy, and ever
 inbox use cases, down to the outbox and the sandbox."""
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from urllib.parse import urlencode, urlparse
 
@@ -394,6 +396,32 @@ def test_leads_see_oversight(client, day):
     assert priya.get("/inbox/oversight").status_code == 200
 
 
+def test_an_agent_labels_from_the_ticket_page_and_a_lead_downloads_the_labels(amira, day, client):
+    where = take_next(amira)
+    amira.get(where)
+    assert 'action="' + where + '/label"' in amira.text and '<option value="complaint" selected>' in amira.text
+    response = amira.post(f"{where}/label", {"csrf": amira.csrf(), "intent": "question", "urgent": "1"})
+    assert response.status_code == 303
+    amira.get(location(response))
+    assert "Labelled question, urgent; triage had said complaint." in amira.text
+    assert the_ticket(day).intent == "question" and the_ticket(day).priority == "normal"
+    response = amira.post(f"{where}/label", {"csrf": amira.csrf(), "intent": "furious"})
+    assert response.status_code == 422 and "Intent must be one of" in amira.text
+    assert amira.get("/inbox/labels.csv").status_code == 403  # leads and comms only
+    chloe = Browser(client)
+    chloe.sign_in("chloe", "Chloe-local-1")
+    chloe.get("/inbox/oversight")
+    assert "agents labelled 1 ticket; triage had said the same for 0." in chloe.text
+    download = chloe.get("/inbox/labels.csv")
+    assert download.status_code == 200 and download.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert download.headers["Content-Disposition"] == 'attachment; filename="triage-labels.csv"'
+    rows = list(csv.DictReader(io.StringIO(download.body.decode())))
+    assert [(r["intent"], r["urgent"], r["triaged"], r["agent"]) for r in rows] == [
+        ("question", "yes", "complaint", "amira")]
+    assert chloe.get("/inbox/labels.csv?since=2999-01-01").body.decode().count("\n") == 1  # the header alone
+    assert chloe.get("/inbox/labels.csv?since=soon").status_code == 422
+
+
 def test_assets_are_served_with_their_types(client):
     css = client.http.get("/inbox/assets/inbox.css")
     js = client.http.get("/inbox/assets/inbox.js")
@@ -405,9 +433,9 @@ def test_assets_are_served_with_their_types(client):
 
 # ------------------------------------------------------------------------------------------------ hostile input
 FORM_FIELDS = st.sampled_from(["csrf", "text", "private", "request_id", "desk", "identity", "with", "username",
-                               "password", "m", "k"])
+                               "password", "m", "k", "intent", "urgent"])
 forms = st.dictionaries(FORM_FIELDS, st.text(max_size=40), max_size=5)
-ACTIONS = ("reply", "note", "transfer", "release", "resolve", "reopen", "claim", "link", "unknown")
+ACTIONS = ("reply", "note", "transfer", "release", "resolve", "reopen", "claim", "link", "label", "unknown")
 
 
 @settings(max_examples=40, deadline=None, database=None,

@@ -10,8 +10,10 @@ import pytest
 
 from chalicelib.domain.agent import Agent
 from chalicelib.domain.textlength import x_length as x_weighted_length
+from chalicelib.domain.triage import policy_acknowledges
 from chalicelib.usecases import inbox
-from chalicelib.usecases.errors import Conflict, Forbidden, Invalid, NotAuthenticated
+from chalicelib.usecases.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
+from chalicelib.usecases.privacy import forget_customer
 from chalicelib.usecases.process import process_mention
 from tests.conftest import run_memory_pipeline, utc
 from tests.unit.test_usecases import outbox_of, tweet
@@ -218,3 +220,62 @@ def test_claim_a_named_ticket_waiting_for_the_customer(day):
     assert taken["claimed_by"] == "ben"
     with pytest.raises(Forbidden, match="is claimed by ben"):
         inbox.claim(day, AMIRA, ticket_id)
+
+
+# ------------------------------------------------------------------------------------------------ labels
+def test_an_agent_labels_the_first_message_and_the_ticket_follows(day):
+    ingest(day, complaint(1, 30, "luv the new seats, fabulous crew today"))
+    ticket = next(iter(day.tickets.open_tickets()))
+    assert ticket.intent == "praise" and not ticket.acked
+    labelled = inbox.label(day, BEN, ticket.ticket_id, {"intent": "complaint", "urgent": True})
+    assert labelled["triaged"] == "praise"
+    view = labelled["ticket"]
+    assert view["intent"] == "complaint" and view["labelled"] == "ben: complaint, urgent (triage: praise)"
+    assert view["priority"] == "normal"  # routing stays as it was: the label is the truth, not a re-route
+    stored = day.tickets.get(ticket.ticket_id)
+    assert policy_acknowledges(stored.intent, stored.reasons)  # a closing-time acknowledgement would follow it
+    again = inbox.label(day, AMIRA, ticket.ticket_id, {"intent": "praise"})  # a later label replaces the first
+    assert again["triaged"] == "praise" and not policy_acknowledges("praise", day.tickets.get(ticket.ticket_id).reasons)
+    [given] = day.labels.all()
+    assert (given.intent, given.urgent, given.triaged, given.agent) == ("praise", False, "praise", "amira")
+
+
+def test_a_label_is_refused_with_reasons(day):
+    ingest(day, complaint(1, 30))
+    ticket_id = next(iter(day.tickets.open_tickets())).ticket_id
+    with pytest.raises(Invalid, match="intent must be one of complaint, question, praise, spam, abuse, other"):
+        inbox.label(day, AMIRA, ticket_id, {"intent": "angry"})
+    with pytest.raises(Invalid, match="urgent must be true or false"):
+        inbox.label(day, AMIRA, ticket_id, {"intent": "complaint", "urgent": "yes"})
+    with pytest.raises(Forbidden, match="your teams do not cover"):
+        inbox.label(day, OMAR, ticket_id, {"intent": "complaint"})
+    with pytest.raises(NotFound):
+        inbox.label(day, AMIRA, "R00000000", {"intent": "complaint"})
+    assert day.labels.all() == []
+
+
+def test_leads_export_the_labels_in_the_reports_format_without_forgotten_customers(day, clock):
+    first = complaint(1, 30, "where is my refund? three weeks now", author="71")
+    second = tweet("900002", "@MeridianRail thanks Jo, all sorted", at=WEDNESDAY - timedelta(minutes=20),
+                   author="72", reply_to="12345")
+    ingest(day, first, second)
+    by_author = {t.reply_target.handle: t for t in day.tickets.open_tickets()}
+    inbox.label(day, BEN, by_author["user71"].ticket_id, {"intent": "question"})
+    inbox.label(day, CHLOE, by_author["user72"].ticket_id, {"intent": "praise"})
+    with pytest.raises(Forbidden, match="the labels are for leads and comms"):
+        inbox.labels(day, AMIRA)
+    export = inbox.labels(day, CHLOE)
+    assert export["columns"][:7] == ["tweet_id", "author_id", "created_at", "text", "reply", "intent", "urgent"]
+    rows = {row["tweet_id"]: row for row in export["labels"]}
+    assert rows["900001"]["text"] == first.text and rows["900001"]["reply"] == "no"
+    assert rows["900001"]["author_id"] == by_author["user71"].customer_id  # the internal id, never the platform's
+    assert rows["900002"]["reply"] == "yes" and rows["900002"]["intent"] == "praise"
+    assert export["count"] == 2 and export["triage_agreed"] == sum(r["intent"] == r["triaged"] for r in rows.values())
+    assert inbox.labels(day, CHLOE, since=(WEDNESDAY + timedelta(minutes=1)).isoformat())["count"] == 0
+    with pytest.raises(Invalid, match="since must be an ISO date"):
+        inbox.labels(day, CHLOE, since="last tuesday")
+    summary = inbox.oversight(day, CHLOE)["labels"]
+    assert summary["count"] == 2 and summary["days"] == inbox.LABEL_SUMMARY_DAYS
+    forget_customer(day, "x#71")
+    assert [row["tweet_id"] for row in inbox.labels(day, CHLOE)["labels"]] == ["900002"]
+    assert [given.customer_id for given in day.labels.all()] == [by_author["user72"].customer_id]
