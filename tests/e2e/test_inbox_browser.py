@@ -3,7 +3,8 @@
 A customer tweets on a Wednesday morning; Amira signs in, takes the next ticket, types a reply (the live counter
 counts it as X does), sends it, sees it reach the local outbox on X and the customer's status page say we replied,
 and resolves the ticket. Screenshots: artifacts/inbox.png (the inbox, desktop) and artifacts/inbox-ticket.png (the
-ticket, phone). Chromium comes from ``tools.browser``; without one the test is skipped.
+ticket, phone), artifacts/inbox-labelled.png (the ticket after a label) and artifacts/inbox-oversight.png (a
+lead's oversight with the labels). Chromium comes from ``tools.browser``; without one the test is skipped.
 """
 from __future__ import annotations
 
@@ -158,6 +159,7 @@ def test_an_agent_signs_in_takes_answers_and_resolves_in_the_browser(wednesday_s
             expect(page.get_by_role("status")).to_have_text("Labelled question; triage had said complaint.")
             expect(page.get_by_label("The first message is")).to_have_value("question")
             expect(page.locator("#label-hint")).to_contain_text("last label: amira: question (triage: complaint)")
+            page.screenshot(path=str(ARTIFACTS / "inbox-labelled.png"), full_page=True)
 
             # a lead sees it on the oversight page and downloads the labels for the triage report
             page.get_by_role("button", name="Sign out").click()
@@ -168,6 +170,7 @@ def test_an_agent_signs_in_takes_answers_and_resolves_in_the_browser(wednesday_s
             labels = page.locator("section", has=page.get_by_role("heading", name="Triage labels"))
             expect(labels).to_contain_text("agents labelled 1 ticket; triage had said the same for 0.")
             expect(labels.get_by_role("row", name="complaint → question 1")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "inbox-oversight.png"), full_page=True)
             link = labels.get_by_role("link", name="Download every label (CSV)")
             assert link.get_attribute("download") == "triage-labels.csv"
             fetched = context.request.get(stack.base + link.get_attribute("href").removeprefix(stack.base))
@@ -178,5 +181,5 @@ def test_an_agent_signs_in_takes_answers_and_resolves_in_the_browser(wednesday_s
         finally:
             browser.close()
     assert problems == []
-    for name in ("inbox.png", "inbox-ticket.png"):
+    for name in ("inbox.png", "inbox-ticket.png", "inbox-labelled.png", "inbox-oversight.png"):
         assert (ARTIFACTS / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
