@@ -449,10 +449,14 @@ def reply(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> 
 def note(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """An internal note: any agent whose team covers the desk (or a lead), on shift, holder or not."""
     text = _text(data, "text", MAX_NOTE)
-    return {"ticket": ticket_view(svc, _note(svc, agent, ticket_id, text), agent)}
+    return {"ticket": ticket_view(svc, _annotate(svc, agent, ticket_id,
+                                                 lambda t, now: t.note(agent.username, text, now)), agent)}
 
 
-def _note(svc: Services, agent: Agent, ticket_id: str, text: str) -> Ticket:
+def _annotate(svc: Services, agent: Agent, ticket_id: str, change: Callable[[Ticket, datetime], object],
+              check: Callable[[Ticket], None] | None = None) -> Ticket:
+    """A change any agent whose team covers the desk (or a lead) may make, on shift, holder or not (a note, a
+    label): ``check`` may refuse the ticket first, then ``change(ticket, now)`` with a conditional write."""
     now = svc.now()
     ticket = _load(svc, ticket_id)
     _may_see(svc, agent, ticket)
@@ -460,8 +464,10 @@ def _note(svc: Services, agent: Agent, ticket_id: str, text: str) -> Ticket:
         _require_on_shift(svc, agent, now)
     else:
         _acting_teams(svc, agent, ticket.desk, now)
+    if check is not None:
+        check(ticket)
     try:
-        updated = svc.tickets.update(ticket_id, lambda t: t.note(agent.username, text, now), current=ticket)
+        updated = svc.tickets.update(ticket_id, lambda t: change(t, now), current=ticket)
     except ConcurrentUpdate:
         raise Conflict(f"ticket {ticket_id} is changing right now; try again") from None
     if updated is None:
@@ -546,33 +552,27 @@ def label(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> 
     urgent = data.get("urgent")
     if urgent is not None and not isinstance(urgent, bool):
         raise Invalid("urgent must be true or false", details={"urgent": "not a boolean"})
-    now = svc.now()
-    ticket = _load(svc, ticket_id)
-    _may_see(svc, agent, ticket)
-    if agent.lead:
-        _require_on_shift(svc, agent, now)
-    else:
-        _acting_teams(svc, agent, ticket.desk, now)
-    if ticket.status == MERGED:
-        raise Conflict(f"ticket {ticket_id} was merged into {ticket.merged_into}: label that one")
-    if not ticket.mention_keys:
-        raise Conflict(f"ticket {ticket_id} has no customer message to label")
-    said_urgent = ticket.urgent if urgent is None else urgent
     acknowledge = intent in svc.config.triage.acknowledge.intents
-    triaged: list[str] = []
-    try:
-        updated = svc.tickets.update(ticket_id, lambda t: triaged.append(
-            t.label(intent, said_urgent, agent.username, now, acknowledge=acknowledge)), current=ticket)
-    except ConcurrentUpdate:
-        raise Conflict(f"ticket {ticket_id} is changing right now; try again") from None
-    if updated is None:
-        raise NotFound(f"ticket {ticket_id}")
+    said: list[tuple[bool, str, datetime]] = []  # urgent, what triage had given, when
+
+    def labellable(ticket: Ticket) -> None:
+        if ticket.status == MERGED:
+            raise Conflict(f"ticket {ticket_id} was merged into {ticket.merged_into}: label that one")
+        if not ticket.mention_keys:
+            raise Conflict(f"ticket {ticket_id} has no customer message to label")
+
+    def apply(t: Ticket, now: datetime) -> None:
+        is_urgent = t.urgent if urgent is None else urgent
+        said.append((is_urgent, t.label(intent, is_urgent, agent.username, now, acknowledge=acknowledge), now))
+
+    updated = _annotate(svc, agent, ticket_id, apply, labellable)
+    said_urgent, triaged, at = said[-1]
     svc.labels.record(TriageLabel(ticket_id=ticket_id, customer_id=updated.customer_id,
                                   mention_key=updated.mention_keys[0], intent=intent, urgent=said_urgent,
-                                  triaged=triaged[-1], agent=agent.username, at=now))
+                                  triaged=triaged, agent=agent.username, at=at))
     logger.info("ticket labelled", extra={"ticket_id": ticket_id, "agent": agent.username, "intent": intent,
-                                          "triaged": triaged[-1]})
-    return {"ticket": ticket_view(svc, updated, agent), "triaged": triaged[-1]}
+                                          "triaged": triaged})
+    return {"ticket": ticket_view(svc, updated, agent), "triaged": triaged}
 
 
 #: The labelled set's columns, as ``tests/fixtures/triage_eval.csv`` and ``make triage-report`` read them, then
