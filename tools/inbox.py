@@ -696,6 +696,11 @@ def oversight(as_json: bool = JSON_OPTION) -> None:
         console.print(txt(f"Triage labels, last {given.get('days')} days: {given['count']} tickets, triage had said "
                           f"the same for {given.get('triage_agreed', 0)}" + (f"; corrected: {corrected}" if corrected
                                                                               else "") + ". Export: labels --out FILE"))
+        a = given.get("acknowledged") or {}
+        if a.get("should") or a.get("should_not"):
+            console.print(txt(f"  acknowledged by triage: {a.get('should_acked', 0)} of {a.get('should', 0)} "
+                              f"complaints and questions, {a.get('should_not_acked', 0)} of {a.get('should_not', 0)} "
+                              "praise and other"))
     else:
         console.print(txt(f"Triage labels: none in the last {given.get('days', 30)} days", "dim"))
 

@@ -218,11 +218,22 @@ class Ticket:
         """An internal note (never shown to the customer)."""
         self.record(now, "note", f"{agent}: {text}")
 
+    @property
+    def triaged_intent(self) -> str:
+        """The intent triage gave the first message (its first ``intent …`` reason), whatever a label said since."""
+        return next((r.split()[1].rstrip(":") for r in self.reasons if r.startswith("intent ")), self.intent)
+
+    @property
+    def triaged_acknowledge(self) -> bool | None:
+        """Whether triage's policy acknowledged the first message (its first ``acknowledge: …`` reason, whether or
+        not the desk was open then); None for a ticket from before the policy."""
+        return next((r.startswith("acknowledge: yes") for r in self.reasons if r.startswith("acknowledge: ")), None)
+
     def label(self, intent: str, urgent: bool, agent: str, now: datetime, *, acknowledge: bool) -> str:
         """An agent says what the first message really was (intent, urgent or not): the ticket's intent becomes it,
         and an acknowledgement still to come (closing time, busy) follows the label, recorded in ``reasons`` as
         ``policy_acknowledges`` reads them. Priority and SLA stay as routed. Returns the intent triage had given."""
-        triaged = next((r.split()[1].rstrip(":") for r in self.reasons if r.startswith("intent ")), self.intent)
+        triaged = self.triaged_intent
         self.intent = intent
         said = f"{intent}{', urgent' if urgent else ''}"
         self.reasons.append(f"labelled {said} by {agent}")

@@ -59,6 +59,7 @@ class TriageLabel:
     intent: str
     urgent: bool
     triaged: str  # the intent triage had given
+    triaged_acknowledge: bool | None  # whether triage's policy acknowledged the message (None: not recorded)
     agent: str
     at: datetime
 

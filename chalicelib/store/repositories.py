@@ -617,7 +617,8 @@ class DynamoTriageLabels(_State):
     def record(self, label: TriageLabel) -> None:
         value = {"customer_id": label.customer_id, "mention_key": label.mention_key, "intent": label.intent,
                  "urgent": label.urgent,
-                 "triaged": label.triaged, "agent": label.agent, "at": label.at.isoformat()}
+                 "triaged": label.triaged, "triaged_acknowledge": label.triaged_acknowledge, "agent": label.agent,
+                 "at": label.at.isoformat()}
         self._put(self._PK, label.ticket_id, value=value, ttl=self._retention)
 
     def all(self, since: datetime | None = None) -> list[TriageLabel]:
@@ -628,7 +629,7 @@ class DynamoTriageLabels(_State):
             if since is None or at >= since:
                 found.append(TriageLabel(ticket_id=item.sk, customer_id=v["customer_id"], mention_key=v["mention_key"],
                                          intent=v["intent"], urgent=bool(v["urgent"]), triaged=v["triaged"],
-                                         agent=v["agent"], at=at))
+                                         triaged_acknowledge=v.get("triaged_acknowledge"), agent=v["agent"], at=at))
         return sorted(found, key=lambda x: (x.at, x.ticket_id))
 
     def forget(self, ticket_id: str) -> None:

@@ -569,7 +569,8 @@ def label(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> 
     said_urgent, triaged, at = said[-1]
     svc.labels.record(TriageLabel(ticket_id=ticket_id, customer_id=updated.customer_id,
                                   mention_key=updated.mention_keys[0], intent=intent, urgent=said_urgent,
-                                  triaged=triaged, agent=agent.username, at=at))
+                                  triaged=triaged, triaged_acknowledge=updated.triaged_acknowledge,
+                                  agent=agent.username, at=at))
     logger.info("ticket labelled", extra={"ticket_id": ticket_id, "agent": agent.username, "intent": intent,
                                           "triaged": triaged})
     return {"ticket": ticket_view(svc, updated, agent), "triaged": triaged}
@@ -578,7 +579,7 @@ def label(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> 
 #: The labelled set's columns, as ``tests/fixtures/triage_eval.csv`` and ``make triage-report`` read them, then
 #: what the export adds.
 LABEL_COLUMNS = ("tweet_id", "author_id", "created_at", "text", "reply", "intent", "urgent",
-                 "channel", "triaged", "agent", "labelled_at", "ticket_id")
+                 "channel", "triaged", "triage_acknowledged", "agent", "labelled_at", "ticket_id")
 
 
 def labels(svc: Services, agent: Agent, since: str | None = None) -> dict[str, Any]:
@@ -605,7 +606,8 @@ def labels(svc: Services, agent: Agent, since: str | None = None) -> dict[str, A
         rows.append({"tweet_id": m.external_id, "author_id": given.customer_id,
                      "created_at": m.created_at.isoformat(), "text": m.text, "reply": "yes" if m.reply_to else "no",
                      "intent": given.intent, "urgent": "yes" if given.urgent else "no", "channel": m.channel,
-                     "triaged": given.triaged, "agent": given.agent, "labelled_at": given.at.isoformat(),
+                     "triaged": given.triaged, "triage_acknowledged": _yes_no(given.triaged_acknowledge),
+                     "agent": given.agent, "labelled_at": given.at.isoformat(),
                      "ticket_id": given.ticket_id})
     agreed = sum(1 for r in rows if r["intent"] == r["triaged"])
     return {"columns": list(LABEL_COLUMNS), "labels": rows, "count": len(rows),
@@ -702,10 +704,21 @@ def oversight(svc: Services, agent: Agent) -> dict[str, Any]:
 LABEL_SUMMARY_DAYS = 30
 
 
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else "yes" if value else "no"
+
+
 def _label_summary(given: list[TriageLabel]) -> dict[str, Any]:
-    """How many tickets agents labelled lately, and how often triage had said the same."""
+    """How many tickets agents labelled lately, how often triage had said the same, and the acknowledgement's
+    figures on them: the share triage's policy acknowledged of those labelled a complaint or question (which
+    should be) and of those labelled praise or other (which should not)."""
     agreed = sum(1 for x in given if x.intent == x.triaged)
-    return {"days": LABEL_SUMMARY_DAYS, "count": len(given), "triage_agreed": agreed,
+    decided = [x for x in given if x.triaged_acknowledge is not None]
+    should = [x.triaged_acknowledge for x in decided if x.intent in ("complaint", "question")]
+    should_not = [x.triaged_acknowledge for x in decided if x.intent in ("praise", "other")]
+    acknowledged = {"should": len(should), "should_acked": sum(1 for a in should if a),
+                    "should_not": len(should_not), "should_not_acked": sum(1 for a in should_not if a)}
+    return {"days": LABEL_SUMMARY_DAYS, "count": len(given), "triage_agreed": agreed, "acknowledged": acknowledged,
             "corrected": sorted(Counter(f"{x.triaged} → {x.intent}" for x in given if x.intent != x.triaged).items(),
                                 key=lambda kv: (-kv[1], kv[0]))}
 

@@ -628,7 +628,8 @@ def test_triage_labels_keep_one_label_per_ticket_oldest_first(stores):
 
     def given(ticket_id: str, minutes: int, intent: str, urgent: bool = False) -> TriageLabel:
         return TriageLabel(ticket_id=ticket_id, customer_id="C" + ticket_id, mention_key=f"x#{ticket_id}",
-                           intent=intent, urgent=urgent, triaged="complaint", agent="amira",
+                           intent=intent, urgent=urgent, triaged="complaint", triaged_acknowledge=minutes > 3,
+                           agent="amira",
                            at=start + timedelta(minutes=minutes))
 
     stores.labels.record(given(first, 5, "praise"))

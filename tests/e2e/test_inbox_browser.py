@@ -177,7 +177,7 @@ def test_an_agent_signs_in_takes_answers_and_resolves_in_the_browser(wednesday_s
             assert fetched.status == 200 and fetched.headers["content-type"] == "text/csv; charset=utf-8"
             exported = fetched.text().splitlines()
             assert exported[0].startswith("tweet_id,author_id,created_at,text,reply,intent,urgent,channel,triaged")
-            assert exported[1].startswith(f"{TWEET_ID},") and ",question,no,x,complaint,amira," in exported[1]
+            assert exported[1].startswith(f"{TWEET_ID},") and ",question,no,x,complaint,yes,amira," in exported[1]
         finally:
             browser.close()
     assert problems == []

@@ -412,6 +412,7 @@ def test_an_agent_labels_from_the_ticket_page_and_a_lead_downloads_the_labels(am
     chloe.sign_in("chloe", "Chloe-local-1")
     chloe.get("/inbox/oversight")
     assert "agents labelled 1 ticket; triage had said the same for 0." in chloe.text
+    assert "1 of 1 labelled a complaint or question acknowledged; 0 of 0 labelled praise or other" in chloe.text
     download = chloe.get("/inbox/labels.csv")
     assert download.status_code == 200 and download.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert download.headers["Content-Disposition"] == 'attachment; filename="triage-labels.csv"'

@@ -276,6 +276,9 @@ def test_leads_export_the_labels_in_the_reports_format_without_forgotten_custome
         inbox.labels(day, CHLOE, since="last tuesday")
     summary = inbox.oversight(day, CHLOE)["labels"]
     assert summary["count"] == 2 and summary["days"] == inbox.LABEL_SUMMARY_DAYS
+    # the refund complaint was acknowledged by triage's policy, the thanks was not: both right
+    assert (rows["900001"]["triage_acknowledged"], rows["900002"]["triage_acknowledged"]) == ("yes", "no")
+    assert summary["acknowledged"] == {"should": 1, "should_acked": 1, "should_not": 1, "should_not_acked": 0}
     forget_customer(day, "x#71")
     assert [row["tweet_id"] for row in inbox.labels(day, CHLOE)["labels"]] == ["900002"]
     assert [given.customer_id for given in day.labels.all()] == [by_author["user72"].customer_id]
