@@ -630,6 +630,8 @@ def labels(out: Path = typer.Option(..., "--out", "-o", help="the CSV file to wr
         _print_json(data)
         return
     columns, rows = data.get("columns") or [], data.get("labels") or []
+    if str(out) == "-" and sys.stdout.isatty():  # customers' words on a terminal: shown, never obeyed
+        rows = [{key: clean(str(value)) for key, value in row.items()} for row in rows]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()

@@ -250,3 +250,35 @@ def test_interactive_login_in_a_terminal_does_not_echo_the_password(stack, tmp_p
     me = inbox(stack, "me", tokens=tokens)
     assert me.returncode == 0 and "On shift: oncall" in me.stdout and "oncall" in me.stdout, me.stderr
     assert saved_token(stack, tokens) not in shown + me.stdout
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_labels_written_to_a_terminal_show_customer_text_without_obeying_it(stack, tmp_path):
+    opened = tweet_and_wait(stack, "700302", "@ExampleRail \x1b]2;owned\x07\x1b[2J my train was cancelled",
+                            user_id="7302")
+    amira, chloe = tmp_path / "amira", tmp_path / "chloe"
+    assert inbox(stack, "login", "-u", "amira", tokens=amira, RESPONDER_PASSWORD="Amira-local-1").returncode == 0
+    assert inbox(stack, "label", opened, "complaint", tokens=amira).returncode == 0
+    assert inbox(stack, "login", "-u", "chloe", tokens=chloe, RESPONDER_PASSWORD="Chloe-local-1").returncode == 0
+    piped = inbox(stack, "labels", "--out", "-", tokens=chloe)  # to a pipe: the data as it is
+    assert piped.returncode == 0 and "\x1b]2;owned\x07" in piped.stdout
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": "xterm",
+           "LANG": "C.UTF-8", "TZ": "UTC", "PORT": str(stack.http_port), "RESPONDER_TOKEN_FILE": str(chloe)}
+    command = (f"cd {shlex.quote(str(PROJECT))} && env -i {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())}"
+               f" {shlex.quote(sys.executable)} -m tools.inbox labels --out -; echo EXIT=$?; sleep 60")
+    tmux = ["tmux", "-L", f"responder-labels-test-{os.getpid()}", "-f", "/dev/null"]
+
+    def screen() -> str:
+        return subprocess.run([*tmux, "capture-pane", "-p", "-J", "-t", "labels"], capture_output=True,
+                              text=True).stdout
+
+    subprocess.run([*tmux, "new-session", "-d", "-s", "labels", "-x", "250", "-y", "50", command], check=True)
+    try:
+        shown = stack.wait_for(lambda: "EXIT=" in screen() and screen(), timeout=15) or screen()
+        title = subprocess.run([*tmux, "display-message", "-p", "-t", "labels", "#{pane_title}"],
+                               capture_output=True, text=True).stdout.strip()
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+    assert "EXIT=0" in shown and shown.lstrip().startswith("tweet_id,author_id"), shown  # nothing cleared the screen
+    assert r"\x1b]2;owned\x07\x1b[2J my train was cancelled" in shown, shown
+    assert title != "owned"
