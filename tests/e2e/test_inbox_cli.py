@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -225,18 +226,26 @@ def test_customer_text_cannot_drive_the_terminal(stack, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_interactive_login_in_a_terminal_does_not_echo_the_password(stack, tmp_path):
-    tokens = tmp_path / "token"
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": "xterm",
+def in_terminal(stack, home: Path, tokens: Path, *args: str, width: int = 150) -> tuple[list[str], Any]:
+    """``python -m tools.inbox ARGS`` started in a real terminal (a tmux session named ``inbox``) with a bare
+    environment; the tmux command to drive it, and a function reading its screen. Kill the server when done."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TERM": "xterm",
            "LANG": "C.UTF-8", "TZ": "UTC", "PORT": str(stack.http_port), "RESPONDER_TOKEN_FILE": str(tokens)}
     command = (f"cd {shlex.quote(str(PROJECT))} && env -i {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())}"
-               f" {shlex.quote(sys.executable)} -m tools.inbox login; echo EXIT=$?; sleep 60")
+               f" {shlex.quote(sys.executable)} -m tools.inbox {shlex.join(args)}; echo EXIT=$?; sleep 60")
     tmux = ["tmux", "-L", f"responder-inbox-test-{os.getpid()}", "-f", "/dev/null"]
 
     def screen() -> str:
-        return subprocess.run([*tmux, "capture-pane", "-p", "-t", "inbox"], capture_output=True, text=True).stdout
+        return subprocess.run([*tmux, "capture-pane", "-p", "-J", "-t", "inbox"], capture_output=True,
+                              text=True).stdout
 
-    subprocess.run([*tmux, "new-session", "-d", "-s", "inbox", "-x", "150", "-y", "40", command], check=True)
+    subprocess.run([*tmux, "new-session", "-d", "-s", "inbox", "-x", str(width), "-y", "40", command], check=True)
+    return tmux, screen
+
+
+def test_interactive_login_in_a_terminal_does_not_echo_the_password(stack, tmp_path):
+    tokens = tmp_path / "token"
+    tmux, screen = in_terminal(stack, tmp_path, tokens, "login")
     try:
         assert stack.wait_for(lambda: "Username:" in screen(), timeout=15), screen()
         subprocess.run([*tmux, "send-keys", "-t", "inbox", "omar", "Enter"], check=True)
@@ -262,20 +271,10 @@ def test_labels_written_to_a_terminal_show_customer_text_without_obeying_it(stac
     assert inbox(stack, "login", "-u", "chloe", tokens=chloe, RESPONDER_PASSWORD="Chloe-local-1").returncode == 0
     piped = inbox(stack, "labels", "--out", "-", tokens=chloe)  # to a pipe: the data as it is
     assert piped.returncode == 0 and "\x1b]2;owned\x07" in piped.stdout
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": "xterm",
-           "LANG": "C.UTF-8", "TZ": "UTC", "PORT": str(stack.http_port), "RESPONDER_TOKEN_FILE": str(chloe)}
-    command = (f"cd {shlex.quote(str(PROJECT))} && env -i {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())}"
-               f" {shlex.quote(sys.executable)} -m tools.inbox labels --out -; echo EXIT=$?; sleep 60")
-    tmux = ["tmux", "-L", f"responder-labels-test-{os.getpid()}", "-f", "/dev/null"]
-
-    def screen() -> str:
-        return subprocess.run([*tmux, "capture-pane", "-p", "-J", "-t", "labels"], capture_output=True,
-                              text=True).stdout
-
-    subprocess.run([*tmux, "new-session", "-d", "-s", "labels", "-x", "250", "-y", "50", command], check=True)
+    tmux, screen = in_terminal(stack, tmp_path, chloe, "labels", "--out", "-", width=250)
     try:
         shown = stack.wait_for(lambda: "EXIT=" in screen() and screen(), timeout=15) or screen()
-        title = subprocess.run([*tmux, "display-message", "-p", "-t", "labels", "#{pane_title}"],
+        title = subprocess.run([*tmux, "display-message", "-p", "-t", "inbox", "#{pane_title}"],
                                capture_output=True, text=True).stdout.strip()
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
