@@ -62,10 +62,33 @@ def part_of(tweet_id: str) -> str:
     return "heldout" if int(digest[:8], 16) % 10 < 3 else "tuning"
 
 
+#: The columns a labelled file must have (an export of the inbox's labels has them, and more).
+REQUIRED_COLUMNS = ("tweet_id", "text", "intent", "urgent")
+
+
+class LabelledFileError(ValueError):
+    """A labelled file the report cannot read: which file, and what is wrong with it, for a person."""
+
+
 def load_labelled(path: Path = DEFAULT_LABELLED, part: str | None = None) -> list[dict[str, str]]:
-    """The labelled rows (with their ``part``), all of them or one part's."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = [dict(row, part=part_of(row["tweet_id"])) for row in csv.DictReader(handle)]
+    """The labelled rows (with their ``part``), all of them or one part's. A file without the columns, or with an
+    intent the product does not know, is refused with the line at fault (``LabelledFileError``)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise LabelledFileError(f"{path}: no column {', '.join(missing)} (the first line must name "
+                                        f"{', '.join(REQUIRED_COLUMNS)}; an inbox download has them)")
+            rows = []
+            for row in reader:
+                if row["intent"] not in INTENTS or row["urgent"] not in ("yes", "no"):
+                    raise LabelledFileError(f"{path}, line {reader.line_num}: intent must be one of "
+                                            f"{', '.join(INTENTS)} and urgent yes or no, not "
+                                            f"{row['intent']!r} and {row['urgent']!r}")
+                rows.append(dict(row, part=part_of(row["tweet_id"])))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise LabelledFileError(f"{path}: cannot be read as a UTF-8 CSV file ({exc})") from None
     return [row for row in rows if part is None or row["part"] == part]
 
 
@@ -272,6 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     parts: tuple[str | None, ...] = PARTS if args.part == "both" else (None,) if args.part == "all" else (args.part,)
     for part in parts:
+        try:
+            if not load_labelled(args.labelled, part):
+                raise LabelledFileError(f"{args.labelled}: no labelled row{' in the ' + part + ' part' if part else ''}"
+                                        " (agents label tickets on their page; download again later)")
+        except LabelledFileError as exc:
+            print(f"triage report: {exc}", file=sys.stderr)
+            return 1
         figures = evaluate(args.config, args.labelled, part)
         report(figures)
         if part == "heldout" and args.labelled == DEFAULT_LABELLED:
