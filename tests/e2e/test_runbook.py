@@ -205,6 +205,36 @@ def test_a_customers_data_is_deleted_as_the_runbook_says(stack):
     assert gone.returncode == 1 and "404" in gone.stdout
 
 
+def test_triage_is_measured_on_the_inbox_labels_as_the_runbook_says(stack, tmp_path):
+    env = {**stack_env(stack), "RESPONDER_PASSWORD": "Chloe-local-1", "RESPONDER_TOKEN_FILE": str(tmp_path / "t")}
+    login, download, report = commands_of(("tools.inbox", "login"), ("tools.inbox", "labels"),
+                                          ("make", "triage-report"))
+    labels = tmp_path / "labels.csv"
+    assert shell(login, env).returncode == 0
+    result = shell(download.replace("labels.csv", str(labels)), env)
+    assert result.returncode == 0 and "0 labels written" in result.stdout, result.stdout + result.stderr
+    result = shell(report.replace("labels.csv", str(labels)), env)  # nobody has labelled yet: said, exit 1
+    assert result.returncode != 0 and "no labelled row (agents label tickets" in result.stderr, result.stderr
+
+    # Sunday 03:00: an urgent complaint goes to the on-call desk, and Omar, on call, labels it
+    send_tweet(stack, "770300", "@ExampleRail stranded at Reading with two small kids, last train cancelled and no "
+               "replacement bus", user_id="7703")
+    tickets = stack.wait_for(lambda: stack.get("/admin/backlog/oncall", headers={
+        "Authorization": "Bearer local-admin-token"}).json()["tickets"], timeout=15)
+    assert tickets, stack.output()[-3000:]
+    omar = stack.post("/agent/sign-in", json={"username": "omar", "password": "Omar-local-1"}).json()["token"]
+    labelled = stack.post(f"/agent/tickets/{tickets[0]['ticket_id']}/label", json={"intent": "complaint"},
+                          headers={"Authorization": f"Bearer {omar}"})
+    assert labelled.status_code == 200, labelled.text
+
+    result = shell(download.replace("labels.csv", str(labels)), env)
+    assert result.returncode == 0 and "1 label written" in result.stdout, result.stdout + result.stderr
+    result = shell(report.replace("labels.csv", str(labels)), env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "== whole set: 1 labelled inbound tweets ==" in result.stdout
+    assert re.search(r"complaints acknowledged\s+100\.0%\s+\(1 of 1\)", result.stdout), result.stdout
+
+
 def test_every_runbook_command_was_run():
     missing = sorted({form(c) for c in runbook_commands()} - EXECUTED)
     assert not missing, f"runbook commands no test ran: {missing}"
