@@ -194,12 +194,14 @@ def _pipeline_figures() -> dict:
             return send_outbox(message, delay=delay)
 
         svc.queues.send_outbox = recording_send_outbox  # type: ignore[method-assign]
-        with counting_aws_calls() as calls:
-            started = time.perf_counter()
-            for envelope in envelopes:
-                process_envelope(svc, envelope)
-            process_seconds = time.perf_counter() - started
-        svc.queues.send_outbox = send_outbox  # type: ignore[method-assign]
+        try:
+            with counting_aws_calls() as calls:
+                started = time.perf_counter()
+                for envelope in envelopes:
+                    process_envelope(svc, envelope)
+                process_seconds = time.perf_counter() - started
+        finally:
+            svc.queues.send_outbox = send_outbox  # type: ignore[method-assign]
         process_calls = sum(calls.values())
         acks = [OutboxItem.from_dict(message) for message in handed]
         clock.advance(hours=1)  # the outbox sends them later: the channel's rate has refilled by then

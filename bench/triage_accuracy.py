@@ -98,9 +98,13 @@ def _ratio(numerator: int, denominator: int) -> float | None:
 
 def evaluate(config_path: Path = DEFAULT_CONFIG, labelled_path: Path = DEFAULT_LABELLED,
              part: str | None = "heldout") -> dict[str, Any]:
-    """Run the real triage over one part of the labelled set (``None``: all of it); the figures and the results."""
+    """Run the real triage over one part of the labelled set (``None``: all of it); the figures and the results.
+    A file the report cannot use, or a part without a row, raises ``LabelledFileError``."""
     config = load_config(config_path)
     rows = load_labelled(labelled_path, part)
+    if not rows:
+        raise LabelledFileError(f"{labelled_path}: no labelled row{' in the ' + part + ' part' if part else ''}"
+                                " (agents label tickets on their page; download again later)")
     texts = [row["text"] for row in rows]
     channels = [row.get("channel") or "x" for row in rows]  # an export of agents' labels names each row's channel
     results = [triage(text, channel=channel, config=config)  # also warms the compiled rules
@@ -296,13 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     parts: tuple[str | None, ...] = PARTS if args.part == "both" else (None,) if args.part == "all" else (args.part,)
     for part in parts:
         try:
-            if not load_labelled(args.labelled, part):
-                raise LabelledFileError(f"{args.labelled}: no labelled row{' in the ' + part + ' part' if part else ''}"
-                                        " (agents label tickets on their page; download again later)")
+            figures = evaluate(args.config, args.labelled, part)
         except LabelledFileError as exc:
             print(f"triage report: {exc}", file=sys.stderr)
             return 1
-        figures = evaluate(args.config, args.labelled, part)
         report(figures)
         if part == "heldout" and args.labelled == DEFAULT_LABELLED:
             report_agreement(agreement(figures))
