@@ -303,6 +303,13 @@ def admin_backlog(desk):
     return _admin(lambda svc: backlog(svc, desk))
 
 
+@app.route("/admin/acknowledgements", methods=["GET"])
+def admin_acknowledgements():
+    from chalicelib.usecases.admin import acknowledgements
+
+    return _admin(acknowledgements)
+
+
 @app.route("/admin/incidents", methods=["GET"])
 def list_incidents():
     from chalicelib.usecases.incidents import list_incidents as incidents
@@ -339,6 +346,13 @@ def closing_time(event):
     from chalicelib.usecases.closing_time import closing_time as run
 
     return run(services())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="dispatch_outbox")
+def dispatch_outbox(event):
+    from chalicelib.usecases.waiting import dispatch
+
+    return dispatch(services())
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="sla_watch")

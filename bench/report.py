@@ -24,16 +24,9 @@ def markdown(r: dict[str, Any]) -> str:
                      f"ms · p99 {lat['p99_ms']} ms ({lat['not_acknowledged']} not acknowledged) |")
     st = r.get("storm", {})
     if st:
-        lines.append(
-            f"| storm: {st['mentions']:,} mentions offered at {st['offered_per_second']:g}/s through the webhook route "
-            f"and SQS handlers (moto, one consumer per queue), {st['customers']:,} customers, "
-            f"{st['repeat_deliveries']} repeated deliveries | "
-            f"{st['throughput_mentions_per_second']} mentions/s "
-            f"processed; {st['lost']} lost; {st['customers_with_more_than_one_open_ticket']} customers with two open "
-            f"tickets; {st['tickets']:,} tickets; {st['acknowledgements']} acks, sends within the "
-            f"{st['outbound_budget_per_minute']}/min budget: {'yes' if st['sends_within_budget'] else 'NO'} "
-            f"(at most {st['most_sends_in_60s']} in 60 s); max depth inbound {st['max_inbound_depth']}, outbox "
-            f"{st['max_outbox_depth']}; invariant violations {st['invariant_violations']} ([plot](storm.png)) |")
+        from bench.storm import report_row
+
+        lines.append(report_row(st))
     pkg = r.get("package", {})
     if pkg and not pkg.get("skipped"):
         largest = ", ".join(f"{k} {v / 2**20:.1f}" for k, v in list(pkg["largest_zipped"].items())[:4])

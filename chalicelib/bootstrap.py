@@ -35,7 +35,7 @@ def dynamo_stores(settings: Settings) -> Stores:
         incidents=db.DynamoIncidents(retention), cursors=db.DynamoCursors(retention),
         form_limit=db.DynamoFormLimit(retention), sandbox=db.DynamoSandbox(retention),
         health=db.DynamoHealth(retention), answers=db.DynamoAnswers(retention),
-        labels=db.DynamoTriageLabels(retention))
+        labels=db.DynamoTriageLabels(retention), waiting=db.DynamoWaitingRoom(retention))
 
 
 def memory_stores() -> Stores:
@@ -47,7 +47,7 @@ def memory_stores() -> Stores:
         threads=m.MemoryThreads(), acks=m.MemoryAckLedger(), outbox=m.MemoryOutbox(), allowance=m.MemoryAllowance(),
         incidents=m.MemoryIncidents(), cursors=m.MemoryCursors(), form_limit=m.MemoryFormLimit(),
         sandbox=m.MemorySandbox(), health=m.MemoryHealth(), answers=m.MemoryAnswerCounts(),
-        labels=m.MemoryTriageLabels())
+        labels=m.MemoryTriageLabels(), waiting=m.MemoryWaitingRoom())
 
 
 def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> Callable[[str], Sender]:

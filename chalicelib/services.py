@@ -30,6 +30,7 @@ from chalicelib.store.ports import (
     ThreadIndex,
     TicketStore,
     TriageLabels,
+    WaitingRoom,
 )
 
 
@@ -49,6 +50,7 @@ class Stores:
     health: Health
     answers: AnswerCounts
     labels: TriageLabels
+    waiting: WaitingRoom
 
 
 @dataclass
@@ -125,6 +127,10 @@ class Services:
     def labels(self) -> TriageLabels:
         return self.stores.labels
 
+    @property
+    def waiting(self) -> WaitingRoom:
+        return self.stores.waiting
+
     def now(self) -> datetime:
         return self.clock.now()
 
@@ -136,6 +142,13 @@ class Services:
     def links(self) -> StatusLinks:
         """Status links: the public base URL and the signing key, read once."""
         return StatusLinks(self.settings.public_base_url, self.secrets.get("STATUS_LINK_KEY"))
+
+    def rate_per_minute(self, channel: str) -> int:
+        """The channel's outbound rate: sends a minute, a token bucket of that many tokens (GCRA). The brand file's
+        ``outbound.per_minute`` for the channel (each platform's documented limit by default), unless the environment
+        sets ``OUTBOUND_PER_MINUTE``, an operator's override for every channel."""
+        override = self.settings.outbound_per_minute
+        return override if override is not None else self.config.outbound.rate(channel)
 
     def sender(self, channel: str) -> Sender:
         if channel not in self._senders:

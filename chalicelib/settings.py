@@ -67,7 +67,9 @@ class Settings(BaseModel):
     bluesky_service_url: str = "https://bsky.social"  # BLUESKY_SERVICE_URL: the account's PDS / entryway
     mastodon_instance_url: str = ""  # MASTODON_INSTANCE_URL: the brand's instance (empty: the Mastodon poller is off)
     mastodon_account: str = ""  # MASTODON_ACCOUNT: the brand's own user@instance (its own statuses are skipped)
-    outbound_per_minute: int = Field(default=30, ge=1)  # token bucket per channel account
+    #: OUTBOUND_PER_MINUTE: sends a minute on every channel, overriding the brand file's rates per channel
+    #: (``outbound.per_minute``); unset (None): each channel's own rate
+    outbound_per_minute: int | None = Field(default=None, ge=1)
     reopen_window_days: int = Field(default=7, ge=0, le=365)  # a customer writing again within it reopens the case
     sandbox_outbound: bool = False  # True: record outbound messages instead of sending (stage local)
     agent_pool_id: str = ""  # AGENT_POOL_ID: the Cognito user pool agents sign in to

@@ -104,3 +104,17 @@ def sns_signed(message: dict, key, version: str = "2", algorithm=None) -> dict:
     algorithm = algorithm or (hashes.SHA1() if version == "1" else hashes.SHA256())
     signed["Signature"] = base64.b64encode(key.sign(string_to_sign(signed), padding.PKCS1v15(), algorithm)).decode()
     return signed
+
+
+def acknowledging(svc, channels: str) -> None:
+    """Give ``svc`` the brand file it was built with, its ``triage.acknowledge.channels`` set to ``channels`` (YAML,
+    e.g. ``"{bluesky: true}"``): parsed anew, so nothing derived from the old configuration (the compiled triage
+    rules) is kept."""
+    from pathlib import Path
+
+    from chalicelib.configfile import parse_config
+
+    text = Path(svc.settings.config_path).read_text(encoding="utf-8")
+    changed = text.replace("\n  acknowledge:\n", f"\n  acknowledge:\n    channels: {channels}\n", 1)
+    assert changed != text, "the brand file has no triage.acknowledge section"
+    svc.config = parse_config(changed, source=svc.settings.config_path)

@@ -61,6 +61,21 @@ def rota() -> None:
 
 
 @app.command()
+def acks() -> None:
+    """Every decided acknowledgement of the open cases: sent, waiting, queued, expired or parked, per channel."""
+    data = _call("GET", "/admin/acknowledgements")
+    states = ("decided", "sent", "waiting", "queued", "expired", "parked")
+    table = Table(title=f"Acknowledgements of open cases at {data['at']}")
+    for column in ("channel", *states):
+        table.add_column(column)
+    for channel, row in sorted(data["per_channel"].items()):
+        table.add_row(channel, *(str(row[s]) for s in states))
+    table.add_row("all", *(str(data[s]) for s in states))
+    console.print(table)
+    console.print(f"waiting room: {data['waiting_room'] or 'empty'}; dead-letter queues: {data['dead_letter_queues']}")
+
+
+@app.command()
 def backlog(desk: str) -> None:
     """Waiting tickets of a desk, urgent first then oldest first contact."""
     data = _call("GET", f"/admin/backlog/{desk}")

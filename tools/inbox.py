@@ -669,6 +669,20 @@ def oversight(as_json: bool = JSON_OPTION) -> None:
                       txt(row.get("depth", 0)), txt(row.get("claimed", 0)), txt(row.get("oldest_wait") or "-"),
                       txt(breaches, "bold red" if breaches else ""), txt(row.get("answered_last_hour", 0)))
     console.print(desks)
+    acks = data.get("acknowledgements") or {}
+    if acks.get("decided"):
+        states = ("decided", "sent", "waiting", "queued", "expired", "parked")
+        table = Table(title="Acknowledgements of open cases", title_justify="left")
+        for column in ("channel", *states):
+            table.add_column(column, justify="left" if column == "channel" else "right")
+        for channel, row in sorted((acks.get("per_channel") or {}).items()):
+            table.add_row(txt(channel, "bold"), *(txt(row.get(state, 0), "bold red" if state == "parked" and
+                                                      row.get(state) else "") for state in states))
+        console.print(table)
+    for queue, depth in sorted((acks.get("dead_letter_queues") or {}).items()):
+        if depth:
+            command = f"python -m tools.admin dlq {queue.removesuffix('-dlq')}"
+            console.print(txt(f"{depth} on {queue}: {command}", "bold red"))
     for key, title in (("high_reach", "High reach"), ("abuse", "Abuse (for a person to look at)")):
         rows = data.get(key) or []
         if not rows:

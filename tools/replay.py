@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 import threading
 import time
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import requests
 import typer
@@ -145,6 +147,40 @@ def report(base_url: str, rows: list[Row], *, session: requests.Session | None =
             "references_given": len({key.split("#")[1] for keys in acks.values() for key in keys})}
 
 
+ADMIN_TOKEN = "local-admin-token"  # stage local's documented dummy (README: local secrets)
+
+
+def accounts(base_url: str, *, session: requests.Session | None = None) -> dict[str, Any]:
+    """The stack's account of every decided acknowledgement (``GET /admin/acknowledgements``)."""
+    session = session or requests.Session()
+    token = os.environ.get("RESPONDER_ADMIN_TOKEN", ADMIN_TOKEN)
+    answer = session.get(base_url + "/admin/acknowledgements", headers={"Authorization": f"Bearer {token}"},
+                         timeout=120)
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def drained(base_url: str, limit: float, *, poll: float = 5.0) -> dict[str, Any]:
+    """Wait (at most ``limit`` seconds) until no acknowledgement waits for its channel's rate or is on its way;
+    the account then (or at the limit)."""
+    deadline = time.monotonic() + limit
+    while True:
+        current = accounts(base_url)
+        if not (current["waiting"] or current["queued"]) or time.monotonic() >= deadline:
+            return current
+        print(f"draining: {current['waiting']} waiting, {current['queued']} on their way, {current['sent']} sent",
+              flush=True)
+        time.sleep(poll)
+
+
+def print_accounts(data: dict[str, Any]) -> None:
+    """Decided = sent + waiting + queued + expired + parked, and the dead-letter queues' depths."""
+    states = ("sent", "waiting", "queued", "expired", "parked")
+    print(f"{'acknowledgements decided':32} {data['decided']} = " + " + ".join(f"{data[s]} {s}" for s in states))
+    for queue, depth in data["dead_letter_queues"].items():
+        print(f"{'on ' + queue:32} {depth}")
+
+
 def main(
     base_url: str = typer.Option("", help="the running stack (default: RESPONDER_URL, else "
                                            "http://127.0.0.1:$PORT, else port 8000)"),
@@ -156,6 +192,8 @@ def main(
     secret: str = typer.Option(LOCAL_SECRET, help="X consumer secret the stack verifies with"),
     show_report: bool = typer.Option(False, "--report", help="then wait and print what customers received"),
     settle: float = typer.Option(60.0, help="with --report: seconds to let the stack finish processing"),
+    drain: float = typer.Option(1800.0, help="with --report: then at most this many seconds for the acknowledgements "
+                                             "waiting for the channel's rate to go out"),
 ) -> None:
     if not base_url:
         from tools.stack_url import base_url as configured
@@ -170,8 +208,10 @@ def main(
           f"{counts['accepted']} accepted, {counts['rejected']} rejected")
     if show_report:
         time.sleep(settle)
+        accounts = drained(base_url, drain)
         for name, value in report(base_url, rows).items():
             print(f"{name.replace('_', ' '):32} {value}")
+        print_accounts(accounts)
 
 
 if __name__ == "__main__":

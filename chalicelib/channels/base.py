@@ -71,6 +71,7 @@ class MentionsPage:
     result_count: int = 0  # tweets the API returned, before our own tweets are skipped
     rate_limit_remaining: int | None = None
     rate_limit_reset: datetime | None = None
+    skipped: list[str] = field(default_factory=list)  # "<tweet id>: <reason>" for each tweet that cannot be read
 
 
 class SnsEndpoint(Protocol):

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from chalicelib.domain.mention import Mention
+from chalicelib.domain.mention import Mention, Unstorable
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_PREFIX = "sha256="
@@ -91,8 +91,11 @@ def parse(
     *,
     page_ids: set[str] | frozenset[str] = frozenset(),
     ig_ids: set[str] | frozenset[str] = frozenset(),
+    refused: list[str] | None = None,
 ) -> list[Mention]:
-    """Mentions in one webhook body, in delivery order.
+    """Mentions in one webhook body, in delivery order. A change or message the store cannot hold (``Unstorable``:
+    an id longer than a key may be) is left out and its path and reason added to ``refused``; its neighbours in the
+    batch are read all the same, by the webhook and again by the processor.
 
     ``page_ids`` / ``ig_ids`` are the brand's own Facebook Page ids and Instagram account ids: anything
     authored by them is skipped (the entry's own id is always treated as the brand's).
@@ -131,11 +134,15 @@ def parse(
             c_path = f"{path}.changes[{c_index}]"
             change = _obj(change, c_path)
             field_name = change.get("field")
-            if obj == "page" and field_name == "feed":
-                mention = _feed_comment(change.get("value"), entry_id, entry_time, own, f"{c_path}.value")
-            elif obj == "instagram" and field_name == "comments":
-                mention = _ig_comment(change.get("value"), entry_id, entry_time, own, f"{c_path}.value")
-            else:
+            try:
+                if obj == "page" and field_name == "feed":
+                    mention = _feed_comment(change.get("value"), entry_id, entry_time, own, f"{c_path}.value")
+                elif obj == "instagram" and field_name == "comments":
+                    mention = _ig_comment(change.get("value"), entry_id, entry_time, own, f"{c_path}.value")
+                else:
+                    continue
+            except Unstorable as exc:
+                _refuse(refused, c_path, exc)
                 continue
             if mention is not None:
                 mentions.append(mention)
@@ -143,10 +150,19 @@ def parse(
         messaging = _list(entry.get("messaging"), f"{path}.messaging")
         for m_index, event in enumerate(messaging):
             m_path = f"{path}.messaging[{m_index}]"
-            mention = _message(event, obj, entry_id, entry_time, own, m_path)
+            try:
+                mention = _message(event, obj, entry_id, entry_time, own, m_path)
+            except Unstorable as exc:
+                _refuse(refused, m_path, exc)
+                continue
             if mention is not None:
                 mentions.append(mention)
     return mentions
+
+
+def _refuse(refused: list[str] | None, path: str, reason: Unstorable) -> None:
+    if refused is not None:
+        refused.append(f"{path}: {reason}")
 
 
 def _feed_comment(value: Any, entry_id: str, entry_time: Any, own: set[str], path: str) -> Mention | None:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from chalicelib.domain.mention import Mention
+from chalicelib.domain.mention import Mention, Unstorable
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 
@@ -93,8 +93,15 @@ def _parse_dm(event: dict[str, Any], users: dict[str, Any], brand_id: str) -> Me
     )
 
 
-def parse(payload: dict[str, Any], *, brand_id: str = "") -> list[Mention]:
-    """Mentions, replies and DMs from one Account Activity delivery; the brand's own events are skipped."""
+def _refuse(refused: list[str] | None, path: str, reason: Unstorable) -> None:
+    if refused is not None:
+        refused.append(f"{path}: {reason}")
+
+
+def parse(payload: dict[str, Any], *, brand_id: str = "", refused: list[str] | None = None) -> list[Mention]:
+    """Mentions, replies and DMs from one Account Activity delivery; the brand's own events are skipped. An event
+    the store cannot hold (``Unstorable``) is left out and its reason added to ``refused``: its neighbours are
+    read all the same, by the webhook and again by the processor. Any other malformed event refuses the delivery."""
     if not isinstance(payload, dict):
         raise ValueError("an X webhook body must be a JSON object")
     brand_id = str(payload.get("for_user_id") or brand_id)
@@ -103,21 +110,27 @@ def parse(payload: dict[str, Any], *, brand_id: str = "") -> list[Mention]:
     dms = payload.get("direct_message_events") or []
     if not isinstance(tweets, list) or not isinstance(dms, list):
         raise ValueError("tweet_create_events and direct_message_events must be lists")
-    for tweet in tweets:
+    for index, tweet in enumerate(tweets):
         if not isinstance(tweet, dict):
             raise ValueError("each tweet event must be an object")
         try:
             mention = _parse_tweet(tweet, brand_id)
+        except Unstorable as exc:
+            _refuse(refused, f"tweet_create_events[{index}]", exc)
+            continue
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
             raise ValueError(f"malformed tweet event: {exc}") from exc
         if mention and mention.text:
             mentions.append(mention)
     users = payload.get("users") or {}
-    for event in dms:
+    for index, event in enumerate(dms):
         if not isinstance(event, dict):
             raise ValueError("each direct message event must be an object")
         try:
             mention = _parse_dm(event, users, brand_id)
+        except Unstorable as exc:
+            _refuse(refused, f"direct_message_events[{index}]", exc)
+            continue
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
             raise ValueError(f"malformed direct message event: {exc}") from exc
         if mention and mention.text:

@@ -153,7 +153,8 @@ class XApi:
         pagination_token: str | None = None,
         max_results: int = 100,
     ) -> MentionsPage:
-        """One page of mentions of ``user_id``, newest first; the account's own tweets are skipped.
+        """One page of mentions of ``user_id``, newest first; the account's own tweets are skipped, and so is a tweet
+        that cannot be a mention (an id the store cannot hold), named in ``skipped`` with the reason.
 
         Raises ``RateLimited`` on 429, ``XAuthError`` on 401/403, ``XApiError`` otherwise.
         """
@@ -170,14 +171,19 @@ class XApi:
         )
         users = {str(user.id): user.data for user in (response.includes or {}).get("users", [])}
         tweets = response.data or []
-        mentions = [
-            self._to_mention(tweet.data, users)
-            for tweet in tweets
-            if str(tweet.data.get("author_id", "")) != str(user_id)
-        ]
+        mentions: list[Mention] = []
+        skipped: list[str] = []
+        for tweet in tweets:
+            if str(tweet.data.get("author_id", "")) == str(user_id):
+                continue
+            try:
+                mentions.append(self._to_mention(tweet.data, users))
+            except ValueError as exc:  # one the store cannot hold (``Unstorable``) or cannot read: not the page
+                skipped.append(f"{str(tweet.data.get('id', ''))[:40]}: {exc}")
         meta = response.meta or {}
         return MentionsPage(
             mentions=mentions,
+            skipped=skipped,
             next_token=meta.get("next_token"),
             newest_id=meta.get("newest_id"),
             result_count=_to_int(meta.get("result_count")) or len(tweets),

@@ -41,6 +41,9 @@ __all__ = [
     "Negation",
     "NotRequests",
     "AckPolicy",
+    "DEFAULT_ACK_CHANNELS",
+    "OutboundRates",
+    "DEFAULT_OUTBOUND_PER_MINUTE",
     "NEVER_ACKNOWLEDGED",
     "SlaTarget",
     "BusyAck",
@@ -74,6 +77,12 @@ DEFAULT_INTENT_ORDER: tuple[Intent, ...] = ("abuse", "spam", "complaint", "quest
 NEVER_ACKNOWLEDGED: frozenset[str] = frozenset({"praise", "spam", "abuse"})
 #: Intents acknowledged when ``triage.acknowledge.intents`` is not given.
 DEFAULT_ACKNOWLEDGED: tuple[Intent, ...] = ("complaint", "question")
+#: Whether a channel gets automatic acknowledgements when ``triage.acknowledge.channels`` does not name it (a channel
+#: not listed here: yes). Bluesky: no. Its guidelines for automated accounts ask that they reply only to a person who
+#: tagged the account ("it must be an opt-in interaction, or else your bot may be taken for spam"), while the
+#: product also reads replies to the brand's posts and quotes of them, and every acknowledgement notifies its
+#: reader. A brand whose Bluesky customers expect one turns it on with ``bluesky: true`` (README, "Bluesky").
+DEFAULT_ACK_CHANNELS: dict[str, bool] = {"bluesky": False}
 TEMPLATE_VARIABLES = frozenset(
     {
         "name",
@@ -562,12 +571,32 @@ class NotRequests(_Model):
 class AckPolicy(_Model):
     """Who gets the automatic acknowledgement: messages of ``intents``; an ``other`` message when it asks something
     (a question rule matched) and ``other_if_question`` is on, or when its sentiment is at or below
-    ``min_negative_sentiment``; any urgent message when ``urgent`` is on. Never praise, spam or abuse."""
+    ``min_negative_sentiment``; any urgent message when ``urgent`` is on. Never praise, spam or abuse.
+
+    ``channels`` turns the automatic acknowledgement on or off per channel (a channel not named keeps
+    :data:`DEFAULT_ACK_CHANNELS`): off, the message still becomes a ticket on its desk, and nobody is answered
+    until an agent is."""
 
     intents: list[Intent] = Field(default_factory=lambda: list(DEFAULT_ACKNOWLEDGED))
     other_if_question: bool = True
     urgent: bool = True
     min_negative_sentiment: float | None = Field(default=None, ge=-1, le=1)
+    channels: dict[str, bool] = Field(default_factory=dict)
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channels(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            for channel, on in value.items():
+                if channel not in CHANNELS:
+                    raise _problem(f"unknown channel {channel!r} (use one of {', '.join(CHANNELS)})")
+                if not isinstance(on, bool):
+                    raise _problem(f"{channel}: true or false, not {on!r}")
+        return value
+
+    def on(self, channel: str) -> bool:
+        """Whether ``channel`` gets automatic acknowledgements at all."""
+        return self.channels.get(channel, DEFAULT_ACK_CHANNELS.get(channel, True))
 
     @field_validator("intents")
     @classmethod
@@ -683,6 +712,46 @@ def usd_micros(usd: float) -> int:
     return int(round(usd * 1_000_000))
 
 
+#: Sends a minute per channel when ``outbound.per_minute`` does not name the channel: each platform's documented
+#: limit for the brand's account, as a sustained rate rounded down (the README's "Outbound rates per channel" has
+#: the sources). A channel's token bucket holds that many sends, so a burst never exceeds one minute's worth.
+DEFAULT_OUTBOUND_PER_MINUTE: dict[str, int] = {
+    "x": 6,  # POST /2/tweets: 100 per 15 minutes per user, 10,000 per 24 hours per app (6.67 and 6.94 a minute)
+    "facebook": 60,  # Pages API: 4,800 calls per engaged user per 24 hours; private replies use the Send API
+    "messenger": 60,  # Send API: 300 calls a second per Page; the Page inbox stops above 40 messages a second
+    "instagram": 12,  # private replies: 750 calls an hour per Instagram professional account (12.5 a minute)
+    "bluesky": 8,  # PDS writes: 5,000 points an hour, 35,000 a day, a post costs 3 (11,666 a day, 8.1 a minute)
+    "mastodon": 1,  # statuses: 300 per 3 hours per account, Mastodon's default (1.67 a minute)
+    "email": 30,  # SES sending rate, shared with form: 1 message a second in the sandbox (half of it each)
+    "form": 30,  # the other half of the SES account's sending rate (replies to the web form go by e-mail)
+}
+
+
+class OutboundRates(_Model):
+    """The outbound rate per channel (``outbound.per_minute``): sends a minute, one token bucket per channel. A
+    channel the file does not name keeps :data:`DEFAULT_OUTBOUND_PER_MINUTE`. The environment's
+    ``OUTBOUND_PER_MINUTE``, when set, overrides every channel (``Services.rate_per_minute``)."""
+
+    per_minute: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("per_minute", mode="before")
+    @classmethod
+    def _rates(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            for channel, rate in value.items():
+                if channel not in CHANNELS:
+                    raise _problem(f"unknown channel {channel!r} (use one of {', '.join(CHANNELS)})")
+                if isinstance(rate, bool) or not isinstance(rate, int):
+                    raise _problem(f"{channel}: the rate must be a whole number of sends a minute, not {rate!r}")
+                if rate < 1:
+                    raise _problem(f"{channel}: the rate must be at least 1 send a minute, not {rate}")
+        return value
+
+    def rate(self, channel: str) -> int:
+        """Sends a minute on ``channel``: the file's figure, else the platform's documented default."""
+        return self.per_minute.get(channel, DEFAULT_OUTBOUND_PER_MINUTE[channel])
+
+
 # --------------------------------------------------------------------------------------------------
 # the whole file
 # --------------------------------------------------------------------------------------------------
@@ -700,6 +769,7 @@ class BrandConfig(_Model):
     busy: BusyAck = Field(default_factory=BusyAck)
     links: LinkPolicy = Field(default_factory=LinkPolicy)
     spend: dict[str, ChannelSpend] = Field(default_factory=dict)
+    outbound: OutboundRates = Field(default_factory=OutboundRates)
     _derived: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def derived(self, name: str, build: Callable[[BrandConfig], T]) -> T:

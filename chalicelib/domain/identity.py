@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from chalicelib.domain.mention import CHANNELS, Mention
+from chalicelib.domain.mention import CHANNELS, Mention, key_fits
 
 #: A ticket reference as customers see it (``domain.ticket.new_reference``): R + 8 Crockford base32 characters.
 REFERENCE = re.compile(r"\b(R[0-9A-HJKMNP-TV-Z]{8})\b")
@@ -89,7 +89,8 @@ def parse_identity(text: str) -> str:
 
 def identities_of(mention: Mention, *, brand: Collection[str] = ()) -> list[str]:
     """The author's own identity first, then the aliases this message lets us link to it; never one of ``brand``
-    (the brand's own identities, e.g. ``x@meridianrail``: a customer writing our handle is not us)."""
+    (the brand's own identities, e.g. ``x@meridianrail``: a customer writing our handle is not us), nor an alias too
+    long to be a key (an "address" of thousands of characters in a message's text)."""
     found = [mention.identity_key]
     if mention.channel == "x" and _HANDLE.match(mention.author_handle or ""):
         found.append(handle_identity(mention.author_handle))
@@ -109,7 +110,8 @@ def identities_of(mention: Mention, *, brand: Collection[str] = ()) -> list[str]
         # handles
         if mention.channel not in ("email", "mastodon"):
             found += [handle_identity(h) for h in _HANDLE_IN_TEXT.findall(mention.text)]
-    return [i for i in dict.fromkeys(found) if i == mention.identity_key or i not in brand]
+    return [i for i in dict.fromkeys(found)
+            if i == mention.identity_key or (i not in brand and key_fits(i))]
 
 
 def quoted_references(text: str) -> list[str]:

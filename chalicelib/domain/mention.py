@@ -1,6 +1,8 @@
 """The one normalized shape every channel turns its payload into.
 
-Everything after ingest is channel-blind: it sees only ``Mention``.
+Everything after ingest is channel-blind: it sees only ``Mention``. A mention is checked where it is made, so that
+nothing the processor could never store is accepted: each field that becomes part of a DynamoDB key is bounded here,
+once, for every channel (``Unstorable``).
 """
 from __future__ import annotations
 
@@ -16,6 +18,31 @@ VISIBILITIES = ("public", "private")
 
 _TEXT_FIELDS = ("channel", "external_id", "conversation_id", "author_id", "text", "visibility", "author_handle",
                 "author_name", "language", "reply_to", "subject", "raw_ref")
+
+#: DynamoDB refuses a key attribute's value longer than these, in bytes of UTF-8, on a table and on its global
+#: secondary indexes alike: every PutItem, GetItem or Query with it fails (ValidationException), however often it is
+#: retried.
+DYNAMODB_PARTITION_KEY_BYTES = 2048
+DYNAMODB_SORT_KEY_BYTES = 1024
+#: The longest value a mention may carry in a field a key is built from (``KEY_FIELDS``): the sort-key limit, so that
+#: such a value fits as a sort key alone and as a partition key behind any prefix of ours (``<channel>#<external id>``,
+#: ``msg#<channel>#<external id>``, ``<channel>#<author id>``, ``x@<handle>``). Platforms' real ids are far shorter:
+#: an X id has 19 digits, a Bluesky at:// URI about 90 characters, an e-mail Message-ID at most 998.
+MAX_KEY_FIELD_BYTES = DYNAMODB_SORT_KEY_BYTES
+#: Fields a key is built from, each with what it is for a person reading a refusal.
+KEY_FIELDS = {"external_id": "the message's id", "author_id": "the author's id",
+              "conversation_id": "the conversation's id", "reply_to": "the id of the message it replies to",
+              "author_handle": "the author's handle"}
+
+
+class Unstorable(ValueError):
+    """A message the store cannot hold (a key field longer than DynamoDB allows): refused where it arrives, never
+    accepted and then retried onto a dead-letter queue. The message says which field, and its size."""
+
+
+def key_fits(key: str) -> bool:
+    """Whether ``key`` (an identity, an index key) is short enough to be a DynamoDB partition key."""
+    return len(key.encode("utf-8")) <= DYNAMODB_PARTITION_KEY_BYTES
 
 
 @dataclass(frozen=True)
@@ -48,6 +75,11 @@ class Mention:
                 value.encode("utf-8")
             except UnicodeEncodeError:
                 raise ValueError(f"{name} is not valid Unicode text (a lone surrogate)") from None
+        for name, meaning in KEY_FIELDS.items():
+            size = len(getattr(self, name).encode("utf-8"))
+            if size > MAX_KEY_FIELD_BYTES:
+                raise Unstorable(f"{meaning} ({name}) is {size} bytes long; the store keeps at most "
+                                 f"{MAX_KEY_FIELD_BYTES} bytes")
         if not isinstance(self.followers, int) or isinstance(self.followers, bool):
             raise ValueError("followers must be a whole number")
         if not isinstance(self.created_at, datetime):

@@ -6,7 +6,7 @@ use case puts on the outbox queue (one idempotency key per message), and ``Outbo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from chalicelib.domain.mention import Mention
@@ -73,6 +73,11 @@ class OutboxItem:
     expires_at: datetime | None = None
     #: When the customer wrote the message this answers (the ticket's last customer message): ack latency.
     customer_wrote_at: datetime | None = None
+    #: The ticket's priority (``urgent`` goes first when messages wait for the channel's rate).
+    priority: str = "normal"
+    #: The slot of the channel's rate reserved for this message (``usecases.waiting``): sent then without taking
+    #: another token. None: the message takes a token when it is sent.
+    slot: datetime | None = None
 
     def outbound(self) -> OutboundMessage:
         t = self.target
@@ -88,7 +93,8 @@ class OutboxItem:
                 "subject": t.subject, "name": t.name, "handle": t.handle, "extra": dict(t.extra), "text": self.text,
                 "queued_at": self.queued_at.isoformat(),
                 "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-                "customer_wrote_at": self.customer_wrote_at.isoformat() if self.customer_wrote_at else None}
+                "customer_wrote_at": self.customer_wrote_at.isoformat() if self.customer_wrote_at else None,
+                "priority": self.priority, **({"slot": self.slot.isoformat()} if self.slot else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OutboxItem:
@@ -96,11 +102,27 @@ class OutboxItem:
         if not isinstance(data, dict):
             raise ValueError("an outbox message must be a JSON object")
         try:
-            expires, wrote = data.get("expires_at"), data.get("customer_wrote_at")
+            expires, wrote, slot = data.get("expires_at"), data.get("customer_wrote_at"), data.get("slot")
             return cls(idempotency_key=str(data["idempotency_key"]), kind=str(data.get("kind") or "reply"),
                        ticket_id=str(data["ticket_id"]), target=ReplyTarget.from_dict(data), text=str(data["text"]),
                        queued_at=datetime.fromisoformat(data["queued_at"]),
                        expires_at=datetime.fromisoformat(expires) if expires else None,
-                       customer_wrote_at=datetime.fromisoformat(wrote) if wrote else None)
+                       customer_wrote_at=datetime.fromisoformat(wrote) if wrote else None,
+                       priority="urgent" if data.get("priority") == "urgent" else "normal",
+                       slot=datetime.fromisoformat(slot) if slot else None)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not an outbox message: {exc}") from None
+
+
+#: The kinds of the one acknowledgement per open case (out of hours, busy in hours, closing time).
+ACK_KINDS = ("ack", "busy", "closing")
+
+
+def waiting_order(item: OutboxItem) -> str:
+    """A waiting message's place, as text that sorts in sending order: urgent first, then the acknowledgements of
+    first contacts, then the rest (agents' replies, incident notices); within each, the customer who wrote first
+    goes first (``customer_wrote_at``, else when the message was queued); the key makes the place unique and the
+    same for the same message."""
+    rank = 0 if item.priority == "urgent" else 1 if item.kind in ACK_KINDS else 2
+    since = (item.customer_wrote_at or item.queued_at).astimezone(timezone.utc)
+    return f"{rank}#{since.strftime('%Y-%m-%dT%H:%M:%S.%f')}#{item.idempotency_key}"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chalicelib.domain.outbound import ReplyTarget
+from chalicelib.domain.outbound import ACK_KINDS, ReplyTarget
 
 WAITING, CLAIMED, REPLIED, RESOLVED, MERGED = "waiting", "claimed", "replied", "resolved", "merged"
 STATUSES = (WAITING, CLAIMED, REPLIED, RESOLVED, MERGED)
@@ -110,6 +110,31 @@ class Ticket:
 
     def record(self, at: datetime, kind: str, detail: str = "") -> None:
         self.timeline.append(Event(at, kind, detail))
+
+    def ack_state(self) -> tuple[str, str] | None:
+        """What became of the open case's acknowledgement, from the timeline: None when none was decided, else
+        (state, detail) — ``sent``; ``waiting`` for the channel's rate (detail: its slot once it has one);
+        ``expired`` (the team was back first); ``parked`` for a person (detail: why); ``queued`` (decided, on its
+        way). Every decided acknowledgement is in exactly one of them."""
+        state: tuple[str, str] | None = None
+        for event in self.timeline:
+            kind, detail = event.kind, event.detail
+            of_ack = detail.partition(":")[0].strip() in ACK_KINDS
+            if kind == "ack_queued":
+                state = ("queued", "")
+            elif state is None or state[0] == "sent":
+                continue
+            elif kind in ("acknowledged", "closing", "busy"):
+                state = ("sent", event.at.isoformat())
+            elif kind == "ack_expired":
+                state = ("expired", detail)
+            elif kind in ("reply_failed", "reply_unconfirmed") and of_ack:
+                state = ("parked", detail)
+            elif kind == "waiting" and of_ack:
+                state = ("waiting", "")
+            elif kind == "scheduled" and of_ack:
+                state = ("waiting", detail.partition(":")[2].strip())
+        return state
 
     def _move(self, target: str) -> None:
         if target not in _TRANSITIONS[self.status]:

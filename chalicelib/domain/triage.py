@@ -19,7 +19,7 @@ How a message is read:
   (``triage.negation.no_problem``: "no worries", "without issue") are blanked out before the intent rules match;
 * ``acknowledge``: ``triage.acknowledge`` — the intents that get the automatic acknowledgement (complaints and
   questions by default), an ``other`` message that asks something or reads very negative, any urgent message;
-  never praise, spam or abuse;
+  never praise, spam or abuse, and nothing on a channel whose acknowledgements are off (Bluesky by default);
 * ``priority``: urgent when any ``triage.urgent`` rule matches (never for spam);
 * ``desk``: the high-reach desk for high-reach authors, otherwise the desk rule with the highest
   score (ties: the first listed), otherwise ``routing.default_desk``;
@@ -36,6 +36,7 @@ from typing import Any
 
 from chalicelib.domain import sentiment
 from chalicelib.domain.config import INTENTS, NEVER_ACKNOWLEDGED, BrandConfig, Rule
+from chalicelib.domain.mention import CHANNELS
 
 __all__ = ["Triage", "triage", "detect_language", "find_personal_data", "normalise"]
 
@@ -370,6 +371,7 @@ class _RuleBook:
     ack_other_if_question: bool
     ack_urgent: bool
     ack_min_negative: float | None
+    ack_channels_off: frozenset[str]  # channels with no automatic acknowledgement (``triage.acknowledge.channels``)
     urgent: tuple[_Compiled, ...]
     desks: tuple[_Compiled, ...]
     references: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
@@ -412,6 +414,7 @@ def _compile(config: BrandConfig) -> _RuleBook:
         ack_other_if_question=policy.other_if_question,
         ack_urgent=policy.urgent,
         ack_min_negative=policy.min_negative_sentiment,
+        ack_channels_off=frozenset(c for c in CHANNELS if not policy.on(c)),
         urgent=tuple(_Compiled.of(rule, f"urgent[{i}]") for i, rule in enumerate(rules.urgent)),
         desks=tuple(_Compiled.of(rule, f"{rule.desk}[{i}]") for i, rule in enumerate(rules.desks)),
         references=tuple(
@@ -531,7 +534,7 @@ def triage(
                 break
 
     # acknowledgement
-    ack, why = _acknowledge(book, intent, priority, asks, score, fired)
+    ack, why = _acknowledge(book, intent, priority, asks, score, fired, channel)
     reasons.append(f"acknowledge: {'yes' if ack else 'no'} ({why})")
 
     # reach
@@ -586,10 +589,12 @@ def triage(
 
 
 def _acknowledge(book: _RuleBook, intent: str, priority: str, asks: bool, score: float | None,
-                 fired: dict[str, list[str]]) -> tuple[bool, str]:
+                 fired: dict[str, list[str]], channel: str) -> tuple[bool, str]:
     """The acknowledgement policy (``triage.acknowledge``): the decision and why."""
     if intent in NO_ACK_INTENTS:
         return False, f"{intent} is never acknowledged"
+    if channel in book.ack_channels_off:
+        return False, f"automatic acknowledgements are off on {channel}"
     if intent in book.ack_intents:
         return True, f"{intent}"
     if book.ack_urgent and priority == "urgent":

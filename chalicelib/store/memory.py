@@ -33,6 +33,7 @@ from chalicelib.store.ports import (
     SignInRefused,
     StoredMention,
     TriageLabel,
+    WaitingMessage,
 )
 from chalicelib.store.queues import MAX_SQS_BYTES
 from chalicelib.store.tickets import update_with_retries
@@ -275,9 +276,11 @@ class MemoryAllowance(_Locked):
         self.tat: dict[str, float] = {}
         self.spend: dict[str, tuple[str, int]] = {}  # channel -> (day, micro-dollars)
 
-    def take(self, channel: str, now: datetime, per_minute: int, charge: Charge | None = None) -> Allowance:
+    def take(self, channel: str, now: datetime, per_minute: int, charge: Charge | None = None, *,
+             within: float = 0.0) -> Allowance:
         interval, at = 60.0 / per_minute, now.timestamp()
-        ahead = (per_minute - 1) * interval
+        burst = (per_minute - 1) * interval
+        ahead = burst + max(0.0, within)
         with self._lock:
             if charge is not None:
                 day, spent = self.spend.get(channel, (charge.day, 0))
@@ -290,7 +293,7 @@ class MemoryAllowance(_Locked):
             self.tat[channel] = max(tat, at) + interval
             if charge is not None:
                 self.spend[channel] = (charge.day, spent + charge.micros)
-            return Allowance()
+            return Allowance(slot_in=max(0.0, tat - burst - at))
 
     def refund(self, channel: str, day: str, micros: int) -> None:
         with self._lock:
@@ -301,6 +304,30 @@ class MemoryAllowance(_Locked):
     def spent(self, channel: str, day: str) -> int:
         current, spent = self.spend.get(channel, (day, 0))
         return spent if current == day else 0
+
+
+class MemoryWaitingRoom(_Locked):
+    """Per channel, the waiting messages by their place, as on DynamoDB."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rooms: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def add(self, channel: str, order: str, message: dict[str, Any]) -> None:
+        with self._lock:
+            self.rooms.setdefault(channel, {})[order] = dict(message)
+
+    def first(self, channel: str, limit: int) -> list[WaitingMessage]:
+        with self._lock:
+            room = self.rooms.get(channel, {})
+            return [WaitingMessage(channel, order, dict(room[order])) for order in sorted(room)[:limit]]
+
+    def take(self, channel: str, order: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self.rooms.get(channel, {}).pop(order, None)
+
+    def count(self, channel: str) -> int:
+        return len(self.rooms.get(channel, {}))
 
 
 class MemoryIncidents(_Locked):

@@ -15,6 +15,16 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 
+class MentionsByAuthor(GlobalSecondaryIndex):
+    """A customer's mentions, for erasure: keys only (the mention's ``pk`` and its author)."""
+
+    class Meta:
+        index_name = "by_author"
+        projection = KeysOnlyProjection()
+
+    author_key = UnicodeAttribute(hash_key=True)
+
+
 class MentionModel(Model):
     class Meta:
         table_name = "responder-mentions"
@@ -30,6 +40,8 @@ class MentionModel(Model):
     mention = JSONAttribute()  # the normalized Mention (personal data: expires with the TTL)
     owner = UnicodeAttribute(null=True)  # the inbound envelope that stored it (its redeliveries may finish it)
     expires_at = TTLAttribute(null=True)
+
+    by_author = MentionsByAuthor()
 
 
 class TimelineEvent(MapAttribute):

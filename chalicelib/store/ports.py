@@ -93,6 +93,9 @@ class Allowance:
 
     wait: float = 0.0  # seconds until the rate allows a send
     over_budget: bool = False  # the day's spend budget would be exceeded
+    #: allowed: seconds from now to the slot this token was reserved for (0: send now; > 0 only when ``take`` was
+    #: given ``within``)
+    slot_in: float = 0.0
 
     @property
     def allowed(self) -> bool:
@@ -242,14 +245,45 @@ class OutboxLedger(Protocol):
         """Drop a lease (this attempt did not send)."""
 
 
+@dataclass(frozen=True)
+class WaitingMessage:
+    """An outbound message waiting for its channel's rate: its place (``order``, ``domain.outbound.waiting_order``)
+    and the outbox message itself."""
+
+    channel: str
+    order: str
+    message: dict[str, Any]
+
+
+class WaitingRoom(Protocol):
+    """Outbound messages the channel's rate cannot send now, per channel in priority order, until the dispatcher
+    (``usecases.waiting``) reserves each a slot of the rate and hands it to the outbox queue. Waiting here costs no
+    SQS receive, so waiting never walks a message to the dead-letter queue."""
+
+    def add(self, channel: str, order: str, message: dict[str, Any]) -> None:
+        """Put a message in its place (the same place again is the same message: a no-op)."""
+
+    def first(self, channel: str, limit: int) -> list[WaitingMessage]:
+        """The channel's first ``limit`` waiting messages, in order."""
+
+    def take(self, channel: str, order: str) -> dict[str, Any] | None:
+        """Remove one: its message if this call removed it, None if it was gone (another dispatcher took it)."""
+
+    def count(self, channel: str) -> int:
+        """How many messages of the channel wait (oversight)."""
+
+
 class SendAllowance(Protocol):
     """Whether a channel may send now, shared by every Lambda: its rate (a token bucket of ``per_minute`` tokens
     refilled at ``per_minute`` a minute, kept as one number, GCRA) and, where it has a budget, its paid-API spend of
     the day (micro-dollars) — one item per channel, so both are taken by one conditional update, no read."""
 
-    def take(self, channel: str, now: datetime, per_minute: int, charge: Charge | None = None) -> Allowance:
+    def take(self, channel: str, now: datetime, per_minute: int, charge: Charge | None = None, *,
+             within: float = 0.0) -> Allowance:
         """Take a token and add ``charge`` to the day's spend, both or neither: refused with the seconds until a
-        token is available, or as ``over_budget`` when the spend would exceed the charge's limit."""
+        token is available, or as ``over_budget`` when the spend would exceed the charge's limit. ``within``: a
+        token whose slot comes within that many seconds is reserved (``Allowance.slot_in``): the caller sends at
+        that slot, and the next caller gets the slot after it — N reservations, N different slots."""
 
     def refund(self, channel: str, day: str, micros: int) -> None:
         """Take back a charge for a message that was not sent (a known failure, a duplicate); a day that is over

@@ -10,6 +10,7 @@ items belong to purpose-named stores below. Every key family of the state table 
 | DynamoAckLedger  | ``ack#<ticket id>``         | ``once``              | retention       |
 | DynamoOutbox     | ``sent``                    | ``<idempotency key>`` | retention       |
 | DynamoAllowance  | ``rate``                    | ``<channel>``         | 2 days          |
+| DynamoWaitingRoom| ``wait#<channel>``          | ``<order>``           | retention       |
 | DynamoIncidents  | ``incident``                | ``<incident id>``     | none (audit)    |
 | DynamoIncidents  | ``followup#<inc>#<change>`` | ``<ticket id>``       | retention       |
 | DynamoIncidents  | ``incident-resolution``     | ``<incident id>``     | retention       |
@@ -61,6 +62,7 @@ from chalicelib.store.ports import (
     Registered,
     StoredMention,
     TriageLabel,
+    WaitingMessage,
 )
 from chalicelib.store.tickets import update_with_retries
 
@@ -120,6 +122,22 @@ def _update_or_old(item: Any, actions: list[Any], condition: Any) -> dict[str, A
         actions, condition, "ALL_OLD", add_version_condition=False))
 
 
+def _update_tat_or_old(item: Any, actions: list[Any], condition: Any) -> tuple[float | None, dict[str, Any] | None]:
+    """``_update_or_old`` that also answers, when written, the rate's new ``tat`` (``UPDATED_NEW``: the same one
+    call)."""
+    kwargs = item.get_update_kwargs_from_instance(actions, condition, "ALL_OLD", add_version_condition=False)
+    kwargs["ReturnValues"] = "UPDATED_NEW"
+    client = type(item)._get_connection().connection.client
+    try:
+        response = client.update_item(**kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return None, dict(exc.response.get("Item") or {})
+        raise
+    tat = (response.get("Attributes") or {}).get("tat", {}).get("N")
+    return (float(tat) if tat is not None else None), None
+
+
 def _get(model: Any, *keys: str, consistent: bool = False) -> Any:
     try:
         return model.get(*keys, consistent_read=consistent)
@@ -161,9 +179,14 @@ class DynamoMentions:
         item = _get(MentionModel, key)
         return self._stored(item) if item is not None else None
 
+    #: Keys per page of the author index (None: DynamoDB's 1 MB pages); the iterator follows every page.
+    author_page_size: int | None = None
+
     def keys_for_author(self, author_key: str) -> list[str]:
-        return [m.pk for m in MentionModel.scan(MentionModel.author_key == author_key,
-                                                attributes_to_get=["pk"])]
+        """Every mention of one author, through the keys-only index ``by_author``: a query, never a scan (the
+        deployed policy grants no ``Scan``). The index is eventually consistent: a mention stored a moment ago may
+        be missing, never one stored before."""
+        return [m.pk for m in MentionModel.by_author.query(author_key, page_size=self.author_page_size)]
 
     def delete(self, key: str) -> None:
         _delete(MentionModel(key))
@@ -469,9 +492,11 @@ class DynamoAllowance(_State):
         self._seen_tat: dict[str, float] = {}
         self._seen_day: dict[str, str] = {}
 
-    def take(self, channel: str, now: datetime, per_minute: int, charge: Charge | None = None) -> Allowance:
+    def take(self, channel: str, now: datetime, per_minute: int, charge: Charge | None = None, *,
+             within: float = 0.0) -> Allowance:
         interval, at = 60.0 / per_minute, now.timestamp()
-        ahead = (per_minute - 1) * interval  # how far ahead ``tat`` may be before a send
+        burst = (per_minute - 1) * interval  # how far ahead ``tat`` may be before a send now
+        ahead = burst + max(0.0, within)  # ... and before a reservation within ``within`` seconds
         if charge is not None and charge.micros > charge.limit_micros:
             return Allowance(over_budget=True)
         busy = self._seen_tat.get(channel, 0.0) > at
@@ -492,12 +517,15 @@ class DynamoAllowance(_State):
                 else:
                     actions += [StateModel.ref.set(charge.day), StateModel.count.set(charge.micros)]
                     condition &= StateModel.ref.does_not_exist() | (StateModel.ref != charge.day)
-            old = _update_or_old(StateModel(self._PK, channel), actions, condition)
+            new_tat, old = _update_tat_or_old(StateModel(self._PK, channel), actions, condition)
             if old is None:
-                self._seen_tat[channel] = max(self._seen_tat.get(channel, at), at) + interval
+                self._seen_tat[channel] = new_tat if new_tat is not None else \
+                    max(self._seen_tat.get(channel, at), at) + interval
                 if charge is not None:
                     self._seen_day[channel] = charge.day
-                return Allowance()
+                # this token's slot: the earliest time the bucket allowed it (now, unless it was reserved ahead)
+                slot_in = max(0.0, new_tat - interval - burst - at) if new_tat is not None else 0.0
+                return Allowance(slot_in=slot_in)
             stored = StateModel.from_raw_data(old) if old else None
             tat = float(stored.tat or 0.0) if stored is not None else 0.0
             self._seen_tat[channel] = tat
@@ -519,6 +547,51 @@ class DynamoAllowance(_State):
     def spent(self, channel: str, day: str) -> int:
         item = self._item(self._PK, channel)
         return int(item.count or 0) if item is not None and item.ref == day else 0
+
+
+class DynamoWaitingRoom(_State):
+    """``wait#<channel>`` / ``<order>``: an outbound message waiting for its channel's rate, its place the sort key
+    (``domain.outbound.waiting_order``: urgent first, then acknowledgements, oldest first), so the next ones are one
+    query. Taken by a conditional delete that returns the item (two dispatchers never both take one)."""
+
+    _PK = "wait"
+
+    def add(self, channel: str, order: str, message: dict[str, Any]) -> None:
+        StateModel(f"{self._PK}#{channel}", order, value=message, expires_at=self._retention).save()
+
+    def first(self, channel: str, limit: int) -> list[WaitingMessage]:
+        return [WaitingMessage(channel, item.sk, dict(item.value or {}))
+                for item in StateModel.query(f"{self._PK}#{channel}", limit=limit, consistent_read=True)]
+
+    def take(self, channel: str, order: str) -> dict[str, Any] | None:
+        item = StateModel(f"{self._PK}#{channel}", order)
+        kwargs = item.get_delete_kwargs_from_instance(condition=StateModel.pk.exists(),
+                                                      add_version_condition=False)
+        kwargs["ReturnValues"] = "ALL_OLD"
+        client = StateModel._get_connection().connection.client
+        try:
+            response = client.delete_item(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise
+        old = response.get("Attributes")
+        return dict(StateModel.from_raw_data(old).value or {}) if old else None
+
+    def count(self, channel: str) -> int:
+        # ``StateModel.count`` is an attribute (the counters'), so the query's COUNT goes through the client
+        client, total, start = StateModel._get_connection().connection.client, 0, None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": StateModel.Meta.table_name, "Select": "COUNT", "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": f"{self._PK}#{channel}"}}}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = client.query(**kwargs)
+            total += int(page.get("Count", 0))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return total
 
 
 class DynamoIncidents(_State):

@@ -99,8 +99,12 @@ def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind
                 text: str | None = None, expected_wait: str = "") -> bool:
     """Queue the acknowledgement of a ticket that exists already (closing time, busy, a reopened case); False if it
     was already queued. The ack ledger decides between concurrent kinds (one conditional write); a new ticket is
-    instead saved already acknowledged (``prepare`` + ``mark_acked`` + ``queue_ack``, see ``usecases.process``)."""
+    instead saved already acknowledged (``prepare`` + ``mark_acked`` + ``queue_ack``, see ``usecases.process``).
+    Nothing on a channel whose acknowledgements are off (``triage.acknowledge.channels``), whatever triage said when
+    the ticket was created."""
     if ticket.reply_target is None or ticket.acked:  # acked: decided already (a new ticket is saved acknowledged)
+        return False
+    if not svc.config.triage.acknowledge.on(ticket.reply_target.channel):
         return False
     ack_ref = ticket.ack_key
     if not svc.acks.start(ack_ref, kind):

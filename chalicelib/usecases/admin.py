@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.domain import followup
+from chalicelib.domain.mention import CHANNELS
+from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
 from chalicelib.usecases import incidents
 from chalicelib.usecases.errors import NotAuthenticated, NotFound
@@ -79,3 +82,30 @@ def change_incident(svc: Services, incident_id: str, data: dict[str, Any], *, re
             if ticket.incident_id == incident_id and incidents.queue_follow_up(svc, ticket, incident, change):
                 sent += 1
     return {**incident.to_dict(), "follow_ups_queued": sent}
+
+
+#: The states a decided acknowledgement can be in (``Ticket.ack_state``), in the order reports print them.
+ACK_STATES = ("sent", "waiting", "queued", "expired", "parked")
+
+
+def acknowledgements(svc: Services, open_tickets: Iterable[Ticket] | None = None) -> dict[str, Any]:
+    """Every decided acknowledgement of the open cases accounted for: how many are sent, waiting for their channel's
+    rate, queued (on their way), expired (the team was back first) or parked for a person — in all and per channel —
+    plus what waits in the waiting room and what lies on the dead-letter queues (``parked`` is the exception an
+    alarm fires on, never the normal path)."""
+    totals = dict.fromkeys(("decided", *ACK_STATES), 0)
+    per_channel: dict[str, dict[str, int]] = {}
+    for ticket in svc.tickets.open_tickets() if open_tickets is None else open_tickets:
+        state = ticket.ack_state()
+        if state is None:
+            continue
+        channel = ticket.reply_target.channel if ticket.reply_target else ticket.channel
+        row = per_channel.setdefault(channel, dict.fromkeys(("decided", *ACK_STATES), 0))
+        for counts in (totals, row):
+            counts["decided"] += 1
+            counts[state[0]] += 1
+    waiting_room = {channel: n for channel in CHANNELS if (n := svc.waiting.count(channel))}
+    queues = [svc.settings.inbound_queue, svc.settings.outbox_queue]
+    dead_letters = {f"{name}-dlq": svc.queues.approximate_depth(f"{name}-dlq") for name in queues}
+    return {"at": svc.now().isoformat(), "of": "open tickets", **totals, "per_channel": per_channel,
+            "waiting_room": waiting_room, "dead_letter_queues": dead_letters}

@@ -10,6 +10,7 @@ told apart by reading the ticket: sent already (a duplicate), or an attempt whos
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from datetime import time as day_start
 from typing import Any
@@ -17,14 +18,14 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.channels.base import SendError
 from chalicelib.domain.config import usd_micros
-from chalicelib.domain.outbound import OutboxItem
+from chalicelib.domain.outbound import ACK_KINDS, OutboxItem, waiting_order
 from chalicelib.domain.textlength import has_link
 from chalicelib.domain.ticket import Event, Ticket
 from chalicelib.services import Services
 from chalicelib.sqs_batch import Record, RetryLater
 from chalicelib.store.ports import ACQUIRED, HELD, SENT, Charge
 from chalicelib.telemetry import correlate, count, logger
-from chalicelib.usecases.replies import ACK_KINDS, handed_over
+from chalicelib.usecases.replies import handed_over
 
 MAX_ATTEMPTS = 6
 #: How long one delivery may hold a message before another may try it (the lease lapses by time, not by TTL).
@@ -140,22 +141,30 @@ def _hold(svc: Services, item: OutboxItem, held: SpendHeld, now: datetime, attem
 
 
 def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
-    """Returns sent | duplicate | expired | held; raises RetryLater or PermanentSendFailure."""
+    """Returns sent | duplicate | expired | held | waiting | scheduled; raises RetryLater (a send that failed and is
+    worth retrying) or PermanentSendFailure."""
     key, channel = item.idempotency_key, item.target.channel
     now = svc.now()
     sender = svc.sender(channel)  # before anything is taken: a sender that cannot be built has sent nothing
     expired = bool(item.expires_at and now >= item.expires_at)
     charged = None
-    if not expired:
+    reserved = _reserved(item, now, attempt)
+    if reserved and item.slot is not None and item.slot - now > timedelta(seconds=SLOT_EARLY):
+        # here before its slot (a delay longer than SQS's 15 minutes, or clocks apart): queued again for the rest
+        svc.queues.send_outbox(item.to_dict(), delay=int((item.slot - now).total_seconds()) + 1)
+        return "scheduled"
+    if reserved:  # its token (and charge) were taken when the slot was reserved (``usecases.waiting``)
+        charged = price(svc, item, now)
+    elif not expired:
         # the allowance before the lease: a refused attempt takes no lease, so none is left behind to lapse
         charged = price(svc, item, now)
-        allowance = svc.allowance.take(channel, now, svc.settings.outbound_per_minute, charged)
+        allowance = svc.allowance.take(channel, now, svc.rate_per_minute(channel), charged)
         if allowance.over_budget:
             _, next_day = spend_day(svc, now)
             return _hold(svc, item, SpendHeld(next_day), now, attempt)
-        if allowance.wait:
+        if allowance.wait:  # waiting is not failing: the dispatcher gives it a slot; no SQS receive is spent
             count("OutboundThrottled", channel=channel)
-            raise RetryLater(int(allowance.wait) + 1, "outbound rate exhausted")
+            return wait(svc, item, now, "the channel's rate")
     try:
         lease = svc.outbox.acquire_lease(key, now, LEASE)
     except Exception:  # nothing went out: the charge is given back
@@ -175,9 +184,7 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
     # this attempt holds the lease: every way out below either records the send or releases it
     if expired:
         svc.outbox.release_lease(key)
-        _note_on_ticket(svc, item.ticket_id, now, "ack_expired", "the team was back before it could be sent")
-        count("AcksExpired")
-        return "expired"
+        return expire(svc, item, now)
     try:
         result = sender.send(item.outbound())
     except SendError as exc:
@@ -192,9 +199,40 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
             count("OutboundRetried", total=True, channel=channel)
             raise RetryLater(int(backoff), str(exc)) from exc
         count("OutboundFailed", channel=channel)
-        _note_on_ticket(svc, item.ticket_id, now, "reply_failed", str(exc)[:200])
+        _note_on_ticket(svc, item.ticket_id, now, "reply_failed", f"{item.kind}: {str(exc)[:200]}")
         raise PermanentSendFailure(str(exc)) from exc
-    return _sent(svc, item, now, result.external_id)
+    # an acknowledgement's ticket lease (``send_now``) is dropped with the record: sent, whoever sent it
+    return _sent(svc, item, now, result.external_id, release_ack_lease=item.kind in ACK_KINDS)
+
+
+#: A reserved message that arrives this many seconds or less before its slot is sent (SQS delays are whole seconds).
+SLOT_EARLY = 2
+#: A slot older than this is not honoured (a message parked and redriven long after): it takes a token again.
+SLOT_STALE = timedelta(minutes=5)
+
+
+def _reserved(item: OutboxItem, now: datetime, attempt: int) -> bool:
+    """Whether this delivery uses the slot reserved for it: on its first receive only (a retry after a failed send
+    takes a new token), and not once the slot is long past."""
+    return item.slot is not None and attempt <= 1 and now - item.slot < SLOT_STALE
+
+
+def expire(svc: Services, item: OutboxItem, now: datetime) -> str:
+    """An acknowledgement whose time is over (the team was back before it could be sent): not sent, and said so on
+    the ticket and in the metrics."""
+    _note_on_ticket(svc, item.ticket_id, now, "ack_expired", "the team was back before it could be sent")
+    count("AcksExpired", channel=item.target.channel)
+    return "expired"
+
+
+def wait(svc: Services, item: OutboxItem, now: datetime, why: str) -> str:
+    """The channel's rate cannot send it now: it waits in the waiting room, in its place (``waiting_order``),
+    until the dispatcher reserves it a slot (``usecases.waiting``). Noted on the ticket and counted."""
+    channel = item.target.channel
+    svc.waiting.add(channel, waiting_order(replace(item, slot=None)), replace(item, slot=None).to_dict())
+    count("OutboundWaiting", channel=channel)
+    _note_on_ticket(svc, item.ticket_id, now, "waiting", f"{item.kind}: {why}")
+    return "waiting"
 
 
 def send_now(svc: Services, item: OutboxItem) -> str:
@@ -214,15 +252,23 @@ def send_now(svc: Services, item: OutboxItem) -> str:
     try:  # the store calls before the send: an error here means nothing went out
         sender = svc.sender(channel)
         cost = price(svc, item, now)
-        allowance = svc.allowance.take(channel, now, svc.settings.outbound_per_minute, cost)
+        allowance = svc.allowance.take(channel, now, svc.rate_per_minute(channel), cost)
     except Exception:
         logger.warning("acknowledgement handed to the outbox after an error", exc_info=True,
                        extra={"ticket_id": item.ticket_id, "channel": channel})
         return _hand_over(svc, item, delay=0)
     if not allowance.allowed:  # nothing was taken
-        if allowance.wait:
+        if allowance.wait:  # waiting is not failing: it waits for a slot of the rate, in priority order
             count("OutboundThrottled", channel=channel)
-        return _hand_over(svc, item, delay=int(allowance.wait) + 1 if allowance.wait else 0)
+            try:
+                wait(svc, item, now, "the channel's rate")
+            except Exception:
+                logger.warning("acknowledgement handed to the outbox: the waiting room refused it", exc_info=True,
+                               extra={"ticket_id": item.ticket_id, "channel": channel})
+                return _hand_over(svc, item, delay=0)
+            _release_ack_lease(svc, item)
+            return "waiting"
+        return _hand_over(svc, item, delay=0)
     try:
         result = sender.send(item.outbound())
     except SendError as exc:
@@ -233,7 +279,8 @@ def send_now(svc: Services, item: OutboxItem) -> str:
             count("OutboundRetried", total=True, channel=channel)
             return _hand_over(svc, item, delay=int(exc.retry_after or 30))
         count("OutboundFailed", channel=channel)
-        _note_on_ticket(svc, item.ticket_id, now, "reply_failed", str(exc)[:200], release_ack_lease=True)
+        _note_on_ticket(svc, item.ticket_id, now, "reply_failed", f"{item.kind}: {str(exc)[:200]}",
+                        release_ack_lease=True)
         _park(svc, item.to_dict(), str(exc))
         return "failed"
     except Exception as exc:  # no sender raises anything else on purpose: it may have reached the platform
@@ -243,9 +290,21 @@ def send_now(svc: Services, item: OutboxItem) -> str:
     return _sent(svc, item, now, result.external_id, release_ack_lease=True)
 
 
+def settle_unknown(svc: Services, item: OutboxItem, why: str) -> str:
+    """An acknowledgement whose inline send was cut off (its ticket's lease lapsed without a record): settled as a
+    send without a result (``_unknown``): never sent again, and parked for a person with the reason."""
+    return _unknown(svc, item, svc.now(), why)
+
+
 def _unknown(svc: Services, item: OutboxItem, now: datetime, why: str) -> str:
     """A send that may have reached the customer: its key is recorded on the ticket as never to be sent again (with
-    the lease released: settled), and a person is told (counted, noted, parked on the outbox dead-letter queue)."""
+    the lease released: settled) and on the outbox ledger (a lease: a redrive of the parked message finds it, reads
+    the ticket and sends nothing), and a person is told (counted, noted, parked on the outbox dead-letter queue)."""
+    try:
+        svc.outbox.acquire_lease(item.idempotency_key, now, LEASE)
+    except Exception:  # the ticket's record still stops the outbox; the ledger only spares it the send
+        logger.warning("outbox ledger not told of a send without a result", exc_info=True,
+                       extra={"ticket_id": item.ticket_id})
     _unconfirmed(svc, item.ticket_id, item.target.channel, item.kind, now, settle_key=item.idempotency_key,
                  release_ack_lease=True)
     _park(svc, item.to_dict(), f"the send ended without a result ({why[:200]}); check the platform before sending "
@@ -254,33 +313,51 @@ def _unknown(svc: Services, item: OutboxItem, now: datetime, why: str) -> str:
 
 
 def _park(svc: Services, message: dict[str, Any], error: str) -> None:
-    """On the outbox dead-letter queue, with why, for a person (``tools.admin dlq``)."""
+    """On the outbox dead-letter queue, with why, for a person (``tools.admin dlq``), and counted (the alarm's
+    exception, never the normal path). Its ticket says so already: every message parked was first noted
+    ``reply_failed`` or ``reply_unconfirmed`` (``domain.ticket.ack_state``)."""
     svc.queues.send_dead_letter(svc.settings.outbox_queue, {**message, "error": error[:500]})
+    count("OutboundParked", channel=str(message.get("channel", "")), kind=str(message.get("kind", "")))
 
 
 def _hand_over(svc: Services, item: OutboxItem, *, delay: int) -> str:
-    """The outbox takes the message over (its own lease from there): the ticket's lease is released first, so an
-    attempt that resumes queues it again rather than report its outcome as unknown."""
-    svc.tickets.release_ack_lease(item.ticket_id)
+    """The outbox takes the message over (its own lease from there). Queued first, then the ticket's lease is
+    released: a release that fails leaves an acknowledgement that is on its way (the outbox's send drops the lease
+    with its record), never one that is neither sent nor queued."""
     svc.queues.send_outbox(item.to_dict(), delay=min(delay, REQUEUE_DELAY))
     count("AcksHandedOver", channel=item.target.channel)
+    _release_ack_lease(svc, item)
     return "queued"
 
 
-def resume_ack(svc: Services, ticket: Ticket, key: str) -> bool:
-    """An attempt resumes a ticket saved with its acknowledgement: True if it should be queued (again: the outbox
-    sends a key once). Not when the ticket records it sent; while an inline send may still be under way
-    (``ack_lease``), later; once that lease has lapsed without a record, never: it may have reached the customer,
-    and a second copy is worse than a human checking (counted, and noted on the ticket)."""
+def _release_ack_lease(svc: Services, item: OutboxItem) -> None:
+    """Drop the ticket's lease on its acknowledgement once the message is in the outbox's hands; a failure is logged,
+    not raised: the outbox's send drops it too."""
+    try:
+        svc.tickets.release_ack_lease(item.ticket_id)
+    except Exception:
+        logger.warning("acknowledgement lease not released; the outbox's record drops it", exc_info=True,
+                       extra={"ticket_id": item.ticket_id})
+
+
+#: What ``resume_ack`` answers.
+QUEUE_AGAIN, SETTLED, CUT_OFF = "queue", "settled", "cut off"
+
+
+def resume_ack(svc: Services, ticket: Ticket, key: str) -> str:
+    """An attempt resumes a ticket saved with its acknowledgement: ``queue`` (again: the outbox sends a key once);
+    ``settled`` when the ticket records it sent (or settled as unknown); while an inline send may still be under
+    way (``ack_lease``), later; once that lease has lapsed without a record, ``cut off``: it may have reached the
+    customer, and a second copy is worse than a human checking — the caller settles it (``settle_unknown``: never
+    sent again, parked with the reason for a person)."""
     if key in ticket.sent_keys:
-        return False
+        return SETTLED
     if ticket.ack_lease is None:
-        return True
+        return QUEUE_AGAIN
     now = svc.now()
     if now < ticket.ack_lease:
         raise RetryLater(int((ticket.ack_lease - now).total_seconds()) + 1, "the acknowledgement may be being sent")
-    _unconfirmed(svc, ticket.ticket_id, ticket.reply_target.channel if ticket.reply_target else "", "ack", now)
-    return False
+    return CUT_OFF
 
 
 def _refund(svc: Services, channel: str, charged: Charge | None) -> None:

@@ -35,6 +35,7 @@ from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate, InvalidToken, SignInRefused, TriageLabel
 from chalicelib.telemetry import correlate, count, logger, seconds
 from chalicelib.usecases import customers
+from chalicelib.usecases.admin import acknowledgements
 from chalicelib.usecases.errors import Conflict, Forbidden, Invalid, Malformed, NotAuthenticated, NotFound
 from chalicelib.usecases.replies import queue_reply
 
@@ -697,6 +698,7 @@ def oversight(svc: Services, agent: Agent) -> dict[str, Any]:
         "abuse": [_summary(svc, t, now) for t in open_tickets if t.intent == "abuse" or "abuse" in t.flags],
         "first_answered_per_hour": [row for row in throughput if row["tickets"]],
         "labels": _label_summary(svc.labels.all(now - timedelta(days=LABEL_SUMMARY_DAYS))),
+        "acknowledgements": acknowledgements(svc, open_tickets),
     }
 
 

@@ -25,9 +25,10 @@ def schedules() -> dict[str, Callable[[Services], Any]]:
     from chalicelib.usecases.poll_mastodon import poll_mentions as poll_mastodon
     from chalicelib.usecases.poll_x import poll_mentions
     from chalicelib.usecases.sla_watch import sla_watch
+    from chalicelib.usecases.waiting import dispatch
 
     return {"closing_time": closing_time, "sla_watch": sla_watch, "poll_x": poll_mentions,
-            "poll_bluesky": poll_bluesky, "poll_mastodon": poll_mastodon}
+            "poll_bluesky": poll_bluesky, "poll_mastodon": poll_mastodon, "dispatch_outbox": dispatch}
 
 
 def run_schedule(svc: Services, name: str) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 A ``since_id`` cursor in DynamoDB; pages are enqueued before the cursor moves past them (storage first); the
 rate-limit budget comes from the response headers; after a 429 the poller records the reset time and skips
-until then (never sleeps); a possible gap (more than the 800 mentions X keeps reachable) is logged and counted.
+until then (never sleeps); a possible gap (more than the 800 mentions X keeps reachable) is logged and counted. A
+mention that cannot be stored is skipped, counted and named in the log; the rest of its page is queued.
 """
 from __future__ import annotations
 
@@ -38,15 +39,19 @@ def poll_mentions(svc: Services) -> dict[str, Any]:
     token = cursor.get("pagination_token")
     newest = cursor.get("newest_pending")
     fetched = int(cursor.get("fetched_pending", 0))
-    pages = 0
+    pages = skipped = 0
     while pages < MAX_PAGES_PER_RUN:
         try:
             page = api.fetch_mentions(user_id, since_id=since_id, pagination_token=token)
         except RateLimited as limited:
             gauge("XRateLimitRemaining", 0)
             cursor.update(pagination_token=token, newest_pending=newest, fetched_pending=fetched)
-            return polling.rate_limited(svc, PLATFORM, CURSOR, cursor, limited, {"pages": pages, "fetched": fetched})
+            return polling.rate_limited(svc, PLATFORM, CURSOR, cursor, limited,
+                                        {"pages": pages, "fetched": fetched, "skipped": skipped})
         pages += 1
+        for reason in page.skipped:
+            skipped += 1
+            polling.skipped(PLATFORM, reason.partition(":")[0], reason.partition(": ")[2])
         if page.rate_limit_remaining is not None:  # x-rate-limit-remaining: requests left in the window
             gauge("XRateLimitRemaining", page.rate_limit_remaining)
         if page.mentions:
@@ -65,4 +70,4 @@ def poll_mentions(svc: Services) -> dict[str, Any]:
         cursor = {"since_id": newest or since_id}
         _save(svc, cursor)
     count("XMentionsPolled", fetched)
-    return {"pages": pages, "fetched": fetched, "since_id": cursor.get("since_id")}
+    return {"pages": pages, "fetched": fetched, "skipped": skipped, "since_id": cursor.get("since_id")}

@@ -27,7 +27,7 @@ from chalicelib.domain.identity import (
     mastodon_handle_identity,
     quoted_references,
 )
-from chalicelib.domain.mention import Mention
+from chalicelib.domain.mention import Mention, Unstorable
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.routing import ACK_MAX_AGE, RouteDecision, permalink, queue_message, route
 from chalicelib.domain.ticket import RESOLVED, Ticket, first_reference, new_reference
@@ -45,7 +45,7 @@ from chalicelib.usecases.acknowledge import (
     queue_ack,
 )
 from chalicelib.usecases.customers import brand_identities, merge_customers, new_customer_id
-from chalicelib.usecases.deliver import LEASE, resume_ack, send_now
+from chalicelib.usecases.deliver import CUT_OFF, LEASE, QUEUE_AGAIN, resume_ack, send_now, settle_unknown
 
 #: No attempt runs longer than this (Lambda's own limit): a mention stored this long ago by an envelope nobody can
 #: name (no ``owner``: stored before owners were recorded) is resumed by whoever carries it now.
@@ -60,21 +60,38 @@ class Outcome:
 
 
 def parse_envelope(svc: Services, envelope: dict[str, Any]) -> list[Mention]:
+    """The mentions an inbound envelope carries. One the store cannot hold (``Unstorable``: refused at the entry
+    points since, but queued before, or redriven) is left out, counted and logged, never retried onto the dead-letter
+    queue; the envelope's other mentions are processed."""
     if not isinstance(envelope, dict) or envelope.get("v") != 1:
         raise ValueError("not an inbound envelope of version 1")
     kind, payload = envelope.get("kind"), envelope.get("payload")
     if not isinstance(payload, dict):
         raise ValueError("the envelope has no payload object")
+    refused: list[str] = []
+    mentions: list[Mention] = []
     if kind == "x":
-        return x_channel.parse(payload, brand_id=svc.settings.x_account_id)
-    if kind == "meta":
-        return meta_channel.parse(payload, page_ids=set(svc.settings.meta_page_ids),
-                                  ig_ids=set(svc.settings.instagram_account_ids))
-    if kind == "email":
-        return email_channel.parse_sns_notification(payload)
-    if kind == "mentions":
-        return [Mention.from_dict(m) for m in payload["mentions"]]
-    raise ValueError(f"unknown envelope kind {kind!r}")
+        mentions = x_channel.parse(payload, brand_id=svc.settings.x_account_id, refused=refused)
+    elif kind == "meta":
+        mentions = meta_channel.parse(payload, page_ids=set(svc.settings.meta_page_ids),
+                                      ig_ids=set(svc.settings.instagram_account_ids), refused=refused)
+    elif kind == "email":
+        try:
+            mentions = email_channel.parse_sns_notification(payload)
+        except Unstorable as exc:
+            refused.append(f"e-mail: {exc}")
+    elif kind == "mentions":
+        for index, data in enumerate(payload["mentions"]):
+            try:
+                mentions.append(Mention.from_dict(data))
+            except Unstorable as exc:
+                refused.append(f"mentions[{index}]: {exc}")
+    else:
+        raise ValueError(f"unknown envelope kind {kind!r}")
+    if refused:
+        count("InboundEventsRefused", len(refused), channel=str(kind))
+        logger.warning("inbound events the store cannot hold were left out", extra={"refused": refused[:20]})
+    return mentions
 
 
 @capture_method
@@ -194,17 +211,19 @@ def _desk_message(svc: Services, ticket: Ticket, mention: Mention, now: datetime
 
 def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume: bool = False) -> Outcome:
     """The customer wrote again: the message joins their case, which keeps its first contact and its place in the
-    queue. No second acknowledgement, unless the message reopened a resolved ticket while the desk is closed.
-    A message already on the ticket (the same message delivered twice at once) changes nothing; the message that
-    created the ticket is left unprocessed for the attempt that created it to finish, or, when ``resume``, this
-    attempt finishes it (an earlier attempt saved the ticket and failed)."""
+    queue. No second acknowledgement: only a case nobody has acknowledged yet is, by the first message that would
+    be acknowledged out of hours (``_ack_on_joining``). A message already on the ticket (the same message delivered
+    twice at once) changes nothing; the message that created the ticket is left unprocessed for the attempt that
+    created it to finish, or, when ``resume``, this attempt finishes it (an earlier attempt saved the ticket and
+    failed)."""
     correlate(ticket.ticket_id)
     if mention.key in ticket.mention_keys:
         if ticket.mention_keys[0] == mention.key:
             # resumed: the steps after the ticket's creation again, each once
             return _created(svc, mention, ticket, now) if resume else Outcome(mention.key, "duplicate",
                                                                                  ticket.ticket_id)
-        if resume:  # joined by an attempt that failed: the desk may not have heard of it
+        if resume:  # joined by an attempt that failed: the acknowledgement it owed, and the desk may not have heard
+            _ack_on_joining(svc, mention, ticket, now)
             _desk_message(svc, ticket, mention, now, event="ticket.updated", change="chase")
         return Outcome(mention.key, "duplicate", ticket.ticket_id)
     reopened: list[bool] = []
@@ -216,23 +235,38 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume
 
 
 def _joined(svc: Services, mention: Mention, joined: Ticket, now: datetime, *, reopened: bool = False) -> Outcome:
-    """What follows a message joining its customer's ticket: the desk hears of it, a reopened case out of hours is
-    acknowledged once more, quoted references are suggested."""
+    """What follows a message joining its customer's ticket: a case nobody has acknowledged yet (a reopened one, or
+    one whose first message was not acknowledged) is acknowledged out of hours, the desk hears of it, quoted
+    references are suggested."""
     correlate(joined.ticket_id)
     reserved = _reserved(mention)
     if reserved:
         _alias(svc, reserved, joined, mention, now)
+    _ack_on_joining(svc, mention, joined, now)  # the customer first, as for a new ticket
     _desk_message(svc, joined, mention, now, event="ticket.updated", change="reopened" if reopened else "chase")
-    if joined.reopened and not joined.acked:  # this message reopened it (or an interrupted attempt did)
-        result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
-                        language=mention.language)
-        fresh = now - mention.created_at <= ACK_MAX_AGE
-        if result.acknowledge and fresh and not svc.calendar.is_open(joined.desk, now):
-            acknowledge(svc, joined, back_at=svc.calendar.next_opening(joined.desk, now), kind="ack",
-                        text=mention.text)
     _suggest_links(svc, mention, joined, now)
     logger.info("mention joined its customer's ticket", extra={"mention": mention.key, "ticket_id": joined.ticket_id})
     return Outcome(mention.key, "threaded", joined.ticket_id)
+
+
+def _ack_on_joining(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> bool:
+    """The one acknowledgement of an open case, given by a message that joins it: when nobody has acknowledged the
+    case yet (none sent, queued or decided: ``acked`` is set with the decision and cleared only by a reopening), the
+    desk is closed, no agent holds it, and this message is one the policy acknowledges, fresh. So a customer whose
+    first message was not acknowledged ("hi", praise) and who then writes the real complaint before the team is back
+    hears from us; a chase after an acknowledgement does not. Two concurrent messages meet at the ack ledger and the
+    outbox key (``ack#<Ticket.ack_key>``, sent at most once); a redelivery comes back here and finishes what its
+    attempt left. True if queued."""
+    if ticket.acked or ack_key(ticket.ack_key) in ticket.sent_keys or now - mention.created_at > ACK_MAX_AGE:
+        return False
+    if svc.calendar.is_open(ticket.desk, now) or (ticket.claimed_by and ticket.held_by(ticket.claimed_by, now)):
+        return False
+    result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
+                    language=mention.language)
+    if not result.acknowledge:
+        return False
+    return acknowledge(svc, ticket, back_at=svc.calendar.next_opening(ticket.desk, now), kind="ack",
+                       text=mention.text)
 
 
 def _own_handle(mention: Mention) -> str | None:
@@ -406,10 +440,15 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
     _desk_message(svc, ticket, mention, queued_at, decision=decision)
     busy_ack = False
     if ack is None and ticket.acked:  # resumed: the acknowledgement it was saved with, whatever the hour now
-        if resume_ack(svc, ticket, ack_key(ticket.ack_key)) and decision.acknowledge:
+        verdict = resume_ack(svc, ticket, ack_key(ticket.ack_key))
+        if verdict == QUEUE_AGAIN and decision.acknowledge:
             resumed = prepare(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
             if resumed is not None:
                 queue_ack(svc, ticket, resumed)
+        elif verdict == CUT_OFF:  # an inline send cut off: never sent again, parked with the reason for a person
+            cut = prepare(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
+            if cut is not None:
+                settle_unknown(svc, ack_item(svc, ticket, cut), "the attempt sending it was cut off")
     elif ack is None and decision.acknowledge:
         acknowledge(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
     elif ack is None and decision.open and not ticket.acked:

@@ -3,13 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.domain.outbound import OutboxItem, ReplyTarget
+from chalicelib.domain.outbound import ACK_KINDS, OutboxItem, ReplyTarget
 from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
 from chalicelib.telemetry import count, milliseconds
-
-#: The kinds of the one acknowledgement per open case (out of hours, busy in hours, closing time).
-ACK_KINDS = ("ack", "busy", "closing")
 
 
 class NoReplyTarget(ValueError):
@@ -25,7 +22,8 @@ def outbox_item(svc: Services, ticket: Ticket, *, kind: str, key: str, text: str
         raise NoReplyTarget(f"ticket {ticket.ticket_id} has no reply target")
     return OutboxItem(idempotency_key=key, kind=kind, ticket_id=ticket.ticket_id, target=target,
                       text=text, queued_at=svc.now(), expires_at=expires_at,
-                      customer_wrote_at=ticket.last_customer_at)
+                      customer_wrote_at=ticket.last_customer_at,
+                      priority="urgent" if ticket.urgent else "normal")
 
 
 def queue_reply(svc: Services, ticket: Ticket, *, kind: str, key: str, text: str,

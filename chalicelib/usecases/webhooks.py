@@ -1,5 +1,8 @@
 """Inbound endpoints' use cases: verify, validate, enqueue. A refusal raises one of ``usecases.errors`` with a
-message a person understands; nothing that is refused reaches the queue."""
+message a person understands; nothing that is refused reaches the queue. An event the store cannot hold
+(``domain.mention.Unstorable``: an id longer than a DynamoDB key may be) is refused here rather than accepted and
+retried onto the dead-letter queue; in a batch (Meta's changes, X's events) only that event is, and the answer names
+it (``refused``), its valid neighbours are accepted."""
 from __future__ import annotations
 
 import json
@@ -13,6 +16,7 @@ from chalicelib.channels import email as email_channel
 from chalicelib.channels import form as form_channel
 from chalicelib.channels import meta as meta_channel
 from chalicelib.channels import x as x_channel
+from chalicelib.domain.mention import Mention, Unstorable
 from chalicelib.domain.ticket import new_reference
 from chalicelib.services import Services
 from chalicelib.store.queues import MAX_SQS_BYTES
@@ -30,6 +34,8 @@ from chalicelib.usecases.errors import (
 from chalicelib.usecases.ingest import enqueue_mentions, enqueue_raw
 
 MAX_WEBHOOK_BYTES = 1024 * 1024
+#: The largest payload one inbound-queue message carries (SQS's limit, less room for the envelope around it).
+MAX_QUEUED_PAYLOAD_BYTES = MAX_SQS_BYTES - 4096
 #: What a parser meeting a payload of the wrong shape can raise: all of it is the sender's malformed input (400),
 #: never our 500, and nothing of it reaches the queue.
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError)
@@ -52,6 +58,31 @@ def _body_json(raw_body: bytes | None, *, channel: str) -> Any:
         raise _reject(Malformed, str(exc), channel=channel) from None
 
 
+def _queued_size(payload: Any) -> int:
+    """The bytes ``payload`` takes in an inbound-queue message (encoded as ``store.queues`` encodes it)."""
+    return len(json.dumps(payload, separators=(",", ":")).encode())
+
+
+def _refuse_unqueueable(payloads: list[dict[str, Any]], *, channel: str) -> None:
+    """Nothing is queued when a part of the delivery is larger than a queue message holds (a single event of more
+    than 250 KB): a clear 413 rather than a failure after a part was accepted."""
+    if any(_queued_size(p) > MAX_QUEUED_PAYLOAD_BYTES for p in payloads):
+        raise _reject(TooLarge, f"an event in this delivery is larger than the {MAX_QUEUED_PAYLOAD_BYTES} bytes the "
+                                "inbound queue holds", channel=channel)
+
+
+def _accepted(mentions: list[Mention], refused: list[str], *, channel: str) -> dict[str, Any]:
+    """The answer to a delivery whose unstorable events were left out: refused whole (422) when nothing is left."""
+    if not refused:
+        return {"accepted": len(mentions)}
+    count("WebhookEventsRefused", len(refused), channel=channel)
+    if not mentions:
+        raise _reject(Invalid, f"nothing in this delivery can be stored: {'; '.join(refused)[:1000]}",
+                      channel=channel, details={"refused": refused[:100]})
+    logger.warning("inbound events refused", extra={"channel": channel, "refused": refused[:20]})
+    return {"accepted": len(mentions), "refused": refused[:100]}
+
+
 # ---------------------------------------------------------------------------------------------------- X
 def x_crc(svc: Services, crc_token: str | None) -> dict[str, str]:
     if not crc_token:
@@ -72,13 +103,16 @@ def receive_x(svc: Services, raw_body: bytes | None, signature: str | None) -> d
     secret = svc.secrets.get("X_CONSUMER_SECRET")
     payload = _signed_json(raw_body, valid=lambda body: x_channel.verify_signature(secret, body, signature),
                            header=x_channel.SIGNATURE_HEADER, channel="x")
+    refused: list[str] = []
     try:
-        mentions = x_channel.parse(payload, brand_id=svc.settings.x_account_id)
+        mentions = x_channel.parse(payload, brand_id=svc.settings.x_account_id, refused=refused)
     except _UNREADABLE as exc:
         raise _reject(Malformed, f"malformed Account Activity event: {exc}", channel="x") from None
+    answer = _accepted(mentions, refused, channel="x")
     if mentions:
+        _refuse_unqueueable([payload], channel="x")
         enqueue_raw(svc, "x", payload)
-    return {"accepted": len(mentions)}
+    return answer
 
 
 # ---------------------------------------------------------------------------------------------------- Meta
@@ -91,9 +125,8 @@ def meta_subscribe(svc: Services, params: Mapping[str, str]) -> str:
 
 def _split_entries(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """Meta batches up to 1000 changes; split into chunks that fit one SQS message each."""
-    size = len(json.dumps(payload, separators=(",", ":")).encode())
     entries = payload.get("entry") or []
-    if size <= MAX_SQS_BYTES - 4096 or len(entries) <= 1:
+    if _queued_size(payload) <= MAX_QUEUED_PAYLOAD_BYTES or len(entries) <= 1:
         return [payload]
     half = len(entries) // 2
     return _split_entries({**payload, "entry": entries[:half]}) + _split_entries({**payload, "entry": entries[half:]})
@@ -103,15 +136,19 @@ def receive_meta(svc: Services, raw_body: bytes | None, signature: str | None) -
     secret = svc.secrets.get("META_APP_SECRET")
     payload = _signed_json(raw_body, valid=lambda body: meta_channel.verify_signature(secret, body, signature),
                            header="X-Hub-Signature-256", channel="meta")
+    refused: list[str] = []
     try:
         mentions = meta_channel.parse(payload, page_ids=set(svc.settings.meta_page_ids),
-                                      ig_ids=set(svc.settings.instagram_account_ids))
+                                      ig_ids=set(svc.settings.instagram_account_ids), refused=refused)
     except _UNREADABLE as exc:
         raise _reject(Malformed, f"malformed Meta webhook event: {exc}", channel="meta") from None
+    answer = _accepted(mentions, refused, channel="meta")
     if mentions:
-        for chunk in _split_entries(payload):
+        chunks = _split_entries(payload)
+        _refuse_unqueueable(chunks, channel="meta")
+        for chunk in chunks:
             enqueue_raw(svc, "meta", chunk)
-    return {"accepted": len(mentions)}
+    return answer
 
 
 # ---------------------------------------------------------------------------------------------------- e-mail
@@ -130,6 +167,8 @@ def receive_email(svc: Services, raw_body: bytes | None) -> dict[str, Any]:
         return {"accepted": 0}
     try:
         mentions = email_channel.parse_sns_notification(message)
+    except Unstorable as exc:
+        raise _reject(Invalid, f"this e-mail cannot be stored: {exc}", channel="email") from None
     except _UNREADABLE as exc:
         raise _reject(Malformed, f"malformed SES notification: {exc}", channel="email") from None
     if mentions:
@@ -148,6 +187,8 @@ def receive_form(svc: Services, raw_body: bytes | None, *, client_key: str) -> d
         mention = form_channel.parse_form(raw_body or b"", submission_id=submission_id, received_at=svc.now())
     except form_channel.FormError as exc:
         raise _reject(_FORM_REFUSALS[exc.kind], str(exc), channel="form", details=exc.errors) from None
+    except Unstorable as exc:  # the form's own limits keep every key field short; this is the last word
+        raise _reject(Invalid, f"this message cannot be stored: {exc}", channel="form") from None
     # at most FORM_PER_ADDRESS_PER_HOUR submissions per client (source address) per clock hour
     if not svc.form_limit.try_take(client_key, svc.now().strftime("%Y%m%d%H"),
                                    svc.settings.form_per_address_per_hour):

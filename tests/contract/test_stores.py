@@ -160,6 +160,22 @@ def test_mentions_are_found_by_author_and_deleted(stores):
     assert stores.mentions.get(a.key) is None and stores.mentions.keys_for_author(f"x#{author}") == [b.key]
 
 
+def test_an_authors_mentions_are_queried_page_by_page_on_the_index_never_scanned(dynamo_stores, monkeypatch):
+    from bench.run import counting_aws_calls
+
+    author = uid("a")
+    mine = [mention(author=author) for _ in range(5)]
+    for m in [*mine, mention()]:
+        dynamo_stores.mentions.add_if_new(m, T0)
+    monkeypatch.setattr(dynamo_stores.mentions, "author_page_size", 2)
+    calls: list = []
+    with counting_aws_calls(record=calls) as counted:
+        found = dynamo_stores.mentions.keys_for_author(f"x#{author}")
+    assert sorted(found) == sorted(m.key for m in mine)
+    assert set(counted) == {"dynamodb.Query"} and counted["dynamodb.Query"] >= 3  # 5 keys, 2 a page
+    assert {params["IndexName"] for _, _, params in calls} == {"by_author"}
+
+
 # ------------------------------------------------------------------------------------------------ tickets
 def test_a_ticket_round_trips_every_field(stores):
     t = ticket(claimed_by="ana", claim_expires_at=T0 + timedelta(hours=1), status="claimed", acked=True,
@@ -403,6 +419,47 @@ def test_the_rate_is_a_token_bucket_of_per_minute_tokens(stores):
     later = T0 + timedelta(hours=1)  # idle long enough: full again, never more than full
     assert [stores.allowance.take(channel, later, 3).wait for _ in range(4)][:3] == [0, 0, 0]
     assert stores.allowance.take(channel, later, 3).wait > 0
+
+
+def test_reservations_within_a_horizon_get_one_slot_each_in_order(stores):
+    channel = uid("ch")
+    assert [stores.allowance.take(channel, T0, 3).slot_in for _ in range(3)] == [0, 0, 0]  # the burst: now
+    reserved = [stores.allowance.take(channel, T0, 3, within=60) for _ in range(4)]
+    assert [r.slot_in for r in reserved[:3]] == pytest.approx([20.0, 40.0, 60.0])  # N reservations, N slots
+    assert reserved[3].wait == pytest.approx(20.0) and not reserved[3].allowed  # past the horizon: refused
+    assert stores.allowance.take(channel, T0 + timedelta(seconds=59), 3).wait > 0  # a plain take finds no token
+    later = stores.allowance.take(channel, T0 + timedelta(seconds=50), 3, within=60)
+    assert later.slot_in == pytest.approx(30.0)  # the slot after the last reserved one (T0 + 80 s)
+
+
+def test_concurrent_reservations_never_share_a_slot(stores):
+    channel, slots = uid("ch"), []
+
+    def reserve() -> None:
+        allowance = stores.allowance.take(channel, T0, 6, within=120)
+        if allowance.allowed:
+            slots.append(round(allowance.slot_in, 3))
+
+    threads = [threading.Thread(target=reserve) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(slots) == [0, 0, 0, 0, 0, 0, 10, 20, 30, 40, 50, 60]  # the burst of 6, then one each 10 s
+
+
+def test_the_waiting_room_keeps_messages_in_order_and_gives_each_once(stores):
+    channel = uid("ch")
+    for order in ("1#2026-11-29T03:00:02#b", "0#2026-11-29T03:00:09#u", "1#2026-11-29T03:00:01#a"):
+        stores.waiting.add(channel, order, {"idempotency_key": order[-1], "text": "é " + order})
+    again = "1#2026-11-29T03:00:01#a"
+    stores.waiting.add(channel, again, {"idempotency_key": "a", "text": "é " + again})  # the same place: no-op
+    assert stores.waiting.count(channel) == 3 and stores.waiting.count(uid("other")) == 0
+    first = stores.waiting.first(channel, 2)
+    assert [(w.channel, w.message["idempotency_key"]) for w in first] == [(channel, "u"), (channel, "a")]
+    assert stores.waiting.take(channel, first[0].order) == {"idempotency_key": "u", "text": "é " + first[0].order}
+    assert stores.waiting.take(channel, first[0].order) is None  # taken once
+    assert [w.message["idempotency_key"] for w in stores.waiting.first(channel, 10)] == ["a", "b"]
 
 
 def test_concurrent_takes_never_exceed_the_bucket(stores):

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
@@ -242,14 +243,33 @@ def test_ack_expires_when_the_team_is_back_before_it_could_be_sent(svc, clock, r
     assert [c for c in real_x.calls if c.request.url == TWEETS_URL] == []
 
 
-def test_outbound_budget_holds_back_a_storm(svc, real_x, monkeypatch):
-    limit = svc.settings.outbound_per_minute
+def test_outbound_rate_holds_back_a_storm_in_the_waiting_room_never_on_the_dead_letter_queue(svc, real_x):
+    import time
+
+    import app as application
+    from tools.local_stack import scheduled_event
+
+    limit = svc.rate_per_minute("x")
     taken = [svc.allowance.take("x", svc.now(), limit).wait for _ in range(limit + 3)]
     assert taken[:limit] == [0] * limit and all(wait > 0 for wait in taken[limit:])
     real_x.post(TWEETS_URL, json={"data": {"id": "1", "text": "ok"}}, status=201)
-    with pytest.raises(Exception, match="records failed"):
-        deliver_once(outbox_message("R00000002"))
-    assert [c for c in real_x.calls if c.request.url == TWEETS_URL] == []  # waits in the outbox, not sent
+    # the record succeeds (no SQS receive spent on waiting): the message waits in the waiting room
+    assert deliver_once(outbox_message("R00000002"))["succeeded"] == 1
+    assert [c for c in real_x.calls if c.request.url == TWEETS_URL] == []
+    assert receive_all("responder-outbox") == [] and receive_all("responder-outbox-dlq") == []
+    assert [w.message["idempotency_key"] for w in svc.waiting.first("x", 10)] == ["ack#R00000002"]
+    # the dispatcher (the real schedule's handler) reserves its slot and queues it, delayed until then
+    ran = application.app.handler_map["dispatch_outbox"](scheduled_event("dispatch_outbox"), LambdaContext())
+    assert ran["x"]["scheduled"] == 1 and svc.waiting.first("x", 10) == []
+    time.sleep(math.ceil(60 / limit) + 0.5)
+    [queued] = receive_all("responder-outbox")
+    slot = datetime.fromisoformat(json.loads(queued["Body"])["slot"])
+    assert slot == svc.now() + timedelta(seconds=60 / limit)  # the next token of the bucket
+    queued["Attributes"] = {"ApproximateReceiveCount": "1"}
+    sent_at_slot = application.app.handler_map["deliver_outbox"]
+    svc.clock.set(slot)
+    assert sent_at_slot(lambda_sqs_event([queued], "responder-outbox"), LambdaContext())["succeeded"] == 1
+    assert len([c for c in real_x.calls if c.request.url == TWEETS_URL]) == 1  # at its slot, no token taken again
 
 
 def test_a_lease_whose_first_release_is_throttled_is_still_released(svc, clock, monkeypatch):

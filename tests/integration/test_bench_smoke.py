@@ -1,6 +1,6 @@
 """`make bench` in miniature: every section of bench/results.json is there with sane values (counts, not timings:
-timings are never asserted). The storm runs 30 mentions, the latency 3, the scenarios one round; the deployment
-package is left out (it needs pip and chalice; `make bench` builds it)."""
+timings are never asserted). The storm runs 30 mentions (within 10 app minutes), the latency 3, the scenarios one
+round; the deployment package is left out (it needs pip and chalice; `make bench` builds it)."""
 from __future__ import annotations
 
 import json
@@ -45,10 +45,14 @@ def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
     assert results["package"] == {"skipped": True}
 
     storm = results["storm"]
-    assert storm["mentions"] == 30 and storm["accepted"] > 0
+    assert storm["mentions"] == 30 and storm["accepted"] > 0 and storm["incident"]
     assert storm["lost"] == 0 and storm["customers_with_more_than_one_open_ticket"] == 0
     assert storm["invariant_violations"] == 0, storm["violations"]
-    assert storm["stored_and_processed"] == storm["accepted"] and storm["sends_within_budget"]
+    assert storm["stored_and_processed"] == storm["accepted"] and storm["sends_within_rate"]
+    assert storm["sent_twice"] == 0 and storm["on_any_dlq"] == 0 and storm["acks_sent"] > 0
+    accounting = storm["accounting"]
+    assert accounting["adds_up"] and accounting["parked"] == 0 and accounting["decided"] == accounting["sent"]
+    assert storm["priority_order"]["pairs_out_of_order_beyond_window"] == 0
     assert (tmp_path / "storm.png").stat().st_size > 0
 
     markdown = (tmp_path / "results.md").read_text()

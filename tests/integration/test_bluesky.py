@@ -18,7 +18,7 @@ from chalicelib.channels.base import OutboundMessage, SendError
 from chalicelib.channels.bluesky_api import BlueskyApi, BlueskySender
 from chalicelib.domain.textlength import graphemes
 from tests.conftest import LambdaContext, receive_all, run_pipeline
-from tests.helpers import ticket_of
+from tests.helpers import acknowledging, ticket_of
 from tools.local_stack import scheduled_event
 
 BRAND_DID = "did:plc:brand0000000000000000"
@@ -240,6 +240,7 @@ def test_an_expired_session_signs_in_again_once(svc, clock, pds):
 
 # ------------------------------------------------------------------------------------------------ replies
 def test_the_acknowledgement_is_a_reply_post_in_the_thread_with_a_link_facet(svc, clock, pds, client):
+    acknowledging(svc, "{bluesky: true}")  # off unless the brand turns it on
     root = {"uri": post_uri("3root", BRAND_DID), "cid": "bafyreirootcid"}
     parent = {"uri": post_uri("3parent", "did:plc:friend000000000000000"), "cid": "bafyreiparentcid"}
     pds.page([notification("3q", "@meridianrail.bsky.social my train was cancelled and nobody told us ünïcode 🚆",
@@ -272,6 +273,29 @@ def test_the_acknowledgement_is_a_reply_post_in_the_thread_with_a_link_facet(svc
     run_pipeline()
     assert ticket_of(svc, f"bluesky#{post_uri('3r')}") == ticket_id
     assert len(pds.calls("createRecord")) == 1  # joined the case: no second acknowledgement
+
+
+def test_by_default_a_bluesky_customer_gets_a_ticket_and_no_automatic_reply(svc, clock, pds):
+    """Bluesky's acknowledgements are off unless the brand file turns them on: at 03:00 on a Sunday the mention goes
+    through the real inbound and outbox handlers to its desk, the ticket says why nobody was answered, and nothing
+    is posted, neither then nor at closing time."""
+    pds.page([notification("3s", "@meridianrail.bsky.social my train was cancelled, how do I get home?",
+                           clock.now())])
+    poll()
+    svc.sender_factory = lambda channel: BlueskySender(HANDLE, "app-pass-word-1234",
+                                                       transport=httpx.MockTransport(pds))
+    svc._senders.clear()
+    run_pipeline()
+    ticket = svc.tickets.get(ticket_of(svc, f"bluesky#{post_uri('3s')}"))
+    assert ticket is not None and not ticket.acked
+    assert "acknowledge: no (automatic acknowledgements are off on bluesky)" in ticket.reasons
+    assert pds.calls("createRecord") == [] and receive_all("responder-outbox") == []
+    import app as application
+
+    ran = application.app.handler_map["closing_time"](scheduled_event("closing_time"), LambdaContext())
+    run_pipeline()
+    assert ran["acknowledged"] == 0
+    assert pds.calls("createRecord") == [] and not svc.tickets.get(ticket.ticket_id).acked
 
 
 @pytest.mark.parametrize("status, body, retryable", [
@@ -311,6 +335,7 @@ def test_stage_local_polls_a_stand_in_and_takes_injected_mentions(svc, client, c
     assert isinstance(local.bluesky_api(), LocalNotificationSource)
     assert isinstance(local.mastodon_api(), LocalNotificationSource)
 
+    acknowledging(svc, "{bluesky: true}")
     svc.bluesky_api_factory = LocalNotificationSource
     svc._feeds.clear()
     assert poll()["queued"] == 0

@@ -306,3 +306,21 @@ def test_desk_messages_of_bluesky_and_mastodon_tickets_follow_the_published_sche
         jsonschema.validate(message, schema)
         assert message["permalink"].startswith(("https://bsky.app/profile/pat.bsky.social/post/",
                                                 "https://fedi.example/@sam/"))
+
+
+def test_a_notification_whose_status_id_the_store_cannot_hold_is_skipped_and_its_page_queued(svc, clock, instance,
+                                                                                             counted):
+    """An id longer than a DynamoDB key may be (issue 23): skipped and counted, never a crash of the run nor a
+    message retried onto the inbound dead-letter queue."""
+    svc.cursors.put("mastodon-mentions", {"since_id": "100"})
+    now = clock.now()
+    huge = mention(103, "<p>@meridianrail my train is late</p>", now)
+    huge["status"]["id"] = "9" * 2000
+    instance.get(NOTIFICATIONS, json=[huge, mention(102, "<p>@meridianrail refund please</p>", now)],
+                 headers=budget())
+    result = poll()
+    assert result["queued"] == 1 and result["skipped"] == 1
+    assert counted.count("MastodonNotificationsSkipped") == 1
+    run_pipeline()
+    assert ticket_of(svc, "mastodon#110102") is not None
+    assert receive_all("responder-inbound-dlq") == []

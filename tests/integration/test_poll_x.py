@@ -49,7 +49,7 @@ def test_paginated_poll_enqueues_every_page_then_moves_the_cursor(svc, x_http):
     x_http.get(MENTIONS_URL, json=page([tweet("501", "@ExampleRail my train is late")]),
                headers=rate(8, time.time() + 900))
     result = poll()
-    assert result == {"pages": 2, "fetched": 3, "since_id": "503"}
+    assert result == {"pages": 2, "fetched": 3, "skipped": 0, "since_id": "503"}
     assert "pagination_token=NEXT1" in x_http.calls[1].request.url
     assert "since_id" not in x_http.calls[0].request.url
     assert len(receive_all("responder-inbound")) == 2  # one message per page

@@ -413,3 +413,56 @@ def test_problems_are_structured():
         parse_config(BASE.replace("escalation_desk: complaints", "escalation_desk: leads"), source="x.yaml")
     (problem,) = info.value.problems
     assert (problem.source, problem.line, problem.location) == ("x.yaml", 20, "routing.escalation_desk")
+
+
+# ------------------------------------------------------------------------------------------------ outbound rates
+def test_every_channel_has_a_documented_default_rate_of_at_least_one_a_minute():
+    from chalicelib.domain.config import DEFAULT_OUTBOUND_PER_MINUTE
+    from chalicelib.domain.mention import CHANNELS
+
+    config = parse_config(BASE, source="brand.yaml")
+    assert set(DEFAULT_OUTBOUND_PER_MINUTE) == set(CHANNELS)
+    assert {channel: config.outbound.rate(channel) for channel in CHANNELS} == DEFAULT_OUTBOUND_PER_MINUTE
+    assert all(isinstance(rate, int) and rate >= 1 for rate in DEFAULT_OUTBOUND_PER_MINUTE.values())
+    # e-mail and the form reply through one SES account: together within its sandbox rate of 1 message a second
+    assert DEFAULT_OUTBOUND_PER_MINUTE["email"] + DEFAULT_OUTBOUND_PER_MINUTE["form"] <= 60
+
+
+def test_a_channel_named_in_the_file_gets_its_own_rate_and_the_others_keep_theirs():
+    config = parse_config(BASE + "outbound:\n  per_minute: {email: 420, mastodon: 2}\n", source="brand.yaml")
+    assert (config.outbound.rate("email"), config.outbound.rate("mastodon"), config.outbound.rate("x")) == (420, 2, 6)
+
+
+@pytest.mark.parametrize("rates, problem", [
+    ("{telegram: 10}", "unknown channel 'telegram'"),
+    ("{x: 0}", "x: the rate must be at least 1 send a minute, not 0"),
+    ("{x: -5}", "x: the rate must be at least 1 send a minute, not -5"),
+    ("{x: 2.5}", "x: the rate must be a whole number of sends a minute, not 2.5"),
+    ("{x: true}", "x: the rate must be a whole number of sends a minute, not True"),
+])
+def test_an_unknown_channel_or_a_rate_below_one_is_refused_with_its_line(rates, problem):
+    message = only_problem(BASE + f"outbound:\n  per_minute: {rates}\n")
+    assert message.startswith("brand.yaml:30: outbound.per_minute: ") and problem in message, message
+
+
+def test_outbound_takes_no_other_key():
+    assert only_problem(BASE + "outbound:\n  per_hour: {x: 400}\n") == \
+        "brand.yaml:30: outbound.per_hour: unknown key 'per_hour'"
+
+
+# ------------------------------------------------------------------------------------------------ acknowledgements
+def test_bluesky_gets_no_automatic_acknowledgement_unless_the_brand_turns_it_on():
+    default = parse_config(BASE, source="brand.yaml").triage.acknowledge
+    assert not default.on("bluesky") and all(default.on(c) for c in ("x", "mastodon", "facebook", "email", "form"))
+    chosen = parse_config(BASE + "triage:\n  acknowledge:\n    channels: {bluesky: true, x: false}\n",
+                          source="brand.yaml").triage.acknowledge
+    assert chosen.on("bluesky") and not chosen.on("x") and chosen.on("mastodon")
+
+
+@pytest.mark.parametrize("channels, problem", [
+    ("{myspace: false}", "unknown channel 'myspace'"),
+    ("{bluesky: sometimes}", "bluesky: true or false, not 'sometimes'"),
+])
+def test_acknowledgement_channels_are_checked(channels, problem):
+    message = only_problem(BASE + f"triage:\n  acknowledge:\n    channels: {channels}\n")
+    assert "triage.acknowledge.channels" in message and problem in message, message

@@ -12,7 +12,13 @@ from chalicelib.clock import Clock, FixedClock, parse_instant
 from chalicelib.domain import templates
 from chalicelib.domain.ack import compose, render, x_length
 from chalicelib.domain.incident import Incident
-from chalicelib.domain.mention import Mention
+from chalicelib.domain.mention import (
+    DYNAMODB_PARTITION_KEY_BYTES,
+    KEY_FIELDS,
+    MAX_KEY_FIELD_BYTES,
+    Mention,
+    Unstorable,
+)
 from chalicelib.domain.routing import ACK_MAX_AGE, route
 from chalicelib.domain.status_link import make_token, read_token, status_url
 from chalicelib.domain.ticket import RESOLVED, WAITING, Ticket, TicketStateError, new_reference
@@ -77,6 +83,32 @@ def test_same_message_twice_is_threaded_once():
     t = ticket(mention_keys=["x#1"])
     t.customer_wrote("x#1", T0)
     assert t.mention_keys == ["x#1"] and t.timeline == []
+
+
+# ------------------------------------------------------------------------------------------------ mention
+@pytest.mark.parametrize("field", sorted(KEY_FIELDS))
+def test_a_key_field_is_bounded_in_bytes_at_the_limit_the_store_can_hold(field):
+    """Every key is built from these fields behind a short prefix, so each stays within DynamoDB's 2,048 bytes."""
+    def mention(value: str) -> Mention:
+        fields = {"channel": "x", "external_id": "1", "conversation_id": "1", "author_id": "5", "text": "hi",
+                  "created_at": T0}
+        return Mention(**{**fields, field: value})
+
+    assert MAX_KEY_FIELD_BYTES * 2 <= DYNAMODB_PARTITION_KEY_BYTES
+    assert getattr(mention("9" * MAX_KEY_FIELD_BYTES), field) == "9" * MAX_KEY_FIELD_BYTES
+    with pytest.raises(Unstorable, match=f"\\({field}\\) is {MAX_KEY_FIELD_BYTES + 1} bytes long"):
+        mention("9" * (MAX_KEY_FIELD_BYTES + 1))
+    with pytest.raises(Unstorable, match="1026 bytes"):  # bytes of UTF-8, not characters
+        mention("é" * 513)
+
+
+def test_an_alias_too_long_to_be_a_key_is_never_an_identity():
+    from chalicelib.domain.identity import identities_of
+
+    long_address = "a" * 2100 + "@example.org"
+    private = Mention(channel="messenger", external_id="m1", conversation_id="c1", author_id="psid-1",
+                      text=f"write to {long_address} or ada@example.org", created_at=T0, visibility="private")
+    assert identities_of(private) == ["messenger#psid-1", "email#ada@example.org"]
 
 
 # ------------------------------------------------------------------------------------------------ ack text

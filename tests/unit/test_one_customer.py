@@ -12,10 +12,11 @@ from chalicelib.domain.identity import InvalidIdentity, identities_of, parse_ide
 from chalicelib.domain.mention import Mention
 from chalicelib.usecases.customers import link, unlink
 from chalicelib.usecases.errors import Invalid, NotFound
-from chalicelib.usecases.process import process_mention
+from chalicelib.usecases.ingest import envelope
+from chalicelib.usecases.process import process_envelope, process_mention
 from chalicelib.usecases.status import status_view
 from chalicelib.usecases.webhooks import receive_form
-from tests.conftest import run_memory_pipeline
+from tests.conftest import run_memory_pipeline, utc
 from tests.helpers import ticket_of, to_customers
 
 COMPLAINT = "@MeridianRail my train was cancelled and there is no replacement bus, awful"
@@ -154,6 +155,73 @@ def test_writing_again_after_resolution_reopens_within_the_window_and_acks_once_
     clock.advance(days=8)
     later = process_mention(mem, msg("53", "@MeridianRail new problem: lost property", at=clock.now()))
     assert later.result == "created" and later.ticket_id != first.ticket_id
+
+
+# ------------------------------------------------------------------------------------------------ first acknowledgeable
+@pytest.mark.parametrize("first_text", ["@MeridianRail hi", "@MeridianRail thanks, great service today!"])
+def test_a_complaint_joining_a_case_nobody_acknowledged_gets_the_one_acknowledgement(mem, clock, first_text):
+    """Issue 23 reproducer: a first message out of hours that is not acknowledged (other, praise), then the real
+    complaint before the team is back: it joins the open case and is acknowledged, once; a chase after it is not."""
+    first = process_mention(mem, msg("60", first_text, at=clock.now(), author="60"))
+    assert first.result == "created" and acks(mem) == []
+    clock.advance(minutes=2)
+    complaint = process_mention(mem, msg("61", at=clock.now(), author="60"))
+    assert complaint.result == "threaded" and complaint.ticket_id == first.ticket_id
+    assert [a["idempotency_key"] for a in acks(mem)] == [f"ack#{first.ticket_id}"]
+    ticket = mem.tickets.get(first.ticket_id)
+    assert ticket.acked and [e.kind for e in ticket.timeline].count("ack_queued") == 1
+    clock.advance(minutes=5)
+    process_mention(mem, msg("62", "@MeridianRail hello?? anyone there", at=clock.now(), author="60"))
+    run_memory_pipeline(mem)
+    [sent] = mem.sandbox.recent()
+    assert sent["kind"] == "ack" and first.ticket_id in sent["text"] and "09:00" in sent["text"]
+
+
+def test_a_complaint_joining_while_the_desk_is_open_gets_no_out_of_hours_acknowledgement(mem, clock):
+    clock.set(utc(2026, 11, 24, 10, 0))  # Tuesday 10:00 London: the desks are open
+    first = process_mention(mem, msg("63", "@MeridianRail hi", at=clock.now(), author="63"))
+    clock.advance(minutes=2)
+    process_mention(mem, msg("64", at=clock.now(), author="63"))
+    assert acks(mem) == [] and not mem.tickets.get(first.ticket_id).acked
+
+
+def test_concurrent_complaints_joining_an_unacknowledged_case_give_one_acknowledgement(mem, clock):
+    first = process_mention(mem, msg("65", "@MeridianRail hi", at=clock.now(), author="65"))
+    clock.advance(minutes=1)
+    complaints = [msg(str(660 + n), f"@MeridianRail train {n} cancelled, stuck at the station", at=clock.now(),
+                      author="65") for n in range(6)]
+    threads = [threading.Thread(target=process_mention, args=(mem, m)) for m in complaints]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(mem.tickets.get(first.ticket_id).mention_keys) == sorted(["x#65", *(m.key for m in complaints)])
+    run_memory_pipeline(mem)
+    assert [s["idempotency_key"] for s in mem.sandbox.recent()] == [f"ack#{first.ticket_id}"]
+
+
+def test_a_joining_complaint_whose_attempt_failed_before_its_acknowledgement_gets_it_on_redelivery(mem, clock):
+    first = process_mention(mem, msg("67", "@MeridianRail hi", at=clock.now(), author="67"))
+    start, failures = mem.acks.start, []
+
+    def flaky(ack_ref, kind):
+        if not failures:
+            failures.append(ack_ref)
+            raise ConnectionError("PutItem failed")
+        return start(ack_ref, kind)
+
+    mem.acks.start = flaky
+    env = envelope("mentions", {"source": "webhook", "mentions": [msg("68", at=clock.now(), author="67").to_dict()]},
+                   received_at=clock.now())
+    with pytest.raises(ConnectionError):
+        process_envelope(mem, env)
+    assert "x#68" in mem.tickets.get(first.ticket_id).mention_keys and acks(mem) == []
+    clock.advance(seconds=40)
+    process_envelope(mem, env, attempt=2)  # SQS delivers it again: the acknowledgement it owed
+    assert [a["idempotency_key"] for a in acks(mem)] == [f"ack#{first.ticket_id}"]
+    process_envelope(mem, env, attempt=3)  # and again, after it finished: nothing twice
+    run_memory_pipeline(mem)
+    assert len(mem.sandbox.recent()) == 1 and mem.tickets.get(first.ticket_id).acked
 
 
 # ------------------------------------------------------------------------------------------------ links

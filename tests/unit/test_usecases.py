@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -23,6 +23,7 @@ from chalicelib.usecases.errors import Conflict, Invalid, NotFound
 from chalicelib.usecases.ingest import envelope
 from chalicelib.usecases.process import process_envelope, process_mention
 from chalicelib.usecases.sla_watch import sla_watch
+from chalicelib.usecases.waiting import dispatch
 from tests.conftest import run_memory_pipeline, utc
 from tests.helpers import ticket_of, to_customers
 
@@ -344,16 +345,27 @@ def test_an_ack_past_its_expiry_is_not_sent(mem, clock):
     assert mem.tickets.get(item.ticket_id).timeline[-1].kind == "ack_expired"
 
 
-def test_an_exhausted_budget_retries_later(mem, clock):
-    with_sender(mem, Recorder())
-    item = queued_ack(mem, clock)
+def test_a_throttled_message_waits_for_its_slot_and_is_sent_then_without_spending_a_receive(mem, clock):
+    sender = with_sender(mem, Recorder())
+    item = replace(queued_ack(mem, clock), expires_at=None)
     mem.settings = mem.settings.model_copy(update={"outbound_per_minute": 1})
     other = replace(item, idempotency_key="other")
     clock.advance(minutes=1)  # the token the first try took is back
     assert deliver(mem, other) == "sent"
-    with pytest.raises(RetryLater) as later:
-        deliver(mem, item)
-    assert 1 <= later.value.seconds <= 61
+    assert deliver(mem, item) == "waiting"  # no RetryLater: the SQS record succeeds, its receive is not spent
+    [waiting] = mem.waiting.first("x", 10)
+    assert waiting.message["idempotency_key"] == item.idempotency_key
+    assert mem.tickets.get(item.ticket_id).timeline[-1].kind == "waiting"
+    assert dispatch(mem) == {"x": {"scheduled": 1, "expired": 0, "waiting": 0}}
+    outbox = mem.queues.messages[mem.settings.outbox_queue]
+    [queued] = [m for m in outbox if m["idempotency_key"] == item.idempotency_key]
+    slot = datetime.fromisoformat(queued["slot"])
+    assert slot == clock.now() + timedelta(minutes=1)  # the next token of a bucket of one a minute
+    assert mem.tickets.get(item.ticket_id).timeline[-1].detail == f"ack: {slot.isoformat()}"
+    clock.set(slot)
+    assert deliver(mem, OutboxItem.from_dict(queued)) == "sent"  # its token was reserved: none taken again
+    assert [m.idempotency_key for m in sender.sent][-1] == item.idempotency_key
+    assert deliver(mem, replace(item, idempotency_key="third")) == "waiting"  # the slot's token was the last one
 
 
 def test_a_message_another_delivery_holds_is_retried_later_and_an_unfinished_attempt_is_never_resent(mem, clock):

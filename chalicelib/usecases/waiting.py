@@ -1,0 +1,96 @@
+"""The dispatcher of messages waiting for their channel's rate (``dispatch_outbox``, every minute).
+
+A message the rate cannot send now is not retried: it waits in the waiting room (``deliver.wait``), in its place —
+urgent first, then the acknowledgements of first contacts, then the rest, the customer who wrote first going first
+(``domain.outbound.waiting_order``). Every minute the dispatcher takes, per channel, the first waiting messages,
+reserves each a slot of the rate (one token of the channel's bucket, ``SendAllowance.take(within=HORIZON)``: N
+messages, N different slots) and hands it to the outbox queue delayed until that slot; the outbox sends it then
+without taking another token. Waiting costs no SQS receive, so it never walks a message to the dead-letter queue,
+and there is no thundering herd. An acknowledgement whose slot would come after the team is back expires instead
+(``deliver.expire``: noted on the ticket, counted). Over the day's spend budget, the channel's messages wait for
+the next day.
+
+Two dispatchers at once (a slow run and the next) never hand one message over twice: each message is taken from the
+room by a conditional delete before its slot is reserved; one that cannot be reserved or queued is put back in its
+place."""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.mention import CHANNELS
+from chalicelib.domain.outbound import OutboxItem
+from chalicelib.services import Services
+from chalicelib.telemetry import count, logger
+from chalicelib.usecases.deliver import _note_on_ticket, _park, expire, price
+
+#: How far ahead one dispatch reserves slots: more than the schedule's minute, so the rate never idles between two.
+HORIZON = 90.0
+#: The most messages one dispatch hands over per channel (a Lambda's minute; the next dispatch takes the rest).
+MAX_PER_RUN = 600
+
+
+def dispatch(svc: Services) -> dict[str, Any]:
+    """Hand the waiting messages the rate can send within ``HORIZON`` to the outbox, each at its own slot; the
+    counts per channel (``scheduled``, ``expired``) and what still waits."""
+    now = svc.now()
+    summary: dict[str, Any] = {}
+    for channel in CHANNELS:
+        outcome = _dispatch_channel(svc, channel, now)
+        if any(outcome.values()):
+            summary[channel] = outcome
+    if summary:
+        logger.info("waiting messages dispatched", extra={"channels": summary})
+    return summary
+
+
+def _dispatch_channel(svc: Services, channel: str, now: datetime) -> dict[str, int]:
+    rate = svc.rate_per_minute(channel)
+    interval = timedelta(seconds=60.0 / rate)
+    limit = min(MAX_PER_RUN, rate + math.ceil(rate * HORIZON / 60.0))
+    scheduled = expired = 0
+    next_slot = now  # the slot the next message would get, as far as this dispatch knows
+    waiting = svc.waiting.first(channel, limit)
+    if not waiting:
+        return {"scheduled": 0, "expired": 0, "waiting": 0}
+    for entry in waiting:
+        message = svc.waiting.take(channel, entry.order)
+        if message is None:  # another dispatcher took it
+            continue
+        try:
+            item = OutboxItem.from_dict(message)
+        except ValueError as exc:  # never a message the room was given; parked rather than lost
+            _park(svc, message, f"not an outbox message: {exc}")
+            continue
+        if item.expires_at is not None and item.expires_at <= next_slot:
+            expire(svc, item, now)  # no token spent on a message that would go out after the team is back
+            expired += 1
+            continue
+        try:
+            allowance = svc.allowance.take(channel, now, rate, price(svc, item, now), within=HORIZON)
+        except Exception:
+            svc.waiting.add(channel, entry.order, message)
+            raise
+        if not allowance.allowed:  # the rate is reserved up to the horizon (or the day's budget is spent)
+            svc.waiting.add(channel, entry.order, message)
+            if allowance.over_budget:
+                count("SpendBudgetReached", channel=channel, total=True)
+            break
+        slot = now + timedelta(seconds=allowance.slot_in)
+        next_slot = slot + interval
+        if item.expires_at is not None and item.expires_at <= slot:  # later than this dispatch could tell
+            expire(svc, item, now)
+            expired += 1
+            continue
+        try:
+            svc.queues.send_outbox(replace(item, slot=slot).to_dict(), delay=math.ceil(allowance.slot_in))
+        except Exception:  # back in its place; its token is spent, a slot of the rate left unused
+            svc.waiting.add(channel, entry.order, message)
+            raise
+        scheduled += 1
+        _note_on_ticket(svc, item.ticket_id, now, "scheduled", f"{item.kind}: {slot.isoformat()}")
+    if scheduled:
+        count("OutboundScheduled", value=scheduled, channel=channel)
+    return {"scheduled": scheduled, "expired": expired, "waiting": svc.waiting.count(channel)}

@@ -1,0 +1,231 @@
+"""Waiting is not failing: acknowledgements the channel's rate cannot send now wait in the waiting room, get a slot
+each in priority order (urgent first, then first contacts oldest first), and end sent, expired or parked with a
+reason — never retried onto a dead-letter queue, never sent twice. On the in-memory twins (the same contract as
+DynamoDB, tests/contract); the outbox is driven as Lambda drives it, its messages delivered once their delay is
+over."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+
+from chalicelib.channels.base import SendError, SendResult
+from chalicelib.domain.mention import Mention
+from chalicelib.domain.outbound import OutboundMessage, OutboxItem, ReplyTarget
+from chalicelib.domain.ticket import Event, Ticket
+from chalicelib.sqs_batch import Record
+from chalicelib.usecases.admin import acknowledgements
+from chalicelib.usecases.deliver import deliver, deliver_record
+from chalicelib.usecases.ingest import envelope
+from chalicelib.usecases.process import process_envelope, process_mention
+from chalicelib.usecases.waiting import dispatch
+
+COMPLAINT = "@MeridianRail my train was cancelled and there is no replacement bus, awful #{n}"
+URGENT = "@MeridianRail we are stranded at Didcot with a toddler, no trains and no staff #{n}"
+
+
+class Platform:
+    """The channel's API: records what it was sent, and when (the app's clock)."""
+
+    def __init__(self, clock, *errors: BaseException):
+        self.clock, self.errors = clock, list(errors)
+        self.sent: list[tuple[datetime, OutboundMessage]] = []
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        if self.errors:
+            raise self.errors.pop(0)
+        self.sent.append((self.clock.now(), message))
+        return SendResult(external_id=f"out-{len(self.sent)}")
+
+
+def tweet(n: int, text: str, at: datetime) -> Mention:
+    return Mention(channel="x", external_id=str(1000 + n), conversation_id=str(1000 + n), author_id=str(500 + n),
+                   text=text.format(n=n), created_at=at, author_handle=f"user{n}", author_name=f"User {n}")
+
+
+@pytest.fixture
+def platform(mem, clock):
+    mem._senders["x"] = Platform(clock)
+    mem.settings = mem.settings.model_copy(update={"outbound_per_minute": 6})  # a token every 10 seconds
+    return mem._senders["x"]
+
+
+def run_outbox(mem, clock, *, minutes: int) -> list[str]:
+    """Lambda's side for ``minutes``: the dispatcher every minute, and each outbox message delivered (on its first
+    receive) once its delay is over; what each delivery answered."""
+    pending: list[tuple[datetime, dict]] = []
+    outcomes = []
+    end = clock.now() + timedelta(minutes=minutes)
+    while clock.now() < end:
+        if clock.now().second == 0:
+            dispatch(mem)
+        for message in mem.queues.take(mem.settings.outbox_queue):
+            slot = message.get("slot")
+            pending.append((datetime.fromisoformat(slot) if slot else clock.now(), message))
+        due = [p for p in pending if p[0] <= clock.now()]
+        pending = [p for p in pending if p[0] > clock.now()]
+        for n, (_, message) in enumerate(due):
+            outcomes.append(deliver_record(mem, Record(f"m{n}", f"r{n}", json.dumps(message), 1)))
+        clock.advance(seconds=1)
+    return outcomes
+
+
+def dead_letters(mem) -> list[dict]:
+    return mem.queues.messages.get(f"{mem.settings.outbox_queue}-dlq", [])
+
+
+def test_a_storm_is_sent_at_the_rate_in_priority_order_each_once_and_none_on_a_dead_letter_queue(mem, clock,
+                                                                                              platform):
+    start = clock.now()
+    for n in range(30):  # thirty customers within three seconds
+        clock.set(start + timedelta(milliseconds=100 * n))
+        process_mention(mem, tweet(n, COMPLAINT, clock.now()))
+    assert len(platform.sent) == 6  # the bucket's burst went out at once
+    assert acknowledgements(mem)["waiting"] == 24
+    clock.set(start + timedelta(minutes=1))
+    run_outbox(mem, clock, minutes=6)
+    recipients = [m.recipient for _, m in platform.sent]
+    assert len(recipients) == 30 == len(set(recipients))  # every customer once
+    assert recipients == sorted(recipients, key=int)  # first contacts oldest first
+    times = [at for at, _ in platform.sent]
+    for i in range(30):  # a bucket of 6, one token back each 10 s
+        for j in range(i, 30):
+            assert j - i + 1 <= 6 + (times[j] - times[i]).total_seconds() / 10
+    # the rate's floor: the bucket full again at 03:01 (6 at once), then 18 slots 10 s apart, none left idle
+    assert times[-1] - times[6] == timedelta(seconds=180)
+    assert dead_letters(mem) == []
+    account = acknowledgements(mem)
+    assert (account["decided"], account["sent"], account["waiting"], account["parked"]) == (30, 30, 0, 0)
+
+
+def test_an_acknowledgement_whose_slot_comes_after_the_team_is_back_expires_without_spending_a_token(mem, clock,
+                                                                                                    platform):
+    mem.settings = mem.settings.model_copy(update={"outbound_per_minute": 1})
+    first = process_mention(mem, tweet(0, COMPLAINT, clock.now()))
+    opening = mem.calendar.next_opening(mem.tickets.get(first.ticket_id).desk, clock.now())
+    clock.set(opening - timedelta(minutes=3, seconds=30))
+    tickets = []
+    for n in range(1, 11):
+        clock.advance(seconds=1)
+        tickets.append(process_mention(mem, tweet(n, COMPLAINT, clock.now())).ticket_id)
+    assert len(platform.sent) == 2  # the first customer's at 03:00, then one token back by now
+    clock.set(clock.now().replace(second=0) + timedelta(minutes=1))
+    outcomes = run_outbox(mem, clock, minutes=6)
+    states = [mem.tickets.get(t).ack_state()[0] for t in tickets]
+    assert states.count("sent") == 4 and states.count("expired") == 6  # 1 at once + 3 slots before the opening
+    assert [s for s in states if s == "sent"] == states[:4]  # the oldest went out
+    assert "expired" in mem.tickets.get(tickets[-1]).ack_state()[0]
+    assert outcomes == ["sent"] * 3 and dead_letters(mem) == []  # no slot reserved after the opening
+    account = acknowledgements(mem)
+    assert account["decided"] == account["sent"] + account["expired"] == 11 and account["parked"] == 0
+
+
+def test_waiting_messages_go_urgent_first_then_acknowledgements_oldest_first_then_the_rest(mem, clock, platform):
+    mem.settings = mem.settings.model_copy(update={"outbound_per_minute": 1})
+    t0 = clock.now()
+    assert mem.allowance.take("x", t0, 1).allowed  # the bucket is empty: everything below waits
+    made = [("reply", "normal", 1, "agent reply to the first customer"), ("ack", "normal", 3, "third"),
+            ("ack", "normal", 2, "second"), ("ack", "urgent", 9, "stranded, wrote last"),
+            ("incident_update", "normal", 0, "incident notice")]
+    for kind, priority, minute, text in made:
+        item = OutboxItem(idempotency_key=f"{kind}#{text}", kind=kind, ticket_id="R1", target=ReplyTarget("x", "9"),
+                          text=text, queued_at=t0, customer_wrote_at=t0 - timedelta(minutes=10 - minute),
+                          priority=priority)
+        assert deliver(mem, item) == "waiting"
+    order = []
+    for minute in range(1, 7):
+        clock.set(t0 + timedelta(minutes=minute))
+        dispatch(mem)
+        order += [m["text"] for m in mem.queues.take(mem.settings.outbox_queue)]
+    assert order == ["stranded, wrote last", "second", "third", "incident notice", "agent reply to the first customer"]
+
+
+def test_two_dispatchers_at_once_never_hand_a_message_over_twice(mem, clock, platform):
+    for n in range(40):
+        process_mention(mem, tweet(n, COMPLAINT, clock.now()))
+    assert len(platform.sent) == 6
+    barrier = threading.Barrier(4)
+
+    def run() -> None:
+        barrier.wait()
+        dispatch(mem)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    queued = mem.queues.take(mem.settings.outbox_queue)
+    keys = [m["idempotency_key"] for m in queued]
+    assert len(keys) == len(set(keys)) == 9  # the slots of the next 90 seconds at 6 a minute, once each
+    assert len({m["slot"] for m in queued}) == 9  # each its own slot
+    assert mem.waiting.count("x") == 34 - 9
+
+
+def test_an_inline_send_without_a_result_is_never_sent_again_by_a_redrive(mem, clock, platform):
+    platform.errors.append(SendError("read timeout", retryable=False, outcome_unknown=True))
+    outcome = process_mention(mem, tweet(0, COMPLAINT, clock.now()))
+    [parked] = dead_letters(mem)
+    assert "without a result" in parked["error"]
+    assert mem.tickets.get(outcome.ticket_id).ack_state()[0] == "parked"
+    clock.advance(minutes=30)  # the runbook's redrive, long after
+    body = {k: v for k, v in parked.items() if k != "error"}
+    assert deliver_record(mem, Record("m1", "r1", json.dumps(body), 1)) == "duplicate"
+    assert platform.sent == []
+
+
+def test_a_failed_allowance_and_a_failed_lease_release_still_end_with_the_acknowledgement_sent(mem, clock,
+                                                                                              platform):
+    take = mem.allowance.take
+    mem.allowance.take = lambda *a, **k: (_ for _ in ()).throw(ConnectionError("UpdateItem throttled"))
+    mem.tickets.release_ack_lease = lambda ticket_id: (_ for _ in ()).throw(ConnectionError("UpdateItem 500"))
+    outcome = process_mention(mem, tweet(0, COMPLAINT, clock.now()))  # the inbound record succeeds
+    assert platform.sent == [] and mem.tickets.get(outcome.ticket_id).ack_lease is not None
+    mem.allowance.take = take
+    [message] = mem.queues.take(mem.settings.outbox_queue)  # handed to the outbox before the release was tried
+    assert deliver_record(mem, Record("m1", "r1", json.dumps(message), 1)) == "sent"
+    ticket = mem.tickets.get(outcome.ticket_id)
+    assert len(platform.sent) == 1 and ticket.ack_lease is None and ticket.ack_state()[0] == "sent"
+
+
+class CutOff(BaseException):
+    """The Lambda's time ran out in the middle of the platform call."""
+
+
+def test_an_inline_send_cut_off_is_parked_with_its_reason_when_the_attempt_resumes_and_never_sent_twice(
+        mem, clock, platform):
+    platform.errors.append(CutOff())
+    env = envelope("mentions", {"source": "webhook", "mentions": [tweet(0, COMPLAINT, clock.now()).to_dict()]},
+                   received_at=clock.now())
+    with pytest.raises(CutOff):
+        process_envelope(mem, env)
+    clock.advance(minutes=11)  # SQS delivers the inbound message again once the ticket's sending lease has lapsed
+    [outcome] = process_envelope(mem, env, attempt=2)
+    [parked] = dead_letters(mem)
+    assert "cut off" in parked["error"] and parked["idempotency_key"] == f"ack#{outcome.ticket_id}"
+    ticket = mem.tickets.get(outcome.ticket_id)
+    assert ticket.ack_state()[0] == "parked" and parked["idempotency_key"] in ticket.sent_keys
+    body = {k: v for k, v in parked.items() if k != "error"}
+    assert deliver_record(mem, Record("m1", "r1", json.dumps(body), 1)) == "duplicate" and platform.sent == []
+
+
+def test_a_decided_acknowledgement_is_in_exactly_one_state():
+    t0 = datetime(2026, 11, 29, 3, 0)
+    ticket = Ticket(ticket_id="R1", customer_id="c", desk="complaints", priority="normal", intent="complaint",
+                    channel="x", conversation_key="x#1", first_contact_at=t0, last_customer_at=t0)
+    assert ticket.ack_state() is None
+    steps = [("ack_queued", "", "queued"), ("waiting", "ack: the channel's rate", "waiting"),
+             ("scheduled", "ack: 2026-11-29T03:05:00+00:00", "waiting"), ("acknowledged", "", "sent"),
+             ("reply_failed", "reply: 403", "sent")]
+    for kind, detail, state in steps:
+        ticket.timeline.append(Event(t0, kind, detail))
+        assert ticket.ack_state()[0] == state
+    assert ticket.ack_state() == ("sent", t0.isoformat())
+    for kind, detail, state in [("ack_queued", "", "queued"), ("reply_failed", "reply: 403", "queued"),
+                                ("reply_unconfirmed", "ack", "parked")]:
+        ticket.timeline.append(Event(t0, kind, detail))  # a reopened case's acknowledgement
+        assert ticket.ack_state()[0] == state
+    ticket.timeline += [Event(t0, "ack_queued"), Event(t0, "ack_expired", "the team was back")]
+    assert ticket.ack_state()[0] == "expired"
