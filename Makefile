@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test unit integration e2e lint check-config bench triage-report replay reliability audit deploy clean
+.PHONY: run test unit integration e2e lint check-config bench triage-report triage-train replay reliability audit deploy clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ bench: $(STAMP)  ## benchmarks (under 10 minutes): bench/results.json, bench/res
 
 triage-report: $(STAMP)  ## triage against the hand-labelled tweets (or LABELLED=file from the inbox): per intent, acknowledgement, confusion, time
 	$(PY) bench/triage_accuracy.py $(if $(LABELLED),--labelled "$(LABELLED)" --part all)
+
+triage-train: $(STAMP)  ## the learned triage scorer (chalicelib/triage_model.json) from the labelled set's tuning part, + LABELLED=file from the inbox (TRAIN_ARGS=--only: that file alone)
+	$(PY) -m tools.triage_train $(if $(LABELLED),--labelled "$(LABELLED)") $(TRAIN_ARGS)
 
 replay: $(STAMP)  ## send ../shared/data/twcs_sample.csv to the running local stack as signed X webhooks
 	$(PY) -m tools.replay $(REPLAY_ARGS)

@@ -136,6 +136,11 @@ def evaluate(config_path: Path = DEFAULT_CONFIG, labelled_path: Path = DEFAULT_L
         return {"n": len(group), "acked": sum(r.acknowledge for r in group),
                 "rate": _ratio(sum(r.acknowledge for r in group), len(group))}
 
+    def tones(labels: set[str]) -> dict[str, Any]:
+        group = [r for row, r in pairs if row["intent"] in labels]
+        counts = Counter((r.tone or "silent") if r.acknowledge else "silent" for r in group)
+        return {"n": len(group), **{tone: counts[tone] for tone in REPLY_COLUMNS}}
+
     ack_tp = sum(1 for row, r in pairs if row["intent"] in ACK_TRUTH and r.acknowledge)
     ack_fp = sum(1 for row, r in pairs if row["intent"] not in ACK_TRUTH and r.acknowledge)
     ack_fn = sum(1 for row, r in pairs if row["intent"] in ACK_TRUTH and not r.acknowledge)
@@ -157,6 +162,7 @@ def evaluate(config_path: Path = DEFAULT_CONFIG, labelled_path: Path = DEFAULT_L
                 "spam_abuse": acked({"spam", "abuse"})},
         "by_kind": {kind: {"complaint": acked({"complaint"}, kind), "question": acked({"question"}, kind),
                            "praise_other": acked({"praise", "other"}, kind)} for kind, _ in KINDS},
+        "replies": {name: tones(labels) for name, labels in REPLY_ROWS},
         "urgent_precision": _ratio(urgent_tp, urgent_tp + urgent_fp),
         "urgent_recall": _ratio(urgent_tp, urgent_tp + urgent_fn),
         "urgent_counts": {"tp": urgent_tp, "fp": urgent_fp, "fn": urgent_fn},
@@ -166,6 +172,22 @@ def evaluate(config_path: Path = DEFAULT_CONFIG, labelled_path: Path = DEFAULT_L
         "rows": rows,
         "results": results,
     }
+
+
+#: The reply each labelled group got: its rows, and the columns (tones, or no reply at all).
+REPLY_ROWS = (("complaint", {"complaint"}), ("question", {"question"}), ("praise", {"praise"}),
+              ("other", {"other"}), ("spam_abuse", {"spam", "abuse"}))
+REPLY_COLUMNS = ("silent", "neutral", "apology", "question", "thanks")
+
+
+def tone_figures(replies: dict[str, dict[str, int]]) -> dict[str, float | None]:
+    """The tone errors that hurt: a complaint thanked, praise or chit-chat apologised to; and how much praise and
+    chit-chat is answered at all."""
+    praise_other = [replies["praise"], replies["other"]]
+    n_po = sum(r["n"] for r in praise_other)
+    return {"complaints_thanked": _ratio(replies["complaint"]["thanks"], replies["complaint"]["n"]),
+            "praise_other_apologised": _ratio(sum(r["apology"] for r in praise_other), n_po),
+            "praise_other_answered": _ratio(sum(r["n"] - r["silent"] for r in praise_other), n_po)}
 
 
 def _pct(value: float | None) -> str:
@@ -191,6 +213,16 @@ def report(figures: dict[str, Any]) -> None:
               f"questions {_pct(group['question']['rate'])} ({group['question']['n']}), "
               f"praise + other {_pct(group['praise_other']['rate'])} ({group['praise_other']['n']})")
     counts = figures["urgent_counts"]
+    replies = figures["replies"]
+    print(f"reply (share of the label) {''.join(f'{c:>10}' for c in REPLY_COLUMNS)}")
+    for name, _labels in REPLY_ROWS:
+        row = replies[name]
+        print(f"  {name.replace('_', ' + '):<24}" + "".join(f"{_pct(_ratio(row[c], row['n'])):>10}"
+                                                       for c in REPLY_COLUMNS) + f"   ({row['n']})")
+    harm = tone_figures(replies)
+    print(f"complaints given the thank-you   {_pct(harm['complaints_thanked'])}   "
+          f"praise + other given an apology {_pct(harm['praise_other_apologised'])}   "
+          f"praise + other answered {_pct(harm['praise_other_answered'])}")
     print(f"urgent                   precision {_pct(figures['urgent_precision'])}   "
           f"recall {_pct(figures['urgent_recall'])}   (tp {counts['tp']}, fp {counts['fp']}, fn {counts['fn']})")
     print(f"triage per message       {figures['ms_per_message']:.3f} ms (median of {TIMING_ROUNDS} passes; "
@@ -289,6 +321,86 @@ def cold_start() -> dict[str, float]:
             "first_triage_ms": 1000 * first_s, "second_triage_ms": 1000 * second_s}
 
 
+def scorer_figures(figures: dict[str, Any], model_path: Path | None = None) -> dict[str, Any] | None:
+    """The learned scorer (``chalicelib/triage_model.json``) on the part ``evaluate`` scored, once: what its stored
+    thresholds give, its operating curve, and its time per message (with the rules, and alone). None when the
+    package holds no model file."""
+    from chalicelib.domain import scorer as scoring
+    from tools import triage_train
+
+    path = model_path or scoring.MODEL_PATH
+    if not path.is_file():
+        return None
+    model = scoring.Scorer.load(path)
+    rows, results = figures["rows"], figures["results"]
+    intents = [row["intent"] for row in rows]
+    probabilities = [model.probabilities(row["text"], result.signals) for row, result in zip(rows, results,
+                                                                                              strict=True)]
+    config = load_config(DEFAULT_CONFIG)
+    with_rules, alone = [], []
+    for row in rows:
+        channel = row.get("channel") or "x"
+        started = time.perf_counter()
+        result = triage(row["text"], channel=channel, config=config)
+        middle = time.perf_counter()
+        model.probabilities(row["text"], result.signals)
+        ended = time.perf_counter()
+        with_rules.append(ended - started)
+        alone.append(ended - middle)
+    started = time.perf_counter()
+    scoring.Scorer.load(path)
+    load_ms = 1000 * (time.perf_counter() - started)
+    sources = model.meta.get("trained_on", [])
+    return {
+        "part": figures["part"], "n": len(rows), "meta": model.meta, "bytes": path.stat().st_size,
+        "heldout_clean": all(s.get("part", "").startswith("tuning") or s.get("file") != "tests/fixtures/triage_eval.csv"
+                             for s in sources),
+        "at_thresholds": triage_train.evaluate(probabilities, intents, model.meta["thresholds"]),
+        "curve": triage_train.curve(probabilities, intents),
+        "curve_no_thanks": triage_train.curve(probabilities, intents, thanks=False),
+        "ms_with_rules": 1000 * statistics.median(with_rules), "ms_alone": 1000 * statistics.median(alone),
+        "load_ms": load_ms,
+    }
+
+
+def report_scorer(found: dict[str, Any]) -> None:
+    meta, got = found["meta"], found["at_thresholds"]
+    thresholds = meta["thresholds"]
+    title = {"heldout": "HELD-OUT part", "tuning": "tuning part", "all": "whole set"}[found["part"]]
+    print(f"== learned scorer on the {title}: {found['n']} tweets, scored once ==")
+    trained = "; ".join(f"{s['file']} ({s['part']}, {s['rows']} rows, {s['licence']})" for s in meta["trained_on"])
+    print(f"model                    {meta['date']}, {meta['rows']} rows: {trained}")
+    if not found["heldout_clean"]:
+        print("                         (the model file was trained on rows of this part: figures not held out)")
+    silence, no_thanks = got["silence"], got["silence_no_thanks"]
+    print(f"silence >= {thresholds['silence']['threshold']:<6}         complaints answered {_pct(silence['complaint'])}"
+          f", questions {_pct(silence['question'])}, praise + other {_pct(silence['praise_other'])}, "
+          f"spam + abuse {_pct(silence['spam_abuse'])}   (out of fold: "
+          f"{_pct(thresholds['silence']['complaint_answered'])}, {_pct(thresholds['silence']['question_answered'])},"
+          f" {_pct(thresholds['silence']['praise_other_answered'])})")
+    print(f"  no thank-you >= {thresholds['silence_no_thanks']['threshold']:<6}  complaints answered "
+          f"{_pct(no_thanks['complaint'])}, questions {_pct(no_thanks['question'])}, praise + other "
+          f"{_pct(no_thanks['praise_other'])}, spam + abuse {_pct(no_thanks['spam_abuse'])}")
+    print(f"apology P(complaint) >= {thresholds['apology']['threshold']:<6} complaints "
+          f"{_pct(got['apology']['complaint'])}"
+          f", praise + other {_pct(got['apology']['praise_other'])} (with spam + abuse "
+          f"{_pct(got['apology']['praise_other_spam_abuse'])})")
+    print(f"thanks P(praise) >= {thresholds['thanks']['threshold']:<6}    praise {_pct(got['thanks']['praise'])}, "
+          f"complaints {_pct(got['thanks']['complaint'])}")
+    print(f"question P(question) >= {thresholds['question']['threshold']:<6} precision "
+          f"{_pct(got['question']['precision'])}, questions reached {_pct(got['question']['question'])}")
+    print(f"intent accuracy (argmax) {_pct(got['accuracy'])}")
+    print(f"scorer per message       {found['ms_alone']:.3f} ms alone, {found['ms_with_rules']:.3f} ms with the rules "
+          f"(median); model file {found['bytes']:,} bytes, loaded in {found['load_ms']:.1f} ms")
+    print()
+    print("operating curve: leave unanswered when P(spam) + P(abuse) + P(other) >= threshold (share answered)")
+    print(f"{'threshold':>9} {'complaints':>11} {'questions':>10} {'praise+other':>13} {'spam+abuse':>11}")
+    for point in found["curve"]:
+        print(f"{point['threshold']:>9} {_pct(point['complaint']):>11} {_pct(point['question']):>10} "
+              f"{_pct(point['praise_other']):>13} {_pct(point['spam_abuse']):>11}")
+    print()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
@@ -307,6 +419,10 @@ def main(argv: list[str] | None = None) -> int:
         report(figures)
         if part == "heldout" and args.labelled == DEFAULT_LABELLED:
             report_agreement(agreement(figures))
+        if part == "heldout" and args.labelled == DEFAULT_LABELLED:
+            scored = scorer_figures(figures)
+            if scored is not None:
+                report_scorer(scored)
         if args.show_errors and part != "heldout":  # never the held-out part's messages
             show_errors(figures)
     cold = cold_start()

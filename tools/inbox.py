@@ -357,7 +357,8 @@ def claim(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool 
 
 @app.command()
 def show(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool = JSON_OPTION) -> None:
-    """The whole story of a ticket: header, conversation, what the customer was told, notes, where a reply goes."""
+    """The whole story of a ticket: header, conversation, what the customer was told, notes, why triage answered as
+    it did, where a reply goes."""
     data = call("GET", _ticket_path(ticket_id))
     if as_json:
         _print_json(data)
@@ -460,8 +461,51 @@ def render_ticket(t: dict[str, Any]) -> None:
     for item in notes:
         console.print(txt(f"{when(item.get('at'))}  {item.get('text')}"))
 
+    console.print(Rule("Triage", align="left", style="dim"))
+    console.print(triage_table(t.get("triage") or {}, acked=bool(t.get("acked"))))
+    console.print(txt(f"to correct it: inbox label {t.get('ticket_id')} complaint|question|praise|spam|abuse|other",
+                      "dim"))
+
     console.print(Rule("Reply", align="left", style="dim"))
     console.print(_reply_line(t))
+
+
+#: The tones of an automatic reply, as the inbox words them (as the web inbox does).
+TONE_LABELS = {"apology": "Apology and help", "question": "Question received", "thanks": "Thank-you",
+               "neutral": "Neutral holding reply"}
+
+
+def tone_label(tone: str, answered: bool | None) -> str:
+    if tone:
+        return TONE_LABELS.get(tone, tone.replace("_", " ").capitalize())
+    return "Plain acknowledgement" if answered else "Not answered"
+
+
+def triage_table(triage: dict[str, Any], *, acked: bool = True) -> Table:
+    """Why triage did what it did: answered automatically or not and why (``acked``: an automatic reply went out),
+    the tone and how sure, what it gave, and the signals that decided."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    answered = triage.get("answered")
+    line = txt("not recorded" if answered is None else "yes" if answered else "no",
+               "" if answered is None else "bold green" if answered else "bold yellow")
+    if answered is not None and triage.get("why"):
+        line.append(txt(f" — {triage['why']}"))
+    if answered and not acked:
+        line.append(txt(" (no automatic reply sent so far)", "dim"))
+    grid.add_row("answered", line)
+    tone = txt(tone_label(str(triage.get("tone") or ""), answered))
+    if isinstance(triage.get("confidence"), int | float):
+        tone.append(txt(f" (confidence {round(triage['confidence'] * 100)} %)"))
+    grid.add_row("tone", tone)
+    gave = txt(f"{triage.get('intent') or '-'} · {triage.get('priority') or '-'}")
+    if triage.get("relabelled"):
+        gave.append(txt(" (relabelled since)", "dim"))
+    grid.add_row("gave", gave)
+    for index, signal in enumerate(triage.get("signals") or []):
+        grid.add_row("signals" if index == 0 else "", txt(signal))
+    return grid
 
 
 def _reply_line(t: dict[str, Any]) -> Text:

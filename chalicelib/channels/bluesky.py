@@ -103,6 +103,19 @@ def resolve_facets(text: str, facets: Any) -> str:
     return b"".join(out).decode("utf-8", "replace")
 
 
+def _tags(facets: Any, brand: frozenset[str]) -> bool:
+    """Whether a post's facets mention the brand's account (a reply or quote that also tags it)."""
+    if not isinstance(facets, list):
+        return False
+    for facet in facets:
+        features = facet.get("features") if isinstance(facet, dict) else None
+        for feature in features if isinstance(features, list) else []:
+            if isinstance(feature, dict) and feature.get("$type") == "app.bsky.richtext.facet#mention" \
+                    and feature.get("did") in brand:
+                return True
+    return False
+
+
 def parse_notification(item: Any, *, brand: frozenset[str] = frozenset(), source: str = "poll") -> Mention | None:
     """The mention a notification carries, None for a notification that is not someone writing to the brand (a
     like, a follow, the brand's own post), or ``NotAMention`` with the reason for one that cannot be read."""
@@ -147,6 +160,7 @@ def parse_notification(item: Any, *, brand: frozenset[str] = frozenset(), source
     language = langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else ""
     name = author.get("displayName")
     extra: dict[str, Any] = {"source": source, "cid": cid, "reason": item["reason"],
+                             "tagged": item["reason"] == "mention" or _tags(record.get("facets"), brand),
                              "root_uri": root_uri or uri, "root_cid": root_cid or cid,
                              "permalink": permalink(handle, uri)}
     try:

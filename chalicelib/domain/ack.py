@@ -31,6 +31,15 @@ def without_urls(text: str) -> str:
     return " ".join(_URL.sub("", text).split())
 
 
+def sentence(text: str) -> str:
+    """``text`` ending as a sentence does (a full stop added unless it ends in one, a ? or !, or a closing quote or
+    bracket after one); empty stays empty."""
+    text = text.strip()
+    if not text or text[-1] in ".!?…" or (len(text) > 1 and text[-1] in "\"')»”’" and text[-2] in ".!?"):
+        return text
+    return text + "."
+
+
 def limit(channel: str) -> int:
     return {"x": X_LIMIT, "bluesky": BLUESKY_LIMIT, "mastodon": MASTODON_LIMIT}.get(channel, 8000)
 
@@ -52,12 +61,14 @@ def compose(template: str, *, channel: str, name: str, reference: str, status_ur
     ``back_at`` is worded as in ``"back at 07:00 tomorrow GMT"`` and ``back_in`` as in ``"(in about 8 hours)"``;
     ``expected_wait`` (the busy acknowledgement, ``domain.busy``) as in ``"about 40–60 minutes"``; ``ask_for`` (the
     desk's ``ask_for`` in the brand file) as in ``"your booking reference and the train (time and stations)"``."""
+    title, explanation = (incident.title, incident.text) if incident else ("", "")
     base = {
         "name": name, "reference": reference, "status_url": status_url, "desk": desk, "expected_wait": expected_wait,
         "back_at": wording.opening(back_at, now, tz, style="phrase") if back_at else "",
         "back_in": wording.wait(back_at - now) if back_at else "",
-        "incident_title": incident.title if incident else "", "incident_url": incident.url if incident else "",
-        "incident_text": incident.text if incident else "", "dm_invite": dm_invite, "ask_for": ask_for,
+        # the incident notice reads as sentences, whatever the next line of the template says
+        "incident_title": title if explanation else sentence(title), "incident_url": incident.url if incident else "",
+        "incident_text": sentence(explanation), "dm_invite": dm_invite, "ask_for": ask_for,
     }
 
     def attempt(**changes: str) -> str:
@@ -85,7 +96,8 @@ def compose(template: str, *, channel: str, name: str, reference: str, status_ur
                 high = middle - 1
         if low and cut(low) != _ELLIPSIS:
             return attempt(incident_text=cut(low))
-    for change in ({"incident_text": ""}, {"dm_invite": ""}, {"incident_url": ""}, {"incident_title": ""},
+    for change in ({"incident_text": "", "incident_title": sentence(title)}, {"dm_invite": ""}, {"incident_url": ""},
+                   {"incident_title": ""},
                    {"name": ""}):
         text = attempt(**change)
         if fits(channel, text):

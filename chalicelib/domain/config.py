@@ -78,11 +78,14 @@ NEVER_ACKNOWLEDGED: frozenset[str] = frozenset({"praise", "spam", "abuse"})
 #: Intents acknowledged when ``triage.acknowledge.intents`` is not given.
 DEFAULT_ACKNOWLEDGED: tuple[Intent, ...] = ("complaint", "question")
 #: Whether a channel gets automatic acknowledgements when ``triage.acknowledge.channels`` does not name it (a channel
-#: not listed here: yes). Bluesky: no. Its guidelines for automated accounts ask that they reply only to a person who
-#: tagged the account ("it must be an opt-in interaction, or else your bot may be taken for spam"), while the
-#: product also reads replies to the brand's posts and quotes of them, and every acknowledgement notifies its
-#: reader. A brand whose Bluesky customers expect one turns it on with ``bluesky: true`` (README, "Bluesky").
-DEFAULT_ACK_CHANNELS: dict[str, bool] = {"bluesky": False}
+#: not listed here: yes). Bluesky: ``tagged``. Its guidelines for automated accounts ask that they reply only to a
+#: person who tagged the account ("it must be an opt-in interaction, or else your bot may be taken for spam"), while
+#: the product also reads replies to the brand's posts and quotes of them, and every acknowledgement notifies its
+#: reader: a post that tags the brand (a mention, or a reply or quote whose text tags it) is acknowledged, an
+#: untagged reply or quote is not. ``bluesky: true`` acknowledges them all, ``false`` none (README, "Bluesky").
+DEFAULT_ACK_CHANNELS: dict[str, bool | str] = {"bluesky": "tagged"}
+#: The ``channels`` setting that acknowledges only posts that tag the brand's account (Bluesky's opt-in).
+TAGGED = "tagged"
 TEMPLATE_VARIABLES = frozenset(
     {
         "name",
@@ -581,7 +584,23 @@ class AckPolicy(_Model):
     other_if_question: bool = True
     urgent: bool = True
     min_negative_sentiment: float | None = Field(default=None, ge=-1, le=1)
-    channels: dict[str, bool] = Field(default_factory=dict)
+    channels: dict[str, bool | Literal["tagged"]] = Field(default_factory=dict)
+    #: Decide with the learned scorer (``domain/scorer.py``, weights in ``chalicelib/triage_model.json``, trained by
+    #: ``make triage-train`` on messages triaged by these rules): answer unless it is confident the message needs
+    #: no answer, and pick the tone by its confidence. Off: the rules decide (``intents``, ``other_if_question``,
+    #: ``min_negative_sentiment``) and the tone follows the rules' intent where the sentiment agrees.
+    learned: bool = False
+    #: Confident praise gets a thank-you reply (``thanks``) or none (``none``: left for the team to see).
+    praise: Literal["thanks", "none"] = "thanks"
+    #: How readily a message is answered at all: a message is left unanswered when the learned scorer's "needs no
+    #: answer" probability is at or above this (higher: fewer silences, more chit-chat answered). None: the
+    #: threshold chosen when the model was trained (``make triage-report`` prints the curve).
+    sensitivity: float | None = Field(default=None, gt=0, le=1)
+    #: The learned scorer's probability from which a reply's tone changes (None: the model's chosen thresholds):
+    #: an apology (complaint), a thank-you (praise), "question received" (question).
+    apology_min: float | None = Field(default=None, gt=0, le=1)
+    thanks_min: float | None = Field(default=None, gt=0, le=1)
+    question_min: float | None = Field(default=None, gt=0, le=1)
 
     @field_validator("channels", mode="before")
     @classmethod
@@ -590,13 +609,17 @@ class AckPolicy(_Model):
             for channel, on in value.items():
                 if channel not in CHANNELS:
                     raise _problem(f"unknown channel {channel!r} (use one of {', '.join(CHANNELS)})")
-                if not isinstance(on, bool):
-                    raise _problem(f"{channel}: true or false, not {on!r}")
+                if not isinstance(on, bool) and on != TAGGED:
+                    raise _problem(f"{channel}: true, false or tagged, not {on!r}")
         return value
 
     def on(self, channel: str) -> bool:
         """Whether ``channel`` gets automatic acknowledgements at all."""
-        return self.channels.get(channel, DEFAULT_ACK_CHANNELS.get(channel, True))
+        return self.channels.get(channel, DEFAULT_ACK_CHANNELS.get(channel, True)) is not False
+
+    def tagged_only(self, channel: str) -> bool:
+        """Whether ``channel`` acknowledges only posts that tag the brand's account (``tagged``)."""
+        return self.channels.get(channel, DEFAULT_ACK_CHANNELS.get(channel, True)) == TAGGED
 
     @field_validator("intents")
     @classmethod
@@ -885,6 +908,25 @@ class BrandConfig(_Model):
             if lang and lang in desk.ask_for:
                 return desk.ask_for[lang]
         return ""
+
+    def ack_template(self, kind: str, tone: str, channel: str = "default", language: str = "") -> str:
+        """The template of an acknowledgement of ``kind`` in ``tone``: ``<kind>_<tone>`` (``ack_apology``,
+        ``ack_question``, ``ack_thanks``, ``ack_neutral``) where the brand file has one, else ``kind``'s."""
+        toned = self.templates.get(f"{kind}_{tone}") if tone else None
+        if toned:
+            wanted = language or self.brand.language
+            # in the customer's language; failing that, a plain one in their language beats a toned one in another
+            fallbacks = [wanted] if wanted in self._languages(kind, channel) else [wanted, self.brand.language, "en"]
+            for lang in fallbacks:
+                for chan in (channel, "default"):
+                    source = toned.get(chan, {}).get(lang)
+                    if source is not None:
+                        return source
+        return self.template(kind, channel, language)
+
+    def _languages(self, kind: str, channel: str) -> set[str]:
+        by_channel = self.templates.get(kind) or {}
+        return set(by_channel.get(channel, {})) | set(by_channel.get("default", {}))
 
     def template(self, kind: str, channel: str = "default", language: str = "") -> str:
         """The template source for ``kind``, falling back channel → default and language → brand → en."""

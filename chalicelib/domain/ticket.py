@@ -72,6 +72,8 @@ class Ticket:
     references: dict[str, list[str]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     acked: bool = False
+    #: How the acknowledgement reads (``domain.triage.TONES``; empty: none decided, or a ticket from before tones)
+    tone: str = ""
     claimed_by: str | None = None
     claim_expires_at: datetime | None = None
     first_response_due: datetime | None = None
@@ -115,21 +117,26 @@ class Ticket:
         """What became of the open case's acknowledgement, from the timeline: None when none was decided, else
         (state, detail) — ``sent``; ``waiting`` for the channel's rate (detail: its slot once it has one);
         ``expired`` (the team was back first); ``parked`` for a person (detail: why); ``queued`` (decided, on its
-        way). Every decided acknowledgement is in exactly one of them."""
+        way). Every decided acknowledgement is in exactly one of them. What became of it counts even when recorded
+        before the decision: an attempt that queued it may fail before saying so while the outbox sends it
+        (``usecases.acknowledge.mark_acked`` then records no decision after it). Sent, or sent without a result
+        (``reply_unconfirmed``), is final: its key never goes again, so a copy of it met later (a redrive) that
+        waits for the rate before the outbox finds the key settled changes nothing."""
         state: tuple[str, str] | None = None
+        final = False
         for event in self.timeline:
             kind, detail = event.kind, event.detail
             of_ack = detail.partition(":")[0].strip() in ACK_KINDS
             if kind == "ack_queued":
-                state = ("queued", "")
-            elif state is None or state[0] == "sent":
+                state, final = ("queued", ""), False
+            elif final:
                 continue
             elif kind in ("acknowledged", "closing", "busy"):
-                state = ("sent", event.at.isoformat())
+                state, final = ("sent", event.at.isoformat()), True
             elif kind == "ack_expired":
                 state = ("expired", detail)
             elif kind in ("reply_failed", "reply_unconfirmed") and of_ack:
-                state = ("parked", detail)
+                state, final = ("parked", detail), kind == "reply_unconfirmed"
             elif kind == "waiting" and of_ack:
                 state = ("waiting", "")
             elif kind == "scheduled" and of_ack:

@@ -30,6 +30,7 @@ How a message is read:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,15 @@ class Triage:
     reasons: list[str] = field(default_factory=list)
     sentiment: float | None = None  # VADER compound score, -1 to +1 (None when the rules need none)
     ack: bool | None = None  # the brand's acknowledgement policy's decision (None: by intent alone)
+    #: What the rules read, as numbers (``signals``): the learned scorer's input beside the words.
+    signals: dict[str, float] = field(default_factory=dict)
+    #: How the reply reads (``TONES``): an apology, "question received", a thank-you, or a neutral holding reply
+    #: that reads right to a complaint and to praise alike; empty when the message is not answered.
+    tone: str = ""
+    #: How sure the decision is: the learned scorer's probability of what decided it (None: rules alone).
+    confidence: float | None = None
+    #: The learned scorer's probability per intent (empty without a model).
+    probabilities: dict[str, float] = field(default_factory=dict)
 
     @property
     def acknowledge(self) -> bool:
@@ -86,6 +96,9 @@ class Triage:
             "reasons": list(self.reasons),
             "sentiment": self.sentiment,
             "acknowledge": self.acknowledge,
+            "tone": self.tone,
+            "confidence": self.confidence,
+            "probabilities": dict(self.probabilities),
         }
 
 
@@ -372,6 +385,10 @@ class _RuleBook:
     ack_urgent: bool
     ack_min_negative: float | None
     ack_channels_off: frozenset[str]  # channels with no automatic acknowledgement (``triage.acknowledge.channels``)
+    ack_channels_tagged: frozenset[str]  # channels that acknowledge only posts tagging the brand (``tagged``)
+    learned: bool  # the learned scorer decides (``triage.acknowledge.learned``)
+    thank_praise: bool  # confident praise gets a thank-you (``triage.acknowledge.praise``)
+    overrides: dict[str, float]  # the brand's thresholds for the learned scorer's tones and silence
     urgent: tuple[_Compiled, ...]
     desks: tuple[_Compiled, ...]
     references: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
@@ -415,6 +432,12 @@ def _compile(config: BrandConfig) -> _RuleBook:
         ack_urgent=policy.urgent,
         ack_min_negative=policy.min_negative_sentiment,
         ack_channels_off=frozenset(c for c in CHANNELS if not policy.on(c)),
+        ack_channels_tagged=frozenset(c for c in CHANNELS if policy.tagged_only(c)),
+        learned=policy.learned,
+        thank_praise=policy.praise == "thanks",
+        overrides={name: value for name, value in (
+            ("silence", policy.sensitivity), ("apology", policy.apology_min), ("thanks", policy.thanks_min),
+            ("question", policy.question_min)) if value is not None},
         urgent=tuple(_Compiled.of(rule, f"urgent[{i}]") for i, rule in enumerate(rules.urgent)),
         desks=tuple(_Compiled.of(rule, f"{rule.desk}[{i}]") for i, rule in enumerate(rules.desks)),
         references=tuple(
@@ -461,8 +484,13 @@ def triage(
     config: BrandConfig,
     followers: int = 0,
     language: str = "",
+    tagged: bool = True,
+    use_scorer: bool = True,
 ) -> Triage:
-    """Triage one message. Pure: the same input and configuration always give the same result."""
+    """Triage one message. Pure: the same input and configuration always give the same result. ``tagged``: the post
+    tags the brand's account (False only for a Bluesky reply or quote that does not). ``use_scorer``: False
+    decides by the rules alone even where the brand turned the learned scorer on (``acknowledge.learned``; its
+    figures are measured against the rules')."""
     book = _rule_book(config)
     clean = normalise(text)
     lang = language or detect_language(text)
@@ -470,13 +498,16 @@ def triage(
 
     # signals read once: sentiment (only when a rule uses it), whether the post passes something on
     score: float | None = None
-    if book.sentiment or book.ack_min_negative is not None:
+    use_scorer = use_scorer and book.learned
+    if book.sentiment or book.ack_min_negative is not None or use_scorer:
         score = sentiment.compound(clean)
     passed_on, link_only = "", False
     if book.retweets and _RETWEET.match(text):
         passed_on = "a retweet"
     elif _URL.search(text) and len(_WORD.findall(_HASHTAG.sub(" ", clean))) <= book.link_only_words:
         passed_on, link_only = "a link with next to no words of its own", True
+    elif not any(ch.isalnum() or ch in "?!" or unicodedata.category(ch) == "So" for ch in clean):
+        passed_on = "nothing of its own"  # a bare tag: no word, sign or emoji to answer
     elif book.crowd_mentions and len(_MENTION.findall(text)) >= book.crowd_mentions:
         passed_on = f"a post naming {len(_MENTION.findall(text))} accounts"
     else:
@@ -533,9 +564,20 @@ def triage(
                 reasons.append(f"urgent: {rule.label} ({hit.strip()!r})")
                 break
 
-    # acknowledgement
-    ack, why = _acknowledge(book, intent, priority, asks, score, fired, channel)
-    reasons.append(f"acknowledge: {'yes' if ack else 'no'} ({why})")
+    # the reply: answered or not, and in which tone
+    read = signals(scores, score, asks=asks, passed_on=bool(passed_on), link_only=link_only,
+                   urgent=priority == "urgent", text=text)
+    model = _default_scorer() if use_scorer else None
+    probabilities = model.probabilities(text, read) if model is not None else {}
+    thresholds = {**(_thresholds(model) if model is not None else {}), **book.overrides}
+    reply = _reply(book, intent=intent, priority=priority, asks=asks, score=score, fired=fired, channel=channel,
+                   tagged=tagged, passed_on=bool(passed_on) and not link_only, probabilities=probabilities,
+                   thresholds=thresholds, mixed=bool(_MIXED.search(clean.replace("\u2019", "'"))))
+    ack = reply.answer
+    reasons.append(f"acknowledge: {'yes' if ack else 'no'} ({reply.why})")
+    if reply.tone:
+        reasons.append(f"tone {reply.tone}" + (f" (confidence {reply.confidence:.2f})"
+                                               if reply.confidence is not None else ""))
 
     # reach
     high_reach = False
@@ -585,26 +627,133 @@ def triage(
         reasons=reasons,
         sentiment=score,
         ack=ack,
+        signals=read,
+        tone=reply.tone,
+        confidence=reply.confidence,
+        probabilities=probabilities,
     )
 
 
-def _acknowledge(book: _RuleBook, intent: str, priority: str, asks: bool, score: float | None,
-                 fired: dict[str, list[str]], channel: str) -> tuple[bool, str]:
-    """The acknowledgement policy (``triage.acknowledge``): the decision and why."""
-    if intent in NO_ACK_INTENTS:
-        return False, f"{intent} is never acknowledged"
+def _default_scorer() -> Any:
+    try:
+        from chalicelib.domain.scorer import default_scorer
+    except ImportError:
+        return None
+    return default_scorer()
+
+
+def _thresholds(model: Any) -> dict[str, float]:
+    return dict(model.thresholds)
+
+
+def signals(scores: dict[str, float], sentiment_score: float | None, *, asks: bool, passed_on: bool,
+            link_only: bool, urgent: bool, text: str) -> dict[str, float]:
+    """What the rules read, as numbers, for the learned scorer (``domain.scorer``): each intent's rule score
+    (``rule:<intent>``), the sentiment, whether the message asks something, passes something on (a retweet, a
+    crowd's talk, a staff reply), is a bare link, is urgent; its question and exclamation marks."""
+    out = {f"rule:{intent}": float(scores.get(intent, 0.0)) for intent in INTENTS}
+    out.update({"sentiment": float(sentiment_score or 0.0), "asks": float(asks), "passed_on": float(passed_on),
+                "link_only": float(link_only), "urgent": float(urgent),
+                "question_marks": float(min(text.count("?"), 3)), "exclamations": float(min(text.count("!"), 3))})
+    return out
+
+
+#: Words that turn praise into mixed feelings ("thanks for the reply but...", "great job... oh wait, you don't",
+#: "never coming back", "it used to work", "for the love of god"): praise that has them gets the neutral reply,
+#: never the thank-you.
+_MIXED = re.compile(r"\b(?:but|however|though|although|oh wait|unfortunately|except|yet|not|never|no longer|"
+                    r"used to|was going|for the love of|thank goodness|thank god|"
+                    r"pero|sin embargo|nunca|mais|pourtant|jamais|pas|aber|jedoch|nicht|nie|"
+                    r"[a-z]+n't|cant|dont|didnt|doesnt|wont|isnt|wasnt)\b", re.IGNORECASE)
+
+#: The tones of a reply: apology and help (a confident complaint), "question received", a thank-you (confident
+#: praise, when the brand thanks), and a neutral holding reply that reads right to a complaint and to praise alike.
+TONES = ("apology", "question", "thanks", "neutral")
+#: Without a learned model: how sure the rules must be before the tone changes from neutral (sentiment at most this
+#: for an apology, at least that for a thank-you).
+RULES_APOLOGY_SENTIMENT, RULES_THANKS_SENTIMENT = -0.2, 0.5
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Whether a message is answered, in which tone, how sure, and why (``_reply``)."""
+
+    answer: bool
+    tone: str
+    why: str
+    confidence: float | None = None
+
+
+def _reply(book: _RuleBook, *, intent: str, priority: str, asks: bool, score: float | None,
+           fired: dict[str, list[str]], channel: str, tagged: bool, passed_on: bool,
+           probabilities: dict[str, float], thresholds: dict[str, float], mixed: bool = False) -> Reply:
+    """Answer unless sure the message asks nothing of the brand (spam, abuse — flagged for a person —, a retweet,
+    a crowd's talk, a staff reply, a bare link, or, with the learned scorer, a message it is confident needs no
+    answer; confident praise when the brand sends no thank-you), then pick the tone by confidence: an apology only
+    for a confident complaint, a thank-you only for confident praise, "question received" for a question, and
+    otherwise the neutral holding reply. Without a model, the rules decide (the acknowledgement policy of
+    ``triage.acknowledge``) and the tone follows the rules' intent only where the sentiment agrees."""
+    if intent in NO_ACK_INTENTS - {"praise"}:
+        return Reply(False, "", f"{intent} is never answered by a bot" + (" (flagged for a person)"
+                                                                          if intent == "abuse" else ""))
     if channel in book.ack_channels_off:
-        return False, f"automatic acknowledgements are off on {channel}"
-    if intent in book.ack_intents:
-        return True, f"{intent}"
-    if book.ack_urgent and priority == "urgent":
-        return True, "urgent"
+        return Reply(False, "", f"automatic acknowledgements are off on {channel}")
+    if channel in book.ack_channels_tagged and not tagged:
+        return Reply(False, "", f"on {channel} only posts that tag the brand's account are acknowledged")
+    urgent = priority == "urgent"
+    if passed_on and not urgent:
+        return Reply(False, "", "it asks the brand nothing (passed on, not a request)")
+    if not probabilities:
+        return _reply_by_rules(book, intent, urgent, asks, score, fired, mixed)
+    p = probabilities
+    apology_at, thanks_at = thresholds.get("apology", 0.6), thresholds.get("thanks", 0.8)
+    question_at = thresholds.get("question", 0.5)
+    silence_at = thresholds.get("silence" if book.thank_praise or "silence" in book.overrides
+                                else "silence_no_thanks", thresholds.get("silence", 0.9))
+    praise = p.get("praise", 0.0)
+    # a thank-you only where the rules and the scorer agree it is praise, and the words are warm: thanking an
+    # angry customer is the one reply worse than the neutral one
+    thanked = book.thank_praise and intent == "praise" and "complaint" not in fired
+    quiet = p.get("spam", 0.0) + p.get("abuse", 0.0) + p.get("other", 0.0) + (0.0 if book.thank_praise else praise)
+    if not urgent and quiet >= silence_at:
+        return Reply(False, "", f"needs no answer: {quiet:.2f} >= {silence_at:.2f}", quiet)
+    if not book.thank_praise and not urgent and praise >= thanks_at and "complaint" not in fired:
+        return Reply(False, "", f"praise ({praise:.2f}): the brand sends no thank-you", praise)
+    if p.get("complaint", 0.0) >= apology_at or urgent:
+        return Reply(True, "apology", "complaint" if not urgent else "urgent", p.get("complaint", 0.0))
+    if p.get("question", 0.0) >= question_at or (asks and intent == "question"):
+        return Reply(True, "question", "question", p.get("question", 0.0))
+    if thanked and praise >= thanks_at and (score is None or score > 0) and not mixed:
+        return Reply(True, "thanks", "praise", praise)
+    return Reply(True, "neutral", f"unsure: {_top(p)}", max(p.values()))
+
+
+def _top(probabilities: dict[str, float]) -> str:
+    ranked = sorted(probabilities.items(), key=lambda kv: -kv[1])[:2]
+    return ", ".join(f"{intent} {value:.2f}" for intent, value in ranked)
+
+
+def _reply_by_rules(book: _RuleBook, intent: str, urgent: bool, asks: bool, score: float | None,
+                    fired: dict[str, list[str]], mixed: bool = False) -> Reply:
+    """The decision without a learned model: the acknowledgement policy (``triage.acknowledge``), the tone only as
+    sure as the rules and the sentiment together."""
+    if intent == "praise":
+        if book.thank_praise and "complaint" not in fired and score is not None and score >= RULES_THANKS_SENTIMENT \
+                and not mixed:
+            return Reply(True, "thanks", "praise")
+        return Reply(False, "", "praise is never acknowledged" if not book.thank_praise else
+                     "praise, not sure enough for a thank-you")
+    negative = score is not None and score <= RULES_APOLOGY_SENTIMENT
+    if intent in book.ack_intents or (book.ack_urgent and urgent):
+        if urgent or (intent == "complaint" and negative):
+            return Reply(True, "apology", "urgent" if urgent and intent not in book.ack_intents else intent)
+        return Reply(True, "question" if intent == "question" else "neutral", intent)
     if intent == "other" and book.ack_other_if_question and asks:
-        return True, "asks: " + ", ".join(fired["question"])
+        return Reply(True, "question", "asks: " + ", ".join(fired["question"]))
     if intent == "other" and book.ack_min_negative is not None and score is not None \
             and score <= book.ack_min_negative:
-        return True, f"sentiment {score:+.2f} <= {book.ack_min_negative:+.2f}"
-    return False, f"{intent} that asks nothing"
+        return Reply(True, "neutral", f"sentiment {score:+.2f} <= {book.ack_min_negative:+.2f}")
+    return Reply(False, "", f"{intent} that asks nothing")
 
 
 def policy_acknowledges(intent: str, reasons: list[str]) -> bool:
@@ -615,3 +764,26 @@ def policy_acknowledges(intent: str, reasons: list[str]) -> bool:
         if reason.startswith("acknowledge: "):
             return reason.startswith("acknowledge: yes")
     return intent not in NO_ACK_INTENTS
+
+
+_TONE_REASON = re.compile(r"^tone (\w+)(?: \(confidence (\d(?:\.\d+)?)\))?$")
+
+
+def explain(reasons: list[str]) -> dict[str, Any]:
+    """What triage decided for a ticket, read back from its ``reasons`` for the agents: whether the customer is
+    answered and why, the tone and how sure, and the signals behind it (every other reason, in order)."""
+    answered: bool | None = None
+    why = tone = ""
+    confidence: float | None = None
+    signals_read: list[str] = []
+    for reason in reasons:
+        tone_match = _TONE_REASON.match(reason)
+        if reason.startswith("acknowledge: "):
+            verdict, _, rest = reason[len("acknowledge: "):].partition(" ")
+            answered, why = verdict == "yes", rest.strip().removeprefix("(").removesuffix(")")
+        elif tone_match:
+            tone = tone_match.group(1)
+            confidence = float(tone_match.group(2)) if tone_match.group(2) else None
+        else:
+            signals_read.append(reason)
+    return {"answered": answered, "why": why, "tone": tone, "confidence": confidence, "signals": signals_read}

@@ -100,6 +100,7 @@ class TicketModel(Model):
     references = JSONAttribute(null=True)
     reasons = ListAttribute(of=UnicodeAttribute, default=list)
     acked = BooleanAttribute(default=False)
+    tone = UnicodeAttribute(null=True)  # the acknowledgement's tone (apology, question, thanks, neutral)
     claimed_by = UnicodeAttribute(null=True)
     claim_expires_at = UTCDateTimeAttribute(null=True)
     first_response_due = UTCDateTimeAttribute(null=True)

@@ -218,6 +218,7 @@ _TICKET_CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "flags": (list, lambda v: list(v or [])),
     "reasons": (list, lambda v: list(v or [])),
     "acked": (bool, bool),
+    "tone": (lambda v: v or None, lambda v: v or ""),
     "breached": (bool, bool),
     "version": (int, lambda v: int(v or 0)),
 }

@@ -40,13 +40,18 @@ class PreparedAck:
     back_at: datetime | None
     incident_id: str | None
     at: datetime
+    tone: str = ""
 
 
 def prepare(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: str = "ack",
-            text: str | None = None, expected_wait: str = "") -> PreparedAck | None:
-    """Compose the ticket's acknowledgement (``kind`` picks the template); None if the ticket has no reply target.
-    ``text`` is the customer's first message (read from the store when not given); ``expected_wait`` is the
-    busy acknowledgement's range ("about 40–60 minutes")."""
+            text: str | None = None, expected_wait: str = "", tone: str | None = None,
+            references: dict[str, list[str]] | None = None) -> PreparedAck | None:
+    """Compose the ticket's acknowledgement (``kind`` and the tone pick the template: ``ack_apology`` for a
+    confident complaint, ``ack_thanks`` for confident praise, ...; ``tone`` defaults to the ticket's); None if the
+    ticket has no reply target. ``text`` is the customer's message (read from the store when not given);
+    ``expected_wait`` is the busy acknowledgement's range ("about 40–60 minutes"). The desk's ``ask_for`` is asked
+    only of a complaint (or a ticket from before tones) whose message carries no reference yet (``references``,
+    default the ticket's): never of praise, a question that needs none, or a tweet that gave its booking number."""
     target = ticket.reply_target
     if target is None:
         return None
@@ -62,13 +67,16 @@ def prepare(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: st
     if "personal_data_in_public" in ticket.flags or (not target.private and ticket.intent == "complaint"):
         dm_invite = render(config.template("dm_invite", target.channel, ticket.language),
                            name=target.name, reference=ticket.ticket_id, desk=ticket.desk)
-    template = config.template(kind, target.channel, ticket.language)
+    tone = ticket.tone if tone is None else tone
+    template = config.ack_template(kind, tone, target.channel, ticket.language)
+    given = ticket.references if references is None else references
+    ask_for = config.ask_for(ticket.desk, ticket.language) if tone in ("apology", "") and not given else ""
     message = compose(template, channel=target.channel, name=target.name, reference=ticket.ticket_id,
                       status_url=status_url, now=now, back_at=back_at, tz=config.brand.timezone,
                       desk=ticket.desk, incident=incident, dm_invite=dm_invite, expected_wait=expected_wait,
-                      ask_for=config.ask_for(ticket.desk, ticket.language))
+                      ask_for=ask_for)
     return PreparedAck(kind=kind, key=ack_key(ticket.ack_key), text=message, back_at=back_at,
-                       incident_id=incident.incident_id if incident else None, at=now)
+                       incident_id=incident.incident_id if incident else None, at=now, tone=tone)
 
 
 def mark_acked(ticket: Ticket, ack: PreparedAck, *, sending_until: datetime | None = None) -> None:
@@ -76,9 +84,16 @@ def mark_acked(ticket: Ticket, ack: PreparedAck, *, sending_until: datetime | No
     ``sending_until``: the attempt that saves the ticket sends the acknowledgement itself (``deliver.send_now``),
     the saved ticket being its sending lease until then."""
     ticket.acked = True
+    if ack.tone:
+        ticket.tone = ack.tone
     if ack.incident_id:
         ticket.incident_id = ack.incident_id
     ticket.ack_lease = sending_until
+    if ack.key in ticket.sent_keys:
+        # its message went before this record: an attempt queued it and failed before saying so, the outbox sent it
+        # (or settled it as sent without a result), and this retry queued it again for nothing (a key goes once).
+        # The timeline records that already; a "queued" after it would say it is on its way for ever.
+        return
     ticket.record(ack.at, "ack_queued", ack.back_at.isoformat() if ack.back_at else "")
 
 
@@ -96,20 +111,23 @@ def queue_ack(svc: Services, ticket: Ticket, ack: PreparedAck) -> None:
 
 
 def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: str = "ack",
-                text: str | None = None, expected_wait: str = "") -> bool:
+                text: str | None = None, expected_wait: str = "", tone: str | None = None,
+                references: dict[str, list[str]] | None = None) -> bool:
     """Queue the acknowledgement of a ticket that exists already (closing time, busy, a reopened case); False if it
     was already queued. The ack ledger decides between concurrent kinds (one conditional write); a new ticket is
     instead saved already acknowledged (``prepare`` + ``mark_acked`` + ``queue_ack``, see ``usecases.process``).
-    Nothing on a channel whose acknowledgements are off (``triage.acknowledge.channels``), whatever triage said when
-    the ticket was created."""
+    Nothing on a channel whose acknowledgements are off (``triage.acknowledge.channels``), nor to a post that did not
+    tag the brand where only those are acknowledged (``tagged``), whatever triage said when the ticket was created."""
     if ticket.reply_target is None or ticket.acked:  # acked: decided already (a new ticket is saved acknowledged)
         return False
-    if not svc.config.triage.acknowledge.on(ticket.reply_target.channel):
-        return False
+    policy, target = svc.config.triage.acknowledge, ticket.reply_target
+    if not policy.on(target.channel) or (policy.tagged_only(target.channel) and target.extra.get("tagged") is False):
+        return False  # off on the channel, or a post that did not tag the brand where only those are acknowledged
     ack_ref = ticket.ack_key
     if not svc.acks.start(ack_ref, kind):
         return False  # already queued by an earlier delivery; the outbox key stops any second send
-    ack = prepare(svc, ticket, back_at=back_at, kind=kind, text=text, expected_wait=expected_wait)
+    ack = prepare(svc, ticket, back_at=back_at, kind=kind, text=text, expected_wait=expected_wait, tone=tone,
+                  references=references)
     assert ack is not None
     queue_ack(svc, ticket, ack)
     svc.acks.mark_queued(ack_ref, kind, ack.at)

@@ -101,12 +101,12 @@ def _note_on_ticket(svc: Services, ticket_id: str, now: datetime, kind: str, det
         logger.warning("timeline entry not saved: no such ticket", extra={"ticket_id": ticket_id, "kind": kind})
 
 
-def _unconfirmed(svc: Services, ticket_id: str, channel: str, kind: str, now: datetime, *, settle_key: str = "",
-                 release_ack_lease: bool = False) -> None:
-    """A send that may have reached the customer: counted, and noted on its ticket for a person (``settle_key``: the
-    key recorded as never to be sent again)."""
+def _unconfirmed(svc: Services, ticket_id: str, channel: str, kind: str, now: datetime, why: str, *,
+                 settle_key: str = "", release_ack_lease: bool = False) -> None:
+    """A send that may have reached the customer: counted, and noted on its ticket with why, for a person
+    (``settle_key``: the key recorded as never to be sent again)."""
     count("OutboundOutcomeUnknown", channel=channel)
-    _note_on_ticket(svc, ticket_id, now, "reply_unconfirmed", kind, sent_key=settle_key,
+    _note_on_ticket(svc, ticket_id, now, "reply_unconfirmed", f"{kind}: {why[:200]}", sent_key=settle_key,
                     release_ack_lease=release_ack_lease)
 
 
@@ -178,7 +178,8 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
             raise RetryLater(120, "another delivery of this message is in progress")
         # an earlier attempt started sending and never said how it ended: it may have reached the customer, and
         # a second copy is worse than a human checking (exactly once per key, or not at all and visible)
-        _unconfirmed(svc, item.ticket_id, channel, item.kind, now)
+        _unconfirmed(svc, item.ticket_id, channel, item.kind, now,
+                     "an earlier attempt to send it ended without a result")
         raise PermanentSendFailure("an earlier attempt to send this message ended without a result; check the "
                                    "platform before sending it again")
     # this attempt holds the lease: every way out below either records the send or releases it
@@ -189,7 +190,8 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
         result = sender.send(item.outbound())
     except SendError as exc:
         if exc.outcome_unknown:  # the lease stays: nothing sends it again
-            _unconfirmed(svc, item.ticket_id, channel, item.kind, now, settle_key=key)
+            _unconfirmed(svc, item.ticket_id, channel, item.kind, now, f"the send ended without a result ({exc})",
+                         settle_key=key)
             raise PermanentSendFailure(f"the send ended without a result ({exc}); check the platform before "
                                        f"sending it again") from exc
         svc.outbox.release_lease(key)
@@ -299,13 +301,13 @@ def settle_unknown(svc: Services, item: OutboxItem, why: str) -> str:
 def _unknown(svc: Services, item: OutboxItem, now: datetime, why: str) -> str:
     """A send that may have reached the customer: its key is recorded on the ticket as never to be sent again (with
     the lease released: settled) and on the outbox ledger (a lease: a redrive of the parked message finds it, reads
-    the ticket and sends nothing), and a person is told (counted, noted, parked on the outbox dead-letter queue)."""
-    try:
-        svc.outbox.acquire_lease(item.idempotency_key, now, LEASE)
-    except Exception:  # the ticket's record still stops the outbox; the ledger only spares it the send
-        logger.warning("outbox ledger not told of a send without a result", exc_info=True,
-                       extra={"ticket_id": item.ticket_id})
-    _unconfirmed(svc, item.ticket_id, item.target.channel, item.kind, now, settle_key=item.idempotency_key,
+    the ticket and sends nothing), and a person is told (counted, noted, parked on the outbox dead-letter queue).
+    The ledger first, and a failure of it raised: the outbox reads the ticket only when it finds a lease, so a
+    message parked without one would be sent again by a redrive. The attempt fails and, retried, settles it once the
+    ticket's sending lease has lapsed (``resume_ack``)."""
+    svc.outbox.acquire_lease(item.idempotency_key, now, LEASE)
+    _unconfirmed(svc, item.ticket_id, item.target.channel, item.kind, now,
+                 f"the send ended without a result ({why[:200]})", settle_key=item.idempotency_key,
                  release_ack_lease=True)
     _park(svc, item.to_dict(), f"the send ended without a result ({why[:200]}); check the platform before sending "
                                f"it again")

@@ -31,6 +31,7 @@ from chalicelib.domain.config import INTENTS
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import CLAIMED, MERGED, RESOLVED, WAITING, Ticket, TicketStateError
+from chalicelib.domain.triage import explain
 from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate, InvalidToken, SignInRefused, TriageLabel
 from chalicelib.telemetry import correlate, count, logger, seconds
@@ -281,9 +282,19 @@ def _told(ticket: Ticket) -> list[dict[str, str]]:
     return told
 
 
+def _triage(ticket: Ticket) -> dict[str, Any]:
+    """Why triage did what it did with the first message (``triage.explain``): answered automatically or not and
+    why, the tone and how sure, the signals that decided, and the intent and priority it gave. As triage decided
+    it: a label given since (``labelled``) is not mixed in; ``relabelled`` says there is one."""
+    labelled_at = next((i for i, r in enumerate(ticket.reasons) if r.startswith("labelled ")), len(ticket.reasons))
+    said = explain(ticket.reasons[:labelled_at])
+    return {**said, "tone": ticket.tone or said["tone"], "intent": ticket.triaged_intent,
+            "priority": ticket.priority, "relabelled": labelled_at < len(ticket.reasons)}
+
+
 def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> dict[str, Any]:
     """The whole story for an agent: messages across linked channels, flags, SLA state, what the customer was told,
-    the notes, the timeline, the claim, and where and how long a reply may be."""
+    the notes, the timeline, the claim, where and how long a reply may be, and why triage answered as it did."""
     now = svc.now()
     messages: list[dict[str, Any]] = []
     latest: Mention | None = None
@@ -322,6 +333,7 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> dict[str, Any]:
         "messages": messages,
         "notes": [{"at": e.at.isoformat(), "text": e.detail} for e in ticket.timeline if e.kind == "note"],
         "labelled": next((e.detail for e in reversed(ticket.timeline) if e.kind == "labelled"), ""),
+        "triage": _triage(ticket),
         "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "detail": "" if e.kind == "replied" else e.detail}
                      for e in ticket.timeline],
         "reply": {"channel": target.channel if target else "", "public": bool(target and not target.private),

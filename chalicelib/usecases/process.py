@@ -177,7 +177,7 @@ def _suggest_links(svc: Services, mention: Mention, ticket: Ticket, now: datetim
 def _new_ticket(svc: Services, mention: Mention, ticket_id: str, customer_id: str,
                 now: datetime) -> tuple[Ticket, RouteDecision]:
     result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
-                    language=mention.language)
+                    tagged=mention.extra.get("tagged") is not False, language=mention.language)
     decision = route(result, calendar=svc.calendar, config=svc.config, now=now, written_at=mention.created_at)
     flags = []
     if result.intent == "abuse":
@@ -191,7 +191,7 @@ def _new_ticket(svc: Services, mention: Mention, ticket_id: str, customer_id: st
         channel=mention.channel, conversation_key=mention.conversation_key, customer_id=customer_id,
         first_contact_at=mention.created_at, last_customer_at=mention.created_at, language=result.language,
         mention_keys=[mention.key], reply_target=ReplyTarget.of(mention), flags=flags,
-        references=dict(result.references), reasons=list(result.reasons),
+        references=dict(result.references), reasons=list(result.reasons), tone=result.tone,
         conversations=[mention.conversation_key],
         first_response_due=sla.first_response_due(mention.created_at, mention.channel, result.priority,
                                                   decision.desk, svc.config, svc.calendar),
@@ -262,11 +262,11 @@ def _ack_on_joining(svc: Services, mention: Mention, ticket: Ticket, now: dateti
     if svc.calendar.is_open(ticket.desk, now) or (ticket.claimed_by and ticket.held_by(ticket.claimed_by, now)):
         return False
     result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
-                    language=mention.language)
+                    tagged=mention.extra.get("tagged") is not False, language=mention.language)
     if not result.acknowledge:
         return False
     return acknowledge(svc, ticket, back_at=svc.calendar.next_opening(ticket.desk, now), kind="ack",
-                       text=mention.text)
+                       text=mention.text, tone=result.tone, references=result.references)
 
 
 def _own_handle(mention: Mention) -> str | None:
@@ -426,7 +426,7 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
     correlate(ticket.ticket_id)
     if decision is None:
         result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
-                        language=mention.language)
+                        tagged=mention.extra.get("tagged") is not False, language=mention.language)
         decision = route(result, calendar=svc.calendar, config=svc.config, now=now, written_at=mention.created_at)
     reserved = _reserved(mention)
     if reserved and reserved != ticket.ticket_id:

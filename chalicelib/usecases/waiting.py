@@ -10,9 +10,10 @@ and there is no thundering herd. An acknowledgement whose slot would come after 
 (``deliver.expire``: noted on the ticket, counted). Over the day's spend budget, the channel's messages wait for
 the next day.
 
-Two dispatchers at once (a slow run and the next) never hand one message over twice: each message is taken from the
-room by a conditional delete before its slot is reserved; one that cannot be reserved or queued is put back in its
-place."""
+Nothing taken is lost: a message leaves the room (a conditional delete) only once it is on the outbox queue, or
+expired, or parked; a run that fails or dies in between leaves it in its place for the next run. Two dispatchers at
+once (a slow run and the next) may both hand one message over: the outbox sends a key once, so that costs a slot
+of the rate, never a second message."""
 from __future__ import annotations
 
 import math
@@ -56,25 +57,20 @@ def _dispatch_channel(svc: Services, channel: str, now: datetime) -> dict[str, i
     if not waiting:
         return {"scheduled": 0, "expired": 0, "waiting": 0}
     for entry in waiting:
-        message = svc.waiting.take(channel, entry.order)
-        if message is None:  # another dispatcher took it
-            continue
+        message = entry.message
         try:
             item = OutboxItem.from_dict(message)
         except ValueError as exc:  # never a message the room was given; parked rather than lost
             _park(svc, message, f"not an outbox message: {exc}")
+            svc.waiting.take(channel, entry.order)
             continue
         if item.expires_at is not None and item.expires_at <= next_slot:
             expire(svc, item, now)  # no token spent on a message that would go out after the team is back
+            svc.waiting.take(channel, entry.order)
             expired += 1
             continue
-        try:
-            allowance = svc.allowance.take(channel, now, rate, price(svc, item, now), within=HORIZON)
-        except Exception:
-            svc.waiting.add(channel, entry.order, message)
-            raise
+        allowance = svc.allowance.take(channel, now, rate, price(svc, item, now), within=HORIZON)
         if not allowance.allowed:  # the rate is reserved up to the horizon (or the day's budget is spent)
-            svc.waiting.add(channel, entry.order, message)
             if allowance.over_budget:
                 count("SpendBudgetReached", channel=channel, total=True)
             break
@@ -82,13 +78,14 @@ def _dispatch_channel(svc: Services, channel: str, now: datetime) -> dict[str, i
         next_slot = slot + interval
         if item.expires_at is not None and item.expires_at <= slot:  # later than this dispatch could tell
             expire(svc, item, now)
+            svc.waiting.take(channel, entry.order)
             expired += 1
             continue
-        try:
-            svc.queues.send_outbox(replace(item, slot=slot).to_dict(), delay=math.ceil(allowance.slot_in))
-        except Exception:  # back in its place; its token is spent, a slot of the rate left unused
-            svc.waiting.add(channel, entry.order, message)
-            raise
+        # queued first, taken out of the room after: a run that dies in between leaves it in the room, and the next
+        # run hands it over again (the outbox sends a key once: a second hand-over costs a slot, never a second send)
+        svc.queues.send_outbox(replace(item, slot=slot).to_dict(), delay=math.ceil(allowance.slot_in))
+        if svc.waiting.take(channel, entry.order) is None:  # another dispatcher handed it over too
+            continue
         scheduled += 1
         _note_on_ticket(svc, item.ticket_id, now, "scheduled", f"{item.kind}: {slot.isoformat()}")
     if scheduled:

@@ -71,6 +71,9 @@ CHANNELS = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "messeng
 INTENT_CHOICES = (("complaint", "Complaint"), ("question", "Question"), ("praise", "Praise"),
                   ("spam", "Spam or promotion"), ("abuse", "Abuse"), ("other", "Other: chit-chat, news, no ask"))
 FLAGS = {"abuse": "Abuse", "high_reach": "High reach", "personal_data_in_public": "Personal data in public"}
+#: The tones of an automatic reply (``domain.triage.TONES``), as the inbox words them.
+TONE_LABELS = {"apology": "Apology and help", "question": "Question received", "thanks": "Thank-you",
+               "neutral": "Neutral holding reply"}
 SIGN_IN_REASONS = {
     "required": "Sign in to use the inbox.",
     "expired": "Your sign-in has ended or is not valid any more: sign in again.",
@@ -432,7 +435,7 @@ class Web:
             "csrf": csrf_token(self.svc, signed_in.token) if signed_in else "",
             "versions": {name: asset(name)[1] for name in ASSETS},
             "moment": lambda iso: _moment(iso, zone), "channel_label": lambda c: CHANNELS.get(c, c),
-            "flag_label": lambda f: FLAGS.get(f, f.replace("_", " ")),
+            "flag_label": lambda f: FLAGS.get(f, f.replace("_", " ")), "tone_label": tone_label,
             "desk_choices": [(d, self.svc.config.desks[d].description) for d in self.svc.config.desk_ids],
             "request_id": secrets.token_hex(16), "reply_text": "", "reply_private": False,
             "private_limit": lambda channel: reply_limit(channel, True),
@@ -444,6 +447,14 @@ class Web:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+def tone_label(tone: str, answered: bool | None) -> str:
+    """A reply's tone for a person; no tone: not answered, or (a ticket from before tones) the plain
+    acknowledgement."""
+    if tone:
+        return TONE_LABELS.get(tone, tone.replace("_", " ").capitalize())
+    return "Plain acknowledgement" if answered else "Not answered"
+
+
 def _sentence(message: str) -> str:
     message = message.strip()
     if not message:

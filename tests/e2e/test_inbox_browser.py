@@ -140,6 +140,14 @@ def test_an_agent_signs_in_takes_answers_and_resolves_in_the_browser(wednesday_s
             status_page = requests.get(status_url, timeout=10).text
             assert "We replied to you" in status_page
 
+            # why triage answered as it did, beside the label control; the signals open on request
+            why = page.locator(".triage-why")
+            expect(why).to_contain_text("Triage answered automatically")
+            expect(why.locator("dd").first).to_have_text(re.compile(r"^(yes|no) — \S"))
+            expect(why.locator(".signals li").first).to_be_hidden()
+            why.get_by_text(re.compile(r"signals? that decided$")).click()
+            expect(why.locator(".signals li").first).to_be_visible()
+
             # the ticket on a phone
             page.set_viewport_size({"width": 390, "height": 844})
             page.screenshot(path=str(ARTIFACTS / "inbox-ticket.png"), full_page=True)

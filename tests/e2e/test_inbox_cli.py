@@ -88,7 +88,9 @@ def test_sign_in_take_the_ticket_answer_on_x_and_resolve(stack, tmp_path):
     assert shown.returncode == 0, shown.stderr
     for expected in ("claimed by you until", "complaints", "Traveller7001", "x#7001", "traveller7001 · x public",
                      "Wed 25 Nov 10:0", "first response due", "nothing yet", "no notes",
-                     "goes to traveller7001 on x (public), up to 280 characters"):
+                     "goes to traveller7001 on x (public), up to 280 characters",
+                     "answered  yes — complaint", "gave      complaint · normal", "signals   intent complaint",
+                     f"to correct it: inbox label {ticket_id} "):
         assert expected in shown.stdout, (expected, shown.stdout)
 
     replied = inbox(stack, "reply", ticket_id, "-", tokens=tokens, stdin=REPLY + "\n")
@@ -112,6 +114,7 @@ def test_sign_in_take_the_ticket_answer_on_x_and_resolve(stack, tmp_path):
     outputs.append(as_json.stdout + as_json.stderr)
     view = json.loads(as_json.stdout)
     assert view["ticket_id"] == ticket_id and view["messages"][-1]["ours"] is True
+    assert view["triage"]["answered"] is True and view["triage"]["intent"] == "complaint"
     assert view["notes"][-1]["text"].endswith("Delay Repay link sent")
     page = requests.get(view["status_url"], headers={"Accept": "application/json"}, timeout=10).json()
     assert page["reference"] == ticket_id

@@ -23,10 +23,11 @@ def sent(client) -> list[dict]:
     return response.json_body["messages"]
 
 
-def test_hi_then_a_complaint_before_the_team_is_back_is_acknowledged_once(client, clock, svc):
-    """Issue reproducer: "hi" at 03:00 (triage: other, no acknowledgement), then the real complaint as a new tweet:
+def test_a_retweet_then_a_complaint_before_the_team_is_back_is_acknowledged_once(client, clock, svc):
+    """Issue reproducer: a retweet at 03:00 (triage: other, passed on, no acknowledgement), then the real complaint
+    as a new tweet:
     it joins the open case, and the customer hears from us once; a chase afterwards changes nothing."""
-    post_tweet(client, "8001", "@ExampleRail hi", clock.now(), user_id="801")
+    post_tweet(client, "8001", "RT @railfan: the new trains at Leeds @ExampleRail", clock.now(), user_id="801")
     run_pipeline()
     assert sent(client) == []
     clock.advance(minutes=3)
@@ -50,7 +51,7 @@ def test_a_redelivery_of_the_joining_complaint_sends_the_acknowledgement_its_fai
     (receive count 2), and once more after it finished: one acknowledgement."""
     import app as application
 
-    post_tweet(client, "8011", "@ExampleRail thank you, lovely staff at Leeds", clock.now(), user_id="811")
+    post_tweet(client, "8011", "RT @railfan: lovely staff at Leeds @ExampleRail", clock.now(), user_id="811")
     run_pipeline()
     start, failures = svc.acks.start, []
 

@@ -169,4 +169,26 @@ def test_agents_label_tickets_and_a_lead_exports_them_for_the_triage_report(clie
         writer.writeheader()
         writer.writerows(export["labels"])
     figures = evaluate(labelled_path=path, part=None)
-    assert figures["n"] == 2 and figures["ack"]["complaint"]["n"] == 1 and figures["ack"]["praise"]["acked"] == 0
+    assert figures["n"] == 2 and figures["ack"]["complaint"]["n"] == 1 and figures["ack"]["praise"]["acked"] == 1
+    assert figures["replies"]["praise"]["thanks"] == 1  # the praise got the thank-you
+
+
+def test_the_ticket_says_why_triage_answered_and_keeps_saying_it_after_a_label(client, svc, day):
+    post_tweet(client, "8301", "@MeridianRail is the 18:04 to Oxford running tonight?", WEDNESDAY, user_id="801")
+    run_pipeline()
+    amira = sign_in(client, "amira", "Amira-local-1")
+    [ticket] = list(svc.tickets.open_tickets())
+    shown = client.http.get(f"/agent/tickets/{ticket.ticket_id}", headers=amira)
+    assert shown.status_code == 200, shown.body
+    why = shown.json_body["triage"]
+    assert set(why) == {"answered", "why", "tone", "confidence", "signals", "intent", "priority", "relabelled"}
+    assert why["answered"] is True and why["why"]
+    assert why["tone"] == svc.tickets.get(ticket.ticket_id).tone == "question"
+    assert why["confidence"] is None or 0 < why["confidence"] <= 1
+    assert (why["intent"], why["priority"], why["relabelled"]) == ("question", "normal", False)
+    assert why["signals"] and all(isinstance(s, str) for s in why["signals"])
+
+    labelled = client.http.post(f"/agent/tickets/{ticket.ticket_id}/label", headers=amira,
+                                body=json.dumps({"intent": "complaint"})).json_body
+    assert labelled["triaged"] == "question" and labelled["ticket"]["intent"] == "complaint"
+    assert labelled["ticket"]["triage"] == {**why, "relabelled": True}  # triage's decision, beside the label

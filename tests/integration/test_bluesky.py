@@ -23,6 +23,7 @@ from tools.local_stack import scheduled_event
 
 BRAND_DID = "did:plc:brand0000000000000000"
 PAT_DID = "did:plc:pat00000000000000000000"
+SAM_DID = "did:plc:sam00000000000000000000"
 HANDLE = "meridianrail.bsky.social"
 
 
@@ -240,7 +241,7 @@ def test_an_expired_session_signs_in_again_once(svc, clock, pds):
 
 # ------------------------------------------------------------------------------------------------ replies
 def test_the_acknowledgement_is_a_reply_post_in_the_thread_with_a_link_facet(svc, clock, pds, client):
-    acknowledging(svc, "{bluesky: true}")  # off unless the brand turns it on
+    acknowledging(svc, "{bluesky: true}")  # a reply with no mention facet: by default (tagged) not acknowledged
     root = {"uri": post_uri("3root", BRAND_DID), "cid": "bafyreirootcid"}
     parent = {"uri": post_uri("3parent", "did:plc:friend000000000000000"), "cid": "bafyreiparentcid"}
     pds.page([notification("3q", "@meridianrail.bsky.social my train was cancelled and nobody told us ünïcode 🚆",
@@ -275,12 +276,15 @@ def test_the_acknowledgement_is_a_reply_post_in_the_thread_with_a_link_facet(svc
     assert len(pds.calls("createRecord")) == 1  # joined the case: no second acknowledgement
 
 
-def test_by_default_a_bluesky_customer_gets_a_ticket_and_no_automatic_reply(svc, clock, pds):
-    """Bluesky's acknowledgements are off unless the brand file turns them on: at 03:00 on a Sunday the mention goes
-    through the real inbound and outbox handlers to its desk, the ticket says why nobody was answered, and nothing
-    is posted, neither then nor at closing time."""
-    pds.page([notification("3s", "@meridianrail.bsky.social my train was cancelled, how do I get home?",
-                           clock.now())])
+def test_by_default_a_bluesky_post_that_does_not_tag_the_brand_gets_a_ticket_and_no_automatic_reply(svc, clock,
+                                                                                                     pds):
+    """Bluesky's guidelines ask automated replies to answer only people who tagged the account: by default a reply
+    under the brand's post that does not tag it goes through the real inbound and outbox handlers to its desk, the
+    ticket says why nobody was answered, and nothing is posted, neither then nor at closing time; a reply that tags
+    the brand (a mention facet) is acknowledged."""
+    root = {"uri": post_uri("3root", BRAND_DID), "cid": "bafyreirootcid"}
+    pds.page([notification("3s", "my train was cancelled, how do I get home?", clock.now(), reason="reply",
+                           reply={"root": root, "parent": root})])
     poll()
     svc.sender_factory = lambda channel: BlueskySender(HANDLE, "app-pass-word-1234",
                                                        transport=httpx.MockTransport(pds))
@@ -288,7 +292,7 @@ def test_by_default_a_bluesky_customer_gets_a_ticket_and_no_automatic_reply(svc,
     run_pipeline()
     ticket = svc.tickets.get(ticket_of(svc, f"bluesky#{post_uri('3s')}"))
     assert ticket is not None and not ticket.acked
-    assert "acknowledge: no (automatic acknowledgements are off on bluesky)" in ticket.reasons
+    assert "acknowledge: no (on bluesky only posts that tag the brand's account are acknowledged)" in ticket.reasons
     assert pds.calls("createRecord") == [] and receive_all("responder-outbox") == []
     import app as application
 
@@ -296,6 +300,15 @@ def test_by_default_a_bluesky_customer_gets_a_ticket_and_no_automatic_reply(svc,
     run_pipeline()
     assert ran["acknowledged"] == 0
     assert pds.calls("createRecord") == [] and not svc.tickets.get(ticket.ticket_id).acked
+    tagged = notification("3t", "@meridianrail.bsky.social and nobody at the station knows", clock.now(),
+                          reason="reply", did=SAM_DID, handle="sam.bsky.social", reply={"root": root, "parent": root})
+    tagged["record"]["facets"] = [{"index": {"byteStart": 0, "byteEnd": 25}, "features": [
+        {"$type": "app.bsky.richtext.facet#mention", "did": BRAND_DID}]}]
+    pds.page([tagged])
+    poll()
+    run_pipeline()
+    assert svc.tickets.get(ticket_of(svc, f"bluesky#{post_uri('3t', SAM_DID)}")).acked
+    assert len(pds.calls("createRecord")) == 1
 
 
 @pytest.mark.parametrize("status, body, retryable", [

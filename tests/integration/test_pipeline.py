@@ -74,12 +74,16 @@ def test_same_mention_delivered_five_times_concurrently_yields_one_ack(client, c
     assert len(boto3.client("dynamodb").scan(TableName="responder-tickets")["Items"]) == 1
 
 
-def test_praise_and_abuse_get_no_ack_but_abuse_is_flagged_for_a_human(client, clock, svc):
+def test_praise_gets_the_thank_you_abuse_nothing_but_a_flag_for_a_human(client, clock, svc):
     post_tweet(client, "7003", "@ExampleRail thank you so much to the lovely guard on the 18:05, brilliant service!",
                clock.now(), user_id="601")
     post_tweet(client, "7004", "@ExampleRail you useless idiots, f*** you all", clock.now(), user_id="602")
     run_pipeline()
-    assert outbox(client) == []
+    [thanks] = outbox(client)
+    assert thanks["recipient"] == "601" and thanks["text"].startswith("Thank you"), thanks
+    assert "sorry" not in thanks["text"].lower() and "back at" not in thanks["text"]
+    praise = svc.tickets.get(ticket_of(svc, "x#7003"))
+    assert praise.tone == "thanks" and praise.acked
     abuse = svc.tickets.get(ticket_of(svc, "x#7004"))
     assert abuse.intent == "abuse" and "abuse" in abuse.flags
 

@@ -423,6 +423,49 @@ def test_an_agent_labels_from_the_ticket_page_and_a_lead_downloads_the_labels(am
     assert chloe.get("/inbox/labels.csv?since=soon").status_code == 422
 
 
+def triage_block(page: str) -> str:
+    """The explanation between the Triage heading and the label form."""
+    found = re.search(r'<h3 id="triage-heading">Triage</h3>(.*?)<form method="post" action="[^"]*/label"', page,
+                      re.S)
+    assert found, page
+    return found.group(1)
+
+
+def test_the_ticket_page_says_why_triage_answered_beside_the_label_control(amira, day, monkeypatch):
+    where = take_next(amira)
+    page = amira.get(where)
+    assert page.status_code == 200 and page.headers["Content-Security-Policy"] == CSP
+    ticket = the_ticket(day)
+    block = triage_block(amira.text)
+    assert "<dt>Triage answered automatically</dt>" in block and "<dd>yes — " in block
+    assert not ticket.acked and "(no automatic reply sent so far)" in block  # the desk is staffed: agents answer
+    assert ticket.tone in ("apology", "neutral")  # a complaint: an apology when sure, else the holding reply
+    tone = {"apology": "Apology and help", "neutral": "Neutral holding reply"}[ticket.tone]
+    assert f"<dt>Tone</dt>\n        <dd>{tone}" in block
+    assert "<dt>Triage gave</dt>" in block and "<dd>complaint · normal</dd>" in block
+    assert '<details class="signals">' in block and "<summary>The " in block and "<li>intent complaint" in block
+    assert "style=" not in block and "<script" not in block and "alert(" not in block  # no message text
+
+    # how sure, in per cent; a signal is text, never markup; a label since is said, not mixed in
+    monkeypatch.setattr("chalicelib.usecases.inbox.explain", lambda reasons: {
+        "answered": True, "why": "complaint", "tone": "apology", "confidence": 0.87,
+        "signals": [f"intent complaint (score 2): {MARKUP}"]})
+    amira.post(f"{where}/label", {"csrf": amira.csrf(), "intent": "praise"})
+    block = triage_block(amira.get(where).body.decode())
+    assert f"<dd>{tone} (confidence 87&nbsp;%)</dd>" in block  # the tone the ticket stored comes first
+    assert "<summary>The 1 signal that decided</summary>" in block and MARKUP not in block
+    assert "(relabelled since)" in block and "<dd>complaint · normal " in block
+
+
+def test_tone_labels_read_as_words():
+    from chalicelib.web.inbox_page import tone_label
+
+    assert [tone_label(t, True) for t in ("apology", "question", "thanks", "neutral")] == [
+        "Apology and help", "Question received", "Thank-you", "Neutral holding reply"]
+    assert tone_label("", False) == "Not answered" and tone_label("", None) == "Not answered"
+    assert tone_label("", True) == "Plain acknowledgement"  # a ticket from before tones
+
+
 def test_assets_are_served_with_their_types(client):
     css = client.http.get("/inbox/assets/inbox.css")
     js = client.http.get("/inbox/assets/inbox.js")

@@ -69,6 +69,10 @@ class FaultPlan:
         self.death_rate = death_rate
         self.enabled = True
         self.counts: Counter[str] = Counter()
+        #: forced outcomes of the sends replying to these posts (``force_send``), each used once
+        self.forced: dict[str, str] = {}
+        #: idempotency keys whose send met an injected fault or a death (their order of sending is not checked)
+        self.troubled: set[str] = set()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -114,8 +118,33 @@ class FaultPlan:
         finally:
             self._local.platform = False
 
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """The harness's own reads and writes in this thread (the operator's, the checks'): no fault, no death."""
+        saved = getattr(self._local, "quiet", False)
+        self._local.quiet = True
+        try:
+            yield
+        finally:
+            self._local.quiet = saved
+
     def _quiet(self) -> bool:
-        return not self.enabled or bool(getattr(self._local, "platform", False))
+        local = self._local
+        return not self.enabled or bool(getattr(local, "platform", False)) or bool(getattr(local, "quiet", False))
+
+    # ------------------------------------------------------------------ targeted faults
+    def force_send(self, in_reply_to: str, outcome: str) -> None:
+        """The next send replying to post ``in_reply_to`` reaches the platform, then: ``unknown`` — the answer never
+        comes (a read timeout after the request went out); ``die`` — the process sending it dies (cut off mid-call).
+        Whether or not random faults are on."""
+        if outcome not in ("unknown", "die"):
+            raise ValueError(outcome)
+        with self._lock:
+            self.forced[in_reply_to] = outcome
+
+    def _forced(self, message: OutboundMessage) -> str | None:
+        with self._lock:
+            return self.forced.pop(message.in_reply_to, None) if message.in_reply_to else None
 
     def _step(self, after: bool, where: str) -> None:
         """One AWS call or send, seen before (``after`` False) or after it: die here if this is the spot."""
@@ -187,12 +216,27 @@ class FaultySender:
         self._reached, self._lock = reached, lock
 
     def send(self, message: OutboundMessage) -> SendResult:
-        self._plan.before_send(self._channel)
-        with self._plan.platform():
-            result = self._inner.send(message)
-        with self._lock:
-            self._reached[message.idempotency_key] += 1
-        self._plan.after_send(self._channel)
+        plan, key = self._plan, message.idempotency_key
+        forced = plan._forced(message)
+        try:
+            if forced is None:
+                plan.before_send(self._channel)
+            with plan.platform():
+                result = self._inner.send(message)
+            with self._lock:
+                self._reached[key] += 1
+            if forced == "unknown":
+                plan._count("forced: send reached the platform, then no answer")
+                raise SendError("network error: ReadTimeout (after the request went out)", retryable=True,
+                                outcome_unknown=True)
+            if forced == "die":
+                plan._count("forced: process died during a send that reached the platform")
+                raise ProcessDeath(f"process died while sending on {self._channel} (the platform has it)")
+            plan.after_send(self._channel)
+        except BaseException:
+            with self._lock:
+                plan.troubled.add(key)
+            raise
         return result
 
 

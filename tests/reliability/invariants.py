@@ -15,6 +15,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.ticket import CLAIMED, MERGED, Ticket
@@ -33,6 +34,11 @@ class Observed:
     sends: Counter[str] | None = None  # what reached a platform, per idempotency key (the senders' side)
     metrics: Counter[str] | None = None  # emitted metrics: "Name" and "Name|dimension=value"
     handler_errors: Counter[str] = field(default_factory=Counter)  # invocations that raised, per queue (Lambda Errors)
+    # just before the dead-letter queues were redriven: what had reached a platform and what the sandbox outbox had
+    # sent, per idempotency key, and when the redrive began (None: no redrive to check)
+    sends_before_redrive: Counter[str] | None = None
+    sandbox_before_redrive: Counter[str] | None = None
+    redrive_at: datetime | None = None
 
 
 @dataclass
@@ -267,6 +273,11 @@ def check(svc: Services, sqs: Any, observed: Observed) -> Findings:
                 and "without a result" not in str(body.get("error", "")):
             found.fail(f"{key} is parked on {outbox_dlq} although its ticket records it as sent")
 
+    # ---------------------------------------------------------------- every decided acknowledgement is accounted for
+    check_acknowledgements(svc, live, outbox_parked, found)
+    if observed.redrive_at is not None:
+        check_redrive(tickets, observed, by_key, found)
+
     found.ticket_ids = set(tickets)
     found.figures.update({
         "accepted": len(observed.accepted), "stored_and_processed": len(stored), "accepted_in_inbound_dlq":
@@ -281,6 +292,101 @@ def check(svc: Services, sqs: Any, observed: Observed) -> Findings:
         "outcome_unknown_had_reached": sum(1 for key in set(unknown_keys) if key in reached),
     })
     return found
+
+
+#: Why an acknowledgement was parked for a person, from its ticket's note (``deliver``): the send ended without a
+#: result, the attempt sending it was cut off, or the platform refused it.
+PARKED_REASONS = (("cut off", "the attempt sending it was cut off"),
+                  ("without a result", "the send ended without a result"))
+
+
+def parked_reason(detail: str) -> str:
+    for marker, reason in PARKED_REASONS:
+        if marker in detail:
+            return reason
+    return "the platform refused it"
+
+
+def check_acknowledgements(svc: Services, live: dict[str, Ticket], outbox_parked: list[dict[str, Any]],
+                           found: Findings) -> None:
+    """Every decided acknowledgement ends sent, expired or parked for a person with the reason: none is left
+    waiting or queued on a quiet system, the waiting room is empty, and a message on the outbox dead-letter queue
+    is there with the reason of a send that failed (refused, or no result), never because it waited for the rate."""
+    from chalicelib.domain.mention import CHANNELS
+    from chalicelib.domain.outbound import ACK_KINDS
+
+    states: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    waited = 0
+    for ticket in sorted(live.values(), key=lambda t: t.ticket_id):
+        state = ticket.ack_state()
+        if state is None:
+            continue
+        states[state[0]] += 1
+        waited += any(e.kind == "waiting" and e.detail.partition(":")[0].strip() in ACK_KINDS
+                      for e in ticket.timeline)
+        if state[0] in ("waiting", "queued"):
+            case = max((n for n, e in enumerate(ticket.timeline) if e.kind == "ack_queued"), default=0)
+            story = ", ".join(f"{e.kind} {e.at:%m-%d %H:%M:%S}" for e in ticket.timeline[case:][:12])
+            found.fail(f"ticket {ticket.ticket_id}: its acknowledgement is still {state[0]} on a quiet system"
+                       + (f" (slot {state[1]})" if state[1] else "") + f": {story}")
+        elif state[0] == "parked":
+            if not state[1].partition(":")[2].strip():
+                found.fail(f"ticket {ticket.ticket_id}: its acknowledgement is parked without a reason")
+            reasons[parked_reason(state[1])] += 1
+    for channel in CHANNELS:
+        left = svc.waiting.count(channel)
+        if left:
+            found.fail(f"{left} message(s) still in the waiting room of {channel} on a quiet system")
+    failed_kinds = ("reply_failed", "reply_unconfirmed")
+    for body in outbox_parked:
+        key, error = str(body.get("idempotency_key", "")), str(body.get("error", ""))
+        if not error:
+            found.fail(f"{key or body} is on the outbox dead-letter queue without a reason (moved by SQS)")
+            continue
+        ticket = svc.tickets.get(str(body.get("ticket_id", "")))
+        kind = str(body.get("kind", ""))
+        if ticket is not None and not any(e.kind in failed_kinds and e.detail.partition(":")[0].strip() == kind
+                                          for e in ticket.timeline):
+            found.fail(f"{key} is parked ({error[:80]}) but its ticket notes no failed send of its {kind}: it "
+                       f"only waited?")
+    found.figures.update({
+        "acks_decided": sum(states.values()), "acks_sent": states["sent"], "acks_expired": states["expired"],
+        "acks_parked": states["parked"], "acks_left_waiting": states["waiting"] + states["queued"],
+        "acks_that_waited": waited,
+    })
+    found.figures.update({f"acks_parked: {reason}": n for reason, n in sorted(reasons.items())})
+
+
+def check_redrive(tickets: dict[str, Ticket], observed: Observed, sandbox_after: Counter[str],
+                  found: Findings) -> None:
+    """A redrive of the dead-letter queues sends no key twice: what reached a platform (and what the sandbox sent)
+    per key after it, against before it; and no acknowledgement its ticket recorded as sent, or as a send without a
+    result, before the redrive goes out during it."""
+    pairs = [("reached a platform", observed.sends_before_redrive, observed.sends),
+             ("was sent by the sandbox outbox", observed.sandbox_before_redrive, sandbox_after)]
+    redriven_sends = 0
+    for what, before, after in pairs:
+        if before is None or after is None:
+            continue
+        for key, times in sorted(after.items()):
+            earlier = before.get(key, 0)
+            if times > earlier:
+                redriven_sends += times - earlier if what == "reached a platform" else 0
+                if earlier:
+                    found.fail(f"{key} {what} {earlier} time(s) before the redrive and again after it")
+                reference = key[len(ACK_PREFIX):].split("#")[0] if key.startswith(ACK_PREFIX) else ""
+                ticket = tickets.get(reference)
+                if ticket is None or observed.redrive_at is None:
+                    continue
+                before_redrive = [e for e in ticket.timeline if e.at < observed.redrive_at]
+                case = max((n for n, e in enumerate(before_redrive) if e.kind == "ack_queued"), default=-1)
+                settled = [e for e in before_redrive[case + 1:]  # this case's acknowledgement, as its ticket says
+                           if e.kind in ("acknowledged", "closing", "busy", "reply_unconfirmed")]
+                if settled and key in ticket.sent_keys and not earlier:
+                    found.fail(f"{key} {what} after the redrive although its ticket recorded it "
+                               f"({settled[-1].kind}) before")
+    found.figures["sent_after_the_redrive"] = redriven_sends
 
 
 def status_tokens(svc: Services, ticket_ids: Iterable[str]) -> set[str]:

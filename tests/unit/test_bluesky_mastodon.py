@@ -18,7 +18,7 @@ from chalicelib.usecases.errors import Invalid, NotFound
 from chalicelib.usecases.local_mentions import inject
 from chalicelib.usecases.status import status_view
 from tests.conftest import run_memory_pipeline
-from tests.helpers import acknowledging, ticket_of
+from tests.helpers import ticket_of
 
 PAT_DID = "did:plc:pat4abcdefghijklmnop"
 POST = f"at://{PAT_DID}/app.bsky.feed.post/3lbqk2xyzabcd"
@@ -260,7 +260,6 @@ def _outbox(mem) -> list[dict]:
 
 
 def test_both_channels_are_acknowledged_on_their_own_platform_out_of_hours(mem, clock):
-    acknowledging(mem, "{bluesky: true}")  # Bluesky's are off unless the brand turns them on
     inject(mem, "bluesky", b'{"handle": "pat.bsky.social", "text": "@meridianrail.bsky.social my train was '
                            b'cancelled and nobody told us"}')
     inject(mem, "mastodon", b'{"acct": "sam@fedi.example", "text": "@meridianrail my train was cancelled, '
@@ -279,7 +278,6 @@ def test_both_channels_are_acknowledged_on_their_own_platform_out_of_hours(mem, 
 
 
 def test_a_linked_customer_chasing_on_the_other_platform_joins_the_ticket(mem, clock):
-    acknowledging(mem, "{bluesky: true}")
     inject(mem, "bluesky", b'{"handle": "pat.bsky.social", "did": "did:plc:pat0000000000000000", '
                            b'"text": "my train was cancelled and nobody told us"}')
     run_memory_pipeline(mem)

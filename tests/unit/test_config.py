@@ -451,17 +451,22 @@ def test_outbound_takes_no_other_key():
 
 
 # ------------------------------------------------------------------------------------------------ acknowledgements
-def test_bluesky_gets_no_automatic_acknowledgement_unless_the_brand_turns_it_on():
+def test_bluesky_acknowledges_only_posts_that_tag_the_brand_unless_the_brand_says_otherwise():
     default = parse_config(BASE, source="brand.yaml").triage.acknowledge
-    assert not default.on("bluesky") and all(default.on(c) for c in ("x", "mastodon", "facebook", "email", "form"))
-    chosen = parse_config(BASE + "triage:\n  acknowledge:\n    channels: {bluesky: true, x: false}\n",
+    assert default.on("bluesky") and default.tagged_only("bluesky")
+    assert all(default.on(c) and not default.tagged_only(c) for c in ("x", "mastodon", "facebook", "email", "form"))
+    chosen = parse_config(BASE + "triage:\n  acknowledge:\n    channels: {bluesky: true, x: false, mastodon: tagged}\n",
                           source="brand.yaml").triage.acknowledge
-    assert chosen.on("bluesky") and not chosen.on("x") and chosen.on("mastodon")
+    assert chosen.on("bluesky") and not chosen.tagged_only("bluesky") and not chosen.on("x")
+    assert chosen.tagged_only("mastodon")
+    off = parse_config(BASE + "triage:\n  acknowledge:\n    channels: {bluesky: false}\n",
+                       source="brand.yaml").triage.acknowledge
+    assert not off.on("bluesky")
 
 
 @pytest.mark.parametrize("channels, problem", [
     ("{myspace: false}", "unknown channel 'myspace'"),
-    ("{bluesky: sometimes}", "bluesky: true or false, not 'sometimes'"),
+    ("{bluesky: sometimes}", "bluesky: true, false or tagged, not 'sometimes'"),
 ])
 def test_acknowledgement_channels_are_checked(channels, problem):
     message = only_problem(BASE + f"triage:\n  acknowledge:\n    channels: {channels}\n")

@@ -3,6 +3,7 @@ its refusals, expiring claims, oversight. The same use cases behind the real rou
 and the terminal inbox are tested in tests/integration and tests/e2e."""
 from __future__ import annotations
 
+import io
 import threading
 from datetime import timedelta
 
@@ -276,9 +277,53 @@ def test_leads_export_the_labels_in_the_reports_format_without_forgotten_custome
         inbox.labels(day, CHLOE, since="last tuesday")
     summary = inbox.oversight(day, CHLOE)["labels"]
     assert summary["count"] == 2 and summary["days"] == inbox.LABEL_SUMMARY_DAYS
-    # the refund complaint was acknowledged by triage's policy, the thanks was not: both right
-    assert (rows["900001"]["triage_acknowledged"], rows["900002"]["triage_acknowledged"]) == ("yes", "no")
-    assert summary["acknowledged"] == {"should": 1, "should_acked": 1, "should_not": 1, "should_not_acked": 0}
+    # the refund complaint was acknowledged; the thanks got the thank-you (answered, though it needed no answer)
+    assert (rows["900001"]["triage_acknowledged"], rows["900002"]["triage_acknowledged"]) == ("yes", "yes")
+    assert summary["acknowledged"] == {"should": 1, "should_acked": 1, "should_not": 1, "should_not_acked": 1}
     forget_customer(day, "x#71")
     assert [row["tweet_id"] for row in inbox.labels(day, CHLOE)["labels"]] == ["900002"]
     assert [given.customer_id for given in day.labels.all()] == [by_author["user72"].customer_id]
+
+
+def test_the_view_says_why_triage_answered_as_it_did_and_keeps_it_after_a_label(day):
+    ingest(day, complaint(1, 30, "my train was cancelled again, absolutely awful service"))
+    ticket = next(iter(day.tickets.open_tickets()))
+    said = inbox.show(day, AMIRA, ticket.ticket_id)["triage"]
+    assert said["answered"] is True and said["why"]
+    assert said["tone"] == ticket.tone == "apology"
+    assert said["confidence"] is None or 0 < said["confidence"] <= 1  # None: the rules decided alone
+    assert (said["intent"], said["priority"], said["relabelled"]) == ("complaint", ticket.priority, False)
+    assert said["signals"] and any(s.startswith("intent complaint") for s in said["signals"])
+    assert not any(s.startswith(("acknowledge:", "tone ")) for s in said["signals"])  # shown as the decision
+
+    labelled = inbox.label(day, BEN, ticket.ticket_id, {"intent": "praise"})["ticket"]
+    assert labelled["intent"] == "praise" and labelled["triage"]["relabelled"] is True
+    assert {k: v for k, v in labelled["triage"].items() if k != "relabelled"} == \
+        {k: v for k, v in said.items() if k != "relabelled"}  # what triage decided, not what the label says
+    assert not any("labelled" in s for s in labelled["triage"]["signals"])
+
+
+def test_the_terminal_shows_why_triage_answered(day, monkeypatch):
+    from rich.console import Console
+
+    from tools import inbox as terminal
+
+    ingest(day, complaint(1, 30, "my train was cancelled again, absolutely awful service"))
+    ticket = next(iter(day.tickets.open_tickets()))
+    view = inbox.show(day, AMIRA, ticket.ticket_id)
+    view["triage"].update(tone="apology", confidence=0.87)
+    screen = Console(record=True, width=120, color_system=None, file=io.StringIO())
+    monkeypatch.setattr(terminal, "console", screen)
+    terminal.render_ticket(view)
+    shown = screen.export_text()
+    assert "Triage" in shown and "answered  yes — complaint (no automatic reply sent so far)" in shown
+    assert "tone      Apology and help (confidence 87 %)" in shown
+    assert "gave      complaint · normal" in shown and "signals   intent complaint" in shown
+    assert f"inbox label {ticket.ticket_id}" in shown
+    view["triage"] = {"answered": False, "why": "spam is never answered by a bot", "tone": "", "confidence": None,
+                      "signals": [], "intent": "spam", "priority": "normal", "relabelled": True}
+    screen = Console(record=True, width=120, color_system=None, file=io.StringIO())
+    screen.print(terminal.triage_table(view["triage"]))
+    assert [line.rstrip() for line in screen.export_text().split("\n")[:3]] == [
+        "answered  no — spam is never answered by a bot", "tone      Not answered",
+        "gave      spam · normal (relabelled since)"]

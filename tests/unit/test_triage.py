@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.configfile import ConfigError, load_config, parse_config
-from chalicelib.domain.triage import Triage, detect_language, find_personal_data, triage
+from chalicelib.domain.triage import Triage, detect_language, explain, find_personal_data, triage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -356,7 +356,7 @@ def test_emoji_count(config):
 def test_a_sad_emoji_alone_is_no_complaint(config):
     # "unhappy emoji" only supports a complaint another rule found
     result = run(config, "$3 burritos and I'm nowhere near a @ChipotleTweets 🤦")
-    assert result.intent == "other" and not result.acknowledge, result.reasons
+    assert result.intent == "other" and result.tone in ("", "neutral"), result.reasons
 
 
 def test_questions_are_acknowledged(config):
@@ -403,7 +403,8 @@ def test_a_problem_named_only_to_say_there_is_none_counts_for_nothing(config):
     for text in ("@MeridianRail No worries. Got there without issue, lucky me!",
                  "@MeridianRail oh it's OK, no problems. Had a fun time at the show :)"):
         result = run(config, text)
-        assert result.intent != "complaint" and not result.acknowledge, (text, result.reasons)
+        # not a complaint: never an apology (answered or not, in the neutral tone at most)
+        assert result.intent != "complaint" and result.tone != "apology", (text, result.reasons)
     # the same words still make a complaint when the problem is real
     assert run(config, "@MeridianRail problem with my ticket, the app won't open it").intent == "complaint"
     assert run(config, "@MeridianRail no problem with the train, but my refund never came").acknowledge
@@ -432,31 +433,63 @@ def test_rules_that_may_not_count_alone(config):
 
 
 @pytest.mark.parametrize(
-    "text,ack",
+    "text,tones",
     [
-        ("@MeridianRail my train is delayed", True),
-        ("@MeridianRail what time is the first train?", True),
-        ("@MeridianRail thank you, lovely staff at Leeds today", False),
-        ("@MeridianRail huge thanks to the guard on the 18:05, brilliant", False),
-        ("Giveaway time! Follow and retweet to win", False),
-        ("@MeridianRail fuck off you useless wankers", False),
-        ("@MeridianRail", False),
-        ("Me time on the train to Leeds, lovely sunset @MeridianRail", False),
+        ("@MeridianRail my train is delayed", {"apology", "neutral"}),
+        ("@MeridianRail what time is the first train?", {"question"}),
+        ("@MeridianRail thank you, lovely staff at Leeds today", {"thanks"}),
+        ("@MeridianRail huge thanks to the guard on the 18:05, brilliant", {"thanks"}),
+        ("@MeridianRail Thanks for your reply but that's not what I asked", {"neutral", "apology"}),
+        ("@MeridianRail great job, oh wait, you cancelled my train again. Never coming back", {"neutral", "apology"}),
+        ("Giveaway time! Follow and retweet to win", {""}),
+        ("@MeridianRail fuck off you useless wankers", {""}),
+        ("@MeridianRail", {""}),
+        ("Me time on the train to Leeds, lovely sunset @MeridianRail", {"neutral", "thanks"}),
     ],
 )
-def test_acknowledge(config, text, ack):
+def test_answer_and_tone(config, text, tones):
+    """Silent only when sure; an apology never to praise, a thank-you never to mixed or angry words."""
     result = run(config, text)
-    assert result.acknowledge is ack, result.reasons
-    assert any(reason.startswith(f"acknowledge: {'yes' if ack else 'no'} (") for reason in result.reasons)
+    assert result.tone in tones and result.acknowledge is (result.tone != ""), result.reasons
+    assert any(reason.startswith(f"acknowledge: {'yes' if result.acknowledge else 'no'} (")
+               for reason in result.reasons)
 
 
 def test_every_decision_is_explained(config):
     praise = run(config, "@MeridianRail thank you, lovely staff at Leeds today")
-    assert "acknowledge: no (praise is never acknowledged)" in praise.reasons
-    other = run(config, "@MeridianRail")
-    assert "acknowledge: no (other that asks nothing)" in other.reasons
-    complaint = run(config, "@MeridianRail my train is delayed")
-    assert "acknowledge: yes (complaint)" in complaint.reasons
+    assert "acknowledge: yes (praise)" in praise.reasons
+    assert re.fullmatch(r"tone thanks \(confidence 0\.\d\d\)", praise.reasons[praise.reasons.index(
+        "acknowledge: yes (praise)") + 1])
+    bare = run(config, "@MeridianRail")
+    assert "acknowledge: no (it asks the brand nothing (passed on, not a request))" in bare.reasons
+    unsure = run(config, "@MeridianRail hi")
+    assert any(re.fullmatch(r"acknowledge: yes \(unsure: \w+ 0\.\d\d, \w+ 0\.\d\d\)", r) for r in unsure.reasons)
+    assert explain(unsure.reasons)["tone"] == "neutral" and explain(unsure.reasons)["answered"] is True
+
+
+def test_a_brand_that_sends_no_thank_you_leaves_confident_praise_to_the_team():
+    shipped = (ROOT / "chalicelib" / "brand.yaml").read_text()
+    quiet = parse_config(shipped.replace("    praise: thanks\n", "    praise: none\n"))
+    praise = triage("@MeridianRail thank you, lovely staff at Leeds today", channel="x", config=quiet)
+    assert not praise.acknowledge and praise.tone == "", praise.reasons
+    complaint = triage("@MeridianRail my refund never arrived, third time asking", channel="x", config=quiet)
+    assert complaint.acknowledge and complaint.tone in ("apology", "neutral")
+
+
+def test_the_brand_can_move_the_sensitivity():
+    shipped = (ROOT / "chalicelib" / "brand.yaml").read_text()
+    eager = parse_config(shipped.replace("    learned: true\n", "    learned: true\n    sensitivity: 1.0\n"))
+    wary = parse_config(shipped.replace("    learned: true\n", "    learned: true\n    sensitivity: 0.05\n"))
+    text = "@MeridianRail hi"
+    assert triage(text, channel="x", config=eager).acknowledge
+    result = triage(text, channel="x", config=wary)
+    assert not result.acknowledge and any("needs no answer" in r and ">= 0.05" in r for r in result.reasons)
+
+
+def test_rules_alone_without_the_learned_scorer(config):
+    result = run(config, "@MeridianRail thank you, lovely staff at Leeds today", use_scorer=False)
+    assert result.probabilities == {} and result.tone == "thanks" and result.acknowledge
+    assert run(config, "@MeridianRail my train is delayed", use_scorer=False).acknowledge
 
 
 POLICY = CUSTOM.replace("""  urgent:
@@ -558,10 +591,10 @@ def test_keyword_matching_is_unchanged_by_the_prefix_tree(config):
 # The held-out part's targets are asserted in test_triage_heldout.py. These floors guard the tuning part, measured
 # with bench/triage_accuracy.py on tests/fixtures/triage_eval.csv (see the README's triage figures).
 TUNING_ACCURACY_FLOOR = 0.75
-#: Measured on the tuning part (2026-12-06); the first contacts are what the rules were first written on, the replies
-#: were labelled later. A change that does worse fails.
-TUNING_FLOORS = {"no": {"complaint": 0.95, "question": 0.93, "praise_other": 0.12},
-                 "yes": {"complaint": 0.81, "question": 0.84, "praise_other": 0.13}}
+#: Measured on the tuning part (2026-12-07, with the learned scorer trained on it): complaints and questions of first
+#: contacts and replies answered. A change that does worse fails.
+TUNING_FLOORS = {"no": {"complaint": 599 / 599, "question": 115 / 116},
+                 "yes": {"complaint": 418 / 420, "question": 127 / 127}}
 
 
 def test_figures_on_the_labelled_tuning_part():
@@ -578,7 +611,6 @@ def test_figures_on_the_labelled_tuning_part():
         found = figures["by_kind"][kind]
         assert found["complaint"]["rate"] >= floors["complaint"], (kind, found["complaint"])
         assert found["question"]["rate"] >= floors["question"], (kind, found["question"])
-        assert found["praise_other"]["rate"] <= floors["praise_other"], (kind, found["praise_other"])
 
 
 def test_closing_time_and_busy_follow_the_recorded_policy_decision():

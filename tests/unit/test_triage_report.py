@@ -40,7 +40,9 @@ def test_an_inbox_download_is_measured_whole(tmp_path, capsys, monkeypatch):
     assert "== whole set: 3 labelled inbound tweets ==" in out
     assert re.search(r"complaints acknowledged\s+100\.0%\s+\(1 of 1\)", out)
     assert re.search(r"questions acknowledged\s+100\.0%\s+\(1 of 1\)", out)
-    assert re.search(r"praise acked\s+0\.0%\s+\(0 of 1\)", out)
+    assert re.search(r"praise acked\s+100\.0%\s+\(1 of 1\)", out)  # with the thank-you
+    assert re.search(r"complaints given the thank-you\s+0\.0%", out)
+    assert re.search(r"^  praise\s+0\.0%\s+0\.0%\s+0\.0%\s+0\.0%\s+100\.0%\s+\(1\)$", out, re.MULTILINE)
 
 
 @pytest.mark.parametrize(("content", "why"), [

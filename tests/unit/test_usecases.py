@@ -226,11 +226,15 @@ def test_a_ticket_already_created_by_a_concurrent_attempt_of_the_same_message_ma
     assert outbox_of(mem) == []  # the attempt that created it acknowledges, not this one
 
 
-def test_praise_and_an_open_desk_get_no_ack(mem, clock):
+def test_praise_gets_the_thank_you_and_an_open_desk_no_ack(mem, clock):
     process_mention(mem, tweet("1", "@MeridianRail huge thanks to the lovely conductor, brilliant!", at=clock.now()))
+    thanked = outbox_of(mem)
+    assert len(thanked) == 1, thanked
+    text = thanked[0].get("text") or json.dumps(thanked[0])
+    assert "Thank you" in text and "back" not in text and "sorry" not in text.lower(), text
     clock.set(utc(2026, 11, 30, 10, 0))  # Monday morning: complaints open
     process_mention(mem, tweet("2", at=clock.now(), author="9"))
-    assert outbox_of(mem) == [] and len(desk_messages(mem)) == 2
+    assert outbox_of(mem) == thanked and len(desk_messages(mem)) == 2
 
 
 def test_an_old_mention_is_routed_but_not_acknowledged(mem, clock):

@@ -17,10 +17,12 @@ from chalicelib.domain.outbound import OutboundMessage, OutboxItem, ReplyTarget
 from chalicelib.domain.ticket import Event, Ticket
 from chalicelib.sqs_batch import Record
 from chalicelib.usecases.admin import acknowledgements
+from chalicelib.usecases.closing_time import closing_time
 from chalicelib.usecases.deliver import deliver, deliver_record
 from chalicelib.usecases.ingest import envelope
 from chalicelib.usecases.process import process_envelope, process_mention
 from chalicelib.usecases.waiting import dispatch
+from tests.conftest import utc
 
 COMPLAINT = "@MeridianRail my train was cancelled and there is no replacement bus, awful #{n}"
 URGENT = "@MeridianRail we are stranded at Didcot with a toddler, no trains and no staff #{n}"
@@ -229,3 +231,109 @@ def test_a_decided_acknowledgement_is_in_exactly_one_state():
         assert ticket.ack_state()[0] == state
     ticket.timeline += [Event(t0, "ack_queued"), Event(t0, "ack_expired", "the team was back")]
     assert ticket.ack_state()[0] == "expired"
+
+
+def test_a_message_handed_over_twice_is_sent_once(mem, clock, platform):
+    """A dispatcher that dies after queueing a message and before taking it out of the room (or two dispatchers
+    at once): the next run hands it over again; the customer still gets one acknowledgement."""
+    start = clock.now()
+    while mem.allowance.take("x", start, 6).allowed:  # someone else spent the bucket: all three wait
+        pass
+    for n in range(3):
+        process_mention(mem, tweet(n, COMPLAINT, start))
+    waiting = mem.waiting.count("x")
+    assert waiting == 3
+    room = mem.stores.waiting
+
+    def dies_before_the_take(channel, order):
+        raise TimeoutError("the Lambda timed out")
+
+    setattr(room, "take", dies_before_the_take)  # noqa: B010
+    clock.advance(seconds=60 - clock.now().second)
+    with pytest.raises(TimeoutError):
+        dispatch(mem)
+    delattr(room, "take")
+    assert mem.waiting.count("x") == waiting  # nothing left the room
+    run_outbox(mem, clock, minutes=5)
+    texts = [m.text for _, m in platform.sent]
+    assert len(texts) == 3 and len(set(texts)) == 3, texts  # three customers, one acknowledgement each
+    assert mem.waiting.count("x") == 0 and dead_letters(mem) == []
+
+
+def test_an_acknowledgement_sent_before_the_ticket_records_its_decision_reads_sent(mem, clock, platform):
+    """Found by the reliability scenario: closing time queues a customer's acknowledgement, then its run fails
+    before the ticket says so (the ack ledger's write throttled); the outbox sends the message meanwhile, and the
+    schedule's next run records the decision after the send. The ticket must read sent, not queued for ever."""
+    clock.set(utc(2026, 11, 30, 19, 59))  # Monday, just before the complaints desk closes
+    ticket_id = process_mention(mem, tweet(1, COMPLAINT, clock.now())).ticket_id
+    ledger, mark_queued = mem.stores.acks, mem.stores.acks.mark_queued
+
+    def throttled(*args, **kwargs):
+        raise TimeoutError("throttled")
+
+    setattr(ledger, "mark_queued", throttled)  # noqa: B010
+    clock.set(utc(2026, 11, 30, 20, 5))
+    with pytest.raises(TimeoutError):
+        closing_time(mem)  # the message is on the outbox queue; the ticket does not say so yet
+    setattr(ledger, "mark_queued", mark_queued)  # noqa: B010
+    assert run_outbox(mem, clock, minutes=1) == ["sent"]
+    clock.set(utc(2026, 11, 30, 20, 10))
+    assert closing_time(mem)["acknowledged"] == 1  # the schedule's next run: queued again, recorded this time
+    assert run_outbox(mem, clock, minutes=1) == ["duplicate"]
+    ticket = mem.tickets.get(ticket_id)
+    assert len(platform.sent) == 1 and ticket.acked
+    assert ticket.ack_state() is not None and ticket.ack_state()[0] == "sent", ticket.timeline
+    report = acknowledgements(mem)
+    assert (report["decided"], report["sent"], report["queued"]) == (1, 1, 0)
+
+
+def test_a_redriven_acknowledgement_sent_without_a_result_stays_parked_when_it_waits_for_the_rate(mem, clock,
+                                                                                                 platform):
+    """Found by the reliability scenario: the redrive of an acknowledgement parked after a send without a result
+    meets a full rate, waits for a slot, and its delivery then finds the key settled and sends nothing. It never goes
+    again, so its ticket must still read parked, not waiting for ever."""
+    platform.errors.append(SendError("read timeout", retryable=False, outcome_unknown=True))
+    outcome = process_mention(mem, tweet(0, COMPLAINT, clock.now()))
+    [parked] = dead_letters(mem)
+    clock.advance(minutes=30)  # the runbook's redrive, long after, while the channel's rate is spent
+    while mem.allowance.take("x", clock.now(), 6).allowed:
+        pass
+    body = {k: v for k, v in parked.items() if k != "error"}
+    assert deliver_record(mem, Record("m1", "r1", json.dumps(body), 1)) == "waiting"
+    clock.advance(seconds=60 - clock.now().second)
+    assert run_outbox(mem, clock, minutes=3) == ["duplicate"]
+    ticket = mem.tickets.get(outcome.ticket_id)
+    assert platform.sent == [] and mem.waiting.count("x") == 0
+    assert ticket.ack_state()[0] == "parked", ticket.timeline
+
+
+def test_an_acknowledgement_settled_without_a_result_is_never_sent_by_a_redrive_when_the_ledger_failed(
+        mem, clock, platform):
+    """Found by the reliability scenario: an inline send ends without a result and the outbox ledger refuses the
+    write that settles its key (throttled). Parking it anyway left a message that the runbook's redrive sent a
+    second time, the outbox finding no lease and so never reading the ticket."""
+    platform.errors.append(SendError("read timeout", retryable=False, outcome_unknown=True))
+    ledger, acquire = mem.stores.outbox, mem.stores.outbox.acquire_lease
+    calls = []
+
+    def refused_once(*args, **kwargs):
+        if not calls:
+            calls.append(args)
+            raise ConnectionError("PutItem throttled")
+        return acquire(*args, **kwargs)
+
+    setattr(ledger, "acquire_lease", refused_once)  # noqa: B010
+    env = envelope("mentions", {"source": "webhook", "mentions": [tweet(0, COMPLAINT, clock.now()).to_dict()]},
+                   received_at=clock.now())
+    with pytest.raises(ConnectionError):  # the attempt fails: its inbound message comes back
+        process_envelope(mem, env)
+    clock.advance(minutes=11)  # once the ticket's sending lease has lapsed
+    [outcome] = process_envelope(mem, env, attempt=2)
+    setattr(ledger, "acquire_lease", acquire)  # noqa: B010
+    clock.advance(minutes=30)  # the runbook's redrive of everything parked, long after
+    for n, message in enumerate(dead_letters(mem)):
+        body = {k: v for k, v in message.items() if k != "error"}
+        deliver_record(mem, Record(f"m{n}", f"r{n}", json.dumps(body), 1))
+    ticket = mem.tickets.get(outcome.ticket_id)
+    assert platform.sent == [], "the acknowledgement went a second time"
+    assert ticket.ack_state()[0] == "parked" and f"ack#{outcome.ticket_id}" in ticket.sent_keys
