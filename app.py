@@ -175,14 +175,13 @@ def local_email_mention():
 # ------------------------------------------------------------------------------------------------ queues
 @app.on_sqs_message(queue=INBOUND_QUEUE, batch_size=10)
 def process_inbound(event):
-    from chalicelib.usecases.deliver import send_deadline
+    from chalicelib.usecases.deliver import SendDeadline
     from chalicelib.usecases.process import process_envelope
 
-    svc = services()
-    svc.send_deadline = send_deadline(event.context)
+    svc, deadline = services(), SendDeadline.of(event.context)
     return run_batch(records_from_event(event.to_dict()),
                      lambda record: process_envelope(svc, record.json(), raw_ref=f"inbound#{record.message_id}",
-                                                     attempt=record.receive_count),
+                                                     attempt=record.receive_count, deadline=deadline),
                      queue_name=INBOUND_QUEUE, queues=svc.queues)
 
 

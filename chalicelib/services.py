@@ -68,8 +68,6 @@ class Services:
     agents: AgentDirectory
     bluesky_api_factory: Callable[[], NotificationSource]
     mastodon_api_factory: Callable[[], NotificationSource]
-    #: until when (``time.monotonic``) this invocation sends a new ticket's acknowledgement at once; None: no limit
-    send_deadline: float | None = None
     _senders: dict[str, Sender] = field(default_factory=dict)
     _x_api: MentionSource | None = None
     _feeds: dict[str, NotificationSource] = field(default_factory=dict)

@@ -534,9 +534,13 @@ def _text_argument(text: str, what: str) -> str:
 
 def _counted(channel: str, private: bool, text: str) -> str:
     from chalicelib.domain.agent import reply_length, reply_limit  # the platforms' counting, pure Python
+    from chalicelib.domain.channel_profiles import profile
+    from chalicelib.domain.vocabulary import Counting
 
-    as_x = " as X counts them" if channel == "x" and not private else ""
-    return f"{reply_length(channel, private, text)}/{reply_limit(channel, private)} characters{as_x}"
+    form = found.reply(private) if (found := profile(channel)) is not None else None
+    unit = form.unit if form is not None else "characters"
+    as_x = " as X counts them" if form is not None and form.counting is Counting.X_WEIGHTED else ""
+    return f"{reply_length(channel, private, text)}/{reply_limit(channel, private)} {unit}{as_x}"
 
 
 @app.command()

@@ -13,10 +13,11 @@ import re
 from datetime import datetime
 
 from chalicelib.domain import wording
+from chalicelib.domain.channel_profiles import LONG_ACK_LIMIT, profile
+from chalicelib.domain.channel_profiles import post_length as length
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.templates import render
-from chalicelib.domain.textlength import BLUESKY_LIMIT, MASTODON_LIMIT, X_LIMIT, X_URL_LENGTH, bluesky_fits, x_length
-from chalicelib.domain.textlength import post_length as length
+from chalicelib.domain.textlength import X_LIMIT, X_URL_LENGTH, x_length
 
 __all__ = ["X_LIMIT", "X_URL_LENGTH", "Incident", "compose", "fits", "length", "limit", "render", "without_urls",
            "x_length"]
@@ -41,11 +42,15 @@ def sentence(text: str) -> str:
 
 
 def limit(channel: str) -> int:
-    return {"x": X_LIMIT, "bluesky": BLUESKY_LIMIT, "mastodon": MASTODON_LIMIT}.get(channel, 8000)
+    """The longest acknowledgement for ``channel`` (``domain.channel_profiles``), as its public posts count."""
+    found = profile(channel)
+    return found.ack_limit if found is not None else LONG_ACK_LIMIT
 
 
 def fits(channel: str, text: str) -> bool:
-    if channel == "bluesky" and not bluesky_fits(text):
+    found = profile(channel)
+    max_bytes = found.public.max_bytes if found is not None else None
+    if max_bytes is not None and len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         return False
     return length(channel, text) <= limit(channel)
 

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chalicelib.domain.textlength import (
-    BLUESKY_LIMIT,
-    MASTODON_LIMIT,
-    MASTODON_MENTION_RESERVE,
-    X_LIMIT,
-    bluesky_fits,
-    post_length,
-)
+from chalicelib.domain.channel_profiles import profile
 
 #: The sign-in group that makes an agent a lead (oversight, and acting on any ticket of their teams' desks).
 LEADS_GROUP = "leads"
@@ -30,37 +23,22 @@ class Agent:
 
 
 # ------------------------------------------------------------------------------------------------ reply limits
-#: (channel, private) → the longest reply the platform accepts, in the platform's own count.
-_LIMITS: dict[tuple[str, bool], int] = {
-    ("x", False): X_LIMIT,  # a post (weighted count)
-    ("x", True): 10_000,  # a direct message
-    ("facebook", False): 8_000,  # a comment reply
-    ("facebook", True): 2_000,  # a private reply opens Messenger
-    ("messenger", False): 2_000,
-    ("messenger", True): 2_000,
-    ("instagram", False): 2_200,  # a comment reply
-    ("instagram", True): 1_000,  # a direct message
-    ("email", True): 20_000,
-    ("email", False): 20_000,
-    ("form", True): 20_000,  # answered by e-mail
-    ("form", False): 20_000,
-    ("bluesky", False): BLUESKY_LIMIT,  # a reply post, in graphemes (a link counts in full)
-    ("bluesky", True): BLUESKY_LIMIT,  # (Bluesky mentions are public: there is no private reply)
-    ("mastodon", False): MASTODON_LIMIT,  # a reply status (links 23, the customer's @mention included)
-    ("mastodon", True): MASTODON_LIMIT,  # a direct-visibility reply, counted the same way
-}
+#: The longest reply on a channel that has no profile (``domain.channel_profiles``).
+UNKNOWN_CHANNEL_LIMIT = 2_000
 
 
 def reply_limit(channel: str, private: bool) -> int:
-    return _LIMITS.get((channel, private), 2_000)
+    """The longest reply the platform accepts, in the platform's own count (``domain.channel_profiles``)."""
+    found = profile(channel)
+    return found.reply(private).limit if found is not None else UNKNOWN_CHANNEL_LIMIT
 
 
 def reply_length(channel: str, private: bool, text: str) -> int:
-    """How long the platform counts ``text`` (X posts: weighted, URLs as 23; Bluesky: graphemes; Mastodon: URLs as 23
-    plus the customer's @mention the reply starts with; elsewhere: characters)."""
-    if channel == "x" and private:
-        return len(text)  # a direct message: plain characters
-    return post_length(channel, text)
+    """How long the platform counts ``text`` (X posts: weighted, URLs as 23; an X direct message: characters;
+    Bluesky: graphemes; Mastodon: URLs as 23 plus the customer's @mention the reply starts with; elsewhere:
+    characters)."""
+    found = profile(channel)
+    return found.reply(private).length(text) if found is not None else len(text)
 
 
 def reply_problem(channel: str, private: bool, text: str) -> str | None:
@@ -68,15 +46,13 @@ def reply_problem(channel: str, private: bool, text: str) -> str | None:
     if not text.strip():
         return "the reply is empty"
     length, limit = reply_length(channel, private, text), reply_limit(channel, private)
-    if channel == "bluesky" and length <= limit and not bluesky_fits(text):
-        return "the reply is longer than the 3,000 bytes a Bluesky post allows"
+    found = profile(channel)
+    form = found.reply(private) if found is not None else None
+    if form is not None and form.max_bytes is not None and length <= limit \
+            and len(text.encode("utf-8", "surrogatepass")) > form.max_bytes:
+        return f"the reply is longer than the {form.max_bytes:,} bytes {form.what} allows"
     if length > limit:
-        where = {"x": "an X post" if not private else "an X direct message", "bluesky": "a Bluesky post",
-                 "mastodon": "a Mastodon post"}.get(channel, f"{channel}")
-        counted = {"x": " (links count as 23, emoji as 2)" if not private else "",
-                   "bluesky": " (graphemes: an emoji or an accented letter is 1, a link counts in full)",
-                   "mastodon": f" (links count as 23, plus up to {MASTODON_MENTION_RESERVE} for the customer's "
-                               "@mention)"}.get(channel, "")
-        unit = "graphemes" if channel == "bluesky" else "characters"
+        where, counted = (form.what, form.counted) if form is not None else (channel, "")
+        unit = form.unit if form is not None else "characters"
         return f"the reply is {length} {unit}{counted}; {where} allows {limit}"
     return None

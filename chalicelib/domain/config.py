@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.domain import templates
 from chalicelib.domain.mention import CHANNELS
+from chalicelib.domain.vocabulary import Intent, Priority
 
 __all__ = [
     "BrandConfig",
@@ -61,22 +62,25 @@ __all__ = [
 ]
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Priority = Literal["urgent", "normal"]
-Intent = Literal["complaint", "question", "praise", "spam", "abuse", "other"]
+#: A priority and an intent as the brand file spells them: the text of a ``vocabulary.Priority`` and of a
+#: ``vocabulary.Intent`` (``tests/unit/test_vocabulary.py`` checks they agree), kept as Literals so that the file's
+#: validation messages stay as they are.
+PriorityName = Literal["urgent", "normal"]
+IntentName = Literal["complaint", "question", "praise", "spam", "abuse", "other"]
 T = TypeVar("T")
 #: Where a value sits in the file: mapping keys and sequence indexes from the top, e.g. ("teams", "day", "slots", 1).
 Location = tuple[Any, ...]
 
 SUPPORTED_VERSIONS = (1,)
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-PRIORITIES: tuple[Priority, ...] = ("urgent", "normal")
-INTENTS: tuple[Intent, ...] = ("complaint", "question", "praise", "spam", "abuse", "other")
+PRIORITIES: tuple[Priority, ...] = tuple(Priority)
+INTENTS: tuple[Intent, ...] = tuple(Intent)
 #: How intent ties are broken when ``triage.intent_order`` is not given.
-DEFAULT_INTENT_ORDER: tuple[Intent, ...] = ("abuse", "spam", "complaint", "question", "praise")
+DEFAULT_INTENT_ORDER: tuple[IntentName, ...] = ("abuse", "spam", "complaint", "question", "praise")
 #: Intents no acknowledgement policy may include.
-NEVER_ACKNOWLEDGED: frozenset[str] = frozenset({"praise", "spam", "abuse"})
+NEVER_ACKNOWLEDGED: frozenset[Intent] = frozenset({Intent.PRAISE, Intent.SPAM, Intent.ABUSE})
 #: Intents acknowledged when ``triage.acknowledge.intents`` is not given.
-DEFAULT_ACKNOWLEDGED: tuple[Intent, ...] = ("complaint", "question")
+DEFAULT_ACKNOWLEDGED: tuple[IntentName, ...] = ("complaint", "question")
 #: Whether a channel gets automatic acknowledgements when ``triage.acknowledge.channels`` does not name it (a channel
 #: not listed here: yes). Bluesky: ``tagged``. Its guidelines for automated accounts ask that they reply only to a
 #: person who tagged the account ("it must be an opt-in interaction, or else your bot may be taken for spam"), while
@@ -498,7 +502,7 @@ class DeskRule(Rule):
     """A desk rule; ``intents`` restricts it to those intents (alone, it matches every text of them)."""
 
     desk: str
-    intents: list[Intent] = Field(default_factory=list)
+    intents: list[IntentName] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _something(self) -> DeskRule:
@@ -526,7 +530,7 @@ class SentimentRule(_Model):
     name: str = ""
     below: float | None = Field(default=None, ge=-1, le=1)
     above: float | None = Field(default=None, ge=-1, le=1)
-    intent: Intent
+    intent: IntentName
     weight: float = Field(default=1.0, gt=0)
     alone: bool = True  # False: adds its weight only when a rule of ``intent`` matched too
 
@@ -580,7 +584,7 @@ class AckPolicy(_Model):
     :data:`DEFAULT_ACK_CHANNELS`): off, the message still becomes a ticket on its desk, and nobody is answered
     until an agent is."""
 
-    intents: list[Intent] = Field(default_factory=lambda: list(DEFAULT_ACKNOWLEDGED))
+    intents: list[IntentName] = Field(default_factory=lambda: list(DEFAULT_ACKNOWLEDGED))
     other_if_question: bool = True
     urgent: bool = True
     min_negative_sentiment: float | None = Field(default=None, ge=-1, le=1)
@@ -623,7 +627,7 @@ class AckPolicy(_Model):
 
     @field_validator("intents")
     @classmethod
-    def _never(cls, value: list[Intent]) -> list[Intent]:
+    def _never(cls, value: list[IntentName]) -> list[IntentName]:
         never = [intent for intent in value if intent in NEVER_ACKNOWLEDGED]
         if never:
             raise _problem(f"{', '.join(never)} is never acknowledged (praise needs no answer from a bot, spam none, "
@@ -632,9 +636,9 @@ class AckPolicy(_Model):
 
 
 class TriageRules(_Model):
-    intents: dict[Intent, list[Rule]] = Field(default_factory=dict)
-    intent_order: list[Intent] = Field(default_factory=lambda: list(DEFAULT_INTENT_ORDER))
-    default_intent: Intent = "other"
+    intents: dict[IntentName, list[Rule]] = Field(default_factory=dict)
+    intent_order: list[IntentName] = Field(default_factory=lambda: list(DEFAULT_INTENT_ORDER))
+    default_intent: IntentName = "other"
     sentiment: list[SentimentRule] = Field(default_factory=list)
     negation: Negation = Field(default_factory=Negation)
     not_requests: NotRequests = Field(default_factory=NotRequests)
@@ -787,7 +791,7 @@ class BrandConfig(_Model):
     desks: dict[str, Desk] = Field(min_length=1)
     routing: Routing
     triage: TriageRules = Field(default_factory=TriageRules)
-    sla: dict[str, dict[Priority, SlaTarget]]
+    sla: dict[str, dict[PriorityName, SlaTarget]]
     templates: TemplateSet
     busy: BusyAck = Field(default_factory=BusyAck)
     links: LinkPolicy = Field(default_factory=LinkPolicy)
@@ -881,7 +885,7 @@ class BrandConfig(_Model):
 
     def sla_target(self, channel: str, priority: str) -> SlaTarget:
         """The target for ``channel`` and ``priority`` (urgent / normal), falling back to ``sla.default``."""
-        key = cast(Priority, priority)  # an unknown priority is a KeyError below, as for any missing key
+        key = cast(PriorityName, priority)  # an unknown priority is a KeyError below, as for any missing key
         by_priority = self.sla.get(channel, {})
         if key in by_priority:
             return by_priority[key]

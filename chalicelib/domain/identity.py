@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from chalicelib.domain.channel_profiles import PROFILES, profile
 from chalicelib.domain.mention import CHANNELS, Mention, key_fits
 
 #: A ticket reference as customers see it (``domain.ticket.new_reference``): R + 8 Crockford base32 characters.
@@ -26,6 +27,16 @@ _PLATFORM_ID = re.compile(r"^[\w.:@+-]{1,200}$")
 _BLUESKY_HANDLE = re.compile(r"^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _MASTODON_HANDLE = re.compile(r"^[a-z0-9_]([a-z0-9_.-]{0,62}[a-z0-9_])?@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+"
                               r"[a-z][a-z0-9-]{0,61}$")
+
+
+#: The channels whose customers' handles are identities (``<channel>@<handle>``: ``domain.channel_profiles``).
+HANDLE_CHANNELS = tuple(channel for channel, p in PROFILES.items() if p.has_handles)
+
+
+def _by_address(channel: str) -> bool:
+    """Whether the customer's id on ``channel`` is their e-mail address (``email#ada@example.org``)."""
+    found = profile(channel)
+    return found is not None and found.address_id
 
 
 class InvalidIdentity(ValueError):
@@ -77,8 +88,8 @@ def parse_identity(text: str) -> str:
     channel, sep, rest = value.partition("#")
     if not sep or channel not in CHANNELS:
         raise InvalidIdentity(f"{text!r}: write <channel>#<id> (channels: {', '.join(CHANNELS)}) or "
-                              "<channel>@<handle> (x, bluesky, mastodon)")
-    if channel in ("email", "form"):
+                              f"<channel>@<handle> ({', '.join(HANDLE_CHANNELS)})")
+    if _by_address(channel):
         if not _EMAIL.match(rest):
             raise InvalidIdentity(f"{text!r}: {channel}# takes an e-mail address")
         return f"{channel}#{rest.lower()}"
@@ -98,7 +109,7 @@ def identities_of(mention: Mention, *, brand: Collection[str] = ()) -> list[str]
         found.append(bluesky_handle_identity(mention.author_handle))
     if mention.channel == "mastodon" and valid_mastodon_handle(mention.author_handle or ""):
         found.append(mastodon_handle_identity(mention.author_handle))
-    if mention.channel in ("email", "form") and _EMAIL.match(mention.author_id):
+    if _by_address(mention.channel) and _EMAIL.match(mention.author_id):
         found.append(email_identity(mention.author_id))
     if mention.channel == "form":
         handle = str(mention.extra.get("handle") or "").strip().lstrip("@")

@@ -10,7 +10,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-CHANNELS = ("x", "facebook", "instagram", "messenger", "email", "form", "bluesky", "mastodon")
+from chalicelib.domain.vocabulary import Channel as Channel
+
+#: Every channel's id (``Channel``), in order; what each can do is in ``domain.channel_profiles``.
+CHANNELS: tuple[Channel, ...] = tuple(Channel)
 
 #: ``public`` is visible to everyone (a tweet, a comment); ``private`` is a DM, Messenger message, email or form.
 VISIBILITIES = ("public", "private")
@@ -47,7 +50,7 @@ def key_fits(key: str) -> bool:
 
 @dataclass(frozen=True)
 class Mention:
-    channel: str  # one of CHANNELS
+    channel: str  # one of CHANNELS (``Channel``)
     external_id: str  # the platform's id of this message (tweet id, comment id, Message-ID, form submission id,
     #                   Bluesky post at:// URI, Mastodon status id)
     conversation_id: str  # the platform's thread: root tweet id, DM conversation, post id, email thread root

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from chalicelib.domain.mention import Mention
+from chalicelib.domain.vocabulary import AckKind as AckKind
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,8 @@ class OutboxItem:
             raise ValueError(f"not an outbox message: {exc}") from None
 
 
-#: The kinds of the one acknowledgement per open case (out of hours, busy in hours, closing time).
-ACK_KINDS = ("ack", "busy", "closing")
+#: The kinds of the one acknowledgement per open case (out of hours, busy in hours, closing time): ``AckKind``.
+ACK_KINDS: tuple[AckKind, ...] = tuple(AckKind)
 
 
 def waiting_order(item: OutboxItem) -> str:

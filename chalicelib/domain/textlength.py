@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from chalicelib.domain.vocabulary import Counting
+
 X_LIMIT = 280  # a post, in X's weighted count
 X_URL_LENGTH = 23
 _X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
@@ -187,13 +189,14 @@ def _x_weigh(text: str) -> int:
     return sum(1 if any(lo <= ord(ch) <= hi for lo, hi in _X_LIGHT_RANGES) else 2 for ch in text)
 
 
-def post_length(channel: str, text: str) -> int:
-    """``text``'s length as ``channel`` counts a public post (X: weighted, URLs 23; Bluesky: graphemes, URLs in
-    full; Mastodon: URLs 23, plus the customer's @mention the reply starts with; elsewhere: characters)."""
-    if channel == "x":
+def measure(counting: Counting, text: str) -> int:
+    """``text``'s length counted as ``counting`` says (X: weighted, URLs 23; Bluesky: graphemes, URLs in full;
+    Mastodon: URLs 23, plus the customer's @mention the reply starts with; otherwise characters). Which channel
+    counts how is in ``domain.channel_profiles``."""
+    if counting is Counting.X_WEIGHTED:
         return x_length(text)
-    if channel == "bluesky":
+    if counting is Counting.GRAPHEMES:
         return graphemes(text)
-    if channel == "mastodon":
+    if counting is Counting.MASTODON:
         return mastodon_reply_length(text)
     return len(text)

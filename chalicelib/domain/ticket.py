@@ -10,11 +10,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.domain.outbound import ACK_KINDS, ReplyTarget
+from chalicelib.domain.vocabulary import Intent as Intent
+from chalicelib.domain.vocabulary import MaybeTone as MaybeTone
+from chalicelib.domain.vocabulary import Priority as Priority
+from chalicelib.domain.vocabulary import TicketStatus as TicketStatus
+from chalicelib.domain.vocabulary import maybe_tone
 
-WAITING, CLAIMED, REPLIED, RESOLVED, MERGED = "waiting", "claimed", "replied", "resolved", "merged"
-STATUSES = (WAITING, CLAIMED, REPLIED, RESOLVED, MERGED)
-OPEN_STATUSES = (WAITING, CLAIMED, REPLIED)
-_TRANSITIONS = {
+WAITING, CLAIMED, REPLIED, RESOLVED, MERGED = (TicketStatus.WAITING, TicketStatus.CLAIMED, TicketStatus.REPLIED,
+                                               TicketStatus.RESOLVED, TicketStatus.MERGED)
+STATUSES: tuple[TicketStatus, ...] = tuple(TicketStatus)
+OPEN_STATUSES: tuple[TicketStatus, ...] = (WAITING, CLAIMED, REPLIED)
+_TRANSITIONS: dict[TicketStatus, set[TicketStatus]] = {
     WAITING: {CLAIMED, RESOLVED, MERGED},
     CLAIMED: {WAITING, REPLIED, RESOLVED, MERGED},
     REPLIED: {WAITING, CLAIMED, RESOLVED, MERGED},
@@ -57,14 +63,14 @@ class Event:
 class Ticket:
     ticket_id: str
     desk: str
-    priority: str
-    intent: str
+    priority: Priority
+    intent: Intent
     channel: str
     conversation_key: str
     customer_id: str
     first_contact_at: datetime
     last_customer_at: datetime
-    status: str = WAITING
+    status: TicketStatus = WAITING
     language: str = "und"
     mention_keys: list[str] = field(default_factory=list)
     reply_target: ReplyTarget | None = None  # how to answer: decided from the first message
@@ -72,8 +78,8 @@ class Ticket:
     references: dict[str, list[str]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     acked: bool = False
-    #: How the acknowledgement reads (``domain.triage.TONES``; empty: none decided, or a ticket from before tones)
-    tone: str = ""
+    #: How the acknowledgement reads (``Tone``; empty: none decided, or a ticket from before tones)
+    tone: MaybeTone = ""
     claimed_by: str | None = None
     claim_expires_at: datetime | None = None
     first_response_due: datetime | None = None
@@ -92,9 +98,15 @@ class Ticket:
     ack_lease: datetime | None = None
     version: int = 0
 
+    def __post_init__(self) -> None:
+        """The words of the vocabulary as its members, whether given as members or as their text (a test, a row
+        read before the fields were typed): ValueError for a word that is none of them."""
+        self.status, self.priority = TicketStatus(self.status), Priority(self.priority)
+        self.intent, self.tone = Intent(self.intent), maybe_tone(self.tone)
+
     @property
     def urgent(self) -> bool:
-        return self.priority == "urgent"
+        return self.priority == Priority.URGENT
 
     @property
     def open(self) -> bool:
@@ -143,7 +155,7 @@ class Ticket:
                 state = ("waiting", detail.partition(":")[2].strip())
         return state
 
-    def _move(self, target: str) -> None:
+    def _move(self, target: TicketStatus) -> None:
         if target not in _TRANSITIONS[self.status]:
             raise TicketStateError(f"ticket {self.ticket_id} is {self.status}; it cannot become {target}")
         self.status = target
@@ -187,7 +199,7 @@ class Ticket:
         self.first_contact_at = min(self.first_contact_at, other.first_contact_at)
         self.last_customer_at = max(self.last_customer_at, other.last_customer_at)
         if other.urgent:
-            self.priority = "urgent"
+            self.priority = Priority.URGENT
         self.acked = self.acked or other.acked
         if self.first_response_due and other.first_response_due:
             self.first_response_due = min(self.first_response_due, other.first_response_due)
@@ -266,7 +278,7 @@ class Ticket:
         and an acknowledgement still to come (closing time, busy) follows the label, recorded in ``reasons`` as
         ``policy_acknowledges`` reads them. Priority and SLA stay as routed. Returns the intent triage had given."""
         triaged = self.triaged_intent
-        self.intent = intent
+        self.intent = Intent(intent)
         said = f"{intent}{', urgent' if urgent else ''}"
         self.reasons.append(f"labelled {said} by {agent}")
         self.reasons.append(f"acknowledge: {'yes' if acknowledge else 'no'} (labelled {intent})")

@@ -38,6 +38,7 @@ from typing import Any
 from chalicelib.domain import sentiment
 from chalicelib.domain.config import INTENTS, NEVER_ACKNOWLEDGED, BrandConfig, Rule
 from chalicelib.domain.mention import CHANNELS
+from chalicelib.domain.vocabulary import Intent, MaybeTone, Priority, Tone, maybe_tone
 
 __all__ = ["Triage", "triage", "detect_language", "find_personal_data", "normalise"]
 
@@ -48,8 +49,8 @@ NO_ACK_INTENTS = NEVER_ACKNOWLEDGED
 @dataclass(frozen=True)
 class Triage:
     desk: str
-    priority: str  # "urgent" | "normal"
-    intent: str  # one of config.INTENTS
+    priority: Priority
+    intent: Intent
     language: str  # ISO 639-1, or "und" when unknown
     references: dict[str, list[str]] = field(default_factory=dict)
     personal_data: list[str] = field(default_factory=list)
@@ -59,9 +60,9 @@ class Triage:
     ack: bool | None = None  # the brand's acknowledgement policy's decision (None: by intent alone)
     #: What the rules read, as numbers (``signals``): the learned scorer's input beside the words.
     signals: dict[str, float] = field(default_factory=dict)
-    #: How the reply reads (``TONES``): an apology, "question received", a thank-you, or a neutral holding reply
+    #: How the reply reads (``Tone``): an apology, "question received", a thank-you, or a neutral holding reply
     #: that reads right to a complaint and to praise alike; empty when the message is not answered.
-    tone: str = ""
+    tone: MaybeTone = ""
     #: How sure the decision is: the learned scorer's probability of what decided it (None: rules alone).
     confidence: float | None = None
     #: The learned scorer's probability per intent (empty without a model).
@@ -75,9 +76,15 @@ class Triage:
             return self.ack
         return self.intent not in NO_ACK_INTENTS
 
+    def __post_init__(self) -> None:
+        """The words of the vocabulary as its members, whether given as members or as their text."""
+        object.__setattr__(self, "priority", Priority(self.priority))
+        object.__setattr__(self, "intent", Intent(self.intent))
+        object.__setattr__(self, "tone", maybe_tone(self.tone))
+
     @property
     def urgent(self) -> bool:
-        return self.priority == "urgent"
+        return self.priority == Priority.URGENT
 
     @property
     def sensitive(self) -> bool:
@@ -87,8 +94,8 @@ class Triage:
     def to_dict(self) -> dict[str, Any]:
         return {
             "desk": self.desk,
-            "priority": self.priority,
-            "intent": self.intent,
+            "priority": str(self.priority),
+            "intent": str(self.intent),
             "language": self.language,
             "references": {k: list(v) for k, v in self.references.items()},
             "personal_data": list(self.personal_data),
@@ -96,7 +103,7 @@ class Triage:
             "reasons": list(self.reasons),
             "sentiment": self.sentiment,
             "acknowledge": self.acknowledge,
-            "tone": self.tone,
+            "tone": str(self.tone),
             "confidence": self.confidence,
             "probabilities": dict(self.probabilities),
         }
@@ -401,9 +408,10 @@ class _RuleBook:
 
 def _compile(config: BrandConfig) -> _RuleBook:
     rules = config.triage
-    order = list(rules.intent_order) + [i for i in INTENTS if i not in rules.intent_order]
+    order: list[str] = [*rules.intent_order, *(i for i in INTENTS if i not in rules.intent_order)]
+    defined: dict[str, list[Rule]] = {str(name): rules_of for name, rules_of in rules.intents.items()}
     intents = tuple(
-        (intent, tuple(_Compiled.of(rule, f"{intent}[{i}]") for i, rule in enumerate(rules.intents.get(intent, []))))
+        (intent, tuple(_Compiled.of(rule, f"{intent}[{i}]") for i, rule in enumerate(defined.get(intent, []))))
         for intent in order
     )
     reach = rules.high_reach
@@ -618,8 +626,8 @@ def triage(
         reasons.append("personal data: " + ", ".join(personal))
     return Triage(
         desk=desk,
-        priority=priority,
-        intent=intent,
+        priority=Priority(priority),
+        intent=Intent(intent),
         language=lang,
         references=references,
         personal_data=personal,
@@ -628,7 +636,7 @@ def triage(
         sentiment=score,
         ack=ack,
         signals=read,
-        tone=reply.tone,
+        tone=maybe_tone(reply.tone),
         confidence=reply.confidence,
         probabilities=probabilities,
     )
@@ -668,7 +676,7 @@ _MIXED = re.compile(r"\b(?:but|however|though|although|oh wait|unfortunately|exc
 
 #: The tones of a reply: apology and help (a confident complaint), "question received", a thank-you (confident
 #: praise, when the brand thanks), and a neutral holding reply that reads right to a complaint and to praise alike.
-TONES = ("apology", "question", "thanks", "neutral")
+TONES: tuple[Tone, ...] = tuple(Tone)
 #: Without a learned model: how sure the rules must be before the tone changes from neutral (sentiment at most this
 #: for an apology, at least that for a thank-you).
 RULES_APOLOGY_SENTIMENT, RULES_THANKS_SENTIMENT = -0.2, 0.5

@@ -11,6 +11,7 @@ import itertools
 import json
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,11 +29,13 @@ from chalicelib.store.ports import (
     Charge,
     ConcurrentUpdate,
     InvalidToken,
+    R,
     Registered,
     SignIn,
     SignInRefused,
     StoredMention,
     TriageLabel,
+    Updated,
     WaitingMessage,
 )
 from chalicelib.store.queues import MAX_SQS_BYTES
@@ -77,6 +80,12 @@ class MemoryMentions(_Locked):
         self.items.pop(key, None)
 
 
+def _kept(ticket: Ticket) -> Ticket:
+    """The copy the twin keeps, as DynamoDB would read it back (``repositories.ticket_from_item``): the words of the
+    vocabulary (status, priority, intent, tone) as its members, even where plain text was set on the ticket."""
+    return replace(copy.deepcopy(ticket))
+
+
 class MemoryTickets(_Locked):
     def __init__(self) -> None:
         super().__init__()
@@ -88,7 +97,7 @@ class MemoryTickets(_Locked):
 
     def add(self, ticket: Ticket) -> None:
         ticket.version = 1
-        if not self._create(self.items, ticket.ticket_id, copy.deepcopy(ticket)):
+        if not self._create(self.items, ticket.ticket_id, _kept(ticket)):
             raise AlreadyExists(ticket.ticket_id)
 
     def save(self, ticket: Ticket) -> None:
@@ -97,10 +106,10 @@ class MemoryTickets(_Locked):
             if stored is None or stored.version != ticket.version:
                 raise ConcurrentUpdate(ticket.ticket_id)
             ticket.version += 1
-            self.items[ticket.ticket_id] = copy.deepcopy(ticket)
+            self.items[ticket.ticket_id] = _kept(ticket)
 
-    def update(self, ticket_id: str, change: Callable[[Ticket], object], *, current: Ticket | None = None,
-               attempts: int = 5) -> Ticket | None:
+    def update(self, ticket_id: str, change: Callable[[Ticket], R], *, current: Ticket | None = None,
+               attempts: int = 5) -> Updated[R] | None:
         return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
 
     def _change(self, ticket_id: str, change: Callable[[Ticket], object],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from chalicelib.domain.agent import Agent
 from chalicelib.domain.incident import Incident
@@ -24,6 +24,18 @@ class AlreadyExists(Exception):
 
 class ConcurrentUpdate(Exception):
     """Somebody else saved the item first: reload and try again."""
+
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Updated(Generic[R]):
+    """What ``TicketStore.update`` saved: the ticket as saved, and what the change function returned on the attempt
+    that was saved (an attempt that lost a race is applied again, and its result dropped)."""
+
+    ticket: Ticket
+    result: R
 
 
 class SignInRefused(Exception):
@@ -138,10 +150,11 @@ class TicketStore(Protocol):
     def save(self, ticket: Ticket) -> None:
         """Optimistic concurrency: ConcurrentUpdate if anybody saved since this ticket was read."""
 
-    def update(self, ticket_id: str, change: Callable[[Ticket], object], *, current: Ticket | None = None,
-               attempts: int = 5) -> Ticket | None:
+    def update(self, ticket_id: str, change: Callable[[Ticket], R], *, current: Ticket | None = None,
+               attempts: int = 5) -> Updated[R] | None:
         """Apply ``change`` and save; when somebody saved first, re-read and apply it again. ``current`` saves the
-        first read. None if the ticket does not exist; ConcurrentUpdate after ``attempts`` lost races."""
+        first read. The ticket as saved and what ``change`` returned on the attempt saved; None if the ticket does
+        not exist; ConcurrentUpdate after ``attempts`` lost races."""
 
     def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "",
                      release_ack_lease: bool = False) -> bool:

@@ -49,6 +49,7 @@ from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import CLAIMED, OPEN_STATUSES, WAITING, Event, Ticket
+from chalicelib.domain.vocabulary import Intent, Priority, TicketStatus, maybe_tone
 from chalicelib.store.models import CustomerIdentityModel, MentionModel, StateModel, TicketModel, TimelineEvent
 from chalicelib.store.ports import (
     ACQUIRED,
@@ -59,9 +60,11 @@ from chalicelib.store.ports import (
     AlreadyExists,
     Charge,
     ConcurrentUpdate,
+    R,
     Registered,
     StoredMention,
     TriageLabel,
+    Updated,
     WaitingMessage,
 )
 from chalicelib.store.tickets import update_with_retries
@@ -194,7 +197,8 @@ class DynamoMentions:
 
 # ------------------------------------------------------------------------------------------------ tickets
 # The one declaration of how a Ticket becomes an item: every dataclass field is copied to the attribute of the same
-# name, except those with a codec here (to item, from item). A test checks that the model has every field.
+# name, except those with a codec here (to item, from item). A test checks that the model has every field. The words
+# of the vocabulary (status, priority, intent, tone) are stored as their plain text and read back as members.
 def _iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat()
 
@@ -218,7 +222,10 @@ _TICKET_CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "flags": (list, lambda v: list(v or [])),
     "reasons": (list, lambda v: list(v or [])),
     "acked": (bool, bool),
-    "tone": (lambda v: v or None, lambda v: v or ""),
+    "status": (str, TicketStatus),
+    "priority": (str, Priority),
+    "intent": (str, Intent),
+    "tone": (lambda v: str(v) or None, maybe_tone),
     "breached": (bool, bool),
     "version": (int, lambda v: int(v or 0)),
 }
@@ -232,7 +239,8 @@ def ticket_to_item(ticket: Ticket, retention: timedelta | None) -> TicketModel:
     ticket_id = values.pop("ticket_id")
     return TicketModel(ticket_id, **values, backlog_key=f"{ticket.desk}#{WAITING}" if waiting else None,
                        backlog_order=ticket.backlog_order if waiting else None,
-                       open_status=ticket.status if ticket.status in OPEN_STATUSES else None, expires_at=retention)
+                       open_status=str(ticket.status) if ticket.status in OPEN_STATUSES else None,
+                       expires_at=retention)
 
 
 def ticket_from_item(item: TicketModel) -> Ticket:
@@ -265,8 +273,8 @@ class DynamoTickets:
             ticket.version = expected
             raise ConcurrentUpdate(ticket.ticket_id)
 
-    def update(self, ticket_id: str, change: Callable[[Ticket], object], *, current: Ticket | None = None,
-               attempts: int = 5) -> Ticket | None:
+    def update(self, ticket_id: str, change: Callable[[Ticket], R], *, current: Ticket | None = None,
+               attempts: int = 5) -> Updated[R] | None:
         return update_with_retries(self, ticket_id, change, current=current, attempts=attempts)
 
     def append_event(self, ticket_id: str, event: Event, *, sent_key: str = "",

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from chalicelib.domain.ticket import Ticket
-from chalicelib.store.ports import ConcurrentUpdate
+from chalicelib.store.ports import ConcurrentUpdate, R, Updated
 
 
 class _Versioned(Protocol):
@@ -14,8 +14,8 @@ class _Versioned(Protocol):
     def save(self, ticket: Ticket) -> None: ...
 
 
-def update_with_retries(store: _Versioned, ticket_id: str, change: Callable[[Ticket], object], *,
-                        current: Ticket | None = None, attempts: int = 5) -> Ticket | None:
+def update_with_retries(store: _Versioned, ticket_id: str, change: Callable[[Ticket], R], *,
+                        current: Ticket | None = None, attempts: int = 5) -> Updated[R] | None:
     """Apply ``change`` and save; when somebody saved first, re-read and apply it again (see TicketStore.update)."""
     ticket = current
     for _ in range(attempts):
@@ -23,10 +23,10 @@ def update_with_retries(store: _Versioned, ticket_id: str, change: Callable[[Tic
             ticket = store.get(ticket_id)
             if ticket is None:
                 return None
-        change(ticket)
+        result = change(ticket)
         try:
             store.save(ticket)
-            return ticket
+            return Updated(ticket, result)
         except ConcurrentUpdate:
             ticket = None
     raise ConcurrentUpdate(ticket_id)

@@ -13,6 +13,7 @@ from datetime import datetime
 from chalicelib.domain.ack import compose, render, without_urls
 from chalicelib.domain.outbound import OutboxItem
 from chalicelib.domain.ticket import Ticket
+from chalicelib.domain.vocabulary import maybe_tone
 from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate
 from chalicelib.telemetry import count, logger
@@ -85,7 +86,7 @@ def mark_acked(ticket: Ticket, ack: PreparedAck, *, sending_until: datetime | No
     the saved ticket being its sending lease until then."""
     ticket.acked = True
     if ack.tone:
-        ticket.tone = ack.tone
+        ticket.tone = maybe_tone(ack.tone)
     if ack.incident_id:
         ticket.incident_id = ack.incident_id
     ticket.ack_lease = sending_until

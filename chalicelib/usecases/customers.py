@@ -118,8 +118,9 @@ def merge_tickets(svc: Services, keep_id: str, other_id: str, now: datetime) -> 
         def fold(ticket: Ticket, folded: Ticket = before) -> None:
             ticket.absorb(copy.deepcopy(folded), now)
 
-        merged = svc.tickets.update(keep_id, fold, current=keep)
-        assert merged is not None
+        updated = svc.tickets.update(keep_id, fold, current=keep)
+        assert updated is not None
+        merged = updated.ticket
         svc.queues.send_desk(merged.desk, queue_message(merged, event="ticket.updated", change="merged", at=now,
                                                         status_url=svc.links.url(merged.ticket_id)))
         count("TicketsMerged")

@@ -10,7 +10,7 @@ told apart by reading the ticket: sent already (a duplicate), or an attempt whos
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from datetime import time as day_start
 from typing import Any
@@ -44,14 +44,29 @@ HOLD_STEP = 12 * 3600 - 15 * 60
 SEND_TIMEOUT = 10.0
 
 
-def send_deadline(context: Any) -> float | None:
-    """Until when, in this Lambda invocation, new tickets' acknowledgements are sent at once (``time.monotonic``):
-    half the time the invocation has left, less one send's timeout. After it they are handed to the outbox, so that
-    a batch of many mentions never runs the invocation out of time (a send cut off by it would end unknown)."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        return None
-    return time.monotonic() + max(0.0, float(remaining()) / 1000 / 2 - SEND_TIMEOUT)
+@dataclass(frozen=True)
+class SendDeadline:
+    """Until when (``time.monotonic``), in this invocation, new tickets' acknowledgements are sent at once; after it
+    they are handed to the outbox, so that a batch of many mentions never runs the invocation out of time (a send cut
+    off by it would end unknown). ``until`` None: no limit. Built by the handler, passed down to ``send_now``."""
+
+    until: float | None = None
+
+    @classmethod
+    def of(cls, context: Any) -> SendDeadline:
+        """From a Lambda context: half the time the invocation has left, less one send's timeout (no limit for a
+        context that cannot tell)."""
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining is None:
+            return NO_DEADLINE
+        return cls(time.monotonic() + max(0.0, float(remaining()) / 1000 / 2 - SEND_TIMEOUT))
+
+    def passed(self) -> bool:
+        return self.until is not None and time.monotonic() >= self.until
+
+
+#: No limit: every acknowledgement is tried at once (tests, tools, the local stack without a Lambda context).
+NO_DEADLINE = SendDeadline()
 
 
 class PermanentSendFailure(Exception):
@@ -237,11 +252,11 @@ def wait(svc: Services, item: OutboxItem, now: datetime, why: str) -> str:
     return "waiting"
 
 
-def send_now(svc: Services, item: OutboxItem) -> str:
+def send_now(svc: Services, item: OutboxItem, deadline: SendDeadline = NO_DEADLINE) -> str:
     """Send a new ticket's acknowledgement from the attempt that saved the ticket, its sending lease being the
     ticket's ``ack_lease``: no outbox message, no lease item — the allowance, the send, and the timeline entry that
     records it (releasing the lease). Throttled, over the budget, a failure worth retrying, a store error before
-    the send, or this invocation's time for sending at once used up (``Services.send_deadline``): the lease is
+    the send, or this invocation's time for sending at once used up (``deadline``): the lease is
     released and the message handed to the outbox, which sends it once as any other. Returns sent | queued | failed
     | unknown. A send whose outcome is unknown (the request went out, no answer came, or an error no sender
     expects) is settled: its key recorded on the ticket as never to be sent again, counted, noted and parked for a
@@ -249,7 +264,7 @@ def send_now(svc: Services, item: OutboxItem) -> str:
     resumes reports the same way once it lapses (``resume_ack``)."""
     channel = item.target.channel
     now = svc.now()
-    if svc.send_deadline is not None and time.monotonic() >= svc.send_deadline:
+    if deadline.passed():
         return _hand_over(svc, item, delay=0)  # the rest of this invocation's work first; the outbox sends it
     try:  # the store calls before the send: an error here means nothing went out
         sender = svc.sender(channel)

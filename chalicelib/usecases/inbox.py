@@ -27,28 +27,31 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain import routing, wording
 from chalicelib.domain.agent import Agent, reply_limit, reply_problem
+from chalicelib.domain.channel_profiles import PROFILES, profile
 from chalicelib.domain.config import INTENTS
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import CLAIMED, MERGED, RESOLVED, WAITING, Ticket, TicketStateError
 from chalicelib.domain.triage import explain
 from chalicelib.services import Services
-from chalicelib.store.ports import ConcurrentUpdate, InvalidToken, SignInRefused, TriageLabel
+from chalicelib.store.ports import ConcurrentUpdate, InvalidToken, R, SignInRefused, TriageLabel, Updated
 from chalicelib.telemetry import correlate, count, logger, seconds
 from chalicelib.usecases import customers
 from chalicelib.usecases.admin import acknowledgements
 from chalicelib.usecases.errors import Conflict, Forbidden, Invalid, Malformed, NotAuthenticated, NotFound
 from chalicelib.usecases.replies import queue_reply
 
-#: Channels where an agent may answer privately instead of publicly (X DM, Facebook/Instagram private reply).
-PRIVATE_CAPABLE = ("x", "facebook", "instagram", "mastodon")  # Mastodon: a direct-visibility reply
-#: How each platform counts a reply, for the person writing it (the server's count decides: domain.agent).
-COUNTING = {
-    ("x", False): "X counts links as 23 characters and emoji as 2",
-    ("bluesky", False): "Bluesky counts graphemes (an emoji is 1) and links in full",
-    ("mastodon", False): "Mastodon counts links as 23 and the customer's @mention the reply starts with",
-    ("mastodon", True): "Mastodon counts links as 23 and the customer's @mention the reply starts with",
-}
+#: Channels where an agent may answer privately instead of publicly (X DM, Facebook/Instagram private reply,
+#: Mastodon direct-visibility reply): ``ChannelProfile.can_reply_privately``.
+PRIVATE_CAPABLE = tuple(channel for channel, p in PROFILES.items() if p.can_reply_privately)
+
+
+def counting_hint(channel: str, private: bool) -> str:
+    """How the platform counts a reply, for the person writing it (the server's count decides: domain.agent)."""
+    found = profile(channel)
+    return found.reply(private).hint if found is not None else ""
+
+
 MAX_NOTE = 4000
 #: How many waiting tickets per desk ``next`` looks at per round (losing a race moves on to the next one).
 CANDIDATES = 25
@@ -228,9 +231,9 @@ def claim(svc: Services, agent: Agent, ticket_id: str) -> dict[str, Any]:
         raise Conflict(f"ticket {ticket_id} is changing right now; try again") from None
     if updated is None:
         raise NotFound(f"ticket {ticket_id}")
-    count("TicketsClaimed", desk=updated.desk)
-    _desk_wait(updated)
-    return {"ticket": ticket_view(svc, updated, agent)}
+    count("TicketsClaimed", desk=updated.ticket.desk)
+    _desk_wait(updated.ticket)
+    return {"ticket": ticket_view(svc, updated.ticket, agent)}
 
 
 def _desk_wait(ticket: Ticket) -> None:
@@ -340,7 +343,7 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> dict[str, Any]:
                   "private_possible": private_ok,
                   "limit": reply_limit(target.channel, target.private) if target else 0,
                   "to": (target.handle or target.name) if target else "",
-                  "counting": COUNTING.get((target.channel, target.private), "") if target else ""},
+                  "counting": counting_hint(target.channel, target.private) if target else ""},
     }
 
 
@@ -374,20 +377,22 @@ def _holder_check(svc: Services, agent: Agent, ticket: Ticket, now: datetime, *,
     raise Forbidden(f"you do not hold ticket {ticket.ticket_id}: take it with next first")
 
 
-def _act(svc: Services, agent: Agent, ticket_id: str, change: Any, *, lead_may: bool = False,
-         renew: bool = True) -> Ticket:
+def _act(svc: Services, agent: Agent, ticket_id: str, change: Callable[[Ticket, datetime], R], *,
+         lead_may: bool = False, renew: bool = True) -> Updated[R]:
     """Check shift and hold, then apply ``change(ticket, now)`` with a conditional write; the check is repeated on
-    every re-read, so an action never lands on a ticket somebody else took meanwhile."""
+    every re-read, so an action never lands on a ticket somebody else took meanwhile. The ticket as saved and what
+    ``change`` returned on the attempt saved."""
     now = svc.now()
     ticket = _load(svc, ticket_id)
     _may_see(svc, agent, ticket)
     teams = _acting_teams(svc, agent, ticket.desk, now) if not agent.lead else _require_on_shift(svc, agent, now)
 
-    def apply(t: Ticket) -> None:
+    def apply(t: Ticket) -> R:
         _holder_check(svc, agent, t, now, lead_may=lead_may)
-        change(t, now)
+        result = change(t, now)
         if renew and t.held_by(agent.username, now):
             t.claim_expires_at = _claim_until(svc, teams, now)
+        return result
 
     try:
         updated = svc.tickets.update(ticket_id, apply, current=ticket)
@@ -427,7 +432,9 @@ def reply(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> 
         raise Conflict(f"ticket {ticket_id} has no customer message to answer")
     if private and not target.private:
         if target.channel not in PRIVATE_CAPABLE:
-            raise Invalid(f"a {target.channel} conversation cannot be answered privately", details={"private": "no"})
+            found = profile(target.channel)
+            raise Invalid(f"a conversation on {found.agent_name if found else target.channel} cannot be answered "
+                          "privately", details={"private": "no"})
         target = ReplyTarget(channel=target.channel, recipient=target.recipient, in_reply_to=target.in_reply_to,
                              private=True, subject=target.subject, name=target.name, handle=target.handle,
                              extra=dict(target.extra))
@@ -437,20 +444,20 @@ def reply(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> 
     if request_id and any(e.kind == "replied" and e.detail.startswith(f"{agent.username}#{request_id}\n")
                           for e in ticket.timeline):
         return {"ticket": ticket_view(svc, ticket, agent), "queued": False, "duplicate": True}
-    first: list[bool] = []
-    sequence: list[int] = []
-
-    def answer(t: Ticket, now: datetime) -> None:
-        first.append(t.first_response_at is None)
-        sequence.append(sum(1 for e in t.timeline if e.kind == "replied") + 1)
+    def answer(t: Ticket, now: datetime) -> tuple[bool, int]:
+        """Whether this is the ticket's first response, and which reply it is."""
+        first = t.first_response_at is None
+        sequence = sum(1 for e in t.timeline if e.kind == "replied") + 1
         t.replied(agent.username, now)
         who = f"{agent.username}#{request_id}" if request_id else agent.username
         t.timeline[-1].detail = f"{who}\n{text}"
+        return first, sequence
 
-    updated = _act(svc, agent, ticket_id, answer)
-    key = f"reply#{ticket_id}#{request_id or sequence[-1]}"
+    answered = _act(svc, agent, ticket_id, answer)
+    updated, (first, sequence) = answered.ticket, answered.result
+    key = f"reply#{ticket_id}#{request_id or sequence}"
     queue_reply(svc, updated, kind="reply", key=key, text=text, target=target)
-    if first[-1]:
+    if first:
         svc.answers.record(updated.desk, svc.now())
     count("AgentReplies", channel=target.channel)
     logger.info("agent reply queued", extra={"ticket_id": ticket_id, "agent": agent.username,
@@ -463,13 +470,14 @@ def note(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> d
     """An internal note: any agent whose team covers the desk (or a lead), on shift, holder or not."""
     text = _text(data, "text", MAX_NOTE)
     return {"ticket": ticket_view(svc, _annotate(svc, agent, ticket_id,
-                                                 lambda t, now: t.note(agent.username, text, now)), agent)}
+                                                 lambda t, now: t.note(agent.username, text, now)).ticket, agent)}
 
 
-def _annotate(svc: Services, agent: Agent, ticket_id: str, change: Callable[[Ticket, datetime], object],
-              check: Callable[[Ticket], None] | None = None) -> Ticket:
+def _annotate(svc: Services, agent: Agent, ticket_id: str, change: Callable[[Ticket, datetime], R],
+              check: Callable[[Ticket], None] | None = None) -> Updated[R]:
     """A change any agent whose team covers the desk (or a lead) may make, on shift, holder or not (a note, a
-    label): ``check`` may refuse the ticket first, then ``change(ticket, now)`` with a conditional write."""
+    label): ``check`` may refuse the ticket first, then ``change(ticket, now)`` with a conditional write. The ticket
+    as saved and what ``change`` returned on the attempt saved."""
     now = svc.now()
     ticket = _load(svc, ticket_id)
     _may_see(svc, agent, ticket)
@@ -504,7 +512,7 @@ def transfer(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) 
     if desk == before:
         raise Conflict(f"ticket {ticket_id} is already on desk {desk}")
     updated = _act(svc, agent, ticket_id, lambda t, now: t.transfer(desk, agent.username, now), lead_may=True,
-                   renew=False)
+                   renew=False).ticket
     _desk_update(svc, updated, "transferred", from_desk=before)
     return {"ticket": ticket_view(svc, updated, agent)}
 
@@ -512,14 +520,15 @@ def transfer(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) 
 def release(svc: Services, agent: Agent, ticket_id: str) -> dict[str, Any]:
     """Give the ticket back: to the desk's queue, or, after a reply, to wait for the customer."""
     updated = _act(svc, agent, ticket_id, lambda t, now: t.release(now, f"released by {agent.username}"),
-                   lead_may=True, renew=False)
+                   lead_may=True, renew=False).ticket
     if updated.status == WAITING:
         _desk_update(svc, updated, "released")
     return {"ticket": ticket_view(svc, updated, agent)}
 
 
 def resolve(svc: Services, agent: Agent, ticket_id: str) -> dict[str, Any]:
-    updated = _act(svc, agent, ticket_id, lambda t, now: t.resolve(agent.username, now), lead_may=True, renew=False)
+    updated = _act(svc, agent, ticket_id, lambda t, now: t.resolve(agent.username, now), lead_may=True,
+                   renew=False).ticket
     # the customer's open-ticket pointer stays: writing again within the reopen window reopens this ticket
     count("TicketsResolved", desk=updated.desk)
     return {"ticket": ticket_view(svc, updated, agent)}
@@ -550,8 +559,8 @@ def reopen(svc: Services, agent: Agent, ticket_id: str) -> dict[str, Any]:
         raise Conflict(f"ticket {ticket_id} could not be reopened: {exc}") from None
     if updated is None:
         raise NotFound(f"ticket {ticket_id}")
-    svc.customers.point_open_ticket(updated.customer_id, ticket_id, expected=current)
-    return {"ticket": ticket_view(svc, updated, agent)}
+    svc.customers.point_open_ticket(updated.ticket.customer_id, ticket_id, expected=current)
+    return {"ticket": ticket_view(svc, updated.ticket, agent)}
 
 
 def label(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -566,7 +575,6 @@ def label(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> 
     if urgent is not None and not isinstance(urgent, bool):
         raise Invalid("urgent must be true or false", details={"urgent": "not a boolean"})
     acknowledge = intent in svc.config.triage.acknowledge.intents
-    said: list[tuple[bool, str, datetime]] = []  # urgent, what triage had given, when
 
     def labellable(ticket: Ticket) -> None:
         if ticket.status == MERGED:
@@ -574,12 +582,13 @@ def label(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> 
         if not ticket.mention_keys:
             raise Conflict(f"ticket {ticket_id} has no customer message to label")
 
-    def apply(t: Ticket, now: datetime) -> None:
+    def apply(t: Ticket, now: datetime) -> tuple[bool, str, datetime]:
+        """Urgent, what triage had given, when."""
         is_urgent = t.urgent if urgent is None else urgent
-        said.append((is_urgent, t.label(intent, is_urgent, agent.username, now, acknowledge=acknowledge), now))
+        return is_urgent, t.label(intent, is_urgent, agent.username, now, acknowledge=acknowledge), now
 
-    updated = _annotate(svc, agent, ticket_id, apply, labellable)
-    said_urgent, triaged, at = said[-1]
+    labelled = _annotate(svc, agent, ticket_id, apply, labellable)
+    updated, (said_urgent, triaged, at) = labelled.ticket, labelled.result
     svc.labels.record(TriageLabel(ticket_id=ticket_id, customer_id=updated.customer_id,
                                   mention_key=updated.mention_keys[0], intent=intent, urgent=said_urgent,
                                   triaged=triaged, triaged_acknowledge=updated.triaged_acknowledge,

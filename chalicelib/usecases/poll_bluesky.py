@@ -11,22 +11,64 @@ the rest of its page is queued. The first poll reads the last ``FIRST_POLL_LOOKB
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.channels import bluesky
-from chalicelib.channels.base import PlatformError, RateLimited
+from chalicelib.channels.base import NotificationsPage
 from chalicelib.domain.mention import Mention
 from chalicelib.services import Services
 from chalicelib.telemetry import count
 from chalicelib.usecases import polling
-from chalicelib.usecases.ingest import enqueue_mentions
 
 CURSOR = "bluesky-notifications"
 PLATFORM = "Bluesky"
 SECRET = "bluesky/app-password"
 MAX_PAGES_PER_RUN = 5
 PAGE_SIZE = 50
+#: How many of the posts at one instant a cursor row keeps.
+KEPT_URIS = 50
+
+
+@dataclass(frozen=True)
+class BlueskyCursor:
+    """The watermark (``seen_at`` and the posts at exactly that instant) and, while a sweep is under way, its page
+    cursor and its newest notification so far (``sweep_at`` and the posts at that instant)."""
+
+    seen_at: datetime
+    seen_uris: tuple[str, ...] = ()
+    page_cursor: str | None = None
+    sweep_at: datetime | None = None
+    sweep_uris: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, row: dict[str, Any], now: datetime) -> BlueskyCursor:
+        """The stored row; with none yet, a watermark ``FIRST_POLL_LOOKBACK_HOURS`` back (an interrupted first sweep
+        keeps that window: it is saved with the sweep)."""
+        seen_at = datetime.fromisoformat(row["seen_at"]) if row.get("seen_at") else \
+            now - timedelta(hours=polling.FIRST_POLL_LOOKBACK_HOURS)
+        return cls(seen_at, tuple(row.get("seen_uris") or ()), row.get("page_cursor"),
+                   datetime.fromisoformat(row["sweep_at"]) if row.get("sweep_at") else None,
+                   tuple(row.get("sweep_uris") or ()))
+
+    def row(self) -> dict[str, Any]:
+        watermark = {"seen_at": self.seen_at.isoformat(), "seen_uris": list(self.seen_uris)}
+        if self.page_cursor is None:
+            return watermark
+        return {**watermark, "page_cursor": self.page_cursor,
+                "sweep_at": self.sweep_at.isoformat() if self.sweep_at else None,
+                "sweep_uris": list(self.sweep_uris[-KEPT_URIS:])}
+
+    def finished(self) -> BlueskyCursor:
+        """The sweep reached the watermark: its newest notification becomes the watermark."""
+        seen_at, seen_uris = self.seen_at, set(self.seen_uris)
+        if self.sweep_at is not None and self.sweep_at > seen_at:
+            seen_at, seen_uris = self.sweep_at, set(self.sweep_uris)
+        elif self.sweep_at is not None and self.sweep_at == seen_at:
+            seen_uris |= set(self.sweep_uris)
+        return BlueskyCursor(seen_at, tuple(sorted(seen_uris)[-KEPT_URIS:]))
 
 
 def _at(item: Any) -> datetime | None:
@@ -42,41 +84,16 @@ def _name(item: Any) -> str:
     return _uri(item) or (f"cid {item.get('cid')}" if isinstance(item, dict) and item.get("cid") else repr(item)[:120])
 
 
-def poll_notifications(svc: Services) -> dict[str, Any]:
-    if not svc.settings.bluesky_handle:
-        return {"skipped": "BLUESKY_HANDLE is not configured"}
-    cursor: dict[str, Any] = svc.cursors.get(CURSOR)
-    pause = polling.paused(svc, PLATFORM, cursor)
-    if pause:
-        return pause
-    now = svc.now()
-    seen_at = datetime.fromisoformat(cursor["seen_at"]) if cursor.get("seen_at") else \
-        now - timedelta(hours=polling.FIRST_POLL_LOOKBACK_HOURS)
-    seen_uris = set(cursor.get("seen_uris") or [])
-    cursor.setdefault("seen_at", seen_at.isoformat())  # an interrupted first sweep keeps its window
-    page_cursor: str | None = cursor.get("page_cursor")
-    sweep_at = datetime.fromisoformat(cursor["sweep_at"]) if cursor.get("sweep_at") else None
-    sweep_uris: list[str] = list(cursor.get("sweep_uris") or [])
-    api = svc.bluesky_api()
-    brand = frozenset({svc.settings.bluesky_handle}) | api.own_ids()
-    pages = fetched = queued = skipped = 0
-    complete = False
-
-    def progress() -> dict[str, Any]:
-        return {"pages": pages, "fetched": fetched, "queued": queued, "skipped": skipped}
-
-    while pages < MAX_PAGES_PER_RUN:
-        try:
-            page = api.fetch_notifications(cursor=page_cursor, limit=PAGE_SIZE)
-        except RateLimited as limited:
-            return polling.rate_limited(svc, PLATFORM, CURSOR, cursor, limited, progress())
-        except PlatformError as error:
-            return polling.failed(PLATFORM, SECRET, error, progress())
-        pages += 1
+def _reader(brand: frozenset[str]) -> Callable[[BlueskyCursor, NotificationsPage], polling.Step[BlueskyCursor]]:
+    def read(cursor: BlueskyCursor, page: NotificationsPage) -> polling.Step[BlueskyCursor]:
+        """Newest first: the page's notifications down to the first one an earlier sweep saw."""
+        sweep_at, sweep_uris = cursor.sweep_at, list(cursor.sweep_uris)
+        fetched = skipped = 0
+        complete = False
         mentions: list[Mention] = []
         for item in page.items:
             at, uri = _at(item), _uri(item)
-            if at is not None and (at < seen_at or (at == seen_at and uri in seen_uris)):
+            if at is not None and (at < cursor.seen_at or (at == cursor.seen_at and uri in cursor.seen_uris)):
                 complete = True  # newest first: this and everything after it was seen by an earlier sweep
                 break
             fetched += 1
@@ -92,23 +109,31 @@ def poll_notifications(svc: Services) -> dict[str, Any]:
                 continue
             if mention is not None:
                 mentions.append(mention)
-        if mentions:
-            enqueue_mentions(svc, mentions, source="poll")  # safely queued before the cursor moves past them
-            queued += len(mentions)
-        page_cursor = page.cursor
-        if complete or not page_cursor or not page.items:
-            complete = True
-            break
-        cursor.update(page_cursor=page_cursor, sweep_at=sweep_at.isoformat() if sweep_at else None,
-                      sweep_uris=sweep_uris[-50:])
-        if polling.checkpoint(svc, CURSOR, cursor, page):
-            break
-    if complete:
-        if sweep_at is not None and sweep_at > seen_at:
-            seen_at, seen_uris = sweep_at, set(sweep_uris)
-        elif sweep_at is not None and sweep_at == seen_at:
-            seen_uris |= set(sweep_uris)
-        cursor = {"seen_at": seen_at.isoformat(), "seen_uris": sorted(seen_uris)[-50:]}
-        svc.cursors.put(CURSOR, cursor)
-    count("BlueskyMentionsPolled", queued)
-    return {**progress(), "seen_at": cursor.get("seen_at")}
+        swept = replace(cursor, page_cursor=page.cursor, sweep_at=sweep_at, sweep_uris=tuple(sweep_uris))
+        if complete or not page.cursor or not page.items:  # the watermark is saved after the loop, as the run ends
+            return polling.Step(swept.finished(), mentions, fetched, skipped, save=False, last=True)
+        return polling.Step(swept, mentions, fetched, skipped)
+
+    return read
+
+
+def poll_notifications(svc: Services) -> dict[str, Any]:
+    if not svc.settings.bluesky_handle:
+        return {"skipped": "BLUESKY_HANDLE is not configured"}
+    row: dict[str, Any] = svc.cursors.get(CURSOR)
+    pause = polling.paused(svc, PLATFORM, row)
+    if pause:
+        return pause
+    start = BlueskyCursor.of(row, svc.now())
+    api = svc.bluesky_api()
+    brand = frozenset({svc.settings.bluesky_handle}) | api.own_ids()
+    feed = polling.Feed(PLATFORM, CURSOR, MAX_PAGES_PER_RUN, secret=SECRET, row=BlueskyCursor.row,
+                        fetch=lambda c: api.fetch_notifications(cursor=c.page_cursor, limit=PAGE_SIZE),
+                        read=_reader(brand))
+    run = polling.sweep(svc, feed, start)
+    if run.answer is not None:
+        return run.answer
+    if run.finished:
+        svc.cursors.put(CURSOR, run.cursor.row())
+    count("BlueskyMentionsPolled", run.tally.queued)
+    return {**run.tally.report(), "seen_at": run.cursor.seen_at.isoformat()}

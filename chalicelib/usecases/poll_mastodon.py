@@ -10,16 +10,17 @@ queues what was written in the last ``FIRST_POLL_LOOKBACK_HOURS``.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.channels import mastodon
-from chalicelib.channels.base import PlatformError, RateLimited
+from chalicelib.channels.base import NotificationsPage
 from chalicelib.domain.mention import Mention
 from chalicelib.services import Services
 from chalicelib.telemetry import count
 from chalicelib.usecases import polling
-from chalicelib.usecases.ingest import enqueue_mentions
 
 CURSOR = "mastodon-mentions"
 PLATFORM = "Mastodon"
@@ -28,64 +29,72 @@ MAX_PAGES_PER_RUN = 5
 PAGE_SIZE = 40
 
 
+@dataclass(frozen=True)
+class MastodonCursor:
+    """The id of the newest notification queued (None before the first poll)."""
+
+    since_id: str | None = None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> MastodonCursor:
+        return cls(row.get("since_id"))
+
+    def row(self) -> dict[str, Any]:
+        return {} if self.since_id is None else {"since_id": self.since_id}
+
+
 def _id(item: Any) -> str:
     value = item.get("id") if isinstance(item, dict) else None
     text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
     return text if text.isalnum() and len(text) <= 64 else ""
 
 
-def poll_mentions(svc: Services) -> dict[str, Any]:
-    settings = svc.settings
-    if not settings.mastodon_instance_url:
-        return {"skipped": "MASTODON_INSTANCE_URL is not configured"}
-    cursor: dict[str, Any] = svc.cursors.get(CURSOR)
-    pause = polling.paused(svc, PLATFORM, cursor)
-    if pause:
-        return pause
-    since_id: str | None = cursor.get("since_id")
-    first = since_id is None
-    oldest_wanted = svc.now() - timedelta(hours=polling.FIRST_POLL_LOOKBACK_HOURS)
-    api = svc.mastodon_api()
-    brand = frozenset({settings.mastodon_account} if settings.mastodon_account else set()) | api.own_ids()
-    pages = fetched = queued = skipped = 0
-
-    def progress() -> dict[str, Any]:
-        return {"pages": pages, "fetched": fetched, "queued": queued, "skipped": skipped}
-
-    while pages < MAX_PAGES_PER_RUN:
-        try:
-            page = api.fetch_notifications(cursor=since_id, limit=PAGE_SIZE)
-        except RateLimited as limited:
-            return polling.rate_limited(svc, PLATFORM, CURSOR, cursor, limited, progress())
-        except PlatformError as error:
-            return polling.failed(PLATFORM, SECRET, error, progress())
-        pages += 1
-        fetched += len(page.items)
+def _reader(instance_url: str, brand: frozenset[str], *, first: bool,
+            oldest_wanted: datetime) -> Callable[[MastodonCursor, NotificationsPage], polling.Step[MastodonCursor]]:
+    def read(cursor: MastodonCursor, page: NotificationsPage) -> polling.Step[MastodonCursor]:
+        """Oldest first: the cursor moves to the page's newest id once the page is queued."""
         mentions: list[Mention] = []
-        newest = since_id
+        skipped = 0
+        newest = cursor.since_id
         for item in page.items:
             item_id = _id(item)
             if item_id and (newest is None or mastodon.id_order(item_id) > mastodon.id_order(newest)):
                 newest = item_id
             try:
-                mention = mastodon.parse_notification(item, instance_url=settings.mastodon_instance_url,
-                                                      brand=brand, source="poll")
+                mention = mastodon.parse_notification(item, instance_url=instance_url, brand=brand, source="poll")
             except mastodon.NotAMention as exc:
                 skipped += 1
                 polling.skipped(PLATFORM, f"notification {item_id or repr(item)[:120]}", str(exc))
                 continue
             if mention is not None and not (first and mention.created_at < oldest_wanted):
                 mentions.append(mention)
-        if mentions:
-            enqueue_mentions(svc, mentions, source="poll")  # safely queued before the cursor moves past them
-            queued += len(mentions)
-        if newest is None or newest == since_id:
-            break  # nothing newer (or nothing with an id to move on from)
-        since_id = newest
-        cursor = {"since_id": since_id}
-        if polling.checkpoint(svc, CURSOR, cursor, page):
-            break
-        if first or len(page.items) < PAGE_SIZE:
-            break  # the first poll reads the newest page only; a short page means we caught up
-    count("MastodonMentionsPolled", queued)
-    return {**progress(), "since_id": since_id}
+        if newest is None or newest == cursor.since_id:  # nothing newer (or nothing with an id to move on from)
+            return polling.Step(cursor, mentions, len(page.items), skipped, save=False, last=True)
+        # the first poll reads the newest page only; a short page means we caught up
+        return polling.Step(MastodonCursor(newest), mentions, len(page.items), skipped,
+                            last=first or len(page.items) < PAGE_SIZE)
+
+    return read
+
+
+def poll_mentions(svc: Services) -> dict[str, Any]:
+    settings = svc.settings
+    if not settings.mastodon_instance_url:
+        return {"skipped": "MASTODON_INSTANCE_URL is not configured"}
+    row: dict[str, Any] = svc.cursors.get(CURSOR)
+    pause = polling.paused(svc, PLATFORM, row)
+    if pause:
+        return pause
+    start = MastodonCursor.of(row)
+    oldest_wanted = svc.now() - timedelta(hours=polling.FIRST_POLL_LOOKBACK_HOURS)
+    api = svc.mastodon_api()
+    brand = frozenset({settings.mastodon_account} if settings.mastodon_account else set()) | api.own_ids()
+    feed = polling.Feed(PLATFORM, CURSOR, MAX_PAGES_PER_RUN, secret=SECRET, row=MastodonCursor.row,
+                        fetch=lambda c: api.fetch_notifications(cursor=c.since_id, limit=PAGE_SIZE),
+                        read=_reader(settings.mastodon_instance_url, brand, first=start.since_id is None,
+                                     oldest_wanted=oldest_wanted))
+    run = polling.sweep(svc, feed, start)
+    if run.answer is not None:
+        return run.answer
+    count("MastodonMentionsPolled", run.tally.queued)
+    return {**run.tally.report(), "since_id": run.cursor.since_id}

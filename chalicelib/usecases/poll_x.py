@@ -7,13 +7,13 @@ mention that cannot be stored is skipped, counted and named in the log; the rest
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.channels.base import RateLimited
+from chalicelib.channels.base import MentionsPage
 from chalicelib.services import Services
 from chalicelib.telemetry import count, gauge, logger
 from chalicelib.usecases import polling
-from chalicelib.usecases.ingest import enqueue_mentions
 
 CURSOR = "x-mentions"
 PLATFORM = "X"
@@ -21,53 +21,67 @@ MAX_PAGES_PER_RUN = 5
 REACHABLE_MENTIONS = 800
 
 
-def _save(svc: Services, cursor: dict[str, Any]) -> None:
-    svc.cursors.put(CURSOR, cursor)
+@dataclass(frozen=True)
+class XCursor:
+    """``since_id``: the newest mention of the last finished sweep; while a sweep pages down to it, the next page's
+    token, the sweep's newest mention and how many it has fetched so far."""
+
+    since_id: str | None = None
+    pagination_token: str | None = None
+    newest_pending: str | None = None
+    fetched_pending: int = 0
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> XCursor:
+        return cls(row.get("since_id"), row.get("pagination_token"), row.get("newest_pending"),
+                   int(row.get("fetched_pending", 0)))
+
+    def row(self) -> dict[str, Any]:
+        if self.pagination_token is None and self.newest_pending is None and not self.fetched_pending:
+            return {"since_id": self.since_id}
+        return {"since_id": self.since_id, "pagination_token": self.pagination_token,
+                "newest_pending": self.newest_pending, "fetched_pending": self.fetched_pending}
+
+
+def _read(cursor: XCursor, page: MentionsPage) -> polling.Step[XCursor]:
+    for reason in page.skipped:
+        polling.skipped(PLATFORM, reason.partition(":")[0], reason.partition(": ")[2])
+    if page.rate_limit_remaining is not None:  # x-rate-limit-remaining: requests left in the window
+        gauge("XRateLimitRemaining", page.rate_limit_remaining)
+    after = XCursor(cursor.since_id, page.next_token, cursor.newest_pending or page.newest_id,
+                    cursor.fetched_pending + page.result_count)
+    # saved once the page is queued; no older page left ends the sweep
+    return polling.Step(after, page.mentions, fetched=page.result_count, skipped=len(page.skipped),
+                        last=not page.next_token)
+
+
+def _report(cursor: XCursor, tally: polling.Tally) -> dict[str, Any]:
+    return {"pages": tally.pages, "fetched": cursor.fetched_pending, "skipped": tally.skipped}
 
 
 def poll_mentions(svc: Services) -> dict[str, Any]:
     user_id = svc.settings.x_account_id
     if not user_id:
         return {"skipped": "X_ACCOUNT_ID is not configured"}
-    cursor: dict[str, Any] = svc.cursors.get(CURSOR)
-    pause = polling.paused(svc, PLATFORM, cursor)
+    row: dict[str, Any] = svc.cursors.get(CURSOR)
+    pause = polling.paused(svc, PLATFORM, row)
     if pause:
         return pause
-
     api = svc.x_api()
-    since_id = cursor.get("since_id")
-    token = cursor.get("pagination_token")
-    newest = cursor.get("newest_pending")
-    fetched = int(cursor.get("fetched_pending", 0))
-    pages = skipped = 0
-    while pages < MAX_PAGES_PER_RUN:
-        try:
-            page = api.fetch_mentions(user_id, since_id=since_id, pagination_token=token)
-        except RateLimited as limited:
-            gauge("XRateLimitRemaining", 0)
-            cursor.update(pagination_token=token, newest_pending=newest, fetched_pending=fetched)
-            return polling.rate_limited(svc, PLATFORM, CURSOR, cursor, limited,
-                                        {"pages": pages, "fetched": fetched, "skipped": skipped})
-        pages += 1
-        for reason in page.skipped:
-            skipped += 1
-            polling.skipped(PLATFORM, reason.partition(":")[0], reason.partition(": ")[2])
-        if page.rate_limit_remaining is not None:  # x-rate-limit-remaining: requests left in the window
-            gauge("XRateLimitRemaining", page.rate_limit_remaining)
-        if page.mentions:
-            enqueue_mentions(svc, page.mentions, source="poll")  # safely queued before the cursor moves
-        newest = newest or page.newest_id
-        fetched += page.result_count
-        token = page.next_token
-        cursor.update(pagination_token=token, newest_pending=newest, fetched_pending=fetched)
-        if polling.checkpoint(svc, CURSOR, cursor, page) or not token:
-            break  # the budget is spent (resume_after recorded), or no older page is left
-    if not token:
-        if since_id and fetched >= REACHABLE_MENTIONS:
+    feed = polling.Feed(
+        PLATFORM, CURSOR, MAX_PAGES_PER_RUN, row=XCursor.row, read=_read, report=_report,
+        fetch=lambda c: api.fetch_mentions(user_id, since_id=c.since_id, pagination_token=c.pagination_token),
+        on_rate_limited=lambda: gauge("XRateLimitRemaining", 0))
+    run = polling.sweep(svc, feed, XCursor.of(row))
+    if run.answer is not None:
+        return run.answer
+    cursor = run.cursor
+    if not cursor.pagination_token:  # the sweep reached since_id: its newest mention is the next one's since_id
+        if cursor.since_id and cursor.fetched_pending >= REACHABLE_MENTIONS:
             count("XPollGap")
             logger.warning("possible gap in X mentions: more than the reachable 800 since the last poll",
-                           extra={"since_id": since_id, "fetched": fetched})
-        cursor = {"since_id": newest or since_id}
-        _save(svc, cursor)
-    count("XMentionsPolled", fetched)
-    return {"pages": pages, "fetched": fetched, "skipped": skipped, "since_id": cursor.get("since_id")}
+                           extra={"since_id": cursor.since_id, "fetched": cursor.fetched_pending})
+        cursor = XCursor(cursor.newest_pending or cursor.since_id)
+        svc.cursors.put(CURSOR, cursor.row())
+    count("XMentionsPolled", run.cursor.fetched_pending)
+    return {**_report(run.cursor, run.tally), "since_id": cursor.since_id}

@@ -1,14 +1,24 @@
-"""What the X, Bluesky and Mastodon pollers share: the rate-limit pause, the cursor saved after each queued page
-(with when to resume once the page spent the rate-limit budget), one clear error per run for a refused credential,
-and skipping a notification that cannot be read without stopping its page."""
+"""What the X, Bluesky and Mastodon pollers share: the one poll loop (``sweep``: fetch a page, read its items,
+queue its mentions, move the cursor, stop at the run's page budget or the platform's rate-limit budget), the
+rate-limit pause, the cursor saved after each queued page (with when to resume once the page spent the rate-limit
+budget), one clear error per run for a refused credential, and skipping a notification that cannot be read without
+stopping its page.
+
+Each poller plugs into the loop with its own typed cursor (a frozen dataclass, stored as the same row as ever:
+``Feed.row``), its fetch and its page reader; what a run does before the loop (the pause, the cursor's first
+reading) and after it (a sweep's end) stays the poller's."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from chalicelib.channels.base import MentionsPage, NotificationsPage, PlatformAuthError, PlatformError, RateLimited
+from chalicelib.domain.mention import Mention
 from chalicelib.services import Services
 from chalicelib.telemetry import count, logger
+from chalicelib.usecases.ingest import enqueue_mentions
 
 #: The first poll of an account reads only what was written in this window: older notifications are history the
 #: team has seen in the platform's own app, and would open tickets nobody is waiting on.
@@ -71,3 +81,94 @@ def skipped(platform: str, name: str, reason: str) -> None:
     count(f"{platform}NotificationsSkipped")
     logger.warning(f"{platform} notification skipped: {reason}", extra={"notification": name[:300],
                                                                          "reason": reason[:300]})
+
+
+C = TypeVar("C")  # a poller's cursor: a frozen dataclass
+P = TypeVar("P", MentionsPage, NotificationsPage)
+
+
+@dataclass(frozen=True)
+class Step(Generic[C]):
+    """What one page gave: its mentions (queued before the cursor moves past them), the cursor after it, how many
+    items it counted as fetched and as skipped, whether the cursor is saved now (a checkpoint, with the rate-limit
+    budget's pause if the page spent it), and whether this page ends the sweep (``last``: no further page)."""
+
+    cursor: C
+    mentions: Sequence[Mention] = ()
+    fetched: int = 0
+    skipped: int = 0
+    save: bool = True
+    last: bool = False
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One run's counts."""
+
+    pages: int = 0
+    fetched: int = 0
+    queued: int = 0
+    skipped: int = 0
+
+    def add(self, step: Step[Any]) -> Tally:
+        return Tally(self.pages + 1, self.fetched + step.fetched, self.queued + len(step.mentions),
+                     self.skipped + step.skipped)
+
+    def report(self) -> dict[str, Any]:
+        return {"pages": self.pages, "fetched": self.fetched, "queued": self.queued, "skipped": self.skipped}
+
+
+@dataclass(frozen=True)
+class Feed(Generic[C, P]):
+    """A poller's parts for the loop. ``secret``: the credential named when the platform refuses a call (the run
+    answers with the error, the cursor stays); None: such an error is raised. ``report``: the run's answer's counts
+    (the same counts whether it ended or was cut off by a rate limit or a refusal)."""
+
+    platform: str
+    name: str  # the cursor's row
+    max_pages: int
+    fetch: Callable[[C], P]
+    read: Callable[[C, P], Step[C]]
+    row: Callable[[C], dict[str, Any]]
+    secret: str | None = None
+    report: Callable[[C, Tally], dict[str, Any]] = lambda cursor, tally: tally.report()
+    on_rate_limited: Callable[[], None] = lambda: None
+
+
+@dataclass(frozen=True)
+class Sweep(Generic[C]):
+    """Where the loop stopped: the cursor, the run's counts, whether the last page read ended the sweep, and the
+    answer of a run cut off by a rate limit or a refused call (None: it ran to its end or its page budget)."""
+
+    cursor: C
+    tally: Tally
+    finished: bool = False
+    answer: dict[str, Any] | None = None
+
+
+def sweep(svc: Services, feed: Feed[C, P], cursor: C) -> Sweep[C]:
+    """The one poll loop: up to ``max_pages`` pages, each fetched, read, its mentions queued (storage first), then
+    the cursor moved (and saved, when the page says so); it stops at the page that ends the sweep, when a page spent
+    the rate-limit budget (the pause recorded), or at a rate limit or refused call (the answer recorded)."""
+    tally = Tally()
+    while tally.pages < feed.max_pages:
+        try:
+            page = feed.fetch(cursor)
+        except RateLimited as limited:
+            feed.on_rate_limited()
+            return Sweep(cursor, tally, answer=rate_limited(svc, feed.platform, feed.name, feed.row(cursor), limited,
+                                                            feed.report(cursor, tally)))
+        except PlatformError as error:
+            if feed.secret is None:
+                raise
+            return Sweep(cursor, tally, answer=failed(feed.platform, feed.secret, error, feed.report(cursor, tally)))
+        step = feed.read(cursor, page)
+        tally = tally.add(step)
+        if step.mentions:
+            enqueue_mentions(svc, list(step.mentions), source="poll")  # safely queued before the cursor moves
+        cursor = step.cursor
+        if step.save and checkpoint(svc, feed.name, feed.row(cursor), page):
+            return Sweep(cursor, tally, finished=step.last)  # the budget is spent (resume_after recorded)
+        if step.last:
+            return Sweep(cursor, tally, finished=True)
+    return Sweep(cursor, tally)

@@ -45,7 +45,16 @@ from chalicelib.usecases.acknowledge import (
     queue_ack,
 )
 from chalicelib.usecases.customers import brand_identities, merge_customers, new_customer_id
-from chalicelib.usecases.deliver import CUT_OFF, LEASE, QUEUE_AGAIN, resume_ack, send_now, settle_unknown
+from chalicelib.usecases.deliver import (
+    CUT_OFF,
+    LEASE,
+    NO_DEADLINE,
+    QUEUE_AGAIN,
+    SendDeadline,
+    resume_ack,
+    send_now,
+    settle_unknown,
+)
 
 #: No attempt runs longer than this (Lambda's own limit): a mention stored this long ago by an envelope nobody can
 #: name (no ``owner``: stored before owners were recorded) is resumed by whoever carries it now.
@@ -96,15 +105,16 @@ def parse_envelope(svc: Services, envelope: dict[str, Any]) -> list[Mention]:
 
 @capture_method
 def process_envelope(svc: Services, envelope: dict[str, Any], *, raw_ref: str = "",
-                     attempt: int = 1) -> list[Outcome]:
+                     attempt: int = 1, deadline: SendDeadline = NO_DEADLINE) -> list[Outcome]:
     """``attempt`` > 1: SQS delivers this message again after an attempt that failed, so steps an earlier attempt
     may have left undone are done again (see ``_created``). The envelope's ``id`` (or, without one, ``raw_ref``)
-    owns the mentions it stores."""
+    owns the mentions it stores. ``deadline``: until when this invocation sends acknowledgements at once."""
     mentions = parse_envelope(svc, envelope)
     if raw_ref:
         mentions = [replace(m, raw_ref=raw_ref) for m in mentions]
     owner = envelope.get("id") if isinstance(envelope.get("id"), str) else raw_ref
-    outcomes = [process_mention(svc, mention, resume=attempt > 1, owner=owner or "") for mention in mentions]
+    outcomes = [process_mention(svc, mention, resume=attempt > 1, owner=owner or "", deadline=deadline)
+                for mention in mentions]
     for outcome in outcomes:
         count(f"Mentions{outcome.result.capitalize()}")
         if outcome.result != "duplicate":
@@ -226,12 +236,11 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume
             _ack_on_joining(svc, mention, ticket, now)
             _desk_message(svc, ticket, mention, now, event="ticket.updated", change="chase")
         return Outcome(mention.key, "duplicate", ticket.ticket_id)
-    reopened: list[bool] = []
-    joined = svc.tickets.update(ticket.ticket_id, lambda t: reopened.append(
-        t.customer_wrote(mention.key, mention.created_at, mention.conversation_key)), current=ticket)
+    joined = svc.tickets.update(ticket.ticket_id, lambda t: t.customer_wrote(
+        mention.key, mention.created_at, mention.conversation_key), current=ticket)
     if joined is None:  # deleted meanwhile (a data-protection request): nothing to join
         raise ConcurrentUpdate(ticket.ticket_id)
-    return _joined(svc, mention, joined, now, reopened=any(reopened))
+    return _joined(svc, mention, joined.ticket, now, reopened=joined.result)
 
 
 def _joined(svc: Services, mention: Mention, joined: Ticket, now: datetime, *, reopened: bool = False) -> Outcome:
@@ -305,7 +314,8 @@ def _customer(svc: Services, mention: Mention, now: datetime, *, thorough: bool)
 
 
 @capture_method
-def process_mention(svc: Services, mention: Mention, *, resume: bool = False, owner: str = "") -> Outcome:
+def process_mention(svc: Services, mention: Mention, *, resume: bool = False, owner: str = "",
+                    deadline: SendDeadline = NO_DEADLINE) -> Outcome:
     now = svc.now()
     # one conditional write: stored (with the envelope that owns it), or what was there
     existing = svc.mentions.add_or_existing(mention, now, owner=owner)
@@ -362,11 +372,11 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False, ow
             break
     else:
         raise ConcurrentUpdate(f"open ticket of {customer_id}")
-    return _open(svc, mention, candidate, customer_id, stored, now, resume)
+    return _open(svc, mention, candidate, customer_id, stored, now, resume, deadline=deadline)
 
 
 def _open(svc: Services, mention: Mention, candidate: str, customer_id: str, pointer: str | None, now: datetime,
-          resume: bool, *, collisions: int = 0) -> Outcome:
+          resume: bool, *, collisions: int = 0, deadline: SendDeadline = NO_DEADLINE) -> Outcome:
     """Create the customer's new ticket under ``candidate`` and do what follows (``_created``). A ticket of theirs
     saved under it meanwhile is joined; a stranger's (two references that happen to be the same) is left alone:
     a new reference is pointed at and used."""
@@ -390,8 +400,9 @@ def _open(svc: Services, mention: Mention, candidate: str, customer_id: str, poi
         other = new_reference()
         if not svc.customers.point_open_ticket(customer_id, other, expected=pointer):
             raise ConcurrentUpdate(f"open ticket of {customer_id}") from None
-        return _open(svc, mention, other, customer_id, other, now, resume, collisions=collisions + 1)
-    return _created(svc, mention, ticket, now, decision, ack)
+        return _open(svc, mention, other, customer_id, other, now, resume, collisions=collisions + 1,
+                     deadline=deadline)
+    return _created(svc, mention, ticket, now, decision, ack, deadline)
 
 
 def _busy_ack(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> bool:
@@ -418,8 +429,10 @@ def _busy_ack(svc: Services, mention: Mention, ticket: Ticket, now: datetime) ->
 
 
 def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
-             decision: RouteDecision | None = None, ack: PreparedAck | None = None) -> Outcome:
-    """The steps after a new ticket is saved (``ack``: the acknowledgement it was saved with). A redelivery of the
+             decision: RouteDecision | None = None, ack: PreparedAck | None = None,
+             deadline: SendDeadline = NO_DEADLINE) -> Outcome:
+    """The steps after a new ticket is saved (``ack``: the acknowledgement it was saved with, sent at once unless
+    ``deadline`` has passed). A redelivery of the
     message that created the ticket comes back here and does them again: the desk hears of the ticket at least once
     (consumers dedupe on ticket and event), the acknowledgement the ticket was saved with is queued again, and the
     outbox sends its key at most once."""
@@ -433,7 +446,7 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
         _alias(svc, reserved, ticket, mention, now)
     if ack is not None:  # the customer first: sent now, before the desk hears of the ticket
         count("AcksQueued", kind=ack.kind)
-        send_now(svc, ack_item(svc, ticket, ack))
+        send_now(svc, ack_item(svc, ticket, ack), deadline)
     # the same `at` on every attempt (the time the ticket was queued), so a consumer's (ticket_id, event, at) dedupe
     # recognises the announcement a resumed attempt sends again
     queued_at = next((e.at for e in ticket.timeline if e.kind == "queued"), now)

@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import followup, wording
+from chalicelib.domain.channel_profiles import profile
 from chalicelib.domain.identity import REFERENCE, InvalidIdentity, parse_identity
 from chalicelib.domain.ticket import CLAIMED, REPLIED, RESOLVED, WAITING, Ticket
 from chalicelib.services import Services
@@ -29,10 +30,6 @@ from chalicelib.usecases.errors import NotFound, TooManyRequests
 #: How long after resolution a status link keeps working.
 LINK_LIFETIME_AFTER_RESOLUTION = timedelta(days=30)
 
-_CHANNEL_NAMES = {
-    "x": "X", "facebook": "Facebook", "instagram": "Instagram", "messenger": "Messenger",
-    "email": "email", "form": "our web form", "bluesky": "Bluesky", "mastodon": "Mastodon",
-}
 _INCIDENT_UPDATE = "We sent you an update about a problem affecting your request"
 _INCIDENT_FIXED = "We let you know the problem affecting your request was fixed"
 _STATUS_TEXT = {
@@ -74,8 +71,8 @@ def _event_text(svc: Services, ticket: Ticket, kind: str, detail: str, at: datet
     if kind == "received":
         if detail == "follow-up":
             return "We received your follow-up message"
-        channel = _CHANNEL_NAMES.get(detail)
-        return f"We received your message on {channel}" if channel else "We received your message"
+        channel = profile(detail)
+        return f"We received your message {channel.customer_via}" if channel else "We received your message"
     if kind == "queued":
         desk_id = detail if detail in svc.config.desks else ticket.desk
         text = f"Queued for: {_desk_description(svc, desk_id)}"

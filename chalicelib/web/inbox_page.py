@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlparse
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.agent import Agent, reply_limit
+from chalicelib.domain.channel_profiles import PROFILES
 from chalicelib.services import Services
 from chalicelib.usecases import errors, inbox
 from chalicelib.usecases.status import format_moment
@@ -64,9 +65,8 @@ SECURITY_HEADERS = {
 ASSETS = {"inbox.css": "text/css; charset=utf-8", "inbox.js": "text/javascript; charset=utf-8",
           "inbox-icon.svg": "image/svg+xml"}
 
-CHANNELS = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "messenger": "Messenger",
-            "email": "e-mail", "form": "the web form", "bluesky": "Bluesky", "mastodon": "Mastodon",
-            "reply": "our reply"}
+#: Each channel as the inbox names it (``ChannelProfile.agent_name``), and the agents' own replies in a conversation.
+CHANNELS: dict[str, str] = {**{channel: p.agent_name for channel, p in PROFILES.items()}, "reply": "our reply"}
 #: The intents an agent may label a ticket's first message with, as the inbox words them.
 INTENT_CHOICES = (("complaint", "Complaint"), ("question", "Question"), ("praise", "Praise"),
                   ("spam", "Spam or promotion"), ("abuse", "Abuse"), ("other", "Other: chit-chat, news, no ask"))

@@ -222,11 +222,30 @@ def test_update_reapplies_a_change_after_losing_a_race(stores):
     calls = []
     updated = stores.tickets.update(t.ticket_id, lambda x: calls.append(x.version) or x.record(T0, "note"),
                                     current=stale)
-    assert calls == [1, 2] and updated is not None and updated.version == 3
+    assert calls == [1, 2] and updated is not None and updated.ticket.version == 3
     assert [e.kind for e in stores.tickets.get(t.ticket_id).timeline][-2:] == ["claimed", "note"]
     assert stores.tickets.update("R00000000", lambda x: None) is None
     with pytest.raises(ConcurrentUpdate):
         stores.tickets.update(t.ticket_id, lambda x: stores.tickets.update(t.ticket_id, lambda y: None), attempts=2)
+
+
+def test_update_returns_what_the_change_returned_on_the_attempt_saved(stores):
+    t = ticket()
+    stores.tickets.add(t)
+    stale = stores.tickets.get(t.ticket_id)
+    stores.tickets.update(t.ticket_id, lambda x: x.record(T0, "claimed", "ana"))  # somebody else saves first
+
+    def count_events(x: Ticket) -> tuple[int, int]:
+        x.record(T0, "note")
+        return x.version, len(x.timeline)
+
+    updated = stores.tickets.update(t.ticket_id, count_events, current=stale)
+    assert updated is not None
+    assert updated.result == (2, 3)  # the re-read copy's answer (received, claimed, note), not the stale one's
+    assert updated.ticket.version == 3 and stores.tickets.get(t.ticket_id).version == 3
+    assert [e.kind for e in updated.ticket.timeline] == [e.kind for e in stores.tickets.get(t.ticket_id).timeline]
+    assert stores.tickets.update(t.ticket_id, lambda x: None).result is None
+    assert stores.tickets.update("R00000000", lambda x: "never applied") is None
 
 
 def test_concurrent_updates_all_land(stores):

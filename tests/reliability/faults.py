@@ -380,6 +380,15 @@ class LogCapture(logging.Handler):
         with self._lock_lines:
             return "\n".join(self._lines)
 
+    def mark(self) -> int:
+        with self._lock_lines:
+            return len(self._lines)
+
+    def since(self, mark: int) -> list[str]:
+        """The lines logged after ``mark``."""
+        with self._lock_lines:
+            return self._lines[mark:]
+
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
         from chalicelib.telemetry import logger

@@ -360,7 +360,7 @@ def test_a_throttled_message_waits_for_its_slot_and_is_sent_then_without_spendin
     [waiting] = mem.waiting.first("x", 10)
     assert waiting.message["idempotency_key"] == item.idempotency_key
     assert mem.tickets.get(item.ticket_id).timeline[-1].kind == "waiting"
-    assert dispatch(mem) == {"x": {"scheduled": 1, "expired": 0, "waiting": 0}}
+    assert dispatch(mem) == {"x": {"scheduled": 1, "expired": 0, "failed": 0, "waiting": 0}}
     outbox = mem.queues.messages[mem.settings.outbox_queue]
     [queued] = [m for m in outbox if m["idempotency_key"] == item.idempotency_key]
     slot = datetime.fromisoformat(queued["slot"])
@@ -575,14 +575,14 @@ def test_a_send_without_an_answer_through_the_outbox_is_parked_with_its_lease(me
 def test_past_the_invocations_sending_time_the_acknowledgement_goes_to_the_outbox(mem, clock):
     import time
 
+    from chalicelib.usecases.deliver import SendDeadline
+
     recorder = with_sender(mem, Recorder())
-    mem.send_deadline = time.monotonic() - 1
-    outcome = process_mention(mem, tweet("1", at=clock.now()))
+    outcome = process_mention(mem, tweet("1", at=clock.now()), deadline=SendDeadline(time.monotonic() - 1))
     assert recorder.sent == []
     [queued] = mem.queues.messages[mem.settings.outbox_queue]
     assert queued["idempotency_key"] == f"ack#{outcome.ticket_id}"
     assert mem.tickets.get(outcome.ticket_id).ack_lease is None  # released: the outbox sends it once
-    mem.send_deadline = None
     run_memory_pipeline(mem)
     assert len(recorder.sent) == 1
 

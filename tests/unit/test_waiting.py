@@ -337,3 +337,30 @@ def test_an_acknowledgement_settled_without_a_result_is_never_sent_by_a_redrive_
     ticket = mem.tickets.get(outcome.ticket_id)
     assert platform.sent == [], "the acknowledgement went a second time"
     assert ticket.ack_state()[0] == "parked" and f"ack#{outcome.ticket_id}" in ticket.sent_keys
+
+
+def test_one_failed_hand_over_holds_none_of_the_others_back(mem, clock, platform):
+    """A throttled queue call for one waiting message: the dispatcher logs it, leaves it in its place and hands the
+    others over in the same run; the next run sends it. Every customer gets one acknowledgement."""
+    start = clock.now()
+    while mem.allowance.take("x", start, 6).allowed:  # the bucket is spent: all five wait
+        pass
+    for n in range(5):
+        process_mention(mem, tweet(n, COMPLAINT, start))
+    assert mem.waiting.count("x") == 5
+    send, calls = mem.queues.send_outbox, []
+
+    def throttled_once(body, delay=0):
+        calls.append(body)
+        if len(calls) == 2:
+            raise ConnectionError("SendMessage: ThrottlingException")
+        return send(body, delay=delay)
+
+    mem.queues.send_outbox = throttled_once
+    clock.advance(seconds=60 - clock.now().second)
+    outcome = dispatch(mem)["x"]
+    del mem.queues.send_outbox
+    assert outcome["failed"] == 1 and outcome["scheduled"] >= 2 and mem.waiting.count("x") >= 1
+    run_outbox(mem, clock, minutes=5)
+    texts = [m.text for _, m in platform.sent]
+    assert len(texts) == 5 and len(set(texts)) == 5 and mem.waiting.count("x") == 0 and dead_letters(mem) == []
