@@ -125,6 +125,7 @@ def _pipeline_figures() -> dict:
 
     from bench.scenarios import empty_queue
     from chalicelib import bootstrap
+    from chalicelib.channels.x import parse as x_parse
     from chalicelib.channels.x import sign
     from chalicelib.clock import FixedClock
     from chalicelib.domain.outbound import OutboxItem
@@ -132,6 +133,7 @@ def _pipeline_figures() -> dict:
     from chalicelib.domain.triage import triage
     from chalicelib.settings import Secrets, Settings
     from chalicelib.usecases.deliver import deliver
+    from chalicelib.usecases.ingest import pack
     from chalicelib.usecases.process import process_envelope
     from chalicelib.usecases.webhooks import receive_x
     from tools.replay import inbound, read_rows, webhook_payload
@@ -183,9 +185,10 @@ def _pipeline_figures() -> dict:
             statistics.median(webhook_times) / statistics.median(bare_times), 2)
         results["webhook_body_bytes_median"] = statistics.median(len(b) for b, _ in bodies)
 
-        # 2. processing: one envelope per mention through the process use case, then the outbox
-        envelopes = [{"v": 1, "kind": "x", "id": str(i), "received_at": clock.now().isoformat(),
-                      "payload": json.loads(b)} for i, (b, _) in enumerate(bodies)]
+        # 2. processing: one envelope per mention, as the webhook queues it (the mention it parsed, envelope version
+        # 2), through the process use case, then the outbox
+        envelopes = [e.to_dict() for b, _ in bodies
+                     for e in pack(x_parse(json.loads(b), brand_id="1000000001"), source="x", received_at=clock.now())]
         for desk in svc.config.desk_ids:  # empty queues before each measured step: nothing grows across runs
             empty_queue(sqs, sqs.get_queue_url(QueueName=svc.config.queue_name(desk))["QueueUrl"])
         # what processing hands to the outbox (the acknowledgements the rate did not let go at once), recorded as it

@@ -118,3 +118,11 @@ def acknowledging(svc, channels: str) -> None:
     changed = text.replace("\n  acknowledge:\n", f"\n  acknowledge:\n    channels: {channels}\n", 1)
     assert changed != text, "the brand file has no triage.acknowledge section"
     svc.config = parse_config(changed, source=svc.settings.config_path)
+
+
+def queued(*mentions, received_at, source: str = "x") -> dict:
+    """The inbound-queue message (envelope version 2) an entry point sends for ``mentions``."""
+    from chalicelib.usecases.ingest import pack
+
+    [envelope] = pack(list(mentions), source=source, received_at=received_at)
+    return envelope.to_dict()

@@ -212,7 +212,9 @@ def describe_dead_letters(sqs, queue: str, *, show: int = 10) -> dict:
         except ValueError:
             body = {}
         body = body if isinstance(body, dict) else {}
-        listed.append({"message_id": message["MessageId"], "kind": body.get("kind") or body.get("channel") or "?",
+        # an inbound envelope names its entry point (``source``, version 2) or its platform (``kind``, version 1)
+        kind = body.get("source") if body.get("v") == 2 else body.get("kind")
+        listed.append({"message_id": message["MessageId"], "kind": kind or body.get("channel") or "?",
                        "key": str(body.get("key") or body.get("idempotency_key") or body.get("ticket_id")
                                   or body.get("id") or ""),
                        "tries": int(message["Attributes"].get("ApproximateReceiveCount", "0")),

@@ -95,7 +95,8 @@ def parse(
 ) -> list[Mention]:
     """Mentions in one webhook body, in delivery order. A change or message the store cannot hold (``Unstorable``:
     an id longer than a key may be) is left out and its path and reason added to ``refused``; its neighbours in the
-    batch are read all the same, by the webhook and again by the processor.
+    batch are read all the same, by the webhook (and by ``usecases.legacy_envelope``, for a payload an older
+    version queued).
 
     ``page_ids`` / ``ig_ids`` are the brand's own Facebook Page ids and Instagram account ids: anything
     authored by them is skipped (the entry's own id is always treated as the brand's).

@@ -101,7 +101,8 @@ def _refuse(refused: list[str] | None, path: str, reason: Unstorable) -> None:
 def parse(payload: dict[str, Any], *, brand_id: str = "", refused: list[str] | None = None) -> list[Mention]:
     """Mentions, replies and DMs from one Account Activity delivery; the brand's own events are skipped. An event
     the store cannot hold (``Unstorable``) is left out and its reason added to ``refused``: its neighbours are
-    read all the same, by the webhook and again by the processor. Any other malformed event refuses the delivery."""
+    read all the same, by the webhook (and by ``usecases.legacy_envelope``, for a payload an older version queued).
+    Any other malformed event refuses the delivery."""
     if not isinstance(payload, dict):
         raise ValueError("an X webhook body must be a JSON object")
     brand_id = str(payload.get("for_user_id") or brand_id)

@@ -64,7 +64,7 @@ class Mention:
     reply_to: str = ""  # external id this message answers, if any
     followers: int = 0  # author's follower count if known (reach)
     subject: str = ""  # e-mail subject / form topic
-    raw_ref: str = ""  # where the raw payload is kept (e.g. "inbound#<sqs message id>")
+    raw_ref: str = ""  # the inbound-queue message that carried it (e.g. "inbound#<sqs message id>")
     extra: dict[str, Any] = field(default_factory=dict)  # channel-specific fields needed to reply (page id, media id…)
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from chalicelib.domain.decision import TriageDecision
 from chalicelib.domain.outbound import ACK_KINDS, ReplyTarget
 from chalicelib.domain.vocabulary import Intent as Intent
 from chalicelib.domain.vocabulary import MaybeTone as MaybeTone
@@ -52,11 +53,30 @@ def first_reference(customer_id: str) -> str:
     return new_reference(lambda n: digest[:n])
 
 
+@dataclass(frozen=True)
+class ReplyRecord:
+    """An agent's answer to the customer, as the ticket keeps it (on its ``replied`` timeline entry): who, the
+    request that sent it (``inbox.reply`` answers a repeated request once), and the text."""
+
+    agent: str
+    request_id: str = ""
+    text: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"agent": self.agent, "request_id": self.request_id, "text": self.text}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> ReplyRecord:
+        return cls(agent=str(data["agent"]), request_id=str(data.get("request_id") or ""),
+                   text=str(data.get("text") or ""))
+
+
 @dataclass
 class Event:
     at: datetime
     kind: str  # received, acknowledged, queued, escalated, claimed, released, replied, resolved, reopened, ...
     detail: str = ""
+    reply: ReplyRecord | None = None  # on a ``replied`` entry: the agent's answer
 
 
 @dataclass
@@ -76,7 +96,11 @@ class Ticket:
     reply_target: ReplyTarget | None = None  # how to answer: decided from the first message
     flags: list[str] = field(default_factory=list)
     references: dict[str, list[str]] = field(default_factory=dict)
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # triage's explanation, for people (never read back)
+    #: What triage decided about answering the first message (None: a ticket from before the policy)
+    decision: TriageDecision | None = None
+    #: What the latest agent's label decided instead (``label``; None: not labelled)
+    relabel: TriageDecision | None = None
     acked: bool = False
     #: How the acknowledgement reads (``Tone``; empty: none decided, or a ticket from before tones)
     tone: MaybeTone = ""
@@ -122,8 +146,13 @@ class Ticket:
         """One acknowledgement per open case: a reopened ticket may be acknowledged once more."""
         return self.ticket_id if not self.reopened else f"{self.ticket_id}#r{self.reopened}"
 
-    def record(self, at: datetime, kind: str, detail: str = "") -> None:
-        self.timeline.append(Event(at, kind, detail))
+    def record(self, at: datetime, kind: str, detail: str = "", reply: ReplyRecord | None = None) -> None:
+        self.timeline.append(Event(at, kind, detail, reply))
+
+    @property
+    def replies(self) -> list[tuple[datetime, ReplyRecord]]:
+        """The agents' answers, in order, with when each was queued."""
+        return [(e.at, e.reply) for e in self.timeline if e.kind == "replied" and e.reply is not None]
 
     def ack_state(self) -> tuple[str, str] | None:
         """What became of the open case's acknowledgement, from the timeline: None when none was decided, else
@@ -249,39 +278,45 @@ class Ticket:
         self.claimed_by = self.claim_expires_at = None
         self.record(now, "awaiting_customer" if awaiting else "released", reason)
 
-    def replied(self, agent: str, now: datetime) -> None:
-        """An agent answered; a claimed ticket stays with the agent (they may resolve it or wait for an answer)."""
+    def replied(self, agent: str, now: datetime, *, text: str = "", request_id: str = "") -> None:
+        """An agent answered (``text``, sent by request ``request_id``); a claimed ticket stays with the agent (they
+        may resolve it or wait for an answer)."""
         if self.status != CLAIMED:
             self._move(REPLIED)
             self.claimed_by = self.claim_expires_at = None
         if self.first_response_at is None:
             self.first_response_at = now
-        self.record(now, "replied", agent)
+        self.record(now, "replied", agent, ReplyRecord(agent, request_id, text))
 
     def note(self, agent: str, text: str, now: datetime) -> None:
         """An internal note (never shown to the customer)."""
         self.record(now, "note", f"{agent}: {text}")
 
     @property
-    def triaged_intent(self) -> str:
-        """The intent triage gave the first message (its first ``intent …`` reason), whatever a label said since."""
-        return next((r.split()[1].rstrip(":") for r in self.reasons if r.startswith("intent ")), self.intent)
+    def triaged_intent(self) -> Intent:
+        """The intent triage gave the first message (``decision``), whatever a label said since."""
+        return self.decision.intent if self.decision is not None else self.intent
 
     @property
     def triaged_acknowledge(self) -> bool | None:
-        """Whether triage's policy acknowledged the first message (its first ``acknowledge: …`` reason, whether or
-        not the desk was open then); None for a ticket from before the policy."""
-        return next((r.startswith("acknowledge: yes") for r in self.reasons if r.startswith("acknowledge: ")), None)
+        """Whether triage's policy acknowledged the first message (whether or not the desk was open then); None for
+        a ticket from before the policy."""
+        return self.decision.answered if self.decision is not None else None
+
+    @property
+    def current_decision(self) -> TriageDecision | None:
+        """The decision an acknowledgement still to come follows (closing time, busy): the latest label's, else
+        triage's; None for a ticket from before the policy."""
+        return self.relabel if self.relabel is not None else self.decision
 
     def label(self, intent: str, urgent: bool, agent: str, now: datetime, *, acknowledge: bool) -> str:
         """An agent says what the first message really was (intent, urgent or not): the ticket's intent becomes it,
-        and an acknowledgement still to come (closing time, busy) follows the label, recorded in ``reasons`` as
-        ``policy_acknowledges`` reads them. Priority and SLA stay as routed. Returns the intent triage had given."""
+        and an acknowledgement still to come (closing time, busy) follows the label (``relabel``); triage's decision
+        and reasons stay as they were. Priority and SLA stay as routed. Returns the intent triage had given."""
         triaged = self.triaged_intent
         self.intent = Intent(intent)
         said = f"{intent}{', urgent' if urgent else ''}"
-        self.reasons.append(f"labelled {said} by {agent}")
-        self.reasons.append(f"acknowledge: {'yes' if acknowledge else 'no'} (labelled {intent})")
+        self.relabel = TriageDecision(intent=Intent(intent), answered=acknowledge, why=f"labelled {intent}")
         self.record(now, "labelled", f"{agent}: {said} (triage: {triaged})")
         return triaged
 

@@ -37,6 +37,7 @@ from typing import Any
 
 from chalicelib.domain import sentiment
 from chalicelib.domain.config import INTENTS, NEVER_ACKNOWLEDGED, BrandConfig, Rule
+from chalicelib.domain.decision import TriageDecision
 from chalicelib.domain.mention import CHANNELS
 from chalicelib.domain.vocabulary import Intent, MaybeTone, Priority, Tone, maybe_tone
 
@@ -67,6 +68,15 @@ class Triage:
     confidence: float | None = None
     #: The learned scorer's probability per intent (empty without a model).
     probabilities: dict[str, float] = field(default_factory=dict)
+    #: Why the customer is or is not answered, for people ("complaint", "praise is never acknowledged").
+    why: str = ""
+
+    @property
+    def decision(self) -> TriageDecision:
+        """The decision as the ticket keeps it (``Ticket.decision``): the intent, answered or not and why, the tone
+        and how sure."""
+        return TriageDecision(intent=self.intent, answered=self.acknowledge, why=self.why, tone=self.tone,
+                              confidence=self.confidence)
 
     @property
     def acknowledge(self) -> bool:
@@ -582,10 +592,8 @@ def triage(
                    tagged=tagged, passed_on=bool(passed_on) and not link_only, probabilities=probabilities,
                    thresholds=thresholds, mixed=bool(_MIXED.search(clean.replace("\u2019", "'"))))
     ack = reply.answer
-    reasons.append(f"acknowledge: {'yes' if ack else 'no'} ({reply.why})")
-    if reply.tone:
-        reasons.append(f"tone {reply.tone}" + (f" (confidence {reply.confidence:.2f})"
-                                               if reply.confidence is not None else ""))
+    reasons.extend(TriageDecision(intent=Intent(intent), answered=ack, why=reply.why, tone=maybe_tone(reply.tone),
+                                  confidence=reply.confidence).lines)
 
     # reach
     high_reach = False
@@ -639,6 +647,7 @@ def triage(
         tone=maybe_tone(reply.tone),
         confidence=reply.confidence,
         probabilities=probabilities,
+        why=reply.why,
     )
 
 
@@ -764,34 +773,21 @@ def _reply_by_rules(book: _RuleBook, intent: str, urgent: bool, asks: bool, scor
     return Reply(False, "", f"{intent} that asks nothing")
 
 
-def policy_acknowledges(intent: str, reasons: list[str]) -> bool:
-    """Whether a ticket triaged earlier may get an automatic acknowledgement (closing time, busy): the policy's
-    decision recorded in its reasons ("acknowledge: no (...)"), else by intent alone (tickets from before the
-    policy)."""
-    for reason in reversed(reasons):
-        if reason.startswith("acknowledge: "):
-            return reason.startswith("acknowledge: yes")
+def policy_acknowledges(intent: str, decision: TriageDecision | None) -> bool:
+    """Whether a ticket triaged earlier may get an automatic acknowledgement (closing time, busy): the decision it
+    keeps (an agent's label, else triage's: ``Ticket.current_decision``), else by intent alone (tickets from before
+    the policy)."""
+    if decision is not None:
+        return decision.answered
     return intent not in NO_ACK_INTENTS
 
 
-_TONE_REASON = re.compile(r"^tone (\w+)(?: \(confidence (\d(?:\.\d+)?)\))?$")
-
-
-def explain(reasons: list[str]) -> dict[str, Any]:
-    """What triage decided for a ticket, read back from its ``reasons`` for the agents: whether the customer is
-    answered and why, the tone and how sure, and the signals behind it (every other reason, in order)."""
-    answered: bool | None = None
-    why = tone = ""
-    confidence: float | None = None
-    signals_read: list[str] = []
-    for reason in reasons:
-        tone_match = _TONE_REASON.match(reason)
-        if reason.startswith("acknowledge: "):
-            verdict, _, rest = reason[len("acknowledge: "):].partition(" ")
-            answered, why = verdict == "yes", rest.strip().removeprefix("(").removesuffix(")")
-        elif tone_match:
-            tone = tone_match.group(1)
-            confidence = float(tone_match.group(2)) if tone_match.group(2) else None
-        else:
-            signals_read.append(reason)
-    return {"answered": answered, "why": why, "tone": tone, "confidence": confidence, "signals": signals_read}
+def explain(decision: TriageDecision | None, reasons: list[str]) -> dict[str, Any]:
+    """What triage decided for a ticket, for the agents: whether the customer is answered and why, the tone and how
+    sure (``decision``; all empty for a ticket from before the policy), and the signals behind it (the reasons, in
+    order, less the lines that word the decision itself)."""
+    if decision is None:
+        return {"answered": None, "why": "", "tone": "", "confidence": None, "signals": list(reasons)}
+    said = set(decision.lines)
+    return {"answered": decision.answered, "why": decision.why, "tone": str(decision.tone),
+            "confidence": decision.confidence, "signals": [r for r in reasons if r not in said]}

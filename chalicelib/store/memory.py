@@ -20,6 +20,7 @@ from chalicelib.domain.busy import hour_ceil, hour_floor
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.ticket import CLAIMED, OPEN_STATUSES, WAITING, Event, Ticket
+from chalicelib.store.codec import upgraded
 from chalicelib.store.ports import (
     ACQUIRED,
     HELD,
@@ -82,8 +83,9 @@ class MemoryMentions(_Locked):
 
 def _kept(ticket: Ticket) -> Ticket:
     """The copy the twin keeps, as DynamoDB would read it back (``repositories.ticket_from_item``): the words of the
-    vocabulary (status, priority, intent, tone) as its members, even where plain text was set on the ticket."""
-    return replace(copy.deepcopy(ticket))
+    vocabulary (status, priority, intent, tone) as its members, even where plain text was set on the ticket, and a
+    ticket written as before its decision and replies were typed read as typed (``codec.upgraded``)."""
+    return upgraded(replace(copy.deepcopy(ticket)))
 
 
 class MemoryTickets(_Locked):

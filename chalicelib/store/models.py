@@ -48,6 +48,7 @@ class TimelineEvent(MapAttribute):
     at = UTCDateTimeAttribute()
     kind = UnicodeAttribute()
     detail = UnicodeAttribute(null=True)
+    reply = JSONAttribute(null=True)  # on a ``replied`` entry: the agent's answer (agent, request_id, text)
 
 
 class BacklogIndex(GlobalSecondaryIndex):
@@ -99,6 +100,8 @@ class TicketModel(Model):
     flags = ListAttribute(of=UnicodeAttribute, default=list)  # abuse, high_reach, personal_data, ...
     references = JSONAttribute(null=True)
     reasons = ListAttribute(of=UnicodeAttribute, default=list)
+    decision = JSONAttribute(null=True)  # triage's decision (intent, answered, why, tone, confidence); None: old row
+    relabel = JSONAttribute(null=True)  # the latest agent's label's decision
     acked = BooleanAttribute(default=False)
     tone = UnicodeAttribute(null=True)  # the acknowledgement's tone (apology, question, thanks, neutral)
     claimed_by = UnicodeAttribute(null=True)

@@ -45,11 +45,13 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chalicelib.domain.busy import hour_ceil, hour_floor
+from chalicelib.domain.decision import TriageDecision
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
-from chalicelib.domain.ticket import CLAIMED, OPEN_STATUSES, WAITING, Event, Ticket
+from chalicelib.domain.ticket import CLAIMED, OPEN_STATUSES, WAITING, Event, ReplyRecord, Ticket
 from chalicelib.domain.vocabulary import Intent, Priority, TicketStatus, maybe_tone
+from chalicelib.store.codec import upgraded
 from chalicelib.store.models import CustomerIdentityModel, MentionModel, StateModel, TicketModel, TimelineEvent
 from chalicelib.store.ports import (
     ACQUIRED,
@@ -208,12 +210,32 @@ def _sortable(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _event_to_item(event: Event) -> TimelineEvent:
+    return TimelineEvent(at=event.at, kind=event.kind, detail=event.detail or None,
+                         reply=event.reply.to_dict() if event.reply is not None else None)
+
+
+def _event_from_item(item: TimelineEvent) -> Event:
+    reply = getattr(item, "reply", None)
+    return Event(item.at, item.kind, item.detail or "", ReplyRecord.from_dict(reply) if reply else None)
+
+
+def _decision(value: TriageDecision | None) -> dict[str, Any] | None:
+    return value.to_dict() if value is not None else None
+
+
+def _read_decision(value: dict[str, Any] | None) -> TriageDecision | None:
+    return TriageDecision.from_dict(value) if value else None
+
+
 _TICKET_CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "first_contact_at": (_iso, datetime.fromisoformat),
     "reply_target": (lambda t: t.to_dict() if t else None, lambda d: ReplyTarget.from_dict(d) if d else None),
     "references": (lambda r: r or None, lambda r: dict(r or {})),
-    "timeline": (lambda events: [TimelineEvent(at=e.at, kind=e.kind, detail=e.detail or None) for e in events],
-                 lambda items: [Event(e.at, e.kind, e.detail or "") for e in (items or [])]),
+    "timeline": (lambda events: [_event_to_item(e) for e in events],
+                 lambda items: [_event_from_item(e) for e in (items or [])]),
+    "decision": (_decision, _read_decision),
+    "relabel": (_decision, _read_decision),
     "mention_keys": (list, lambda v: list(v or [])),
     "conversations": (list, lambda v: list(dict.fromkeys(v or []))),  # ``join_open`` appends without a read
     "suggested_links": (list, lambda v: list(v or [])),
@@ -244,7 +266,10 @@ def ticket_to_item(ticket: Ticket, retention: timedelta | None) -> TicketModel:
 
 
 def ticket_from_item(item: TicketModel) -> Ticket:
-    return Ticket(**{name: _TICKET_CODECS.get(name, _IDENTITY)[1](getattr(item, name)) for name in _TICKET_FIELDS})
+    """The ticket an item holds; a row written before the decision and replies were typed is read through
+    ``codec.upgraded`` (the one reader of their old prose)."""
+    return upgraded(Ticket(**{name: _TICKET_CODECS.get(name, _IDENTITY)[1](getattr(item, name))
+                              for name in _TICKET_FIELDS}))
 
 
 class DynamoTickets:
@@ -281,7 +306,7 @@ class DynamoTickets:
                      release_ack_lease: bool = False) -> bool:
         """One ``UpdateItem``: ``list_append`` on the timeline (and on ``sent_keys``) and the version moved on (so a
         save from an earlier read is refused and re-applied, never overwriting the entry); no read."""
-        entry = TimelineEvent(at=event.at, kind=event.kind, detail=event.detail or None)
+        entry = _event_to_item(event)
         actions = [TicketModel.timeline.set(TicketModel.timeline.append([entry])), TicketModel.version.add(1)]
         if sent_key:
             actions.append(TicketModel.sent_keys.set((TicketModel.sent_keys | []).append([sent_key])))

@@ -64,7 +64,8 @@ def ticket_view(svc: Services, ticket_id: str) -> dict[str, Any]:
         "channels": ticket.channels, "conversations": ticket.conversations,
         "suggested_links": ticket.suggested_links, "reopened": ticket.reopened,
         "status_url": svc.links.url(ticket.ticket_id), "messages": messages,
-        "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail} for e in ticket.timeline],
+        "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail,
+                      **({"reply": e.reply.to_dict()} if e.reply is not None else {})} for e in ticket.timeline],
     }
 
 

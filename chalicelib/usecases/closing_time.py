@@ -20,7 +20,7 @@ def closing_time(svc: Services) -> dict[str, int]:
         back_at = svc.calendar.next_opening(desk, now)
         for ticket in svc.tickets.backlog(desk, limit=1000):
             stale = now - ticket.last_customer_at > ACK_MAX_AGE
-            if ticket.acked or stale or not policy_acknowledges(ticket.intent, ticket.reasons):
+            if ticket.acked or stale or not policy_acknowledges(ticket.intent, ticket.current_decision):
                 continue
             if acknowledge(svc, ticket, back_at=back_at, kind="closing"):
                 acked += 1

@@ -276,23 +276,22 @@ def _told(ticket: Ticket) -> list[dict[str, str]]:
              "incident_followup": "incident follow-up", "reply": "agent reply delivered"}
     told = []
     for event in ticket.timeline:
-        if event.kind == "replied":
-            agent, _, text = event.detail.partition("\n")
-            told.append({"at": event.at.isoformat(), "what": "agent reply queued", "by": agent.split("#")[0],
-                         "text": text})
+        if event.kind == "replied" and event.reply is not None:
+            told.append({"at": event.at.isoformat(), "what": "agent reply queued", "by": event.reply.agent,
+                         "text": event.reply.text})
         elif event.kind in kinds:
             told.append({"at": event.at.isoformat(), "what": kinds[event.kind], "by": "", "text": ""})
     return told
 
 
 def _triage(ticket: Ticket) -> dict[str, Any]:
-    """Why triage did what it did with the first message (``triage.explain``): answered automatically or not and
-    why, the tone and how sure, the signals that decided, and the intent and priority it gave. As triage decided
-    it: a label given since (``labelled``) is not mixed in; ``relabelled`` says there is one."""
-    labelled_at = next((i for i, r in enumerate(ticket.reasons) if r.startswith("labelled ")), len(ticket.reasons))
-    said = explain(ticket.reasons[:labelled_at])
+    """Why triage did what it did with the first message (``triage.explain`` of ``Ticket.decision``): answered
+    automatically or not and why, the tone and how sure, the signals that decided, and the intent and priority it
+    gave. As triage decided it: a label given since (``Ticket.relabel``) is not mixed in; ``relabelled`` says there
+    is one."""
+    said = explain(ticket.decision, ticket.reasons)
     return {**said, "tone": ticket.tone or said["tone"], "intent": ticket.triaged_intent,
-            "priority": ticket.priority, "relabelled": labelled_at < len(ticket.reasons)}
+            "priority": ticket.priority, "relabelled": ticket.relabel is not None}
 
 
 def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> dict[str, Any]:
@@ -309,11 +308,9 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> dict[str, Any]:
                              "author": m.author_handle or m.author_name or m.author_id, "visibility": m.visibility,
                              "text": m.text, "link": routing.permalink(m.channel, m.external_id, m.extra),
                              "followers": m.followers})
-    for event in ticket.timeline:  # agents' replies, in the conversation where they happened
-        if event.kind == "replied":
-            who, _, text = event.detail.partition("\n")
-            messages.append({"key": "", "channel": "reply", "at": event.at.isoformat(), "author": who.split("#")[0],
-                             "visibility": "", "text": text, "link": "", "followers": 0, "ours": True})
+    for at, answer in ticket.replies:  # agents' replies, in the conversation where they happened
+        messages.append({"key": "", "channel": "reply", "at": at.isoformat(), "author": answer.agent,
+                         "visibility": "", "text": answer.text, "link": "", "followers": 0, "ours": True})
     messages.sort(key=lambda m: str(m["at"]))
     target = ReplyTarget.of(latest) if latest is not None else ticket.reply_target  # as _latest_target, read once
     due = ticket.first_response_due if ticket.first_response_at is None else None
@@ -441,16 +438,14 @@ def reply(svc: Services, agent: Agent, ticket_id: str, data: dict[str, Any]) -> 
     problem = reply_problem(target.channel, target.private, text)
     if problem:
         raise Invalid(problem, details={"text": problem, "limit": reply_limit(target.channel, target.private)})
-    if request_id and any(e.kind == "replied" and e.detail.startswith(f"{agent.username}#{request_id}\n")
-                          for e in ticket.timeline):
+    if request_id and any(answer.agent == agent.username and answer.request_id == request_id
+                          for _, answer in ticket.replies):
         return {"ticket": ticket_view(svc, ticket, agent), "queued": False, "duplicate": True}
     def answer(t: Ticket, now: datetime) -> tuple[bool, int]:
         """Whether this is the ticket's first response, and which reply it is."""
         first = t.first_response_at is None
         sequence = sum(1 for e in t.timeline if e.kind == "replied") + 1
-        t.replied(agent.username, now)
-        who = f"{agent.username}#{request_id}" if request_id else agent.username
-        t.timeline[-1].detail = f"{who}\n{text}"
+        t.replied(agent.username, now, text=text, request_id=request_id)
         return first, sequence
 
     answered = _act(svc, agent, ticket_id, answer)

@@ -1,7 +1,7 @@
 """Stage local: inject a Bluesky or Mastodon mention as if the poller had read it, or an e-mail as if SES had
 received it (the local stack never calls either platform, nor SNS). The body is a notification as the platform's
 API returns it, or a short form the platform's shape is built from; either way it goes through the channel's own
-parser and onto the same inbound queue."""
+parser, and its mentions onto the same inbound queue."""
 from __future__ import annotations
 
 import base64
@@ -16,7 +16,7 @@ from chalicelib.channels import bluesky, mastodon
 from chalicelib.channels import email as email_channel
 from chalicelib.services import Services
 from chalicelib.usecases.errors import Invalid, Malformed, NotFound, TooLarge
-from chalicelib.usecases.ingest import enqueue_mentions, enqueue_raw
+from chalicelib.usecases.ingest import enqueue_mentions
 
 MAX_BODY = 64 * 1024
 CHANNELS = ("bluesky", "mastodon", "email")
@@ -95,6 +95,6 @@ def _inject_email(svc: Services, data: dict[str, Any]) -> dict[str, Any]:
         raise Invalid(f"not a readable e-mail: {exc}") from None
     if not mentions:
         raise Invalid("an automatic or bounced e-mail is not answered")
-    enqueue_raw(svc, "email", envelope)
+    enqueue_mentions(svc, mentions, source="local")
     return {"queued": mentions[0].key, "external_id": mentions[0].external_id, "message_id": message["Message-ID"]}
 

@@ -16,9 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.channels import email as email_channel
-from chalicelib.channels import meta as meta_channel
-from chalicelib.channels import x as x_channel
 from chalicelib.domain import busy, sla
 from chalicelib.domain.identity import (
     bluesky_handle_identity,
@@ -27,7 +24,8 @@ from chalicelib.domain.identity import (
     mastodon_handle_identity,
     quoted_references,
 )
-from chalicelib.domain.mention import Mention, Unstorable
+from chalicelib.domain.inbound import InboundEnvelope
+from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.routing import ACK_MAX_AGE, RouteDecision, permalink, queue_message, route
 from chalicelib.domain.ticket import RESOLVED, Ticket, first_reference, new_reference
@@ -69,36 +67,22 @@ class Outcome:
 
 
 def parse_envelope(svc: Services, envelope: dict[str, Any]) -> list[Mention]:
-    """The mentions an inbound envelope carries. One the store cannot hold (``Unstorable``: refused at the entry
-    points since, but queued before, or redriven) is left out, counted and logged, never retried onto the dead-letter
-    queue; the envelope's other mentions are processed."""
-    if not isinstance(envelope, dict) or envelope.get("v") != 1:
-        raise ValueError("not an inbound envelope of version 1")
-    kind, payload = envelope.get("kind"), envelope.get("payload")
-    if not isinstance(payload, dict):
-        raise ValueError("the envelope has no payload object")
+    """The mentions an inbound envelope carries: version 2 (``domain.inbound``, parsed once where it arrived), or
+    version 1 (a raw platform payload queued before version 2, or redriven), which ``usecases.legacy_envelope``
+    alone reads. One the store cannot hold (``Unstorable``: refused at the entry points since, but queued before, or
+    redriven) is left out, counted and logged, never retried onto the dead-letter queue; the envelope's other
+    mentions are processed."""
     refused: list[str] = []
-    mentions: list[Mention] = []
-    if kind == "x":
-        mentions = x_channel.parse(payload, brand_id=svc.settings.x_account_id, refused=refused)
-    elif kind == "meta":
-        mentions = meta_channel.parse(payload, page_ids=set(svc.settings.meta_page_ids),
-                                      ig_ids=set(svc.settings.instagram_account_ids), refused=refused)
-    elif kind == "email":
-        try:
-            mentions = email_channel.parse_sns_notification(payload)
-        except Unstorable as exc:
-            refused.append(f"e-mail: {exc}")
-    elif kind == "mentions":
-        for index, data in enumerate(payload["mentions"]):
-            try:
-                mentions.append(Mention.from_dict(data))
-            except Unstorable as exc:
-                refused.append(f"mentions[{index}]: {exc}")
+    if isinstance(envelope, dict) and envelope.get("v") == 1:
+        from chalicelib.usecases.legacy_envelope import legacy_mentions  # only an old envelope needs a parser
+
+        mentions = legacy_mentions(svc, envelope, refused=refused)
+        source = str(envelope.get("kind"))
     else:
-        raise ValueError(f"unknown envelope kind {kind!r}")
+        inbound = InboundEnvelope.from_dict(envelope, refused=refused)
+        mentions, source = list(inbound.mentions), inbound.source
     if refused:
-        count("InboundEventsRefused", len(refused), channel=str(kind))
+        count("InboundEventsRefused", len(refused), channel=source)
         logger.warning("inbound events the store cannot hold were left out", extra={"refused": refused[:20]})
     return mentions
 
@@ -201,7 +185,7 @@ def _new_ticket(svc: Services, mention: Mention, ticket_id: str, customer_id: st
         channel=mention.channel, conversation_key=mention.conversation_key, customer_id=customer_id,
         first_contact_at=mention.created_at, last_customer_at=mention.created_at, language=result.language,
         mention_keys=[mention.key], reply_target=ReplyTarget.of(mention), flags=flags,
-        references=dict(result.references), reasons=list(result.reasons), tone=result.tone,
+        references=dict(result.references), reasons=list(result.reasons), decision=result.decision, tone=result.tone,
         conversations=[mention.conversation_key],
         first_response_due=sla.first_response_due(mention.created_at, mention.channel, result.priority,
                                                   decision.desk, svc.config, svc.calendar),
@@ -412,7 +396,8 @@ def _busy_ack(svc: Services, mention: Mention, ticket: Ticket, now: datetime) ->
     when the range ends before the desk closes (a customer who will wait past closing hears from the closing-time
     acknowledgement instead). True if queued."""
     rule = svc.config.busy_ack
-    if rule is None or not policy_acknowledges(ticket.intent, ticket.reasons) or now - mention.created_at > ACK_MAX_AGE:
+    if rule is None or not policy_acknowledges(ticket.intent, ticket.current_decision) \
+            or now - mention.created_at > ACK_MAX_AGE:
         return False
     since = busy.window_start(now, rule.window_minutes)
     answers = svc.answers.count_since(ticket.desk, since, now)

@@ -1,11 +1,11 @@
-"""Inbound endpoints' use cases: verify, validate, enqueue. A refusal raises one of ``usecases.errors`` with a
+"""Inbound endpoints' use cases: verify, validate, parse, enqueue the mentions (parsed here, once: the queue carries
+``domain.inbound.InboundEnvelope``, never the platform's payload). A refusal raises one of ``usecases.errors`` with a
 message a person understands; nothing that is refused reaches the queue. An event the store cannot hold
 (``domain.mention.Unstorable``: an id longer than a DynamoDB key may be) is refused here rather than accepted and
 retried onto the dead-letter queue; in a batch (Meta's changes, X's events) only that event is, and the answer names
 it (``refused``), its valid neighbours are accepted."""
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -19,7 +19,6 @@ from chalicelib.channels import x as x_channel
 from chalicelib.domain.mention import Mention, Unstorable
 from chalicelib.domain.ticket import new_reference
 from chalicelib.services import Services
-from chalicelib.store.queues import MAX_SQS_BYTES
 from chalicelib.telemetry import count, logger
 from chalicelib.usecases.errors import (
     Forbidden,
@@ -31,11 +30,9 @@ from chalicelib.usecases.errors import (
     TooManyRequests,
     Unsupported,
 )
-from chalicelib.usecases.ingest import enqueue_mentions, enqueue_raw
+from chalicelib.usecases.ingest import MAX_ENVELOPE_BYTES, TooLargeToQueue, pack, send
 
 MAX_WEBHOOK_BYTES = 1024 * 1024
-#: The largest payload one inbound-queue message carries (SQS's limit, less room for the envelope around it).
-MAX_QUEUED_PAYLOAD_BYTES = MAX_SQS_BYTES - 4096
 #: What a parser meeting a payload of the wrong shape can raise: all of it is the sender's malformed input (400),
 #: never our 500, and nothing of it reaches the queue.
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError)
@@ -58,17 +55,16 @@ def _body_json(raw_body: bytes | None, *, channel: str) -> Any:
         raise _reject(Malformed, str(exc), channel=channel) from None
 
 
-def _queued_size(payload: Any) -> int:
-    """The bytes ``payload`` takes in an inbound-queue message (encoded as ``store.queues`` encodes it)."""
-    return len(json.dumps(payload, separators=(",", ":")).encode())
-
-
-def _refuse_unqueueable(payloads: list[dict[str, Any]], *, channel: str) -> None:
-    """Nothing is queued when a part of the delivery is larger than a queue message holds (a single event of more
-    than 250 KB): a clear 413 rather than a failure after a part was accepted."""
-    if any(_queued_size(p) > MAX_QUEUED_PAYLOAD_BYTES for p in payloads):
-        raise _reject(TooLarge, f"an event in this delivery is larger than the {MAX_QUEUED_PAYLOAD_BYTES} bytes the "
-                                "inbound queue holds", channel=channel)
+def _enqueue(svc: Services, mentions: list[Mention], *, channel: str) -> None:
+    """The delivery's mentions onto the inbound queue, in as few messages as hold them. Nothing is queued when one
+    mention is larger than a queue message holds (an event of more than 250 KB): a clear 413 rather than a failure
+    after a part was accepted."""
+    try:
+        envelopes = pack(mentions, source=channel, received_at=svc.now())
+    except TooLargeToQueue:
+        raise _reject(TooLarge, f"an event in this delivery is larger than the {MAX_ENVELOPE_BYTES} bytes the "
+                                "inbound queue holds", channel=channel) from None
+    send(svc, envelopes)
 
 
 def _accepted(mentions: list[Mention], refused: list[str], *, channel: str) -> dict[str, Any]:
@@ -110,8 +106,7 @@ def receive_x(svc: Services, raw_body: bytes | None, signature: str | None) -> d
         raise _reject(Malformed, f"malformed Account Activity event: {exc}", channel="x") from None
     answer = _accepted(mentions, refused, channel="x")
     if mentions:
-        _refuse_unqueueable([payload], channel="x")
-        enqueue_raw(svc, "x", payload)
+        _enqueue(svc, mentions, channel="x")
     return answer
 
 
@@ -121,15 +116,6 @@ def meta_subscribe(svc: Services, params: Mapping[str, str]) -> str:
     if challenge is None:
         raise _reject(Forbidden, "hub.mode must be subscribe and hub.verify_token must match", channel="meta")
     return challenge
-
-
-def _split_entries(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """Meta batches up to 1000 changes; split into chunks that fit one SQS message each."""
-    entries = payload.get("entry") or []
-    if _queued_size(payload) <= MAX_QUEUED_PAYLOAD_BYTES or len(entries) <= 1:
-        return [payload]
-    half = len(entries) // 2
-    return _split_entries({**payload, "entry": entries[:half]}) + _split_entries({**payload, "entry": entries[half:]})
 
 
 def receive_meta(svc: Services, raw_body: bytes | None, signature: str | None) -> dict[str, Any]:
@@ -144,10 +130,7 @@ def receive_meta(svc: Services, raw_body: bytes | None, signature: str | None) -
         raise _reject(Malformed, f"malformed Meta webhook event: {exc}", channel="meta") from None
     answer = _accepted(mentions, refused, channel="meta")
     if mentions:
-        chunks = _split_entries(payload)
-        _refuse_unqueueable(chunks, channel="meta")
-        for chunk in chunks:
-            enqueue_raw(svc, "meta", chunk)
+        _enqueue(svc, mentions, channel="meta")
     return answer
 
 
@@ -172,7 +155,7 @@ def receive_email(svc: Services, raw_body: bytes | None) -> dict[str, Any]:
     except _UNREADABLE as exc:
         raise _reject(Malformed, f"malformed SES notification: {exc}", channel="email") from None
     if mentions:
-        enqueue_raw(svc, "email", message)
+        _enqueue(svc, mentions, channel="email")
     return {"accepted": len(mentions)}
 
 
@@ -199,5 +182,5 @@ def receive_form(svc: Services, raw_body: bytes | None, *, client_key: str) -> d
     mention = replace(mention, extra={**mention.extra, "reserved_reference": reference})
     if mention.extra.get("honeypot"):
         return {"reference": reference, "status_url": None}
-    enqueue_mentions(svc, [mention], source="form")
+    _enqueue(svc, [mention], channel="form")
     return {"reference": reference, "status_url": svc.links.url(reference)}

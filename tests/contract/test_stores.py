@@ -661,6 +661,68 @@ def test_timeline_events_keep_their_detail(stores):
     assert stores.tickets.get(t.ticket_id).timeline[-1] == Event(T0, "note", "")
 
 
+def _triaged(text: str):
+    from chalicelib.configfile import load_config
+    from chalicelib.domain.triage import triage
+
+    return triage(text, channel="x", config=load_config(PROJECT / "chalicelib" / "brand.yaml"))
+
+
+def test_the_triage_decision_a_label_and_a_reply_round_trip(stores):
+    from chalicelib.domain.decision import TriageDecision
+    from chalicelib.domain.ticket import ReplyRecord
+
+    result = _triaged("@MeridianRail my train was cancelled again, absolutely awful service")
+    t = ticket(intent=result.intent, reasons=list(result.reasons), decision=result.decision, tone=result.tone,
+               status="claimed", claimed_by="ana", claim_expires_at=T0 + timedelta(hours=1))
+    t.replied("ana", T0 + timedelta(minutes=5), text="Sorry!\nWhich train was it?", request_id="req-1")
+    t.label("praise", False, "ben", T0 + timedelta(minutes=6), acknowledge=False)
+    stores.tickets.add(t)
+    read = stores.tickets.get(t.ticket_id)
+    assert read == t
+    assert read.decision == result.decision and isinstance(read.decision, TriageDecision)
+    assert read.relabel == TriageDecision(intent="praise", answered=False, why="labelled praise")
+    assert read.triaged_intent == result.intent and read.triaged_acknowledge is result.acknowledge
+    assert read.current_decision == read.relabel and read.reasons == result.reasons
+    assert read.replies == [(T0 + timedelta(minutes=5), ReplyRecord("ana", "req-1", "Sorry!\nWhich train was it?"))]
+
+
+def test_an_old_row_reads_the_decision_its_reasons_worded_and_its_replies(stores):
+    """A row written before the decision and replies were typed: the decision only as prose in the reasons (with an
+    agent's label after them), an agent's reply as ``agent#request\ntext`` in its timeline entry."""
+    from chalicelib.domain.ticket import ReplyRecord
+    from chalicelib.domain.triage import policy_acknowledges
+
+    result = _triaged("@MeridianRail thank you, lovely staff at Leeds today")
+    at = T0 + timedelta(minutes=5)
+    old = ticket(intent="complaint", reasons=[*result.reasons, "labelled complaint, urgent by ben",
+                                               "acknowledge: yes (labelled complaint)"], tone=result.tone)
+    old.timeline += [Event(at, "replied", "amira#req-7\nThanks!\nSee you soon"), Event(at, "replied", "omar")]
+    stores.tickets.add(old)
+    from chalicelib.store.repositories import DynamoTickets
+
+    if isinstance(stores.tickets, DynamoTickets):
+        from chalicelib.store.models import TicketModel
+
+        raw = TicketModel.get(old.ticket_id, consistent_read=True)  # the item as written: no typed attributes
+        assert raw.decision is None and raw.relabel is None and raw.timeline[-1].reply is None
+    read = stores.tickets.get(old.ticket_id)
+    confidence = round(result.confidence, 2) if result.confidence is not None else None
+    assert read.decision == replace(result.decision, confidence=confidence)  # as the prose said it
+    assert read.triaged_intent == "praise" and read.triaged_acknowledge is result.acknowledge
+    assert read.relabel is not None and (read.relabel.intent, read.relabel.answered) == ("complaint", True)
+    assert policy_acknowledges(read.intent, read.current_decision) is True
+    assert read.reasons == result.reasons  # triage's explanation; the label is the typed relabel now
+    assert read.replies == [(at, ReplyRecord("amira", "req-7", "Thanks!\nSee you soon")), (at, ReplyRecord("omar"))]
+    stores.tickets.save(read)  # saved again, it carries the typed attributes
+    assert stores.tickets.get(old.ticket_id) == read
+    before_policy = ticket(intent="praise", reasons=["keyword: thanks"])
+    stores.tickets.add(before_policy)
+    unknown = stores.tickets.get(before_policy.ticket_id)
+    assert unknown.decision is None and unknown.triaged_acknowledge is None
+    assert policy_acknowledges(unknown.intent, unknown.current_decision) is False  # by intent, as before
+
+
 def test_every_ledger_item_expires_with_retention(dynamo_stores):
     """On DynamoDB, what the ledgers write carries a TTL, so nothing outlives the tickets it belongs to."""
     from chalicelib.store.models import StateModel

@@ -117,7 +117,7 @@ def poll() -> dict:
 
 def inbound_mentions() -> list[dict]:
     return [m for message in receive_all("responder-inbound")
-            for m in json.loads(message["Body"])["payload"]["mentions"]]
+            for m in json.loads(message["Body"])["mentions"]]
 
 
 # ------------------------------------------------------------------------------------------------ polling

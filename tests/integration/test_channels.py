@@ -177,3 +177,83 @@ def test_the_form_limit_is_a_stage_setting_high_on_the_local_stack(svc, client):
     assert svc.settings.form_per_address_per_hour >= 1000  # everything local comes from 127.0.0.1
     payload = {"name": "Dev", "email": "dev@example.org", "message": "Testing the form again"}
     assert {form_post(client, payload).status_code for _ in range(8)} == {202}
+
+
+# ------------------------------------------------------------------------------------------------ parse once
+def peek_inbound() -> list[dict]:
+    """The inbound queue's message bodies, left there to be processed."""
+    import boto3
+
+    from tests.conftest import queue_url
+
+    messages = receive_all("responder-inbound")
+    sqs = boto3.client("sqs", region_name="eu-west-2")
+    for m in messages:
+        sqs.change_message_visibility(QueueUrl=queue_url("responder-inbound"), ReceiptHandle=m["ReceiptHandle"],
+                                      VisibilityTimeout=0)
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def test_every_entry_point_queues_its_mentions_parsed_once(client, svc, sns_key, sns_cert):
+    """Meta, e-mail and the form each put a version-2 envelope of normalized mentions on the inbound queue (never the
+    platform's payload, nor a secret); processing makes the tickets from it."""
+    meta = (META / "batch.json").read_bytes()
+    accepted = client.http.post("/webhooks/meta", body=meta, headers=meta_headers(meta)).json_body["accepted"]
+    mail = json.dumps(sign(ses(fixture("plain.eml")), sns_key)).encode()
+    assert client.http.post("/webhooks/email", body=mail, headers={"Content-Type": "text/plain"}).status_code == 200
+    reference = form_post(client, {"name": "Ada Rider", "email": "ada@example.org",
+                                   "message": "I was charged twice for my season ticket."}).json_body["reference"]
+    envelopes = peek_inbound()
+    assert sorted(e["source"] for e in envelopes) == ["email", "form", "meta"]
+    for envelope in envelopes:
+        assert (envelope["v"], envelope["kind"]) == (2, "mentions") and "payload" not in envelope
+        assert "Signature" not in json.dumps(envelope) and "local-meta-app-secret" not in json.dumps(envelope)
+    by_source = {e["source"]: e["mentions"] for e in envelopes}
+    assert len(by_source["meta"]) == accepted
+    assert [m["channel"] for m in by_source["email"]] == ["email"]
+    assert by_source["form"][0]["extra"]["reserved_reference"] == reference
+    run_pipeline()
+    assert svc.tickets.get(reference) is not None
+    assert {t.channel for t in svc.tickets.open_tickets()} >= {"email", "form"}
+    assert receive_all("responder-inbound-dlq") == []
+
+
+def test_version_1_envelopes_left_on_the_queue_are_still_processed(svc, clock, sns_key):
+    """Raw platform payloads an older version queued (or the dead-letter queue redrives) are read by the legacy
+    adapter: nothing valid is lost when version 2 deploys."""
+    import boto3
+
+    from chalicelib.usecases.legacy_envelope import legacy_envelope
+    from tests.conftest import queue_url
+    from tests.helpers import ticket_of, tweet_event
+
+    sqs = boto3.client("sqs", region_name="eu-west-2")
+    url = queue_url("responder-inbound")
+    tweet = tweet_event("9301", "@ExampleRail my train was cancelled, refund?", user_id="931", at=clock.now())
+    for kind, payload in (("x", tweet), ("meta", json.loads((META / "feed_comment.json").read_bytes())),
+                          ("email", sign(ses(fixture("plain.eml")), sns_key))):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(legacy_envelope(kind, payload,
+                                                                              received_at=clock.now())))
+    run_pipeline()
+    assert ticket_of(svc, "x#9301") is not None
+    assert {t.channel for t in svc.tickets.open_tickets()} == {"x", "facebook", "email"}
+    assert receive_all("responder-inbound") == [] and receive_all("responder-inbound-dlq") == []
+
+
+def test_the_dead_letter_listing_names_an_envelope_of_either_version_by_where_it_came_from(svc, clock):
+    import boto3
+
+    from chalicelib.usecases.legacy_envelope import legacy_envelope, legacy_mentions
+    from tests.conftest import queue_url
+    from tests.helpers import queued, tweet_event
+    from tools.admin import describe_dead_letters
+
+    sqs = boto3.client("sqs", region_name="eu-west-2")
+    tweet = tweet_event("9401", "@ExampleRail my refund never came", user_id="941", at=clock.now())
+    old = legacy_envelope("x", tweet, received_at=clock.now())
+    new = queued(*legacy_mentions(svc, old, refused=[]), received_at=clock.now())
+    for envelope in (old, new):
+        sqs.send_message(QueueUrl=queue_url("responder-inbound-dlq"), MessageBody=json.dumps(envelope))
+    listed = describe_dead_letters(sqs, "responder-inbound")["messages"]
+    assert sorted((m["kind"], m["key"]) for m in listed) == sorted([("x", old["id"]), ("x", new["id"])])
+    assert "refund" not in json.dumps(listed)

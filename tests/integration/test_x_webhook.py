@@ -33,7 +33,12 @@ def test_signed_mention_is_enqueued_then_stored_by_the_queue_handler(client, clo
     assert response.json_body == {"accepted": 1}
     queued = receive_all("responder-inbound")
     assert len(queued) == 1
-    assert json.loads(queued[0]["Body"])["payload"] == json.loads(body)
+    envelope = json.loads(queued[0]["Body"])  # the normalized mention, parsed once here: no platform payload
+    assert envelope.keys() == {"v", "kind", "id", "received_at", "source", "mentions"} and "payload" not in envelope
+    assert (envelope["v"], envelope["kind"], envelope["source"]) == (2, "mentions", "x")
+    [mention] = envelope["mentions"]
+    assert mention["channel"] == "x" and mention["external_id"] == "9001" and mention["author_id"] == "555"
+    assert mention["text"] == "@ExampleRail my train was cancelled and nobody told us"
 
     boto3.client("sqs").change_message_visibility(
         QueueUrl=queue_url("responder-inbound"), ReceiptHandle=queued[0]["ReceiptHandle"], VisibilityTimeout=0)

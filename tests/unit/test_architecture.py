@@ -72,3 +72,22 @@ def test_the_local_stage_polls_a_local_stand_in_never_x(settings):
     assert isinstance(local.x_api(), LocalMentionSource)
     page = local.x_api().fetch_mentions("1000000001", since_id=None)
     assert page.mentions == [] and page.newest_id is None
+
+
+def test_processing_reads_mentions_and_imports_no_channel_parser():
+    """Parse once (docs/adr/0020): behind the inbound queue, a mention is a ``Mention``. ``process.py`` imports no
+    channel module; an envelope of version 1 (a raw platform payload) is read by ``usecases.legacy_envelope`` alone,
+    the one module behind the queue that imports a parser."""
+    process = ROOT / "chalicelib/usecases/process.py"
+    bad = {name for name in imports(process) if name.startswith("chalicelib.channels")}
+    assert not bad, f"process.py imports {sorted(bad)}: read the envelope's mentions (chalicelib.domain.inbound)"
+    assert "chalicelib.usecases.legacy_envelope" in imports(process)
+    assert {"chalicelib.domain.inbound", "chalicelib.usecases.legacy_envelope"} & imports(
+        ROOT / "chalicelib/usecases/ingest.py") == {"chalicelib.domain.inbound"}
+
+
+def test_nothing_is_queued_as_a_version_1_envelope():
+    """Only tests and drills build an old envelope: no entry point writes one."""
+    writers = [p for p in modules("chalicelib") + modules("tools") + [ROOT / "app.py"]
+               if "chalicelib.usecases.legacy_envelope" in imports(p)]
+    assert [str(p.relative_to(ROOT)) for p in writers] == ["chalicelib/usecases/process.py"]

@@ -18,7 +18,7 @@ from chalicelib.domain.mention import Mention
 from chalicelib.usecases.process import process_mention
 from chalicelib.usecases.status import view
 from tests.conftest import run_memory_pipeline, utc
-from tests.helpers import to_customers
+from tests.helpers import queued, to_customers
 from tests.unit.test_config import BASE, SAMPLE
 
 # ------------------------------------------------------------------------------------------------ the estimate
@@ -252,12 +252,10 @@ def test_out_of_hours_the_acknowledgement_is_still_the_out_of_hours_one(mem, clo
 
 
 def test_a_redelivery_after_the_busy_acknowledgement_sends_no_second_one(open_desk, clock):
-    from chalicelib.usecases.ingest import envelope
     from chalicelib.usecases.process import process_envelope
 
     busy_desk(open_desk, clock, waiting=2, answers=10)
-    env = envelope("mentions", {"source": "webhook", "mentions": [tweet("1", at=clock.now()).to_dict()]},
-                   received_at=clock.now())
+    env = queued(tweet("1", at=clock.now()), received_at=clock.now())
     process_envelope(open_desk, env)
     open_desk.answers.record("complaints", clock.now())  # the estimate moves on; the ledger still says once
     # the envelope that stored it, delivered again: every step again, none of them twice

@@ -234,9 +234,13 @@ def test_an_agent_labels_the_first_message_and_the_ticket_follows(day):
     assert view["intent"] == "complaint" and view["labelled"] == "ben: complaint, urgent (triage: praise)"
     assert view["priority"] == "normal"  # routing stays as it was: the label is the truth, not a re-route
     stored = day.tickets.get(ticket.ticket_id)
-    assert policy_acknowledges(stored.intent, stored.reasons)  # a closing-time acknowledgement would follow it
+    assert policy_acknowledges(stored.intent, stored.current_decision)  # a closing-time acknowledgement follows it
+    assert stored.relabel is not None and stored.relabel.intent == "complaint" and stored.relabel.answered
+    assert stored.decision is not None and stored.decision.intent == "praise"  # triage's decision is kept
+    assert not any(r.startswith("labelled ") for r in stored.reasons)  # the explanation stays triage's
     again = inbox.label(day, AMIRA, ticket.ticket_id, {"intent": "praise"})  # a later label replaces the first
-    assert again["triaged"] == "praise" and not policy_acknowledges("praise", day.tickets.get(ticket.ticket_id).reasons)
+    relabelled = day.tickets.get(ticket.ticket_id)
+    assert again["triaged"] == "praise" and not policy_acknowledges("praise", relabelled.current_decision)
     [given] = day.labels.all()
     assert (given.intent, given.urgent, given.triaged, given.agent) == ("praise", False, "praise", "amira")
 

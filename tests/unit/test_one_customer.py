@@ -12,12 +12,11 @@ from chalicelib.domain.identity import InvalidIdentity, identities_of, parse_ide
 from chalicelib.domain.mention import Mention
 from chalicelib.usecases.customers import link, unlink
 from chalicelib.usecases.errors import Invalid, NotFound
-from chalicelib.usecases.ingest import envelope
 from chalicelib.usecases.process import process_envelope, process_mention
 from chalicelib.usecases.status import status_view
 from chalicelib.usecases.webhooks import receive_form
 from tests.conftest import run_memory_pipeline, utc
-from tests.helpers import ticket_of, to_customers
+from tests.helpers import queued, ticket_of, to_customers
 
 COMPLAINT = "@MeridianRail my train was cancelled and there is no replacement bus, awful"
 
@@ -211,8 +210,7 @@ def test_a_joining_complaint_whose_attempt_failed_before_its_acknowledgement_get
         return start(ack_ref, kind)
 
     mem.acks.start = flaky
-    env = envelope("mentions", {"source": "webhook", "mentions": [msg("68", at=clock.now(), author="67").to_dict()]},
-                   received_at=clock.now())
+    env = queued(msg("68", at=clock.now(), author="67"), received_at=clock.now())
     with pytest.raises(ConnectionError):
         process_envelope(mem, env)
     assert "x#68" in mem.tickets.get(first.ticket_id).mention_keys and acks(mem) == []

@@ -58,7 +58,7 @@ def test_the_loop_queues_each_page_then_saves_its_cursor_up_to_the_page_budget(m
     assert fetched == [Count(0), Count(1)] and run.cursor == Count(2) and not run.finished and run.answer is None
     assert run.tally == polling.Tally(pages=2, fetched=3, queued=3, skipped=0)
     assert mem.cursors.get("test-cursor") == {"n": 2}
-    assert [len(m["payload"]["mentions"]) for m in mem.queues.take(mem.settings.inbound_queue)] == [2, 1]
+    assert [len(m["mentions"]) for m in mem.queues.take(mem.settings.inbound_queue)] == [2, 1]
 
 
 def test_the_loop_stops_at_the_page_that_ends_the_sweep(mem):

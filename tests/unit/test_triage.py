@@ -464,7 +464,30 @@ def test_every_decision_is_explained(config):
     assert "acknowledge: no (it asks the brand nothing (passed on, not a request))" in bare.reasons
     unsure = run(config, "@MeridianRail hi")
     assert any(re.fullmatch(r"acknowledge: yes \(unsure: \w+ 0\.\d\d, \w+ 0\.\d\d\)", r) for r in unsure.reasons)
-    assert explain(unsure.reasons)["tone"] == "neutral" and explain(unsure.reasons)["answered"] is True
+    said = explain(unsure.decision, unsure.reasons)
+    assert said["tone"] == "neutral" and said["answered"] is True
+    assert not any(s.startswith(("acknowledge: ", "tone ")) for s in said["signals"])  # shown as the decision
+
+
+def test_the_decision_is_typed_and_worded_in_the_reasons(config):
+    from chalicelib.domain.decision import TriageDecision
+    from chalicelib.domain.vocabulary import Intent, Tone
+
+    praise = run(config, "@MeridianRail thank you, lovely staff at Leeds today")
+    decision = praise.decision
+    assert isinstance(decision, TriageDecision)
+    assert (decision.intent, decision.answered, decision.why, decision.tone) == (Intent.PRAISE, True, "praise",
+                                                                               Tone.THANKS)
+    assert decision.confidence == praise.confidence and decision.answered is praise.acknowledge
+    assert all(line in praise.reasons for line in decision.lines)  # the explanation words the same decision
+    bare = run(config, "@MeridianRail")
+    assert bare.decision == TriageDecision(intent=Intent.OTHER, answered=False,
+                                           why="it asks the brand nothing (passed on, not a request)")
+    assert TriageDecision.from_dict(decision.to_dict()) == decision
+    assert TriageDecision(intent="question", answered=True, why="question", tone="question",
+                          confidence=0.8412).lines == ("acknowledge: yes (question)", "tone question (confidence 0.84)")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decision.answered = False  # type: ignore[misc]
 
 
 def test_a_brand_that_sends_no_thank_you_leaves_confident_praise_to_the_team():
@@ -614,9 +637,10 @@ def test_figures_on_the_labelled_tuning_part():
 
 
 def test_closing_time_and_busy_follow_the_recorded_policy_decision():
+    from chalicelib.domain.decision import TriageDecision
     from chalicelib.domain.triage import policy_acknowledges
 
-    assert policy_acknowledges("other", ["intent other", "acknowledge: no (other that asks nothing)"]) is False
-    assert policy_acknowledges("other", ["acknowledge: yes (asks something)"]) is True
-    assert policy_acknowledges("complaint", []) is True  # a ticket from before the policy: by intent
-    assert policy_acknowledges("praise", []) is False
+    assert policy_acknowledges("other", TriageDecision("other", False, "other that asks nothing")) is False
+    assert policy_acknowledges("other", TriageDecision("other", True, "asks something")) is True
+    assert policy_acknowledges("complaint", None) is True  # a ticket from before the policy: by intent
+    assert policy_acknowledges("praise", None) is False

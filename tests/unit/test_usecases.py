@@ -20,12 +20,11 @@ from chalicelib.usecases.admin import change_incident
 from chalicelib.usecases.closing_time import closing_time
 from chalicelib.usecases.deliver import deliver, deliver_record
 from chalicelib.usecases.errors import Conflict, Invalid, NotFound
-from chalicelib.usecases.ingest import envelope
 from chalicelib.usecases.process import process_envelope, process_mention
 from chalicelib.usecases.sla_watch import sla_watch
 from chalicelib.usecases.waiting import dispatch
 from tests.conftest import run_memory_pipeline, utc
-from tests.helpers import ticket_of, to_customers
+from tests.helpers import queued, ticket_of, to_customers
 
 COMPLAINT = "@MeridianRail my train was cancelled and there is no replacement bus, awful"
 
@@ -116,8 +115,7 @@ def test_a_redelivery_after_a_failed_desk_send_resumes_the_desk_send_and_the_ack
         return send_desk(desk, message)
 
     mem.queues.send_desk = flaky
-    env = envelope("mentions", {"source": "webhook", "mentions": [tweet("1", at=clock.now()).to_dict()]},
-                   received_at=clock.now())
+    env = queued(tweet("1", at=clock.now()), received_at=clock.now())
     with pytest.raises(ConnectionError):
         process_envelope(mem, env)
     assert desk_messages(mem) == [] and len(outbox_of(mem)) == 1  # the customer first: acknowledged already
@@ -150,8 +148,7 @@ def test_a_message_redriven_from_the_dead_letter_queue_finishes_the_ticket_it_cr
     went to the dead-letter queue; a redrive sends it again as a new message (receive count 1). It must still finish
     what the first attempt started: the desk hears of the ticket and the customer is acknowledged."""
     fixed = _desk_send_failing(mem)
-    env = envelope("mentions", {"source": "webhook", "mentions": [tweet("1", at=clock.now()).to_dict()]},
-                   received_at=clock.now())
+    env = queued(tweet("1", at=clock.now()), received_at=clock.now())
     for attempt in range(1, 6):
         with pytest.raises(ConnectionError):
             process_envelope(mem, env, attempt=attempt)
@@ -168,8 +165,7 @@ def test_a_duplicate_during_an_unfinished_first_attempt_leaves_the_finishing_to_
     copy of the tweet (a webhook retry, its own SQS message) arrives meanwhile. It changes nothing, and in particular
     does not mark the mention processed: the first message's redelivery then finishes the desk send and the ack."""
     fixed = _desk_send_failing(mem)
-    env = envelope("mentions", {"source": "webhook", "mentions": [tweet("1", at=clock.now()).to_dict()]},
-                   received_at=clock.now())
+    env = queued(tweet("1", at=clock.now()), received_at=clock.now())
     with pytest.raises(ConnectionError):
         process_envelope(mem, env)
     fixed.append("SQS is back")
@@ -188,7 +184,7 @@ def test_a_redelivered_reply_that_created_its_ticket_finishes_it_after_its_paren
     fixed = _desk_send_failing(mem)
     reply = tweet("11", "@MeridianRail still no answer about my refund", at=clock.now(), conversation="10",
                   reply_to="10")
-    env = envelope("mentions", {"source": "webhook", "mentions": [reply.to_dict()]}, received_at=clock.now())
+    env = queued(reply, received_at=clock.now())
     with pytest.raises(ConnectionError):
         process_envelope(mem, env)
     fixed.append("SQS is back")
@@ -263,8 +259,7 @@ def test_an_envelope_of_another_version_or_kind_is_refused(mem):
 
 
 def test_a_normalized_envelope_is_processed_with_its_raw_reference(mem, clock):
-    env = envelope("mentions", {"source": "poll", "mentions": [tweet("1", at=clock.now()).to_dict()]},
-                   received_at=clock.now())
+    env = queued(tweet("1", at=clock.now()), received_at=clock.now(), source="poll")
     [outcome] = process_envelope(mem, env, raw_ref="inbound#abc")
     assert outcome.result == "created" and mem.mentions.get("x#1").mention.raw_ref == "inbound#abc"
 
@@ -546,8 +541,7 @@ class Exploding:
 
 def test_an_unexpected_error_from_the_send_is_an_unknown_outcome_never_a_second_send(mem, clock):
     exploding = with_sender(mem, Exploding())
-    env = envelope("mentions", {"source": "webhook", "mentions": [tweet("1", at=clock.now()).to_dict()]},
-                   received_at=clock.now())
+    env = queued(tweet("1", at=clock.now()), received_at=clock.now())
     [outcome] = process_envelope(mem, env)
     ticket = mem.tickets.get(outcome.ticket_id)
     assert ticket.timeline[-1].kind == "reply_unconfirmed" and ticket.sent_keys == [f"ack#{ticket.ticket_id}"]
@@ -598,8 +592,7 @@ def test_a_refused_allowance_charges_nothing_and_hands_over(mem, clock):
 
 
 def test_a_redrive_after_its_ticket_closed_opens_no_second_ticket(mem, clock):
-    env = envelope("mentions", {"source": "webhook", "mentions": [tweet("1", at=clock.now()).to_dict()]},
-                   received_at=clock.now())
+    env = queued(tweet("1", at=clock.now()), received_at=clock.now())
     [first] = process_envelope(mem, env)
     mem.tickets.update(first.ticket_id, lambda t: t.resolve("ana", clock.now()))
     clock.advance(days=10)  # past the reopen window; then the envelope is redriven from the dead-letter queue

@@ -19,10 +19,10 @@ from chalicelib.sqs_batch import Record
 from chalicelib.usecases.admin import acknowledgements
 from chalicelib.usecases.closing_time import closing_time
 from chalicelib.usecases.deliver import deliver, deliver_record
-from chalicelib.usecases.ingest import envelope
 from chalicelib.usecases.process import process_envelope, process_mention
 from chalicelib.usecases.waiting import dispatch
 from tests.conftest import utc
+from tests.helpers import queued
 
 COMPLAINT = "@MeridianRail my train was cancelled and there is no replacement bus, awful #{n}"
 URGENT = "@MeridianRail we are stranded at Didcot with a toddler, no trains and no staff #{n}"
@@ -199,8 +199,7 @@ class CutOff(BaseException):
 def test_an_inline_send_cut_off_is_parked_with_its_reason_when_the_attempt_resumes_and_never_sent_twice(
         mem, clock, platform):
     platform.errors.append(CutOff())
-    env = envelope("mentions", {"source": "webhook", "mentions": [tweet(0, COMPLAINT, clock.now()).to_dict()]},
-                   received_at=clock.now())
+    env = queued(tweet(0, COMPLAINT, clock.now()), received_at=clock.now())
     with pytest.raises(CutOff):
         process_envelope(mem, env)
     clock.advance(minutes=11)  # SQS delivers the inbound message again once the ticket's sending lease has lapsed
@@ -323,8 +322,7 @@ def test_an_acknowledgement_settled_without_a_result_is_never_sent_by_a_redrive_
         return acquire(*args, **kwargs)
 
     setattr(ledger, "acquire_lease", refused_once)  # noqa: B010
-    env = envelope("mentions", {"source": "webhook", "mentions": [tweet(0, COMPLAINT, clock.now()).to_dict()]},
-                   received_at=clock.now())
+    env = queued(tweet(0, COMPLAINT, clock.now()), received_at=clock.now())
     with pytest.raises(ConnectionError):  # the attempt fails: its inbound message comes back
         process_envelope(mem, env)
     clock.advance(minutes=11)  # once the ticket's sending lease has lapsed
