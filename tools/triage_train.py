@@ -63,7 +63,7 @@ EPOCHS = 15
 L2 = 1e-3
 ETA0 = 0.05
 #: A gram must occur in this many training messages to get a weight (rarer ones are left out of the table).
-MIN_DF = 3
+MIN_DF = 6
 #: Class weight = (rows / (intents * rows of the class)) ** CLASS_WEIGHT_POWER, capped at CLASS_WEIGHT_CAP.
 CLASS_WEIGHT_POWER = 0.25
 CLASS_WEIGHT_CAP = 4.0

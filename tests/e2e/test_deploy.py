@@ -216,9 +216,11 @@ def test_the_pipeline_package_merges_the_infra_template(aws, project, tmp_path):
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
     resources = yaml.load(sam, Loader=Loader)["Resources"]  # noqa: S506 - SafeLoader subclass
     types = [r["Type"] for r in resources.values()]
-    # one function for the API, one per queue handler and schedule that app.py wires
-    wired = re.findall(r"^@app\.(?:schedule|on_sqs_message|on_sns_message|lambda_function)\(",
-                       (Path(__file__).resolve().parents[2] / "app.py").read_text(), re.MULTILINE)
+    # one function for the API, one per queue handler and schedule that app.py or a blueprint it registers wires
+    root = Path(__file__).resolve().parents[2]
+    wired = [decorator for source in [root / "app.py", *sorted((root / "chalicelib" / "api").glob("*.py"))]
+             for decorator in re.findall(r"^@(?:app|bp)\.(?:schedule|on_sqs_message|on_sns_message|lambda_function)\(",
+                                         source.read_text(), re.MULTILINE)]
     assert types.count("AWS::Serverless::Function") == len(wired) + 1 == 9
     assert {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Cognito::UserPool"} <= set(types)
     lint = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(tmp_path / "out" / "sam.yaml")],

@@ -45,9 +45,9 @@ def test_stage_config_names_what_the_template_creates():
     settings = Settings.from_env(LOCAL_ENV)
     assert {settings.mentions_table, settings.tickets_table, settings.customers_table, settings.state_table} == tables
     assert {settings.inbound_queue, settings.outbox_queue} <= queues
-    import app
+    from chalicelib.api import events
 
-    assert {app.INBOUND_QUEUE, app.OUTBOX_QUEUE} <= queues
+    assert {events.INBOUND_QUEUE, events.OUTBOX_QUEUE} <= queues
     # secrets are SecureString parameters the deploy tool creates (CloudFormation can only make plain Strings)
     assert not [r for r in resources.values() if r["Type"] == "AWS::SSM::Parameter"]
     from chalicelib.settings import SECRET_PARAMETERS

@@ -53,13 +53,44 @@ def test_only_the_dynamodb_stores_touch_the_state_table():
 def test_every_refusal_a_use_case_can_raise_has_an_http_status():
     import inspect
 
-    import app
+    from chalicelib.api.http import ERROR_STATUS
     from chalicelib.usecases import errors
 
     refusals = {cls for _, cls in inspect.getmembers(errors, inspect.isclass)
                 if issubclass(cls, errors.Refused) and cls is not errors.Refused}
-    assert refusals == set(app.ERROR_STATUS)
-    assert len(set(app.ERROR_STATUS.values())) == len(app.ERROR_STATUS)  # one meaning, one status
+    assert refusals == set(ERROR_STATUS)
+    assert len(set(ERROR_STATUS.values())) == len(ERROR_STATUS)  # one meaning, one status
+
+
+def chalice_imports(path: Path) -> set[str]:
+    return {name for name in imports(path) if name == "chalice" or name.startswith("chalice.")}
+
+
+def test_only_app_py_and_the_blueprints_import_chalice():
+    """Routing is wiring: ``app.py`` creates the app and registers the blueprints of ``chalicelib/api``; no other
+    module of the deployed code imports Chalice."""
+    users = [str(p.relative_to(ROOT)) for p in [ROOT / "app.py", *modules("chalicelib")] if chalice_imports(p)]
+    assert users and all(p == "app.py" or p.startswith("chalicelib/api/") for p in users), users
+    assert "app.py" in users
+
+
+@pytest.mark.parametrize("path", [p for p in modules("chalicelib") if "api" not in p.relative_to(ROOT).parts[1:2]],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_nothing_below_the_blueprints_imports_them(path):
+    """Use cases, the domain, channels, stores and pages never reach back up into the HTTP layer (or app.py)."""
+    names = imports(path) | {f"{node.module}.{alias.name}" for node in ast.walk(ast.parse(path.read_text()))
+                             if isinstance(node, ast.ImportFrom) and node.module for alias in node.names}
+    bad = {name for name in names if name == "app" or name == "chalicelib.api" or name.startswith("chalicelib.api.")}
+    assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}: only app.py registers the blueprints"
+
+
+def test_app_py_is_wiring_only():
+    """``app.py`` creates the app, adds the telemetry middleware and registers blueprints: no route is declared
+    in it, and each area's routes live in its own blueprint module."""
+    tree = ast.parse((ROOT / "app.py").read_text())
+    decorators = [ast.unparse(d) for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                  for d in node.decorator_list]
+    assert decorators == ["app.middleware('all')"]
 
 
 def test_the_local_stage_polls_a_local_stand_in_never_x(settings):

@@ -1,0 +1,96 @@
+"""The agents' web inbox under ``/inbox``: pages and forms, rendered by ``chalicelib.web.inbox_page``."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import refusal_status
+from chalicelib.bootstrap import services
+
+bp = Blueprint(__name__)
+
+FORM = ["application/x-www-form-urlencoded"]
+
+
+def _web(answer: Callable[[Any], tuple[int, str, dict[str, Any]]]) -> Response:
+    """Web inbox pages: ``chalicelib.web.inbox_page`` reads the request (session cookie, form, CSRF token) and renders
+    what the use case answers; a refusal keeps the status ``ERROR_STATUS`` gives it."""
+    from chalicelib.web.inbox_page import Web
+
+    status, body, headers = answer(Web(services(), bp.current_request, refusal_status))
+    return Response(body=body, status_code=status, headers=headers)
+
+
+@bp.route("/inbox", methods=["GET"])
+def inbox_home():
+    from chalicelib.usecases.inbox import desks
+
+    return _web(lambda web: web.home(desks))
+
+
+@bp.route("/inbox/sign-in", methods=["GET"])
+def inbox_sign_in_form():
+    return _web(lambda web: web.sign_in_form())
+
+
+@bp.route("/inbox/sign-in", methods=["POST"], content_types=FORM)
+def inbox_sign_in():
+    from chalicelib.usecases.inbox import sign_in
+
+    return _web(lambda web: web.sign_in(sign_in))
+
+
+@bp.route("/inbox/sign-out", methods=["POST"], content_types=FORM)
+def inbox_sign_out():
+    return _web(lambda web: web.sign_out())
+
+
+@bp.route("/inbox/next", methods=["POST"], content_types=FORM)
+def inbox_next():
+    from chalicelib.usecases.inbox import next_ticket
+
+    return _web(lambda web: web.take_next(next_ticket))
+
+
+@bp.route("/inbox/oversight", methods=["GET"])
+def inbox_oversight():
+    from chalicelib.usecases.inbox import oversight
+
+    return _web(lambda web: web.oversight(oversight))
+
+
+@bp.route("/inbox/labels.csv", methods=["GET"])
+def inbox_labels():
+    from chalicelib.usecases.inbox import labels
+
+    return _web(lambda web: web.labels_csv(labels))
+
+
+@bp.route("/inbox/tickets/{ticket_id}", methods=["GET"])
+def inbox_ticket(ticket_id):
+    from chalicelib.usecases.inbox import show
+
+    return _web(lambda web: web.ticket(ticket_id, show))
+
+
+@bp.route("/inbox/tickets/{ticket_id}/{action}", methods=["POST"], content_types=FORM)
+def inbox_act(ticket_id, action):
+    from chalicelib.usecases import inbox
+
+    def call(svc: Any, agent: Any, form: dict[str, Any]) -> Any:
+        if action == "link":
+            return inbox.link(svc, agent, form)
+        return inbox.act(svc, agent, ticket_id, action, lambda: form)
+
+    known = action in inbox.TICKET_ACTIONS or action == "link"
+    return _web(lambda web: web.act(ticket_id, action, call if known else None))
+
+
+@bp.route("/inbox/assets/{name}", methods=["GET"])
+def inbox_asset(name):
+    from chalicelib.web.inbox_page import asset_page
+
+    status, body, headers = asset_page(name)
+    return Response(body=body, status_code=status, headers=headers)
