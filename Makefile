@@ -29,7 +29,7 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(PY) -m pytest -q tests/e2e
 
-lint: $(STAMP)  ## the infra template, the brand config, IAM least privilege, ruff, and mypy (strict on the domain; see pyproject.toml)
+lint: $(STAMP)  ## the infra template, the brand config, IAM least privilege, ruff, and mypy (strict on chalicelib and app.py; see pyproject.toml)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	$(PY) -m tools.check_config --quiet
 	$(PY) -m tools.check_policy

@@ -3,7 +3,10 @@ each parses the request, calls one use case (chalicelib/usecases, by the same na
 with ``chalicelib.api.http.ERROR_STATUS``."""
 from __future__ import annotations
 
-from chalice import Chalice
+from collections.abc import Callable
+from typing import Any
+
+from chalice.app import Chalice
 
 from chalicelib.api import admin, agents, events, inbox, local, status, webhooks
 from chalicelib.api.events import (  # Lambda's handlers for the queues and schedules: app.<name>
@@ -26,7 +29,7 @@ app = Chalice(app_name="responder")
 
 
 @app.middleware("all")
-def telemetry(event, get_response):
+def telemetry(event: Any, get_response: Callable[[Any], Any]) -> Any:
     logger.append_keys(stage=services().settings.stage)
     uncorrelate()  # a ticket reference is one request's or one record's, never the next invocation's
     try:

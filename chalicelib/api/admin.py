@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
-from chalicelib.api.http import answer, json_object
+from chalicelib.api.http import answer, json_object, request_body
 from chalicelib.bootstrap import services
 
 bp = Blueprint(__name__)
@@ -26,39 +26,39 @@ def _admin(call: Callable[[Any], Any], status: int = 200) -> Any:
 
 
 def _body() -> Any:
-    return json_object(bp.current_request.raw_body)
+    return json_object(request_body(bp.current_request))
 
 
 @bp.route("/admin/rota", methods=["GET"])
-def admin_rota():
+def admin_rota() -> Any:
     from chalicelib.usecases.admin import rota
 
     return _admin(rota)
 
 
 @bp.route("/admin/backlog/{desk}", methods=["GET"])
-def admin_backlog(desk):
+def admin_backlog(desk: str) -> Any:
     from chalicelib.usecases.admin import backlog
 
     return _admin(lambda svc: backlog(svc, desk))
 
 
 @bp.route("/admin/acknowledgements", methods=["GET"])
-def admin_acknowledgements():
+def admin_acknowledgements() -> Any:
     from chalicelib.usecases.admin import acknowledgements
 
     return _admin(acknowledgements)
 
 
 @bp.route("/admin/incidents", methods=["GET"])
-def list_incidents():
+def list_incidents() -> Any:
     from chalicelib.usecases.incidents import list_incidents as incidents
 
     return _admin(lambda svc: {"incidents": [i.to_dict() for i in incidents(svc)]})
 
 
 @bp.route("/admin/incidents", methods=["POST"], content_types=["application/json"])
-def declare_incident():
+def declare_incident() -> Any:
     from chalicelib.usecases.incidents import declare
 
     return _admin(lambda svc: declare(svc, _body()).to_dict(), status=201)
@@ -71,17 +71,17 @@ def _change_incident(incident_id: str, *, resolve: bool) -> Any:
 
 
 @bp.route("/admin/incidents/{incident_id}", methods=["POST"], content_types=["application/json"])
-def update_incident(incident_id):
+def update_incident(incident_id: str) -> Any:
     return _change_incident(incident_id, resolve=False)
 
 
 @bp.route("/admin/incidents/{incident_id}/resolve", methods=["POST"], content_types=["application/json"])
-def resolve_incident(incident_id):
+def resolve_incident(incident_id: str) -> Any:
     return _change_incident(incident_id, resolve=True)
 
 
 @bp.route("/admin/customers/{identity}", methods=["DELETE"])
-def forget_customer(identity):
+def forget_customer(identity: str) -> Any:
     from urllib.parse import unquote
 
     from chalicelib.usecases.privacy import forget_customer as forget
@@ -90,14 +90,14 @@ def forget_customer(identity):
 
 
 @bp.route("/admin/customer-links", methods=["POST"], content_types=["application/json"])
-def link_customers():
+def link_customers() -> Any:
     from chalicelib.usecases.customers import link
 
     return _admin(lambda svc: link(svc, _body()))
 
 
 @bp.route("/admin/customer-links/{identity}", methods=["DELETE"])
-def unlink_customer(identity):
+def unlink_customer(identity: str) -> Any:
     from urllib.parse import unquote
 
     from chalicelib.usecases.customers import unlink
@@ -106,7 +106,7 @@ def unlink_customer(identity):
 
 
 @bp.route("/admin/tickets/{ticket_id}", methods=["GET"])
-def show_ticket(ticket_id):
+def show_ticket(ticket_id: str) -> Any:
     from chalicelib.usecases.admin import ticket_view
 
     return _admin(lambda svc: ticket_view(svc, ticket_id))

@@ -4,7 +4,9 @@ The blueprint is named ``app`` so every function's handler stays ``app.<name>``:
 registers the telemetry middleware and this blueprint and re-exports these handlers."""
 from __future__ import annotations
 
-from chalice import Blueprint, Rate
+from typing import Any
+
+from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.bootstrap import services
 from chalicelib.sqs_batch import records_from_event, run_batch
@@ -17,7 +19,7 @@ OUTBOX_QUEUE = "responder-outbox"
 
 # ------------------------------------------------------------------------------------------------ queues
 @bp.on_sqs_message(queue=INBOUND_QUEUE, batch_size=10)
-def process_inbound(event):
+def process_inbound(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.usecases.deliver import SendDeadline
     from chalicelib.usecases.process import process_envelope
 
@@ -29,7 +31,7 @@ def process_inbound(event):
 
 
 @bp.on_sqs_message(queue=OUTBOX_QUEUE, batch_size=10)
-def deliver_outbox(event):
+def deliver_outbox(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.usecases.deliver import deliver_record
 
     svc = services()
@@ -39,42 +41,42 @@ def deliver_outbox(event):
 
 # ------------------------------------------------------------------------------------------------ schedules
 @bp.schedule(Rate(2, unit=Rate.MINUTES), name="poll_x")
-def poll_x(event):
+def poll_x(event: CloudWatchEvent) -> Any:
     from chalicelib.usecases.poll_x import poll_mentions
 
     return poll_mentions(services())
 
 
 @bp.schedule(Rate(2, unit=Rate.MINUTES), name="poll_bluesky")
-def poll_bluesky(event):
+def poll_bluesky(event: CloudWatchEvent) -> Any:
     from chalicelib.usecases.poll_bluesky import poll_notifications
 
     return poll_notifications(services())
 
 
 @bp.schedule(Rate(2, unit=Rate.MINUTES), name="poll_mastodon")
-def poll_mastodon(event):
+def poll_mastodon(event: CloudWatchEvent) -> Any:
     from chalicelib.usecases.poll_mastodon import poll_mentions
 
     return poll_mentions(services())
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="closing_time")
-def closing_time(event):
+def closing_time(event: CloudWatchEvent) -> Any:
     from chalicelib.usecases.closing_time import closing_time as run
 
     return run(services())
 
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="dispatch_outbox")
-def dispatch_outbox(event):
+def dispatch_outbox(event: CloudWatchEvent) -> Any:
     from chalicelib.usecases.waiting import dispatch
 
     return dispatch(services())
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="sla_watch")
-def sla_watch(event):
+def sla_watch(event: CloudWatchEvent) -> Any:
     from chalicelib.usecases.sla_watch import sla_watch as run
 
     return run(services())

@@ -2,10 +2,10 @@
 JSON-object body."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalice import Response
+from chalice.app import Request, Response
 
 from chalicelib.usecases import errors
 
@@ -34,7 +34,7 @@ def json_error(status: int, message: str, details: Any = None) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
 
-def answer(call: Callable[[], Any], status: int = 200, headers: dict[str, str] | None = None) -> Any:
+def answer(call: Callable[[], Any], status: int = 200, headers: dict[str, str | list[str]] | None = None) -> Any:
     """Run one use case; its refusal becomes a JSON error with the status ``ERROR_STATUS`` gives it."""
     try:
         result = call()
@@ -43,6 +43,17 @@ def answer(call: Callable[[], Any], status: int = 200, headers: dict[str, str] |
     if status == 200 and headers is None:
         return result
     return Response(body=result, status_code=status, headers=headers or {})
+
+
+def query_params(request: Request) -> Mapping[str, str]:
+    """The query string's parameters (the last value of a repeated one); none is an empty mapping."""
+    return request.query_params or {}
+
+
+def request_body(request: Request) -> bytes:
+    """The request body as bytes: Chalice decodes it to bytes, though its annotation also admits text."""
+    raw_body = request.raw_body
+    return raw_body if isinstance(raw_body, bytes) else raw_body.encode("utf-8")
 
 
 def json_object(raw_body: bytes | None) -> Any:

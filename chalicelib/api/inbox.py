@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import refusal_status
 from chalicelib.bootstrap import services
@@ -24,59 +24,59 @@ def _web(answer: Callable[[Any], tuple[int, str, dict[str, Any]]]) -> Response:
 
 
 @bp.route("/inbox", methods=["GET"])
-def inbox_home():
+def inbox_home() -> Response:
     from chalicelib.usecases.inbox import desks
 
     return _web(lambda web: web.home(desks))
 
 
 @bp.route("/inbox/sign-in", methods=["GET"])
-def inbox_sign_in_form():
+def inbox_sign_in_form() -> Response:
     return _web(lambda web: web.sign_in_form())
 
 
 @bp.route("/inbox/sign-in", methods=["POST"], content_types=FORM)
-def inbox_sign_in():
+def inbox_sign_in() -> Response:
     from chalicelib.usecases.inbox import sign_in
 
     return _web(lambda web: web.sign_in(sign_in))
 
 
 @bp.route("/inbox/sign-out", methods=["POST"], content_types=FORM)
-def inbox_sign_out():
+def inbox_sign_out() -> Response:
     return _web(lambda web: web.sign_out())
 
 
 @bp.route("/inbox/next", methods=["POST"], content_types=FORM)
-def inbox_next():
+def inbox_next() -> Response:
     from chalicelib.usecases.inbox import next_ticket
 
     return _web(lambda web: web.take_next(next_ticket))
 
 
 @bp.route("/inbox/oversight", methods=["GET"])
-def inbox_oversight():
+def inbox_oversight() -> Response:
     from chalicelib.usecases.inbox import oversight
 
     return _web(lambda web: web.oversight(oversight))
 
 
 @bp.route("/inbox/labels.csv", methods=["GET"])
-def inbox_labels():
+def inbox_labels() -> Response:
     from chalicelib.usecases.inbox import labels
 
     return _web(lambda web: web.labels_csv(labels))
 
 
 @bp.route("/inbox/tickets/{ticket_id}", methods=["GET"])
-def inbox_ticket(ticket_id):
+def inbox_ticket(ticket_id: str) -> Response:
     from chalicelib.usecases.inbox import show
 
     return _web(lambda web: web.ticket(ticket_id, show))
 
 
 @bp.route("/inbox/tickets/{ticket_id}/{action}", methods=["POST"], content_types=FORM)
-def inbox_act(ticket_id, action):
+def inbox_act(ticket_id: str, action: str) -> Response:
     from chalicelib.usecases import inbox
 
     def call(svc: Any, agent: Any, form: dict[str, Any]) -> Any:
@@ -89,7 +89,7 @@ def inbox_act(ticket_id, action):
 
 
 @bp.route("/inbox/assets/{name}", methods=["GET"])
-def inbox_asset(name):
+def inbox_asset(name: str) -> Response:
     from chalicelib.web.inbox_page import asset_page
 
     status, body, headers = asset_page(name)

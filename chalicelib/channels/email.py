@@ -23,7 +23,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from chalicelib.channels.signatures import SHA1, SHA256, rsa_public_key, verify_pkcs1_v15
@@ -49,7 +49,7 @@ _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 # --------------------------------------------------------------------------------------------------
 
 
-def is_valid_sns_url(url: Any, *, require_pem: bool = False) -> bool:
+def is_valid_sns_url(url: object, *, require_pem: bool = False) -> TypeGuard[str]:
     """True for ``https://sns.<region>.amazonaws.com[.cn]/…`` with no credentials or port in it."""
     if not isinstance(url, str) or not url:
         return False
@@ -68,7 +68,7 @@ def is_valid_sns_url(url: Any, *, require_pem: bool = False) -> bool:
     return True
 
 
-def string_to_sign(message: dict) -> bytes:
+def string_to_sign(message: object) -> bytes:
     """The canonical text SNS signs: ``Key\\nValue\\n`` for each signed key present, in AWS's order.
 
     Raises ``ValueError`` for an unknown ``Type`` or a missing/non-string required field.
@@ -76,6 +76,8 @@ def string_to_sign(message: dict) -> bytes:
     if not isinstance(message, dict):
         raise ValueError("SNS message must be a JSON object")
     kind = message.get("Type")
+    fields: tuple[str, ...]
+    optional: set[str]
     if kind == "Notification":
         fields, optional = _NOTIFICATION_FIELDS, {"Subject"}
     elif kind in _SUBSCRIPTION_TYPES:
@@ -93,7 +95,7 @@ def string_to_sign(message: dict) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
-def verify_sns_message(message: dict, fetch_cert: Callable[[str], bytes]) -> bool:
+def verify_sns_message(message: object, fetch_cert: Callable[[str], bytes]) -> bool:
     """True only when ``message`` carries a valid SNS signature from an SNS-hosted certificate.
 
     False (never an exception) for: a certificate URL that is not https / not an SNS host / not a
@@ -205,11 +207,11 @@ def certificate_rsa_key(pem: bytes) -> tuple[int, int]:
     return int.from_bytes(numbers[0][2], "big"), int.from_bytes(numbers[1][2], "big")
 
 
-def is_subscription_confirmation(message: dict) -> bool:
+def is_subscription_confirmation(message: object) -> bool:
     return isinstance(message, dict) and message.get("Type") == "SubscriptionConfirmation"
 
 
-def subscribe_url(message: dict) -> str:
+def subscribe_url(message: object) -> str:
     """The ``SubscribeURL`` to GET to confirm the subscription; ``ValueError`` unless it is an SNS https URL."""
     url = message.get("SubscribeURL") if isinstance(message, dict) else None
     if not is_valid_sns_url(url):
@@ -222,7 +224,7 @@ def subscribe_url(message: dict) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def parse_sns_notification(message: dict) -> list[Mention]:
+def parse_sns_notification(message: object) -> list[Mention]:
     """The customer e-mail in one SNS notification, or ``[]`` when it is not something to answer.
 
     ``[]`` for: SES notification types other than ``Received`` (Bounce, Complaint, Delivery, the SES
@@ -437,18 +439,19 @@ def html_to_text(html: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _verdict_failed(receipt: dict, key: str) -> bool:
+def _verdict_failed(receipt: dict[str, Any], key: str) -> bool:
     verdict = receipt.get(key)
     return isinstance(verdict, dict) and str(verdict.get("status", "")).upper() == "FAIL"
 
 
-def _raw_content(notification: dict, receipt: dict) -> bytes:
+def _raw_content(notification: dict[str, Any], receipt: dict[str, Any]) -> bytes:
     content = notification.get("content")
     if not isinstance(content, str) or not content:
         raise ValueError(
             "SES notification has no 'content' (the receipt rule must use an SNS action, not S3)"
         )
-    action = receipt.get("action") if isinstance(receipt.get("action"), dict) else {}
+    raw_action = receipt.get("action")
+    action: dict[str, Any] = raw_action if isinstance(raw_action, dict) else {}
     if str(action.get("encoding", "UTF8")).upper() == "BASE64":
         try:
             return base64.b64decode("".join(content.split()), validate=True)
@@ -481,11 +484,12 @@ def _looks_like_address(addr: str) -> bool:
     return bool(local) and bool(domain) and " " not in addr
 
 
-def _sender(msg: EmailMessage, mail: dict) -> tuple[str, str]:
+def _sender(msg: EmailMessage, mail: dict[str, Any]) -> tuple[str, str]:
     found = _addresses(_header(msg, "From"))
     if found:
         return found[0]
-    common = mail.get("commonHeaders") if isinstance(mail.get("commonHeaders"), dict) else {}
+    raw_common = mail.get("commonHeaders")
+    common: dict[str, Any] = raw_common if isinstance(raw_common, dict) else {}
     for candidate in common.get("from") or []:
         if isinstance(candidate, str):
             found = _addresses(candidate)
@@ -518,8 +522,6 @@ def _header_date(msg: EmailMessage) -> datetime | None:
     try:
         parsed = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if parsed is None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
@@ -555,7 +557,7 @@ def _first_msg_id(value: str) -> str:
     return bare if "@" in bare else ""
 
 
-def _recipients(receipt: dict, mail: dict) -> list[str]:
+def _recipients(receipt: dict[str, Any], mail: dict[str, Any]) -> list[str]:
     for source in (receipt.get("recipients"), mail.get("destination")):
         if isinstance(source, list):
             return [r.strip().lower() for r in source if isinstance(r, str) and r.strip()]

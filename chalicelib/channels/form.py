@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from chalicelib.domain.mention import Mention
 
@@ -127,7 +128,7 @@ def is_honeypot_spam(form: ContactForm) -> bool:
     return bool(form.website and form.website.strip())
 
 
-def load_form(raw_body: bytes, *, content_type: str | None = None) -> ContactForm:
+def load_form(raw_body: object, *, content_type: str | None = None) -> ContactForm:
     """Size limit, decoding and validation of one submission; ``FormError`` on any failure."""
     if raw_body is None:
         raw_body = b""
@@ -241,7 +242,7 @@ def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
     return errors
 
 
-def _human(error: dict[str, Any]) -> str:
+def _human(error: ErrorDetails) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind in _MESSAGES:

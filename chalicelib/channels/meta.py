@@ -87,7 +87,7 @@ def subscribe_challenge(params: Mapping[str, str], verify_token: str) -> str | N
 
 
 def parse(
-    payload: dict,
+    payload: dict[str, Any],
     *,
     page_ids: set[str] | frozenset[str] = frozenset(),
     ig_ids: set[str] | frozenset[str] = frozenset(),
@@ -298,7 +298,8 @@ def _attachments(value: Any, path: str) -> list[dict[str, str]]:
     noted: list[dict[str, str]] = []
     for index, item in enumerate(items):
         item = _obj(item, f"{path}[{index}]")
-        payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
+        raw_payload = item.get("payload")
+        payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
         note = {"type": _str(item.get("type")) or "unknown"}
         url = payload.get("url")
         if isinstance(url, str) and url:
@@ -312,7 +313,7 @@ def _attachments(value: Any, path: str) -> list[dict[str, str]]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _obj(value: Any, path: str, *, required: bool = True) -> dict:
+def _obj(value: Any, path: str, *, required: bool = True) -> dict[str, Any]:
     if value is None and not required:
         return {}
     if not isinstance(value, dict):
@@ -320,7 +321,7 @@ def _obj(value: Any, path: str, *, required: bool = True) -> dict:
     return value
 
 
-def _list(value: Any, path: str) -> list:
+def _list(value: Any, path: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):

@@ -111,7 +111,8 @@ class MetaSender:
         raise self._error(response, body)
 
     def _error(self, response: requests.Response, body: dict[str, Any]) -> SendError:
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        raw_error = body.get("error")
+        error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
         code = _int_or_none(error.get("code"))
         subcode = _int_or_none(error.get("error_subcode"))
         status = response.status_code

@@ -6,7 +6,7 @@ Rate-limit headers are read from the last HTTP response seen by the client's ``r
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -97,13 +97,13 @@ class XApi:
         self.client.session.hooks["response"].append(self._record_response)
         # tweepy sets no timeout: a call that hangs would hold the Lambda (and, for an acknowledgement sent while
         # processing, the inbound batch) until its own timeout
-        request = self.client.session.request
+        request: Callable[..., requests.Response] = self.client.session.request
 
         def request_with_timeout(method: str, url: str, **kwargs: Any) -> requests.Response:
             kwargs.setdefault("timeout", timeout)
             return request(method, url, **kwargs)
 
-        self.client.session.request = request_with_timeout  # type: ignore[method-assign]
+        self.client.session.request = request_with_timeout
 
     # -- rate-limit bookkeeping -------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """pynamodb models. Table names and the endpoint are bound once by ``bind_models`` (see bootstrap)."""
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -15,7 +17,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 
-class MentionsByAuthor(GlobalSecondaryIndex):
+class MentionsByAuthor(GlobalSecondaryIndex["MentionModel"]):
     """A customer's mentions, for erasure: keys only (the mention's ``pk`` and its author)."""
 
     class Meta:
@@ -44,14 +46,17 @@ class MentionModel(Model):
     by_author = MentionsByAuthor()
 
 
-class TimelineEvent(MapAttribute):
+class TimelineEvent(MapAttribute[str, Any]):
+    def __init__(self, **attributes: Any) -> None:
+        super().__init__(**attributes)  # type: ignore[no-untyped-call]  # pynamodb leaves it unannotated
+
     at = UTCDateTimeAttribute()
     kind = UnicodeAttribute()
     detail = UnicodeAttribute(null=True)
     reply = JSONAttribute(null=True)  # on a ``replied`` entry: the agent's answer (agent, request_id, text)
 
 
-class BacklogIndex(GlobalSecondaryIndex):
+class BacklogIndex(GlobalSecondaryIndex["TicketModel"]):
     class Meta:
         index_name = "backlog"
         projection = AllProjection()
@@ -60,7 +65,7 @@ class BacklogIndex(GlobalSecondaryIndex):
     backlog_order = UnicodeAttribute(range_key=True)
 
 
-class OpenWorkIndex(GlobalSecondaryIndex):
+class OpenWorkIndex(GlobalSecondaryIndex["TicketModel"]):
     class Meta:
         index_name = "open_work"
         projection = AllProjection()
@@ -69,7 +74,7 @@ class OpenWorkIndex(GlobalSecondaryIndex):
     first_contact_at = UnicodeAttribute(range_key=True)
 
 
-class TicketsByCustomer(GlobalSecondaryIndex):
+class TicketsByCustomer(GlobalSecondaryIndex["TicketModel"]):
     class Meta:
         index_name = "by_customer"
         projection = KeysOnlyProjection()
@@ -128,7 +133,7 @@ class TicketModel(Model):
     by_customer = TicketsByCustomer()
 
 
-class IdentitiesByCustomer(GlobalSecondaryIndex):
+class IdentitiesByCustomer(GlobalSecondaryIndex["CustomerIdentityModel"]):
     class Meta:
         index_name = "by_customer"
         projection = AllProjection()
@@ -165,13 +170,13 @@ class StateModel(Model):
     sk = UnicodeAttribute(range_key=True)
     value = JSONAttribute(null=True)
     ref = UnicodeAttribute(null=True)
-    count = NumberAttribute(null=True)  # atomic counters (form rate limit, answers, spend in micro-dollars)
+    count = NumberAttribute(null=True)  # type: ignore[assignment]  # shadows Model.count(); atomic counters (form rate limit, answers, spend in micro-dollars)
     lease = UnicodeAttribute(null=True)  # outbox: the sending lease's expiry (fixed-width UTC), until sent
     tat = NumberAttribute(null=True)  # outbound rate: the theoretical arrival time (epoch seconds) of the next send
     expires_at = TTLAttribute(null=True)
 
 
-ALL_MODELS = (MentionModel, TicketModel, CustomerIdentityModel, StateModel)
+ALL_MODELS: tuple[type[Model], ...] = (MentionModel, TicketModel, CustomerIdentityModel, StateModel)
 
 
 def bind_models(*, region: str, endpoint_url: str | None, tables: dict[type[Model], str]) -> None:

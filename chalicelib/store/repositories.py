@@ -39,10 +39,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import fields
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.models import Model
 
 from chalicelib.domain.busy import hour_ceil, hour_floor
 from chalicelib.domain.decision import TriageDecision
@@ -143,9 +144,12 @@ def _update_tat_or_old(item: Any, actions: list[Any], condition: Any) -> tuple[f
     return (float(tat) if tat is not None else None), None
 
 
-def _get(model: Any, *keys: str, consistent: bool = False) -> Any:
+_M = TypeVar("_M", bound=Model)
+
+
+def _get(model: type[_M], hash_key: str, range_key: str | None = None, *, consistent: bool = False) -> _M | None:
     try:
-        return model.get(*keys, consistent_read=consistent)
+        return model.get(hash_key, range_key, consistent_read=consistent)
     except model.DoesNotExist:
         return None
 
@@ -536,7 +540,7 @@ class DynamoAllowance(_State):
         busy = self._seen_tat.get(channel, 0.0) > at
         same_day = charge is not None and self._seen_day.get(channel) == charge.day
         for _ in range(4):
-            actions: list[Any] = [StateModel.expires_at.set(timedelta(days=2))]
+            actions: list[Any] = [StateModel.expires_at.set(timedelta(days=2))]  # type: ignore[arg-type]  # a TTL takes a timedelta (from now)
             if busy:
                 actions.append(StateModel.tat.add(interval))
                 condition = (StateModel.tat > at) & (StateModel.tat <= at + ahead)
