@@ -587,10 +587,10 @@ def triage(
                    urgent=priority == "urgent", text=text)
     model = _default_scorer() if use_scorer else None
     probabilities = model.probabilities(text, read) if model is not None else {}
-    thresholds = {**(_thresholds(model) if model is not None else {}), **book.overrides}
+    thresholds = {**(dict(model.thresholds) if model is not None else {}), **book.overrides}
     reply = _reply(book, intent=intent, priority=priority, asks=asks, score=score, fired=fired, channel=channel,
                    tagged=tagged, passed_on=bool(passed_on) and not link_only, probabilities=probabilities,
-                   thresholds=thresholds, mixed=bool(_MIXED.search(clean.replace("\u2019", "'"))))
+                   thresholds=thresholds, mixed=bool(_MIXED.search(clean)))  # normalise made the quotes plain
     ack = reply.answer
     reasons.extend(TriageDecision(intent=Intent(intent), answered=ack, why=reply.why, tone=maybe_tone(reply.tone),
                                   confidence=reply.confidence).lines)
@@ -657,10 +657,6 @@ def _default_scorer() -> Any:
     except ImportError:
         return None
     return default_scorer()
-
-
-def _thresholds(model: Any) -> dict[str, float]:
-    return dict(model.thresholds)
 
 
 def signals(scores: dict[str, float], sentiment_score: float | None, *, asks: bool, passed_on: bool,
