@@ -184,7 +184,7 @@ def parse_config(text: str, source: str = "<config>") -> BrandConfig:
 
 
 def _problems_from(
-    exc: ValidationError, data: dict[str, Any], lines: Mapping[Location, int], source: str
+    exc: ValidationError, data: Mapping[str, object], lines: Mapping[Location, int], source: str
 ) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = [_make(source, lines, list(loc), message) for loc, message in cross_check(data)]
     for error in exc.errors(include_url=False):

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain import jsonvalue as jv
+from chalicelib.domain.jsonvalue import JsonObject, is_object
 from chalicelib.store.ports import Queues
 from chalicelib.telemetry import count, logger, uncorrelate
 
@@ -38,20 +40,29 @@ class Record:
         return json.loads(self.body)
 
 
-def records_from_event(event: dict[str, Any]) -> list[Record]:
-    return [
-        Record(
-            message_id=r.get("messageId", ""),
-            receipt_handle=r.get("receiptHandle", ""),
-            body=r.get("body", ""),
-            receive_count=int((r.get("attributes") or {}).get("ApproximateReceiveCount", "1")),
-        )
-        for r in event.get("Records", [])
-    ]
+def _record(record: object) -> Record:
+    if not is_object(record):
+        raise TypeError("an SQS record is not an object")
+    attributes = record.get("attributes") or {}
+    if not is_object(attributes):
+        raise TypeError("an SQS record's attributes are not an object")
+    receive_count = attributes.get("ApproximateReceiveCount", "1")
+    if not isinstance(receive_count, (str, int, float)):
+        raise TypeError("an SQS record's ApproximateReceiveCount is not a number")
+    return Record(message_id=jv.text(record, "messageId"), receipt_handle=jv.text(record, "receiptHandle"),
+                  body=jv.text(record, "body"), receive_count=int(receive_count))
+
+
+def records_from_event(event: JsonObject) -> list[Record]:
+    """The records of an SQS event (Lambda's ``Records``); ``TypeError`` for an event not of that shape."""
+    records = event.get("Records", [])
+    if not isinstance(records, list):
+        raise TypeError("the SQS event's Records is not a list")
+    return [_record(r) for r in records]
 
 
 def run_batch(records: Iterable[Record], handle: Callable[[Record], Any], *, queue_name: str,
-              queues: Queues) -> dict[str, Any]:
+              queues: Queues) -> dict[str, str | int]:
     records = list(records)
     done: list[Record] = []
     failed: list[tuple[Record, str]] = []
@@ -71,7 +82,7 @@ def run_batch(records: Iterable[Record], handle: Callable[[Record], Any], *, que
             count("RecordsFailed", queue=queue_name)
             failed.append((record, f"{type(exc).__name__}: {exc}"))
     uncorrelate()
-    summary = {"queue": queue_name, "succeeded": len(done), "failed": len(failed)}
+    summary: dict[str, str | int] = {"queue": queue_name, "succeeded": len(done), "failed": len(failed)}
     if failed:
         if done:
             queues.delete(queue_name, [r.receipt_handle for r in done])

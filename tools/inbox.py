@@ -43,6 +43,8 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from chalicelib.usecases.desk.commands import Action
+
 app = typer.Typer(help="The agents' inbox in a terminal (a client of the /agent JSON API)", no_args_is_help=True)
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -159,8 +161,8 @@ def call(method: str, path: str, body: dict[str, Any] | None = None, *, signed_i
     return answer
 
 
-def _ticket_path(ticket_id: str, action: str = "") -> str:
-    return f"/agent/tickets/{quote(ticket_id.strip(), safe='')}" + (f"/{action}" if action else "")
+def _ticket_path(ticket_id: str, action: Action | None = None) -> str:
+    return f"/agent/tickets/{quote(ticket_id.strip(), safe='')}" + (f"/{action.value}" if action else "")
 
 
 def _print_json(data: Any) -> None:
@@ -345,7 +347,7 @@ def next_ticket(desk: str = typer.Argument(None, help="one of your desks (defaul
 @app.command()
 def claim(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool = JSON_OPTION) -> None:
     """Take one named ticket (waiting in its queue, or waiting for the customer's answer) and show it."""
-    data = call("POST", _ticket_path(ticket_id, "claim"), {})
+    data = call("POST", _ticket_path(ticket_id, Action.CLAIM), {})
     if as_json:
         _print_json(data)
         return
@@ -552,7 +554,7 @@ def reply(ticket_id: str = typer.Argument(..., metavar="TICKET"),
           as_json: bool = JSON_OPTION) -> None:
     """Answer the customer on their own channel (where they last wrote), through the outbox."""
     text = _text_argument(text, "reply")
-    data = call("POST", _ticket_path(ticket_id, "reply"),
+    data = call("POST", _ticket_path(ticket_id, Action.REPLY),
                 {"text": text, "private": private, "request_id": request_id or uuid.uuid4().hex})
     if as_json:
         _print_json(data)
@@ -574,7 +576,7 @@ def note(ticket_id: str = typer.Argument(..., metavar="TICKET"),
          text: str = typer.Argument(..., help="the note, or - to read it from stdin"),
          as_json: bool = JSON_OPTION) -> None:
     """An internal note on the ticket (never sent to the customer)."""
-    data = call("POST", _ticket_path(ticket_id, "note"), {"text": _text_argument(text, "note")})
+    data = call("POST", _ticket_path(ticket_id, Action.NOTE), {"text": _text_argument(text, "note")})
     if as_json:
         _print_json(data)
         return
@@ -585,7 +587,7 @@ def note(ticket_id: str = typer.Argument(..., metavar="TICKET"),
 def transfer(ticket_id: str = typer.Argument(..., metavar="TICKET"), desk: str = typer.Argument(...),
              as_json: bool = JSON_OPTION) -> None:
     """Move the ticket to another desk's queue (the holder, or a lead)."""
-    data = call("POST", _ticket_path(ticket_id, "transfer"), {"desk": desk})
+    data = call("POST", _ticket_path(ticket_id, Action.TRANSFER), {"desk": desk})
     if as_json:
         _print_json(data)
         return
@@ -594,7 +596,7 @@ def transfer(ticket_id: str = typer.Argument(..., metavar="TICKET"), desk: str =
                       f"({ticket.get('status')}).", "green"))
 
 
-def _simple(action: str, ticket_id: str, as_json: bool) -> dict[str, Any]:
+def _simple(action: Action, ticket_id: str, as_json: bool) -> dict[str, Any]:
     data = call("POST", _ticket_path(ticket_id, action), {})
     if as_json:
         _print_json(data)
@@ -604,7 +606,7 @@ def _simple(action: str, ticket_id: str, as_json: bool) -> dict[str, Any]:
 @app.command()
 def release(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool = JSON_OPTION) -> None:
     """Give the ticket back: to its desk's queue, or, once answered, to wait for the customer."""
-    ticket = _simple("release", ticket_id, as_json)
+    ticket = _simple(Action.RELEASE, ticket_id, as_json)
     if not as_json:
         where = "back in the queue of desk" if ticket.get("status") == "waiting" else "waiting for the customer on desk"
         console.print(txt(f"Released ticket {ticket.get('ticket_id')}: {where} {ticket.get('desk')}.", "green"))
@@ -613,7 +615,7 @@ def release(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: boo
 @app.command()
 def resolve(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool = JSON_OPTION) -> None:
     """Resolve the ticket (the customer writing again within the reopen window reopens it)."""
-    ticket = _simple("resolve", ticket_id, as_json)
+    ticket = _simple(Action.RESOLVE, ticket_id, as_json)
     if not as_json:
         console.print(txt(f"Resolved ticket {ticket.get('ticket_id')}.", "green"))
 
@@ -621,7 +623,7 @@ def resolve(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: boo
 @app.command()
 def reopen(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool = JSON_OPTION) -> None:
     """Put a resolved ticket back in play, held by you (to answer again)."""
-    ticket = _simple("reopen", ticket_id, as_json)
+    ticket = _simple(Action.REOPEN, ticket_id, as_json)
     if not as_json:
         console.print(txt(f"Reopened ticket {ticket.get('ticket_id')}; you hold it until "
                           f"{when(ticket.get('claim_expires_at'), '%H:%M')}.", "green"))
@@ -655,7 +657,7 @@ def label(ticket_id: str = typer.Argument(..., metavar="TICKET"),
     body: dict[str, Any] = {"intent": intent}
     if urgent is not None:
         body["urgent"] = urgent
-    data = call("POST", _ticket_path(ticket_id, "label"), body)
+    data = call("POST", _ticket_path(ticket_id, Action.LABEL), body)
     if as_json:
         _print_json(data)
         return

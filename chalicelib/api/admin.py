@@ -91,9 +91,9 @@ def forget_customer(identity: str) -> Any:
 
 @bp.route("/admin/customer-links", methods=["POST"], content_types=["application/json"])
 def link_customers() -> Any:
-    from chalicelib.usecases.customers import link
+    from chalicelib.usecases.customers import link, link_request
 
-    return _admin(lambda svc: link(svc, _body()))
+    return _admin(lambda svc: link(svc, *link_request(_body())).to_json())
 
 
 @bp.route("/admin/customer-links/{identity}", methods=["DELETE"])

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice.app import Blueprint
 
-from chalicelib.api.http import answer, json_error, json_object, query_params, request_body
+from chalicelib.api.http import answer, json_error, json_object, query_params, refusal_status, request_body
 from chalicelib.bootstrap import services
 from chalicelib.usecases import errors
 
@@ -15,12 +15,12 @@ bp = Blueprint(__name__)
 
 def _agent_call(call: Callable[[Any, Any], Any], status: int = 200) -> Any:
     """Agent endpoints: the sign-in token (``Authorization: Bearer``) names the agent, then the use case."""
-    from chalicelib.usecases import inbox
+    from chalicelib.usecases.desk import access
 
     svc = services()
 
     def run() -> Any:
-        agent = inbox.authenticate(svc, inbox.bearer(bp.current_request.headers.get("authorization")))
+        agent = access.authenticate(svc, access.bearer(bp.current_request.headers.get("authorization")))
         return call(svc, agent)
 
     return answer(run, status=status)
@@ -32,64 +32,66 @@ def _body() -> Any:
 
 @bp.route("/agent/sign-in", methods=["POST"], content_types=["application/json"])
 def agent_sign_in() -> Any:
-    from chalicelib.usecases.inbox import sign_in
+    from chalicelib.usecases.desk import access, views
+    from chalicelib.usecases.desk.commands import SignIn
 
-    return answer(lambda: sign_in(services(), _body()))
+    svc = services()
+    return answer(lambda: views.signed_in(svc, access.sign_in(svc, SignIn.from_json(_body()))).to_json())
 
 
 @bp.route("/agent/me", methods=["GET"])
 def agent_me() -> Any:
-    from chalicelib.usecases.inbox import desks
+    from chalicelib.usecases.desk.views import desks
 
-    return _agent_call(desks)
+    return _agent_call(lambda svc, agent: desks(svc, agent).to_json())
 
 
 @bp.route("/agent/next", methods=["POST"], content_types=["application/json"])
 def agent_next() -> Any:
-    from chalicelib.usecases.inbox import next_ticket
+    from chalicelib.usecases.desk.claims import next_ticket
+    from chalicelib.usecases.desk.commands import Next
+    from chalicelib.usecases.desk.views import with_view
 
-    def run(svc: Any, agent: Any) -> Any:
-        desk = _body().get("desk")
-        if desk is not None and not isinstance(desk, str):
-            raise errors.Invalid("desk must be a desk id", details={"desk": "not a string"})
-        return next_ticket(svc, agent, desk or None)
-
-    return _agent_call(run)
+    return _agent_call(lambda svc, agent: with_view(svc, agent, next_ticket(svc, agent, Next.from_json(_body()).desk)))
 
 
 @bp.route("/agent/tickets/{ticket_id}", methods=["GET"])
 def agent_show(ticket_id: str) -> Any:
-    from chalicelib.usecases.inbox import show
+    from chalicelib.usecases.desk.views import show
 
-    return _agent_call(lambda svc, agent: show(svc, agent, ticket_id))
+    return _agent_call(lambda svc, agent: show(svc, agent, ticket_id).to_json())
 
 
 @bp.route("/agent/tickets/{ticket_id}/{action}", methods=["POST"], content_types=["application/json"])
 def agent_act(ticket_id: str, action: str) -> Any:
-    from chalicelib.usecases import inbox
+    from chalicelib.usecases.desk.commands import Given, ticket_action
+    from chalicelib.usecases.desk.views import act_and_view
 
-    if action not in inbox.TICKET_ACTIONS:  # before the sign-in check, as an unknown path would be
-        return json_error(404, f"no action {action}: use one of {', '.join(inbox.TICKET_ACTIONS)}")
-    return _agent_call(lambda svc, agent: inbox.act(svc, agent, ticket_id, action, _body))
+    try:
+        known = ticket_action(action)
+    except errors.NotFound as exc:  # before the sign-in check, as an unknown path would be
+        return json_error(refusal_status(exc), exc.message)
+    return _agent_call(lambda svc, agent: act_and_view(svc, agent, ticket_id, known, Given.of_json(_body)))
 
 
 @bp.route("/agent/customer-links", methods=["POST"], content_types=["application/json"])
 def agent_link() -> Any:
-    from chalicelib.usecases.inbox import link
+    from chalicelib.usecases.desk.actions import link
+    from chalicelib.usecases.desk.commands import Link
 
-    return _agent_call(lambda svc, agent: link(svc, agent, _body()))
+    return _agent_call(lambda svc, agent: link(svc, agent, Link.from_json(_body())).to_json())
 
 
 @bp.route("/agent/oversight", methods=["GET"])
 def agent_oversight() -> Any:
-    from chalicelib.usecases.inbox import oversight
+    from chalicelib.usecases.desk.oversight import oversight
 
-    return _agent_call(oversight)
+    return _agent_call(lambda svc, agent: oversight(svc, agent).to_json())
 
 
 @bp.route("/agent/labels", methods=["GET"])
 def agent_labels() -> Any:
-    from chalicelib.usecases.inbox import labels
+    from chalicelib.usecases.desk.oversight import labels
 
     since = query_params(bp.current_request).get("since")
-    return _agent_call(lambda svc, agent: labels(svc, agent, since))
+    return _agent_call(lambda svc, agent: labels(svc, agent, since).to_json())

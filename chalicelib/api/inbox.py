@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import refusal_status
 from chalicelib.bootstrap import services
 
+if TYPE_CHECKING:
+    from chalicelib.web.inbox_page import Page, Web
+
 bp = Blueprint(__name__)
 
 FORM = ["application/x-www-form-urlencoded"]
 
 
-def _web(answer: Callable[[Any], tuple[int, str, dict[str, Any]]]) -> Response:
+def _web(answer: Callable[[Web], Page]) -> Response:
     """Web inbox pages: ``chalicelib.web.inbox_page`` reads the request (session cookie, form, CSRF token) and renders
     what the use case answers; a refusal keeps the status ``ERROR_STATUS`` gives it."""
     from chalicelib.web.inbox_page import Web
@@ -25,7 +28,7 @@ def _web(answer: Callable[[Any], tuple[int, str, dict[str, Any]]]) -> Response:
 
 @bp.route("/inbox", methods=["GET"])
 def inbox_home() -> Response:
-    from chalicelib.usecases.inbox import desks
+    from chalicelib.usecases.desk.views import desks
 
     return _web(lambda web: web.home(desks))
 
@@ -37,7 +40,7 @@ def inbox_sign_in_form() -> Response:
 
 @bp.route("/inbox/sign-in", methods=["POST"], content_types=FORM)
 def inbox_sign_in() -> Response:
-    from chalicelib.usecases.inbox import sign_in
+    from chalicelib.usecases.desk.access import sign_in
 
     return _web(lambda web: web.sign_in(sign_in))
 
@@ -49,43 +52,37 @@ def inbox_sign_out() -> Response:
 
 @bp.route("/inbox/next", methods=["POST"], content_types=FORM)
 def inbox_next() -> Response:
-    from chalicelib.usecases.inbox import next_ticket
+    from chalicelib.usecases.desk.claims import next_ticket
 
     return _web(lambda web: web.take_next(next_ticket))
 
 
 @bp.route("/inbox/oversight", methods=["GET"])
 def inbox_oversight() -> Response:
-    from chalicelib.usecases.inbox import oversight
+    from chalicelib.usecases.desk.oversight import oversight
 
     return _web(lambda web: web.oversight(oversight))
 
 
 @bp.route("/inbox/labels.csv", methods=["GET"])
 def inbox_labels() -> Response:
-    from chalicelib.usecases.inbox import labels
+    from chalicelib.usecases.desk.oversight import labels
 
     return _web(lambda web: web.labels_csv(labels))
 
 
 @bp.route("/inbox/tickets/{ticket_id}", methods=["GET"])
 def inbox_ticket(ticket_id: str) -> Response:
-    from chalicelib.usecases.inbox import show
+    from chalicelib.usecases.desk.views import show
 
     return _web(lambda web: web.ticket(ticket_id, show))
 
 
 @bp.route("/inbox/tickets/{ticket_id}/{action}", methods=["POST"], content_types=FORM)
 def inbox_act(ticket_id: str, action: str) -> Response:
-    from chalicelib.usecases import inbox
+    from chalicelib.usecases.desk.actions import act
 
-    def call(svc: Any, agent: Any, form: dict[str, Any]) -> Any:
-        if action == "link":
-            return inbox.link(svc, agent, form)
-        return inbox.act(svc, agent, ticket_id, action, lambda: form)
-
-    known = action in inbox.TICKET_ACTIONS or action == "link"
-    return _web(lambda web: web.act(ticket_id, action, call if known else None))
+    return _web(lambda web: web.act(ticket_id, action, act))
 
 
 @bp.route("/inbox/assets/{name}", methods=["GET"])

@@ -13,10 +13,11 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timezone
-from typing import Any
+from typing import TypedDict
 
 from chalicelib.channels.base import parse_post_time
 from chalicelib.domain.identity import valid_bluesky_handle
+from chalicelib.domain.jsonvalue import JsonObject, elements, is_object
 from chalicelib.domain.mention import Mention
 
 CHANNEL = "bluesky"
@@ -36,14 +37,44 @@ class NotAMention(ValueError):
     """The notification cannot be read as a post written to the brand; the message says why."""
 
 
-def _text(value: Any, name: str) -> str:
+class BlueskyExtra(TypedDict):
+    """``Mention.extra`` of a Bluesky post: what a reply's reference needs (the post's ``cid``, the thread root's
+    ``root_uri``/``root_cid``), why the brand was notified (``reason``, and whether the post ``tagged`` the brand),
+    the post's address on bsky.app, and where it was read (``source``)."""
+
+    source: str
+    cid: str
+    reason: str
+    tagged: bool
+    root_uri: str
+    root_cid: str
+    permalink: str
+
+
+class ByteSlice(TypedDict):
+    byteStart: int
+    byteEnd: int
+
+
+# "$type" is not an identifier: the functional form names it.
+LinkFeature = TypedDict("LinkFeature", {"$type": str, "uri": str})
+
+
+class LinkFacet(TypedDict):
+    """A rich-text facet making the text at ``index`` (UTF-8 bytes) a link."""
+
+    index: ByteSlice
+    features: list[LinkFeature]
+
+
+def _text(value: object, name: str) -> str:
     if not isinstance(value, str):
         raise NotAMention(f"{name} is not text")
     return value
 
 
-def _strong_ref(value: Any, name: str) -> tuple[str, str]:
-    if not isinstance(value, dict):
+def _strong_ref(value: object, name: str) -> tuple[str, str]:
+    if not is_object(value):
         raise NotAMention(f"{name} is not a post reference")
     uri, cid = value.get("uri"), value.get("cid")
     if not isinstance(uri, str) or not _POST_URI.match(uri) or not isinstance(cid, str) or not _CID.match(cid):
@@ -51,7 +82,7 @@ def _strong_ref(value: Any, name: str) -> tuple[str, str]:
     return uri, cid
 
 
-def parse_time(value: Any) -> datetime | None:
+def parse_time(value: object) -> datetime | None:
     return parse_post_time(value)
 
 
@@ -69,7 +100,7 @@ def permalink(handle: str, uri: str) -> str:
     return f"https://bsky.app/profile/{who}/post/{match.group(2)}"
 
 
-def resolve_facets(text: str, facets: Any) -> str:
+def resolve_facets(text: str, facets: object) -> str:
     """The post's text with each link facet's display text (often shortened, "example.com/abc…") replaced by the
     link's full address. Facets index UTF-8 bytes; one out of range, overlapping another, or not a link is left
     alone, so a hostile facet can only leave the text as written."""
@@ -78,16 +109,20 @@ def resolve_facets(text: str, facets: Any) -> str:
     data = text.encode("utf-8", "surrogatepass")
     links: list[tuple[int, int, str]] = []
     for facet in facets[:100]:
-        if not isinstance(facet, dict) or not isinstance(facet.get("index"), dict):
+        if not is_object(facet):
             continue
-        start, end = facet["index"].get("byteStart"), facet["index"].get("byteEnd")
+        index = facet.get("index")
+        if not is_object(index):
+            continue
+        start, end = index.get("byteStart"), index.get("byteEnd")
         if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool) or \
                 isinstance(end, bool) or not 0 <= start < end <= len(data):
             continue
-        uris: list[str] = [f["uri"] for f in facet.get("features") or [] if isinstance(f, dict)
-                           and f.get("$type") == _LINK_TYPE and isinstance(f.get("uri"), str)]
-        if uris and uris[0].startswith(("https://", "http://")) and not any(c.isspace() for c in uris[0]):
-            links.append((start, end, uris[0]))
+        uris = [f.get("uri") for f in elements(facet.get("features") or [])
+                if is_object(f) and f.get("$type") == _LINK_TYPE]
+        uri = next((u for u in uris if isinstance(u, str)), None)
+        if uri is not None and uri.startswith(("https://", "http://")) and not any(c.isspace() for c in uri):
+            links.append((start, end, uri))
     out, last = [], 0
     for start, end, uri in sorted(links):
         if start < last:
@@ -103,27 +138,28 @@ def resolve_facets(text: str, facets: Any) -> str:
     return b"".join(out).decode("utf-8", "replace")
 
 
-def _tags(facets: Any, brand: frozenset[str]) -> bool:
+def _tags(facets: object, brand: frozenset[str]) -> bool:
     """Whether a post's facets mention the brand's account (a reply or quote that also tags it)."""
     if not isinstance(facets, list):
         return False
     for facet in facets:
-        features = facet.get("features") if isinstance(facet, dict) else None
+        features = facet.get("features") if is_object(facet) else None
         for feature in features if isinstance(features, list) else []:
-            if isinstance(feature, dict) and feature.get("$type") == "app.bsky.richtext.facet#mention" \
+            if is_object(feature) and feature.get("$type") == "app.bsky.richtext.facet#mention" \
                     and feature.get("did") in brand:
                 return True
     return False
 
 
-def parse_notification(item: Any, *, brand: frozenset[str] = frozenset(), source: str = "poll") -> Mention | None:
+def parse_notification(item: object, *, brand: frozenset[str] = frozenset(), source: str = "poll") -> Mention | None:
     """The mention a notification carries, None for a notification that is not someone writing to the brand (a
     like, a follow, the brand's own post), or ``NotAMention`` with the reason for one that cannot be read."""
-    if not isinstance(item, dict):
+    if not is_object(item):
         raise NotAMention("not an object")
-    if not isinstance(item.get("reason"), str):
+    reason = item.get("reason")
+    if not isinstance(reason, str):
         raise NotAMention("reason is missing")
-    if item["reason"] not in REASONS:
+    if reason not in REASONS:
         return None
     uri = item.get("uri")
     match = _POST_URI.match(uri) if isinstance(uri, str) else None
@@ -133,7 +169,7 @@ def parse_notification(item: Any, *, brand: frozenset[str] = frozenset(), source
     if not isinstance(cid, str) or not _CID.match(cid):
         raise NotAMention("cid is missing")
     author = item.get("author")
-    if not isinstance(author, dict):
+    if not is_object(author):
         raise NotAMention("author is missing")
     did = author.get("did")
     if not isinstance(did, str) or not _DID.match(did) or did != match.group(1):
@@ -143,7 +179,7 @@ def parse_notification(item: Any, *, brand: frozenset[str] = frozenset(), source
     if did in brand or (handle and handle in brand):
         return None
     record = item.get("record")
-    if not isinstance(record, dict) or record.get("$type", "app.bsky.feed.post") != "app.bsky.feed.post":
+    if not is_object(record) or record.get("$type", "app.bsky.feed.post") != "app.bsky.feed.post":
         raise NotAMention("record is not a post")
     text = resolve_facets(_text(record.get("text", ""), "record.text"), record.get("facets"))[:MAX_TEXT]
     at = parse_time(item.get("indexedAt")) or parse_time(record.get("createdAt"))
@@ -152,30 +188,30 @@ def parse_notification(item: Any, *, brand: frozenset[str] = frozenset(), source
     reply_to = root_uri = root_cid = ""
     if record.get("reply") is not None:
         reply = record["reply"]
-        if not isinstance(reply, dict):
+        if not is_object(reply):
             raise NotAMention("record.reply is not a reply reference")
         reply_to, _ = _strong_ref(reply.get("parent"), "record.reply.parent")
         root_uri, root_cid = _strong_ref(reply.get("root"), "record.reply.root")
     langs = record.get("langs")
     language = langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else ""
     name = author.get("displayName")
-    extra: dict[str, Any] = {"source": source, "cid": cid, "reason": item["reason"],
-                             "tagged": item["reason"] == "mention" or _tags(record.get("facets"), brand),
-                             "root_uri": root_uri or uri, "root_cid": root_cid or cid,
-                             "permalink": permalink(handle, uri)}
+    extra: BlueskyExtra = {"source": source, "cid": cid, "reason": reason,
+                           "tagged": reason == "mention" or _tags(record.get("facets"), brand),
+                           "root_uri": root_uri or uri, "root_cid": root_cid or cid,
+                           "permalink": permalink(handle, uri)}
     try:
         return Mention(channel=CHANNEL, external_id=uri, conversation_id=root_uri or uri, author_id=did, text=text,
                        created_at=at, visibility="public", author_handle=handle,
                        author_name=name[:200] if isinstance(name, str) else "", language=language[:35],
-                       reply_to=reply_to, extra=extra)
+                       reply_to=reply_to, extra=dict(extra))
     except ValueError as exc:  # e.g. a lone surrogate in the text
         raise NotAMention(str(exc)) from None
 
 
-def link_facets(text: str) -> list[dict[str, Any]]:
+def link_facets(text: str) -> list[LinkFacet]:
     """A link facet for every http(s) address in ``text``, indexed in UTF-8 bytes as Bluesky requires (without
     them a link in a post is plain, unclickable text)."""
-    facets = []
+    facets: list[LinkFacet] = []
     for match in _URL.finditer(text):
         url = match.group(0).rstrip(_TRAILING)
         if url.endswith(")") and url.count("(") < url.count(")"):
@@ -193,7 +229,7 @@ def _tid() -> str:
     return "3" + "".join(secrets.choice(alphabet) for _ in range(12))
 
 
-def local_notification(data: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+def local_notification(data: JsonObject, *, now: datetime) -> JsonObject:
     """Stage local: a notification as ``listNotifications`` returns it, from ``{"handle", "text", "did"?,
     "display_name"?, "reply_to"?: {"uri", "cid"}, "root"?: {"uri", "cid"}}`` (the poller's own parser then reads
     it). A full notification object (with ``uri``) is passed through as it is."""
@@ -208,11 +244,11 @@ def local_notification(data: dict[str, Any], *, now: datetime) -> dict[str, Any]
     if not isinstance(did, str) or not _DID.match(did):
         raise NotAMention("did must be a DID such as did:plc:abc123")
     at = now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text, "createdAt": at, "langs": ["en"],
-                              "facets": link_facets(text)}
+    record: dict[str, object] = {"$type": "app.bsky.feed.post", "text": text, "createdAt": at, "langs": ["en"],
+                                 "facets": link_facets(text)}
     reason = "mention"
-    if data.get("reply_to"):
-        parent = data["reply_to"]
+    parent = data.get("reply_to")
+    if parent:
         record["reply"] = {"parent": parent, "root": data.get("root") or parent}
         reason = "reply"
     return {"uri": f"at://{did}/app.bsky.feed.post/{_tid()}", "cid": "bafyrei" + secrets.token_hex(26),

@@ -16,11 +16,15 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.channels.signatures import SHA256, rsa_public_key, verify_pkcs1_v15
 from chalicelib.domain.agent import LEADS_GROUP, Agent
+from chalicelib.domain.jsonvalue import JsonObject, elements, is_object
 from chalicelib.store.ports import InvalidToken, SignIn, SignInRefused
+
+if TYPE_CHECKING:
+    import rsa
 
 #: Clock skew tolerated on ``exp``/``nbf``/``iat`` (seconds).
 LEEWAY = 30
@@ -28,7 +32,7 @@ LEEWAY = 30
 ALGORITHM = "RS256"
 
 
-def _fetch_json(url: str) -> dict[str, Any]:
+def _fetch_json(url: str) -> JsonObject:
     import requests
 
     response = requests.get(url, timeout=5)
@@ -38,7 +42,7 @@ def _fetch_json(url: str) -> dict[str, Any]:
 
 class CognitoAgents:
     def __init__(self, *, client: Callable[[], Any], pool_id: str, client_id: str, region: str, teams: Iterable[str],
-                 endpoint_url: str | None = None, fetch_json: Callable[[str], dict[str, Any]] = _fetch_json,
+                 endpoint_url: str | None = None, fetch_json: Callable[[str], JsonObject] = _fetch_json,
                  wall_clock: Callable[[], float] = time.time):
         self._make_client = client  # built on the first sign-in, not at cold start
         self._client: Any = None
@@ -49,7 +53,7 @@ class CognitoAgents:
         self._teams = frozenset(teams)
         self._fetch_json = fetch_json
         self._wall_clock = wall_clock  # tokens are issued in real time, whatever the app's clock says
-        self._keys: Any = None
+        self._keys: dict[str, rsa.PublicKey] | None = None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------------------ sign-in
@@ -79,13 +83,13 @@ class CognitoAgents:
         return SignIn(token=token, expires_in=int(result.get("ExpiresIn", 3600)), agent=self.verify(token))
 
     # ------------------------------------------------------------------------------------------------ verify
-    def _key_set(self, refresh: bool = False) -> dict[str, Any]:
+    def _key_set(self, refresh: bool = False) -> dict[str, rsa.PublicKey]:
         with self._lock:
             if self._keys is None or refresh:
                 self._keys = rsa_key_set(self._fetch_json(self.jwks_url))
             return dict(self._keys)
 
-    def _key(self, kid: str) -> Any:
+    def _key(self, kid: str) -> rsa.PublicKey:
         key = self._key_set().get(kid)
         if key is None:
             key = self._key_set(refresh=True).get(kid)  # the pool's keys rotated
@@ -131,7 +135,7 @@ def b64url_decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
     out = dict(pairs)
     if len(out) != len(pairs):
         raise InvalidJWT("a member name appears twice")
@@ -142,34 +146,39 @@ def _reject_constant(name: str) -> Any:
     raise InvalidJWT(f"{name} is not JSON")
 
 
-def json_object(data: bytes) -> dict[str, Any]:
+def json_object(data: bytes) -> JsonObject:
     value = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
-    if not isinstance(value, dict):
+    if not is_object(value):
         raise InvalidJWT("not a JSON object")
     return value
 
 
-def rsa_key_set(jwks: dict[str, Any]) -> dict[str, Any]:
+def rsa_key_set(jwks: object) -> dict[str, rsa.PublicKey]:
     """The JWKS's RSA signing keys usable for RS256 by ``kid`` (RFC 7517/7518); other keys are left out."""
-    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    keys = jwks.get("keys") if is_object(jwks) else None
     if not isinstance(keys, list):
         raise InvalidJWT("the JWKS has no keys")
-    out: dict[str, Any] = {}
+    out: dict[str, rsa.PublicKey] = {}
     for jwk in keys:
-        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not isinstance(jwk.get("kid"), str):
+        if not is_object(jwk) or jwk.get("kty") != "RSA":
+            continue
+        kid, n_b64, e_b64 = jwk.get("kid"), jwk.get("n"), jwk.get("e")
+        if not isinstance(kid, str):
             continue
         if jwk.get("use", "sig") != "sig" or jwk.get("alg", ALGORITHM) != ALGORITHM:
             continue
+        if not isinstance(n_b64, str) or not isinstance(e_b64, str):
+            continue  # a missing or non-text modulus or exponent
         try:
-            n = int.from_bytes(b64url_decode(jwk["n"]), "big")
-            e = int.from_bytes(b64url_decode(jwk["e"]), "big")
-            out[jwk["kid"]] = rsa_public_key(n, e)
-        except (KeyError, TypeError, ValueError):
+            n = int.from_bytes(b64url_decode(n_b64), "big")
+            e = int.from_bytes(b64url_decode(e_b64), "big")
+            out[kid] = rsa_public_key(n, e)
+        except ValueError:
             continue
     return out
 
 
-def decode_rs256(token: str, key_for: Callable[[str], Any]) -> dict[str, Any]:
+def decode_rs256(token: str, key_for: Callable[[str], rsa.PublicKey]) -> JsonObject:
     """The claims of a compact JWS signed with RS256 by the key ``key_for(kid)`` returns; ``InvalidJWT`` otherwise.
 
     Exactly three base64url parts; the header's ``alg`` exactly ``RS256`` (never ``none``, an HMAC or another
@@ -195,13 +204,13 @@ def decode_rs256(token: str, key_for: Callable[[str], Any]) -> dict[str, Any]:
     return json_object(b64url_decode(payload_b64))
 
 
-def _numeric_date(name: str, value: Any) -> int | float:
+def _numeric_date(name: str, value: object) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidClaim(f"{name} is not a NumericDate")
     return value
 
 
-def check_claims(claims: dict[str, Any], *, now: int, issuer: str, client_id: str) -> None:
+def check_claims(claims: JsonObject, *, now: int, issuer: str, client_id: str) -> None:
     """An ID token of this pool for this app client, within its validity (``LEEWAY`` seconds of skew allowed).
 
     Required: ``iss`` = the pool's issuer, ``aud`` = the app client (or a list holding it), ``token_use`` = ``id``,
@@ -230,12 +239,12 @@ def check_claims(claims: dict[str, Any], *, now: int, issuer: str, client_id: st
             raise InvalidClaim(f"{name} is not a string")
 
 
-def agent_from_claims(claims: dict[str, Any], teams: frozenset[str]) -> Agent:
-    groups = claims.get("cognito:groups") or []
-    if isinstance(groups, str):
-        groups = [groups]
+def agent_from_claims(claims: JsonObject, teams: frozenset[str]) -> Agent:
+    raw_groups = claims.get("cognito:groups") or []
     username = str(claims.get("cognito:username") or claims.get("sub") or "")
     if not username:
         raise InvalidToken("the sign-in token names no user")
+    groups = [raw_groups] if isinstance(raw_groups, str) else list(elements(raw_groups))
     return Agent(username=username, name=str(claims.get("name") or ""),
-                 teams=tuple(sorted(g for g in groups if g in teams)), lead=LEADS_GROUP in groups)
+                 teams=tuple(sorted(g for g in groups if g in teams and isinstance(g, str))),
+                 lead=LEADS_GROUP in groups)

@@ -23,10 +23,12 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
-from typing import Any, TypeGuard
+from typing import Any, NotRequired, TypedDict, TypeGuard
 from urllib.parse import urlsplit
 
 from chalicelib.channels.signatures import SHA1, SHA256, rsa_public_key, verify_pkcs1_v15
+from chalicelib.domain import jsonvalue as jv
+from chalicelib.domain.jsonvalue import JsonObject, is_object
 from chalicelib.domain.mention import Mention
 
 #: Longest text kept for one e-mail; the rest is cut (``extra["truncated"]`` says so).
@@ -42,6 +44,19 @@ _AUTO_SENDERS = frozenset(
     {"mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply", "donotreply", "do_not_reply"}
 )
 _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
+
+
+class EmailExtra(TypedDict):
+    """What an e-mail's ``Mention.extra`` carries: SES's id for it, the thread's Message-IDs (``References``), the
+    addresses it was sent to, when SES received it, and, when present, a different ``Reply-To`` and whether the
+    text was cut at ``MAX_TEXT_CHARS``."""
+
+    ses_message_id: str
+    references: list[str]
+    recipients: list[str]
+    received_at: str
+    reply_to_address: NotRequired[str]
+    truncated: NotRequired[bool]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -73,7 +88,7 @@ def string_to_sign(message: object) -> bytes:
 
     Raises ``ValueError`` for an unknown ``Type`` or a missing/non-string required field.
     """
-    if not isinstance(message, dict):
+    if not is_object(message):
         raise ValueError("SNS message must be a JSON object")
     kind = message.get("Type")
     fields: tuple[str, ...]
@@ -103,7 +118,7 @@ def verify_sns_message(message: object, fetch_cert: Callable[[str], bytes]) -> b
     a certificate that cannot be fetched or loaded or whose key is not RSA of 2048 to 8192 bits; a signature that
     does not verify, or that was made with another hash than the SignatureVersion names.
     """
-    if not isinstance(message, dict):
+    if not is_object(message):
         return False
     version = message.get("SignatureVersion")
     if version == "1":
@@ -208,12 +223,12 @@ def certificate_rsa_key(pem: bytes) -> tuple[int, int]:
 
 
 def is_subscription_confirmation(message: object) -> bool:
-    return isinstance(message, dict) and message.get("Type") == "SubscriptionConfirmation"
+    return is_object(message) and message.get("Type") == "SubscriptionConfirmation"
 
 
 def subscribe_url(message: object) -> str:
     """The ``SubscribeURL`` to GET to confirm the subscription; ``ValueError`` unless it is an SNS https URL."""
-    url = message.get("SubscribeURL") if isinstance(message, dict) else None
+    url = message.get("SubscribeURL") if is_object(message) else None
     if not is_valid_sns_url(url):
         raise ValueError(f"SubscribeURL is not an https URL on an SNS host: {url!r}")
     return url
@@ -236,7 +251,7 @@ def parse_sns_notification(message: object) -> list[Mention]:
     notification without ``mail`` or ``content`` (e.g. a receipt rule using an S3 action), content that is
     not valid base64, or a mail with no usable sender address.
     """
-    if not isinstance(message, dict):
+    if not is_object(message):
         raise ValueError("SNS message must be a JSON object")
     kind = message.get("Type", "Notification")
     if kind != "Notification":
@@ -248,7 +263,7 @@ def parse_sns_notification(message: object) -> list[Mention]:
         notification = json.loads(body)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"SNS 'Message' is not JSON: {exc}") from None
-    if not isinstance(notification, dict):
+    if not is_object(notification):
         raise ValueError("SES notification must be a JSON object")
 
     notification_type = notification.get("notificationType", notification.get("eventType"))
@@ -258,10 +273,9 @@ def parse_sns_notification(message: object) -> list[Mention]:
         return []
 
     mail = notification.get("mail")
-    if not isinstance(mail, dict):
+    if not is_object(mail):
         raise ValueError("SES notification has no 'mail' object")
-    receipt = notification.get("receipt")
-    receipt = receipt if isinstance(receipt, dict) else {}
+    receipt = jv.obj(notification, "receipt")
     if _verdict_failed(receipt, "spamVerdict") or _verdict_failed(receipt, "virusVerdict"):
         return []
 
@@ -281,7 +295,7 @@ def parse_sns_notification(message: object) -> list[Mention]:
     if created_at is None:
         raise ValueError("e-mail has no usable Date header and the notification has no mail.timestamp")
 
-    ses_id = mail.get("messageId") if isinstance(mail.get("messageId"), str) else ""
+    ses_id = jv.text(mail, "messageId")
     message_id = _first_msg_id(_header(msg, "Message-ID"))
     if not message_id:
         if not ses_id:
@@ -296,7 +310,7 @@ def parse_sns_notification(message: object) -> list[Mention]:
     truncated = len(text) > MAX_TEXT_CHARS
     text = text[:MAX_TEXT_CHARS].strip()
 
-    extra: dict[str, Any] = {
+    extra: EmailExtra = {
         "ses_message_id": ses_id,
         "references": references,
         "recipients": _recipients(receipt, mail),
@@ -322,7 +336,7 @@ def parse_sns_notification(message: object) -> list[Mention]:
             language=_language(_header(msg, "Content-Language")),
             reply_to=in_reply_to,
             subject=subject,
-            extra=extra,
+            extra=dict(extra),
         )
     ]
 
@@ -439,19 +453,18 @@ def html_to_text(html: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _verdict_failed(receipt: dict[str, Any], key: str) -> bool:
+def _verdict_failed(receipt: JsonObject, key: str) -> bool:
     verdict = receipt.get(key)
-    return isinstance(verdict, dict) and str(verdict.get("status", "")).upper() == "FAIL"
+    return is_object(verdict) and str(verdict.get("status", "")).upper() == "FAIL"
 
 
-def _raw_content(notification: dict[str, Any], receipt: dict[str, Any]) -> bytes:
+def _raw_content(notification: JsonObject, receipt: JsonObject) -> bytes:
     content = notification.get("content")
     if not isinstance(content, str) or not content:
         raise ValueError(
             "SES notification has no 'content' (the receipt rule must use an SNS action, not S3)"
         )
-    raw_action = receipt.get("action")
-    action: dict[str, Any] = raw_action if isinstance(raw_action, dict) else {}
+    action = jv.obj(receipt, "action")
     if str(action.get("encoding", "UTF8")).upper() == "BASE64":
         try:
             return base64.b64decode("".join(content.split()), validate=True)
@@ -484,13 +497,11 @@ def _looks_like_address(addr: str) -> bool:
     return bool(local) and bool(domain) and " " not in addr
 
 
-def _sender(msg: EmailMessage, mail: dict[str, Any]) -> tuple[str, str]:
+def _sender(msg: EmailMessage, mail: JsonObject) -> tuple[str, str]:
     found = _addresses(_header(msg, "From"))
     if found:
         return found[0]
-    raw_common = mail.get("commonHeaders")
-    common: dict[str, Any] = raw_common if isinstance(raw_common, dict) else {}
-    for candidate in common.get("from") or []:
+    for candidate in jv.elements(jv.obj(mail, "commonHeaders").get("from") or []):
         if isinstance(candidate, str):
             found = _addresses(candidate)
             if found:
@@ -528,7 +539,7 @@ def _header_date(msg: EmailMessage) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
-def _iso_time(value: Any) -> datetime | None:
+def _iso_time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -557,7 +568,7 @@ def _first_msg_id(value: str) -> str:
     return bare if "@" in bare else ""
 
 
-def _recipients(receipt: dict[str, Any], mail: dict[str, Any]) -> list[str]:
+def _recipients(receipt: JsonObject, mail: JsonObject) -> list[str]:
     for source in (receipt.get("recipients"), mail.get("destination")):
         if isinstance(source, list):
             return [r.strip().lower() for r in source if isinstance(r, str) and r.strip()]

@@ -16,10 +16,11 @@ import re
 import secrets
 from datetime import datetime, timezone
 from html.parser import HTMLParser
-from typing import Any
+from typing import TypedDict
 
 from chalicelib.channels.base import parse_post_time
 from chalicelib.domain.identity import valid_mastodon_handle
+from chalicelib.domain.jsonvalue import JsonObject, is_object
 from chalicelib.domain.mention import Mention
 
 CHANNEL = "mastodon"
@@ -35,6 +36,17 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 class NotAMention(ValueError):
     """The notification cannot be read as a status written to the brand; the message says why."""
+
+
+class MastodonExtra(TypedDict):
+    """``Mention.extra`` of a Mastodon status: the author's full handle (``acct``), the status's visibility (the
+    reply keeps it), the notification's id, the status's address, and where it was read (``source``)."""
+
+    source: str
+    acct: str
+    visibility: str
+    notification_id: str
+    permalink: str
 
 
 class _Text(HTMLParser):
@@ -79,13 +91,13 @@ def html_to_text(content: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()[:MAX_TEXT]
 
 
-def _when(value: Any) -> datetime | None:
+def _when(value: object) -> datetime | None:
     if isinstance(value, datetime):
         value = value.isoformat()
     return parse_post_time(value)
 
 
-def _id(value: Any) -> str:
+def _id(value: object) -> str:
     text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
     return text if _ID.match(text) else ""
 
@@ -103,24 +115,25 @@ def id_order(value: str) -> tuple[int, str]:
     return len(value), value
 
 
-def parse_notification(item: Any, *, instance_url: str, brand: frozenset[str] = frozenset(),
+def parse_notification(item: object, *, instance_url: str, brand: frozenset[str] = frozenset(),
                        source: str = "poll") -> Mention | None:
     """The mention a notification carries, None for one that is not someone writing to the brand (a favourite, a
     follow, the brand's own status), or ``NotAMention`` with the reason for one that cannot be read."""
-    if not isinstance(item, dict):
+    if not is_object(item):
         raise NotAMention("not an object")
-    if not isinstance(item.get("type"), str):
+    kind = item.get("type")
+    if not isinstance(kind, str):
         raise NotAMention("type is missing")
-    if item["type"] != "mention":
+    if kind != "mention":
         return None
     status = item.get("status")
-    if not isinstance(status, dict):
+    if not is_object(status):
         raise NotAMention("status is missing")
     status_id = _id(status.get("id"))
     if not status_id:
         raise NotAMention("status id is missing")
-    account = status.get("account") if isinstance(status.get("account"), dict) else item.get("account")
-    if not isinstance(account, dict):
+    account = status.get("account") if is_object(status.get("account")) else item.get("account")
+    if not is_object(account):
         raise NotAMention("account is missing")
     account_id = _id(account.get("id"))
     acct = account.get("acct")
@@ -132,7 +145,7 @@ def parse_notification(item: Any, *, instance_url: str, brand: frozenset[str] = 
     if acct in brand or account_id in brand:
         return None
     visibility = status.get("visibility")
-    if visibility not in VISIBILITIES:
+    if not isinstance(visibility, str) or visibility not in VISIBILITIES:
         raise NotAMention("visibility is not one of public, unlisted, private, direct")
     content = status.get("content")
     if not isinstance(content, str):
@@ -148,9 +161,9 @@ def parse_notification(item: Any, *, instance_url: str, brand: frozenset[str] = 
     language = status.get("language")
     followers = account.get("followers_count")
     name = account.get("display_name")
-    extra: dict[str, Any] = {"source": source, "acct": acct, "visibility": visibility,
-                             "notification_id": _id(item.get("id")),
-                             "permalink": url if isinstance(url, str) and url.startswith("https://") else ""}
+    extra: MastodonExtra = {"source": source, "acct": acct, "visibility": visibility,
+                            "notification_id": _id(item.get("id")),
+                            "permalink": url if isinstance(url, str) and url.startswith("https://") else ""}
     reply_to = _id(status.get("in_reply_to_id"))
     try:
         return Mention(channel=CHANNEL, external_id=status_id, conversation_id=reply_to or status_id,
@@ -159,13 +172,13 @@ def parse_notification(item: Any, *, instance_url: str, brand: frozenset[str] = 
                        author_name=name[:200] if isinstance(name, str) else "",
                        language=language[:35] if isinstance(language, str) else "", reply_to=reply_to,
                        followers=followers if isinstance(followers, int) and not isinstance(followers, bool)
-                       and followers >= 0 else 0, extra=extra)
+                       and followers >= 0 else 0, extra=dict(extra))
     except ValueError as exc:  # e.g. a lone surrogate in the text
         raise NotAMention(str(exc)) from None
 
 
 # ------------------------------------------------------------------------------------------------ local stack
-def local_notification(data: dict[str, Any], *, now: datetime, instance_url: str) -> dict[str, Any]:
+def local_notification(data: JsonObject, *, now: datetime, instance_url: str) -> JsonObject:
     """Stage local: a mention notification as ``GET /api/v1/notifications`` returns it, from ``{"acct", "text",
     "visibility"?: public|unlisted|private|direct, "in_reply_to_id"?, "display_name"?, "account_id"?}`` (the text is
     HTML-escaped into ``<p>`` as Mastodon renders plain text; the poller's own parser then reads it). A full
@@ -178,7 +191,7 @@ def local_notification(data: dict[str, Any], *, now: datetime, instance_url: str
     if not isinstance(text, str) or not text.strip():
         raise NotAMention("text is required")
     visibility = data.get("visibility") or "public"
-    if visibility not in VISIBILITIES:
+    if not isinstance(visibility, str) or visibility not in VISIBILITIES:
         raise NotAMention("visibility must be public, unlisted, private or direct")
     status_id = str(int(now.timestamp() * 1000) << 16 | secrets.randbelow(1 << 16))
     account_id = _id(data.get("account_id")) or str(

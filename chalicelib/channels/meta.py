@@ -28,8 +28,10 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import NotRequired, TypedDict
 
+from chalicelib.domain import jsonvalue as jv
+from chalicelib.domain.jsonvalue import JsonObject, is_object
 from chalicelib.domain.mention import Mention, Unstorable
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -38,6 +40,48 @@ _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 #: Epoch values above this are milliseconds (Messenger timestamps), below are seconds (feed created_time).
 _MILLISECONDS_THRESHOLD = 100_000_000_000
+
+
+class FacebookCommentExtra(TypedDict):
+    """``Mention.extra`` of a Facebook comment: the Page (``page_id``, ``account_id``), the comment and its post."""
+
+    page_id: str
+    account_id: str
+    comment_id: str
+    post_id: str
+    permalink_url: NotRequired[str]
+
+
+class InstagramCommentExtra(TypedDict):
+    """``Mention.extra`` of an Instagram comment: the account (as Meta delivers its id), the comment and its media."""
+
+    page_id: str
+    account_id: str
+    ig_id: str
+    comment_id: str
+    media_id: str
+    media_product_type: NotRequired[str]
+
+
+class Attachment(TypedDict):
+    """An attachment of a private message, noted by type (and address, when it has one)."""
+
+    type: str
+    url: NotRequired[str]
+
+
+class MessageExtra(TypedDict):
+    """``Mention.extra`` of a Messenger or Instagram message: the Page or account, who it was sent to, the sender's
+    page-scoped id (``psid`` on Messenger, ``igsid`` on Instagram), and what came with the text."""
+
+    page_id: str
+    account_id: str
+    recipient_id: str
+    ig_id: NotRequired[str]
+    igsid: NotRequired[str]
+    psid: NotRequired[str]
+    attachments: NotRequired[list[Attachment]]
+    quick_reply_payload: NotRequired[str]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -87,7 +131,7 @@ def subscribe_challenge(params: Mapping[str, str], verify_token: str) -> str | N
 
 
 def parse(
-    payload: dict[str, Any],
+    payload: object,
     *,
     page_ids: set[str] | frozenset[str] = frozenset(),
     ig_ids: set[str] | frozenset[str] = frozenset(),
@@ -105,7 +149,7 @@ def parse(
     delivers it) and ``account_id``; Facebook comments add ``comment_id``/``post_id``, Instagram adds
     ``ig_id``, comments add ``media_id``, messages add ``attachments`` when present.
     """
-    if not isinstance(payload, dict):
+    if not is_object(payload):
         raise ValueError(f"Meta webhook payload must be a JSON object, got {type(payload).__name__}")
     obj = payload.get("object")
     if obj is None:
@@ -166,8 +210,8 @@ def _refuse(refused: list[str] | None, path: str, reason: Unstorable) -> None:
         refused.append(f"{path}: {reason}")
 
 
-def _feed_comment(value: Any, entry_id: str, entry_time: Any, own: set[str], path: str) -> Mention | None:
-    value = _obj(value, path)
+def _feed_comment(raw: object, entry_id: str, entry_time: object, own: set[str], path: str) -> Mention | None:
+    value = _obj(raw, path)
     if value.get("item") != "comment" or value.get("verb") != "add":
         return None  # posts, reactions, likes, edits and removals are not new customer messages
     author = _obj(value.get("from"), f"{path}.from", required=False)
@@ -180,15 +224,16 @@ def _feed_comment(value: Any, entry_id: str, entry_time: Any, own: set[str], pat
     comment_id = _id(value.get("comment_id"), f"{path}.comment_id", required=True)
     post_id = _id(value.get("post_id"), f"{path}.post_id")
     parent_id = _id(value.get("parent_id"), f"{path}.parent_id")
-    post = value.get("post") if isinstance(value.get("post"), dict) else {}
-    extra: dict[str, Any] = {
+    post = jv.obj(value, "post")
+    extra: FacebookCommentExtra = {
         "page_id": entry_id,
         "account_id": entry_id,
         "comment_id": comment_id,
         "post_id": post_id,
     }
-    if isinstance(post.get("permalink_url"), str):
-        extra["permalink_url"] = post["permalink_url"]
+    permalink_url = post.get("permalink_url")
+    if isinstance(permalink_url, str):
+        extra["permalink_url"] = permalink_url
     return Mention(
         channel="facebook",
         external_id=comment_id,
@@ -199,12 +244,12 @@ def _feed_comment(value: Any, entry_id: str, entry_time: Any, own: set[str], pat
         created_at=_when(value.get("created_time"), entry_time, f"{path}.created_time"),
         visibility="public",
         reply_to=parent_id if parent_id and parent_id != post_id else "",
-        extra=extra,
+        extra=dict(extra),
     )
 
 
-def _ig_comment(value: Any, entry_id: str, entry_time: Any, own: set[str], path: str) -> Mention | None:
-    value = _obj(value, path)
+def _ig_comment(raw: object, entry_id: str, entry_time: object, own: set[str], path: str) -> Mention | None:
+    value = _obj(raw, path)
     author = _obj(value.get("from"), f"{path}.from", required=False)
     author_id = _id(author.get("id"), f"{path}.from.id")
     if author_id in own:
@@ -216,15 +261,16 @@ def _ig_comment(value: Any, entry_id: str, entry_time: Any, own: set[str], path:
     media = _obj(value.get("media"), f"{path}.media", required=False)
     media_id = _id(media.get("id"), f"{path}.media.id")
     parent_id = _id(value.get("parent_id"), f"{path}.parent_id")
-    extra: dict[str, Any] = {
+    extra: InstagramCommentExtra = {
         "page_id": entry_id,
         "account_id": entry_id,
         "ig_id": entry_id,
         "comment_id": comment_id,
         "media_id": media_id,
     }
-    if isinstance(media.get("media_product_type"), str):
-        extra["media_product_type"] = media["media_product_type"]
+    media_product_type = media.get("media_product_type")
+    if isinstance(media_product_type, str):
+        extra["media_product_type"] = media_product_type
     return Mention(
         channel="instagram",
         external_id=comment_id,
@@ -235,18 +281,17 @@ def _ig_comment(value: Any, entry_id: str, entry_time: Any, own: set[str], path:
         created_at=_when(value.get("timestamp", value.get("created_time")), entry_time, f"{path}.timestamp"),
         visibility="public",
         reply_to=parent_id if parent_id and parent_id != media_id else "",
-        extra=extra,
+        extra=dict(extra),
     )
 
 
 def _message(
-    event: Any, obj: str, entry_id: str, entry_time: Any, own: set[str], path: str
+    raw: object, obj: str, entry_id: str, entry_time: object, own: set[str], path: str
 ) -> Mention | None:
-    event = _obj(event, path)
-    message = event.get("message")
-    if message is None:
+    event = _obj(raw, path)
+    if event.get("message") is None:
         return None  # delivery, read, postback, reaction, referral, optin… events
-    message = _obj(message, f"{path}.message")
+    message = _obj(event.get("message"), f"{path}.message")
     if message.get("is_echo") or message.get("is_deleted") or message.get("is_unsupported"):
         return None
     sender = _obj(event.get("sender"), f"{path}.sender", required=False)
@@ -258,7 +303,7 @@ def _message(
         return None  # attachment-only messages (stickers, images, likes) are not turned into mentions
     mid = _id(message.get("mid"), f"{path}.message.mid", required=True)
     recipient = _obj(event.get("recipient"), f"{path}.recipient", required=False)
-    extra: dict[str, Any] = {
+    extra: MessageExtra = {
         "page_id": entry_id,
         "account_id": entry_id,
         "recipient_id": _id(recipient.get("id"), f"{path}.recipient.id") or entry_id,
@@ -273,12 +318,12 @@ def _message(
     attachments = _attachments(message.get("attachments"), f"{path}.message.attachments")
     if attachments:
         extra["attachments"] = attachments
-    quick_reply = message.get("quick_reply")
-    if isinstance(quick_reply, dict) and isinstance(quick_reply.get("payload"), str):
-        extra["quick_reply_payload"] = quick_reply["payload"]
+    quick_reply_payload = jv.obj(message, "quick_reply").get("payload")
+    if isinstance(quick_reply_payload, str):
+        extra["quick_reply_payload"] = quick_reply_payload
     reply_to = message.get("reply_to")
     reply_mid = ""
-    if isinstance(reply_to, dict):
+    if is_object(reply_to):
         reply_mid = _id(reply_to.get("mid"), f"{path}.message.reply_to.mid")
     return Mention(
         channel=channel,
@@ -289,19 +334,16 @@ def _message(
         created_at=_when(event.get("timestamp"), entry_time, f"{path}.timestamp"),
         visibility="private",
         reply_to=reply_mid,
-        extra=extra,
+        extra=dict(extra),
     )
 
 
-def _attachments(value: Any, path: str) -> list[dict[str, str]]:
-    items = _list(value, path)
-    noted: list[dict[str, str]] = []
-    for index, item in enumerate(items):
-        item = _obj(item, f"{path}[{index}]")
-        raw_payload = item.get("payload")
-        payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
-        note = {"type": _str(item.get("type")) or "unknown"}
-        url = payload.get("url")
+def _attachments(value: object, path: str) -> list[Attachment]:
+    noted: list[Attachment] = []
+    for index, raw in enumerate(_list(value, path)):
+        item = _obj(raw, f"{path}[{index}]")
+        note: Attachment = {"type": _str(item.get("type")) or "unknown"}
+        url = jv.obj(item, "payload").get("url")
         if isinstance(url, str) and url:
             note["url"] = url
         noted.append(note)
@@ -313,15 +355,15 @@ def _attachments(value: Any, path: str) -> list[dict[str, str]]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _obj(value: Any, path: str, *, required: bool = True) -> dict[str, Any]:
+def _obj(value: object, path: str, *, required: bool = True) -> JsonObject:
     if value is None and not required:
         return {}
-    if not isinstance(value, dict):
+    if not is_object(value):
         raise ValueError(f"Meta webhook {path} must be an object, got {type(value).__name__}")
     return value
 
 
-def _list(value: Any, path: str) -> list[Any]:
+def _list(value: object, path: str) -> list[object]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -329,7 +371,7 @@ def _list(value: Any, path: str) -> list[Any]:
     return value
 
 
-def _id(value: Any, path: str, *, required: bool = False) -> str:
+def _id(value: object, path: str, *, required: bool = False) -> str:
     """Graph ids are strings; integers (seen in hand-written test payloads) are accepted and converted."""
     if value is None or value == "":
         if required:
@@ -343,7 +385,7 @@ def _id(value: Any, path: str, *, required: bool = False) -> str:
     return text
 
 
-def _text(value: Any, path: str) -> str:
+def _text(value: object, path: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -351,11 +393,11 @@ def _text(value: Any, path: str) -> str:
     return value.strip()
 
 
-def _str(value: Any) -> str:
+def _str(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _when(value: Any, fallback: Any, path: str) -> datetime:
+def _when(value: object, fallback: object, path: str) -> datetime:
     """An aware UTC datetime from epoch seconds/milliseconds or an ISO-8601 string; else the entry time."""
     for candidate in (value, fallback):
         parsed = _parse_time(candidate)
@@ -366,7 +408,7 @@ def _when(value: Any, fallback: Any, path: str) -> datetime:
     raise ValueError(f"Meta webhook {path} is missing and the entry has no usable 'time'")
 
 
-def _parse_time(value: Any) -> datetime | None:
+def _parse_time(value: object) -> datetime | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, str):

@@ -7,11 +7,12 @@ objects (``recipient``, ``message``) are JSON-encoded form fields, as the Graph 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import requests
 
 from chalicelib.channels.base import OutboundMessage, SendError, SendResult
+from chalicelib.domain import jsonvalue as jv
+from chalicelib.domain.jsonvalue import JsonObject, is_object
 
 #: Graph error codes meaning "too many calls": app (4), user (17), page (32), action (613)
 #: and the business-use-case range (80000-80014).
@@ -110,9 +111,8 @@ class MetaSender:
             return SendResult(external_id=str(external_id))
         raise self._error(response, body)
 
-    def _error(self, response: requests.Response, body: dict[str, Any]) -> SendError:
-        raw_error = body.get("error")
-        error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
+    def _error(self, response: requests.Response, body: JsonObject) -> SendError:
+        error = jv.obj(body, "error")
         code = _int_or_none(error.get("code"))
         subcode = _int_or_none(error.get("error_subcode"))
         status = response.status_code
@@ -146,15 +146,17 @@ def _require(value: str, reason: str) -> None:
         raise SendError(reason, retryable=False)
 
 
-def _json_or_empty(response: requests.Response) -> dict[str, Any]:
+def _json_or_empty(response: requests.Response) -> JsonObject:
     try:
         body = response.json()
     except ValueError:
         return {}
-    return body if isinstance(body, dict) else {}
+    return body if is_object(body) else {}
 
 
-def _int_or_none(value: Any) -> int | None:
+def _int_or_none(value: object) -> int | None:
+    if not isinstance(value, (str, int, float)):
+        return None  # what int() refuses with a TypeError: null, a list, an object
     try:
         return int(value)
     except (TypeError, ValueError):

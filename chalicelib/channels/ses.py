@@ -5,7 +5,7 @@ import hashlib
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import boto3
 from botocore.exceptions import (
@@ -31,6 +31,22 @@ THROTTLING_CODES = frozenset(
     }
 )
 _TRANSIENT_BOTO_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+
+class _RawMessage(TypedDict):
+    Data: bytes
+
+
+class _RawContent(TypedDict):
+    Raw: _RawMessage
+
+
+class SendEmailRequest(TypedDict):
+    """The arguments of SES v2 ``SendEmail`` for a raw MIME message."""
+
+    FromEmailAddress: str
+    Content: _RawContent
+    ConfigurationSetName: NotRequired[str]
+
 
 #: Subject used when the customer's message had none.
 DEFAULT_SUBJECT = "your message"
@@ -94,7 +110,7 @@ class SesSender:
             raise SendError(f"SesSender cannot send on channel {message.channel!r}", retryable=False)
         if not parseaddr(message.recipient)[1] or "@" not in message.recipient:
             raise SendError("an e-mail reply needs a recipient address", retryable=False)
-        request: dict[str, Any] = {
+        request: SendEmailRequest = {
             "FromEmailAddress": self.from_address,
             "Content": {"Raw": {"Data": self.build(message).as_bytes()}},
         }

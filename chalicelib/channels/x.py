@@ -6,8 +6,8 @@ import hashlib
 import hmac
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
 
+from chalicelib.domain.jsonvalue import JsonObject, is_object
 from chalicelib.domain.mention import Mention, Unstorable
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
@@ -33,20 +33,53 @@ def verify_signature(consumer_secret: str, raw_body: bytes, header_value: str | 
     return hmac.compare_digest(sign(consumer_secret, raw_body).encode(), header_value.strip().encode())
 
 
-def _tweet_time(value: str) -> datetime:
-    return parsedate_to_datetime(value).astimezone(timezone.utc)
+def _object(value: object, name: str) -> JsonObject:
+    """An object the event must carry where it has one (an absent or empty value reads as an empty object)."""
+    if not value:
+        return {}
+    if not is_object(value):
+        raise ValueError(f"{name} is not an object")
+    return value
 
 
-def _tweet_text(tweet: dict[str, Any]) -> str:
-    extended = tweet.get("extended_tweet") or {}
-    return (extended.get("full_text") or tweet.get("full_text") or tweet.get("text") or "").strip()
+def _string(value: object, name: str) -> str:
+    """Text the event must carry where it has some (an absent or empty value reads as no text)."""
+    if not value:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is not a string")
+    return value
 
 
-def _parse_tweet(tweet: dict[str, Any], brand_id: str) -> Mention | None:
+def _field(user: JsonObject, key: str) -> str:
+    """A user's name or handle: text when present (``Mention`` refuses anything else), "" when absent."""
+    value = user.get(key, "")
+    if not isinstance(value, str):
+        raise ValueError(f"{key} is not a string")
+    return value
+
+
+def _whole(value: object, name: str) -> int:
+    """A timestamp or a count, given as a number or as digits."""
+    if not isinstance(value, (int, float, str)):
+        raise ValueError(f"{name} is not a number")
+    return int(value)
+
+
+def _tweet_time(value: object) -> datetime:
+    return parsedate_to_datetime(_string(value, "created_at")).astimezone(timezone.utc)
+
+
+def _tweet_text(tweet: JsonObject) -> str:
+    extended = _object(tweet.get("extended_tweet"), "extended_tweet")
+    return _string(extended.get("full_text") or tweet.get("full_text") or tweet.get("text"), "the tweet's text").strip()
+
+
+def _parse_tweet(tweet: JsonObject, brand_id: str) -> Mention | None:
     missing = [key for key in ("id_str", "created_at", "user") if not tweet.get(key)]
     if missing:
         raise ValueError(f"tweet event without {', '.join(missing)}")
-    user = tweet["user"]
+    user = _object(tweet["user"], "user")
     author_id = str(user.get("id_str") or user.get("id") or "")
     if not author_id or author_id == brand_id or "retweeted_status" in tweet:
         return None
@@ -57,38 +90,38 @@ def _parse_tweet(tweet: dict[str, Any], brand_id: str) -> Mention | None:
         external_id=tweet_id,
         conversation_id=str(tweet.get("conversation_id_str") or tweet_id),
         author_id=author_id,
-        author_handle=user.get("screen_name", ""),
-        author_name=user.get("name", ""),
+        author_handle=_field(user, "screen_name"),
+        author_name=_field(user, "name"),
         text=_tweet_text(tweet),
         created_at=_tweet_time(tweet["created_at"]),
         visibility="public",
-        language=tweet.get("lang") or "",
+        language=_string(tweet.get("lang"), "lang"),
         reply_to=reply_to if reply_to not in ("", "None") else "",
-        followers=int(user.get("followers_count") or 0),
+        followers=_whole(user.get("followers_count") or 0, "followers_count"),
         extra={"source": "webhook"},
     )
 
 
-def _parse_dm(event: dict[str, Any], users: dict[str, Any], brand_id: str) -> Mention | None:
+def _parse_dm(event: JsonObject, users: object, brand_id: str) -> Mention | None:
     if event.get("type") != "message_create":
         return None
-    create = event.get("message_create") or {}
+    create = _object(event.get("message_create"), "message_create")
     sender = str(create.get("sender_id") or "")
     if not sender or sender == brand_id:
         return None
-    user = users.get(sender) or {}
-    created = datetime.fromtimestamp(int(event["created_timestamp"]) / 1000, tz=timezone.utc)
+    user = _object(_object(users, "users").get(sender), f"users.{sender}")
+    created = datetime.fromtimestamp(_whole(event["created_timestamp"], "created_timestamp") / 1000, tz=timezone.utc)
     return Mention(
         channel="x",
         external_id=f"dm-{event['id']}",
         conversation_id=f"dm-{sender}",
         author_id=sender,
-        author_handle=user.get("screen_name", ""),
-        author_name=user.get("name", ""),
-        text=((create.get("message_data") or {}).get("text") or "").strip(),
+        author_handle=_field(user, "screen_name"),
+        author_name=_field(user, "name"),
+        text=_string(_object(create.get("message_data"), "message_data").get("text"), "the message's text").strip(),
         created_at=created,
         visibility="private",
-        followers=int(user.get("followers_count") or 0),
+        followers=_whole(user.get("followers_count") or 0, "followers_count"),
         extra={"source": "webhook", "dm_event_id": str(event["id"])},
     )
 
@@ -98,12 +131,12 @@ def _refuse(refused: list[str] | None, path: str, reason: Unstorable) -> None:
         refused.append(f"{path}: {reason}")
 
 
-def parse(payload: dict[str, Any], *, brand_id: str = "", refused: list[str] | None = None) -> list[Mention]:
+def parse(payload: object, *, brand_id: str = "", refused: list[str] | None = None) -> list[Mention]:
     """Mentions, replies and DMs from one Account Activity delivery; the brand's own events are skipped. An event
     the store cannot hold (``Unstorable``) is left out and its reason added to ``refused``: its neighbours are
     read all the same, by the webhook (and by ``usecases.legacy_envelope``, for a payload an older version queued).
     Any other malformed event refuses the delivery."""
-    if not isinstance(payload, dict):
+    if not is_object(payload):
         raise ValueError("an X webhook body must be a JSON object")
     brand_id = str(payload.get("for_user_id") or brand_id)
     mentions: list[Mention] = []
@@ -112,7 +145,7 @@ def parse(payload: dict[str, Any], *, brand_id: str = "", refused: list[str] | N
     if not isinstance(tweets, list) or not isinstance(dms, list):
         raise ValueError("tweet_create_events and direct_message_events must be lists")
     for index, tweet in enumerate(tweets):
-        if not isinstance(tweet, dict):
+        if not is_object(tweet):
             raise ValueError("each tweet event must be an object")
         try:
             mention = _parse_tweet(tweet, brand_id)
@@ -123,9 +156,9 @@ def parse(payload: dict[str, Any], *, brand_id: str = "", refused: list[str] | N
             raise ValueError(f"malformed tweet event: {exc}") from exc
         if mention and mention.text:
             mentions.append(mention)
-    users = payload.get("users") or {}
+    users = payload.get("users")
     for index, event in enumerate(dms):
-        if not isinstance(event, dict):
+        if not is_object(event):
             raise ValueError("each direct message event must be an object")
         try:
             mention = _parse_dm(event, users, brand_id)

@@ -4,7 +4,7 @@ automatic acknowledgement may be, and the forms its customers' identities take (
 
 Every place that needs a channel fact reads it here: the agents' reply limits and refusals (``domain.agent``), the
 acknowledgement's size (``domain.ack``), the identities an agent may type (``domain.identity``), the inbox's
-private-reply option and counting hints (``usecases.inbox``), the channel names on the customer's status page
+private-reply option and counting hints (``usecases.desk``), the channel names on the customer's status page
 (``usecases.status``), in the web inbox (``web.inbox_page``) and in the terminal inbox (``tools.inbox``).
 
 Names, one wording per audience: customers read "e-mail" and "our web form" (the brand speaking: "We received your

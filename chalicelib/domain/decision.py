@@ -6,8 +6,8 @@ agents' view read it. ``Ticket.reasons`` stays the explanation for people and is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from chalicelib.domain.jsonvalue import JsonObject
 from chalicelib.domain.vocabulary import Intent, MaybeTone, maybe_tone
 
 __all__ = ["TriageDecision"]
@@ -38,12 +38,13 @@ class TriageDecision:
                                                if self.confidence is not None else ""))
         return tuple(said)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"intent": str(self.intent), "answered": self.answered, "why": self.why, "tone": str(self.tone),
                 "confidence": self.confidence}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TriageDecision:
+    def from_dict(cls, data: JsonObject) -> TriageDecision:
         confidence = data.get("confidence")
-        return cls(intent=Intent(data["intent"]), answered=bool(data["answered"]), why=str(data.get("why") or ""),
-                   tone=maybe_tone(data.get("tone")), confidence=None if confidence is None else float(confidence))
+        return cls(intent=Intent(str(data["intent"])), answered=bool(data["answered"]),
+                   why=str(data.get("why") or ""), tone=maybe_tone(str(data.get("tone") or "")),
+                   confidence=float(confidence) if isinstance(confidence, (int, float, str)) else None)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Collection
 
 from chalicelib.domain.channel_profiles import PROFILES, profile
+from chalicelib.domain.keys import ChannelKey, InvalidKey
 from chalicelib.domain.mention import CHANNELS, Mention, key_fits
 
 #: A ticket reference as customers see it (``domain.ticket.new_reference``): R + 8 Crockford base32 characters.
@@ -44,19 +45,19 @@ class InvalidIdentity(ValueError):
 
 
 def email_identity(address: str) -> str:
-    return f"email#{address.strip().lower()}"
+    return str(ChannelKey.by_id("email", address.strip().lower()))
 
 
 def handle_identity(handle: str) -> str:
-    return f"x@{handle.strip().lstrip('@').lower()}"
+    return str(ChannelKey.handle("x", handle.strip().lstrip("@").lower()))
 
 
 def bluesky_handle_identity(handle: str) -> str:
-    return f"bluesky@{handle.strip().lstrip('@').lower()}"
+    return str(ChannelKey.handle("bluesky", handle.strip().lstrip("@").lower()))
 
 
 def mastodon_handle_identity(acct: str) -> str:
-    return f"mastodon@{acct.strip().lstrip('@').lower()}"
+    return str(ChannelKey.handle("mastodon", acct.strip().lstrip("@").lower()))
 
 
 def valid_bluesky_handle(handle: str) -> bool:
@@ -85,14 +86,18 @@ def parse_identity(text: str) -> str:
         if not valid_mastodon_handle(value[9:]):
             raise InvalidIdentity(f"{text!r}: a Mastodon handle is user@instance (mastodon@pat@mastodon.social)")
         return mastodon_handle_identity(value[9:])
-    channel, sep, rest = value.partition("#")
-    if not sep or channel not in CHANNELS:
+    try:
+        key = ChannelKey.parse(value)
+    except InvalidKey:
+        key = ChannelKey("", value)
+    channel, rest = key.channel, key.value
+    if key.by_handle or channel not in CHANNELS:
         raise InvalidIdentity(f"{text!r}: write <channel>#<id> (channels: {', '.join(CHANNELS)}) or "
                               f"<channel>@<handle> ({', '.join(HANDLE_CHANNELS)})")
     if _by_address(channel):
         if not _EMAIL.match(rest):
             raise InvalidIdentity(f"{text!r}: {channel}# takes an e-mail address")
-        return f"{channel}#{rest.lower()}"
+        return str(ChannelKey.by_id(channel, rest.lower()))
     if not _PLATFORM_ID.match(rest):
         raise InvalidIdentity(f"{text!r}: {channel}# takes the platform's id of the customer")
     return value

@@ -41,7 +41,7 @@ class InboundEnvelope:
         if not all(isinstance(m, Mention) for m in self.mentions):
             raise ValueError("an inbound envelope carries mentions only")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"v": ENVELOPE_VERSION, "kind": KIND, "id": self.id, "received_at": self.received_at.isoformat(),
                 "source": self.source, "mentions": [m.to_dict() for m in self.mentions]}
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
+
+from chalicelib.domain.jsonvalue import JsonObject, texts
 
 ACTIVE, RESOLVED = "active", "resolved"
 
@@ -45,7 +47,7 @@ class Incident:
         lowered = text.lower()
         return not self.keywords or any(re.search(rf"\b{re.escape(k)}\b", lowered) for k in self.keywords)
 
-    def changed(self, fields: dict[str, Any], at: datetime) -> Incident:
+    def changed(self, fields: IncidentFields, at: datetime) -> Incident:
         return replace(self, **fields, updated_at=at)
 
     def resolved(self, at: datetime) -> Incident:
@@ -55,8 +57,8 @@ class Incident:
             raise AlreadyResolved(f"incident {self.incident_id} was already resolved at {when}")
         return replace(self, status=RESOLVED, updated_at=at, resolved_at=at)
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+    def to_dict(self) -> dict[str, object]:
+        data: dict[str, object] = asdict(self)
         data["desks"], data["keywords"] = list(self.desks), list(self.keywords)
         for key in ("declared_at", "updated_at", "resolved_at"):
             value = getattr(self, key)
@@ -67,15 +69,15 @@ class Incident:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Incident:
+    def from_dict(cls, data: JsonObject) -> Incident:
         def when(key: str) -> datetime | None:
             value = data.get(key)
-            return datetime.fromisoformat(value) if value else None
+            return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
         return cls(incident_id=str(data["incident_id"]), title=str(data.get("title", "")),
                    text=str(data.get("text") or ""), url=str(data.get("url") or ""),
-                   status=str(data.get("status") or ACTIVE), desks=tuple(data.get("desks") or ()),
-                   keywords=tuple(data.get("keywords") or ()), declared_at=when("declared_at"),
+                   status=str(data.get("status") or ACTIVE), desks=tuple(texts(data, "desks")),
+                   keywords=tuple(texts(data, "keywords")), declared_at=when("declared_at"),
                    declared_by=str(data.get("declared_by") or ""), updated_at=when("updated_at"),
                    resolved_at=when("resolved_at"))
 
@@ -83,14 +85,24 @@ class Incident:
 _ALLOWED = ("title", "text", "desks", "keywords", "url")
 
 
-def clean_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+class IncidentFields(TypedDict, total=False):
+    """What a lead may set on an incident, validated (``clean_fields``)."""
+
+    title: str
+    text: str
+    url: str
+    desks: tuple[str, ...]
+    keywords: tuple[str, ...]
+
+
+def clean_fields(data: object, *, partial: bool) -> IncidentFields:
     """Validate what a lead sent; raises IncidentInvalid with a message a person understands."""
     if not isinstance(data, dict):
         raise IncidentInvalid("the body must be a JSON object")
     unknown = set(data) - set(_ALLOWED)
     if unknown:
         raise IncidentInvalid(f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
-    out: dict[str, Any] = {}
+    out: IncidentFields = {}
     if "title" in data or not partial:
         title = data.get("title")
         title = title.strip() if isinstance(title, str) else ""
@@ -110,10 +122,15 @@ def clean_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         if url and not re.match(r"^https://\S+$", url):
             raise IncidentInvalid("url must be an https:// address")
         out["url"] = url
-    for key in ("desks", "keywords"):
-        if key in data:
-            value = data[key] or []
-            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-                raise IncidentInvalid(f"{key} must be a list of non-empty strings")
-            out[key] = tuple(v.strip().lower() for v in value)
+    if "desks" in data:
+        out["desks"] = _words(data["desks"], "desks")
+    if "keywords" in data:
+        out["keywords"] = _words(data["keywords"], "keywords")
     return out
+
+
+def _words(value: object, key: str) -> tuple[str, ...]:
+    value = value or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise IncidentInvalid(f"{key} must be a list of non-empty strings")
+    return tuple(v.strip().lower() for v in value)

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from chalicelib.domain.keys import ChannelKey
 from chalicelib.domain.vocabulary import Channel as Channel
 
 #: Every channel's id (``Channel``), in order; what each can do is in ``domain.channel_profiles``.
@@ -101,19 +102,19 @@ class Mention:
     @property
     def key(self) -> str:
         """Idempotency key: the second delivery of the same message is a no-op."""
-        return f"{self.channel}#{self.external_id}"
+        return str(ChannelKey.by_id(self.channel, self.external_id))
 
     @property
     def conversation_key(self) -> str:
-        return f"{self.channel}#{self.conversation_id or self.external_id}"
+        return str(ChannelKey.by_id(self.channel, self.conversation_id or self.external_id))
 
     @property
     def identity_key(self) -> str:
         """The customer's identity on this channel (used to link channels later)."""
-        return f"{self.channel}#{self.author_id}"
+        return str(ChannelKey.by_id(self.channel, self.author_id))
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+    def to_dict(self) -> dict[str, object]:
+        data: dict[str, object] = asdict(self)
         data["created_at"] = self.created_at.astimezone(timezone.utc).isoformat()
         return data
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from chalicelib.domain.jsonvalue import JsonObject, is_object, obj
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.vocabulary import AckKind as AckKind
 
@@ -31,17 +32,17 @@ class ReplyTarget:
                    name=mention.author_name or mention.author_handle, handle=mention.author_handle,
                    extra=dict(mention.extra))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"channel": self.channel, "recipient": self.recipient, "in_reply_to": self.in_reply_to,
                 "private": self.private, "subject": self.subject, "name": self.name, "handle": self.handle,
                 "extra": dict(self.extra)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ReplyTarget:
+    def from_dict(cls, data: JsonObject) -> ReplyTarget:
         return cls(channel=str(data.get("channel", "")), recipient=str(data.get("recipient", "")),
                    in_reply_to=str(data.get("in_reply_to") or ""), private=bool(data.get("private")),
                    subject=str(data.get("subject") or ""), name=str(data.get("name") or ""),
-                   handle=str(data.get("handle") or ""), extra=dict(data.get("extra") or {}))
+                   handle=str(data.get("handle") or ""), extra=dict(obj(data, "extra")))
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ class OutboundMessage:
     subject: str = ""  # e-mail only
     extra: dict[str, Any] = field(default_factory=dict)  # channel specifics copied from Mention.extra
     kind: str = ""  # the OutboxItem's kind (ack, reply, ...): for records, never sent to the platform
+
+
+#: The version of the outbox message's shape (``OutboxItem.to_dict``); a message without one is of version 1
+OUTBOX_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -86,11 +91,12 @@ class OutboxItem:
                                private=t.private, idempotency_key=self.idempotency_key, subject=t.subject,
                                extra=dict(t.extra), kind=self.kind)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The outbox queue message (flat, as consumers and the DLQ redrive see it)."""
         t = self.target
-        return {"idempotency_key": self.idempotency_key, "kind": self.kind, "ticket_id": self.ticket_id,
-                "channel": t.channel, "recipient": t.recipient, "in_reply_to": t.in_reply_to, "private": t.private,
+        return {"v": OUTBOX_VERSION, "idempotency_key": self.idempotency_key, "kind": self.kind,
+                "ticket_id": self.ticket_id, "channel": t.channel, "recipient": t.recipient,
+                "in_reply_to": t.in_reply_to, "private": t.private,
                 "subject": t.subject, "name": t.name, "handle": t.handle, "extra": dict(t.extra), "text": self.text,
                 "queued_at": self.queued_at.isoformat(),
                 "expires_at": self.expires_at.isoformat() if self.expires_at else None,
@@ -98,21 +104,33 @@ class OutboxItem:
                 "priority": self.priority, **({"slot": self.slot.isoformat()} if self.slot else {})}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> OutboxItem:
-        """Raises ValueError (KeyError, TypeError included) for a message that is not an outbox item."""
-        if not isinstance(data, dict):
+    def from_dict(cls, data: object) -> OutboxItem:
+        """Raises ValueError for a message that is not an outbox item (not an object, a field missing, a time that
+        is not one)."""
+        if not is_object(data):
             raise ValueError("an outbox message must be a JSON object")
+        if data.get("v", OUTBOX_VERSION) != OUTBOX_VERSION:  # none: queued before messages carried their version
+            raise ValueError(f"an outbox message of version {data.get('v')!r}: this code reads version "
+                             f"{OUTBOX_VERSION}")
         try:
-            expires, wrote, slot = data.get("expires_at"), data.get("customer_wrote_at"), data.get("slot")
             return cls(idempotency_key=str(data["idempotency_key"]), kind=str(data.get("kind") or "reply"),
                        ticket_id=str(data["ticket_id"]), target=ReplyTarget.from_dict(data), text=str(data["text"]),
-                       queued_at=datetime.fromisoformat(data["queued_at"]),
-                       expires_at=datetime.fromisoformat(expires) if expires else None,
-                       customer_wrote_at=datetime.fromisoformat(wrote) if wrote else None,
+                       queued_at=_moment(data["queued_at"]), expires_at=_maybe_moment(data.get("expires_at")),
+                       customer_wrote_at=_maybe_moment(data.get("customer_wrote_at")),
                        priority="urgent" if data.get("priority") == "urgent" else "normal",
-                       slot=datetime.fromisoformat(slot) if slot else None)
+                       slot=_maybe_moment(data.get("slot")))
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not an outbox message: {exc}") from None
+
+
+def _moment(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError(f"a time must be ISO 8601 text, not {value!r}")
+    return datetime.fromisoformat(value)
+
+
+def _maybe_moment(value: object) -> datetime | None:
+    return _moment(value) if value else None
 
 
 #: The kinds of the one acknowledgement per open case (out of hours, busy in hours, closing time): ``AckKind``.

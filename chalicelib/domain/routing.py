@@ -1,9 +1,10 @@
 """Routing: which desk queue a ticket goes to, whether that desk is open, and whether to acknowledge."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Literal, Protocol, TypedDict
 
 from chalicelib.domain.config import BrandConfig
 from chalicelib.domain.ticket import Ticket
@@ -72,7 +73,7 @@ def excerpt(text: str) -> str:
     return flat if len(flat) <= EXCERPT_LENGTH else flat[: EXCERPT_LENGTH - 1].rstrip() + "…"
 
 
-def permalink(channel: str, external_id: str, extra: dict[str, Any] | None = None) -> str:
+def permalink(channel: str, external_id: str, extra: Mapping[str, object] | None = None) -> str:
     """Where an agent can see the message on its platform, when the platform has a public address for it."""
     if channel == "x" and external_id.isdigit():
         return f"https://x.com/i/web/status/{external_id}"
@@ -80,14 +81,49 @@ def permalink(channel: str, external_id: str, extra: dict[str, Any] | None = Non
     return link if link.startswith("https://") else ""
 
 
+class _DeskMessageOptions(TypedDict, total=False):
+    change: str  # on ticket.updated: what changed
+    from_desk: str  # transferred: the desk it left; sla_breached: its desk
+    due_at: str  # sla_breached: when the first response was due
+    minutes_late: int  # sla_breached
+    excerpt: str  # the customer's latest message, cut to ``EXCERPT_LENGTH``
+    permalink: str  # where the message is on its platform
+
+
+class DeskMessage(_DeskMessageOptions):
+    """What a desk queue carries per ticket event: the contract of ``docs/desk-message.schema.json`` (version 2),
+    field for field (the optional ones in ``_DeskMessageOptions``)."""
+
+    schema: Literal["responder.desk-message/2"]
+    event: str  # ticket.created, ticket.updated, ticket.sla_breached
+    ticket_id: str
+    reference: str
+    desk: str
+    priority: str
+    intent: str
+    channel: str
+    language: str
+    first_contact_at: str
+    sort_key: str
+    flags: list[str]
+    escalated: bool
+    desk_open: bool
+    at: str
+    customer_name: str
+    channels: list[str]
+    messages: int
+    conversations: int
+    status_url: str
+
+
 def queue_message(ticket: Ticket, *, decision: RouteDecision | None = None, event: str = "ticket.created",
                   change: str = "", at: datetime, status_url: str = "", text: str = "",
-                  link: str = "") -> dict[str, Any]:
+                  link: str = "") -> DeskMessage:
     """The desk-queue message contract, version 2 (docs/desk-message.schema.json): enough for a consumer to
     recognise the case without reading the store. ``text`` is the customer's latest message (sent as an excerpt),
     ``link`` its permalink."""
     target = ticket.reply_target
-    message: dict[str, Any] = {
+    message: DeskMessage = {
         "schema": "responder.desk-message/2",
         "event": event,
         "ticket_id": ticket.ticket_id,

@@ -10,7 +10,33 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.domain.decision import TriageDecision
-from chalicelib.domain.outbound import ACK_KINDS, ReplyTarget
+from chalicelib.domain.history import (
+    AckExpired,
+    AckQueued,
+    Claimed,
+    Event,
+    Labelled,
+    LinkSuggested,
+    Merged,
+    MergedInto,
+    Noted,
+    Received,
+    Released,
+    ReleaseReason,
+    Reopened,
+    ReopenedByAgent,
+    Replied,
+    ReplyFailed,
+    ReplyRecord,
+    ReplyUnconfirmed,
+    Resolved,
+    Scheduled,
+    Sent,
+    Transferred,
+    WaitingForRate,
+)
+from chalicelib.domain.keys import channel_of
+from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.vocabulary import Intent as Intent
 from chalicelib.domain.vocabulary import MaybeTone as MaybeTone
 from chalicelib.domain.vocabulary import Priority as Priority
@@ -51,32 +77,6 @@ def first_reference(customer_id: str) -> str:
     written (``usecases.process``)."""
     digest = hashlib.sha256(f"first-ticket:{customer_id}".encode()).digest()
     return new_reference(lambda n: digest[:n])
-
-
-@dataclass(frozen=True)
-class ReplyRecord:
-    """An agent's answer to the customer, as the ticket keeps it (on its ``replied`` timeline entry): who, the
-    request that sent it (``inbox.reply`` answers a repeated request once), and the text."""
-
-    agent: str
-    request_id: str = ""
-    text: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return {"agent": self.agent, "request_id": self.request_id, "text": self.text}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, str]) -> ReplyRecord:
-        return cls(agent=str(data["agent"]), request_id=str(data.get("request_id") or ""),
-                   text=str(data.get("text") or ""))
-
-
-@dataclass
-class Event:
-    at: datetime
-    kind: str  # received, acknowledged, queued, escalated, claimed, released, replied, resolved, reopened, ...
-    detail: str = ""
-    reply: ReplyRecord | None = None  # on a ``replied`` entry: the agent's answer
 
 
 @dataclass
@@ -139,20 +139,20 @@ class Ticket:
     @property
     def channels(self) -> list[str]:
         """The channels the customer wrote on, in order of first use."""
-        return list(dict.fromkeys(key.split("#", 1)[0] for key in self.mention_keys))
+        return list(dict.fromkeys(channel_of(key) for key in self.mention_keys))
 
     @property
     def ack_key(self) -> str:
         """One acknowledgement per open case: a reopened ticket may be acknowledged once more."""
         return self.ticket_id if not self.reopened else f"{self.ticket_id}#r{self.reopened}"
 
-    def record(self, at: datetime, kind: str, detail: str = "", reply: ReplyRecord | None = None) -> None:
-        self.timeline.append(Event(at, kind, detail, reply))
+    def record(self, event: Event) -> None:
+        self.timeline.append(event)
 
     @property
     def replies(self) -> list[tuple[datetime, ReplyRecord]]:
         """The agents' answers, in order, with when each was queued."""
-        return [(e.at, e.reply) for e in self.timeline if e.kind == "replied" and e.reply is not None]
+        return [(e.at, e.answer) for e in self.timeline if isinstance(e, Replied)]
 
     def ack_state(self) -> tuple[str, str] | None:
         """What became of the open case's acknowledgement, from the timeline: None when none was decided, else
@@ -166,22 +166,20 @@ class Ticket:
         state: tuple[str, str] | None = None
         final = False
         for event in self.timeline:
-            kind, detail = event.kind, event.detail
-            of_ack = detail.partition(":")[0].strip() in ACK_KINDS
-            if kind == "ack_queued":
+            if isinstance(event, AckQueued):
                 state, final = ("queued", ""), False
             elif final:
                 continue
-            elif kind in ("acknowledged", "closing", "busy"):
+            elif isinstance(event, Sent) and event.of_ack:
                 state, final = ("sent", event.at.isoformat()), True
-            elif kind == "ack_expired":
-                state = ("expired", detail)
-            elif kind in ("reply_failed", "reply_unconfirmed") and of_ack:
-                state, final = ("parked", detail), kind == "reply_unconfirmed"
-            elif kind == "waiting" and of_ack:
+            elif isinstance(event, AckExpired):
+                state = ("expired", event.detail)
+            elif isinstance(event, (ReplyFailed, ReplyUnconfirmed)) and event.of_ack:
+                state, final = ("parked", event.detail), isinstance(event, ReplyUnconfirmed)
+            elif isinstance(event, WaitingForRate) and event.of_ack:
                 state = ("waiting", "")
-            elif kind == "scheduled" and of_ack:
-                state = ("waiting", detail.partition(":")[2].strip())
+            elif isinstance(event, Scheduled) and event.of_ack:
+                state = ("waiting", event.slot.isoformat() if event.slot else "")
         return state
 
     def _move(self, target: TicketStatus) -> None:
@@ -204,10 +202,10 @@ class Ticket:
             self.resolved_at = None
             self.acked = False
             self.reopened += 1
-            self.record(at, "reopened")
+            self.record(Reopened(at))
         elif self.status == REPLIED:
             self._move(WAITING)
-        self.record(at, "received", "follow-up")
+        self.record(Received(at, follow_up=True))
         return reopened
 
     def absorb(self, other: Ticket, at: datetime) -> None:
@@ -233,20 +231,20 @@ class Ticket:
         if self.first_response_due and other.first_response_due:
             self.first_response_due = min(self.first_response_due, other.first_response_due)
         self.timeline = sorted(self.timeline + other.timeline, key=lambda e: e.at)
-        self.record(at, "merged", other.ticket_id)
+        self.record(Merged(at, other.ticket_id))
         other.merge_into(self.ticket_id, at)
 
     def merge_into(self, ticket_id: str, at: datetime) -> None:
         self._move(MERGED)
         self.merged_into = ticket_id
         self.claimed_by = self.claim_expires_at = None
-        self.record(at, "merged_into", ticket_id)
+        self.record(MergedInto(at, ticket_id))
 
     def suggest_link(self, identity: str, at: datetime) -> bool:
         if identity in self.suggested_links:
             return False
         self.suggested_links.append(identity)
-        self.record(at, "link_suggested", identity)
+        self.record(LinkSuggested(at, identity))
         return True
 
     def claim(self, agent: str, until: datetime, now: datetime) -> None:
@@ -256,7 +254,7 @@ class Ticket:
         if self.status != CLAIMED:
             self._move(CLAIMED)
         self.claimed_by, self.claim_expires_at = agent, until
-        self.record(now, "claimed", agent)
+        self.record(Claimed(now, agent))
 
     def held_by(self, agent: str, now: datetime) -> bool:
         """True while ``agent`` holds an unexpired claim on this ticket."""
@@ -266,9 +264,9 @@ class Ticket:
     @property
     def awaiting_customer(self) -> bool:
         """An agent answered after the customer's last message: the ball is in the customer's court."""
-        return any(e.kind == "replied" and e.at >= self.last_customer_at for e in self.timeline)
+        return any(isinstance(e, Replied) and e.at >= self.last_customer_at for e in self.timeline)
 
-    def release(self, now: datetime, reason: str = "") -> None:
+    def release(self, now: datetime, reason: ReleaseReason = ReleaseReason.BY_AGENT, by: str = "") -> None:
         """The claim ends: back to the desk's queue, or, when an agent has answered the customer's last message,
         waiting for the customer (their next message puts it back in the queue)."""
         if self.status != CLAIMED:
@@ -276,7 +274,7 @@ class Ticket:
         awaiting = self.awaiting_customer
         self._move(REPLIED if awaiting else WAITING)
         self.claimed_by = self.claim_expires_at = None
-        self.record(now, "awaiting_customer" if awaiting else "released", reason)
+        self.record(Released(now, reason, by, awaiting_customer=awaiting))
 
     def replied(self, agent: str, now: datetime, *, text: str = "", request_id: str = "") -> None:
         """An agent answered (``text``, sent by request ``request_id``); a claimed ticket stays with the agent (they
@@ -286,11 +284,11 @@ class Ticket:
             self.claimed_by = self.claim_expires_at = None
         if self.first_response_at is None:
             self.first_response_at = now
-        self.record(now, "replied", agent, ReplyRecord(agent, request_id, text))
+        self.record(Replied(now, ReplyRecord(agent, request_id, text)))
 
     def note(self, agent: str, text: str, now: datetime) -> None:
         """An internal note (never shown to the customer)."""
-        self.record(now, "note", f"{agent}: {text}")
+        self.record(Noted(now, agent, text))
 
     @property
     def triaged_intent(self) -> Intent:
@@ -315,9 +313,8 @@ class Ticket:
         and reasons stay as they were. Priority and SLA stay as routed. Returns the intent triage had given."""
         triaged = self.triaged_intent
         self.intent = Intent(intent)
-        said = f"{intent}{', urgent' if urgent else ''}"
         self.relabel = TriageDecision(intent=Intent(intent), answered=acknowledge, why=f"labelled {intent}")
-        self.record(now, "labelled", f"{agent}: {said} (triage: {triaged})")
+        self.record(Labelled(now, agent, intent, urgent, triaged))
         return triaged
 
     def transfer(self, desk: str, agent: str, now: datetime) -> None:
@@ -328,7 +325,7 @@ class Ticket:
             self._move(WAITING)
         self.claimed_by = self.claim_expires_at = None
         self.desk = desk
-        self.record(now, "transferred", desk)
+        self.record(Transferred(now, desk))
 
     def reopen(self, agent: str, now: datetime) -> None:
         """An agent reopens a resolved ticket (to answer again); it goes back to the desk's queue."""
@@ -336,13 +333,13 @@ class Ticket:
             raise TicketStateError(f"ticket {self.ticket_id} is {self.status}; only a resolved ticket reopens")
         self._move(WAITING)
         self.resolved_at = None
-        self.record(now, "reopened_by_agent", agent)
+        self.record(ReopenedByAgent(now, agent))
 
     def resolve(self, agent: str, now: datetime) -> None:
         self._move(RESOLVED)
         self.claimed_by = self.claim_expires_at = None
         self.resolved_at = now
-        self.record(now, "resolved", agent)
+        self.record(Resolved(now, agent))
 
     @property
     def backlog_order(self) -> str:

@@ -17,9 +17,11 @@ from typing import Any
 
 from chalicelib.domain.agent import Agent
 from chalicelib.domain.busy import hour_ceil, hour_floor
+from chalicelib.domain.history import Event
 from chalicelib.domain.incident import Incident
+from chalicelib.domain.jsonvalue import JsonObject
 from chalicelib.domain.mention import Mention
-from chalicelib.domain.ticket import CLAIMED, OPEN_STATUSES, WAITING, Event, Ticket
+from chalicelib.domain.ticket import CLAIMED, OPEN_STATUSES, WAITING, Ticket
 from chalicelib.store.codec import upgraded
 from chalicelib.store.ports import (
     ACQUIRED,
@@ -240,7 +242,7 @@ class MemoryThreads(_Locked):
 class MemoryAckLedger(_Locked):
     def __init__(self) -> None:
         super().__init__()
-        self.marks: dict[str, dict[str, Any]] = {}
+        self.marks: dict[str, dict[str, object]] = {}
 
     def begin(self, ticket_id: str, kind: str) -> bool:
         return self._create(self.marks, ticket_id, {"queued": False, "kind": kind})
@@ -322,9 +324,9 @@ class MemoryWaitingRoom(_Locked):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rooms: dict[str, dict[str, dict[str, Any]]] = {}
+        self.rooms: dict[str, dict[str, JsonObject]] = {}
 
-    def add(self, channel: str, order: str, message: dict[str, Any]) -> None:
+    def add(self, channel: str, order: str, message: JsonObject) -> None:
         with self._lock:
             self.rooms.setdefault(channel, {})[order] = dict(message)
 
@@ -333,7 +335,7 @@ class MemoryWaitingRoom(_Locked):
             room = self.rooms.get(channel, {})
             return [WaitingMessage(channel, order, dict(room[order])) for order in sorted(room)[:limit]]
 
-    def take(self, channel: str, order: str) -> dict[str, Any] | None:
+    def take(self, channel: str, order: str) -> JsonObject | None:
         with self._lock:
             return self.rooms.get(channel, {}).pop(order, None)
 
@@ -412,12 +414,12 @@ class MemoryAnswerCounts(_Locked):
 class MemorySandbox(_Locked):
     def __init__(self) -> None:
         super().__init__()
-        self.items: dict[str, dict[str, Any]] = {}
+        self.items: dict[str, JsonObject] = {}
 
-    def record(self, at: datetime, key: str, message: dict[str, Any]) -> None:
-        self.items[f"{at.isoformat()}#{key}"] = copy.deepcopy(message)
+    def record(self, at: datetime, key: str, message: JsonObject) -> None:
+        self.items[f"{at.isoformat()}#{key}"] = copy.deepcopy(dict(message))
 
-    def recent(self, limit: int = 200) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 200) -> list[JsonObject]:
         return [copy.deepcopy(self.items[k]) for k in sorted(self.items, reverse=True)[:limit]]
 
 
@@ -434,12 +436,12 @@ class MemoryQueues(_Locked):
         super().__init__()
         self.inbound, self.outbox = inbound, outbox
         self._desk_queue_name = desk_queue_name
-        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.messages: dict[str, list[dict[str, object]]] = {}
         self.deleted: list[str] = []
         self.delayed: dict[str, int] = {}
         self._ids = itertools.count(1)
 
-    def _send(self, name: str, body: dict[str, Any]) -> str:
+    def _send(self, name: str, body: JsonObject) -> str:
         size = len(json.dumps(body, separators=(",", ":"), default=str).encode())
         if size > MAX_SQS_BYTES:
             raise ValueError(f"message of {size} bytes exceeds the SQS limit")
@@ -447,16 +449,16 @@ class MemoryQueues(_Locked):
             self.messages.setdefault(name, []).append(json.loads(json.dumps(body, default=str)))
             return f"m-{next(self._ids)}"
 
-    def send_inbound(self, envelope: dict[str, Any]) -> str:
+    def send_inbound(self, envelope: JsonObject) -> str:
         return self._send(self.inbound, envelope)
 
-    def send_desk(self, desk: str, message: dict[str, Any]) -> str:
+    def send_desk(self, desk: str, message: JsonObject) -> str:
         return self._send(self._desk_queue_name(desk), message)
 
-    def send_outbox(self, message: dict[str, Any], *, delay: int = 0) -> str:
+    def send_outbox(self, message: JsonObject, *, delay: int = 0) -> str:
         return self._send(self.outbox, message)
 
-    def send_dead_letter(self, queue_name: str, body: dict[str, Any]) -> str:
+    def send_dead_letter(self, queue_name: str, body: JsonObject) -> str:
         return self._send(f"{queue_name}-dlq", body)
 
     def delete(self, queue_name: str, receipt_handles: list[str]) -> None:
@@ -471,7 +473,7 @@ class MemoryQueues(_Locked):
     def approximate_depth(self, queue_name: str) -> int:
         return len(self.messages.get(queue_name, []))
 
-    def take(self, name: str) -> list[dict[str, Any]]:
+    def take(self, name: str) -> list[dict[str, object]]:
         """Remove and return everything sent to a queue (tests act as its consumer)."""
         with self._lock:
             return self.messages.pop(name, [])

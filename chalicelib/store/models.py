@@ -52,8 +52,9 @@ class TimelineEvent(MapAttribute[str, Any]):
 
     at = UTCDateTimeAttribute()
     kind = UnicodeAttribute()
-    detail = UnicodeAttribute(null=True)
-    reply = JSONAttribute(null=True)  # on a ``replied`` entry: the agent's answer (agent, request_id, text)
+    data = JSONAttribute(null=True)  # the entry's fields (``store.codec.event_record``)
+    detail = UnicodeAttribute(null=True)  # rows written before the entries were typed: their prose
+    reply = JSONAttribute(null=True)  # such a row's ``replied`` entry, later on: the agent's answer
 
 
 class BacklogIndex(GlobalSecondaryIndex["TicketModel"]):

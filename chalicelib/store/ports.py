@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from chalicelib.domain.agent import Agent
+from chalicelib.domain.history import Event
 from chalicelib.domain.incident import Incident
+from chalicelib.domain.jsonvalue import JsonObject
 from chalicelib.domain.mention import Mention
-from chalicelib.domain.ticket import Event, Ticket
+from chalicelib.domain.ticket import Ticket
 
 
 class AlreadyExists(Exception):
@@ -62,7 +64,7 @@ class StoredMention:
 
 @dataclass(frozen=True)
 class TriageLabel:
-    """An agent's word on what a ticket's first message was (``usecases.inbox.label``). It holds no customer text:
+    """An agent's word on what a ticket's first message was (``usecases.desk.actions``). It holds no customer text:
     the export reads the message from the mention store, so a forgotten customer's labels export nothing."""
 
     ticket_id: str
@@ -265,7 +267,7 @@ class WaitingMessage:
 
     channel: str
     order: str
-    message: dict[str, Any]
+    message: JsonObject
 
 
 class WaitingRoom(Protocol):
@@ -273,13 +275,13 @@ class WaitingRoom(Protocol):
     (``usecases.waiting``) reserves each a slot of the rate and hands it to the outbox queue. Waiting here costs no
     SQS receive, so waiting never walks a message to the dead-letter queue."""
 
-    def add(self, channel: str, order: str, message: dict[str, Any]) -> None:
+    def add(self, channel: str, order: str, message: JsonObject) -> None:
         """Put a message in its place (the same place again is the same message: a no-op)."""
 
     def first(self, channel: str, limit: int) -> list[WaitingMessage]:
         """The channel's first ``limit`` waiting messages, in order."""
 
-    def take(self, channel: str, order: str) -> dict[str, Any] | None:
+    def take(self, channel: str, order: str) -> JsonObject | None:
         """Remove one: its message if this call removed it, None if it was gone (another dispatcher took it)."""
 
     def count(self, channel: str) -> int:
@@ -339,9 +341,9 @@ class FormRateLimit(Protocol):
 class SandboxOutbox(Protocol):
     """Stage local: outbound messages recorded instead of sent (``GET /local/outbox``)."""
 
-    def record(self, at: datetime, key: str, message: dict[str, Any]) -> None: ...
+    def record(self, at: datetime, key: str, message: JsonObject) -> None: ...
 
-    def recent(self, limit: int = 200) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 200) -> list[JsonObject]:
         """Newest first."""
 
 
@@ -353,13 +355,13 @@ class Health(Protocol):
 class Queues(Protocol):
     """SQS: the inbound queue, one queue per desk, the outbox, and their dead-letter queues."""
 
-    def send_inbound(self, envelope: dict[str, Any]) -> str: ...
+    def send_inbound(self, envelope: JsonObject) -> str: ...
 
-    def send_desk(self, desk: str, message: dict[str, Any]) -> str: ...
+    def send_desk(self, desk: str, message: JsonObject) -> str: ...
 
-    def send_outbox(self, message: dict[str, Any], *, delay: int = 0) -> str: ...
+    def send_outbox(self, message: JsonObject, *, delay: int = 0) -> str: ...
 
-    def send_dead_letter(self, queue_name: str, body: dict[str, Any]) -> str: ...
+    def send_dead_letter(self, queue_name: str, body: JsonObject) -> str: ...
 
     def delete(self, queue_name: str, receipt_handles: list[str]) -> None: ...
 

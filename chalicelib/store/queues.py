@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.domain.jsonvalue import JsonObject
+
 MAX_SQS_BYTES = 256 * 1024
 
 
@@ -30,7 +32,7 @@ class SqsQueues:
                 self._urls[name] = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
         return self._urls[name]
 
-    def _send(self, queue_name: str, body: dict[str, Any], *, delay: int = 0,
+    def _send(self, queue_name: str, body: JsonObject, *, delay: int = 0,
               attributes: dict[str, str] | None = None) -> str:
         payload = json.dumps(body, separators=(",", ":"), default=str)
         if len(payload.encode()) > MAX_SQS_BYTES:
@@ -43,18 +45,18 @@ class SqsQueues:
                 k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
         return str(self._sqs.send_message(**kwargs)["MessageId"])
 
-    def send_inbound(self, envelope: dict[str, Any]) -> str:
+    def send_inbound(self, envelope: JsonObject) -> str:
         return self._send(self._names["inbound"], envelope)
 
-    def send_desk(self, desk: str, message: dict[str, Any]) -> str:
+    def send_desk(self, desk: str, message: JsonObject) -> str:
         return self._send(self._desk_queue_name(desk), message,
-                          attributes={"priority": message.get("priority", "normal"),
+                          attributes={"priority": str(message.get("priority", "normal")),
                                       "schema": str(message.get("schema", ""))})
 
-    def send_outbox(self, message: dict[str, Any], *, delay: int = 0) -> str:
+    def send_outbox(self, message: JsonObject, *, delay: int = 0) -> str:
         return self._send(self._names["outbox"], message, delay=delay)
 
-    def send_dead_letter(self, queue_name: str, body: dict[str, Any]) -> str:
+    def send_dead_letter(self, queue_name: str, body: JsonObject) -> str:
         """Park a message that can never succeed on ``<queue>-dlq`` (see README: DLQ redrive)."""
         return self._send(f"{queue_name}-dlq", body)
 

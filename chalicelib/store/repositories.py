@@ -47,12 +47,14 @@ from pynamodb.models import Model
 
 from chalicelib.domain.busy import hour_ceil, hour_floor
 from chalicelib.domain.decision import TriageDecision
+from chalicelib.domain.history import Event, Received
 from chalicelib.domain.incident import Incident
+from chalicelib.domain.jsonvalue import JsonObject
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
-from chalicelib.domain.ticket import CLAIMED, OPEN_STATUSES, WAITING, Event, ReplyRecord, Ticket
+from chalicelib.domain.ticket import CLAIMED, OPEN_STATUSES, WAITING, Ticket
 from chalicelib.domain.vocabulary import Intent, Priority, TicketStatus, maybe_tone
-from chalicelib.store.codec import upgraded
+from chalicelib.store.codec import event_from_row, event_record, upgraded
 from chalicelib.store.models import CustomerIdentityModel, MentionModel, StateModel, TicketModel, TimelineEvent
 from chalicelib.store.ports import (
     ACQUIRED,
@@ -104,7 +106,12 @@ def _update_if(item: Any, actions: list[Any], condition: Any) -> bool:
         raise
 
 
-def _or_old(item: Any, operation: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+#: An item as DynamoDB's API returns it (attribute name to its typed value, ``{"N": "3"}``), read by pynamodb's
+#: ``from_raw_data``
+RawItem = dict[str, dict[str, object]]
+
+
+def _or_old(item: Any, operation: str, kwargs: dict[str, object]) -> RawItem | None:
     """One conditional write that returns, when its condition fails, the item as it was (``ALL_OLD``): None if
     written, else the raw old item (``{}`` if there was none). pynamodb drops that item from its errors, so the
     request it builds goes through its botocore client."""
@@ -118,17 +125,17 @@ def _or_old(item: Any, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]
         raise
 
 
-def _put_or_old(item: Any, condition: Any) -> dict[str, Any] | None:
+def _put_or_old(item: Any, condition: Any) -> RawItem | None:
     return _or_old(item, "put_item", item.get_save_kwargs_from_instance(
         condition=condition, return_values_on_condition_failure="ALL_OLD"))
 
 
-def _update_or_old(item: Any, actions: list[Any], condition: Any) -> dict[str, Any] | None:
+def _update_or_old(item: Any, actions: list[Any], condition: Any) -> RawItem | None:
     return _or_old(item, "update_item", item.get_update_kwargs_from_instance(
         actions, condition, "ALL_OLD", add_version_condition=False))
 
 
-def _update_tat_or_old(item: Any, actions: list[Any], condition: Any) -> tuple[float | None, dict[str, Any] | None]:
+def _update_tat_or_old(item: Any, actions: list[Any], condition: Any) -> tuple[float | None, RawItem | None]:
     """``_update_or_old`` that also answers, when written, the rate's new ``tat`` (``UPDATED_NEW``: the same one
     call)."""
     kwargs = item.get_update_kwargs_from_instance(actions, condition, "ALL_OLD", add_version_condition=False)
@@ -215,13 +222,13 @@ def _sortable(value: datetime) -> str:
 
 
 def _event_to_item(event: Event) -> TimelineEvent:
-    return TimelineEvent(at=event.at, kind=event.kind, detail=event.detail or None,
-                         reply=event.reply.to_dict() if event.reply is not None else None)
+    kind, data = event_record(event)
+    return TimelineEvent(at=event.at, kind=kind, data=data)
 
 
 def _event_from_item(item: TimelineEvent) -> Event:
-    reply = getattr(item, "reply", None)
-    return Event(item.at, item.kind, item.detail or "", ReplyRecord.from_dict(reply) if reply else None)
+    return event_from_row(item.at, item.kind, getattr(item, "data", None), item.detail or "",
+                          getattr(item, "reply", None))
 
 
 def _decision(value: TriageDecision | None) -> dict[str, Any] | None:
@@ -329,7 +336,7 @@ class DynamoTickets:
         item = TicketModel(ticket_id)
         actions = [TicketModel.mention_keys.set(TicketModel.mention_keys.append([mention_key])),
                    TicketModel.timeline.set(TicketModel.timeline.append(
-                       [TimelineEvent(at=at, kind="received", detail="follow-up")])),
+                       [_event_to_item(Received(at, follow_up=True))])),
                    TicketModel.last_customer_at.set(at), TicketModel.version.add(1)]
         if conversation_key:
             actions.append(TicketModel.conversations.set((TicketModel.conversations | []).append([conversation_key])))
@@ -594,14 +601,14 @@ class DynamoWaitingRoom(_State):
 
     _PK = "wait"
 
-    def add(self, channel: str, order: str, message: dict[str, Any]) -> None:
+    def add(self, channel: str, order: str, message: JsonObject) -> None:
         StateModel(f"{self._PK}#{channel}", order, value=message, expires_at=self._retention).save()
 
     def first(self, channel: str, limit: int) -> list[WaitingMessage]:
         return [WaitingMessage(channel, item.sk, dict(item.value or {}))
                 for item in StateModel.query(f"{self._PK}#{channel}", limit=limit, consistent_read=True)]
 
-    def take(self, channel: str, order: str) -> dict[str, Any] | None:
+    def take(self, channel: str, order: str) -> JsonObject | None:
         item = StateModel(f"{self._PK}#{channel}", order)
         kwargs = item.get_delete_kwargs_from_instance(condition=StateModel.pk.exists(),
                                                       add_version_condition=False)
@@ -712,10 +719,10 @@ class DynamoAnswers(_State):
 class DynamoSandbox(_State):
     _PK = "sandbox#outbox"
 
-    def record(self, at: datetime, key: str, message: dict[str, Any]) -> None:
+    def record(self, at: datetime, key: str, message: JsonObject) -> None:
         self._put(self._PK, f"{at.isoformat()}#{key}", value=message, ttl=timedelta(days=7))
 
-    def recent(self, limit: int = 200) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 200) -> list[JsonObject]:
         return [i.value for i in StateModel.query(self._PK, scan_index_forward=False, limit=limit)]
 
 

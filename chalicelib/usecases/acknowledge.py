@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chalicelib.domain.ack import compose, render, without_urls
+from chalicelib.domain.history import AckQueued
 from chalicelib.domain.outbound import OutboxItem
 from chalicelib.domain.ticket import Ticket
 from chalicelib.domain.vocabulary import maybe_tone
@@ -95,7 +96,7 @@ def mark_acked(ticket: Ticket, ack: PreparedAck, *, sending_until: datetime | No
         # (or settled it as sent without a result), and this retry queued it again for nothing (a key goes once).
         # The timeline records that already; a "queued" after it would say it is on its way for ever.
         return
-    ticket.record(ack.at, "ack_queued", ack.back_at.isoformat() if ack.back_at else "")
+    ticket.record(AckQueued(ack.at, ack.back_at))
 
 
 def ack_item(svc: Services, ticket: Ticket, ack: PreparedAck) -> OutboxItem:

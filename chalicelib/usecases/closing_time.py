@@ -8,7 +8,7 @@ from chalicelib.domain.triage import policy_acknowledges
 from chalicelib.services import Services
 from chalicelib.telemetry import count, logger
 from chalicelib.usecases.acknowledge import acknowledge
-from chalicelib.usecases.inbox import expire_claims
+from chalicelib.usecases.desk.claims import expire_claims
 
 
 def closing_time(svc: Services) -> dict[str, int]:

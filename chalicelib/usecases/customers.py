@@ -23,6 +23,8 @@ from chalicelib.domain.identity import (
     mastodon_handle_identity,
     parse_identity,
 )
+from chalicelib.domain.jsonvalue import is_object
+from chalicelib.domain.keys import channel_of
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.routing import queue_message
 from chalicelib.domain.ticket import Ticket, first_reference
@@ -56,7 +58,7 @@ def customer_of(svc: Services, mention: Mention, now: datetime) -> str:
     customer_id = svc.customers.resolve(identities[0], new_customer_id(), channel=mention.channel,
                                         handle=mention.author_handle, display_name=mention.author_name, at=now)
     for alias in identities[1:]:
-        owner = svc.customers.resolve(alias, customer_id, channel=alias.split("#")[0].split("@")[0], at=now)
+        owner = svc.customers.resolve(alias, customer_id, channel=channel_of(alias), at=now)
         if owner != customer_id:
             merge_customers(svc, customer_id, owner, now, reason=f"{mention.key} gave {alias}")
     return customer_id
@@ -136,7 +138,8 @@ def _point(svc: Services, customer_id: str, ticket_id: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ agents' links
-def _identity(text: Any, field: str) -> str:
+def identity_field(text: object, field: str) -> str:
+    """The identity a request's ``field`` names, in its stored form; ``Invalid`` with the right shape if it is none."""
     if not isinstance(text, str):
         raise Invalid(f"{field} must be an identity such as x@handle, x#1234 or email#ada@example.org")
     try:
@@ -145,25 +148,49 @@ def _identity(text: Any, field: str) -> str:
         raise Invalid(f"{field}: {exc}") from None
 
 
-def link(svc: Services, data: dict[str, Any], *, by: str = "admin") -> dict[str, Any]:
-    """``{"identity": ..., "with": ...}``: the two are one customer. Both must be known identities."""
-    identity, other = _identity(data.get("identity"), "identity"), _identity(data.get("with"), "with")
+def link_request(data: object) -> tuple[str, str]:
+    """``{"identity": ..., "with": ...}``, read: the two identities (``Invalid`` for anything else)."""
+    if not is_object(data):
+        raise Invalid("the body must be a JSON object: {\"identity\": ..., \"with\": ...}")
+    return identity_field(data.get("identity"), "identity"), identity_field(data.get("with"), "with")
+
+
+@dataclass(frozen=True)
+class Linked:
+    """What linking two identities did: nothing (``message`` says why), or the customer that carries on, the ticket
+    kept and the one merged into it, and the customer's identities now."""
+
+    changed: bool
+    customer_id: str
+    message: str = ""
+    ticket_id: str | None = None
+    merged_ticket_id: str | None = None
+    identities: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        if not self.changed:
+            return {"changed": False, "customer_id": self.customer_id, "message": self.message}
+        return {"changed": True, "customer_id": self.customer_id, "ticket_id": self.ticket_id,
+                "merged_ticket_id": self.merged_ticket_id, "identities": list(self.identities)}
+
+
+def link(svc: Services, identity: str, other: str, *, by: str = "admin") -> Linked:
+    """The two identities (stored forms) are one customer. Both must be known identities."""
     first, second = svc.customers.lookup(identity), svc.customers.lookup(other)
     for name, found in ((identity, first), (other, second)):
         if found is None:
             raise NotFound(f"no customer has identity {name}")
     assert first is not None and second is not None
     if first == second:
-        return {"changed": False, "customer_id": first,
-                "message": f"{identity} and {other} already belong to the same customer"}
+        return Linked(False, first, message=f"{identity} and {other} already belong to the same customer")
     result = merge_customers(svc, second, first, svc.now(), reason=f"linked by {by}")
-    return {"changed": True, "customer_id": second, "ticket_id": result.kept, "merged_ticket_id": result.merged,
-            "identities": sorted(svc.customers.identities(second))}
+    return Linked(True, second, ticket_id=result.kept, merged_ticket_id=result.merged,
+                  identities=tuple(sorted(svc.customers.identities(second))))
 
 
 def unlink(svc: Services, identity_text: str) -> dict[str, Any]:
     """The identity becomes a customer of its own (its tickets stay where they are)."""
-    identity = _identity(identity_text, "identity")
+    identity = identity_field(identity_text, "identity")
     customer_id = svc.customers.lookup(identity)
     if customer_id is None:
         raise NotFound(f"no customer has identity {identity}")

@@ -18,9 +18,11 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.channels.base import SendError
 from chalicelib.domain.config import usd_micros
+from chalicelib.domain.history import AckExpired, Event, ReplyFailed, ReplyUnconfirmed, Sent, WaitingForRate
+from chalicelib.domain.jsonvalue import JsonObject
 from chalicelib.domain.outbound import ACK_KINDS, OutboxItem, waiting_order
 from chalicelib.domain.textlength import has_link
-from chalicelib.domain.ticket import Event, Ticket
+from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
 from chalicelib.sqs_batch import Record, RetryLater
 from chalicelib.store.ports import ACQUIRED, HELD, SENT, Charge
@@ -107,13 +109,12 @@ def _was_sent(svc: Services, item: OutboxItem) -> bool:
     return ticket is not None and item.idempotency_key in ticket.sent_keys
 
 
-def _note_on_ticket(svc: Services, ticket_id: str, now: datetime, kind: str, detail: str = "", *,
-                    sent_key: str = "", release_ack_lease: bool = False) -> None:
+def _note_on_ticket(svc: Services, ticket_id: str, event: Event, *, sent_key: str = "",
+                    release_ack_lease: bool = False) -> None:
     """A timeline entry, appended without reading the ticket (with the key of the message sent, if any, and the
     ticket's acknowledgement lease released if asked)."""
-    if not svc.tickets.append_event(ticket_id, Event(now, kind, detail), sent_key=sent_key,
-                                    release_ack_lease=release_ack_lease):
-        logger.warning("timeline entry not saved: no such ticket", extra={"ticket_id": ticket_id, "kind": kind})
+    if not svc.tickets.append_event(ticket_id, event, sent_key=sent_key, release_ack_lease=release_ack_lease):
+        logger.warning("timeline entry not saved: no such ticket", extra={"ticket_id": ticket_id, "kind": event.kind})
 
 
 def _unconfirmed(svc: Services, ticket_id: str, channel: str, kind: str, now: datetime, why: str, *,
@@ -121,7 +122,7 @@ def _unconfirmed(svc: Services, ticket_id: str, channel: str, kind: str, now: da
     """A send that may have reached the customer: counted, and noted on its ticket with why, for a person
     (``settle_key``: the key recorded as never to be sent again)."""
     count("OutboundOutcomeUnknown", channel=channel)
-    _note_on_ticket(svc, ticket_id, now, "reply_unconfirmed", f"{kind}: {why[:200]}", sent_key=settle_key,
+    _note_on_ticket(svc, ticket_id, ReplyUnconfirmed(now, kind, why[:200]), sent_key=settle_key,
                     release_ack_lease=release_ack_lease)
 
 
@@ -129,8 +130,7 @@ def _sent(svc: Services, item: OutboxItem, now: datetime, external_id: str, *, r
     """What follows a send the platform accepted: the timeline entry that records it (the key in ``sent_keys``: a
     redelivery finds it and sends nothing), the index of an agent's message, the metrics and the log line."""
     channel = item.target.channel
-    _note_on_ticket(svc, item.ticket_id, now, "acknowledged" if item.kind == "ack" else item.kind,
-                    item.expires_at.isoformat() if item.expires_at else "", sent_key=item.idempotency_key,
+    _note_on_ticket(svc, item.ticket_id, Sent(now, item.kind, item.expires_at), sent_key=item.idempotency_key,
                     release_ack_lease=release_ack_lease)
     if item.kind not in ACK_KINDS:
         # a customer answering an agent's message threads into its ticket (an acknowledgement needs no index:
@@ -216,7 +216,7 @@ def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
             count("OutboundRetried", total=True, channel=channel)
             raise RetryLater(int(backoff), str(exc)) from exc
         count("OutboundFailed", channel=channel)
-        _note_on_ticket(svc, item.ticket_id, now, "reply_failed", f"{item.kind}: {str(exc)[:200]}")
+        _note_on_ticket(svc, item.ticket_id, ReplyFailed(now, item.kind, str(exc)[:200]))
         raise PermanentSendFailure(str(exc)) from exc
     # an acknowledgement's ticket lease (``send_now``) is dropped with the record: sent, whoever sent it
     return _sent(svc, item, now, result.external_id, release_ack_lease=item.kind in ACK_KINDS)
@@ -237,7 +237,7 @@ def _reserved(item: OutboxItem, now: datetime, attempt: int) -> bool:
 def expire(svc: Services, item: OutboxItem, now: datetime) -> str:
     """An acknowledgement whose time is over (the team was back before it could be sent): not sent, and said so on
     the ticket and in the metrics."""
-    _note_on_ticket(svc, item.ticket_id, now, "ack_expired", "the team was back before it could be sent")
+    _note_on_ticket(svc, item.ticket_id, AckExpired(now))
     count("AcksExpired", channel=item.target.channel)
     return "expired"
 
@@ -248,7 +248,7 @@ def wait(svc: Services, item: OutboxItem, now: datetime, why: str) -> str:
     channel = item.target.channel
     svc.waiting.add(channel, waiting_order(replace(item, slot=None)), replace(item, slot=None).to_dict())
     count("OutboundWaiting", channel=channel)
-    _note_on_ticket(svc, item.ticket_id, now, "waiting", f"{item.kind}: {why}")
+    _note_on_ticket(svc, item.ticket_id, WaitingForRate(now, item.kind, why))
     return "waiting"
 
 
@@ -296,7 +296,7 @@ def send_now(svc: Services, item: OutboxItem, deadline: SendDeadline = NO_DEADLI
             count("OutboundRetried", total=True, channel=channel)
             return _hand_over(svc, item, delay=int(exc.retry_after or 30))
         count("OutboundFailed", channel=channel)
-        _note_on_ticket(svc, item.ticket_id, now, "reply_failed", f"{item.kind}: {str(exc)[:200]}",
+        _note_on_ticket(svc, item.ticket_id, ReplyFailed(now, item.kind, str(exc)[:200]),
                         release_ack_lease=True)
         _park(svc, item.to_dict(), str(exc))
         return "failed"
@@ -329,7 +329,7 @@ def _unknown(svc: Services, item: OutboxItem, now: datetime, why: str) -> str:
     return "unknown"
 
 
-def _park(svc: Services, message: dict[str, Any], error: str) -> None:
+def _park(svc: Services, message: JsonObject, error: str) -> None:
     """On the outbox dead-letter queue, with why, for a person (``tools.admin dlq``), and counted (the alarm's
     exception, never the normal path). Its ticket says so already: every message parked was first noted
     ``reply_failed`` or ``reply_unconfirmed`` (``domain.ticket.ack_state``)."""

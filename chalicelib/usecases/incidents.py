@@ -6,14 +6,14 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain import followup
-from chalicelib.domain.incident import AlreadyResolved, Incident, IncidentInvalid, clean_fields
+from chalicelib.domain.incident import AlreadyResolved, Incident, IncidentFields, IncidentInvalid, clean_fields
 from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
 from chalicelib.usecases.errors import Conflict, Invalid, NotFound
 from chalicelib.usecases.replies import queue_reply
 
 
-def _fields(data: Any, *, partial: bool) -> dict[str, Any]:
+def _fields(data: object, *, partial: bool) -> IncidentFields:
     try:
         return clean_fields(data, partial=partial)
     except IncidentInvalid as exc:

@@ -4,8 +4,9 @@ answer NotFound, as if they did not exist."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TypedDict
 
+from chalicelib.domain.jsonvalue import JsonObject
 from chalicelib.services import Services
 from chalicelib.usecases.errors import Invalid, NotFound
 
@@ -13,12 +14,27 @@ from chalicelib.usecases.errors import Invalid, NotFound
 MAX_ADVANCE_MINUTES = 366 * 24 * 60
 
 
+class ScheduleRun(TypedDict):
+    """A schedule run on demand: its name, when (the app's clock, ISO 8601), and what it answered."""
+
+    schedule: str
+    at: str
+    result: object
+
+
+class ClockMoved(TypedDict):
+    """The app's clock before and after a move (ISO 8601)."""
+
+    was: str
+    now: str
+
+
 def _local_only(svc: Services) -> None:
     if svc.settings.stage != "local":
         raise NotFound("this exists only in stage local")
 
 
-def schedules() -> dict[str, Callable[[Services], Any]]:
+def schedules() -> dict[str, Callable[[Services], object]]:
     """The scheduled use cases by their schedule's name in app.py."""
     from chalicelib.usecases.closing_time import closing_time
     from chalicelib.usecases.poll_bluesky import poll_notifications as poll_bluesky
@@ -31,7 +47,7 @@ def schedules() -> dict[str, Callable[[Services], Any]]:
             "poll_bluesky": poll_bluesky, "poll_mastodon": poll_mastodon, "dispatch_outbox": dispatch}
 
 
-def run_schedule(svc: Services, name: str) -> dict[str, Any]:
+def run_schedule(svc: Services, name: str) -> ScheduleRun:
     _local_only(svc)
     known = schedules()
     if name not in known:
@@ -39,7 +55,7 @@ def run_schedule(svc: Services, name: str) -> dict[str, Any]:
     return {"schedule": name, "at": svc.now().isoformat(), "result": known[name](svc)}
 
 
-def advance_clock(svc: Services, data: dict[str, Any]) -> dict[str, Any]:
+def advance_clock(svc: Services, data: JsonObject) -> ClockMoved:
     """``{"minutes": N}``: the app's clock jumps N minutes forward (whole minutes, 1 to a year)."""
     _local_only(svc)
     minutes = data.get("minutes")

@@ -9,11 +9,12 @@ import json
 import uuid
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
-from typing import Any
+from typing import TypedDict
 
 from chalicelib import json_input
 from chalicelib.channels import bluesky, mastodon
 from chalicelib.channels import email as email_channel
+from chalicelib.domain import jsonvalue as jv
 from chalicelib.services import Services
 from chalicelib.usecases.errors import Invalid, Malformed, NotFound, TooLarge
 from chalicelib.usecases.ingest import enqueue_mentions
@@ -22,7 +23,23 @@ MAX_BODY = 64 * 1024
 CHANNELS = ("bluesky", "mastodon", "email")
 
 
-def inject(svc: Services, channel: str, raw_body: bytes | None) -> dict[str, Any]:
+class Injected(TypedDict):
+    """A queued Bluesky or Mastodon mention: its key, its id on the platform, and the notification it was read from."""
+
+    queued: str
+    external_id: str
+    notification: jv.JsonObject
+
+
+class InjectedEmail(TypedDict):
+    """A queued e-mail: its mention's key, its id (the Message-ID), and the Message-ID header it was sent with."""
+
+    queued: str
+    external_id: str
+    message_id: str
+
+
+def inject(svc: Services, channel: str, raw_body: bytes | None) -> Injected | InjectedEmail:
     """``{"handle", "text", ...}`` (Bluesky) or ``{"acct", "text", "visibility"?, ...}`` (Mastodon), or the
     platform's own notification object → 202 ``{"queued": "<channel>#<id>", "notification": {...}}``."""
     settings = svc.settings
@@ -37,7 +54,7 @@ def inject(svc: Services, channel: str, raw_body: bytes | None) -> dict[str, Any
         data = json_input.load(body)
     except json_input.BadJson as exc:
         raise Malformed(f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
+    if not jv.is_object(data):
         raise Malformed("the body must be a JSON object")
     now = svc.now()
     if channel == "email":
@@ -60,7 +77,7 @@ def inject(svc: Services, channel: str, raw_body: bytes | None) -> dict[str, Any
     return {"queued": mention.key, "external_id": mention.external_id, "notification": notification}
 
 
-def _inject_email(svc: Services, data: dict[str, Any]) -> dict[str, Any]:
+def _inject_email(svc: Services, data: jv.JsonObject) -> InjectedEmail:
     """``{"from": "pat@example.org", "name"?, "subject"?, "text", "in_reply_to"?}`` -> the SES "Received"
     notification SNS would deliver, parsed by the e-mail channel and queued like ``POST /webhooks/email``."""
     sender, text = data.get("from"), data.get("text")
@@ -73,13 +90,14 @@ def _inject_email(svc: Services, data: dict[str, Any]) -> dict[str, Any]:
         raise Invalid("an e-mail needs from and text", details=problems)
     now = svc.now()
     message = EmailMessage()
-    message["From"] = formataddr((data.get("name") or "", sender))
+    message["From"] = formataddr((jv.text(data, "name"), sender))
     message["To"] = svc.settings.reply_from_address or "help@localhost"
-    message["Subject"] = data.get("subject") or "Customer e-mail"
+    message["Subject"] = jv.text(data, "subject") or "Customer e-mail"
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain="local.test")
-    if data.get("in_reply_to"):
-        message["In-Reply-To"] = message["References"] = data["in_reply_to"]
+    in_reply_to = jv.text(data, "in_reply_to")
+    if in_reply_to:
+        message["In-Reply-To"] = message["References"] = in_reply_to
     message.set_content(text)
     notification = {"notificationType": "Received",
                     "mail": {"timestamp": now.isoformat(), "messageId": uuid.uuid4().hex, "source": sender,

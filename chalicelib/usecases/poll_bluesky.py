@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from chalicelib.channels import bluesky
 from chalicelib.channels.base import NotificationsPage
+from chalicelib.domain import jsonvalue as jv
 from chalicelib.domain.mention import Mention
 from chalicelib.services import Services
 from chalicelib.telemetry import count
@@ -32,6 +33,17 @@ PAGE_SIZE = 50
 KEPT_URIS = 50
 
 
+class BlueskyCursorRow(TypedDict):
+    """``BlueskyCursor`` as stored: the watermark, and while a sweep is under way its page cursor and newest
+    notifications (times in ISO 8601)."""
+
+    seen_at: str
+    seen_uris: list[str]
+    page_cursor: NotRequired[str]
+    sweep_at: NotRequired[str | None]
+    sweep_uris: NotRequired[list[str]]
+
+
 @dataclass(frozen=True)
 class BlueskyCursor:
     """The watermark (``seen_at`` and the posts at exactly that instant) and, while a sweep is under way, its page
@@ -44,17 +56,17 @@ class BlueskyCursor:
     sweep_uris: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, row: dict[str, Any], now: datetime) -> BlueskyCursor:
+    def of(cls, row: polling.CursorRow, now: datetime) -> BlueskyCursor:
         """The stored row; with none yet, a watermark ``FIRST_POLL_LOOKBACK_HOURS`` back (an interrupted first sweep
         keeps that window: it is saved with the sweep)."""
-        seen_at = datetime.fromisoformat(row["seen_at"]) if row.get("seen_at") else \
-            now - timedelta(hours=polling.FIRST_POLL_LOOKBACK_HOURS)
-        return cls(seen_at, tuple(row.get("seen_uris") or ()), row.get("page_cursor"),
-                   datetime.fromisoformat(row["sweep_at"]) if row.get("sweep_at") else None,
-                   tuple(row.get("sweep_uris") or ()))
+        seen_at, sweep_at = jv.text(row, "seen_at"), jv.text(row, "sweep_at")
+        return cls(datetime.fromisoformat(seen_at) if seen_at else
+                   now - timedelta(hours=polling.FIRST_POLL_LOOKBACK_HOURS),
+                   tuple(jv.texts(row, "seen_uris")), jv.optional_text(row, "page_cursor"),
+                   datetime.fromisoformat(sweep_at) if sweep_at else None, tuple(jv.texts(row, "sweep_uris")))
 
-    def row(self) -> dict[str, Any]:
-        watermark = {"seen_at": self.seen_at.isoformat(), "seen_uris": list(self.seen_uris)}
+    def row(self) -> BlueskyCursorRow:
+        watermark: BlueskyCursorRow = {"seen_at": self.seen_at.isoformat(), "seen_uris": list(self.seen_uris)}
         if self.page_cursor is None:
             return watermark
         return {**watermark, "page_cursor": self.page_cursor,
@@ -71,17 +83,16 @@ class BlueskyCursor:
         return BlueskyCursor(seen_at, tuple(sorted(seen_uris)[-KEPT_URIS:]))
 
 
-def _at(item: Any) -> datetime | None:
-    return bluesky.parse_time(item.get("indexedAt")) if isinstance(item, dict) else None
+def _at(item: object) -> datetime | None:
+    return bluesky.parse_time(item.get("indexedAt")) if jv.is_object(item) else None
 
 
-def _uri(item: Any) -> str:
-    uri = item.get("uri") if isinstance(item, dict) else None
-    return uri if isinstance(uri, str) else ""
+def _uri(item: object) -> str:
+    return jv.text(item, "uri") if jv.is_object(item) else ""
 
 
-def _name(item: Any) -> str:
-    return _uri(item) or (f"cid {item.get('cid')}" if isinstance(item, dict) and item.get("cid") else repr(item)[:120])
+def _name(item: object) -> str:
+    return _uri(item) or (f"cid {item.get('cid')}" if jv.is_object(item) and item.get("cid") else repr(item)[:120])
 
 
 def _reader(brand: frozenset[str]) -> Callable[[BlueskyCursor, NotificationsPage], polling.Step[BlueskyCursor]]:
@@ -117,10 +128,10 @@ def _reader(brand: frozenset[str]) -> Callable[[BlueskyCursor, NotificationsPage
     return read
 
 
-def poll_notifications(svc: Services) -> dict[str, Any]:
+def poll_notifications(svc: Services) -> polling.PollAnswer:
     if not svc.settings.bluesky_handle:
         return {"skipped": "BLUESKY_HANDLE is not configured"}
-    row: dict[str, Any] = svc.cursors.get(CURSOR)
+    row: polling.CursorRow = svc.cursors.get(CURSOR)
     pause = polling.paused(svc, PLATFORM, row)
     if pause:
         return pause
@@ -134,6 +145,6 @@ def poll_notifications(svc: Services) -> dict[str, Any]:
     if run.answer is not None:
         return run.answer
     if run.finished:
-        svc.cursors.put(CURSOR, run.cursor.row())
+        polling.save(svc, CURSOR, run.cursor.row())
     count("BlueskyMentionsPolled", run.tally.queued)
     return {**run.tally.report(), "seen_at": run.cursor.seen_at.isoformat()}

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from chalicelib.channels import mastodon
 from chalicelib.channels.base import NotificationsPage
+from chalicelib.domain import jsonvalue as jv
 from chalicelib.domain.mention import Mention
 from chalicelib.services import Services
 from chalicelib.telemetry import count
@@ -29,6 +30,12 @@ MAX_PAGES_PER_RUN = 5
 PAGE_SIZE = 40
 
 
+class MastodonCursorRow(TypedDict, total=False):
+    """``MastodonCursor`` as stored: empty before the first poll."""
+
+    since_id: str
+
+
 @dataclass(frozen=True)
 class MastodonCursor:
     """The id of the newest notification queued (None before the first poll)."""
@@ -36,15 +43,15 @@ class MastodonCursor:
     since_id: str | None = None
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> MastodonCursor:
-        return cls(row.get("since_id"))
+    def of(cls, row: polling.CursorRow) -> MastodonCursor:
+        return cls(jv.optional_text(row, "since_id"))
 
-    def row(self) -> dict[str, Any]:
+    def row(self) -> MastodonCursorRow:
         return {} if self.since_id is None else {"since_id": self.since_id}
 
 
-def _id(item: Any) -> str:
-    value = item.get("id") if isinstance(item, dict) else None
+def _id(item: object) -> str:
+    value = item.get("id") if jv.is_object(item) else None
     text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
     return text if text.isalnum() and len(text) <= 64 else ""
 
@@ -77,11 +84,11 @@ def _reader(instance_url: str, brand: frozenset[str], *, first: bool,
     return read
 
 
-def poll_mentions(svc: Services) -> dict[str, Any]:
+def poll_mentions(svc: Services) -> polling.PollAnswer:
     settings = svc.settings
     if not settings.mastodon_instance_url:
         return {"skipped": "MASTODON_INSTANCE_URL is not configured"}
-    row: dict[str, Any] = svc.cursors.get(CURSOR)
+    row: polling.CursorRow = svc.cursors.get(CURSOR)
     pause = polling.paused(svc, PLATFORM, row)
     if pause:
         return pause

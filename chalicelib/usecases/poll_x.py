@@ -8,9 +8,10 @@ mention that cannot be stored is skipped, counted and named in the log; the rest
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from chalicelib.channels.base import MentionsPage
+from chalicelib.domain import jsonvalue as jv
 from chalicelib.services import Services
 from chalicelib.telemetry import count, gauge, logger
 from chalicelib.usecases import polling
@@ -19,6 +20,15 @@ CURSOR = "x-mentions"
 PLATFORM = "X"
 MAX_PAGES_PER_RUN = 5
 REACHABLE_MENTIONS = 800
+
+
+class XCursorRow(TypedDict):
+    """``XCursor`` as stored: ``since_id`` alone between sweeps, all four while one pages down."""
+
+    since_id: str | None
+    pagination_token: NotRequired[str | None]
+    newest_pending: NotRequired[str | None]
+    fetched_pending: NotRequired[int]
 
 
 @dataclass(frozen=True)
@@ -32,11 +42,11 @@ class XCursor:
     fetched_pending: int = 0
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> XCursor:
-        return cls(row.get("since_id"), row.get("pagination_token"), row.get("newest_pending"),
-                   int(row.get("fetched_pending", 0)))
+    def of(cls, row: polling.CursorRow) -> XCursor:
+        return cls(jv.optional_text(row, "since_id"), jv.optional_text(row, "pagination_token"),
+                   jv.optional_text(row, "newest_pending"), jv.integer(row, "fetched_pending"))
 
-    def row(self) -> dict[str, Any]:
+    def row(self) -> XCursorRow:
         if self.pagination_token is None and self.newest_pending is None and not self.fetched_pending:
             return {"since_id": self.since_id}
         return {"since_id": self.since_id, "pagination_token": self.pagination_token,
@@ -55,15 +65,15 @@ def _read(cursor: XCursor, page: MentionsPage) -> polling.Step[XCursor]:
                         last=not page.next_token)
 
 
-def _report(cursor: XCursor, tally: polling.Tally) -> dict[str, Any]:
+def _report(cursor: XCursor, tally: polling.Tally) -> polling.PollAnswer:
     return {"pages": tally.pages, "fetched": cursor.fetched_pending, "skipped": tally.skipped}
 
 
-def poll_mentions(svc: Services) -> dict[str, Any]:
+def poll_mentions(svc: Services) -> polling.PollAnswer:
     user_id = svc.settings.x_account_id
     if not user_id:
         return {"skipped": "X_ACCOUNT_ID is not configured"}
-    row: dict[str, Any] = svc.cursors.get(CURSOR)
+    row: polling.CursorRow = svc.cursors.get(CURSOR)
     pause = polling.paused(svc, PLATFORM, row)
     if pause:
         return pause
@@ -82,6 +92,6 @@ def poll_mentions(svc: Services) -> dict[str, Any]:
             logger.warning("possible gap in X mentions: more than the reachable 800 since the last poll",
                            extra={"since_id": cursor.since_id, "fetched": cursor.fetched_pending})
         cursor = XCursor(cursor.newest_pending or cursor.since_id)
-        svc.cursors.put(CURSOR, cursor.row())
+        polling.save(svc, CURSOR, cursor.row())
     count("XMentionsPolled", run.cursor.fetched_pending)
     return {**_report(run.cursor, run.tally), "since_id": cursor.since_id}

@@ -9,10 +9,10 @@ Each poller plugs into the loop with its own typed cursor (a frozen dataclass, s
 reading) and after it (a sweep's end) stays the poller's."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 from chalicelib.channels.base import MentionsPage, NotificationsPage, PlatformAuthError, PlatformError, RateLimited
 from chalicelib.domain.mention import Mention
@@ -24,8 +24,32 @@ from chalicelib.usecases.ingest import enqueue_mentions
 #: team has seen in the platform's own app, and would open tickets nobody is waiting on.
 FIRST_POLL_LOOKBACK_HOURS = 24
 
+#: A poller's cursor as its row is stored (``PollCursors``): its typed cursor's ``row()``, and, after a rate limit,
+#: ``resume_after`` (ISO 8601).
+CursorRow = Mapping[str, object]
 
-def paused(svc: Services, platform: str, cursor: dict[str, Any]) -> dict[str, Any] | None:
+
+class PollAnswer(TypedDict, total=False):
+    """What a poll run answers: its counts (``Tally.report``, or the poller's own), and why it stopped early or did
+    not run. ``skipped`` is the count of notifications that could not be read, or, for a run that did not call the
+    platform, the reason (not configured, rate limited)."""
+
+    pages: int
+    fetched: int
+    queued: int
+    skipped: int | str
+    error: str
+    rate_limited_until: str
+    since_id: str | None
+    seen_at: str
+
+
+def save(svc: Services, name: str, row: CursorRow) -> None:
+    """Store a poller's cursor row (under its name)."""
+    svc.cursors.put(name, dict(row))
+
+
+def paused(svc: Services, platform: str, cursor: CursorRow) -> PollAnswer | None:
     """The answer of a run that must not call the platform (its rate limit resets later), else None."""
     resume_after = cursor.get("resume_after")
     if not resume_after:
@@ -33,36 +57,33 @@ def paused(svc: Services, platform: str, cursor: dict[str, Any]) -> dict[str, An
     try:
         until = datetime.fromisoformat(str(resume_after))
     except ValueError:
-        cursor.pop("resume_after", None)
         return None
     if svc.now() < until:
         count(f"{platform}PollSkippedRateLimited")
         return {"skipped": f"rate limited until {resume_after}"}
-    cursor.pop("resume_after", None)
     return None
 
 
-def rate_limited(svc: Services, platform: str, name: str, cursor: dict[str, Any], limited: RateLimited,
-                 result: dict[str, Any]) -> dict[str, Any]:
+def rate_limited(svc: Services, platform: str, name: str, cursor: CursorRow, limited: RateLimited,
+                 result: PollAnswer) -> PollAnswer:
     """Record when to resume (never sleep in a Lambda) and end the run."""
-    cursor["resume_after"] = limited.reset_at.isoformat()
-    svc.cursors.put(name, cursor)
+    save(svc, name, {**cursor, "resume_after": limited.reset_at.isoformat()})
     count(f"{platform}PollRateLimited")
     logger.warning(f"{platform} rate limit reached", extra={"resume_after": limited.reset_at.isoformat()})
     return {**result, "rate_limited_until": limited.reset_at.isoformat()}
 
 
-def checkpoint(svc: Services, name: str, cursor: dict[str, Any], page: MentionsPage | NotificationsPage) -> bool:
+def checkpoint(svc: Services, name: str, cursor: CursorRow, page: MentionsPage | NotificationsPage) -> bool:
     """Save the cursor once a page is queued; when that page spent the rate-limit budget, record when to resume
     too. True if the run must stop here."""
     spent = page.rate_limit_remaining is not None and page.rate_limit_remaining < 1 and page.rate_limit_reset
     if spent and page.rate_limit_reset is not None:
-        cursor["resume_after"] = page.rate_limit_reset.isoformat()
-    svc.cursors.put(name, cursor)
+        cursor = {**cursor, "resume_after": page.rate_limit_reset.isoformat()}
+    save(svc, name, cursor)
     return bool(spent)
 
 
-def failed(platform: str, secret: str, error: PlatformError, result: dict[str, Any]) -> dict[str, Any]:
+def failed(platform: str, secret: str, error: PlatformError, result: PollAnswer) -> PollAnswer:
     """One clear line and one metric for a run the platform refused; the cursor stays, the next run tries again (a
     scheduled run that returns is not retried, so a revoked credential never becomes a crash loop)."""
     if isinstance(error, PlatformAuthError):
@@ -114,7 +135,7 @@ class Tally:
         return Tally(self.pages + 1, self.fetched + step.fetched, self.queued + len(step.mentions),
                      self.skipped + step.skipped)
 
-    def report(self) -> dict[str, Any]:
+    def report(self) -> PollAnswer:
         return {"pages": self.pages, "fetched": self.fetched, "queued": self.queued, "skipped": self.skipped}
 
 
@@ -129,9 +150,9 @@ class Feed(Generic[C, P]):
     max_pages: int
     fetch: Callable[[C], P]
     read: Callable[[C, P], Step[C]]
-    row: Callable[[C], dict[str, Any]]
+    row: Callable[[C], CursorRow]
     secret: str | None = None
-    report: Callable[[C, Tally], dict[str, Any]] = lambda cursor, tally: tally.report()
+    report: Callable[[C, Tally], PollAnswer] = lambda cursor, tally: tally.report()
     on_rate_limited: Callable[[], None] = lambda: None
 
 
@@ -143,7 +164,7 @@ class Sweep(Generic[C]):
     cursor: C
     tally: Tally
     finished: bool = False
-    answer: dict[str, Any] | None = None
+    answer: PollAnswer | None = None
 
 
 def sweep(svc: Services, feed: Feed[C, P], cursor: C) -> Sweep[C]:

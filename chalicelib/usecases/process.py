@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import busy, sla
+from chalicelib.domain.history import Escalated, Queued, Received
 from chalicelib.domain.identity import (
     bluesky_handle_identity,
     handle_identity,
@@ -25,6 +26,7 @@ from chalicelib.domain.identity import (
     quoted_references,
 )
 from chalicelib.domain.inbound import InboundEnvelope
+from chalicelib.domain.keys import channel_of
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.routing import ACK_MAX_AGE, RouteDecision, permalink, queue_message, route
@@ -102,7 +104,7 @@ def process_envelope(svc: Services, envelope: dict[str, Any], *, raw_ref: str = 
     for outcome in outcomes:
         count(f"Mentions{outcome.result.capitalize()}")
         if outcome.result != "duplicate":
-            count("MentionsReceived", channel=outcome.mention_key.partition("#")[0])
+            count("MentionsReceived", channel=channel_of(outcome.mention_key))
     return outcomes
 
 
@@ -151,7 +153,7 @@ def _alias(svc: Services, reference: str, ticket: Ticket, mention: Mention, now:
                    first_contact_at=mention.created_at, last_customer_at=mention.created_at,
                    language=ticket.language, mention_keys=[mention.key], reply_target=ReplyTarget.of(mention),
                    conversations=[mention.conversation_key])
-    alias.record(mention.created_at, "received", mention.channel)
+    alias.record(Received(mention.created_at, mention.channel))
     alias.merge_into(ticket.ticket_id, now)
     with contextlib.suppress(AlreadyExists):  # another delivery of the same form made it
         svc.tickets.add(alias)
@@ -190,10 +192,10 @@ def _new_ticket(svc: Services, mention: Mention, ticket_id: str, customer_id: st
         first_response_due=sla.first_response_due(mention.created_at, mention.channel, result.priority,
                                                   decision.desk, svc.config, svc.calendar),
     )
-    ticket.record(mention.created_at, "received", mention.channel)
-    ticket.record(now, "queued", decision.desk)
+    ticket.record(Received(mention.created_at, mention.channel))
+    ticket.record(Queued(now, decision.desk))
     if decision.escalated:
-        ticket.record(now, "escalated", f"{decision.triaged_desk} closed; on-call desk {decision.desk}")
+        ticket.record(Escalated(now, decision.triaged_desk, decision.desk))
     return ticket, decision
 
 
@@ -290,7 +292,7 @@ def _customer(svc: Services, mention: Mention, now: datetime, *, thorough: bool)
     for alias in identities[1:]:
         if alias == own and not author.created and not thorough and author.handle == mention.author_handle:
             continue
-        owner = svc.customers.resolve(alias, customer_id, channel=alias.split("#")[0].split("@")[0], at=now)
+        owner = svc.customers.resolve(alias, customer_id, channel=channel_of(alias), at=now)
         if owner != customer_id:
             merge_customers(svc, customer_id, owner, now, reason=f"{mention.key} gave {alias}")
             fresh = False
@@ -434,7 +436,7 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
         send_now(svc, ack_item(svc, ticket, ack), deadline)
     # the same `at` on every attempt (the time the ticket was queued), so a consumer's (ticket_id, event, at) dedupe
     # recognises the announcement a resumed attempt sends again
-    queued_at = next((e.at for e in ticket.timeline if e.kind == "queued"), now)
+    queued_at = next((e.at for e in ticket.timeline if isinstance(e, Queued)), now)
     _desk_message(svc, ticket, mention, queued_at, decision=decision)
     busy_ack = False
     if ack is None and ticket.acked:  # resumed: the acknowledgement it was saved with, whatever the hour now

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.domain import sla
+from chalicelib.domain.history import SlaBreached
 from chalicelib.domain.routing import queue_message
 from chalicelib.domain.ticket import CLAIMED, WAITING, Ticket
 from chalicelib.services import Services
@@ -32,7 +33,7 @@ def sla_watch(svc: Services) -> dict[str, int]:
             continue
         late = round(sla.minutes_late(due, now))
         ticket.breached = True
-        ticket.record(now, "sla_breached", f"response was due {due.isoformat()} ({late} min late)")
+        ticket.record(SlaBreached(now, due, late))
         try:
             svc.tickets.save(ticket)
         except ConcurrentUpdate:
@@ -40,7 +41,8 @@ def sla_watch(svc: Services) -> dict[str, int]:
         if escalation_desk:
             message = queue_message(ticket, event="ticket.sla_breached", at=now,
                                     status_url=svc.links.url(ticket.ticket_id))
-            message.update(escalated=True, due_at=due.isoformat(), minutes_late=late, from_desk=ticket.desk)
+            message.update({"escalated": True, "due_at": due.isoformat(), "minutes_late": late,
+                            "from_desk": ticket.desk})
             svc.queues.send_desk(escalation_desk, message)
         count("SlaBreached", total=True, desk=ticket.desk, priority=ticket.priority)
         logger.warning("SLA breached", extra={"ticket_id": ticket.ticket_id, "desk": ticket.desk,

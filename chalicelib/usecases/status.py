@@ -22,7 +22,9 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain import followup, wording
 from chalicelib.domain.channel_profiles import profile
+from chalicelib.domain.history import Event, EventKind, Queued, Received, Sent, Transferred
 from chalicelib.domain.identity import REFERENCE, InvalidIdentity, parse_identity
+from chalicelib.domain.keys import ChannelKey
 from chalicelib.domain.ticket import CLAIMED, REPLIED, RESOLVED, WAITING, Ticket
 from chalicelib.services import Services
 from chalicelib.usecases.errors import NotFound, TooManyRequests
@@ -65,44 +67,49 @@ def _legacy_follow_up_text(svc: Services, ticket: Ticket, at: datetime) -> str:
     return _INCIDENT_UPDATE
 
 
-def _event_text(svc: Services, ticket: Ticket, kind: str, detail: str, at: datetime, tz: ZoneInfo) -> str | None:
-    """What an event means to the customer, or None if it is internal. Event details are used only where
-    they are known not to hold personal data (a channel id, a desk id)."""
-    if kind == "received":
-        if detail == "follow-up":
+def _event_text(svc: Services, ticket: Ticket, event: Event, tz: ZoneInfo) -> str | None:
+    """What an event means to the customer, or None if it is internal. Only the facts known to hold no personal
+    data are told (a channel, a desk)."""
+    at = event.at
+    if isinstance(event, Received):
+        if event.follow_up:
             return "We received your follow-up message"
-        channel = profile(detail)
+        channel = profile(event.channel)
         return f"We received your message {channel.customer_via}" if channel else "We received your message"
-    if kind == "queued":
-        desk_id = detail if detail in svc.config.desks else ticket.desk
+    if isinstance(event, Queued):
+        desk_id = event.desk if event.desk in svc.config.desks else ticket.desk
         text = f"Queued for: {_desk_description(svc, desk_id)}"
         if not svc.calendar.is_open(desk_id, at):
             opening = svc.calendar.next_opening(desk_id, at)
             text += (f" (team offline, opens at {wording.opening(opening, at, tz)})" if opening
                      else " (team offline)")
         return text
-    if kind == "transferred":
-        desk_id = detail if detail in svc.config.desks else ticket.desk
+    if isinstance(event, Transferred):
+        desk_id = event.desk if event.desk in svc.config.desks else ticket.desk
         return f"Passed to: {_desk_description(svc, desk_id)}"
-    if kind == followup.LEGACY_KIND:
+    if isinstance(event, Sent) and event.message == followup.LEGACY_KIND:
         return _legacy_follow_up_text(svc, ticket, at)
-    return {
-        "escalated": "Marked urgent and passed to our on-call team",
-        "acknowledged": "We sent you an acknowledgement with this link",
-        "closing": "We let you know the team had closed for the day",
-        "busy": "We let you know the team was busy and how long replies were taking, with this link",
-        followup.OUTBOX_KINDS[followup.UPDATE]: _INCIDENT_UPDATE,
-        followup.OUTBOX_KINDS[followup.RESOLVED]: _INCIDENT_FIXED,
-        "claimed": "Picked up by an agent",
-        "released": "Back in the queue for the next available agent",
-        "replied": "We replied to you",
-        "resolved": "Marked as resolved",
-        "reopened": "Reopened after your new message",
-        "reopened_by_agent": "Reopened by our team",
-        "merged": "Your other messages to us were joined to this request",
-        "reply_failed": "A message to you could not be delivered; we will try again another way",
-        "sla_breached": "This is taking longer than we aim for; a team lead has been alerted",
-    }.get(kind)
+    return _TOLD.get(event.kind)
+
+
+#: What the other entries the customer is told of say (the rest are internal)
+_TOLD: dict[EventKind | str, str] = {
+    EventKind.ESCALATED: "Marked urgent and passed to our on-call team",
+    EventKind.ACKNOWLEDGED: "We sent you an acknowledgement with this link",
+    EventKind.CLOSING: "We let you know the team had closed for the day",
+    EventKind.BUSY: "We let you know the team was busy and how long replies were taking, with this link",
+    EventKind.INCIDENT_UPDATE: _INCIDENT_UPDATE,
+    EventKind.INCIDENT_RESOLVED: _INCIDENT_FIXED,
+    EventKind.CLAIMED: "Picked up by an agent",
+    EventKind.RELEASED: "Back in the queue for the next available agent",
+    EventKind.REPLIED: "We replied to you",
+    EventKind.RESOLVED: "Marked as resolved",
+    EventKind.REOPENED: "Reopened after your new message",
+    EventKind.REOPENED_BY_AGENT: "Reopened by our team",
+    EventKind.MERGED: "Your other messages to us were joined to this request",
+    EventKind.REPLY_FAILED: "A message to you could not be delivered; we will try again another way",
+    EventKind.SLA_BREACHED: "This is taking longer than we aim for; a team lead has been alerted",
+}
 
 
 def _incidents(svc: Services, ticket: Ticket) -> list[dict[str, str]]:
@@ -141,7 +148,7 @@ def view(svc: Services, ticket: Ticket, now: datetime) -> dict[str, Any]:
         status_text = "Waiting for our team" if not desk_open else "In the queue for the next agent"
     timeline = []
     for event in sorted(ticket.timeline, key=lambda e: e.at):
-        text = _event_text(svc, ticket, event.kind, event.detail or "", event.at, tz)
+        text = _event_text(svc, ticket, event, tz)
         if text:
             timeline.append({"at": _local(event.at, tz).isoformat(), "at_text": format_moment(event.at, tz),
                              "kind": event.kind, "text": text})
@@ -202,7 +209,8 @@ def _claimed_identities(who: str) -> set[str]:
     if not value or len(value) > _WHO_MAX:
         return set()
     bare = value.lstrip("@")
-    candidates = [f"x@{bare}", f"bluesky@{bare}", f"mastodon@{bare}", f"email#{value}", f"form#{value}"]
+    candidates = [*(str(ChannelKey.handle(channel, bare)) for channel in ("x", "bluesky", "mastodon")),
+                  *(str(ChannelKey.by_id(channel, value)) for channel in ("email", "form"))]
     found = set()
     for candidate in candidates:
         try:

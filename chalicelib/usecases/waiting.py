@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.history import Scheduled
 from chalicelib.domain.mention import CHANNELS
 from chalicelib.domain.outbound import OutboxItem
 from chalicelib.services import Services
@@ -114,5 +115,5 @@ def _hand_over(svc: Services, channel: str, entry: WaitingMessage, now: datetime
     svc.queues.send_outbox(replace(item, slot=slot).to_dict(), delay=math.ceil(allowance.slot_in))
     if svc.waiting.take(channel, entry.order) is None:  # another dispatcher handed it over too
         return "taken", slot + interval
-    _note_on_ticket(svc, item.ticket_id, now, "scheduled", f"{item.kind}: {slot.isoformat()}")
+    _note_on_ticket(svc, item.ticket_id, Scheduled(now, item.kind, slot))
     return "scheduled", slot + interval

@@ -9,13 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from chalicelib import json_input
 from chalicelib.channels import email as email_channel
 from chalicelib.channels import form as form_channel
 from chalicelib.channels import meta as meta_channel
 from chalicelib.channels import x as x_channel
+from chalicelib.domain.jsonvalue import is_object
 from chalicelib.domain.mention import Mention, Unstorable
 from chalicelib.domain.ticket import new_reference
 from chalicelib.services import Services
@@ -38,13 +39,33 @@ MAX_WEBHOOK_BYTES = 1024 * 1024
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError)
 
 
+class Accepted(TypedDict):
+    """The answer to a delivery: how many of its mentions were queued, and the events refused as unstorable."""
+
+    accepted: int
+    refused: NotRequired[list[str]]
+
+
+class Subscribed(TypedDict):
+    """The answer to SNS's subscription confirmation, once confirmed."""
+
+    subscribed: bool
+
+
+class FormReceipt(TypedDict):
+    """The answer to a form submission: its reference and the status page's address (None for a honeypot hit)."""
+
+    reference: str
+    status_url: str | None
+
+
 def _reject(error: type[Refused], message: str, *, channel: str, details: Any = None) -> Refused:
     count("WebhooksRejected", channel=channel, reason=error.__name__)
     logger.warning("inbound rejected", extra={"channel": channel, "refusal": error.__name__, "reason": message})
     return error(message, details)
 
 
-def _body_json(raw_body: bytes | None, *, channel: str) -> Any:
+def _body_json(raw_body: bytes | None, *, channel: str) -> object:
     if not raw_body:
         raise _reject(Malformed, "the request body is empty", channel=channel)
     if len(raw_body) > MAX_WEBHOOK_BYTES:
@@ -67,7 +88,7 @@ def _enqueue(svc: Services, mentions: list[Mention], *, channel: str) -> None:
     send(svc, envelopes)
 
 
-def _accepted(mentions: list[Mention], refused: list[str], *, channel: str) -> dict[str, Any]:
+def _accepted(mentions: list[Mention], refused: list[str], *, channel: str) -> Accepted:
     """The answer to a delivery whose unstorable events were left out: refused whole (422) when nothing is left."""
     if not refused:
         return {"accepted": len(mentions)}
@@ -86,7 +107,7 @@ def x_crc(svc: Services, crc_token: str | None) -> dict[str, str]:
     return x_channel.crc_response(svc.secrets.get("X_CONSUMER_SECRET"), crc_token)
 
 
-def _signed_json(raw_body: bytes | None, *, valid: Callable[[bytes], bool], header: str, channel: str) -> Any:
+def _signed_json(raw_body: bytes | None, *, valid: Callable[[bytes], bool], header: str, channel: str) -> object:
     """Size first (cheap), then the signature over the raw bytes, then JSON: in that order, for every webhook."""
     if raw_body and len(raw_body) > MAX_WEBHOOK_BYTES:
         raise _reject(TooLarge, f"the request body is larger than {MAX_WEBHOOK_BYTES} bytes", channel=channel)
@@ -95,7 +116,7 @@ def _signed_json(raw_body: bytes | None, *, valid: Callable[[bytes], bool], head
     return _body_json(raw_body, channel=channel)
 
 
-def receive_x(svc: Services, raw_body: bytes | None, signature: str | None) -> dict[str, Any]:
+def receive_x(svc: Services, raw_body: bytes | None, signature: str | None) -> Accepted:
     secret = svc.secrets.get("X_CONSUMER_SECRET")
     payload = _signed_json(raw_body, valid=lambda body: x_channel.verify_signature(secret, body, signature),
                            header=x_channel.SIGNATURE_HEADER, channel="x")
@@ -118,7 +139,7 @@ def meta_subscribe(svc: Services, params: Mapping[str, str]) -> str:
     return challenge
 
 
-def receive_meta(svc: Services, raw_body: bytes | None, signature: str | None) -> dict[str, Any]:
+def receive_meta(svc: Services, raw_body: bytes | None, signature: str | None) -> Accepted:
     secret = svc.secrets.get("META_APP_SECRET")
     payload = _signed_json(raw_body, valid=lambda body: meta_channel.verify_signature(secret, body, signature),
                            header="X-Hub-Signature-256", channel="meta")
@@ -135,9 +156,9 @@ def receive_meta(svc: Services, raw_body: bytes | None, signature: str | None) -
 
 
 # ---------------------------------------------------------------------------------------------------- e-mail
-def receive_email(svc: Services, raw_body: bytes | None) -> dict[str, Any]:
+def receive_email(svc: Services, raw_body: bytes | None) -> Accepted | Subscribed:
     message = _body_json(raw_body, channel="email")
-    if not isinstance(message, dict) or not email_channel.verify_sns_message(message, svc.sns.certificate):
+    if not is_object(message) or not email_channel.verify_sns_message(message, svc.sns.certificate):
         raise _reject(NotAuthenticated, "the SNS message signature is missing or invalid", channel="email")
     if email_channel.is_subscription_confirmation(message):
         try:
@@ -164,7 +185,7 @@ _FORM_REFUSALS: dict[str, type[Refused]] = {
     "malformed": Malformed, "too_large": TooLarge, "unsupported": Unsupported, "invalid": Invalid}
 
 
-def receive_form(svc: Services, raw_body: bytes | None, *, client_key: str) -> dict[str, Any]:
+def receive_form(svc: Services, raw_body: bytes | None, *, client_key: str) -> FormReceipt:
     submission_id = "F" + uuid.uuid4().hex[:16]
     try:
         mention = form_channel.parse_form(raw_body or b"", submission_id=submission_id, received_at=svc.now())

@@ -1,9 +1,10 @@
-"""The web inbox (``/inbox``): the agents' pages over the inbox use cases (``chalicelib.usecases.inbox``).
+"""The web inbox (``/inbox``): the agents' pages over the desk's use cases (``chalicelib.usecases.desk``).
 
 This module reads the request (session cookie, form, CSRF token), calls the use case ``app.py`` hands it and
-renders the answer with the jinja2 templates ``inbox_*.html`` (autoescaped). The rules — who may act, shifts,
-claims, reply limits — stay in the use cases; a refusal is shown with its reason and the status ``app.py`` gives
-it (``ERROR_STATUS``, passed in as ``status_of``).
+renders the typed view it answers with the jinja2 templates ``inbox_*.html`` (autoescaped); after an action it
+redirects, and builds no view of the ticket. The rules — who may act, shifts, claims, reply limits — stay in the
+use cases; a refusal is shown with its reason and the status ``app.py`` gives it (``ERROR_STATUS``, passed in as
+``status_of``).
 
 - **Session**: the sign-in token lives only in the cookie ``inbox_session`` (HttpOnly, SameSite=Strict,
   Path=/inbox, Secure on https, Max-Age = the token's lifetime); it is never written into a page or a URL.
@@ -36,7 +37,25 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain.agent import Agent, reply_limit
 from chalicelib.domain.channel_profiles import PROFILES
 from chalicelib.services import Services
-from chalicelib.usecases import errors, inbox
+from chalicelib.store import ports
+from chalicelib.usecases import errors
+from chalicelib.usecases.desk import access
+from chalicelib.usecases.desk import views as desk_views
+from chalicelib.usecases.desk.commands import Action, Given, Next, SignIn
+from chalicelib.usecases.desk.results import (
+    CustomersLinked,
+    NextTaken,
+    NoteAdded,
+    Outcome,
+    ReplyQueued,
+    TicketClaimed,
+    TicketLabelled,
+    TicketReleased,
+    TicketReopened,
+    TicketResolved,
+    TicketTransferred,
+)
+from chalicelib.usecases.desk.views import DesksView, LabelsExport, OversightView, TicketView
 from chalicelib.usecases.status import format_moment
 from chalicelib.web import forms
 from chalicelib.web.render import render
@@ -82,9 +101,13 @@ SIGN_IN_REASONS = {
 TITLES = {400: "The form could not be read", 401: "Sign in again", 403: "Not allowed", 404: "Not found",
           409: "Not possible right now", 413: "Too large", 415: "Not a form", 422: "Not accepted"}
 
+#: A response's headers (``Set-Cookie`` may be several).
+Headers = dict[str, str | list[str]]
 #: (status, body, headers): what ``app.py`` turns into a Chalice ``Response``.
-Page = tuple[int, str, dict[str, Any]]
+Page = tuple[int, str, Headers]
 StatusOf = Callable[[errors.Refused], int]
+#: The use case of a ticket action, by its name: ``actions.act``.
+Act = Callable[[Services, Agent, str, Action, Given], Outcome]
 
 
 @dataclass(frozen=True)
@@ -203,7 +226,7 @@ class Web:
         reason = SIGN_IN_REASONS.get(self.request.query.get("why", ""), "")
         return self._sign_in_page(200, notice=reason)
 
-    def sign_in(self, call: Callable[[Services, dict[str, Any]], dict[str, Any]]) -> Page:
+    def sign_in(self, call: Callable[[Services, SignIn], ports.SignIn]) -> Page:
         try:
             self._same_site()
             form = parse_form(self.request.body)
@@ -215,14 +238,14 @@ class Web:
             return self._sign_in_page(self.status_of(stale), problem=_sentence(stale.message))
         username = form.get("username", "").strip()
         try:
-            signed = call(self.svc, {"username": username, "password": form.get("password", "")})
+            signed = call(self.svc, SignIn.from_form(form))
         except errors.Malformed as exc:
             return self._sign_in_page(self.status_of(exc), problem="Enter your username and your password.",
                                       username=username)
         except errors.Refused as exc:
             return self._sign_in_page(self.status_of(exc), problem=_sentence(exc.message), username=username)
-        expires_in = max(60, int(signed.get("expires_in") or 3600))
-        cookies = [self._cookie(SESSION_COOKIE, str(signed["token"]), expires_in),
+        expires_in = max(60, int(signed.expires_in or 3600))
+        cookies = [self._cookie(SESSION_COOKIE, signed.token, expires_in),
                    self._cookie(SIGN_IN_COOKIE, "", 0)]
         return self._see_other("/inbox", cookies=cookies)
 
@@ -239,7 +262,7 @@ class Web:
         return self._see_other("/inbox/sign-in", query={"why": "signed-out"}, cookies=clear)
 
     # -------------------------------------------------------------------------------------------- pages
-    def page(self, template: str, call: Callable[[Services, Agent], dict[str, Any]]) -> Page:
+    def page(self, template: str, call: Callable[[Services, Agent], object]) -> Page:
         """A GET page: the agent from the session cookie (else to the sign-in page), then the use case."""
         signed_in = self._agent_or_none()
         if signed_in is None:
@@ -250,13 +273,13 @@ class Web:
             return self._error(exc, signed_in)
         return self._html(200, template, signed_in, view=view, flash=self._flash(signed_in.token))
 
-    def home(self, call: Callable[[Services, Agent], dict[str, Any]]) -> Page:
+    def home(self, call: Callable[[Services, Agent], DesksView]) -> Page:
         return self.page("inbox_home.html", call)
 
-    def oversight(self, call: Callable[[Services, Agent], dict[str, Any]]) -> Page:
+    def oversight(self, call: Callable[[Services, Agent], OversightView]) -> Page:
         return self.page("inbox_oversight.html", call)
 
-    def labels_csv(self, call: Callable[[Services, Agent, str | None], dict[str, Any]]) -> Page:
+    def labels_csv(self, call: Callable[[Services, Agent, str | None], LabelsExport]) -> Page:
         """GET /inbox/labels.csv: the agents' labels as a file ``make triage-report`` reads (``--labelled``)."""
         signed_in = self._agent_or_none()
         if signed_in is None:
@@ -267,46 +290,43 @@ class Web:
         except errors.Refused as exc:
             return self._error(exc, signed_in)
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=view["columns"], lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=view.columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(view["labels"])
+        writer.writerows(row.to_json() for row in view.labels)
         return 200, out.getvalue(), {**SECURITY_HEADERS, "Content-Type": "text/csv; charset=utf-8",
                                      "Content-Disposition": 'attachment; filename="triage-labels.csv"'}
 
-    def ticket(self, ticket_id: str, call: Callable[[Services, Agent, str], dict[str, Any]]) -> Page:
+    def ticket(self, ticket_id: str, call: Callable[[Services, Agent, str], TicketView]) -> Page:
         if not _plausible_id(ticket_id):
             return self._error(errors.NotFound(f"ticket {ticket_id[:MAX_TICKET_ID]}"), self._agent_or_none())
         return self.page("inbox_ticket.html", lambda svc, agent: call(svc, agent, ticket_id))
 
     # -------------------------------------------------------------------------------------------- actions
-    def take_next(self, call: Callable[[Services, Agent, str | None], dict[str, Any]]) -> Page:
+    def take_next(self, call: Callable[[Services, Agent, str | None], NextTaken]) -> Page:
         """POST /inbox/next: claim and open the ticket, or back to the inbox with why not."""
         posted = self._post()
         if not isinstance(posted, Posted):
             return posted
         signed_in, form = posted.session, posted.form
-        desk = form.get("desk", "").strip() or None
         try:
-            result = call(self.svc, signed_in.agent, desk)
+            taken = call(self.svc, signed_in.agent, Next.from_form(form).desk)
         except errors.Refused as exc:
             try:
-                view = inbox.desks(self.svc, signed_in.agent)
+                view = desk_views.desks(self.svc, signed_in.agent)
             except errors.Refused:
                 return self._error(exc, signed_in)
             return self._html(self.status_of(exc), "inbox_home.html", signed_in, view=view,
                               flash={"kind": "error", "text": _sentence(exc.message)})
-        ticket = result.get("ticket")
-        if ticket:
-            ticket_id = str(ticket["ticket_id"])
-            return self._see_other(f"/inbox/tickets/{quote(ticket_id, safe='')}", signed_in.token,
-                                   f"You hold ticket {ticket_id} now.")
-        return self._see_other("/inbox", signed_in.token, str(result.get("message") or "Nothing is waiting."))
+        if taken.ticket_id:
+            return self._see_other(f"/inbox/tickets/{quote(taken.ticket_id, safe='')}", signed_in.token,
+                                   f"You hold ticket {taken.ticket_id} now.")
+        return self._see_other("/inbox", signed_in.token, taken.message or "Nothing is waiting.")
 
-    def act(self, ticket_id: str, action: str,
-            call: Callable[[Services, Agent, dict[str, Any]], dict[str, Any]] | None) -> Page:
+    def act(self, ticket_id: str, action: str, call: Act) -> Page:
         """POST /inbox/tickets/{id}/{action}: the use case, then back to the ticket (303) with what happened; a
         refusal shows the ticket again with the reason, the status of the refusal and the reply as typed."""
-        if call is None:
+        known = Action.named(action)
+        if known is None:
             return self._error(errors.NotFound(f"there is no action {action[:40]}"), None)
         if not _plausible_id(ticket_id):
             return self._error(errors.NotFound(f"ticket {ticket_id[:MAX_TICKET_ID]}"), None)
@@ -314,23 +334,23 @@ class Web:
         if not isinstance(posted, Posted):
             return posted
         signed_in, form = posted.session, posted.form
-        data = _action_data(action, form)
         try:
-            result = call(self.svc, signed_in.agent, data)
+            outcome = call(self.svc, signed_in.agent, ticket_id, known, Given.of_form(form))
         except errors.Refused as exc:
-            return self._ticket_again(ticket_id, signed_in, exc, data if action == "reply" else {})
-        where, message = _after(action, ticket_id, result, data)
+            return self._ticket_again(ticket_id, signed_in, exc, form if known is Action.REPLY else {})
+        where, message = _after(outcome, ticket_id)
         return self._see_other(where, signed_in.token, message)
 
     def _ticket_again(self, ticket_id: str, signed_in: Session, exc: errors.Refused,
-                      reply: dict[str, Any]) -> Page:
+                      draft: Mapping[str, str]) -> Page:
+        """The ticket again with the refusal, and the reply as typed (``draft``: the reply's form)."""
         try:
-            view = inbox.show(self.svc, signed_in.agent, ticket_id)
+            view = desk_views.show(self.svc, signed_in.agent, ticket_id)
         except errors.Refused:
             return self._error(exc, signed_in)
         return self._html(self.status_of(exc), "inbox_ticket.html", signed_in, view=view,
                           flash={"kind": "error", "text": _sentence(exc.message)},
-                          reply_text=str(reply.get("text") or ""), reply_private=bool(reply.get("private")))
+                          reply_text=draft.get("text", ""), reply_private="private" in draft)
 
     # -------------------------------------------------------------------------------------------- session
     def _agent_or_none(self) -> Session | None:
@@ -338,7 +358,7 @@ class Web:
         if not token:
             return None
         try:
-            return Session(token, inbox.authenticate(self.svc, token))
+            return Session(token, access.authenticate(self.svc, token))
         except errors.NotAuthenticated:
             return None
 
@@ -393,8 +413,7 @@ class Web:
             message = message[:MAX_FLASH]
             params.update(m=message, k=_mac(self.svc, b"inbox-flash:", session, message, size=16))
         location = self.prefix + path + (f"?{urlencode(params)}" if params else "")
-        headers: dict[str, Any] = {**SECURITY_HEADERS, "Location": location,
-                                   "Content-Type": "text/plain; charset=utf-8"}
+        headers: Headers = {**SECURITY_HEADERS, "Location": location, "Content-Type": "text/plain; charset=utf-8"}
         if cookies:
             headers["Set-Cookie"] = cookies if len(cookies) > 1 else cookies[0]
         return 303, f"See {location}\n", headers
@@ -419,19 +438,19 @@ class Web:
     def _error(self, exc: errors.Refused, signed_in: Session | None, *,
                cookies: list[str] | None = None) -> Page:
         status = self.status_of(exc)
-        headers: dict[str, Any] = {"Set-Cookie": cookies if len(cookies) > 1 else cookies[0]} if cookies else {}
+        headers: Headers = {"Set-Cookie": cookies if len(cookies) > 1 else cookies[0]} if cookies else {}
         return self._html(status, "inbox_error.html", signed_in, title=TITLES.get(status, "Refused"),
                           message=_sentence(exc.message), signed_out=isinstance(exc, errors.NotAuthenticated),
                           headers=headers)
 
     def _html(self, status: int, template: str, signed_in: Session | None, *,
-              headers: dict[str, Any] | None = None, **context: Any) -> Page:
+              headers: Mapping[str, str | list[str]] | None = None, **context: object) -> Page:
         zone = ZoneInfo(self.svc.config.brand.timezone)
         agent = signed_in.agent if signed_in else None
-        common: dict[str, Any] = {
+        common: dict[str, object] = {
             "brand": self.svc.config.brand.name, "base": self.prefix, "flash": None,
             "agent": {"name": agent.display, "username": agent.username} if agent else None,
-            "oversee": bool(agent and inbox.may_oversee(agent)),
+            "oversee": bool(agent and access.may_oversee(agent)),
             "csrf": csrf_token(self.svc, signed_in.token) if signed_in else "",
             "versions": {name: asset(name)[1] for name in ASSETS},
             "moment": lambda iso: _moment(iso, zone), "channel_label": lambda c: CHANNELS.get(c, c),
@@ -477,57 +496,39 @@ def _moment(iso: str | None, zone: ZoneInfo) -> str:
         return str(iso)
 
 
-def _action_data(action: str, form: Mapping[str, str]) -> dict[str, Any]:
-    """The use case's input from the form of ``action``."""
-    if action == "reply":
-        return {"text": form.get("text", ""), "private": "private" in form,
-                "request_id": form.get("request_id", "")}
-    if action == "note":
-        return {"text": form.get("text", "")}
-    if action == "transfer":
-        return {"desk": form.get("desk", "").strip()}
-    if action == "link":
-        return {"identity": form.get("identity", "").strip(), "with": form.get("with", "").strip()}
-    if action == "label":
-        return {"intent": form.get("intent", "").strip(), "urgent": "urgent" in form}
-    return {}
-
-
-def _after(action: str, ticket_id: str, result: dict[str, Any], data: Mapping[str, Any]) -> tuple[str, str]:
+def _after(outcome: Outcome, ticket_id: str) -> tuple[str, str]:
     """Where to go after a done action, and what to say there."""
     here = f"/inbox/tickets/{quote(ticket_id, safe='')}"
-    ticket = result.get("ticket") or {}
-    if action == "reply":
-        if result.get("duplicate"):
+    match outcome:
+        case ReplyQueued(queued=False):
             return here, "That reply had been sent already; it was not sent twice."
-        how = "privately" if result.get("private") else "publicly"
-        return here, f"Reply queued: it goes to the customer {how} on {CHANNELS.get(result.get('channel', ''), '')}."
-    if action == "claim":
-        return here, f"You hold ticket {ticket_id} now."
-    if action == "note":
-        return here, "Note added."
-    if action == "label":
-        said = f"{data.get('intent')}{', urgent' if data.get('urgent') else ''}"
-        agreed = result.get("triaged") == data.get("intent")
-        return here, f"Labelled {said}" + (": triage had it right." if agreed else
-                                            f"; triage had said {result.get('triaged')}.")
-    if action == "transfer":
-        return "/inbox", f"Ticket {ticket_id} moved to desk {data.get('desk')}."
-    if action == "release":
-        where = "waiting for the customer's answer" if ticket.get("status") == "replied" else \
-            f"back in the queue of desk {ticket.get('desk', '')}"
-        return "/inbox", f"Ticket {ticket_id} released: {where}."
-    if action == "resolve":
-        return here, f"Ticket {ticket_id} resolved."
-    if action == "reopen":
-        return here, f"Ticket {ticket_id} reopened; you hold it now."
-    if action == "link":
-        if not result.get("changed"):
-            return here, _sentence(str(result.get("message") or "Already linked"))
-        kept = str(result.get("ticket_id") or ticket_id)
-        merged = result.get("merged_ticket_id")
-        message = f"Linked: {', '.join(result.get('identities') or [])} are one customer."
-        if merged:
-            message += f" Ticket {merged} was merged into {kept}."
-        return f"/inbox/tickets/{quote(kept, safe='')}", message
-    return here, "Done."
+        case ReplyQueued():
+            how = "privately" if outcome.private else "publicly"
+            return here, f"Reply queued: it goes to the customer {how} on {CHANNELS.get(outcome.channel, '')}."
+        case TicketClaimed():
+            return here, f"You hold ticket {ticket_id} now."
+        case NoteAdded():
+            return here, "Note added."
+        case TicketLabelled():
+            said = f"{outcome.intent}{', urgent' if outcome.urgent else ''}"
+            agreed = outcome.triaged == outcome.intent
+            return here, f"Labelled {said}" + (": triage had it right." if agreed else
+                                                f"; triage had said {outcome.triaged}.")
+        case TicketTransferred():
+            return "/inbox", f"Ticket {ticket_id} moved to desk {outcome.desk}."
+        case TicketReleased():
+            where = "waiting for the customer's answer" if outcome.status == "replied" else \
+                f"back in the queue of desk {outcome.desk}"
+            return "/inbox", f"Ticket {ticket_id} released: {where}."
+        case TicketResolved():
+            return here, f"Ticket {ticket_id} resolved."
+        case TicketReopened():
+            return here, f"Ticket {ticket_id} reopened; you hold it now."
+        case CustomersLinked(linked=linked):
+            if not linked.changed:
+                return here, _sentence(linked.message or "Already linked")
+            kept = linked.ticket_id or ticket_id
+            message = f"Linked: {', '.join(linked.identities)} are one customer."
+            if linked.merged_ticket_id:
+                message += f" Ticket {linked.merged_ticket_id} was merged into {kept}."
+            return f"/inbox/tickets/{quote(kept, safe='')}", message

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from chalicelib.domain import history as h
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
-from chalicelib.domain.ticket import Event, Ticket
+from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Stores
 from chalicelib.store.ports import AlreadyExists, Charge, ConcurrentUpdate, StoredMention, TriageLabel
 from tests.conftest import LOCAL_ENV, PROJECT
@@ -91,7 +92,7 @@ def ticket(**changes) -> Ticket:
                                            extra={"conversation_id": "1"}),
                   flags=["high_reach"], references={"booking": ["ABC123"]}, reasons=["keyword: cancelled"],
                   first_response_due=T0 + timedelta(hours=5))
-    base.record(T0, "received", "x")
+    base.record(h.Received(T0, "x"))
     return replace(base, **changes)
 
 
@@ -118,12 +119,12 @@ def test_a_timeline_entry_is_appended_without_a_read_and_moves_the_version(store
     t = ticket()
     stores.tickets.add(t)
     stale = stores.tickets.get(t.ticket_id)
-    assert stores.tickets.append_event(t.ticket_id, Event(T0, "acknowledged", "x")) is True
+    assert stores.tickets.append_event(t.ticket_id, h.Sent(T0, "ack", T0)) is True
     saved = stores.tickets.get(t.ticket_id)
-    assert saved.timeline[-1] == Event(T0, "acknowledged", "x") and saved.version == stale.version + 1
+    assert saved.timeline[-1] == h.Sent(T0, "ack", T0) and saved.version == stale.version + 1
     with pytest.raises(ConcurrentUpdate):  # a save from before the entry never overwrites it
         stores.tickets.save(stale)
-    assert stores.tickets.append_event(uid("R"), Event(T0, "note")) is False
+    assert stores.tickets.append_event(uid("R"), h.Noted(T0, "ana", "")) is False
 
 
 def test_an_appended_entry_never_changes_a_ticket_while_it_is_read():
@@ -135,7 +136,7 @@ def test_an_appended_entry_never_changes_a_ticket_while_it_is_read():
     t = ticket()
     store.add(t)
     being_read = store.items[t.ticket_id]
-    assert store.append_event(t.ticket_id, Event(T0, "acknowledged")) is True
+    assert store.append_event(t.ticket_id, h.Sent(T0, "ack")) is True
     assert (being_read.version, len(being_read.timeline)) == (1, 1)
     assert [e.kind for e in store.get(t.ticket_id).timeline] == ["received", "acknowledged"]
 
@@ -181,7 +182,7 @@ def test_a_ticket_round_trips_every_field(stores):
     t = ticket(claimed_by="ana", claim_expires_at=T0 + timedelta(hours=1), status="claimed", acked=True,
                breached=True, incident_id="INC-1", first_response_at=T0 + timedelta(minutes=5),
                language="en", resolved_at=None)
-    t.record(T0 + timedelta(minutes=1), "claimed", "ana")
+    t.record(h.Claimed(T0 + timedelta(minutes=1), "ana"))
     stores.tickets.add(t)
     assert t.version == 1
     assert stores.tickets.get(t.ticket_id) == t
@@ -199,14 +200,14 @@ def test_a_stale_save_is_refused_and_the_version_kept(stores):
     t = ticket()
     stores.tickets.add(t)
     first, second = stores.tickets.get(t.ticket_id), stores.tickets.get(t.ticket_id)
-    first.record(T0, "note", "one")
+    first.record(h.Noted(T0, "ana", "one"))
     stores.tickets.save(first)
     assert first.version == 2
-    second.record(T0, "note", "two")
+    second.record(h.Noted(T0, "ana", "two"))
     with pytest.raises(ConcurrentUpdate):
         stores.tickets.save(second)
     assert second.version == 1
-    assert [e.detail for e in stores.tickets.get(t.ticket_id).timeline][-1] == "one"
+    assert [e.detail for e in stores.tickets.get(t.ticket_id).timeline][-1] == "ana: one"
 
 
 def test_saving_a_ticket_that_was_never_added_is_refused(stores):
@@ -218,9 +219,9 @@ def test_update_reapplies_a_change_after_losing_a_race(stores):
     t = ticket()
     stores.tickets.add(t)
     stale = stores.tickets.get(t.ticket_id)
-    stores.tickets.update(t.ticket_id, lambda x: x.record(T0, "claimed", "ana"))  # somebody else saves first
+    stores.tickets.update(t.ticket_id, lambda x: x.record(h.Claimed(T0, "ana")))  # somebody else saves first
     calls = []
-    updated = stores.tickets.update(t.ticket_id, lambda x: calls.append(x.version) or x.record(T0, "note"),
+    updated = stores.tickets.update(t.ticket_id, lambda x: calls.append(x.version) or x.record(h.Noted(T0, "ana", "")),
                                     current=stale)
     assert calls == [1, 2] and updated is not None and updated.ticket.version == 3
     assert [e.kind for e in stores.tickets.get(t.ticket_id).timeline][-2:] == ["claimed", "note"]
@@ -233,10 +234,10 @@ def test_update_returns_what_the_change_returned_on_the_attempt_saved(stores):
     t = ticket()
     stores.tickets.add(t)
     stale = stores.tickets.get(t.ticket_id)
-    stores.tickets.update(t.ticket_id, lambda x: x.record(T0, "claimed", "ana"))  # somebody else saves first
+    stores.tickets.update(t.ticket_id, lambda x: x.record(h.Claimed(T0, "ana")))  # somebody else saves first
 
     def count_events(x: Ticket) -> tuple[int, int]:
-        x.record(T0, "note")
+        x.record(h.Noted(T0, "ana", ""))
         return x.version, len(x.timeline)
 
     updated = stores.tickets.update(t.ticket_id, count_events, current=stale)
@@ -253,14 +254,14 @@ def test_concurrent_updates_all_land(stores):
     stores.tickets.add(t)
 
     def note(n: int) -> None:
-        stores.tickets.update(t.ticket_id, lambda x: x.record(T0, "note", str(n)), attempts=50)
+        stores.tickets.update(t.ticket_id, lambda x: x.record(h.Noted(T0, "ana", str(n))), attempts=50)
 
     threads = [threading.Thread(target=note, args=(n,)) for n in range(6)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    notes = sorted(e.detail for e in stores.tickets.get(t.ticket_id).timeline if e.kind == "note")
+    notes = sorted(e.text for e in stores.tickets.get(t.ticket_id).timeline if isinstance(e, h.Noted))
     assert notes == [str(n) for n in range(6)]
 
 
@@ -270,7 +271,7 @@ def test_a_chase_joins_an_open_ticket_of_its_customer_without_a_read(stores):
     later = T0 + timedelta(minutes=5)
     joined = stores.tickets.join_open(t.ticket_id, "C1", "x#2", later, "x#c2")
     assert joined is not None and joined.mention_keys == ["x#1", "x#2"] and joined.last_customer_at == later
-    assert joined.conversations == ["x#c1", "x#c2"] and joined.timeline[-1] == Event(later, "received", "follow-up")
+    assert joined.conversations == ["x#c1", "x#c2"] and joined.timeline[-1] == h.Received(later, follow_up=True)
     assert joined.version == 2 and stores.tickets.get(t.ticket_id) == joined
     again = stores.tickets.join_open(t.ticket_id, "C1", "x#3", later, "x#c1")  # a conversation it has: once
     assert again is not None and again.conversations == ["x#c1", "x#c2"]
@@ -420,12 +421,12 @@ def test_the_sending_lease(stores):
 def test_a_sent_key_is_recorded_on_the_ticket_with_its_timeline_entry(stores):
     saved = ticket()
     stores.tickets.add(saved)
-    assert stores.tickets.append_event(saved.ticket_id, Event(T0, "acknowledged"), sent_key="ack#1") is True
-    assert stores.tickets.append_event(saved.ticket_id, Event(T0, "replied"), sent_key="reply#2") is True
+    assert stores.tickets.append_event(saved.ticket_id, h.Sent(T0, "ack"), sent_key="ack#1") is True
+    assert stores.tickets.append_event(saved.ticket_id, h.Sent(T0, "reply"), sent_key="reply#2") is True
     stored = stores.tickets.get(saved.ticket_id)
     assert stored.sent_keys == ["ack#1", "reply#2"] and [e.kind for e in stored.timeline][-2:] == [
-        "acknowledged", "replied"]
-    assert stores.tickets.append_event(uid("missing"), Event(T0, "acknowledged"), sent_key="ack#3") is False
+        "acknowledged", "reply"]
+    assert stores.tickets.append_event(uid("missing"), h.Sent(T0, "ack"), sent_key="ack#3") is False
 
 
 def test_the_rate_is_a_token_bucket_of_per_minute_tokens(stores):
@@ -654,11 +655,13 @@ def test_the_ticket_item_has_an_attribute_for_every_field():
     assert {f.name for f in fields(Ticket)} <= attributes
 
 
-def test_timeline_events_keep_their_detail(stores):
+def test_every_kind_of_timeline_entry_round_trips(stores):
+    from tests.unit.test_history import EXAMPLES
+
     t = ticket()
-    t.timeline.append(Event(T0, "note", ""))
+    t.timeline += EXAMPLES
     stores.tickets.add(t)
-    assert stores.tickets.get(t.ticket_id).timeline[-1] == Event(T0, "note", "")
+    assert stores.tickets.get(t.ticket_id).timeline == t.timeline
 
 
 def _triaged(text: str):
@@ -687,17 +690,14 @@ def test_the_triage_decision_a_label_and_a_reply_round_trip(stores):
     assert read.replies == [(T0 + timedelta(minutes=5), ReplyRecord("ana", "req-1", "Sorry!\nWhich train was it?"))]
 
 
-def test_an_old_row_reads_the_decision_its_reasons_worded_and_its_replies(stores):
-    """A row written before the decision and replies were typed: the decision only as prose in the reasons (with an
-    agent's label after them), an agent's reply as ``agent#request\ntext`` in its timeline entry."""
-    from chalicelib.domain.ticket import ReplyRecord
+def test_an_old_row_reads_the_decision_its_reasons_worded(stores):
+    """A row written before the decision was typed: the decision only as prose in the reasons (with an agent's label
+    after them)."""
     from chalicelib.domain.triage import policy_acknowledges
 
     result = _triaged("@MeridianRail thank you, lovely staff at Leeds today")
-    at = T0 + timedelta(minutes=5)
     old = ticket(intent="complaint", reasons=[*result.reasons, "labelled complaint, urgent by ben",
                                                "acknowledge: yes (labelled complaint)"], tone=result.tone)
-    old.timeline += [Event(at, "replied", "amira#req-7\nThanks!\nSee you soon"), Event(at, "replied", "omar")]
     stores.tickets.add(old)
     from chalicelib.store.repositories import DynamoTickets
 
@@ -705,7 +705,7 @@ def test_an_old_row_reads_the_decision_its_reasons_worded_and_its_replies(stores
         from chalicelib.store.models import TicketModel
 
         raw = TicketModel.get(old.ticket_id, consistent_read=True)  # the item as written: no typed attributes
-        assert raw.decision is None and raw.relabel is None and raw.timeline[-1].reply is None
+        assert raw.decision is None and raw.relabel is None
     read = stores.tickets.get(old.ticket_id)
     confidence = round(result.confidence, 2) if result.confidence is not None else None
     assert read.decision == replace(result.decision, confidence=confidence)  # as the prose said it
@@ -713,7 +713,6 @@ def test_an_old_row_reads_the_decision_its_reasons_worded_and_its_replies(stores
     assert read.relabel is not None and (read.relabel.intent, read.relabel.answered) == ("complaint", True)
     assert policy_acknowledges(read.intent, read.current_decision) is True
     assert read.reasons == result.reasons  # triage's explanation; the label is the typed relabel now
-    assert read.replies == [(at, ReplyRecord("amira", "req-7", "Thanks!\nSee you soon")), (at, ReplyRecord("omar"))]
     stores.tickets.save(read)  # saved again, it carries the typed attributes
     assert stores.tickets.get(old.ticket_id) == read
     before_policy = ticket(intent="praise", reasons=["keyword: thanks"])
@@ -781,3 +780,28 @@ def test_triage_labels_keep_one_label_per_ticket_oldest_first(stores):
     stores.labels.forget(first)
     stores.labels.forget(uid("R"))  # nothing there: no error
     assert [x.ticket_id for x in stores.labels.all(start) if x.ticket_id in (first, second)] == [second]
+
+
+def test_an_old_rows_timeline_prose_reads_typed(dynamo_stores):
+    """Timeline entries written before they were typed (a kind and a line of prose; an agent's reply as
+    ``agent#request\ntext``, later in a ``reply`` map) read as the typed entries they were, and are saved typed."""
+    from chalicelib.domain.history import ReplyRecord
+    from chalicelib.store.models import TicketModel, TimelineEvent
+    from tests.unit.test_history import EXAMPLES
+
+    t = ticket()
+    dynamo_stores.tickets.add(t)
+    old_rows = [TimelineEvent(at=e.at, kind=str(e.kind), detail=e.detail or None) for e in EXAMPLES
+                if not isinstance(e, h.Replied)]
+    old_rows += [TimelineEvent(at=T0, kind="replied", detail="amira#req-7\nThanks!\nSee you soon"),
+                 TimelineEvent(at=T0, kind="replied", detail="omar", reply={"agent": "omar", "request_id": "r",
+                                                                             "text": "Hi"})]
+    TicketModel(t.ticket_id).update(actions=[TicketModel.timeline.set(old_rows)])
+    read = dynamo_stores.tickets.get(t.ticket_id)
+    assert read.timeline[:-2] == [e for e in EXAMPLES if not isinstance(e, h.Replied)]
+    assert read.replies == [(T0, ReplyRecord("amira", "req-7", "Thanks!\nSee you soon")),
+                            (T0, ReplyRecord("omar", "r", "Hi"))]
+    dynamo_stores.tickets.save(read)
+    assert dynamo_stores.tickets.get(t.ticket_id).timeline == read.timeline
+    assert TicketModel.get(t.ticket_id, consistent_read=True).timeline[-1].data == {
+        "answer": {"agent": "omar", "request_id": "r", "text": "Hi"}}

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
+from chalicelib.domain import history as h
 from tests.e2e.conftest import PROJECT
 from tests.helpers import tweet_event, x_body, x_headers
 
@@ -104,8 +105,8 @@ def _store_ticket(stack, svc) -> str:
                     last_customer_at=at, reasons=[INJECTED_TEXT], first_response_due=at + timedelta(hours=7),
                     reply_target=ReplyTarget(channel="x", recipient="mallory_tester", in_reply_to="1",
                                              name=INJECTED_NAME, subject=INJECTED_TEXT))
-    ticket.record(at, "received", "x")
-    ticket.record(at, "queued", "complaints")
+    ticket.record(h.Received(at, "x"))
+    ticket.record(h.Queued(at, "complaints"))
     svc.tickets.add(ticket)
     return f"{stack.base}/s/{make_token(svc.secrets.get('STATUS_LINK_KEY'), ticket.ticket_id)}"
 

@@ -88,3 +88,13 @@ def test_importing_the_app_has_no_side_effects(monkeypatch):
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT)}
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_the_desk_message_type_names_the_published_schema_field_for_field():
+    """``routing.DeskMessage`` is the schema in code: the same fields, the same required ones (mypy then refuses a
+    field the schema does not have)."""
+    from chalicelib.domain.routing import DeskMessage
+
+    schema = json.loads((PROJECT / "docs" / "desk-message.schema.json").read_text())
+    assert DeskMessage.__required_keys__ | DeskMessage.__optional_keys__ == set(schema["properties"])
+    assert DeskMessage.__required_keys__ == set(schema["required"])

@@ -8,6 +8,7 @@ import threading
 import boto3
 import pytest
 
+from chalicelib.domain import history as h
 from tests.conftest import LambdaContext, drain, receive_all, run_pipeline, utc
 from tests.helpers import ticket_of, tweet_event, x_body, x_headers
 from tools.local_stack import scheduled_event
@@ -174,10 +175,10 @@ def test_ticket_update_reapplies_a_change_after_losing_a_race(client, clock, svc
     run_pipeline()
     ticket_id = ticket_of(svc, "x#7011")
     stale = svc.tickets.get(ticket_id)
-    svc.tickets.update(ticket_id, lambda t: t.record(clock.now(), "claimed", "ana"))  # somebody else saves first
+    svc.tickets.update(ticket_id, lambda t: t.record(h.Claimed(clock.now(), "ana")))  # somebody else saves first
     calls = []
-    updated = svc.tickets.update(ticket_id, lambda t: calls.append(t.version) or t.record(clock.now(), "note"),
-                                 current=stale)
+    updated = svc.tickets.update(
+        ticket_id, lambda t: calls.append(t.version) or t.record(h.Noted(clock.now(), "ana", "")), current=stale)
     assert len(calls) == 2 and calls[1] == calls[0] + 1  # the stale copy lost; the change ran again on a fresh one
     assert [e.kind for e in svc.tickets.get(ticket_id).timeline][-2:] == ["claimed", "note"] and updated is not None
     assert svc.tickets.update("R00000000", lambda t: None) is None

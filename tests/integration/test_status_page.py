@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from chalicelib.domain import history as h
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.status_link import make_token
 from chalicelib.domain.ticket import Ticket, new_reference
@@ -29,8 +30,8 @@ def make_ticket(svc, *, desk="complaints", at=None, **overrides) -> Ticket:
         references={"card": ["4111 1111 1111 1111"]}, reasons=["keyword: CUSTOMER-SECRET-TEXT"],
         mention_keys=["x#1999"],
     )
-    ticket.record(at, "received", "x")
-    ticket.record(at + timedelta(seconds=2), "queued", desk)
+    ticket.record(h.Received(at, "x"))
+    ticket.record(h.Queued(at + timedelta(seconds=2), desk))
     for key, value in overrides.items():
         setattr(ticket, key, value)
     svc.tickets.add(ticket)
@@ -229,11 +230,12 @@ def test_no_customer_name_handle_or_words_ever_appear(client, svc, clock):
     ticket = make_ticket(svc)
     ticket = svc.tickets.get(ticket.ticket_id)
     ticket.flags.append("personal_data_in_public")
-    ticket.record(clock.now(), "ack_queued", "2026-11-29T09:00:00+00:00")
-    ticket.record(clock.now(), "acknowledged", "CUSTOMER-SECRET-TEXT")
-    ticket.record(clock.now(), "reply_failed", "403 from X for pquux_traveller: CUSTOMER-SECRET-TEXT")
-    ticket.record(clock.now(), "claimed", "AGENT-NAME-MARKER")
-    ticket.record(clock.now(), "something_new", "CUSTOMER-SECRET-TEXT")
+    ticket.record(h.AckQueued(clock.now(), datetime.fromisoformat("2026-11-29T09:00:00+00:00")))
+    ticket.record(h.Sent(clock.now(), "ack"))
+    ticket.record(h.ReplyFailed(clock.now(), "reply", "403 from X for pquux_traveller: CUSTOMER-SECRET-TEXT"))
+    ticket.record(h.Claimed(clock.now(), "AGENT-NAME-MARKER"))
+    ticket.record(h.Noted(clock.now(), "AGENT-NAME-MARKER", "CUSTOMER-SECRET-TEXT"))
+    ticket.record(h.Unrecognised(clock.now(), "something_new", "CUSTOMER-SECRET-TEXT"))
     svc.tickets.save(ticket)
     token = token_for(svc, ticket.ticket_id)
     html = text_of(get(client, f"/s/{token}"))

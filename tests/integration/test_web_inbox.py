@@ -447,7 +447,7 @@ def test_the_ticket_page_says_why_triage_answered_beside_the_label_control(amira
     assert "style=" not in block and "<script" not in block and "alert(" not in block  # no message text
 
     # how sure, in per cent; a signal is text, never markup; a label since is said, not mixed in
-    monkeypatch.setattr("chalicelib.usecases.inbox.explain", lambda decision, reasons: {
+    monkeypatch.setattr("chalicelib.usecases.desk.views.explain", lambda decision, reasons: {
         "answered": True, "why": "complaint", "tone": "apology", "confidence": 0.87,
         "signals": [f"intent complaint (score 2): {MARKUP}"]})
     amira.post(f"{where}/label", {"csrf": amira.csrf(), "intent": "praise"})

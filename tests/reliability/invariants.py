@@ -312,8 +312,8 @@ def check_acknowledgements(svc: Services, live: dict[str, Ticket], outbox_parked
     """Every decided acknowledgement ends sent, expired or parked for a person with the reason: none is left
     waiting or queued on a quiet system, the waiting room is empty, and a message on the outbox dead-letter queue
     is there with the reason of a send that failed (refused, or no result), never because it waited for the rate."""
+    from chalicelib.domain.history import WaitingForRate
     from chalicelib.domain.mention import CHANNELS
-    from chalicelib.domain.outbound import ACK_KINDS
 
     states: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
@@ -323,8 +323,7 @@ def check_acknowledgements(svc: Services, live: dict[str, Ticket], outbox_parked
         if state is None:
             continue
         states[state[0]] += 1
-        waited += any(e.kind == "waiting" and e.detail.partition(":")[0].strip() in ACK_KINDS
-                      for e in ticket.timeline)
+        waited += any(isinstance(e, WaitingForRate) and e.of_ack for e in ticket.timeline)
         if state[0] in ("waiting", "queued"):
             case = max((n for n, e in enumerate(ticket.timeline) if e.kind == "ack_queued"), default=0)
             story = ", ".join(f"{e.kind} {e.at:%m-%d %H:%M:%S}" for e in ticket.timeline[case:][:12])
@@ -338,7 +337,8 @@ def check_acknowledgements(svc: Services, live: dict[str, Ticket], outbox_parked
         left = svc.waiting.count(channel)
         if left:
             found.fail(f"{left} message(s) still in the waiting room of {channel} on a quiet system")
-    failed_kinds = ("reply_failed", "reply_unconfirmed")
+    from chalicelib.domain.history import ReplyFailed, ReplyUnconfirmed
+
     for body in outbox_parked:
         key, error = str(body.get("idempotency_key", "")), str(body.get("error", ""))
         if not error:
@@ -346,7 +346,7 @@ def check_acknowledgements(svc: Services, live: dict[str, Ticket], outbox_parked
             continue
         ticket = svc.tickets.get(str(body.get("ticket_id", "")))
         kind = str(body.get("kind", ""))
-        if ticket is not None and not any(e.kind in failed_kinds and e.detail.partition(":")[0].strip() == kind
+        if ticket is not None and not any(isinstance(e, (ReplyFailed, ReplyUnconfirmed)) and e.message == kind
                                           for e in ticket.timeline):
             found.fail(f"{key} is parked ({error[:80]}) but its ticket notes no failed send of its {kind}: it "
                        f"only waited?")

@@ -773,7 +773,7 @@ class Scenario:
         self.burst_rows, self.burst_at = rows, at
 
     def burst_figures(self, rows: list[Any], at: datetime) -> None:
-        from chalicelib.domain.outbound import ACK_KINDS
+        from chalicelib.domain.history import WaitingForRate
 
         states: Counter[str] = Counter()
         inline = waited = 0
@@ -784,9 +784,7 @@ class Scenario:
             if state is None:
                 continue
             states[state[0]] += 1
-            ack_events = [e for e in ticket.timeline if e.detail.partition(":")[0].strip() in ACK_KINDS
-                          or e.kind in ("acknowledged", "closing", "busy")]
-            if any(e.kind == "waiting" for e in ack_events):
+            if any(isinstance(e, WaitingForRate) and e.of_ack for e in ticket.timeline):
                 waited += 1
             elif state[0] == "sent":
                 inline += 1
@@ -807,7 +805,7 @@ class Scenario:
         dispatched is sent no later than it. The dispatcher orders per run, so a message that arrives after a run
         may go out after messages that run reserved; a message whose send or hand-over met a fault or whose outbox
         message was delivered again (a retry) is left out."""
-        from chalicelib.domain.outbound import ACK_KINDS
+        from chalicelib.domain.history import Scheduled, WaitingForRate
         from chalicelib.usecases.acknowledge import ack_key
 
         waited: list[tuple[tuple[int, datetime], datetime, datetime | None, datetime, str]] = []
@@ -817,9 +815,8 @@ class Scenario:
             state = ticket.ack_state() if ticket is not None else None
             if state is None or state[0] != "sent":
                 continue
-            of_ack = [e for e in ticket.timeline if e.detail.partition(":")[0].strip() in ACK_KINDS]
-            waiting = [e.at for e in of_ack if e.kind == "waiting"]
-            scheduled = [e.at for e in of_ack if e.kind == "scheduled"]
+            waiting = [e.at for e in ticket.timeline if isinstance(e, WaitingForRate) and e.of_ack]
+            scheduled = [e.at for e in ticket.timeline if isinstance(e, Scheduled) and e.of_ack]
             if not waiting:
                 continue
             key = ack_key(ticket.ack_key)

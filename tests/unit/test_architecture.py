@@ -122,3 +122,74 @@ def test_nothing_is_queued_as_a_version_1_envelope():
     writers = [p for p in modules("chalicelib") + modules("tools") + [ROOT / "app.py"]
                if "chalicelib.usecases.legacy_envelope" in imports(p)]
     assert [str(p.relative_to(ROOT)) for p in writers] == ["chalicelib/usecases/process.py"]
+
+
+DESK = ("commands", "access", "claims", "actions", "views", "oversight")
+
+
+def _names_an_action(node: ast.expr, actions: set[str]) -> bool:
+    return isinstance(node, ast.Constant) and node.value in actions
+
+
+def _is_action(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "action") or (
+        isinstance(node, ast.Attribute) and node.attr == "action")
+
+
+def test_the_desk_is_a_slice_and_its_faces_name_actions_by_the_enum():
+    """The agents' desk lives in ``chalicelib/usecases/desk/``, one module per responsibility (no
+    ``usecases/inbox.py``). The blueprints and the web pages keep no action table of their own and never compare an
+    action with a name: ``commands.Action`` names them, ``actions.ACTIONS`` maps each to its use case."""
+    from chalicelib.usecases.desk.actions import ACTIONS
+    from chalicelib.usecases.desk.commands import Action
+
+    desk = ROOT / "chalicelib/usecases/desk"
+    assert {p.stem for p in desk.glob("*.py")} >= set(DESK)
+    assert not (ROOT / "chalicelib/usecases/inbox.py").exists()
+    assert set(ACTIONS) == set(Action)
+    actions = {a.value for a in Action}
+    found = []
+    for path in modules("chalicelib/api") + modules("chalicelib/web"):
+        where = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Dict) and where.startswith("chalicelib/api/") and any(
+                    key is not None and _names_an_action(key, actions) for key in node.keys):
+                found.append(f"{where}:{node.lineno}: a dict keyed by action names")
+            if isinstance(node, ast.Compare):
+                sides = [node.left, *node.comparators]
+                if any(_is_action(side) for side in sides) and any(
+                        isinstance(op, ast.Eq | ast.NotEq) for op in node.ops) or any(
+                        _names_an_action(side, actions) for side in sides):
+                    found.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+    assert not found, found
+
+
+#: Where stored text is read back: the store's codec (old prose rows) and the keys' one reader
+_READERS_OF_STORED_TEXT = ("chalicelib/store/codec.py", "chalicelib/domain/keys.py")
+
+
+def test_no_history_detail_or_key_is_read_back_from_its_text():
+    """A timeline entry is asked what it is (its type) and read by its fields; a key by ``ChannelKey``. Nothing in
+    chalicelib compares an entry's ``kind`` or ``detail`` with a word, cuts a ``detail`` up, or splits text on ``#``
+    — but the store's codec (rows from before the entries were typed) and ``domain/keys.py``."""
+    found = []
+    for path in modules("chalicelib"):
+        where = str(path.relative_to(ROOT))
+        if where in _READERS_OF_STORED_TEXT:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                sides = [node.left, *node.comparators]
+                entry = [s for s in sides if isinstance(s, ast.Attribute) and s.attr in ("kind", "detail")
+                         and isinstance(s.value, ast.Name) and s.value.id in ("e", "event", "entry")]
+                if entry and any(isinstance(s, ast.Constant | ast.Tuple | ast.List | ast.Set) for s in sides):
+                    found.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                method, target = node.func.attr, node.func.value
+                if method in ("split", "partition", "rpartition", "startswith") and isinstance(
+                        target, ast.Attribute) and target.attr == "detail":
+                    found.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+                if method in ("split", "partition", "rpartition", "rsplit") and any(
+                        isinstance(a, ast.Constant) and a.value == "#" for a in node.args):
+                    found.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+    assert not found, found

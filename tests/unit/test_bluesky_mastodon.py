@@ -284,12 +284,12 @@ def test_a_linked_customer_chasing_on_the_other_platform_joins_the_ticket(mem, c
     inject(mem, "mastodon", b'{"acct": "pat@fedi.example", "text": "my train was cancelled, awful service"}')
     run_memory_pipeline(mem)
     assert len(list(mem.tickets.open_tickets())) == 2  # two identities nobody has linked yet: two customers
-    result = link(mem, {"identity": "bluesky@pat.bsky.social", "with": "mastodon@pat@fedi.example"})
-    assert result["changed"] and result["merged_ticket_id"]
+    result = link(mem, "bluesky@pat.bsky.social", "mastodon@pat@fedi.example")
+    assert result.changed and result.merged_ticket_id
     inject(mem, "mastodon", b'{"acct": "pat@fedi.example", "text": "hello? anyone?"}')
     run_memory_pipeline(mem)
     [ticket] = list(mem.tickets.open_tickets())
-    assert ticket.ticket_id == result["ticket_id"] and len(ticket.mention_keys) == 3
+    assert ticket.ticket_id == result.ticket_id and len(ticket.mention_keys) == 3
     assert {c.split("#")[0] for c in ticket.conversations} == {"bluesky", "mastodon"}
     acks = [m for m in _outbox(mem) if m["idempotency_key"].startswith("ack#")]
     assert sorted(m["channel"] for m in acks) == ["bluesky", "mastodon"]  # one each before the link, none after

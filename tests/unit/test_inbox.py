@@ -12,7 +12,9 @@ import pytest
 from chalicelib.domain.agent import Agent
 from chalicelib.domain.textlength import x_length as x_weighted_length
 from chalicelib.domain.triage import policy_acknowledges
-from chalicelib.usecases import inbox
+from chalicelib.domain.vocabulary import Intent
+from chalicelib.usecases.desk import access, actions, claims, oversight, views
+from chalicelib.usecases.desk.commands import Label, Note, Reply, SignIn, Transfer
 from chalicelib.usecases.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from chalicelib.usecases.privacy import forget_customer
 from chalicelib.usecases.process import process_mention
@@ -41,134 +43,151 @@ def ingest(svc, *mentions) -> None:
     run_memory_pipeline(svc)
 
 
+def taken(svc, agent: Agent, desk: str | None = None) -> views.TicketView | None:
+    """``next``, and the ticket it claimed as the agent sees it (None: nothing was waiting)."""
+    got = claims.next_ticket(svc, agent, desk)
+    return views.ticket_view(svc, got.ticket, agent) if got.ticket is not None else None
+
+
+def next_id(svc, agent: Agent) -> str:
+    got = claims.next_ticket(svc, agent)
+    assert got.ticket_id is not None
+    return got.ticket_id
+
+
+def seen(svc, agent: Agent, outcome) -> dict:
+    """An action's outcome as the API answers it (with the ticket's view)."""
+    return views.with_view(svc, agent, outcome)
+
+
 def complaint(n: int, minutes_ago: int, text: str = "my train was cancelled, awful", author: str = ""):
     return tweet(f"90{n:04d}", f"@MeridianRail {text}", at=WEDNESDAY - timedelta(minutes=minutes_ago),
                  author=author or f"7{n:04d}")
 
 
 def test_sign_in_and_token(day):
-    signed = inbox.sign_in(day, {"username": "amira", "password": "amira-password"})
-    assert inbox.authenticate(day, signed["token"]) == AMIRA
-    assert signed["agent"]["on_shift"] == ["customer_service"]
+    signed = access.sign_in(day, SignIn.from_json({"username": "amira", "password": "amira-password"}))
+    assert access.authenticate(day, signed.token) == AMIRA
+    assert views.signed_in(day, signed).to_json()["agent"]["on_shift"] == ["customer_service"]
     with pytest.raises(NotAuthenticated, match="wrong username or password"):
-        inbox.sign_in(day, {"username": "amira", "password": "nope"})
+        access.sign_in(day, SignIn.from_json({"username": "amira", "password": "nope"}))
     with pytest.raises(NotAuthenticated):
-        inbox.authenticate(day, "forged.token.value")
+        access.authenticate(day, "forged.token.value")
     with pytest.raises(NotAuthenticated, match="sign in first"):
-        inbox.authenticate(day, None)
+        access.authenticate(day, None)
 
 
 def test_next_takes_urgent_first_then_oldest_first_contact(day):
     ingest(day, complaint(1, 50), complaint(2, 90), complaint(3, 10))
-    first = inbox.next_ticket(day, AMIRA)["ticket"]
-    second = inbox.next_ticket(day, BEN)["ticket"]
-    assert first["customer_name"] == "User 70002" and second["customer_name"] == "User 70001"
-    assert first["held_by_you"] and first["status"] == "claimed"
-    third = inbox.next_ticket(day, AMIRA)["ticket"]
-    assert third["customer_name"] == "User 70003"
-    assert inbox.next_ticket(day, BEN) == {"ticket": None, "message": "Nothing is waiting on complaints, journeys."}
-    assert {t["ticket_id"] for t in inbox.held(day, AMIRA)} == {first["ticket_id"], third["ticket_id"]}
+    first, second = taken(day, AMIRA), taken(day, BEN)
+    assert first and second
+    assert first.customer_name == "User 70002" and second.customer_name == "User 70001"
+    assert first.held_by_you and first.status == "claimed"
+    third = taken(day, AMIRA)
+    assert third and third.customer_name == "User 70003"
+    assert views.with_view(day, BEN, claims.next_ticket(day, BEN)) == \
+        {"ticket": None, "message": "Nothing is waiting on complaints, journeys."}
+    assert {t.ticket_id for t in claims.held(day, AMIRA)} == {first.ticket_id, third.ticket_id}
 
 
 def test_off_shift_team_and_uncovered_desk_are_refused_with_the_reason(day, clock):
     clock.set(utc(2026, 11, 29, 3, 0))  # Sunday night: customer service is off shift
     with pytest.raises(Forbidden, match=r"your team customer_service is off shift; its next shift starts .*09:00"):
-        inbox.next_ticket(day, AMIRA)
+        claims.next_ticket(day, AMIRA)
     clock.set(WEDNESDAY)
     with pytest.raises(Forbidden, match="desk press is covered by comms; your teams: customer_service"):
-        inbox.next_ticket(day, AMIRA, "press")
+        claims.next_ticket(day, AMIRA, "press")
 
 
 def test_concurrent_next_never_hands_one_ticket_to_two_agents(day):
     ingest(day, *[complaint(n, 200 - n) for n in range(60)])
-    taken: dict[str, list[str]] = {"amira": [], "ben": []}
+    held: dict[str, list[str]] = {"amira": [], "ben": []}
 
     def work(agent: Agent) -> None:
         for _ in range(40):
-            got = inbox.next_ticket(day, agent)["ticket"]
+            got = claims.next_ticket(day, agent).ticket_id
             if got:
-                taken[agent.username].append(got["ticket_id"])
+                held[agent.username].append(got)
 
     threads = [threading.Thread(target=work, args=(a,)) for a in (AMIRA, BEN)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    both = taken["amira"] + taken["ben"]
+    both = held["amira"] + held["ben"]
     assert len(both) == 60 and len(set(both)) == 60
 
 
 def test_reply_goes_on_the_customers_channel_and_stays_held(day):
     ingest(day, complaint(1, 30))
-    ticket = inbox.next_ticket(day, AMIRA)["ticket"]
-    result = inbox.reply(day, AMIRA, ticket["ticket_id"], {"text": "Sorry Amira here: DM us your booking ref."})
-    assert result["queued"] and result["channel"] == "x" and not result["private"]
+    ticket_id = next_id(day, AMIRA)
+    result = actions.reply(day, AMIRA, ticket_id, Reply("Sorry Amira here: DM us your booking ref."))
+    assert result.queued and result.channel == "x" and not result.private
     sent = outbox_of(day)[-1]
     assert sent["kind"] == "reply" and sent["channel"] == "x" and sent["in_reply_to"] == "900001"
     assert sent["text"] == "Sorry Amira here: DM us your booking ref."
-    view = result["ticket"]
-    assert view["held_by_you"] and view["sla"]["first_response_at"]
-    assert view["told"][-1]["text"] == "Sorry Amira here: DM us your booking ref."
+    view = views.ticket_view(day, result.ticket, AMIRA)
+    assert view.held_by_you and view.sla.first_response_at
+    assert view.told[-1].text == "Sorry Amira here: DM us your booking ref."
     assert day.answers.count_since("complaints", WEDNESDAY - timedelta(hours=1), WEDNESDAY) == 1
-    private = inbox.reply(day, AMIRA, ticket["ticket_id"], {"text": "Following up by DM", "private": True})
-    assert private["private"] and outbox_of(day)[-1]["private"] is True
+    private = actions.reply(day, AMIRA, ticket_id, Reply("Following up by DM", private=True))
+    assert private.private and outbox_of(day)[-1]["private"] is True
 
 
 def test_reply_longer_than_the_channel_allows_is_refused_before_anything_is_queued(day):
     ingest(day, complaint(1, 30))
-    ticket = inbox.next_ticket(day, AMIRA)["ticket"]
+    ticket_id = next_id(day, AMIRA)
     before = len(outbox_of(day))
     text = "x" * 258 + " https://example.com/" + "a" * 200  # 258 + 1 + 23 = 282 as X counts it
     assert x_weighted_length(text) == 282
     with pytest.raises(Invalid, match="282 characters .* an X post allows 280"):
-        inbox.reply(day, AMIRA, ticket["ticket_id"], {"text": text})
+        actions.reply(day, AMIRA, ticket_id, Reply(text))
     assert len(outbox_of(day)) == before
-    inbox.reply(day, AMIRA, ticket["ticket_id"], {"text": "x" * 256 + " https://example.com/" + "a" * 200})
+    actions.reply(day, AMIRA, ticket_id, Reply("x" * 256 + " https://example.com/" + "a" * 200))
 
 
 def test_acting_on_a_ticket_one_does_not_hold(day):
     ingest(day, complaint(1, 30))
-    ticket_id = inbox.next_ticket(day, AMIRA)["ticket"]["ticket_id"]
+    ticket_id = next_id(day, AMIRA)
     with pytest.raises(Forbidden, match=f"ticket {ticket_id} is held by amira until"):
-        inbox.reply(day, BEN, ticket_id, {"text": "hello"})
+        actions.reply(day, BEN, ticket_id, Reply("hello"))
     with pytest.raises(Forbidden, match="is on desk complaints, which your teams do not cover"):
-        inbox.resolve(day, OMAR, ticket_id)
+        actions.resolve(day, OMAR, ticket_id)
 
 
 def test_resolved_ticket_refuses_a_reply_with_the_way_to_reopen(day):
     ingest(day, complaint(1, 30))
-    ticket_id = inbox.next_ticket(day, AMIRA)["ticket"]["ticket_id"]
-    assert inbox.resolve(day, AMIRA, ticket_id)["ticket"]["status"] == "resolved"
+    ticket_id = next_id(day, AMIRA)
+    assert actions.resolve(day, AMIRA, ticket_id).status == "resolved"
     with pytest.raises(Conflict, match=f"is resolved; reopen it first .*inbox reopen {ticket_id}"):
-        inbox.reply(day, AMIRA, ticket_id, {"text": "one more thing"})
-    reopened = inbox.reopen(day, BEN, ticket_id)["ticket"]
+        actions.reply(day, AMIRA, ticket_id, Reply("one more thing"))
+    reopened = seen(day, BEN, actions.reopen(day, BEN, ticket_id))["ticket"]
     assert reopened["status"] == "claimed" and reopened["claimed_by"] == "ben"
-    inbox.reply(day, BEN, ticket_id, {"text": "one more thing"})
+    actions.reply(day, BEN, ticket_id, Reply("one more thing"))
 
 
 def test_note_transfer_release_and_the_desk_queue_hears(day):
     ingest(day, complaint(1, 30))
-    ticket_id = inbox.next_ticket(day, AMIRA)["ticket"]["ticket_id"]
-    assert inbox.note(day, BEN, ticket_id, {"text": "Known fault on the 07:12"})["ticket"]["notes"][0]["text"] == \
-        "ben: Known fault on the 07:12"
-    moved = inbox.transfer(day, AMIRA, ticket_id, {"desk": "journeys"})["ticket"]
+    ticket_id = next_id(day, AMIRA)
+    noted = actions.note(day, BEN, ticket_id, Note("Known fault on the 07:12"))
+    assert seen(day, BEN, noted)["ticket"]["notes"][0]["text"] == "ben: Known fault on the 07:12"
+    moved = seen(day, AMIRA, actions.transfer(day, AMIRA, ticket_id, Transfer("journeys")))["ticket"]
     assert moved["desk"] == "journeys" and moved["status"] == "waiting" and moved["claimed_by"] is None
     desk_msg = day.queues.messages["responder-desk-journeys"][-1]
     assert desk_msg["change"] == "transferred" and desk_msg["from_desk"] == "complaints"
-    again = inbox.next_ticket(day, BEN)["ticket"]
-    assert again["ticket_id"] == ticket_id
-    released = inbox.release(day, BEN, ticket_id)["ticket"]
-    assert released["status"] == "waiting"
+    assert next_id(day, BEN) == ticket_id
+    released = claims.release(day, BEN, ticket_id)
+    assert released.status == "waiting" and released.ticket_id == ticket_id
     with pytest.raises(Invalid, match="desk must be one of"):
-        inbox.transfer(day, BEN, ticket_id, {"desk": "nowhere"})
+        Transfer.from_json({"desk": "nowhere"}, day.config.desk_ids)
 
 
 def test_release_after_a_reply_waits_for_the_customer_whose_answer_threads_back(day, clock):
     ingest(day, complaint(1, 30))
-    ticket_id = inbox.next_ticket(day, AMIRA)["ticket"]["ticket_id"]
-    inbox.reply(day, AMIRA, ticket_id, {"text": "Which train were you on?"})
-    assert inbox.release(day, AMIRA, ticket_id)["ticket"]["status"] == "replied"
-    assert inbox.next_ticket(day, BEN)["ticket"] is None  # not in the queue while we wait for the customer
+    ticket_id = next_id(day, AMIRA)
+    actions.reply(day, AMIRA, ticket_id, Reply("Which train were you on?"))
+    assert claims.release(day, AMIRA, ticket_id).status == "replied"
+    assert claims.next_ticket(day, BEN).ticket is None  # not in the queue while we wait for the customer
     run_memory_pipeline(day)  # the reply is sent
     sent = day.sandbox.recent()[0]
     assert sent["in_reply_to"] == "900001" and sent["text"] == "Which train were you on?"
@@ -176,51 +195,52 @@ def test_release_after_a_reply_waits_for_the_customer_whose_answer_threads_back(
     answer = tweet("900999", "@MeridianRail the 07:12 to Leeds", at=clock.now(), author="70001",
                    reply_to=sent["external_id"])
     ingest(day, answer)
-    back = inbox.next_ticket(day, BEN)["ticket"]
-    assert back["ticket_id"] == ticket_id
-    assert [m["text"] for m in back["messages"]][-1] == "@MeridianRail the 07:12 to Leeds"
+    back = taken(day, BEN)
+    assert back and back.ticket_id == ticket_id
+    assert [m.text for m in back.messages][-1] == "@MeridianRail the 07:12 to Leeds"
 
 
 def test_claims_expire_when_idle_and_return_to_the_desk(day, clock):
     ingest(day, complaint(1, 30))
-    ticket_id = inbox.next_ticket(day, AMIRA)["ticket"]["ticket_id"]
+    ticket_id = next_id(day, AMIRA)
     clock.advance(minutes=day.settings.claim_idle_minutes + 1)
-    assert inbox.expire_claims(day) == 1
+    assert claims.expire_claims(day) == 1
     with pytest.raises(Forbidden, match="your claim on ticket .* expired"):
-        inbox.reply(day, AMIRA, ticket_id, {"text": "hello"})
+        actions.reply(day, AMIRA, ticket_id, Reply("hello"))
     assert day.queues.messages["responder-desk-complaints"][-1]["change"] == "released"
-    assert inbox.next_ticket(day, BEN)["ticket"]["ticket_id"] == ticket_id
+    assert next_id(day, BEN) == ticket_id
 
 
 def test_claim_never_outlives_the_shift(day, clock):
     clock.set(utc(2026, 11, 25, 19, 50))
     ingest(day, tweet("900001", "@MeridianRail my train was cancelled", at=clock.now(), author="1"))
-    ticket = inbox.next_ticket(day, AMIRA)["ticket"]
-    assert ticket["claim_expires_at"] == "2026-11-25T20:00:00+00:00"
+    ticket = taken(day, AMIRA)
+    assert ticket and ticket.claim_expires_at == "2026-11-25T20:00:00+00:00"
 
 
 def test_oversight_for_leads_only(day):
     ingest(day, complaint(1, 30), complaint(2, 20, "you idiots, absolute trash"))
     with pytest.raises(Forbidden, match="oversight is for leads and comms"):
-        inbox.oversight(day, AMIRA)
-    view = inbox.oversight(day, CHLOE)
-    complaints = next(d for d in view["desks"] if d["desk"] == "complaints")
-    assert complaints["depth"] >= 1 and complaints["oldest_wait_minutes"] >= 20
-    assert {t["team"]: t["on_shift"] for t in view["teams"]}["customer_service"] is True
-    assert len(view["abuse"]) == 1
+        oversight.oversight(day, AMIRA)
+    view = oversight.oversight(day, CHLOE)
+    complaints = next(d for d in view.desks if d.desk == "complaints")
+    assert complaints.depth >= 1 and complaints.oldest_wait_minutes >= 20
+    assert {t.team: t.on_shift for t in view.teams}["customer_service"] is True
+    assert len(view.abuse) == 1
+    assert view.to_json()["desks"][0] == view.desks[0].to_json()
 
 
 def test_claim_a_named_ticket_waiting_for_the_customer(day):
     ingest(day, complaint(1, 30))
-    ticket_id = inbox.next_ticket(day, AMIRA)["ticket"]["ticket_id"]
-    inbox.reply(day, AMIRA, ticket_id, {"text": "Which train?"})
-    inbox.release(day, AMIRA, ticket_id)
+    ticket_id = next_id(day, AMIRA)
+    actions.reply(day, AMIRA, ticket_id, Reply("Which train?"))
+    claims.release(day, AMIRA, ticket_id)
     with pytest.raises(Forbidden, match="desk complaints is covered by customer_service; your teams: oncall"):
-        inbox.claim(day, OMAR, ticket_id)
-    taken = inbox.claim(day, BEN, ticket_id)["ticket"]
-    assert taken["claimed_by"] == "ben"
+        claims.claim(day, OMAR, ticket_id)
+    claimed = seen(day, BEN, claims.claim(day, BEN, ticket_id))["ticket"]
+    assert claimed["claimed_by"] == "ben"
     with pytest.raises(Forbidden, match="is claimed by ben"):
-        inbox.claim(day, AMIRA, ticket_id)
+        claims.claim(day, AMIRA, ticket_id)
 
 
 # ------------------------------------------------------------------------------------------------ labels
@@ -228,7 +248,8 @@ def test_an_agent_labels_the_first_message_and_the_ticket_follows(day):
     ingest(day, complaint(1, 30, "luv the new seats, fabulous crew today"))
     ticket = next(iter(day.tickets.open_tickets()))
     assert ticket.intent == "praise" and not ticket.acked
-    labelled = inbox.label(day, BEN, ticket.ticket_id, {"intent": "complaint", "urgent": True})
+    labelled = seen(day, BEN, actions.label(day, BEN, ticket.ticket_id, Label.from_json({"intent": "complaint",
+                                                                                         "urgent": True})))
     assert labelled["triaged"] == "praise"
     view = labelled["ticket"]
     assert view["intent"] == "complaint" and view["labelled"] == "ben: complaint, urgent (triage: praise)"
@@ -238,9 +259,9 @@ def test_an_agent_labels_the_first_message_and_the_ticket_follows(day):
     assert stored.relabel is not None and stored.relabel.intent == "complaint" and stored.relabel.answered
     assert stored.decision is not None and stored.decision.intent == "praise"  # triage's decision is kept
     assert not any(r.startswith("labelled ") for r in stored.reasons)  # the explanation stays triage's
-    again = inbox.label(day, AMIRA, ticket.ticket_id, {"intent": "praise"})  # a later label replaces the first
+    again = actions.label(day, AMIRA, ticket.ticket_id, Label.from_json({"intent": "praise"}))  # replaces the first
     relabelled = day.tickets.get(ticket.ticket_id)
-    assert again["triaged"] == "praise" and not policy_acknowledges("praise", relabelled.current_decision)
+    assert again.triaged == "praise" and not policy_acknowledges("praise", relabelled.current_decision)
     [given] = day.labels.all()
     assert (given.intent, given.urgent, given.triaged, given.agent) == ("praise", False, "praise", "amira")
 
@@ -249,13 +270,13 @@ def test_a_label_is_refused_with_reasons(day):
     ingest(day, complaint(1, 30))
     ticket_id = next(iter(day.tickets.open_tickets())).ticket_id
     with pytest.raises(Invalid, match="intent must be one of complaint, question, praise, spam, abuse, other"):
-        inbox.label(day, AMIRA, ticket_id, {"intent": "angry"})
+        Label.from_json({"intent": "angry"})
     with pytest.raises(Invalid, match="urgent must be true or false"):
-        inbox.label(day, AMIRA, ticket_id, {"intent": "complaint", "urgent": "yes"})
+        Label.from_json({"intent": "complaint", "urgent": "yes"})
     with pytest.raises(Forbidden, match="your teams do not cover"):
-        inbox.label(day, OMAR, ticket_id, {"intent": "complaint"})
+        actions.label(day, OMAR, ticket_id, Label.from_json({"intent": "complaint"}))
     with pytest.raises(NotFound):
-        inbox.label(day, AMIRA, "R00000000", {"intent": "complaint"})
+        actions.label(day, AMIRA, "R00000000", Label.from_json({"intent": "complaint"}))
     assert day.labels.all() == []
 
 
@@ -265,34 +286,34 @@ def test_leads_export_the_labels_in_the_reports_format_without_forgotten_custome
                    author="72", reply_to="12345")
     ingest(day, first, second)
     by_author = {t.reply_target.handle: t for t in day.tickets.open_tickets()}
-    inbox.label(day, BEN, by_author["user71"].ticket_id, {"intent": "question"})
-    inbox.label(day, CHLOE, by_author["user72"].ticket_id, {"intent": "praise"})
+    actions.label(day, BEN, by_author["user71"].ticket_id, Label.from_json({"intent": "question"}))
+    actions.label(day, CHLOE, by_author["user72"].ticket_id, Label.from_json({"intent": "praise"}))
     with pytest.raises(Forbidden, match="the labels are for leads and comms"):
-        inbox.labels(day, AMIRA)
-    export = inbox.labels(day, CHLOE)
+        oversight.labels(day, AMIRA)
+    export = oversight.labels(day, CHLOE).to_json()
     assert export["columns"][:7] == ["tweet_id", "author_id", "created_at", "text", "reply", "intent", "urgent"]
     rows = {row["tweet_id"]: row for row in export["labels"]}
     assert rows["900001"]["text"] == first.text and rows["900001"]["reply"] == "no"
     assert rows["900001"]["author_id"] == by_author["user71"].customer_id  # the internal id, never the platform's
     assert rows["900002"]["reply"] == "yes" and rows["900002"]["intent"] == "praise"
     assert export["count"] == 2 and export["triage_agreed"] == sum(r["intent"] == r["triaged"] for r in rows.values())
-    assert inbox.labels(day, CHLOE, since=(WEDNESDAY + timedelta(minutes=1)).isoformat())["count"] == 0
+    assert oversight.labels(day, CHLOE, since=(WEDNESDAY + timedelta(minutes=1)).isoformat()).count == 0
     with pytest.raises(Invalid, match="since must be an ISO date"):
-        inbox.labels(day, CHLOE, since="last tuesday")
-    summary = inbox.oversight(day, CHLOE)["labels"]
-    assert summary["count"] == 2 and summary["days"] == inbox.LABEL_SUMMARY_DAYS
+        oversight.labels(day, CHLOE, since="last tuesday")
+    summary = oversight.oversight(day, CHLOE).to_json()["labels"]
+    assert summary["count"] == 2 and summary["days"] == oversight.LABEL_SUMMARY_DAYS
     # the refund complaint was acknowledged; the thanks got the thank-you (answered, though it needed no answer)
     assert (rows["900001"]["triage_acknowledged"], rows["900002"]["triage_acknowledged"]) == ("yes", "yes")
     assert summary["acknowledged"] == {"should": 1, "should_acked": 1, "should_not": 1, "should_not_acked": 1}
     forget_customer(day, "x#71")
-    assert [row["tweet_id"] for row in inbox.labels(day, CHLOE)["labels"]] == ["900002"]
+    assert [row.tweet_id for row in oversight.labels(day, CHLOE).labels] == ["900002"]
     assert [given.customer_id for given in day.labels.all()] == [by_author["user72"].customer_id]
 
 
 def test_the_view_says_why_triage_answered_as_it_did_and_keeps_it_after_a_label(day):
     ingest(day, complaint(1, 30, "my train was cancelled again, absolutely awful service"))
     ticket = next(iter(day.tickets.open_tickets()))
-    said = inbox.show(day, AMIRA, ticket.ticket_id)["triage"]
+    said = views.show(day, AMIRA, ticket.ticket_id).to_json()["triage"]
     assert said["answered"] is True and said["why"]
     assert said["tone"] == ticket.tone == "apology"
     assert said["confidence"] is None or 0 < said["confidence"] <= 1  # None: the rules decided alone
@@ -300,7 +321,7 @@ def test_the_view_says_why_triage_answered_as_it_did_and_keeps_it_after_a_label(
     assert said["signals"] and any(s.startswith("intent complaint") for s in said["signals"])
     assert not any(s.startswith(("acknowledge:", "tone ")) for s in said["signals"])  # shown as the decision
 
-    labelled = inbox.label(day, BEN, ticket.ticket_id, {"intent": "praise"})["ticket"]
+    labelled = seen(day, BEN, actions.label(day, BEN, ticket.ticket_id, Label(Intent.PRAISE)))["ticket"]
     assert labelled["intent"] == "praise" and labelled["triage"]["relabelled"] is True
     assert {k: v for k, v in labelled["triage"].items() if k != "relabelled"} == \
         {k: v for k, v in said.items() if k != "relabelled"}  # what triage decided, not what the label says
@@ -314,7 +335,7 @@ def test_the_terminal_shows_why_triage_answered(day, monkeypatch):
 
     ingest(day, complaint(1, 30, "my train was cancelled again, absolutely awful service"))
     ticket = next(iter(day.tickets.open_tickets()))
-    view = inbox.show(day, AMIRA, ticket.ticket_id)
+    view = views.show(day, AMIRA, ticket.ticket_id).to_json()
     view["triage"].update(tone="apology", confidence=0.87)
     screen = Console(record=True, width=120, color_system=None, file=io.StringIO())
     monkeypatch.setattr(terminal, "console", screen)
@@ -331,3 +352,26 @@ def test_the_terminal_shows_why_triage_answered(day, monkeypatch):
     assert [line.rstrip() for line in screen.export_text().split("\n")[:3]] == [
         "answered  no — spam is never answered by a bot", "tone      Not answered",
         "gave      spam · normal (relabelled since)"]
+
+
+def test_an_action_from_the_web_form_reads_the_ticket_once_and_builds_no_view(day, monkeypatch):
+    from chalicelib.usecases.desk.commands import Action, Given
+    from chalicelib.usecases.desk.results import ReplyQueued, TicketTransferred
+
+    ingest(day, complaint(1, 30))
+    ticket_id = next_id(day, AMIRA)
+    reads = []
+    get = day.tickets.get
+    monkeypatch.setattr(day.tickets, "get", lambda wanted: reads.append(wanted) or get(wanted))
+
+    def no_view(*args, **kwargs):
+        raise AssertionError("a view was built")
+
+    monkeypatch.setattr(views, "ticket_view", no_view)
+    replied = actions.act(day, AMIRA, ticket_id, Action.REPLY, Given.of_form({"text": "On it", "request_id": "r1"}))
+    assert isinstance(replied, ReplyQueued) and replied.queued and replied.ticket_id == ticket_id
+    assert reads == [ticket_id]
+    reads.clear()
+    moved = actions.act(day, AMIRA, ticket_id, Action.TRANSFER, Given.of_form({"desk": "journeys"}))
+    assert isinstance(moved, TicketTransferred) and moved.desk == "journeys" and moved.from_desk == "complaints"
+    assert reads == [ticket_id]

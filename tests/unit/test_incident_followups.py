@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from chalicelib.configfile import load_config
 from chalicelib.domain import followup
+from chalicelib.domain import history as h
 from chalicelib.domain.ack import X_LIMIT, x_length
 from chalicelib.domain.config import TEMPLATE_VARIABLES
 from chalicelib.domain.incident import AlreadyResolved, Incident
@@ -268,11 +269,11 @@ def test_the_status_page_tells_an_update_from_a_fix(mem, clock, leeds):
 def test_an_older_follow_up_entry_reads_as_a_fix_only_if_it_came_after_the_resolution(mem, clock, leeds):
     incident, x_ticket, _ = leeds
     before = clock.now() + timedelta(minutes=5)
-    mem.tickets.update(x_ticket, lambda t: t.record(before, followup.LEGACY_KIND, ""))
+    mem.tickets.update(x_ticket, lambda t: t.record(h.Sent(before, followup.LEGACY_KIND)))
     assert timeline(mem, x_ticket)[-1] == UPDATE_SENT  # the incident is still active
     clock.advance(minutes=10)
     incidents.update(mem, incident.incident_id, {}, resolve=True)
     after = clock.now() + timedelta(seconds=3)
-    mem.tickets.update(x_ticket, lambda t: t.record(after, followup.LEGACY_KIND, ""))
+    mem.tickets.update(x_ticket, lambda t: t.record(h.Sent(after, followup.LEGACY_KIND)))
     clock.advance(minutes=1)
     assert timeline(mem, x_ticket)[-2:] == [UPDATE_SENT, FIX_SENT]

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.domain.identity import InvalidIdentity, identities_of, parse_identity, quoted_references
 from chalicelib.domain.mention import Mention
-from chalicelib.usecases.customers import link, unlink
+from chalicelib.usecases.customers import link, link_request, unlink
 from chalicelib.usecases.errors import Invalid, NotFound
 from chalicelib.usecases.process import process_envelope, process_mention
 from chalicelib.usecases.status import status_view
@@ -229,9 +229,9 @@ def test_an_agent_links_two_customers_and_their_open_tickets_merge_into_the_earl
     newer = process_mention(mem, msg("e2", "Urgent: I am stranded at Reading with my kids", at=clock.now(),
                                      channel="email", author="dee@example.org", handle="dee@example.org",
                                      visibility="private"))
-    result = link(mem, {"identity": "email#dee@example.org", "with": "x@dee"})
-    assert result["changed"] and result["ticket_id"] == older.ticket_id
-    assert result["merged_ticket_id"] == newer.ticket_id
+    result = link(mem, *link_request({"identity": "email#dee@example.org", "with": "x@dee"}))
+    assert result.changed and result.ticket_id == older.ticket_id
+    assert result.merged_ticket_id == newer.ticket_id
     kept, merged = mem.tickets.get(older.ticket_id), mem.tickets.get(newer.ticket_id)
     assert merged.status == "merged" and merged.merged_into == kept.ticket_id
     assert kept.mention_keys == ["x#60", "email#e2"] and kept.priority == "urgent"  # urgent if either was
@@ -241,17 +241,19 @@ def test_an_agent_links_two_customers_and_their_open_tickets_merge_into_the_earl
     # a later message from either identity joins the kept ticket
     assert process_mention(mem, msg("61", "@MeridianRail any news?", at=clock.now(), author="81",
                                     handle="dee")).ticket_id == kept.ticket_id
-    again = link(mem, {"identity": "x@dee", "with": "email#dee@example.org"})
-    assert again["changed"] is False and "already" in again["message"]
+    again = link(mem, "x@dee", "email#dee@example.org")
+    assert again.changed is False and "already" in again.message
 
 
 def test_link_and_unlink_refuse_what_they_cannot_do(mem, clock):
     process_mention(mem, msg("70", at=clock.now(), author="82", handle="eve"))
     with pytest.raises(NotFound, match="email#nobody@example.org"):
-        link(mem, {"identity": "x@eve", "with": "email#nobody@example.org"})
+        link(mem, *link_request({"identity": "x@eve", "with": "email#nobody@example.org"}))
     for bad in ("x#", "email#not-an-address", "pigeon#1", "x@way-too-long-handle-here", 5):
         with pytest.raises(Invalid):
-            link(mem, {"identity": "x@eve", "with": bad})
+            link_request({"identity": "x@eve", "with": bad})
+    with pytest.raises(Invalid, match="JSON object"):
+        link_request(["x@eve", "x@dee"])
     with pytest.raises(NotFound):
         unlink(mem, "x@ghost")
     assert unlink(mem, "x@eve")["changed"] is True

