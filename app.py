@@ -19,6 +19,7 @@ from chalicelib.api.events import (  # Lambda's handlers for the queues and sche
     process_inbound,
     sla_watch,
 )
+from chalicelib.api.http import empty_path_parameters
 from chalicelib.bootstrap import services
 from chalicelib.telemetry import logger, metrics, uncorrelate
 
@@ -38,6 +39,8 @@ def telemetry(event: Any, get_response: Callable[[Any], Any]) -> Any:
         uncorrelate()
         metrics.flush_metrics(raise_on_empty_metrics=False)
 
+
+app.register_middleware(empty_path_parameters, "http")
 
 # No name prefix: every Lambda function keeps its name (infra/template.yaml, tools/deploy.py and tools/local_stack.py
 # refer to them), and the queue and schedule handlers stay app.<name>.

@@ -35,7 +35,8 @@ def dynamo_stores(settings: Settings) -> Stores:
         incidents=db.DynamoIncidents(retention), cursors=db.DynamoCursors(retention),
         form_limit=db.DynamoFormLimit(retention), sandbox=db.DynamoSandbox(retention),
         health=db.DynamoHealth(retention), answers=db.DynamoAnswers(retention),
-        labels=db.DynamoTriageLabels(retention), waiting=db.DynamoWaitingRoom(retention))
+        labels=db.DynamoTriageLabels(retention), waiting=db.DynamoWaitingRoom(retention),
+        saved_replies=db.DynamoSavedReplies(retention), presence=db.DynamoPresence(retention))
 
 
 def memory_stores() -> Stores:
@@ -47,7 +48,8 @@ def memory_stores() -> Stores:
         threads=m.MemoryThreads(), acks=m.MemoryAckLedger(), outbox=m.MemoryOutbox(), allowance=m.MemoryAllowance(),
         incidents=m.MemoryIncidents(), cursors=m.MemoryCursors(), form_limit=m.MemoryFormLimit(),
         sandbox=m.MemorySandbox(), health=m.MemoryHealth(), answers=m.MemoryAnswerCounts(),
-        labels=m.MemoryTriageLabels(), waiting=m.MemoryWaitingRoom())
+        labels=m.MemoryTriageLabels(), waiting=m.MemoryWaitingRoom(), saved_replies=m.MemorySavedReplies(),
+        presence=m.MemoryPresence())
 
 
 def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> Callable[[str], Sender]:

@@ -16,6 +16,7 @@ from chalicelib.settings import Secrets, Settings
 from chalicelib.store.ports import (
     AckLedger,
     AgentDirectory,
+    AgentPresence,
     AnswerCounts,
     CustomerStore,
     FormRateLimit,
@@ -26,6 +27,7 @@ from chalicelib.store.ports import (
     PollCursors,
     Queues,
     SandboxOutbox,
+    SavedReplyStore,
     SendAllowance,
     ThreadIndex,
     TicketStore,
@@ -51,6 +53,8 @@ class Stores:
     answers: AnswerCounts
     labels: TriageLabels
     waiting: WaitingRoom
+    saved_replies: SavedReplyStore
+    presence: AgentPresence
 
 
 @dataclass
@@ -128,6 +132,14 @@ class Services:
     @property
     def waiting(self) -> WaitingRoom:
         return self.stores.waiting
+
+    @property
+    def saved_replies(self) -> SavedReplyStore:
+        return self.stores.saved_replies
+
+    @property
+    def presence(self) -> AgentPresence:
+        return self.stores.presence
 
     def now(self) -> datetime:
         return self.clock.now()

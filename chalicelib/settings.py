@@ -77,6 +77,9 @@ class Settings(BaseModel):
     claim_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)  # an untouched claim returns to the desk
     #: FORM_PER_ADDRESS_PER_HOUR: web-form submissions accepted per source address per clock hour (then 429)
     form_per_address_per_hour: int = Field(default=5, ge=1, le=1_000_000)
+    #: STATUS_LOOKUP_MISSES_PER_HOUR: status lookups that find nothing allowed per source address per clock hour
+    #: (then 429 until the hour ends; lookups that find the customer's request never count)
+    status_lookup_misses_per_hour: int = Field(default=10, ge=1, le=1_000_000)
     clock: str | None = None  # RESPONDER_CLOCK: ISO-8601 instant the app's clock starts at
 
     _split = field_validator("meta_page_ids", "instagram_account_ids", mode="before")(_csv)
@@ -125,6 +128,7 @@ class Settings(BaseModel):
             "reopen_window_days": "REOPEN_WINDOW_DAYS", "sandbox_outbound": "SANDBOX_OUTBOUND",
             "clock": "RESPONDER_CLOCK", "agent_pool_id": "AGENT_POOL_ID", "agent_client_id": "AGENT_CLIENT_ID",
             "claim_idle_minutes": "CLAIM_IDLE_MINUTES", "form_per_address_per_hour": "FORM_PER_ADDRESS_PER_HOUR",
+            "status_lookup_misses_per_hour": "STATUS_LOOKUP_MISSES_PER_HOUR",
         }
         values = {field: env[var] for field, var in names.items() if env.get(var) not in (None, "")}
         values.setdefault("region", env.get("AWS_DEFAULT_REGION", "eu-west-2"))

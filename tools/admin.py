@@ -13,8 +13,10 @@
     python -m tools.admin redrive responder-inbound
 
 HTTP commands talk to RESPONDER_URL (else http://127.0.0.1:$PORT, else port 8000) with RESPONDER_ADMIN_TOKEN
-(default: stage local's dummy). ``dlq`` and ``redrive`` talk to SQS directly with your AWS credentials and region
-(AWS_ENDPOINT_URL for the local stack).
+(default: stage local's dummy). ``dlq`` and ``redrive`` talk to SQS directly: by default the running local stack's
+(its local AWS at 127.0.0.1:$LOCAL_AWS_PORT, default 4566, with its dummy credentials); with AWS_ENDPOINT_URL, or
+for a deployed stage (RESPONDER_STAGE=dev|prod, or RESPONDER_URL naming its API), your AWS credentials and region
+(AWS_REGION).
 """
 from __future__ import annotations
 
@@ -38,8 +40,14 @@ def _call(method: str, path: str, body: dict | None = None) -> dict:
 
     base = base_url()
     token = os.environ.get("RESPONDER_ADMIN_TOKEN", "local-admin-token")
-    response = requests.request(method, base + path, json=body, timeout=30,
-                                headers={"Authorization": f"Bearer {token}"})
+    try:
+        response = requests.request(method, base + path, json=body, timeout=30,
+                                    headers={"Authorization": f"Bearer {token}"})
+    except requests.RequestException as exc:
+        reason = type(exc).__name__.replace("Error", " error").replace("Timeout", "timeout").lower()
+        console.print(f"[red]cannot reach the responder API at {base}[/red] ({reason}): start the local stack with "
+                      f"`make run`, or set RESPONDER_URL to the stage's API")
+        raise typer.Exit(2) from None
     if response.status_code >= 400:
         console.print(f"[red]{response.status_code}[/red] {response.text}")
         raise typer.Exit(1)
@@ -176,16 +184,51 @@ def redrive_queue(sqs, queue: str, *, limit: int = 10_000) -> int:
     return moved
 
 
+def _local_sqs(endpoint: str):
+    """The running local stack's SQS, with the dummy credentials its local AWS takes, or one clear sentence."""
+    import boto3
+    from botocore.exceptions import EndpointConnectionError
+
+    from tools.local_stack import REGION
+
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="local",
+                       aws_secret_access_key="local")
+    try:
+        sqs.list_queues(MaxResults=1)
+    except EndpointConnectionError:
+        console.print(f"[red]no local stack answers at {endpoint}[/red]: start it with `make run` (LOCAL_AWS_PORT "
+                      f"picks its port), or set RESPONDER_STAGE=dev|prod for a deployed stage's queues")
+        raise typer.Exit(2) from None
+    return sqs
+
+
+def _local_stage() -> bool:
+    """Whether the commands mean the local stack: RESPONDER_STAGE says so, else RESPONDER_URL (a deployed stage's
+    API is not on this machine), else yes."""
+    from urllib.parse import urlparse
+
+    stage = os.environ.get("RESPONDER_STAGE")
+    if stage:
+        return stage == "local"
+    url = os.environ.get("RESPONDER_URL")
+    return not url or urlparse(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
 def _sqs():
-    """SQS with your AWS credentials and region (AWS_ENDPOINT_URL for the local stack), or one clear sentence."""
+    """SQS of the stage: the running local stack's by default; with AWS_ENDPOINT_URL, that endpoint; with
+    RESPONDER_STAGE=dev|prod, your AWS credentials and region. Or one clear sentence."""
     from tools.deploy import DeployError, session_for
 
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint and _local_stage():
+        return _local_sqs(f"http://127.0.0.1:{os.environ.get('LOCAL_AWS_PORT', '4566')}")
     try:
         session = session_for(None)
-    except DeployError as exc:
-        console.print(f"[red]{exc}[/red]")
+    except DeployError:
+        console.print("[red]no AWS region configured[/red]: export AWS_REGION=eu-west-2 (the stage's region), or set "
+                      "`region` in ~/.aws/config")
         raise typer.Exit(2) from None
-    return session.client("sqs", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    return session.client("sqs", endpoint_url=endpoint or None)
 
 
 def _guard_aws(action):
@@ -235,7 +278,8 @@ def dlq(queue: str = typer.Argument(..., help="responder-inbound, responder-outb
 
 
 @app.command()
-def redrive(queue: str = typer.Argument(..., help="responder-inbound or responder-outbox")) -> None:
+def redrive(queue: str = typer.Argument(..., help="responder-inbound, responder-outbox or responder-desk-<desk>")
+            ) -> None:
     """Send what waits in the queue's dead-letter queue back for another try (after fixing the cause)."""
     sqs = _sqs()
     moved = _guard_aws(lambda: redrive_queue(sqs, queue))

@@ -6,11 +6,17 @@
     python -m tools.inbox claim R7K2M9QPX               (take one named ticket, e.g. one waiting for the customer)
     python -m tools.inbox show R7K2M9QPX
     python -m tools.inbox reply R7K2M9QPX "Sorry about that, we are on it."    (or - to read the text from stdin)
+    python -m tools.inbox saved R7K2M9QPX               (its saved replies, rendered for it: id, title, length/limit)
+    python -m tools.inbox reply R7K2M9QPX --saved delay_repay    (shows it, asks before sending; --yes does not ask)
     python -m tools.inbox note R7K2M9QPX "Refund form sent by e-mail"
     python -m tools.inbox transfer R7K2M9QPX journeys
     python -m tools.inbox release|resolve|reopen R7K2M9QPX
     python -m tools.inbox link x@pat email#pat@example.org
     python -m tools.inbox oversight                     (leads and comms)
+    python -m tools.inbox list complaints [--state open] [--mine] [--cursor ...]   (a desk's tickets, a page)
+    python -m tools.inbox search x@pat                  (a reference, an identity or a handle)
+    python -m tools.inbox reply R7K2M9QPX "Done." --resolve|--release    (one step: reply, then resolve or wait)
+    python -m tools.inbox resolve R7K2M9QPX --next      (one step: resolve, then take the next ticket)
     python -m tools.inbox logout
 
 It talks to RESPONDER_URL (a full base URL), else http://127.0.0.1:$PORT, else http://127.0.0.1:8000. The sign-in
@@ -427,6 +433,8 @@ def render_ticket(t: dict[str, Any]) -> None:
     head.add_row("status page", txt(t.get("status_url")))
     console.print(head)
 
+    _print_history(t.get("history") or [])
+
     console.print(Rule("Conversation", align="left", style="dim"))
     messages = t.get("messages") or []
     if not messages:
@@ -443,6 +451,11 @@ def render_ticket(t: dict[str, Any]) -> None:
             line.append(txt(f" · {where}{followers}", "dim"))
         console.print(line)
         console.print(Padding(txt(m.get("text") or "", "green" if m.get("ours") else ""), (0, 0, 0, 4)))
+        carried = m.get("attached") or []
+        for a in (a for a in carried if a.get("kind") == "link"):
+            console.print(txt(f"    {a.get('short') or 'link'} -> {a.get('url')}", "cyan"))
+        for n, a in enumerate((a for a in carried if a.get("kind") != "link"), start=1):
+            console.print(txt(f"    {str(a.get('kind') or 'file').replace('_', ' ')} {n}: {a.get('url')}", "cyan"))
         if m.get("link"):
             console.print(txt(f"  {m['link']}", "dim"))
 
@@ -547,14 +560,23 @@ def _counted(channel: str, private: bool, text: str) -> str:
 
 @app.command()
 def reply(ticket_id: str = typer.Argument(..., metavar="TICKET"),
-          text: str = typer.Argument(..., help="the reply, or - to read it from stdin"),
+          text: str = typer.Argument(None, help="the reply, or - to read it from stdin (none with --saved)"),
           private: bool = typer.Option(False, "--private", help="answer privately (X DM, Facebook/Instagram)"),
           request_id: str = typer.Option(None, "--request-id",
                                          help="make a retry safe: the same id never sends twice (default: random)"),
+          then_resolve: bool = typer.Option(False, "--resolve", help="then resolve the ticket (one request)"),
+          then_release: bool = typer.Option(False, "--release",
+                                            help="then release it to wait for the customer (one request)"),
+          saved: str = typer.Option(None, "--saved", metavar="ID",
+                                    help="send this saved reply, rendered for the ticket (see: saved TICKET)"),
+          yes: bool = typer.Option(False, "--yes", "-y", help="with --saved: send without asking"),
           as_json: bool = JSON_OPTION) -> None:
     """Answer the customer on their own channel (where they last wrote), through the outbox."""
-    text = _text_argument(text, "reply")
-    data = call("POST", _ticket_path(ticket_id, Action.REPLY),
+    if then_resolve and then_release:
+        fail("give --resolve or --release, not both", code=USAGE)
+    text = _saved_text(ticket_id, saved, private, yes, text) if saved else _text_argument(text or "", "reply")
+    action = Action.REPLY_RESOLVE if then_resolve else Action.REPLY_RELEASE if then_release else Action.REPLY
+    data = call("POST", _ticket_path(ticket_id, action),
                 {"text": text, "private": private, "request_id": request_id or uuid.uuid4().hex})
     if as_json:
         _print_json(data)
@@ -567,6 +589,11 @@ def reply(ticket_id: str = typer.Argument(..., metavar="TICKET"),
     to = (ticket.get("reply") or {}).get("to") or "the customer"
     console.print(txt(f"Reply queued for {to} on {channel} ({'private' if is_private else 'public'}): "
                       f"{_counted(channel, is_private, text)}.", "green"))
+    if data.get("then"):
+        done = "resolved" if data["then"] == "resolved" else f"released: waiting for the customer on desk " \
+            f"{ticket.get('desk')}"
+        console.print(txt(f"Ticket {ticket.get('ticket_id')} {done}.", "green"))
+        return
     console.print(txt(f"Ticket {ticket.get('ticket_id')} is {ticket.get('status')}; "
                       f"resolve it with: python -m tools.inbox resolve {ticket.get('ticket_id')}", "dim"))
 
@@ -596,6 +623,19 @@ def transfer(ticket_id: str = typer.Argument(..., metavar="TICKET"), desk: str =
                       f"({ticket.get('status')}).", "green"))
 
 
+@app.command()
+def assign(ticket_id: str = typer.Argument(..., metavar="TICKET"),
+           agent: str = typer.Argument(..., metavar="AGENT", help="the username of an agent at work"),
+           as_json: bool = JSON_OPTION) -> None:
+    """Give the ticket to a named agent at work who may take it (a lead, or the agent who holds it)."""
+    data = call("POST", _ticket_path(ticket_id, Action.ASSIGN), {"agent": agent})
+    if as_json:
+        _print_json(data)
+        return
+    ticket = data.get("ticket") or {}
+    console.print(txt(f"Ticket {ticket.get('ticket_id')} is {ticket.get('claimed_by')}'s now.", "green"))
+
+
 def _simple(action: Action, ticket_id: str, as_json: bool) -> dict[str, Any]:
     data = call("POST", _ticket_path(ticket_id, action), {})
     if as_json:
@@ -613,8 +653,24 @@ def release(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: boo
 
 
 @app.command()
-def resolve(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool = JSON_OPTION) -> None:
+def resolve(ticket_id: str = typer.Argument(..., metavar="TICKET"),
+            take_next: bool = typer.Option(False, "--next", help="then take the next ticket and show it (one request)"),
+            as_json: bool = JSON_OPTION) -> None:
     """Resolve the ticket (the customer writing again within the reopen window reopens it)."""
+    if take_next:
+        data = call("POST", _ticket_path(ticket_id, Action.RESOLVE_NEXT), {})
+        if as_json:
+            _print_json(data)
+            return
+        console.print(txt(f"Resolved ticket {(data.get('resolved') or {}).get('ticket_id', ticket_id)}.", "green"))
+        ticket = data.get("ticket")
+        if not ticket:
+            console.print(txt(data.get("message") or "Nothing is waiting.", "yellow"))
+            return
+        console.print(txt(f"You now hold ticket {ticket.get('ticket_id')} until "
+                          f"{when(ticket.get('claim_expires_at'), '%H:%M')}.", "green"))
+        render_ticket(ticket)
+        return
     ticket = _simple(Action.RESOLVE, ticket_id, as_json)
     if not as_json:
         console.print(txt(f"Resolved ticket {ticket.get('ticket_id')}.", "green"))
@@ -719,6 +775,18 @@ def oversight(as_json: bool = JSON_OPTION) -> None:
                       txt(row.get("depth", 0)), txt(row.get("claimed", 0)), txt(row.get("oldest_wait") or "-"),
                       txt(breaches, "bold red" if breaches else ""), txt(row.get("answered_last_hour", 0)))
     console.print(desks)
+    held = data.get("held") or []
+    if held:
+        holds = Table(title="Who holds what", title_justify="left")
+        for column in ("agent", "ticket", "desk", "priority", "held for", "until"):
+            holds.add_column(column, justify="right" if column == "held for" else "left")
+        for row in held:
+            holds.add_row(txt(row.get("agent"), "bold"), txt(row.get("ticket_id")), txt(row.get("desk")),
+                          txt(row.get("priority"), "bold red" if row.get("priority") == "urgent" else ""),
+                          txt(f"{row.get('held_minutes', 0)} min"), txt(row.get("until") or "-"))
+        console.print(holds)
+    else:
+        console.print(txt("Who holds what: nobody holds a ticket", "dim"))
     acks = data.get("acknowledgements") or {}
     if acks.get("decided"):
         states = ("decided", "sent", "waiting", "queued", "expired", "parked")
@@ -769,6 +837,141 @@ def oversight(as_json: bool = JSON_OPTION) -> None:
                               "praise and other"))
     else:
         console.print(txt(f"Triage labels: none in the last {given.get('days', 30)} days", "dim"))
+
+
+# ------------------------------------------------------------------------------------------------ saved replies
+def _saved_replies(ticket_id: str, private: bool) -> dict[str, Any]:
+    return call("GET", _ticket_path(ticket_id) + "/saved-replies" + ("?private=1" if private else ""))
+
+
+@app.command()
+def saved(ticket_id: str = typer.Argument(..., metavar="TICKET"),
+          private: bool = typer.Option(False, "--private", help="rendered and counted for a private reply"),
+          as_json: bool = JSON_OPTION) -> None:
+    """The saved replies for the ticket's desk and language, rendered for it: id, title, length/limit."""
+    data = _saved_replies(ticket_id, private)
+    if as_json:
+        _print_json(data)
+        return
+    replies = data.get("replies") or []
+    if not replies:
+        console.print(txt(f"No saved replies for ticket {data.get('ticket_id')} (desk {data.get('desk')}, "
+                          f"language {data.get('language')}).", "yellow"))
+        return
+    table = Table(title=f"Saved replies for {data.get('ticket_id')} on {data.get('channel')} "
+                        f"({'private' if data.get('private') else 'public'})", title_justify="left")
+    for column in ("id", "title", "length", "from"):
+        table.add_column(column, justify="right" if column == "length" else "left")
+    for r in replies:
+        fits = bool(r.get("fits"))
+        table.add_row(txt(r.get("id"), "bold"), txt(r.get("title")),
+                      txt(f"{r.get('length')}/{r.get('limit')}" + ("" if fits else " too long"),
+                          "" if fits else "bold red"),
+                      txt("lead" if r.get("source") == "lead" else "brand file", "dim"))
+    console.print(table)
+    console.print(txt(f"send one: python -m tools.inbox reply {data.get('ticket_id')} --saved ID", "dim"))
+
+
+def _saved_text(ticket_id: str, reply_id: str, private: bool, yes: bool, text: str | None) -> str:
+    """The saved reply ``reply_id`` rendered for the ticket, shown, and confirmed (unless ``yes``)."""
+    if text:
+        fail("give the reply's text or --saved, not both", code=USAGE)
+    data = _saved_replies(ticket_id, private)
+    found = next((r for r in data.get("replies") or [] if r.get("id") == reply_id), None)
+    if found is None:
+        known = ", ".join(str(r.get("id")) for r in data.get("replies") or []) or "none"
+        fail(f"no saved reply {reply_id} for ticket {ticket_id} (its saved replies: {known})", code=USAGE)
+    if not found.get("fits"):
+        fail(f"saved reply {reply_id} does not fit: {found.get('problem')}",
+             hint=f"edit it and send it as text: python -m tools.inbox reply {ticket_id} -")
+    console.print(Rule(txt(f"{found.get('title')} ({found.get('length')}/{found.get('limit')})", "bold"),
+                       align="left"))
+    console.print(txt(found.get("text")))
+    console.print(Rule())
+    if not yes and not typer.confirm(f"Send this to the customer on {data.get('channel')}?", default=False):
+        console.print(txt("Nothing sent.", "yellow"))
+        raise typer.Exit(REFUSED)
+    return str(found.get("text") or "")
+
+
+# ------------------------------------------------------------------------------------------------ lists and search
+def _print_history(history: list[dict[str, Any]], title: str = "The customer's other tickets") -> None:
+    if not history:
+        return
+    table = Table(title=title, title_justify="left")
+    for column in ("ticket", "status", "first contact", "desk", "channel"):
+        table.add_column(column)
+    for h in history:
+        table.add_row(txt(h.get("ticket_id"), "bold"), _status_cell(h), txt(when(h.get("first_contact_at"))),
+                      txt(h.get("desk")), txt(h.get("channel")))
+    console.print(table)
+
+
+@app.command("list")
+def list_desk(desk: str = typer.Argument(..., help="a desk your teams cover"),
+              state: str = typer.Option(None, "--state", help="waiting (default), claimed, replied or open"),
+              priority: str = typer.Option(None, "--priority", help="urgent or normal"),
+              flag: str = typer.Option(None, "--flag", help="abuse, high_reach, personal_data_in_public …"),
+              channel: str = typer.Option(None, "--channel", help="x, email, bluesky …"),
+              held_by: str = typer.Option(None, "--held-by", help="an agent's username"),
+              mine: bool = typer.Option(False, "--mine", help="the tickets you hold"),
+              due_within: int = typer.Option(None, "--due-within", help="SLA due within this many minutes"),
+              sort: str = typer.Option(None, "--sort", help="queue (default) or sla"),
+              cursor: str = typer.Option(None, "--cursor", help="the next page (printed under each page)"),
+              limit: int = typer.Option(25, "--limit", help="tickets a page (1 to 100)"),
+              as_json: bool = JSON_OPTION) -> None:
+    """A desk's tickets, a page at a time: filtered, in queue order (urgent first, then oldest) or by SLA due."""
+    if mine and held_by:
+        fail("give --mine or --held-by, not both", code=USAGE)
+    given = {"state": state, "priority": priority, "flag": flag, "channel": channel,
+             "held_by": "mine" if mine else held_by, "due_within": due_within, "sort": sort, "cursor": cursor,
+             "limit": limit}
+    query = urlencode({name: value for name, value in given.items() if value not in (None, "")})
+    data = call("GET", f"/agent/desks/{quote(desk.strip(), safe='')}/tickets?{query}")
+    if as_json:
+        _print_json(data)
+        return
+    rows = data.get("tickets") or []
+    total = f" · {data['total']} waiting" if data.get("total") is not None else ""
+    table = Table(title=f"Desk {data.get('desk')}{total}", title_justify="left")
+    for column in ("ticket", "priority", "status", "channel", "flags", "waiting since", "SLA due", "held by"):
+        table.add_column(column)
+    for t in rows:
+        status = "waiting for the customer" if t.get("status") == "replied" else str(t.get("status") or "")
+        due = txt("breached", "bold red") if t.get("breached") else txt(when(t.get("sla_due")) or "-")
+        table.add_row(txt(t.get("ticket_id"), "bold"), _priority_cell(t),
+                      txt(status, STATUS_STYLE.get(str(t.get("status")), "")), txt(t.get("channel")),
+                      txt(", ".join(t.get("flags") or []) or "-"),
+                      txt(f"{when(t.get('first_contact_at'))} ({t.get('waiting')})"), due,
+                      txt(t.get("claimed_by") or "-"))
+    if rows:
+        console.print(table)
+    else:
+        console.print(txt("No ticket matches.", "yellow"))
+    if data.get("partial"):
+        console.print(txt(f"Read {data.get('read')} tickets without filling the page; the next page reads on.",
+                          "yellow"))
+    if data.get("next_cursor"):
+        console.print(txt(f"next page: python -m tools.inbox list {desk} --cursor {data['next_cursor']}"
+                          f"{' (with the same filters)' if query.count('=') > 2 else ''}", "dim"), soft_wrap=True)
+
+
+@app.command()
+def search(query: str = typer.Argument(..., metavar="Q", help="R…, x@pat, @pat, email#ada@example.org …"),
+           as_json: bool = JSON_OPTION) -> None:
+    """Find a ticket by its reference, or a customer by an identity or handle: their identities and tickets."""
+    data = call("GET", f"/agent/search?{urlencode({'q': query})}")
+    if as_json:
+        _print_json(data)
+        return
+    customers = data.get("customers") or []
+    if not customers:
+        console.print(txt(data.get("message") or "Nothing found.", "yellow"))
+        return
+    for customer in customers:
+        console.print(Rule(txt(f"Customer {customer.get('customer_id')}", "bold"), align="left"))
+        console.print(txt(f"known as: {', '.join(customer.get('identities') or []) or '-'}"))
+        _print_history(customer.get("tickets") or [], title="Tickets")
 
 
 if __name__ == "__main__":

@@ -312,15 +312,19 @@ def serve(*, aws_port: int, http_port: int, announce: bool = True):
     configure_logging()
     os.environ.update(local_environment(aws_port, http_port))
     moto_server = start_moto(aws_port)
-    endpoint = os.environ["AWS_ENDPOINT_URL"]
-    outputs = create_stack(endpoint)
-    config = chalice_config("local")
-    for key, value in config.environment_variables.items():
-        os.environ.setdefault(key, value)
-    os.environ.update(local_environment(aws_port, http_port))  # the runner's ports win over config.json
-    os.environ.update(create_agents(endpoint))
-    app = load_app()
-    http = create_http_server(app, config, "127.0.0.1", http_port)
+    try:
+        endpoint = os.environ["AWS_ENDPOINT_URL"]
+        outputs = create_stack(endpoint)
+        config = chalice_config("local")
+        for key, value in config.environment_variables.items():
+            os.environ.setdefault(key, value)
+        os.environ.update(local_environment(aws_port, http_port))  # the runner's ports win over config.json
+        os.environ.update(create_agents(endpoint))
+        app = load_app()
+        http = create_http_server(app, config, "127.0.0.1", http_port)
+    except BaseException:
+        moto_server.stop()  # never a local AWS left running behind a failed start
+        raise
     http_thread = threading.Thread(target=http.serve_forever, name="http", daemon=True)
     http_thread.start()
     runner = Runner(app, endpoint_url=endpoint, concurrency=int(os.environ.get("LOCAL_SQS_CONCURRENCY", "4")))
@@ -346,9 +350,38 @@ Replay real tweets:  make replay      Stop: Ctrl-C
     return moto_server, http, runner, http_thread
 
 
+def port_in_use(port: int) -> bool:
+    """Whether something on this machine already listens on 127.0.0.1:``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def busy_ports(aws_port: int, http_port: int) -> str:
+    """One sentence naming each port in use and how to pick another; empty when both are free."""
+    busy = [f"{port} ({name})" for name, port in (("PORT", http_port), ("LOCAL_AWS_PORT", aws_port))
+            if port_in_use(port)]
+    if not busy:
+        return ""
+    return (f"port {' and '.join(busy)} already in use on 127.0.0.1 (another `make run`?): stop it, or pick free "
+            f"ports, e.g. PORT={http_port + 1} LOCAL_AWS_PORT={aws_port + 1} make run")
+
+
 def main() -> int:
-    aws_port = int(os.environ.get("LOCAL_AWS_PORT", "4566"))
-    http_port = int(os.environ.get("PORT", "8000"))
+    try:
+        aws_port = int(os.environ.get("LOCAL_AWS_PORT", "4566"))
+        http_port = int(os.environ.get("PORT", "8000"))
+    except ValueError:
+        print("PORT and LOCAL_AWS_PORT must be port numbers, e.g. PORT=8001 LOCAL_AWS_PORT=4567 make run",
+              file=sys.stderr)
+        return 2
+    busy = busy_ports(aws_port, http_port)
+    if busy:
+        print(busy, file=sys.stderr)
+        return 2
     # Ctrl-C or SIGTERM at any moment, start-up included, ends in the same clean stop (never a traceback)
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

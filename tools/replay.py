@@ -6,7 +6,9 @@ Account Activity webhooks.
     python -m tools.replay --limit 50 --keep-time
     python -m tools.replay --rate 8                 # 8 webhooks a second (what the local stack sustains)
 
-Timestamps are moved so the first tweet lands at the app's current time (from /health), unless --keep-time.
+Each tweet is written when it is sent, on the app's clock (from /health): the replay's order and spacing, anchored
+at the app's now — all at once, every tweet is written now; with --speed, 2017's spacing divided by it. --keep-time
+sends the tweets' own 2017 times instead. No tweet carries a language: the sample does not say.
 """
 from __future__ import annotations
 
@@ -66,11 +68,13 @@ def author_number(author_id: str) -> str:
     return digits or str(abs(hash(author_id)) % 10**9)
 
 
-def webhook_payload(row: Row, *, brand_id: str, shift: timedelta = timedelta(0)) -> dict:
-    at = row.created_at + shift
+def webhook_payload(row: Row, *, brand_id: str, shift: timedelta = timedelta(0), at: datetime | None = None) -> dict:
+    """The tweet as X's webhook delivers it, written at ``at`` (default: its own time, moved by ``shift``). No
+    ``lang``: the sample does not say which language a tweet is in, and X's guess is not ours to make up."""
+    at = at or row.created_at + shift
     return {"for_user_id": brand_id, "tweet_create_events": [{
         "created_at": at.strftime("%a %b %d %H:%M:%S +0000 %Y"), "id": int(row.tweet_id), "id_str": row.tweet_id,
-        "text": row.text, "truncated": False, "lang": "en",
+        "text": row.text, "truncated": False,
         "in_reply_to_status_id_str": row.in_reply_to or None,
         "user": {"id_str": author_number(row.author_id), "screen_name": f"customer{author_number(row.author_id)}",
                  "name": f"Customer {author_number(row.author_id)}", "followers_count": 100},
@@ -100,18 +104,15 @@ def replay(base_url: str, rows: list[Row], *, secret: str = LOCAL_SECRET, brand_
            speed: float | None = None, rate: float | None = None, keep_time: bool = False, workers: int = 4,
            session: requests.Session | None = None) -> dict[str, int]:
     session = session or requests.Session()
-    shift = timedelta(0)
-    if not keep_time and rows:
-        app_now = datetime.fromisoformat(session.get(base_url + "/health", timeout=10).json()["time"])
-        # anchor on the first percentile, not the oldest row: the sample holds a few tweets from 2011 and 2016
-        # that would otherwise push the 2017 traffic years into the app's future
-        anchor = sorted(r.created_at for r in rows)[len(rows) // 100]
-        shift = app_now - anchor - timedelta(seconds=1)
+    # each tweet is written when it is sent, on the app's clock: the replay's order and spacing, anchored at the
+    # app's now (never years ahead for the sample's few 2011 tweets, never in the past for the old ones)
+    app_now = None if keep_time or not rows else \
+        datetime.fromisoformat(session.get(base_url + "/health", timeout=10).json()["time"])
     counts = {"sent": 0, "accepted": 0, "rejected": 0}
     counting = threading.Lock()
 
-    def send(row: Row) -> None:
-        body, headers = signed(webhook_payload(row, brand_id=brand_id, shift=shift), secret)
+    def send(row: Row, at: datetime | None) -> None:
+        body, headers = signed(webhook_payload(row, brand_id=brand_id, at=at), secret)
         response = session.post(base_url + "/webhooks/x", data=body, headers=headers, timeout=30)
         accepted = response.json().get("accepted", 0) if response.status_code == 200 else 0
         with counting:  # several sending threads: `+=` on a shared dict can lose an update
@@ -127,7 +128,7 @@ def replay(base_url: str, rows: list[Row], *, secret: str = LOCAL_SECRET, brand_
             delay = start + offset - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            pool.submit(send, row)
+            pool.submit(send, row, app_now + timedelta(seconds=offset) if app_now else None)
     return counts
 
 
@@ -188,7 +189,8 @@ def main(
     speed: float = typer.Option(0.0, help="replay in time order, N times faster than real time (0: all at once)"),
     rate: float = typer.Option(0.0, help="instead, N webhooks a second, evenly (0: as fast as possible)"),
     limit: int = typer.Option(0, help="only the first N inbound tweets (0: all)"),
-    keep_time: bool = typer.Option(False, help="keep the 2017 timestamps instead of moving them to the app's now"),
+    keep_time: bool = typer.Option(False, help="keep the tweets' own 2017 times instead of writing each when it is "
+                                              "sent, on the app's clock"),
     secret: str = typer.Option(LOCAL_SECRET, help="X consumer secret the stack verifies with"),
     show_report: bool = typer.Option(False, "--report", help="then wait and print what customers received"),
     settle: float = typer.Option(60.0, help="with --report: seconds to let the stack finish processing"),

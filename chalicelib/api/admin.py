@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice.app import Blueprint
 
-from chalicelib.api.http import answer, json_object, request_body
+from chalicelib.api.http import answer, json_object, query_params, request_body
 from chalicelib.bootstrap import services
 
 bp = Blueprint(__name__)
@@ -39,8 +39,10 @@ def admin_rota() -> Any:
 @bp.route("/admin/backlog/{desk}", methods=["GET"])
 def admin_backlog(desk: str) -> Any:
     from chalicelib.usecases.admin import backlog
+    from chalicelib.usecases.desk.commands import list_limit
 
-    return _admin(lambda svc: backlog(svc, desk))
+    params = query_params(bp.current_request)
+    return _admin(lambda svc: backlog(svc, desk, list_limit(params.get("limit"), 50), params.get("cursor") or None))
 
 
 @bp.route("/admin/acknowledgements", methods=["GET"])

@@ -46,6 +46,13 @@ def agent_me() -> Any:
     return _agent_call(lambda svc, agent: desks(svc, agent).to_json())
 
 
+@bp.route("/agent/pulse", methods=["GET"])
+def agent_pulse() -> Any:
+    from chalicelib.usecases.desk.pulse import pulse
+
+    return _agent_call(lambda svc, agent: pulse(svc, agent).to_json())
+
+
 @bp.route("/agent/next", methods=["POST"], content_types=["application/json"])
 def agent_next() -> Any:
     from chalicelib.usecases.desk.claims import next_ticket
@@ -95,3 +102,60 @@ def agent_labels() -> Any:
 
     since = query_params(bp.current_request).get("since")
     return _agent_call(lambda svc, agent: labels(svc, agent, since).to_json())
+
+
+@bp.route("/agent/desks/{desk}/tickets", methods=["GET"])
+def agent_desk_tickets(desk: str) -> Any:
+    from chalicelib.usecases.desk.commands import ListFilters, list_limit
+    from chalicelib.usecases.desk.lists import desk_tickets
+
+    params = query_params(bp.current_request)
+    return _agent_call(lambda svc, agent: desk_tickets(
+        svc, agent, desk, ListFilters.from_query(params), params.get("cursor") or None,
+        list_limit(params.get("limit"))).to_json())
+
+
+@bp.route("/agent/search", methods=["GET"])
+def agent_search() -> Any:
+    from chalicelib.usecases.desk.commands import search_query
+    from chalicelib.usecases.desk.search import search
+
+    params = query_params(bp.current_request)
+    return _agent_call(lambda svc, agent: search(svc, agent, search_query(params.get("q"))).to_json())
+
+
+# ------------------------------------------------------------------------------------------------ saved replies
+@bp.route("/agent/tickets/{ticket_id}/saved-replies", methods=["GET"])
+def agent_saved_replies(ticket_id: str) -> Any:
+    from chalicelib.usecases.desk.saved_replies import saved_replies
+
+    private = query_params(bp.current_request).get("private", "") in ("1", "true", "yes")
+    return _agent_call(lambda svc, agent: saved_replies(svc, agent, ticket_id, private=private).to_json())
+
+
+@bp.route("/agent/saved-replies", methods=["GET"])
+def agent_saved_reply_list() -> Any:
+    from chalicelib.usecases.desk.saved_replies import listing
+
+    return _agent_call(lambda svc, agent: listing(svc, agent).to_json())
+
+
+@bp.route("/agent/saved-replies", methods=["POST"], content_types=["application/json"])
+def agent_saved_reply_add() -> Any:
+    from chalicelib.usecases.desk.saved_replies import save
+
+    return _agent_call(lambda svc, agent: {"saved_reply": save(svc, agent, _body()).to_json()}, status=201)
+
+
+@bp.route("/agent/saved-replies/{reply_id}", methods=["POST"], content_types=["application/json"])
+def agent_saved_reply_edit(reply_id: str) -> Any:
+    from chalicelib.usecases.desk.saved_replies import save
+
+    return _agent_call(lambda svc, agent: {"saved_reply": save(svc, agent, {**_body(), "id": reply_id}).to_json()})
+
+
+@bp.route("/agent/saved-replies/{reply_id}", methods=["DELETE"])
+def agent_saved_reply_delete(reply_id: str) -> Any:
+    from chalicelib.usecases.desk.saved_replies import delete
+
+    return _agent_call(lambda svc, agent: {"deleted": delete(svc, agent, reply_id).to_json()})

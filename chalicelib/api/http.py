@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from chalice.app import Request, Response
 
@@ -21,6 +22,15 @@ ERROR_STATUS: dict[type[errors.Refused], int] = {
     errors.Invalid: 422,
     errors.TooManyRequests: 429,
 }
+
+
+def empty_path_parameters(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Every route: a path parameter that is empty or only spaces (``/admin/incidents//resolve``,
+    ``/agent/tickets/%20``) is a 404 with the reason, before the route runs (a store refuses an empty key)."""
+    empty = sorted(name for name, value in (event.uri_params or {}).items() if not unquote(value or "").strip())
+    if empty:
+        return json_error(404, f"the {empty[0].replace('_', ' ')} in the path is empty: give one")
+    return get_response(event)
 
 
 def refusal_status(exc: errors.Refused) -> int:

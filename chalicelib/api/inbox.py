@@ -57,6 +57,13 @@ def inbox_next() -> Response:
     return _web(lambda web: web.take_next(next_ticket))
 
 
+@bp.route("/inbox/pulse", methods=["GET"])
+def inbox_pulse() -> Response:
+    from chalicelib.usecases.desk.pulse import pulse
+
+    return _web(lambda web: web.pulse(pulse))
+
+
 @bp.route("/inbox/oversight", methods=["GET"])
 def inbox_oversight() -> Response:
     from chalicelib.usecases.desk.oversight import oversight
@@ -85,9 +92,44 @@ def inbox_act(ticket_id: str, action: str) -> Response:
     return _web(lambda web: web.act(ticket_id, action, act))
 
 
+@bp.route("/inbox/desks/{desk}", methods=["GET"])
+def inbox_desk(desk: str) -> Response:
+    from chalicelib.usecases.desk.lists import desk_tickets
+
+    return _web(lambda web: web.desk_list(desk, desk_tickets))
+
+
+@bp.route("/inbox/search", methods=["GET"])
+def inbox_search() -> Response:
+    from chalicelib.usecases.desk.search import search
+
+    return _web(lambda web: web.search(search))
+
+
 @bp.route("/inbox/assets/{name}", methods=["GET"])
 def inbox_asset(name: str) -> Response:
     from chalicelib.web.inbox_page import asset_page
 
     status, body, headers = asset_page(name)
     return Response(body=body, status_code=status, headers=headers)
+
+
+@bp.route("/inbox/saved-replies", methods=["GET"])
+def inbox_saved_replies() -> Response:
+    from chalicelib.usecases.desk.saved_replies import listing
+
+    return _web(lambda web: web.saved_replies(listing))
+
+
+@bp.route("/inbox/saved-replies", methods=["POST"], content_types=FORM)
+def inbox_saved_reply_save() -> Response:
+    from chalicelib.usecases.desk.saved_replies import save
+
+    return _web(lambda web: web.save_saved_reply(save))
+
+
+@bp.route("/inbox/saved-replies/{reply_id}/delete", methods=["POST"], content_types=FORM)
+def inbox_saved_reply_delete(reply_id: str) -> Response:
+    from chalicelib.usecases.desk.saved_replies import delete
+
+    return _web(lambda web: web.delete_saved_reply(reply_id, delete))

@@ -34,7 +34,9 @@ from chalicelib.domain.mention import Mention
 #: Longest text kept for one e-mail; the rest is cut (``extra["truncated"]`` says so).
 MAX_TEXT_CHARS = 20_000
 
-_SNS_HOST = re.compile(r"^sns\.[a-z]{2}(?:-[a-z]+)+-\d+\.amazonaws\.com(?:\.cn)?$")
+_SNS_HOST = re.compile(r"^sns\.[a-z]{2}(?:-[a-z]+)+-[0-9]+\.amazonaws\.com(?:\.cn)?$", re.ASCII)
+#: Printable ASCII without spaces: what an SNS URL is made of (urlsplit would quietly drop a tab or a line break)
+_URL_CHARACTERS = re.compile(r"[!-~]+", re.ASCII)
 
 _NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 _SUBSCRIPTION_FIELDS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
@@ -66,7 +68,7 @@ class EmailExtra(TypedDict):
 
 def is_valid_sns_url(url: object, *, require_pem: bool = False) -> TypeGuard[str]:
     """True for ``https://sns.<region>.amazonaws.com[.cn]/…`` with no credentials or port in it."""
-    if not isinstance(url, str) or not url:
+    if not isinstance(url, str) or not _URL_CHARACTERS.fullmatch(url):
         return False
     try:
         parts = urlsplit(url)

@@ -1,8 +1,10 @@
 """Website contact form: validate one submission and turn it into a private ``form`` mention.
 
-``parse_form`` accepts a JSON object (or, with ``content_type="application/x-www-form-urlencoded"``, a
-plain HTML form post) and raises ``FormError`` with its kind and one human-readable message per
-failing field, so the page can show them next to the inputs.
+``parse_form`` accepts a JSON object, or a plain HTML form post given its content type
+(``application/x-www-form-urlencoded`` or ``multipart/form-data``, whose text fields alone are read: a file
+part is refused), and raises ``FormError`` with its kind and one human-readable message per failing field,
+so the page can show them next to the inputs. The same size limit, validation and messages hold in every
+encoding; any other content type is ``unsupported``.
 
 ``website`` is a honeypot: the input is hidden from people, so a value means a bot filled it in. Such a
 submission is still accepted (a bot learns nothing from the response) and is flagged
@@ -14,8 +16,11 @@ import json
 import re
 import unicodedata
 from datetime import datetime, timezone
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
 from typing import Annotated, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
@@ -27,6 +32,14 @@ MAX_NAME_CHARS = 100
 MAX_EMAIL_CHARS = 254
 MAX_MESSAGE_CHARS = 5_000
 MAX_TOPIC_CHARS = 100
+#: The most fields (or parts) a form-encoded submission may have.
+MAX_FIELDS = 50
+
+JSON = "application/json"
+URLENCODED = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+#: What a submission may be (and any ``+json`` type): a JSON object, or an HTML form's post in either encoding.
+MEDIA_TYPES = (JSON, URLENCODED, MULTIPART)
 
 _EMAIL = re.compile(
     r"^(?=.{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -137,20 +150,16 @@ def load_form(raw_body: object, *, content_type: str | None = None) -> ContactFo
     if len(raw_body) > MAX_FORM_BYTES:
         raise FormError("too_large", [{"field": "",
                                        "message": f"The form is too large (limit {MAX_FORM_BYTES} bytes)."}])
+    kind = media_type(content_type)
+    if kind not in MEDIA_TYPES and not kind.endswith("+json"):
+        raise FormError("unsupported", [{"field": "", "message": f"Unsupported content type {kind!r}."}])
     if not raw_body.strip():
         raise FormError("malformed", [{"field": "", "message": "The form is empty."}])
-    try:
-        text = bytes(raw_body).decode("utf-8")
-    except UnicodeDecodeError:
-        raise FormError("malformed", [{"field": "", "message": "The form must be UTF-8 encoded."}]) from None
-
-    media_type = (content_type or "application/json").split(";")[0].strip().lower()
-    if media_type == "application/x-www-form-urlencoded":
-        data = _parse_urlencoded(text)
-    elif media_type == "application/json" or media_type.endswith("+json"):
-        data = _parse_json(text)
+    if kind == MULTIPART:
+        data = _parse_multipart(bytes(raw_body), content_type or "")
     else:
-        raise FormError("unsupported", [{"field": "", "message": f"Unsupported content type {media_type!r}."}])
+        text = _utf8(bytes(raw_body))
+        data = _parse_urlencoded(text) if kind == URLENCODED else _parse_json(text)
 
     try:
         return ContactForm.model_validate(data)
@@ -214,13 +223,97 @@ def _parse_json(text: str) -> Any:
 
 def _parse_urlencoded(text: str) -> dict[str, str]:
     try:
-        pairs = parse_qs(text, keep_blank_values=True, strict_parsing=True, max_num_fields=50)
+        pairs = parse_qs(text, keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FIELDS)
     except ValueError:
         raise FormError("malformed", [{"field": "", "message": "The form is not a valid URL-encoded body."}]) from None
     repeated = sorted(key for key, values in pairs.items() if len(values) > 1)
     if repeated:
         raise FormError("invalid", [{"field": key, "message": "Must be given only once."} for key in repeated])
     return {key: values[0] for key, values in pairs.items()}
+
+
+def media_type(content_type: str | None) -> str:
+    """The media type of a ``Content-Type`` header, lower case, without parameters (none means JSON)."""
+    return (content_type or JSON).split(";")[0].strip().lower()
+
+
+def _utf8(raw_body: bytes) -> str:
+    try:
+        return raw_body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormError("malformed", [{"field": "", "message": "The form must be UTF-8 encoded."}]) from None
+
+
+def _not_multipart() -> FormError:
+    return FormError("malformed", [{"field": "", "message": "The form is not a valid multipart body."}])
+
+
+def _multipart_parts(raw_body: bytes, content_type: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The text fields of a ``multipart/form-data`` body, in order, and the names of its file parts (never read).
+    The standard library's MIME parser reads it under a synthetic ``Content-Type`` header (the request's own,
+    which carries the boundary); a body it finds defects in is malformed."""
+    header = " ".join(content_type.splitlines()).encode("latin-1", errors="replace")
+    message = BytesParser(policy=policy.HTTP).parsebytes(b"Content-Type: " + header + b"\r\n\r\n" + raw_body)
+    parts = message.get_payload()
+    if message.defects or not message.is_multipart() or not isinstance(parts, list) or not parts:
+        raise _not_multipart()
+    if len(parts) > MAX_FIELDS:
+        raise _not_multipart()
+    fields: list[tuple[str, str]] = []
+    files: list[str] = []
+    for part in parts:
+        if not isinstance(part, Message):
+            raise _not_multipart()
+        name = _part_name(part)
+        if part.get_filename() is not None:
+            files.append(name)
+            continue
+        payload = part.get_payload(decode=True)
+        if part.defects or not isinstance(payload, bytes):
+            raise _not_multipart()
+        fields.append((name, _utf8(payload)))
+    return fields, files
+
+
+def _part_name(part: Message) -> str:
+    name = part.get_param("name", header="content-disposition")
+    if part.get_content_disposition() != "form-data" or not isinstance(name, str) or not name:
+        raise _not_multipart()
+    return name
+
+
+def _parse_multipart(raw_body: bytes, content_type: str) -> dict[str, str]:
+    fields, files = _multipart_parts(raw_body, content_type)
+    if files:
+        raise FormError("invalid", [{"field": name, "message": "Attachments are not accepted here."}
+                                    for name in dict.fromkeys(files)])
+    names = [name for name, _ in fields]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise FormError("invalid", [{"field": key, "message": "Must be given only once."} for key in repeated])
+    return dict(fields)
+
+
+def submitted_fields(raw_body: bytes, content_type: str | None) -> dict[str, str]:
+    """What a form-encoded submission's fields hold, as typed (the first value of each, unvalidated), to show a
+    refused form again with the customer's input; empty when the body cannot be read as a form."""
+    kind = media_type(content_type)
+    if len(raw_body) > 4 * MAX_FORM_BYTES:
+        return {}
+    try:
+        if kind == MULTIPART:
+            pairs, _files = _multipart_parts(raw_body, content_type or "")
+        elif kind == URLENCODED:
+            pairs = parse_qsl(raw_body.decode("utf-8", errors="replace"), keep_blank_values=True,
+                              max_num_fields=MAX_FIELDS)
+        else:
+            return {}
+    except ValueError:  # FormError included
+        return {}
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        fields.setdefault(name, value)
+    return fields
 
 
 _MESSAGES = {

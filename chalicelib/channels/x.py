@@ -7,6 +7,7 @@ import hmac
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+from chalicelib.domain import jsonvalue as jv
 from chalicelib.domain.jsonvalue import JsonObject, is_object
 from chalicelib.domain.mention import Mention, Unstorable
 
@@ -75,6 +76,24 @@ def _tweet_text(tweet: JsonObject) -> str:
     return _string(extended.get("full_text") or tweet.get("full_text") or tweet.get("text"), "the tweet's text").strip()
 
 
+def _https(value: object) -> str:
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
+
+
+def _links_and_media(tweet: JsonObject) -> dict[str, list[dict[str, str]]]:
+    """What a tweet's t.co links stand for (``links``: the short link and where it goes) and what it carries
+    (``media``: a photo, video or GIF and the address that shows it): for the agent's eyes, never fetched here."""
+    extended = _object(tweet.get("extended_tweet"), "extended_tweet")
+    entities = jv.obj(extended, "entities") or jv.obj(tweet, "entities")
+    links = [{"url": jv.text(u, "url"), "expanded": _https(u.get("expanded_url"))}
+             for u in jv.items(entities, "urls") if _https(u.get("expanded_url"))]
+    carried = jv.obj(extended, "extended_entities") or jv.obj(tweet, "extended_entities") or entities
+    media = [{"type": jv.text(m, "type") or "photo",
+              "url": _https(m.get("media_url_https")) or _https(m.get("expanded_url"))}
+             for m in jv.items(carried, "media") if _https(m.get("media_url_https")) or _https(m.get("expanded_url"))]
+    return {key: found for key, found in (("links", links), ("media", media)) if found}
+
+
 def _parse_tweet(tweet: JsonObject, brand_id: str) -> Mention | None:
     missing = [key for key in ("id_str", "created_at", "user") if not tweet.get(key)]
     if missing:
@@ -98,7 +117,7 @@ def _parse_tweet(tweet: JsonObject, brand_id: str) -> Mention | None:
         language=_string(tweet.get("lang"), "lang"),
         reply_to=reply_to if reply_to not in ("", "None") else "",
         followers=_whole(user.get("followers_count") or 0, "followers_count"),
-        extra={"source": "webhook"},
+        extra={"source": "webhook", **_links_and_media(tweet)},
     )
 
 

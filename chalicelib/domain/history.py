@@ -248,9 +248,14 @@ class AckExpired(Event):
 
 @dataclass(frozen=True)
 class SlaBreached(Event):
+    """A response overdue. ``alerted``: the desk whose queue was told (the escalation desk, or the on-call desk when
+    that one is closed); '' when no such desk was open, so nobody was alerted; None in entries from before it was
+    recorded (the escalation desk was told, open or not)."""
+
     kind = EventKind.SLA_BREACHED
     due: datetime
     minutes_late: int = 0
+    alerted: str | None = None
 
     @property
     def detail(self) -> str:
@@ -302,12 +307,15 @@ class LinkSuggested(Event):
 
 @dataclass(frozen=True)
 class Claimed(Event):
+    """``agent`` holds the ticket: they took it, or ``by`` (a lead, or the agent who held it) assigned it to them."""
+
     kind = EventKind.CLAIMED
     agent: str
+    by: str = ""
 
     @property
     def detail(self) -> str:
-        return self.agent
+        return f"{self.agent} (assigned by {self.by})" if self.by else self.agent
 
 
 @dataclass(frozen=True)

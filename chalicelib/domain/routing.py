@@ -48,20 +48,32 @@ def route(triage: Triaged, *, calendar: OpeningHours, config: BrandConfig, now: 
           written_at: datetime | None = None) -> RouteDecision:
     """Where a triaged ticket goes now, and whether the customer gets the out-of-hours acknowledgement.
 
-    The one place on-call escalation is decided: urgent work on a closed desk goes to the on-call desk
-    (``config.routing.oncall_desk``) when one is configured and open; everything else stays on its desk. A
-    message older than :data:`ACK_MAX_AGE` when routed is never acknowledged."""
+    On-call escalation (``oncall_desk_now``, the rule every ticket follows): urgent work on a closed desk goes to
+    the on-call desk (``config.routing.oncall_desk``) when one is configured and open; everything else stays on its
+    desk. A message older than :data:`ACK_MAX_AGE` when routed is never acknowledged."""
     desk = triage.desk
     is_open = calendar.is_open(desk, now)
     escalated = False
-    oncall = config.routing.oncall_desk
-    if not is_open and triage.priority == "urgent" and oncall and oncall != desk and calendar.is_open(oncall, now):
+    oncall = None if is_open else oncall_desk_now(desk, triage.priority, calendar=calendar, config=config, now=now)
+    if oncall is not None:
         desk, is_open, escalated = oncall, True, True
     next_opening = None if is_open else calendar.next_opening(triage.desk, now)
     fresh = written_at is None or now - written_at <= ACK_MAX_AGE
     wants_ack = triage.acknowledge and fresh
     return RouteDecision(desk=desk, triaged_desk=triage.desk, open=is_open, next_opening=next_opening,
                          escalated=escalated, acknowledge=bool(wants_ack and not is_open))
+
+
+def oncall_desk_now(desk: str, priority: str, *, calendar: OpeningHours, config: BrandConfig,
+                    now: datetime) -> str | None:
+    """The on-call desk urgent work on ``desk`` goes to at ``now``: ``config.routing.oncall_desk`` when the work is
+    urgent, ``desk`` is closed and the on-call desk is another desk and open; None otherwise (the work stays). The
+    one rule for a new ticket (``route``), a ticket the customer reopens or chases, and one still waiting when its
+    desk closes (``usecases.closing_time``)."""
+    oncall = config.routing.oncall_desk
+    if priority != "urgent" or not oncall or oncall == desk or calendar.is_open(desk, now):
+        return None
+    return oncall if calendar.is_open(oncall, now) else None
 
 
 #: Characters of the customer's latest message a desk message carries (enough to recognise the case).
@@ -116,12 +128,19 @@ class DeskMessage(_DeskMessageOptions):
     status_url: str
 
 
+def moved_to_oncall(oncall_desk: str, from_desk: str) -> RouteDecision:
+    """What a ticket moved from the closed ``from_desk`` to the open on-call desk is announced with (``escalated``,
+    as a new urgent ticket routed there is)."""
+    return RouteDecision(desk=oncall_desk, triaged_desk=from_desk, open=True, next_opening=None, escalated=True,
+                         acknowledge=False)
+
+
 def queue_message(ticket: Ticket, *, decision: RouteDecision | None = None, event: str = "ticket.created",
                   change: str = "", at: datetime, status_url: str = "", text: str = "",
-                  link: str = "") -> DeskMessage:
+                  link: str = "", from_desk: str = "") -> DeskMessage:
     """The desk-queue message contract, version 2 (docs/desk-message.schema.json): enough for a consumer to
     recognise the case without reading the store. ``text`` is the customer's latest message (sent as an excerpt),
-    ``link`` its permalink."""
+    ``link`` its permalink; ``from_desk``: the desk the ticket left to come to this one."""
     target = ticket.reply_target
     message: DeskMessage = {
         "schema": "responder.desk-message/2",
@@ -147,6 +166,8 @@ def queue_message(ticket: Ticket, *, decision: RouteDecision | None = None, even
     }
     if change:
         message["change"] = change
+    if from_desk:
+        message["from_desk"] = from_desk
     if text:
         message["excerpt"] = excerpt(text)
     if link:

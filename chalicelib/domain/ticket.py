@@ -14,6 +14,7 @@ from chalicelib.domain.history import (
     AckExpired,
     AckQueued,
     Claimed,
+    Escalated,
     Event,
     Labelled,
     LinkSuggested,
@@ -256,6 +257,15 @@ class Ticket:
         self.claimed_by, self.claim_expires_at = agent, until
         self.record(Claimed(now, agent))
 
+    def assign(self, agent: str, until: datetime, now: datetime, *, by: str) -> None:
+        """``by`` gives the ticket to ``agent`` (whoever held it before lets it go): it is theirs until ``until``."""
+        if not self.open:
+            raise TicketStateError(f"ticket {self.ticket_id} is {self.status}; reopen it before assigning it")
+        if self.status != CLAIMED:
+            self._move(CLAIMED)
+        self.claimed_by, self.claim_expires_at = agent, until
+        self.record(Claimed(now, agent, by=by))
+
     def held_by(self, agent: str, now: datetime) -> bool:
         """True while ``agent`` holds an unexpired claim on this ticket."""
         return (self.status == CLAIMED and self.claimed_by == agent and self.claim_expires_at is not None
@@ -326,6 +336,15 @@ class Ticket:
         self.claimed_by = self.claim_expires_at = None
         self.desk = desk
         self.record(Transferred(now, desk))
+
+    def escalate(self, desk: str, now: datetime) -> bool:
+        """Urgent and waiting while its desk is closed: to the on-call desk ``desk`` (``routing.oncall_desk_now``
+        decides when). False, and nothing changes, unless it is urgent, waiting and on another desk."""
+        if not self.urgent or self.status != WAITING or self.desk == desk:
+            return False
+        self.record(Escalated(now, self.desk, desk))
+        self.desk = desk
+        return True
 
     def reopen(self, agent: str, now: datetime) -> None:
         """An agent reopens a resolved ticket (to answer again); it goes back to the desk's queue."""

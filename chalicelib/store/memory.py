@@ -32,11 +32,15 @@ from chalicelib.store.ports import (
     Charge,
     ConcurrentUpdate,
     InvalidToken,
+    QueueMark,
+    QueuePage,
     R,
     Registered,
+    SeenAgent,
     SignIn,
     SignInRefused,
     StoredMention,
+    StoredSavedReply,
     TriageLabel,
     Updated,
     WaitingMessage,
@@ -163,6 +167,19 @@ class MemoryTickets(_Locked):
 
     def backlog_count(self, desk: str) -> int:
         return sum(1 for t in self.items.values() if t.desk == desk and t.status == WAITING)
+
+    def queue_page(self, desk: str, status: str = WAITING, *, after: QueueMark | None = None, limit: int = 50,
+                   urgent: bool | None = None) -> QueuePage:
+        """As the backlog index holds them: keyed ``<desk>#<status>`` while open, ordered by ``backlog_order``
+        (and the ticket id between equals)."""
+        prefix = "" if urgent is None else ("0#" if urgent else "1#")
+        start = (after.order, after.ticket_id) if after is not None else None
+        found = sorted(((t.backlog_order, t.ticket_id), t) for t in self._all()
+                       if t.desk == desk and t.status == status and status in OPEN_STATUSES
+                       and t.backlog_order.startswith(prefix))
+        page = [t for key, t in found if start is None or key > start][:max(1, limit)]
+        last = page[-1] if len(page) == max(1, limit) else None
+        return QueuePage(page, QueueMark(last.backlog_order, last.ticket_id) if last is not None else None)
 
     def open_tickets(self) -> Iterator[Ticket]:
         return iter([t for t in self._all() if t.status in OPEN_STATUSES])
@@ -392,6 +409,10 @@ class MemoryFormLimit(_Locked):
             self.counts[(client_key, window)] = used + 1
             return True
 
+    def used(self, client_key: str, window: str) -> int:
+        with self._lock:
+            return self.counts.get((client_key, window), 0)
+
 
 class MemoryAnswerCounts(_Locked):
     """Answers per desk and UTC hour, counted as DynamoDB's atomic ``ADD`` counts them."""
@@ -532,3 +553,35 @@ class MemoryTriageLabels(_Locked):
     def forget(self, ticket_id: str) -> None:
         with self._lock:
             self.items.pop(ticket_id, None)
+
+
+class MemoryPresence(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, SeenAgent] = {}
+
+    def seen(self, agent: Agent, at: datetime) -> None:
+        with self._lock:
+            self.items[agent.username] = SeenAgent(agent.username, agent.display, tuple(agent.teams), agent.lead, at)
+
+    def all(self) -> list[SeenAgent]:
+        with self._lock:
+            return [self.items[key] for key in sorted(self.items)]
+
+
+class MemorySavedReplies(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, StoredSavedReply] = {}
+
+    def all(self) -> list[StoredSavedReply]:
+        with self._lock:
+            return [self.items[key] for key in sorted(self.items)]
+
+    def put(self, saved: StoredSavedReply) -> None:
+        with self._lock:
+            self.items[saved.reply.id] = saved
+
+    def delete(self, reply_id: str) -> bool:
+        with self._lock:
+            return self.items.pop(reply_id, None) is not None

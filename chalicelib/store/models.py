@@ -124,7 +124,7 @@ class TicketModel(Model):
     suggested_links = ListAttribute(of=UnicodeAttribute, default=list)
     sent_keys = ListAttribute(of=UnicodeAttribute, default=list)  # outbox keys sent (see OutboxLedger)
     ack_lease = UTCDateTimeAttribute(null=True)  # the acknowledgement's sending lease while sent inline
-    backlog_key = UnicodeAttribute(null=True)  # "<desk>#waiting" while waiting, removed after
+    backlog_key = UnicodeAttribute(null=True)  # "<desk>#<status>" while open (waiting/claimed/replied), removed after
     backlog_order = UnicodeAttribute(null=True)
     open_status = UnicodeAttribute(null=True)  # the status while open (sparse index open_work), removed after
     expires_at = TTLAttribute(null=True)

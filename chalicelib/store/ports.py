@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from chalicelib.domain.agent import Agent
+from chalicelib.domain.config.saved_replies import SavedReply
 from chalicelib.domain.history import Event
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.jsonvalue import JsonObject
@@ -143,6 +144,25 @@ class AgentDirectory(Protocol):
         of this pool and app."""
 
 
+@dataclass(frozen=True)
+class QueueMark:
+    """A place in a desk's queue: a ticket's ``Ticket.backlog_order`` and its id (the backlog index's sort key and
+    the table's key, which is what DynamoDB's ``LastEvaluatedKey`` of the index holds)."""
+
+    order: str
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of a desk's tickets of one status, in queue order, read by one query of the backlog index;
+    ``after``: where the next page starts (None: the desk ends here). A page as long as the limit always gives
+    ``after``, so the page after it may be empty."""
+
+    tickets: list[Ticket]
+    after: QueueMark | None
+
+
 class TicketStore(Protocol):
     def get(self, ticket_id: str) -> Ticket | None: ...
 
@@ -178,6 +198,12 @@ class TicketStore(Protocol):
         """Waiting tickets of a desk: urgent first, then oldest first contact."""
 
     def backlog_count(self, desk: str) -> int: ...
+
+    def queue_page(self, desk: str, status: str = "waiting", *, after: QueueMark | None = None, limit: int = 50,
+                   urgent: bool | None = None) -> QueuePage:
+        """A desk's open tickets of one status (waiting, claimed, replied) in queue order — urgent first, then
+        oldest first contact — from after ``after``: one query of the backlog index, never a scan. ``urgent``
+        (True / False) reads only that priority (a condition on the index's sort key); None reads both."""
 
     def open_tickets(self) -> Iterator[Ticket]: ...
 
@@ -337,6 +363,9 @@ class FormRateLimit(Protocol):
     def try_take(self, client_key: str, window: str, limit: int) -> bool:
         """Count one submission for this client in this window unless ``limit`` is reached; True if counted."""
 
+    def used(self, client_key: str, window: str) -> int:
+        """How many were counted for this client in this window (0 for none)."""
+
 
 class SandboxOutbox(Protocol):
     """Stage local: outbound messages recorded instead of sent (``GET /local/outbox``)."""
@@ -395,3 +424,46 @@ class TriageLabels(Protocol):
 
     def forget(self, ticket_id: str) -> None:
         """The ticket's label is removed (a data-protection request)."""
+
+
+@dataclass(frozen=True)
+class StoredSavedReply:
+    """A saved reply a lead added in the inbox (the brand file's are in the configuration), who saved it and when."""
+
+    reply: SavedReply
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SeenAgent:
+    """An agent as they last signed in or took work: who, their teams and role, and when."""
+
+    username: str
+    name: str
+    teams: tuple[str, ...]
+    lead: bool
+    at: datetime
+
+
+class AgentPresence(Protocol):
+    """Who has been at work lately (a lead assigns them tickets): one small item per agent, kept a day."""
+
+    def seen(self, agent: Agent, at: datetime) -> None:
+        """The agent signed in or took work at ``at``."""
+
+    def all(self) -> list[SeenAgent]:
+        """Every agent seen within the last day, by username (an older sighting may linger until it expires)."""
+
+
+class SavedReplyStore(Protocol):
+    """Leads' saved replies: a handful of items, read whole."""
+
+    def all(self) -> list[StoredSavedReply]:
+        """Every lead's saved reply, by id."""
+
+    def put(self, saved: StoredSavedReply) -> None:
+        """Add it, or replace the one of the same id."""
+
+    def delete(self, reply_id: str) -> bool:
+        """Remove it; False if there was none of that id."""

@@ -18,6 +18,8 @@ items belong to purpose-named stores below. Every key family of the state table 
 | DynamoFormLimit  | ``form-rate``               | ``<client>#<window>`` | 2 hours         |
 | DynamoAnswers    | ``answers#<desk>``          | ``<UTC hour>``        | hour + 3 days   |
 | DynamoSandbox    | ``sandbox#outbox``          | ``<at>#<key>``        | 7 days          |
+| DynamoSavedReplies| ``saved-reply``            | ``<saved reply id>``  | none            |
+| DynamoPresence    | ``agent-seen``             | ``<username>``        | 1 day           |
 
 ``sent/<key>`` is the outbox's one item per message: created with the sending lease (``lease``, its expiry) by the
 one conditional write that also tells a duplicate (``ALL_OLD``), and kept: that the message went out is recorded on
@@ -45,7 +47,9 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.models import Model
 
+from chalicelib.domain.agent import Agent
 from chalicelib.domain.busy import hour_ceil, hour_floor
+from chalicelib.domain.config.saved_replies import SavedReply
 from chalicelib.domain.decision import TriageDecision
 from chalicelib.domain.history import Event, Received
 from chalicelib.domain.incident import Incident
@@ -65,9 +69,13 @@ from chalicelib.store.ports import (
     AlreadyExists,
     Charge,
     ConcurrentUpdate,
+    QueueMark,
+    QueuePage,
     R,
     Registered,
+    SeenAgent,
     StoredMention,
+    StoredSavedReply,
     TriageLabel,
     Updated,
     WaitingMessage,
@@ -268,10 +276,10 @@ _IDENTITY = (lambda v: v, lambda v: v)
 
 def ticket_to_item(ticket: Ticket, retention: timedelta | None) -> TicketModel:
     values = {name: _TICKET_CODECS.get(name, _IDENTITY)[0](getattr(ticket, name)) for name in _TICKET_FIELDS}
-    waiting = ticket.status == WAITING
+    queued = ticket.status in OPEN_STATUSES  # the backlog index: "<desk>#<status>" while open (queue_page)
     ticket_id = values.pop("ticket_id")
-    return TicketModel(ticket_id, **values, backlog_key=f"{ticket.desk}#{WAITING}" if waiting else None,
-                       backlog_order=ticket.backlog_order if waiting else None,
+    return TicketModel(ticket_id, **values, backlog_key=f"{ticket.desk}#{ticket.status}" if queued else None,
+                       backlog_order=ticket.backlog_order if queued else None,
                        open_status=str(ticket.status) if ticket.status in OPEN_STATUSES else None,
                        expires_at=retention)
 
@@ -349,6 +357,22 @@ class DynamoTickets:
 
     def backlog_count(self, desk: str) -> int:
         return int(TicketModel.backlog.count(f"{desk}#{WAITING}"))
+
+    def queue_page(self, desk: str, status: str = WAITING, *, after: QueueMark | None = None, limit: int = 50,
+                   urgent: bool | None = None) -> QueuePage:
+        """One query of the backlog index from ``after`` (given to DynamoDB as the index's ``ExclusiveStartKey``:
+        the table key and the index key), at most ``limit`` items read."""
+        limit = max(1, limit)
+        key = f"{desk}#{status}"
+        start = None if after is None else {"ticket_id": {"S": after.ticket_id}, "backlog_key": {"S": key},
+                                            "backlog_order": {"S": after.order}}
+        condition = None if urgent is None else TicketModel.backlog_order.startswith("0#" if urgent else "1#")
+        if status not in OPEN_STATUSES:
+            return QueuePage([], None)
+        found = [ticket_from_item(i) for i in TicketModel.backlog.query(
+            key, condition, limit=limit, page_size=limit, last_evaluated_key=start)]
+        last = found[-1] if len(found) == limit else None
+        return QueuePage(found, QueueMark(last.backlog_order, last.ticket_id) if last is not None else None)
 
     def open_tickets(self) -> Iterator[Ticket]:
         """Open tickets through the sparse ``open_work`` index: a read per open ticket, whatever the table holds."""
@@ -692,6 +716,10 @@ class DynamoFormLimit(_State):
                                  StateModel.expires_at.set(datetime.now(timezone.utc) + timedelta(hours=2))],
                           StateModel.count.does_not_exist() | (StateModel.count < limit))
 
+    def used(self, client_key: str, window: str) -> int:
+        item = self._item(self._PK, f"{client_key}#{window}")
+        return int(item.count or 0) if item is not None else 0
+
 
 class DynamoAnswers(_State):
     """Tickets first answered per desk and UTC hour: one item per hour, an atomic ``ADD`` per answer."""
@@ -757,3 +785,52 @@ class DynamoTriageLabels(_State):
 class DynamoHealth(_State):
     def ping(self) -> None:
         self._item("health", "probe")
+
+
+class DynamoPresence(_State):
+    """Agents seen lately, one item each under one partition (a team's worth): ``all`` is a single query. Each
+    expires a day after the agent was last seen."""
+
+    _PK, _KEEP = "agent-seen", timedelta(days=1)
+
+    def seen(self, agent: Agent, at: datetime) -> None:
+        value = {"name": agent.display, "teams": list(agent.teams), "lead": agent.lead, "at": at.isoformat()}
+        self._put(self._PK, agent.username, value=value, ttl=self._KEEP)
+
+    def all(self) -> list[SeenAgent]:
+        found = []
+        for item in StateModel.query(self._PK):
+            v = item.value or {}
+            found.append(SeenAgent(username=item.sk, name=str(v.get("name") or item.sk),
+                                   teams=tuple(str(t) for t in v.get("teams") or ()), lead=bool(v.get("lead")),
+                                   at=datetime.fromisoformat(str(v["at"]))))
+        return sorted(found, key=lambda a: a.username)
+
+
+class DynamoSavedReplies(_State):
+    """Leads' saved replies, one item each under one partition (a handful): ``all`` is a single query. Kept until a
+    lead deletes them."""
+
+    _PK = "saved-reply"
+
+    def all(self) -> list[StoredSavedReply]:
+        found = []
+        for item in StateModel.query(self._PK):
+            v = item.value or {}
+            found.append(StoredSavedReply(reply=SavedReply.model_validate(v["reply"]), by=str(v.get("by", "")),
+                                          at=datetime.fromisoformat(v["at"])))
+        return sorted(found, key=lambda x: x.reply.id)
+
+    def put(self, saved: StoredSavedReply) -> None:
+        value = {"reply": saved.reply.model_dump(mode="json"), "by": saved.by, "at": saved.at.isoformat()}
+        self._put(self._PK, saved.reply.id, value=value)
+
+    def delete(self, reply_id: str) -> bool:
+        item = StateModel(self._PK, reply_id)
+        try:
+            item.delete(condition=StateModel.pk.exists())
+        except DeleteError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True

@@ -47,13 +47,16 @@ class PreparedAck:
 
 def prepare(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: str = "ack",
             text: str | None = None, expected_wait: str = "", tone: str | None = None,
-            references: dict[str, list[str]] | None = None) -> PreparedAck | None:
+            references: dict[str, list[str]] | None = None, oncall: bool = False) -> PreparedAck | None:
     """Compose the ticket's acknowledgement (``kind`` and the tone pick the template: ``ack_apology`` for a
     confident complaint, ``ack_thanks`` for confident praise, ...; ``tone`` defaults to the ticket's); None if the
     ticket has no reply target. ``text`` is the customer's message (read from the store when not given);
     ``expected_wait`` is the busy acknowledgement's range ("about 40–60 minutes"). The desk's ``ask_for`` is asked
     only of a complaint (or a ticket from before tones) whose message carries no reference yet (``references``,
-    default the ticket's): never of praise, a question that needs none, or a tweet that gave its booking number."""
+    default the ticket's): never of praise, a question that needs none, or a tweet that gave its booking number.
+    ``oncall``: the ticket's desk closed and the on-call team has it now (``process.to_oncall``): worded by
+    ``oncall_<kind>`` (``oncall_ack``, ``oncall_closing``) where the brand file has one, else by the plain ``ack``
+    with no opening time ("passed to the team"), never by when the closed desk opens."""
     target = ticket.reply_target
     if target is None:
         return None
@@ -70,7 +73,12 @@ def prepare(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: st
         dm_invite = render(config.template("dm_invite", target.channel, ticket.language),
                            name=target.name, reference=ticket.ticket_id, desk=ticket.desk)
     tone = ticket.tone if tone is None else tone
-    template = config.ack_template(kind, tone, target.channel, ticket.language)
+    if oncall:
+        back_at = None
+    if oncall and f"oncall_{kind}" in config.templates:
+        template = config.template(f"oncall_{kind}", target.channel, ticket.language)
+    else:
+        template = config.ack_template("ack" if oncall else kind, tone, target.channel, ticket.language)
     given = ticket.references if references is None else references
     ask_for = config.ask_for(ticket.desk, ticket.language) if tone in ("apology", "") and not given else ""
     message = compose(template, channel=target.channel, name=target.name, reference=ticket.ticket_id,
@@ -114,12 +122,13 @@ def queue_ack(svc: Services, ticket: Ticket, ack: PreparedAck) -> None:
 
 def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: str = "ack",
                 text: str | None = None, expected_wait: str = "", tone: str | None = None,
-                references: dict[str, list[str]] | None = None) -> bool:
+                references: dict[str, list[str]] | None = None, oncall: bool = False) -> bool:
     """Queue the acknowledgement of a ticket that exists already (closing time, busy, a reopened case); False if it
     was already queued. The ack ledger decides between concurrent kinds (one conditional write); a new ticket is
     instead saved already acknowledged (``prepare`` + ``mark_acked`` + ``queue_ack``, see ``usecases.process``).
     Nothing on a channel whose acknowledgements are off (``triage.acknowledge.channels``), nor to a post that did not
-    tag the brand where only those are acknowledged (``tagged``), whatever triage said when the ticket was created."""
+    tag the brand where only those are acknowledged (``tagged``), whatever triage said when the ticket was created.
+    ``oncall``: worded for the on-call team that has it now (see ``prepare``)."""
     if ticket.reply_target is None or ticket.acked:  # acked: decided already (a new ticket is saved acknowledged)
         return False
     policy, target = svc.config.triage.acknowledge, ticket.reply_target
@@ -129,7 +138,7 @@ def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind
     if not svc.acks.start(ack_ref, kind):
         return False  # already queued by an earlier delivery; the outbox key stops any second send
     ack = prepare(svc, ticket, back_at=back_at, kind=kind, text=text, expected_wait=expected_wait, tone=tone,
-                  references=references)
+                  references=references, oncall=oncall)
     assert ack is not None
     queue_ack(svc, ticket, ack)
     svc.acks.mark_queued(ack_ref, kind, ack.at)

@@ -31,14 +31,27 @@ def rota(svc: Services) -> dict[str, Any]:
     return view
 
 
-def backlog(svc: Services, desk: str, limit: int = 50) -> dict[str, Any]:
+def backlog(svc: Services, desk: str, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+    """A desk's waiting tickets in queue order, ``limit`` a page, from ``cursor``; ``next_cursor`` goes on (None:
+    the queue ends here), so no ticket is left out however deep the queue is (``desk.lists``: the same cursor)."""
+    from chalicelib.store.ports import QueueMark
+    from chalicelib.usecases.desk.lists import decode_cursor, encode_cursor
+
     if desk not in svc.config.desk_ids:
         raise NotFound(f"desk {desk}")
-    tickets = svc.tickets.backlog(desk, limit=limit)
+    after = None
+    if cursor:
+        at = decode_cursor(cursor, "state", "order", "ticket_id")
+        after = QueueMark(at["order"], at["ticket_id"]) if at["ticket_id"] else None
+    page = svc.tickets.queue_page(desk, "waiting", after=after, limit=limit)
+    tickets = page.tickets
+    more = page.after is not None and svc.tickets.queue_page(desk, "waiting", after=page.after, limit=1).tickets
+    next_cursor = encode_cursor({"state": "waiting", "order": page.after.order, "ticket_id": page.after.ticket_id}) \
+        if page.after is not None and more else None
     return {"desk": desk, "open": svc.calendar.is_open(desk, svc.now()), "tickets": [
         {"ticket_id": t.ticket_id, "priority": t.priority, "intent": t.intent, "channel": t.channel,
          "first_contact_at": t.first_contact_at.isoformat(), "flags": t.flags, "breached": t.breached,
-         "acked": t.acked} for t in tickets]}
+         "acked": t.acked} for t in tickets], "next_cursor": next_cursor}
 
 
 def ticket_view(svc: Services, ticket_id: str) -> dict[str, Any]:

@@ -1,32 +1,46 @@
 """Closing time: customers still waiting on a desk that has just closed get the acknowledgement once (so nobody
 who wrote at 19:59 is left in silence), and agents' claims past their end (shift over, or idle too long) return to
-their desk."""
+their desk. Urgent work still waiting on a closed desk goes to the on-call desk when that is open, as a new urgent
+ticket would (``process.to_oncall``); its acknowledgement then says the on-call team has it."""
 from __future__ import annotations
 
-from chalicelib.domain.routing import ACK_MAX_AGE
+from chalicelib.domain.routing import ACK_MAX_AGE, moved_to_oncall, queue_message
 from chalicelib.domain.triage import policy_acknowledges
 from chalicelib.services import Services
+from chalicelib.store.ports import ConcurrentUpdate
 from chalicelib.telemetry import count, logger
 from chalicelib.usecases.acknowledge import acknowledge
 from chalicelib.usecases.desk.claims import expire_claims
+from chalicelib.usecases.process import to_oncall
 
 
 def closing_time(svc: Services) -> dict[str, int]:
     now = svc.now()
-    acked = 0
+    acked = escalated = 0
     for desk in svc.config.desk_ids:
         if svc.calendar.is_open(desk, now):
             continue
         back_at = svc.calendar.next_opening(desk, now)
         for ticket in svc.tickets.backlog(desk, limit=1000):
+            try:
+                ticket, from_desk = to_oncall(svc, ticket, now)
+            except ConcurrentUpdate:
+                continue  # changing right now; the next run looks again
+            if from_desk:
+                escalated += 1
+                svc.queues.send_desk(ticket.desk, queue_message(
+                    ticket, decision=moved_to_oncall(ticket.desk, from_desk), event="ticket.updated",
+                    change="transferred", from_desk=from_desk, at=now, status_url=svc.links.url(ticket.ticket_id)))
             stale = now - ticket.last_customer_at > ACK_MAX_AGE
             if ticket.acked or stale or not policy_acknowledges(ticket.intent, ticket.current_decision):
                 continue
-            if acknowledge(svc, ticket, back_at=back_at, kind="closing"):
+            if acknowledge(svc, ticket, back_at=None if from_desk else back_at, kind="closing",
+                           oncall=bool(from_desk)):
                 acked += 1
     released = expire_claims(svc)
-    if acked or released:
-        logger.info("closing time", extra={"acknowledged": acked, "claims_released": released})
+    if acked or released or escalated:
+        logger.info("closing time", extra={"acknowledged": acked, "claims_released": released,
+                                           "escalated": escalated})
     count("ClosingAcks", acked)
     count("ClaimsReleased", released)
     return {"acknowledged": acked, "claims_released": released}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
@@ -77,6 +78,10 @@ def inject(svc: Services, channel: str, raw_body: bytes | None) -> Injected | In
     return {"queued": mention.key, "external_id": mention.external_id, "notification": notification}
 
 
+#: An address the local SES stand-in can put in a From header (SES's own receipt rules take the same)
+_ADDRESS = re.compile(r"[!-~]+@[!-~]+\.[!-~]+", re.ASCII)
+
+
 def _inject_email(svc: Services, data: jv.JsonObject) -> InjectedEmail:
     """``{"from": "pat@example.org", "name"?, "subject"?, "text", "in_reply_to"?}`` -> the SES "Received"
     notification SNS would deliver, parsed by the e-mail channel and queued like ``POST /webhooks/email``."""
@@ -86,6 +91,8 @@ def _inject_email(svc: Services, data: jv.JsonObject) -> InjectedEmail:
     for key in ("name", "subject", "in_reply_to"):
         if key in data and not isinstance(data[key], str):
             problems[key] = "must be a string"
+    if "from" not in problems and isinstance(sender, str) and not _ADDRESS.fullmatch(sender.strip()):
+        problems["from"] = "an e-mail address in plain ASCII, such as pat@example.org"
     if problems or not isinstance(sender, str) or not isinstance(text, str):
         raise Invalid("an e-mail needs from and text", details=problems)
     now = svc.now()

@@ -29,8 +29,16 @@ from chalicelib.domain.inbound import InboundEnvelope
 from chalicelib.domain.keys import channel_of
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
-from chalicelib.domain.routing import ACK_MAX_AGE, RouteDecision, permalink, queue_message, route
-from chalicelib.domain.ticket import RESOLVED, Ticket, first_reference, new_reference
+from chalicelib.domain.routing import (
+    ACK_MAX_AGE,
+    RouteDecision,
+    moved_to_oncall,
+    oncall_desk_now,
+    permalink,
+    queue_message,
+    route,
+)
+from chalicelib.domain.ticket import RESOLVED, WAITING, Ticket, first_reference, new_reference
 from chalicelib.domain.triage import policy_acknowledges, triage
 from chalicelib.services import Services
 from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate
@@ -205,6 +213,31 @@ def _desk_message(svc: Services, ticket: Ticket, mention: Mention, now: datetime
         link=permalink(mention.channel, mention.external_id, mention.extra), **kwargs))
 
 
+def to_oncall(svc: Services, ticket: Ticket, now: datetime) -> tuple[Ticket, str]:
+    """An urgent ticket waiting on a closed desk goes to the on-call desk when that desk is open now, by the rule a
+    new ticket is routed by (``routing.oncall_desk_now``): one reopened or chased by the customer, or still waiting
+    when its desk closes (``usecases.closing_time``). Recorded as ``Escalated`` with a conditional write. The ticket
+    as it is now, and the desk it left ('' when it stays)."""
+    if ticket.status != WAITING:
+        return ticket, ""
+    oncall = oncall_desk_now(ticket.desk, ticket.priority, calendar=svc.calendar, config=svc.config, now=now)
+    if oncall is None:
+        return ticket, ""
+    before = ticket.desk
+    moved = svc.tickets.update(ticket.ticket_id, lambda t: t.desk == before and t.escalate(oncall, now),
+                               current=ticket)
+    if moved is None or not moved.result:
+        return (moved.ticket if moved is not None else ticket), ""
+    logger.info("urgent ticket moved to the on-call desk", extra={
+        "ticket_id": ticket.ticket_id, "from_desk": before, "desk": oncall})
+    return moved.ticket, before
+
+
+def _moved(ticket: Ticket, from_desk: str) -> dict[str, Any]:
+    """What the desk message of a ticket ``to_oncall`` just moved adds (nothing when it stayed)."""
+    return {"decision": moved_to_oncall(ticket.desk, from_desk), "from_desk": from_desk} if from_desk else {}
+
+
 def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume: bool = False) -> Outcome:
     """The customer wrote again: the message joins their case, which keeps its first contact and its place in the
     queue. No second acknowledgement: only a case nobody has acknowledged yet is, by the first message that would
@@ -219,8 +252,13 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume
             return _created(svc, mention, ticket, now) if resume else Outcome(mention.key, "duplicate",
                                                                                  ticket.ticket_id)
         if resume:  # joined by an attempt that failed: the acknowledgement it owed, and the desk may not have heard
-            _ack_on_joining(svc, mention, ticket, now)
-            _desk_message(svc, ticket, mention, now, event="ticket.updated", change="chase")
+            ticket, from_desk = to_oncall(svc, ticket, now)
+            # moved to the on-call desk now, or by the attempt that failed (since this message was written)
+            oncall = bool(from_desk) or any(isinstance(e, Escalated) and e.to_desk == ticket.desk
+                                            and e.at >= mention.created_at for e in ticket.timeline)
+            _ack_on_joining(svc, mention, ticket, now, oncall=oncall)
+            _desk_message(svc, ticket, mention, now, event="ticket.updated", change="chase",
+                          **_moved(ticket, from_desk))
         return Outcome(mention.key, "duplicate", ticket.ticket_id)
     joined = svc.tickets.update(ticket.ticket_id, lambda t: t.customer_wrote(
         mention.key, mention.created_at, mention.conversation_key), current=ticket)
@@ -230,38 +268,45 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume
 
 
 def _joined(svc: Services, mention: Mention, joined: Ticket, now: datetime, *, reopened: bool = False) -> Outcome:
-    """What follows a message joining its customer's ticket: a case nobody has acknowledged yet (a reopened one, or
-    one whose first message was not acknowledged) is acknowledged out of hours, the desk hears of it, quoted
-    references are suggested."""
+    """What follows a message joining its customer's ticket: urgent and waiting on a closed desk, it goes to the
+    on-call desk when that is open (``to_oncall``, as a new ticket would); a case nobody has acknowledged yet (a
+    reopened one, or one whose first message was not acknowledged) is acknowledged out of hours, or told the on-call
+    team has it; the desk hears of it, quoted references are suggested."""
     correlate(joined.ticket_id)
     reserved = _reserved(mention)
     if reserved:
         _alias(svc, reserved, joined, mention, now)
-    _ack_on_joining(svc, mention, joined, now)  # the customer first, as for a new ticket
-    _desk_message(svc, joined, mention, now, event="ticket.updated", change="reopened" if reopened else "chase")
+    joined, from_desk = to_oncall(svc, joined, now)
+    _ack_on_joining(svc, mention, joined, now, oncall=bool(from_desk))  # the customer first, as for a new ticket
+    _desk_message(svc, joined, mention, now, event="ticket.updated", change="reopened" if reopened else "chase",
+                  **_moved(joined, from_desk))
     _suggest_links(svc, mention, joined, now)
     logger.info("mention joined its customer's ticket", extra={"mention": mention.key, "ticket_id": joined.ticket_id})
     return Outcome(mention.key, "threaded", joined.ticket_id)
 
 
-def _ack_on_joining(svc: Services, mention: Mention, ticket: Ticket, now: datetime) -> bool:
+def _ack_on_joining(svc: Services, mention: Mention, ticket: Ticket, now: datetime, *, oncall: bool = False) -> bool:
     """The one acknowledgement of an open case, given by a message that joins it: when nobody has acknowledged the
     case yet (none sent, queued or decided: ``acked`` is set with the decision and cleared only by a reopening), the
     desk is closed, no agent holds it, and this message is one the policy acknowledges, fresh. So a customer whose
     first message was not acknowledged ("hi", praise) and who then writes the real complaint before the team is back
     hears from us; a chase after an acknowledgement does not. Two concurrent messages meet at the ack ledger and the
     outbox key (``ack#<Ticket.ack_key>``, sent at most once); a redelivery comes back here and finishes what its
-    attempt left. True if queued."""
+    attempt left. ``oncall``: this message moved the ticket from its closed desk to the open on-call desk
+    (``to_oncall``): the acknowledgement says the on-call team has it, never when the closed desk opens. True if
+    queued."""
     if ticket.acked or ack_key(ticket.ack_key) in ticket.sent_keys or now - mention.created_at > ACK_MAX_AGE:
         return False
-    if svc.calendar.is_open(ticket.desk, now) or (ticket.claimed_by and ticket.held_by(ticket.claimed_by, now)):
+    if (svc.calendar.is_open(ticket.desk, now) and not oncall) or (
+            ticket.claimed_by and ticket.held_by(ticket.claimed_by, now)):
         return False
     result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
                     tagged=mention.extra.get("tagged") is not False, language=mention.language)
     if not result.acknowledge:
         return False
-    return acknowledge(svc, ticket, back_at=svc.calendar.next_opening(ticket.desk, now), kind="ack",
-                       text=mention.text, tone=result.tone, references=result.references)
+    back_at = None if oncall else svc.calendar.next_opening(ticket.desk, now)
+    return acknowledge(svc, ticket, back_at=back_at, kind="ack", text=mention.text, tone=result.tone,
+                       references=result.references, oncall=oncall)
 
 
 def _own_handle(mention: Mention) -> str | None:

@@ -1,5 +1,6 @@
 """SLA watch: a ticket whose first (or next) response is overdue is marked breached, shown on the ticket,
-counted as a metric and escalated to the escalation desk's queue - once per breach."""
+counted as a metric and escalated - once per breach - to a desk that is open now: the escalation desk, else the
+on-call desk; when neither is open nobody is alerted, and the ticket's timeline (and its status page) says so."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,9 +22,19 @@ def due_at(svc: Services, ticket: Ticket) -> datetime:
                                  svc.config, svc.calendar)
 
 
+def alerted_desk(svc: Services, now: datetime) -> str:
+    """The desk a breach is escalated to at ``now``: the escalation desk if open, else the on-call desk if open;
+    '' when neither is (nobody on shift to alert)."""
+    routing = svc.config.routing
+    for desk in (routing.escalation_desk, routing.oncall_desk):
+        if desk and svc.calendar.is_open(desk, now):
+            return desk
+    return ""
+
+
 def sla_watch(svc: Services) -> dict[str, int]:
     now = svc.now()
-    escalation_desk = svc.config.routing.escalation_desk
+    alerted = alerted_desk(svc, now)
     breached = 0
     for ticket in svc.tickets.open_tickets():
         if ticket.breached or ticket.status not in (WAITING, CLAIMED):
@@ -33,19 +44,20 @@ def sla_watch(svc: Services) -> dict[str, int]:
             continue
         late = round(sla.minutes_late(due, now))
         ticket.breached = True
-        ticket.record(SlaBreached(now, due, late))
+        ticket.record(SlaBreached(now, due, late, alerted=alerted))
         try:
             svc.tickets.save(ticket)
         except ConcurrentUpdate:
             continue  # changed meanwhile; the next run re-checks it
-        if escalation_desk:
+        if alerted:
             message = queue_message(ticket, event="ticket.sla_breached", at=now,
                                     status_url=svc.links.url(ticket.ticket_id))
             message.update({"escalated": True, "due_at": due.isoformat(), "minutes_late": late,
                             "from_desk": ticket.desk})
-            svc.queues.send_desk(escalation_desk, message)
+            svc.queues.send_desk(alerted, message)
         count("SlaBreached", total=True, desk=ticket.desk, priority=ticket.priority)
         logger.warning("SLA breached", extra={"ticket_id": ticket.ticket_id, "desk": ticket.desk,
-                                              "due": due.isoformat(), "minutes_late": late})
+                                              "due": due.isoformat(), "minutes_late": late,
+                                              "alerted": alerted or "nobody on shift"})
         breached += 1
     return {"breached": breached}

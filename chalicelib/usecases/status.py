@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain import followup, wording
 from chalicelib.domain.channel_profiles import profile
-from chalicelib.domain.history import Event, EventKind, Queued, Received, Sent, Transferred
+from chalicelib.domain.history import Event, EventKind, Queued, Received, Sent, SlaBreached, Transferred
 from chalicelib.domain.identity import REFERENCE, InvalidIdentity, parse_identity
 from chalicelib.domain.keys import ChannelKey
 from chalicelib.domain.ticket import CLAIMED, REPLIED, RESOLVED, WAITING, Ticket
@@ -89,7 +89,24 @@ def _event_text(svc: Services, ticket: Ticket, event: Event, tz: ZoneInfo) -> st
         return f"Passed to: {_desk_description(svc, desk_id)}"
     if isinstance(event, Sent) and event.message == followup.LEGACY_KIND:
         return _legacy_follow_up_text(svc, ticket, at)
+    if isinstance(event, SlaBreached):
+        return _breach_text(svc, event.alerted)
     return _TOLD.get(event.kind)
+
+
+_SLA_LATE = "This is taking longer than we aim for"
+
+
+def _breach_text(svc: Services, alerted: str | None) -> str:
+    """Who a breach alerted, as it was: a team lead (the escalation desk; also every breach recorded before who was
+    alerted was), the on-call team, another desk, or nobody, when no desk to alert was open."""
+    if alerted is None or alerted == svc.config.routing.escalation_desk:
+        return f"{_SLA_LATE}; a team lead has been alerted"
+    if alerted == svc.config.routing.oncall_desk:
+        return f"{_SLA_LATE}; our on-call team has been alerted"
+    if alerted:
+        return f"{_SLA_LATE}; it has been passed to: {_desk_description(svc, alerted)}"
+    return f"{_SLA_LATE}; nobody is on shift to alert right now, and the team will see it as soon as they are back"
 
 
 #: What the other entries the customer is told of say (the rest are internal)
@@ -108,7 +125,6 @@ _TOLD: dict[EventKind | str, str] = {
     EventKind.REOPENED_BY_AGENT: "Reopened by our team",
     EventKind.MERGED: "Your other messages to us were joined to this request",
     EventKind.REPLY_FAILED: "A message to you could not be delivered; we will try again another way",
-    EventKind.SLA_BREACHED: "This is taking longer than we aim for; a team lead has been alerted",
 }
 
 
@@ -196,8 +212,6 @@ def status_view(svc: Services, token: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ lookup
-#: At most this many status lookups per client (source address) per clock hour, right or wrong.
-LOOKUP_LIMIT_PER_HOUR = 10
 #: The longest handle or e-mail address a lookup reads (an e-mail address is at most 254 characters).
 _WHO_MAX = 320
 
@@ -224,12 +238,24 @@ def lookup(svc: Services, reference: str, who: str, *, client_key: str) -> str:
     """The signed status link of the ticket ``reference`` names, when ``who`` (a handle or e-mail address the
     customer wrote from) is one of that ticket's customer's identities and the ticket's status page is live.
 
-    The reference (40 random bits) is the secret; a handle alone is public, so both must match, and every attempt
-    counts against ``LOOKUP_LIMIT_PER_HOUR`` per client (TooManyRequests past it). Whatever is wrong — a malformed
-    or unknown reference, another customer's handle, an expired ticket — the answer is the same ``NotFound``."""
-    if not svc.form_limit.try_take(f"status-lookup#{client_key}", svc.now().strftime("%Y%m%d%H"),
-                                   LOOKUP_LIMIT_PER_HOUR):
+    The reference (40 random bits) is the secret; a handle alone is public, so both must match. Each attempt that
+    finds nothing counts against ``status_lookup_misses_per_hour`` (a stage setting) per client; past it every
+    lookup from that client is refused (TooManyRequests) until the hour ends, before anything is read — a customer
+    who finds their request again and again is never held back, a guesser is. Whatever is wrong — a malformed or
+    unknown reference, another customer's handle, an expired ticket — the answer is the same ``NotFound``."""
+    key, hour = f"status-lookup#{client_key}", svc.now().strftime("%Y%m%d%H")
+    limit = svc.settings.status_lookup_misses_per_hour
+    if svc.form_limit.used(key, hour) >= limit:
         raise TooManyRequests("too many status lookups from this address; please try again in an hour")
+    try:
+        return _find(svc, reference, who)
+    except NotFound:
+        if not svc.form_limit.try_take(key, hour, limit):
+            raise TooManyRequests("too many status lookups from this address; please try again in an hour") from None
+        raise
+
+
+def _find(svc: Services, reference: str, who: str) -> str:
     ticket_id = (reference or "").strip().upper()
     claimed = _claimed_identities(who)
     if len(ticket_id) > 16 or not REFERENCE.fullmatch(ticket_id) or not claimed:

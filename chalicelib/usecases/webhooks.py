@@ -185,10 +185,15 @@ _FORM_REFUSALS: dict[str, type[Refused]] = {
     "malformed": Malformed, "too_large": TooLarge, "unsupported": Unsupported, "invalid": Invalid}
 
 
-def receive_form(svc: Services, raw_body: bytes | None, *, client_key: str) -> FormReceipt:
+def receive_form(svc: Services, raw_body: bytes | None, *, client_key: str,
+                 content_type: str | None = None) -> FormReceipt:
+    """One contact-form submission: a JSON object, or an HTML form's post (``content_type`` URL-encoded or
+    multipart; none means JSON). Any other content type is ``Unsupported`` (415), with the same JSON error as every
+    refusal: the route accepts every content type so that this answer, not Chalice's, is the one given."""
     submission_id = "F" + uuid.uuid4().hex[:16]
     try:
-        mention = form_channel.parse_form(raw_body or b"", submission_id=submission_id, received_at=svc.now())
+        mention = form_channel.parse_form(raw_body or b"", submission_id=submission_id, received_at=svc.now(),
+                                          content_type=content_type)
     except form_channel.FormError as exc:
         raise _reject(_FORM_REFUSALS[exc.kind], str(exc), channel="form", details=exc.errors) from None
     except Unstorable as exc:  # the form's own limits keep every key field short; this is the last word

@@ -24,6 +24,7 @@ import csv
 import hashlib
 import hmac
 import io
+import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,14 +41,20 @@ from chalicelib.services import Services
 from chalicelib.store import ports
 from chalicelib.usecases import errors
 from chalicelib.usecases.desk import access
+from chalicelib.usecases.desk import saved_replies as desk_saved
 from chalicelib.usecases.desk import views as desk_views
-from chalicelib.usecases.desk.commands import Action, Given, Next, SignIn
+from chalicelib.usecases.desk.commands import Action, Given, ListFilters, Next, SignIn, list_limit, search_query
+from chalicelib.usecases.desk.lists import TicketPage
+from chalicelib.usecases.desk.pulse import PulseView
 from chalicelib.usecases.desk.results import (
     CustomersLinked,
     NextTaken,
     NoteAdded,
     Outcome,
+    RepliedAnd,
     ReplyQueued,
+    ResolvedAndNext,
+    TicketAssigned,
     TicketClaimed,
     TicketLabelled,
     TicketReleased,
@@ -55,6 +62,7 @@ from chalicelib.usecases.desk.results import (
     TicketResolved,
     TicketTransferred,
 )
+from chalicelib.usecases.desk.search import SearchResult
 from chalicelib.usecases.desk.views import DesksView, LabelsExport, OversightView, TicketView
 from chalicelib.usecases.status import format_moment
 from chalicelib.web import forms
@@ -70,8 +78,10 @@ MAX_FORM_BYTES = 512 * 1024
 MAX_FORM_FIELDS = 20
 MAX_FLASH = 1000
 MAX_TICKET_ID = 64
+MAX_SAVED_ID = 80
 
-CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; "
+CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; "
+       "form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -82,7 +92,7 @@ SECURITY_HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
 }
 ASSETS = {"inbox.css": "text/css; charset=utf-8", "inbox.js": "text/javascript; charset=utf-8",
-          "inbox-icon.svg": "image/svg+xml"}
+          "inbox-live.js": "text/javascript; charset=utf-8", "inbox-icon.svg": "image/svg+xml"}
 
 #: Each channel as the inbox names it (``ChannelProfile.agent_name``), and the agents' own replies in a conversation.
 CHANNELS: dict[str, str] = {**{channel: p.agent_name for channel, p in PROFILES.items()}, "reply": "our reply"}
@@ -100,6 +110,9 @@ SIGN_IN_REASONS = {
 }
 TITLES = {400: "The form could not be read", 401: "Sign in again", 403: "Not allowed", 404: "Not found",
           409: "Not possible right now", 413: "Too large", 415: "Not a form", 422: "Not accepted"}
+
+#: The actions that send a reply: a refused one shows the reply again as typed.
+REPLY_ACTIONS = (Action.REPLY, Action.REPLY_RESOLVE, Action.REPLY_RELEASE)
 
 #: A response's headers (``Set-Cookie`` may be several).
 Headers = dict[str, str | list[str]]
@@ -262,8 +275,10 @@ class Web:
         return self._see_other("/inbox/sign-in", query={"why": "signed-out"}, cookies=clear)
 
     # -------------------------------------------------------------------------------------------- pages
-    def page(self, template: str, call: Callable[[Services, Agent], object]) -> Page:
-        """A GET page: the agent from the session cookie (else to the sign-in page), then the use case."""
+    def page(self, template: str, call: Callable[[Services, Agent], object],
+             extra: Callable[[Agent], dict[str, object]] | None = None) -> Page:
+        """A GET page: the agent from the session cookie (else to the sign-in page), then the use case (``extra``:
+        more of the page's context, for the agent)."""
         signed_in = self._agent_or_none()
         if signed_in is None:
             return self._to_sign_in()
@@ -271,13 +286,27 @@ class Web:
             view = call(self.svc, signed_in.agent)
         except errors.Refused as exc:
             return self._error(exc, signed_in)
-        return self._html(200, template, signed_in, view=view, flash=self._flash(signed_in.token))
+        context = {"flash": self._flash(signed_in.token), **(extra(signed_in.agent) if extra else {})}
+        return self._html(200, template, signed_in, headers=None, view=view, **context)
 
     def home(self, call: Callable[[Services, Agent], DesksView]) -> Page:
         return self.page("inbox_home.html", call)
 
     def oversight(self, call: Callable[[Services, Agent], OversightView]) -> Page:
         return self.page("inbox_oversight.html", call)
+
+    def pulse(self, call: Callable[[Services, Agent], PulseView]) -> Page:
+        """GET /inbox/pulse: what changed for the signed-in agent, as JSON, for the page's live updates
+        (``usecases.desk.pulse``); 401 when the session is gone (the script then stops asking)."""
+        signed_in = self._agent_or_none()
+        json_headers: Headers = {**SECURITY_HEADERS, "Content-Type": "application/json", "Cache-Control": "no-store"}
+        if signed_in is None:
+            return 401, json.dumps({"error": "signed out: sign in again"}), json_headers
+        try:
+            view = call(self.svc, signed_in.agent)
+        except errors.Refused as exc:
+            return self.status_of(exc), json.dumps({"error": exc.message}), json_headers
+        return 200, json.dumps(view.to_json()), json_headers
 
     def labels_csv(self, call: Callable[[Services, Agent, str | None], LabelsExport]) -> Page:
         """GET /inbox/labels.csv: the agents' labels as a file ``make triage-report`` reads (``--labelled``)."""
@@ -299,7 +328,42 @@ class Web:
     def ticket(self, ticket_id: str, call: Callable[[Services, Agent, str], TicketView]) -> Page:
         if not _plausible_id(ticket_id):
             return self._error(errors.NotFound(f"ticket {ticket_id[:MAX_TICKET_ID]}"), self._agent_or_none())
-        return self.page("inbox_ticket.html", lambda svc, agent: call(svc, agent, ticket_id))
+        chosen = self.request.query.get("saved", "")
+        return self.page("inbox_ticket.html", lambda svc, agent: call(svc, agent, ticket_id),
+                         lambda agent: self._saved_context(agent, ticket_id, chosen))
+
+    def desk_list(self, desk: str, call: Callable[[Services, Agent, str, ListFilters, str | None, int], TicketPage]
+                  ) -> Page:
+        """GET /inbox/desks/{desk}: the desk's tickets as a table, filtered by the form's GET parameters, and a link
+        to the next page (the cursor)."""
+        query = self.request.query
+        signed_in = self._agent_or_none()
+        if signed_in is None:
+            return self._to_sign_in()
+        try:
+            limit = list_limit(query.get("limit"))
+            view = call(self.svc, signed_in.agent, desk, ListFilters.from_query(query), query.get("cursor") or None,
+                        limit)
+        except errors.Refused as exc:
+            return self._error(exc, signed_in)
+        next_query = {**view.filters.to_query(), **({"limit": str(limit)} if query.get("limit") else {}),
+                      "cursor": view.next_cursor or ""}
+        return self._html(200, "inbox_desk.html", signed_in, view=view, flash=self._flash(signed_in.token),
+                          channels=sorted(PROFILES), next_query=next_query)
+
+    def search(self, call: Callable[[Services, Agent, str], SearchResult]) -> Page:
+        """GET /inbox/search?q=: a reference, an identity or a handle; one ticket found opens it."""
+        q = self.request.query.get("q", "")
+        signed_in = self._agent_or_none()
+        if signed_in is None:
+            return self._to_sign_in()
+        if not q.strip():
+            return self._html(200, "inbox_search.html", signed_in, view=None, q="", flash=None)
+        try:
+            found = call(self.svc, signed_in.agent, search_query(q))
+        except errors.Refused as exc:
+            return self._error(exc, signed_in)
+        return self._html(200, "inbox_search.html", signed_in, view=found, q=q.strip(), flash=None)
 
     # -------------------------------------------------------------------------------------------- actions
     def take_next(self, call: Callable[[Services, Agent, str | None], NextTaken]) -> Page:
@@ -337,7 +401,7 @@ class Web:
         try:
             outcome = call(self.svc, signed_in.agent, ticket_id, known, Given.of_form(form))
         except errors.Refused as exc:
-            return self._ticket_again(ticket_id, signed_in, exc, form if known is Action.REPLY else {})
+            return self._ticket_again(ticket_id, signed_in, exc, form if known in REPLY_ACTIONS else {})
         where, message = _after(outcome, ticket_id)
         return self._see_other(where, signed_in.token, message)
 
@@ -348,9 +412,87 @@ class Web:
             view = desk_views.show(self.svc, signed_in.agent, ticket_id)
         except errors.Refused:
             return self._error(exc, signed_in)
-        return self._html(self.status_of(exc), "inbox_ticket.html", signed_in, view=view,
+        return self._html(self.status_of(exc), "inbox_ticket.html", signed_in, headers=None, view=view,
                           flash={"kind": "error", "text": _sentence(exc.message)},
-                          reply_text=draft.get("text", ""), reply_private="private" in draft)
+                          reply_text=draft.get("text", ""), reply_private="private" in draft,
+                          **self._saved_context(signed_in.agent, ticket_id, ""))
+
+    # -------------------------------------------------------------------------------------------- saved replies
+    def saved_replies(self, call: Callable[[Services, Agent], desk_saved.SavedReplyList]) -> Page:
+        """GET /inbox/saved-replies: every saved reply (the brand file's, read-only, and the leads'); for leads, the
+        form to add one, or to edit the one ``?edit=`` names."""
+        signed_in = self._agent_or_none()
+        if signed_in is None:
+            return self._to_sign_in()
+        try:
+            view = call(self.svc, signed_in.agent)
+        except errors.Refused as exc:
+            return self._error(exc, signed_in)
+        editing = view.get(self.request.query.get("edit", "")[:MAX_SAVED_ID])
+        draft = editing.reply.model_dump(mode="json") if editing is not None and editing.source == desk_saved.LEAD \
+            else {}
+        return self._saved_replies_page(200, signed_in, view, draft, self._flash(signed_in.token))
+
+    def save_saved_reply(self, call: Callable[[Services, Agent, Mapping[str, object]], desk_saved.SavedReplyEntry]
+                         ) -> Page:
+        """POST /inbox/saved-replies (leads): add or replace a saved reply, then back to the list; a refusal shows
+        the form again as typed, with the reason and its status."""
+        posted = self._post()
+        if not isinstance(posted, Posted):
+            return posted
+        signed_in, form = posted.session, posted.form
+        data = _saved_reply_form(form, self.svc.config.desk_ids)
+        try:
+            saved = call(self.svc, signed_in.agent, data)
+        except errors.Refused as exc:
+            try:
+                view = desk_saved.listing(self.svc, signed_in.agent)
+            except errors.Refused:
+                return self._error(exc, signed_in)
+            return self._saved_replies_page(self.status_of(exc), signed_in, view, data,
+                                            {"kind": "error", "text": _sentence(exc.message)})
+        return self._see_other("/inbox/saved-replies", signed_in.token,
+                               f"Saved reply {saved.reply.id} saved: agents see it on the tickets it is for.")
+
+    def delete_saved_reply(self, reply_id: str,
+                           call: Callable[[Services, Agent, str], desk_saved.SavedReplyEntry]) -> Page:
+        """POST /inbox/saved-replies/{id}/delete (leads): delete a lead's saved reply."""
+        posted = self._post()
+        if not isinstance(posted, Posted):
+            return posted
+        signed_in = posted.session
+        try:
+            call(self.svc, signed_in.agent, reply_id[:MAX_SAVED_ID])
+        except errors.Refused as exc:
+            return self._error(exc, signed_in)
+        return self._see_other("/inbox/saved-replies", signed_in.token, f"Saved reply {reply_id} deleted.")
+
+    def _saved_replies_page(self, status: int, signed_in: Session, view: desk_saved.SavedReplyList,
+                            draft: Mapping[str, object], flash: Mapping[str, str] | None) -> Page:
+        from chalicelib.domain.config import SAVED_REPLY_VARIABLES
+
+        return self._html(status, "inbox_saved_replies.html", signed_in, headers=None, view=view, draft=draft,
+                          flash=flash, variables=sorted(SAVED_REPLY_VARIABLES))
+
+    def _saved_context(self, agent: Agent, ticket_id: str, chosen: str) -> dict[str, object]:
+        """The ticket's saved replies beside the reply box (none when they cannot be shown); ``chosen`` (``?saved=``,
+        the list's link without JavaScript): that one rendered into the reply box, to edit before sending."""
+        try:
+            view = desk_saved.saved_replies(self.svc, agent, ticket_id)
+        except errors.Refused:
+            return {"saved": None}
+        context: dict[str, object] = {"saved": view}
+        if chosen:
+            found = view.get(chosen[:MAX_SAVED_ID])
+            if found is None:
+                context["flash"] = {"kind": "error",
+                                    "text": f"There is no saved reply {chosen[:MAX_SAVED_ID]} for this ticket."}
+            else:
+                context["reply_text"] = found.text
+                context["flash"] = {"kind": "ok" if found.fits else "error",
+                                    "text": f"The saved reply “{found.title}” is in the reply box: edit it, then send."
+                                    + ("" if found.fits else f" {_sentence(found.problem)}")}
+        return context
 
     # -------------------------------------------------------------------------------------------- session
     def _agent_or_none(self) -> Session | None:
@@ -459,6 +601,7 @@ class Web:
             "request_id": secrets.token_hex(16), "reply_text": "", "reply_private": False,
             "private_limit": lambda channel: reply_limit(channel, True),
             "intent_choices": INTENT_CHOICES,
+            "saved": None,
         }
         common.update(context)
         body = render(template, **common)
@@ -507,6 +650,8 @@ def _after(outcome: Outcome, ticket_id: str) -> tuple[str, str]:
             return here, f"Reply queued: it goes to the customer {how} on {CHANNELS.get(outcome.channel, '')}."
         case TicketClaimed():
             return here, f"You hold ticket {ticket_id} now."
+        case TicketAssigned():
+            return here, f"Ticket {ticket_id} assigned to {outcome.agent}: it is in their tickets now."
         case NoteAdded():
             return here, "Note added."
         case TicketLabelled():
@@ -524,6 +669,15 @@ def _after(outcome: Outcome, ticket_id: str) -> tuple[str, str]:
             return here, f"Ticket {ticket_id} resolved."
         case TicketReopened():
             return here, f"Ticket {ticket_id} reopened; you hold it now."
+        case RepliedAnd(then="resolved"):
+            return here, f"Reply queued and ticket {ticket_id} resolved."
+        case RepliedAnd():
+            return "/inbox", f"Reply queued; ticket {ticket_id} waits for the customer's answer."
+        case ResolvedAndNext(next=taken):
+            if taken.ticket_id is None:
+                return "/inbox", f"Ticket {ticket_id} resolved. {_sentence(taken.message or 'Nothing is waiting')}"
+            return (f"/inbox/tickets/{quote(taken.ticket_id, safe='')}",
+                    f"Ticket {ticket_id} resolved. You hold ticket {taken.ticket_id} now.")
         case CustomersLinked(linked=linked):
             if not linked.changed:
                 return here, _sentence(linked.message or "Already linked")
@@ -532,3 +686,10 @@ def _after(outcome: Outcome, ticket_id: str) -> tuple[str, str]:
             if linked.merged_ticket_id:
                 message += f" Ticket {linked.merged_ticket_id} was merged into {kept}."
             return f"/inbox/tickets/{quote(kept, safe='')}", message
+
+
+def _saved_reply_form(form: Mapping[str, str], desks: list[str]) -> dict[str, object]:
+    """A saved reply from the leads' form: one checkbox per desk (``desk_<id>``; none ticked: every desk)."""
+    return {"id": form.get("id", "").strip(), "title": form.get("title", "").strip(),
+            "desks": [desk for desk in desks if form.get(f"desk_{desk}")],
+            "language": form.get("language", "").strip(), "text": form.get("text", "").strip()}

@@ -319,6 +319,42 @@ def test_a_claimed_ticket_leaves_the_backlog_and_comes_back(stores):
     assert [x.ticket_id for x in stores.tickets.backlog(desk)] == [t.ticket_id]
 
 
+def test_a_desk_of_151_waiting_tickets_pages_through_completely_in_queue_order(stores):
+    desk = uid("d")
+    made = [ticket(desk=desk, first_contact_at=T0 + timedelta(minutes=i), priority="urgent" if i % 10 == 0 else
+                   "normal") for i in range(151)]
+    for t in made:
+        stores.tickets.add(t)
+    expected = [t.ticket_id for t in sorted(made, key=lambda t: t.backlog_order)]
+    seen, after, pages = [], None, 0
+    while True:
+        page = stores.tickets.queue_page(desk, "waiting", after=after, limit=40)
+        seen += [t.ticket_id for t in page.tickets]
+        pages += 1
+        if page.after is None:
+            break
+        after = page.after
+    assert seen == expected and len(set(seen)) == 151 and pages == 4
+    urgent = stores.tickets.queue_page(desk, "waiting", urgent=True, limit=100)
+    assert [t.ticket_id for t in urgent.tickets] == expected[:16] and urgent.after is None
+    normal = stores.tickets.queue_page(desk, "waiting", urgent=False, limit=5)
+    assert [t.ticket_id for t in normal.tickets] == expected[16:21] and normal.after is not None
+
+
+def test_the_backlog_index_holds_each_open_status_and_lets_go_when_resolved(stores):
+    desk = uid("d")
+    waiting, held, replied = ticket(desk=desk), ticket(desk=desk, status="claimed", claimed_by="ana"), \
+        ticket(desk=desk, status="replied")
+    for t in (waiting, held, replied):
+        stores.tickets.add(t)
+    assert [t.ticket_id for t in stores.tickets.queue_page(desk, "claimed").tickets] == [held.ticket_id]
+    assert [t.ticket_id for t in stores.tickets.queue_page(desk, "replied").tickets] == [replied.ticket_id]
+    assert [t.ticket_id for t in stores.tickets.backlog(desk)] == [waiting.ticket_id]
+    stores.tickets.update(held.ticket_id, lambda t: t.resolve("ana", T0))
+    assert stores.tickets.queue_page(desk, "claimed").tickets == []
+    assert stores.tickets.queue_page(desk, "resolved") == stores.tickets.queue_page(desk, "merged")
+
+
 def test_tickets_of_a_customer_and_delete(stores):
     customer = uid("C")
     a, b = ticket(customer_id=customer), ticket(customer_id=customer, first_contact_at=T0 + timedelta(minutes=1))
@@ -791,17 +827,58 @@ def test_an_old_rows_timeline_prose_reads_typed(dynamo_stores):
 
     t = ticket()
     dynamo_stores.tickets.add(t)
-    old_rows = [TimelineEvent(at=e.at, kind=str(e.kind), detail=e.detail or None) for e in EXAMPLES
-                if not isinstance(e, h.Replied)]
+    before_typed = [e for e in EXAMPLES if not isinstance(e, h.Replied)  # (assignments came after the typing)
+                    and not (isinstance(e, h.Claimed) and e.by)]
+    old_rows = [TimelineEvent(at=e.at, kind=str(e.kind), detail=e.detail or None) for e in before_typed]
     old_rows += [TimelineEvent(at=T0, kind="replied", detail="amira#req-7\nThanks!\nSee you soon"),
                  TimelineEvent(at=T0, kind="replied", detail="omar", reply={"agent": "omar", "request_id": "r",
                                                                              "text": "Hi"})]
     TicketModel(t.ticket_id).update(actions=[TicketModel.timeline.set(old_rows)])
     read = dynamo_stores.tickets.get(t.ticket_id)
-    assert read.timeline[:-2] == [e for e in EXAMPLES if not isinstance(e, h.Replied)]
+    assert read.timeline[:-2] == before_typed
     assert read.replies == [(T0, ReplyRecord("amira", "req-7", "Thanks!\nSee you soon")),
                             (T0, ReplyRecord("omar", "r", "Hi"))]
     dynamo_stores.tickets.save(read)
     assert dynamo_stores.tickets.get(t.ticket_id).timeline == read.timeline
     assert TicketModel.get(t.ticket_id, consistent_read=True).timeline[-1].data == {
         "answer": {"agent": "omar", "request_id": "r", "text": "Hi"}}
+
+
+def test_leads_saved_replies_are_kept_by_id_replaced_and_deleted(stores):
+    from chalicelib.domain.config import SavedReply
+    from chalicelib.store.ports import StoredSavedReply
+
+    first, second = uid("a_"), uid("b_")
+    reply = SavedReply(id=first, title="Refund form", desks=("journeys",), language="fr", text="Hi {{ name }}")
+    stores.saved_replies.put(StoredSavedReply(reply=reply, by="chloe", at=T0))
+    stores.saved_replies.put(StoredSavedReply(reply=SavedReply(id=second, title="Other", text="Hi"), by="chloe",
+                                              at=T0))
+    edited = reply.model_copy(update={"title": "Refund form (edited)"})
+    stores.saved_replies.put(StoredSavedReply(reply=edited, by="dan", at=T0 + timedelta(minutes=1)))
+    mine = [s for s in stores.saved_replies.all() if s.reply.id in (first, second)]
+    assert [s.reply.id for s in mine] == [first, second]
+    assert mine[0] == StoredSavedReply(reply=edited, by="dan", at=T0 + timedelta(minutes=1))
+    assert stores.saved_replies.delete(first) is True
+    assert stores.saved_replies.delete(first) is False
+    assert first not in [s.reply.id for s in stores.saved_replies.all()]
+
+
+def test_agents_seen_are_listed_by_username_with_their_teams_and_the_latest_time(stores):
+    from chalicelib.domain.agent import Agent
+    from chalicelib.store.ports import SeenAgent
+
+    ben, chloe = uid("ben"), uid("chloe")
+    stores.presence.seen(Agent(ben, "Ben", ("customer_service",)), T0)
+    stores.presence.seen(Agent(chloe, "Chloe", ("team_leads",), lead=True), T0)
+    stores.presence.seen(Agent(ben, "Ben", ("customer_service", "oncall")), T0 + timedelta(hours=1))
+    seen = {s.username: s for s in stores.presence.all() if s.username in (ben, chloe)}
+    assert seen[ben] == SeenAgent(ben, "Ben", ("customer_service", "oncall"), False, T0 + timedelta(hours=1))
+    assert seen[chloe].lead is True and seen[chloe].teams == ("team_leads",)
+
+
+def test_a_rate_counter_says_how_many_it_counted(stores):
+    client = uid("client")
+    assert stores.form_limit.used(client, "2026112903") == 0
+    assert stores.form_limit.try_take(client, "2026112903", 2) and stores.form_limit.try_take(client, "2026112903", 2)
+    assert not stores.form_limit.try_take(client, "2026112903", 2)
+    assert stores.form_limit.used(client, "2026112903") == 2 and stores.form_limit.used(client, "2026112904") == 0

@@ -4,7 +4,8 @@ A customer tweets on a Wednesday morning; Amira signs in, takes the next ticket,
 counts it as X does), sends it, sees it reach the local outbox on X and the customer's status page say we replied,
 and resolves the ticket. Screenshots: artifacts/inbox.png (the inbox, desktop) and artifacts/inbox-ticket.png (the
 ticket, phone), artifacts/inbox-labelled.png (the ticket after a label) and artifacts/inbox-oversight.png (a
-lead's oversight with the labels). Chromium comes from ``tools.browser``; without one the test is skipped.
+lead's oversight with the labels). Then Ben inserts a saved reply carrying an active incident's text, edits it and
+sends it (artifacts/inbox-saved-reply.png). Chromium comes from ``tools.browser``; without one the test is skipped.
 """
 from __future__ import annotations
 
@@ -154,7 +155,7 @@ def test_an_agent_signs_in_takes_answers_and_resolves_in_the_browser(wednesday_s
             page.set_viewport_size({"width": 1280, "height": 860})
 
             # resolve
-            page.get_by_role("button", name="Resolve").click()
+            page.get_by_role("button", name="Resolve", exact=True).click()
             expect(page.get_by_role("status")).to_have_text(f"Ticket {ticket_id} resolved.")
             expect(page.get_by_role("button", name="Reopen")).to_be_visible()
             assert requests.get(status_url + ".json", timeout=10).json()["status"] == "resolved"
@@ -191,3 +192,248 @@ def test_an_agent_signs_in_takes_answers_and_resolves_in_the_browser(wednesday_s
     assert problems == []
     for name in ("inbox.png", "inbox-ticket.png", "inbox-labelled.png", "inbox-oversight.png"):
         assert (ARTIFACTS / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_agent_inserts_a_saved_reply_with_the_incidents_text_edits_it_and_sends_it(wednesday_stack, chromium):
+    """The ticket's "Saved replies" list beside the reply box: choosing the cancellation notice puts it in the box,
+    rendered for this ticket with the active incident's text; the counter counts it; the agent edits it and sends
+    it. Screenshot: artifacts/inbox-saved-reply.png."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.test_local_stack import ADMIN
+    from tools.browser import HEADLESS_FLAGS
+
+    stack = wednesday_stack
+    ARTIFACTS.mkdir(exist_ok=True)
+    declared = stack.post("/admin/incidents", headers=ADMIN, json={
+        "title": "Signal failure at Didcot", "text": "A signal failure at Didcot is delaying trains by up to 40 "
+        "minutes", "url": "https://status.example-rail.test/didcot", "desks": ["complaints"], "keywords": ["didcot"]})
+    assert declared.status_code == 201, declared.text
+    incident_id = declared.json()["incident_id"]
+    tweet_id = "300201"
+
+    def waiting() -> list[str]:
+        return [t["ticket_id"] for t in stack.get("/admin/backlog/complaints", headers=ADMIN).json()["tickets"]]
+
+    before = set(waiting())
+    send_tweet(stack, tweet_id, "@MeridianRail my train at Didcot was cancelled, awful", user_id="3201",
+               handle="sam_e2e")
+    new = stack.wait_for(lambda: set(waiting()) - before, timeout=15)
+    assert len(new) == 1
+    ticket_id = new.pop()
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_FLAGS))
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(stack.base + "/inbox/sign-in")
+            page.get_by_label("Username").fill("ben")
+            page.get_by_label("Password").fill("Ben-local-1")
+            page.get_by_role("button", name="Sign in").click()
+            expect(page).to_have_url(stack.base + "/inbox")
+            page.goto(f"{stack.base}/inbox/tickets/{ticket_id}")
+            page.get_by_role("button", name="Take this ticket").click()
+            expect(page.get_by_role("status")).to_have_text(f"You hold ticket {ticket_id} now.")
+
+            saved = page.locator("details.saved-replies")
+            saved.locator("summary").click()
+            choice = saved.get_by_role("link", name="Cancellation, with the incident notice")
+            expect(choice).to_be_visible()
+            choice.click()
+            box = page.get_by_label(re.compile(r"^Reply to sam_e2e on X"))
+            inserted = box.input_value()
+            assert re.match(r"Sorry [^,@#]+, your train was cancelled\. A signal failure at Didcot is delaying "
+                            r"trains by up to 40 minutes\. Ref ", inserted), inserted
+            assert "https://" not in inserted  # a public X reply carries no link
+            assert inserted.endswith(f"Ref {ticket_id}")
+            assert "saved=" not in page.url  # inserted by the script, no reload
+            counter = page.locator("#reply-count")
+            used = x_weighted_length(inserted)
+            expect(counter).to_have_text(f"{used} of 280 characters as X counts them: {280 - used} left")
+
+            edited = inserted.replace(f"Ref {ticket_id}", f"We'll refund you in full. Ref {ticket_id}")
+            box.fill(edited)
+            used = x_weighted_length(edited)
+            expect(counter).to_have_text(f"{used} of 280 characters as X counts them: {280 - used} left")
+            saved.locator("summary").click()  # the list open beside the edited reply, for the screenshot
+            page.screenshot(path=str(ARTIFACTS / "inbox-saved-reply.png"), full_page=True)
+
+            page.get_by_role("button", name="Send reply").click()
+            expect(page.get_by_role("status")).to_have_text("Reply queued: it goes to the customer publicly on X.")
+            sent = stack.wait_for(lambda: [m for m in sent_to(stack, tweet_id) if m["kind"] == "reply"], timeout=10,
+                                  interval=0.2)
+            assert len(sent) == 1 and sent[0]["text"] == edited
+
+            # without the script: the list's link reloads the ticket with the saved reply in the box
+            page.goto(f"{stack.base}/inbox/tickets/{ticket_id}?saved=thanks_praise")
+            expect(page.get_by_role("status")).to_contain_text("is in the reply box: edit it, then send.")
+            assert page.get_by_label(re.compile(r"^Reply to sam_e2e on X")).input_value().startswith("Thank you")
+        finally:
+            browser.close()
+            stack.post(f"/admin/incidents/{incident_id}/resolve", headers=ADMIN, json={})
+    assert problems == []
+    assert (ARTIFACTS / "inbox-saved-reply.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_agent_filters_a_desk_searches_a_customer_sees_their_history_and_works_by_keyboard(wednesday_stack,
+                                                                                              chromium):
+    """A desk's list filtered by the form, the header's search by a handle, the customer's history on their ticket,
+    then the keyboard: ``n`` takes the next ticket, ``?`` shows the shortcuts (Esc closes them), ``r`` and ``e``
+    send and resolve. Screenshots: artifacts/inbox-desk-list.png, inbox-search.png and inbox-help.png."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.test_local_stack import ADMIN
+    from tools.browser import HEADLESS_FLAGS
+
+    stack = wednesday_stack
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def waiting() -> set[str]:
+        return {t["ticket_id"] for t in stack.get("/admin/backlog/complaints", headers=ADMIN).json()["tickets"]}
+
+    before = waiting()
+    send_tweet(stack, "300301", "@MeridianRail my train was cancelled and the app says nothing", user_id="3301",
+               handle="kim_e2e")
+    earlier = stack.wait_for(lambda: waiting() - before, timeout=15).pop()
+    before = waiting()
+    send_tweet(stack, "300302", "@MeridianRail cancelled again, the 17:40 this time", user_id="3302",
+               handle="kim_alt_e2e")
+    ticket_id = stack.wait_for(lambda: waiting() - before, timeout=15).pop()
+    # the earlier ticket answered and resolved, then the two accounts linked: one customer, one history
+    token = stack.post("/agent/sign-in", json={"username": "amira", "password": "Amira-local-1"}).json()["token"]
+    api = {"Authorization": f"Bearer {token}"}
+    assert stack.post(f"/agent/tickets/{earlier}/claim", headers=api, json={}).status_code == 200
+    done = stack.post(f"/agent/tickets/{earlier}/reply_resolve", headers=api, json={"text": "Refund sent, Kim."})
+    assert done.status_code == 200 and done.json()["ticket"]["status"] == "resolved", done.text
+    assert stack.post("/agent/customer-links", headers=api, json={"identity": "x#3301", "with": "x#3302"}).ok
+
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_FLAGS))
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(stack.base + "/inbox/sign-in")
+            page.get_by_label("Username").fill("amira")
+            page.get_by_label("Password").fill("Amira-local-1")
+            page.get_by_role("button", name="Sign in").click()
+            expect(page).to_have_url(stack.base + "/inbox")
+
+            # the desk's list, filtered by the form (GET parameters)
+            page.get_by_role("link", name="Tickets of complaints").click()
+            expect(page).to_have_url(stack.base + "/inbox/desks/complaints")
+            rows = page.locator("table.desk-list tbody tr")
+            expect(rows.filter(has_text=ticket_id)).to_have_count(1)
+            page.get_by_label("State").select_option("open")
+            page.get_by_label("Channel").select_option("x")
+            page.get_by_role("button", name="Show").click()
+            expect(page).to_have_url(re.compile(r"/inbox/desks/complaints\?state=open&priority=&flag=&channel=x"))
+            expect(rows.filter(has_text=ticket_id)).to_have_count(1)
+            expect(page.get_by_label("State")).to_have_value("open")
+            page.screenshot(path=str(ARTIFACTS / "inbox-desk-list.png"), full_page=True)
+
+            # "/" focuses the header's search; a handle finds the customer and both tickets
+            page.locator("body").click(position={"x": 5, "y": 300})
+            page.keyboard.press("/")
+            search = page.get_by_role("searchbox", name="Search tickets and customers")
+            expect(search).to_be_focused()
+            search.fill("@kim_alt_e2e")
+            search.press("Enter")
+            expect(page).to_have_url(re.compile(r"/inbox/search\?q="))
+            found = page.locator("article.customer")
+            expect(found).to_contain_text("x#3301")
+            expect(found.get_by_role("link", name=earlier)).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "inbox-search.png"), full_page=True)
+
+            # their open ticket shows the history: the earlier ticket, resolved
+            found.get_by_role("link", name=ticket_id).click()
+            history = page.locator("section", has=page.get_by_role("heading", name="The customer's history"))
+            expect(history.get_by_role("row", name=re.compile(earlier))).to_contain_text("resolved")
+
+            # "n" takes the next ticket, "?" lists the shortcuts in a dialog that Esc closes
+            page.goto(stack.base + "/inbox")
+            page.keyboard.press("n")
+            expect(page).to_have_url(re.compile(r"/inbox/tickets/[0-9A-Z]+(\?|$)"))
+            taken = urlparse(page.url).path.rsplit("/", 1)[1]
+            expect(page.get_by_role("status")).to_have_text(f"You hold ticket {taken} now.")
+            page.keyboard.press("?")
+            dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+            expect(dialog).to_be_visible()
+            expect(dialog).to_contain_text("Take the next ticket")
+            page.screenshot(path=str(ARTIFACTS / "inbox-help.png"))
+            page.keyboard.press("Escape")
+            expect(dialog).to_be_hidden()
+
+            # "r" is the reply box; typing "e" there is text, not a shortcut; "e" outside sends and resolves
+            page.keyboard.press("r")
+            box = page.locator("#reply-text")
+            expect(box).to_be_focused()
+            page.keyboard.type("Sorry about the 17:40, we are on it")
+            expect(box).to_have_value("Sorry about the 17:40, we are on it")
+            box.evaluate("e => e.blur()")
+            page.keyboard.press("e")
+            expect(page.get_by_role("status")).to_have_text(f"Reply queued and ticket {taken} resolved.")
+        finally:
+            browser.close()
+    assert problems == []
+    for name in ("inbox-desk-list.png", "inbox-search.png", "inbox-help.png"):
+        assert (ARTIFACTS / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_second_agents_page_updates_without_a_reload(wednesday_stack, chromium):
+    """Amira's inbox stays open; Ben takes the next ticket in his own browser: Amira's page shows the desk's new
+    depth without reloading (the pulse, docs/adr/0023). Screenshot: artifacts/inbox-live.png."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.test_local_stack import ADMIN
+    from tools.browser import HEADLESS_FLAGS
+
+    stack = wednesday_stack
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def depth() -> int:
+        return len(stack.get("/admin/backlog/complaints", headers=ADMIN).json()["tickets"])
+
+    before = depth()
+    send_tweet(stack, "300401", "@MeridianRail my train was cancelled, stuck at Didcot", user_id="3401",
+               handle="lee_e2e")
+    stack.wait_for(lambda: depth() > before, timeout=15)
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_FLAGS))
+        try:
+            pages = {}
+            for name, password in (("amira", "Amira-local-1"), ("ben", "Ben-local-1")):
+                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                page.set_default_timeout(10_000)
+                page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: problems.append(str(e)))
+                page.goto(stack.base + "/inbox/sign-in")
+                page.get_by_label("Username").fill(name)
+                page.get_by_label("Password").fill(password)
+                page.get_by_role("button", name="Sign in").click()
+                expect(page).to_have_url(stack.base + "/inbox")
+                pages[name] = page
+            amira, ben = pages["amira"], pages["ben"]
+            complaints = amira.locator("li.desk[data-desk='complaints'] .depth")
+            shown = int(complaints.inner_text())
+            assert shown >= 1
+            amira.wait_for_timeout(500)  # the script's first pulse, which only remembers what the page shows
+            ben.get_by_role("button", name="Take next (any desk)").click()
+            expect(ben).to_have_url(re.compile(r"/inbox/tickets/[0-9A-Z]+(\?|$)"))
+            loaded = amira.url
+            # the page asks again within 15 seconds, or at once when it is looked at again
+            amira.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+            expect(complaints).to_have_text(str(shown - 1), timeout=20_000)
+            assert amira.url == loaded and "changed" in (complaints.get_attribute("class") or "")
+            amira.screenshot(path=str(ARTIFACTS / "inbox-live.png"), full_page=True)
+        finally:
+            browser.close()
+    assert not problems, problems

@@ -177,7 +177,7 @@ def test_a_lead_sees_oversight(stack, tmp_path):
     seen = inbox(stack, "oversight", tokens=tokens)
     assert seen.returncode == 0, seen.stderr
     for expected in ("Teams at", "customer_service", "team_leads", "Desks", "complaints", "escalations",
-                     "SLA breaches"):
+                     "SLA breaches", "Who holds what"):
         assert expected in seen.stdout, (expected, seen.stdout)
 
 
@@ -284,3 +284,97 @@ def test_labels_written_to_a_terminal_show_customer_text_without_obeying_it(stac
     assert "EXIT=0" in shown and shown.lstrip().startswith("tweet_id,author_id"), shown  # nothing cleared the screen
     assert r"\x1b]2;owned\x07\x1b[2J my train was cancelled" in shown, shown
     assert title != "owned"
+
+
+def test_saved_replies_are_listed_and_one_is_sent_after_confirmation(stack, tmp_path):
+    tokens = tmp_path / "token"
+    ticket_id = tweet_and_wait(stack, "700501", "@ExampleRail my train was cancelled and I want my money back",
+                               user_id="7501")
+    assert inbox(stack, "login", "-u", "ben", "--password-stdin", tokens=tokens, stdin="Ben-local-1\n").returncode == 0
+    assert inbox(stack, "claim", ticket_id, "--json", tokens=tokens).returncode == 0
+
+    listed = inbox(stack, "saved", ticket_id, tokens=tokens)
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"delay_repay\W+Delay Repay claim\W+\d+/280", listed.stdout), listed.stdout
+    assert "lost_property" not in listed.stdout  # the journeys desk's
+    assert f"reply {ticket_id} --saved ID" in listed.stdout
+    as_json = json.loads(inbox(stack, "saved", ticket_id, "--json", tokens=tokens).stdout)
+    assert as_json["channel"] == "x" and {r["id"] for r in as_json["replies"]} >= {"delay_repay", "thanks_praise"}
+
+    declined = inbox(stack, "reply", ticket_id, "--saved", "delay_repay", tokens=tokens, stdin="n\n")
+    assert declined.returncode == 1 and "Nothing sent." in declined.stdout
+    assert "Sorry for the delay, Traveller7501." in declined.stdout and "Send this to the customer on x?" in \
+        declined.stdout
+    unknown = inbox(stack, "reply", ticket_id, "--saved", "no_such", "--yes", tokens=tokens)
+    assert unknown.returncode == 2 and "no saved reply no_such" in unknown.stderr
+    both = inbox(stack, "reply", ticket_id, "some text", "--saved", "delay_repay", tokens=tokens)
+    assert both.returncode == 2
+
+    sent = inbox(stack, "reply", ticket_id, "--saved", "delay_repay", tokens=tokens, stdin="y\n")
+    assert sent.returncode == 0, sent.stderr
+    assert "Reply queued for traveller7501 on x (public)" in sent.stdout
+
+    def delivered():
+        return [m for m in stack.get("/local/outbox").json()["messages"]
+                if m["in_reply_to"] == "700501" and m["idempotency_key"].startswith(f"reply#{ticket_id}#")]
+
+    messages = stack.wait_for(delivered, timeout=10)
+    assert len(messages) == 1, stack.output()[-3000:]
+    assert messages[0]["text"].startswith("Sorry for the delay, Traveller7501. You can claim Delay Repay")
+    assert messages[0]["text"].endswith(f"Ref {ticket_id}")
+
+
+def test_a_desk_list_search_history_and_one_step_actions_in_the_terminal(stack, tmp_path):
+    tokens = tmp_path / "token"
+    first = tweet_and_wait(stack, "700601", "@ExampleRail my train was cancelled again, refund please", user_id="7601")
+    second = tweet_and_wait(stack, "700602", "@ExampleRail no seats and no heating on the 08:10", user_id="7602")
+    signed = inbox(stack, "login", "-u", "amira", tokens=tokens, RESPONDER_PASSWORD="Amira-local-1")
+    assert signed.returncode == 0, signed.stderr
+
+    listed = inbox(stack, "list", "complaints", "--limit", "100", tokens=tokens)
+    assert listed.returncode == 0, listed.stderr
+    assert "Desk complaints" in listed.stdout and first in listed.stdout and second in listed.stdout
+    paged = inbox(stack, "list", "complaints", "--limit", "1", tokens=tokens)
+    cursor = re.search(r"--cursor (\S+)", paged.stdout).group(1)
+    following = inbox(stack, "list", "complaints", "--limit", "1", "--cursor", cursor, "--json", tokens=tokens)
+    page = json.loads(following.stdout)
+    assert len(page["tickets"]) == 1 and page["tickets"][0]["ticket_id"] not in paged.stdout
+    bad = inbox(stack, "list", "complaints", "--state", "lost", tokens=tokens)
+    assert bad.returncode == 1 and "state must be one of" in bad.stderr
+
+    assert inbox(stack, "claim", first, tokens=tokens).returncode == 0
+    mine = inbox(stack, "list", "complaints", "--mine", tokens=tokens)
+    assert mine.returncode == 0 and first in mine.stdout and second not in mine.stdout
+    too_long = inbox(stack, "reply", first, "x" * 400, "--resolve", tokens=tokens)
+    assert too_long.returncode == 1
+    done = inbox(stack, "reply", first, "Refund is on its way.", "--resolve", tokens=tokens)
+    assert done.returncode == 0, done.stderr
+    assert f"Ticket {first} resolved." in done.stdout
+    assert inbox(stack, "reply", first, "x", "--resolve", "--release", tokens=tokens).returncode == 2
+
+    linked = inbox(stack, "link", "x#7601", "x#7602", tokens=tokens)
+    assert linked.returncode == 0, linked.stderr
+    found = inbox(stack, "search", "@traveller7602", tokens=tokens)
+    assert found.returncode == 0, found.stderr
+    assert first in found.stdout and second in found.stdout and "x#7601" in found.stdout
+    nobody = inbox(stack, "search", "x@nobody_known", tokens=tokens)
+    assert nobody.returncode == 0 and "No customer is known as x@nobody_known." in nobody.stdout
+
+    assert inbox(stack, "claim", second, tokens=tokens).returncode == 0
+    shown = inbox(stack, "show", second, tokens=tokens)
+    assert "The customer's other tickets" in shown.stdout and first in shown.stdout and "resolved" in shown.stdout
+    moved = inbox(stack, "resolve", second, "--next", "--json", tokens=tokens)
+    assert moved.returncode == 0, moved.stderr
+    assert json.loads(moved.stdout)["resolved"] == {"ticket_id": second, "status": "resolved"}
+
+
+def test_a_lead_assigns_a_ticket_to_an_agent_from_the_terminal(stack, tmp_path):
+    ticket_id = tweet_and_wait(stack, "700401", "@ExampleRail my train was cancelled, stuck at Didcot", user_id="7401")
+    chloe, ben = tmp_path / "chloe", tmp_path / "ben"
+    assert inbox(stack, "login", "-u", "chloe", tokens=chloe, RESPONDER_PASSWORD="Chloe-local-1").returncode == 0
+    refused = inbox(stack, "assign", ticket_id, "priya", tokens=chloe)  # comms do not take customer service's
+    assert refused.returncode == 1 and "priya" in refused.stderr, refused.stderr
+    assert inbox(stack, "login", "-u", "ben", tokens=ben, RESPONDER_PASSWORD="Ben-local-1").returncode == 0
+    done = inbox(stack, "assign", ticket_id, "ben", tokens=chloe)
+    assert done.returncode == 0 and f"Ticket {ticket_id} is ben's now." in done.stdout, done.stdout + done.stderr
+    assert ticket_id in inbox(stack, "me", tokens=ben).stdout

@@ -238,3 +238,16 @@ def test_triage_is_measured_on_the_inbox_labels_as_the_runbook_says(stack, tmp_p
 def test_every_runbook_command_was_run():
     missing = sorted({form(c) for c in runbook_commands()} - EXECUTED)
     assert not missing, f"runbook commands no test ran: {missing}"
+
+
+def test_the_dead_letter_commands_find_the_running_local_stack_by_themselves(stack):
+    """No AWS_* variable set: ``dlq`` and ``redrive`` talk to the local stack's own AWS (its port, its dummies)."""
+    from urllib.parse import urlparse
+
+    env = {k: v for k, v in stack_env(stack).items() if not k.startswith("AWS_")}
+    env["LOCAL_AWS_PORT"] = str(urlparse(stack.endpoint).port)
+    for command in ("dlq", "redrive"):
+        result = subprocess.run([sys.executable, "-m", "tools.admin", command, "responder-outbox"], cwd=PROJECT,
+                                env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "responder-outbox-dlq" in result.stdout and "Traceback" not in result.stderr

@@ -192,3 +192,21 @@ def test_the_ticket_says_why_triage_answered_and_keeps_saying_it_after_a_label(c
                                 body=json.dumps({"intent": "complaint"})).json_body
     assert labelled["triaged"] == "question" and labelled["ticket"]["intent"] == "complaint"
     assert labelled["ticket"]["triage"] == {**why, "relabelled": True}  # triage's decision, beside the label
+
+
+def test_a_lead_assigns_a_ticket_to_an_agent_at_work_through_the_api(client, svc, day):
+    post_tweet(client, "8091", "@MeridianRail my train was cancelled, stuck at Didcot with the kids", WEDNESDAY,
+               user_id="8091")
+    run_pipeline()
+    [waiting] = svc.tickets.backlog("complaints", limit=5)
+    chloe = sign_in(client, "chloe", "Chloe-local-1")
+    path = f"/agent/tickets/{waiting.ticket_id}"
+    early = client.http.post(f"{path}/assign", body=json.dumps({"agent": "ben"}), headers=chloe)
+    assert early.status_code == 422 and "ben has not signed in today" in early.json_body["error"]
+    ben = sign_in(client, "ben", "Ben-local-1")  # at work now
+    assert "ben" in client.http.get(path, headers=chloe).json_body["assignable"]
+    done = client.http.post(f"{path}/assign", body=json.dumps({"agent": "ben"}), headers=chloe)
+    assert done.status_code == 200 and done.json_body["ticket"]["claimed_by"] == "ben", done.body
+    mine = client.http.get("/agent/me", headers=ben).json_body["held"]
+    assert [t["ticket_id"] for t in mine] == [waiting.ticket_id]
+    assert client.http.post(f"{path}/assign", body=json.dumps({"agent": "chloe"}), headers=ben).status_code == 200

@@ -257,3 +257,68 @@ def test_the_dead_letter_listing_names_an_envelope_of_either_version_by_where_it
     listed = describe_dead_letters(sqs, "responder-inbound")["messages"]
     assert sorted((m["kind"], m["key"]) for m in listed) == sorted([("x", old["id"]), ("x", new["id"])])
     assert "refund" not in json.dumps(listed)
+
+
+@pytest.mark.parametrize("name", [{"first": "Jane"}, ["Jane"], 42, None])
+def test_a_signed_meta_comment_whose_author_name_is_not_text_is_stored_without_it(client, svc, name):
+    """The author's name is kept only when it is text: the comment becomes a ticket (greeted without a name), and
+    processing it fails for nothing (nothing retried onto the inbound dead-letter queue)."""
+    payload = json.loads((META / "feed_comment.json").read_bytes())
+    payload["entry"][0]["changes"][0]["value"]["from"]["name"] = name
+    body = json.dumps(payload).encode()
+    response = client.http.post("/webhooks/meta", body=body, headers=meta_headers(body))
+    assert response.status_code == 200 and response.json_body == {"accepted": 1}, response.body
+    assert _processing_failures() == []
+    [ticket] = list(svc.tickets.open_tickets())
+    assert ticket.channel == "facebook" and ticket.reply_target.name == ""
+
+
+def _string_paths(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _string_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield from _string_paths(item, (*path, n))
+    elif isinstance(value, str) and path[-1] not in ("object", "field", "item", "verb"):
+        yield path
+
+
+def _replaced(payload, path, new):
+    copy = json.loads(json.dumps(payload))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = new
+    return copy
+
+
+@pytest.mark.parametrize("fixture", ["feed_comment.json", "instagram_comment.json", "messenger_message.json"])
+def test_any_text_field_of_a_signed_meta_payload_given_as_an_object_is_refused_or_stored_never_retried(
+        client, svc, fixture):
+    """Each text field a Meta payload carries, replaced by an object: the webhook refuses the payload (400) or
+    accepts it and it is stored; nothing accepted ever fails processing onto the inbound dead-letter queue."""
+    payload = json.loads((META / fixture).read_bytes())
+    for path in _string_paths(payload):
+        body = json.dumps(_replaced(payload, path, {"unexpected": ["object"]})).encode()
+        response = client.http.post("/webhooks/meta", body=body, headers=meta_headers(body))
+        assert response.status_code in (200, 400), (path, response.status_code, response.body)
+        assert _processing_failures() == [], path
+
+
+def _processing_failures() -> list:
+    """Whatever is on the inbound queue, through the real SQS handler: the records it reports as failed."""
+    import boto3
+
+    import app as application
+    from tests.conftest import LambdaContext, lambda_sqs_event, queue_url
+
+    sqs, failed = boto3.client("sqs", region_name="eu-west-2"), []
+    url = queue_url("responder-inbound")
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        answer = application.app.handler_map["process_inbound"](lambda_sqs_event(batch, "responder-inbound"),
+                                                               LambdaContext())
+        failed += answer.get("batchItemFailures", [])
+        sqs.delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+    return failed

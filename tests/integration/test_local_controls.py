@@ -79,7 +79,10 @@ def test_an_email_injected_locally_is_parsed_by_the_email_channel_and_acknowledg
 
 
 @pytest.mark.parametrize("body, field", [('{"text": "hello"}', "from"), ('{"from": "a@b.org"}', "text"),
-                                         ('{"from": "a@b.org", "text": "x", "subject": 5}', "subject")])
+                                         ('{"from": "a@b.org", "text": "x", "subject": 5}', "subject"),
+                                         ('{"from": "J\u00e3\u00e7\u2026", "text": "x"}', "from"),
+                                         ('{"from": "j\u00e3@b\u00e7.org", "text": "x"}', "from"),
+                                         ('{"from": "not an address", "text": "x"}', "from")])
 def test_a_local_email_without_what_it_needs_is_422_naming_the_field(client, body, field):
     response = client.http.post("/local/email/mentions", body=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 422 and field in response.json_body["details"], response.json_body

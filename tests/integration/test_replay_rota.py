@@ -52,7 +52,7 @@ def test_every_first_contact_gets_its_desk_priority_and_the_right_open_state(cli
             joined += 1
             continue
         cases[row.author_id] = ticket.ticket_id
-        expected = triage(row.text, channel="x", config=svc.config, followers=100, language="en")
+        expected = triage(row.text, channel="x", config=svc.config, followers=100, language="")
         assert ticket.priority == expected.priority
         escalated = any(e.kind == "escalated" for e in ticket.timeline)
         assert ticket.desk == ("oncall" if escalated else expected.desk)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from urllib.parse import urlencode, urlparse
 
@@ -19,7 +20,8 @@ from tests.helpers import ticket_of, tweet_event, x_body, x_headers
 
 WEDNESDAY = utc(2026, 11, 25, 10, 0)  # customer service on shift (07:00-20:00 London)
 FORM = "application/x-www-form-urlencoded"
-CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; "
+CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; "
+       "form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 MARKUP = "<script>alert('x')</script>"
 
@@ -149,7 +151,8 @@ def test_sign_in_sets_a_strict_session_cookie_and_redirects_to_the_inbox(client,
                         "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}.items():
         assert page.headers[name] == value
     scripts = re.findall(r"<script[^>]*>", browser.text)  # no inline script or style: the CSP would refuse them
-    assert len(scripts) == 1 and scripts[0].startswith('<script src="/inbox/assets/inbox.js?v=')
+    assert [re.sub(r"\?v=\w+", "", tag) for tag in scripts] == [
+        '<script src="/inbox/assets/inbox.js" defer>', '<script src="/inbox/assets/inbox-live.js" defer>']
     assert "<style" not in browser.text and " style=" not in browser.text
     assert browser.get("/inbox/sign-in").status_code == 303  # signed in already: to the inbox
 
@@ -387,9 +390,10 @@ def test_leads_see_oversight(client, day):
     assert 'href="/inbox/oversight"' in chloe.text
     page = chloe.get("/inbox/oversight")
     assert page.status_code == 200 and page.headers["Content-Security-Policy"] == CSP
-    for heading in ("Teams on shift now and next", "Desks", "High reach", "Abuse",
+    for heading in ("Teams on shift now and next", "Desks", "Who holds what", "High reach", "Abuse",
                     "Tickets first answered per hour"):
         assert heading in chloe.text
+    assert "Nobody holds a ticket right now." in chloe.text
     assert re.search(r"<th scope=\"row\">complaints</th>\s*<td>Open</td>\s*<td class=\"num\">1</td>", chloe.text)
     priya = Browser(client)
     priya.sign_in("priya", "Priya-local-1")
@@ -494,3 +498,70 @@ def test_inbox_posts_answer_4xx_or_3xx_never_5xx(amira, day, raw, form, signed, 
     response = amira.post(path, {**form, "csrf": token}) if signed else amira.request("POST", path, body=raw)
     assert response.status_code < 500, (path, response.status_code, response.body[:300])
     assert response.headers["Content-Security-Policy"] == CSP
+
+
+def test_the_pulse_tells_a_page_what_changed_without_a_reload(client, day, amira):
+    """GET /inbox/pulse (the session's agent) and GET /agent/pulse answer the same: the desks' depth, what the
+    held tickets need, and a version that moves only when something shown does."""
+    first = amira.get("/inbox/pulse")
+    assert first.status_code == 200 and first.headers["Content-Type"] == "application/json"
+    pulse = json.loads(first.body)
+    complaints = next(d for d in pulse["desks"] if d["desk"] == "complaints")
+    assert complaints["depth"] == 1 and pulse["held"] == [] and pulse["news"] == []
+    assert json.loads(amira.get("/inbox/pulse").body)["version"] == pulse["version"]
+    ben = Browser(client)
+    ben.sign_in("ben", "Ben-local-1")
+    take_next(ben)
+    moved = json.loads(amira.get("/inbox/pulse").body)
+    assert next(d for d in moved["desks"] if d["desk"] == "complaints")["depth"] == 0
+    assert moved["version"] != pulse["version"]
+    assert json.loads(ben.get("/inbox/pulse").body)["held"][0]["customer_answered"] is False
+    assert Browser(client).get("/inbox/pulse").status_code == 401  # no session: the script stops asking
+
+
+def test_a_lead_assigns_a_ticket_from_its_page_and_it_is_in_the_agents_inbox(client, day):
+    ticket_id = ticket_of(day, "x#8101")
+    ben = Browser(client)
+    ben.sign_in("ben", "Ben-local-1")
+    chloe = Browser(client)
+    chloe.sign_in("chloe", "Chloe-local-1")
+    chloe.get(f"/inbox/tickets/{ticket_id}")
+    assert '<label for="assign-agent">Give it to</label>' in chloe.text and '<option value="ben">' in chloe.text
+    done = chloe.post(f"/inbox/tickets/{ticket_id}/assign", {"csrf": chloe.csrf(), "agent": "ben"})
+    assert done.status_code == 303
+    chloe.get(location(done))
+    assert f"Ticket {ticket_id} assigned to ben: it is in their tickets now." in chloe.text
+    ben.get("/inbox")
+    assert f"<strong class=\"ref\">{ticket_id}</strong>" in ben.text  # in "Tickets you hold"
+
+
+def test_a_tweets_links_and_photos_are_listed_for_the_agent_to_open_never_loaded(client, svc, clock, amira):
+    """X shortens links (t.co) and carries photos by address: the ticket page says where each link goes and links
+    each photo, without loading any (the page's CSP allows no outside image), and the API gives the same."""
+    event = tweet_event("8199", "@MeridianRail look at this https://t.co/abc123 https://t.co/pic99", user_id="8199",
+                        at=clock.now(), handle="sam_rides")
+    tweet = event["tweet_create_events"][0]
+    tweet["entities"] = {"urls": [{"url": "https://t.co/abc123", "expanded_url": "https://www.example.org/delays"},
+                                  {"url": "https://t.co/bad", "expanded_url": "javascript:alert(1)"}]}
+    tweet["extended_entities"] = {"media": [{"type": "photo", "url": "https://t.co/pic99",
+                                             "media_url_https": "https://pbs.twimg.com/media/platform.jpg"}]}
+    body = x_body(event)
+    assert client.http.post("/webhooks/x", body=body, headers=x_headers(body)).status_code == 200
+    run_pipeline()
+    ticket_id = ticket_of(svc, "x#8199")
+    amira.get(f"/inbox/tickets/{ticket_id}")
+    claimed = amira.post(f"/inbox/tickets/{ticket_id}/claim", {"csrf": amira.csrf()})
+    assert claimed.status_code == 303
+    amira.get(f"/inbox/tickets/{ticket_id}")
+    assert 'https://t.co/abc123</span> goes to <a href="https://www.example.org/delays"' in amira.text
+    listed = re.search(r'<ul class="attached.*?</ul>', amira.text, re.S)
+    assert listed and re.search(r'<a href="https://pbs.twimg.com/media/platform.jpg" rel="noopener noreferrer '
+                                r'nofollow">\s*Photo 1</a>', listed.group(0)), listed
+    assert "javascript:" not in amira.text and "<img" not in amira.text.split("<main", 1)[1]
+    token = client.http.post("/agent/sign-in", body=json.dumps({"username": "amira", "password": "Amira-local-1"}),
+                             headers={"Content-Type": "application/json"}).json_body["token"]
+    shown = client.http.get(f"/agent/tickets/{ticket_id}", headers={"Authorization": f"Bearer {token}"}).json_body
+    [message] = [m for m in shown["messages"] if m["key"] == "x#8199"]
+    assert message["attached"] == [
+        {"kind": "link", "url": "https://www.example.org/delays", "short": "https://t.co/abc123"},
+        {"kind": "photo", "url": "https://pbs.twimg.com/media/platform.jpg", "short": ""}]

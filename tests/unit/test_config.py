@@ -471,3 +471,58 @@ def test_bluesky_acknowledges_only_posts_that_tag_the_brand_unless_the_brand_say
 def test_acknowledgement_channels_are_checked(channels, problem):
     message = only_problem(BASE + f"triage:\n  acknowledge:\n    channels: {channels}\n")
     assert "triage.acknowledge.channels" in message and problem in message, message
+
+
+# -- saved replies ----------------------------------------------------------------------------------
+
+
+def test_sample_saved_replies_are_read_only_entries_for_known_desks(sample):
+    ids = [entry.id for entry in sample.saved_replies]
+    assert {"delay_repay", "cancellation_incident", "lost_property", "thanks_praise", "booking_reference_private",
+            "passing_to_oncall"} <= set(ids)
+    assert len(ids) == len(set(ids))
+    assert all(desk in sample.desks for entry in sample.saved_replies for desk in entry.desks)
+    assert sample.saved_reply("thanks_praise").desks == ()  # every desk
+    assert sample.saved_reply("thanks_praise").in_language(sample.brand.language) == "en"
+
+
+def test_saved_reply_naming_an_unknown_desk_has_its_line():
+    text = BASE + "saved_replies:\n  - id: refund\n    title: Refund\n    desks: [journeys, refunds]\n    text: Hi\n"
+    assert only_problem(text) == (
+        "brand.yaml:32: saved_replies[0].desks[1]: saved reply 'refund' names unknown desk 'refunds'"
+    )
+
+
+def test_saved_reply_template_that_does_not_parse_names_the_entry():
+    text = BASE + "saved_replies:\n  - id: refund\n    title: Refund\n    text: 'Hi {{ name }'\n"
+    assert only_problem(text).startswith(
+        "brand.yaml:32: saved_replies[0].text: saved reply 'refund': template does not parse"
+    )
+
+
+def test_saved_reply_unknown_variable_names_the_entry():
+    text = BASE + "saved_replies:\n  - id: refund\n    title: Refund\n    text: 'Hi {{ back_at }}'\n"
+    assert only_problem(text).startswith(
+        "brand.yaml:32: saved_replies[0].text: saved reply 'refund': unknown template variable(s) back_at"
+    )
+
+
+def test_saved_reply_ids_are_checked_and_given_once():
+    entry = "  - id: refund\n    title: Refund\n    text: Hi\n"
+    assert only_problem(BASE + "saved_replies:\n" + entry + entry) == (
+        "brand.yaml:33: saved_replies[1].id: saved reply 'refund' is defined twice"
+    )
+    assert only_problem(BASE + "saved_replies:\n" + entry.replace("refund", "Refund")).startswith(
+        "brand.yaml:30: saved_replies[0].id: invalid saved reply id 'Refund'"
+    )
+
+
+def test_saved_reply_incident_block_renders_with_and_without_an_incident(sample):
+    from chalicelib.domain.templates import render
+
+    source = sample.saved_reply("cancellation_incident").text
+    given = {"name": "Pat", "reference": "R1", "status_url": "", "eta": "", "incident_title": "",
+             "incident_url": ""}
+    assert "valid on the next service" in render(source, **given, incident_text="")
+    with_incident = render(source, **given, incident_text="Lines are blocked at Reading.")
+    assert "Lines are blocked at Reading." in with_incident and "valid on the next service" not in with_incident

@@ -24,6 +24,7 @@ EXAMPLES: list[h.Event] = [
     h.ReplyUnconfirmed(T0, "ack", "the send ended without a result (timed out)"), h.ReplyUnconfirmed(T0, "ack"),
     h.AckExpired(T0), h.SlaBreached(T0, LATER, 42), h.Reopened(T0), h.Merged(T0, "RAAAA1111"),
     h.MergedInto(T0, "RBBBB2222"), h.LinkSuggested(T0, "email#pat@example.test"), h.Claimed(T0, "ana"),
+    h.Claimed(T0, "ben", by="chloe"),
     h.Released(T0, ReleaseReason.BY_AGENT, "ana"), h.Released(T0, ReleaseReason.EXPIRED),
     h.Released(T0, ReleaseReason.EXPIRED, awaiting_customer=True),
     h.Released(T0, ReleaseReason.BY_AGENT, "ben", awaiting_customer=True),
@@ -51,6 +52,8 @@ def test_an_entry_reads_back_from_its_record(event):
 def test_an_entry_reads_back_from_the_prose_rows_had(event):
     """Before the entries were typed a row held the kind and the line ``detail`` says (an agent's reply as
     ``agent#request\\ntext``)."""
+    if isinstance(event, h.Claimed) and event.by:
+        pytest.skip("assignments came after the entries were typed: no prose row has one")
     detail = event.detail
     if isinstance(event, h.Replied):
         detail = f"{event.answer.agent}#{event.answer.request_id}\n{event.answer.text}"

@@ -25,13 +25,14 @@ AMIRA = Agent("amira", "Amira", ("customer_service",))
 BEN = Agent("ben", "Ben", ("customer_service",))
 CHLOE = Agent("chloe", "Chloe", ("team_leads",), lead=True)
 OMAR = Agent("omar", "Omar", ("oncall",))
+PRIYA = Agent("priya", "Priya", ("comms",))
 WEDNESDAY = utc(2026, 11, 25, 10, 0)  # customer service on shift (07:00-20:00 London)
 
 
 @pytest.fixture
 def day(mem, clock):
     clock.set(WEDNESDAY)
-    for agent in (AMIRA, BEN, CHLOE, OMAR):
+    for agent in (AMIRA, BEN, CHLOE, OMAR, PRIYA):
         mem.agents.register(agent, f"{agent.username}-password")
     return mem
 
@@ -151,8 +152,10 @@ def test_acting_on_a_ticket_one_does_not_hold(day):
     ticket_id = next_id(day, AMIRA)
     with pytest.raises(Forbidden, match=f"ticket {ticket_id} is held by amira until"):
         actions.reply(day, BEN, ticket_id, Reply("hello"))
+    with pytest.raises(Forbidden, match=f"ticket {ticket_id} is held by amira until"):
+        actions.resolve(day, OMAR, ticket_id)  # the on-call team may take any desk's ticket, not one held
     with pytest.raises(Forbidden, match="is on desk complaints, which your teams do not cover"):
-        actions.resolve(day, OMAR, ticket_id)
+        actions.resolve(day, PRIYA, ticket_id)
 
 
 def test_resolved_ticket_refuses_a_reply_with_the_way_to_reopen(day):
@@ -230,13 +233,38 @@ def test_oversight_for_leads_only(day):
     assert view.to_json()["desks"][0] == view.desks[0].to_json()
 
 
+def test_oversight_says_who_holds_what_and_for_how_long(day, clock):
+    ingest(day, complaint(1, 30), complaint(2, 20))
+    assert oversight.oversight(day, CHLOE).held == ()
+    first = next_id(day, AMIRA)
+    clock.advance(minutes=7)
+    second = next_id(day, BEN)
+    clock.advance(minutes=3)
+    held = oversight.oversight(day, CHLOE).held
+    assert [(h.agent, h.ticket_id, h.held_minutes) for h in held] == [("amira", first, 10), ("ben", second, 3)]
+    assert held[0].desk == "complaints" and held[0].until  # the claim's end, in the brand's time
+    assert oversight.oversight(day, CHLOE).to_json()["held"][1] == held[1].to_json()
+    claims.release(day, AMIRA, first)
+    assert [h.agent for h in oversight.oversight(day, CHLOE).held] == ["ben"]
+
+
+def test_leads_and_the_on_call_team_may_take_any_desks_ticket(day):
+    ingest(day, complaint(1, 30), complaint(2, 20))
+    first, second = (t.ticket_id for t in day.tickets.backlog("complaints", limit=2))
+    assert seen(day, OMAR, claims.claim(day, OMAR, first))["ticket"]["claimed_by"] == "omar"
+    assert seen(day, CHLOE, claims.claim(day, CHLOE, second))["ticket"]["claimed_by"] == "chloe"
+    actions.reply(day, OMAR, first, Reply("We're on it: the next train is at 10:42."))
+    actions.resolve(day, OMAR, first)
+    assert day.tickets.get(first).status == "resolved"
+
+
 def test_claim_a_named_ticket_waiting_for_the_customer(day):
     ingest(day, complaint(1, 30))
     ticket_id = next_id(day, AMIRA)
     actions.reply(day, AMIRA, ticket_id, Reply("Which train?"))
     claims.release(day, AMIRA, ticket_id)
-    with pytest.raises(Forbidden, match="desk complaints is covered by customer_service; your teams: oncall"):
-        claims.claim(day, OMAR, ticket_id)
+    with pytest.raises(Forbidden, match="desk complaints is covered by customer_service; your teams: comms"):
+        claims.claim(day, PRIYA, ticket_id)  # comms oversee; they do not take customer service's tickets
     claimed = seen(day, BEN, claims.claim(day, BEN, ticket_id))["ticket"]
     assert claimed["claimed_by"] == "ben"
     with pytest.raises(Forbidden, match="is claimed by ben"):
@@ -274,7 +302,7 @@ def test_a_label_is_refused_with_reasons(day):
     with pytest.raises(Invalid, match="urgent must be true or false"):
         Label.from_json({"intent": "complaint", "urgent": "yes"})
     with pytest.raises(Forbidden, match="your teams do not cover"):
-        actions.label(day, OMAR, ticket_id, Label.from_json({"intent": "complaint"}))
+        actions.label(day, PRIYA, ticket_id, Label.from_json({"intent": "complaint"}))
     with pytest.raises(NotFound):
         actions.label(day, AMIRA, "R00000000", Label.from_json({"intent": "complaint"}))
     assert day.labels.all() == []

@@ -166,3 +166,14 @@ def test_any_cut_or_flipped_byte_is_read_or_refused_never_an_error_of_another_ki
     assert all(read(der[:cut]) is None for cut in range(len(der)))
     readings = [read(der[:at] + bytes([der[at] ^ 0xFF]) + der[at + 1:]) for at in range(len(der))]
     assert expected in readings and all(r is None or isinstance(r, tuple) for r in readings)
+
+
+@pytest.mark.parametrize("url", [
+    "https://sns.eu-west-\u0662.amazonaws.com/SimpleNotificationService-abc.pem",  # an Arabic-Indic digit
+    "https://sns.eu-west-2.amazonaws.com/Simple\tNotificationService-abc.pem",  # urlsplit drops the tab
+    "https://sns.eu-west-2.amazonaws.com/SimpleNotificationService-abc.pem\n",
+    "https://sns.eu-west-2.amazonaws.com/Simple NotificationService.pem",
+])
+def test_a_certificate_url_is_exactly_the_ascii_sns_pattern(url):
+    assert em.is_valid_sns_url(CERT_URL, require_pem=True)
+    assert not em.is_valid_sns_url(url, require_pem=True)

@@ -14,6 +14,7 @@ One module per section of the brand file, and every name is imported from here:
 - :mod:`~chalicelib.domain.config.triage`: ``triage``, with the acknowledgement policy;
 - :mod:`~chalicelib.domain.config.delivery`: ``sla``, ``busy``, ``links``, ``spend`` and ``outbound``;
 - :mod:`~chalicelib.domain.config.templates`: ``templates``;
+- :mod:`~chalicelib.domain.config.saved_replies`: ``saved_replies`` (the team's canned answers);
 - :mod:`~chalicelib.domain.config.brandconfig`: ``version`` and the whole file, with the checks that span sections.
 
 Validation collects problems rather than stopping at the first: field errors come from pydantic, and
@@ -50,6 +51,7 @@ from chalicelib.domain.config.rota import (
     format_minutes,
 )
 from chalicelib.domain.config.routing import Routing
+from chalicelib.domain.config.saved_replies import SAVED_REPLY_VARIABLES, SavedReply, saved_reply_problem
 from chalicelib.domain.config.templates import TEMPLATE_VARIABLES, TemplateSet
 from chalicelib.domain.config.triage import (
     DEFAULT_ACK_CHANNELS,
@@ -104,6 +106,9 @@ __all__ = [
     "PriorityName",
     "IntentName",
     "TemplateSet",
+    "SavedReply",
+    "SAVED_REPLY_VARIABLES",
+    "saved_reply_problem",
     "DAYS",
     "PRIORITIES",
     "INTENTS",

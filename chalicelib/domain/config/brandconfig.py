@@ -21,6 +21,7 @@ from chalicelib.domain.config.delivery import (
 )
 from chalicelib.domain.config.rota import QUEUE_PREFIX, Desk, Slot, Team, _slot_overlaps
 from chalicelib.domain.config.routing import Routing
+from chalicelib.domain.config.saved_replies import SavedReply, saved_reply_problem
 from chalicelib.domain.config.templates import TemplateSet, _template_problems
 from chalicelib.domain.config.triage import TriageRules
 from chalicelib.domain.mention import CHANNELS
@@ -43,6 +44,7 @@ class BrandConfig(_Model):
     links: LinkPolicy = Field(default_factory=LinkPolicy)
     spend: dict[str, ChannelSpend] = Field(default_factory=dict)
     outbound: OutboundRates = Field(default_factory=OutboundRates)
+    saved_replies: tuple[SavedReply, ...] = ()
     _derived: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def derived(self, name: str, build: Callable[[BrandConfig], T]) -> T:
@@ -178,6 +180,10 @@ class BrandConfig(_Model):
         by_channel = self.templates.get(kind) or {}
         return set(by_channel.get(channel, {})) | set(by_channel.get("default", {}))
 
+    def saved_reply(self, reply_id: str) -> SavedReply | None:
+        """The brand file's saved reply of that id, or None."""
+        return next((entry for entry in self.saved_replies if entry.id == reply_id), None)
+
     def template(self, kind: str, channel: str = "default", language: str = "") -> str:
         """The template source for ``kind``, falling back channel → default and language → brand → en."""
         by_channel = self.templates.get(kind)
@@ -272,4 +278,31 @@ def cross_check(data: Mapping[str, Any]) -> list[tuple[Location, str]]:
             for language, source in mapping(by_language).items():
                 if isinstance(source, str):
                     problems.extend(_template_problems(("templates", kind, channel, language), source))
+    entries = data.get("saved_replies")
+    problems.extend(_saved_reply_problems(list(entries) if isinstance(entries, list | tuple) else [], desks))
+    return problems
+
+
+def _saved_reply_problems(entries: list[Any], desks: Mapping[Any, Any]) -> list[tuple[Location, str]]:
+    """``saved_replies``: ids once each, desks that exist, texts that parse and use only a saved reply's
+    variables."""
+    problems: list[tuple[Location, str]] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            continue
+        reply_id = entry.get("id")
+        name = repr(reply_id) if isinstance(reply_id, str) else f"#{i + 1}"
+        if isinstance(reply_id, str):
+            if reply_id in seen:
+                problems.append((("saved_replies", i, "id"), f"saved reply {name} is defined twice"))
+            seen.add(reply_id)
+        named = entry.get("desks")
+        for j, desk in enumerate(named if isinstance(named, list | tuple) else []):
+            if desk not in desks:
+                problems.append((("saved_replies", i, "desks", j), f"saved reply {name} names unknown desk {desk!r}"))
+        source = entry.get("text")
+        problem = saved_reply_problem(source) if isinstance(source, str) else None
+        if problem:
+            problems.append((("saved_replies", i, "text"), f"saved reply {name}: {problem}"))
     return problems

@@ -27,6 +27,7 @@ def sign_in(svc: Services, command: SignIn) -> ports.SignIn:
     except SignInRefused as exc:
         raise NotAuthenticated(str(exc)) from None
     logger.info("agent signed in", extra={"agent": signed.agent.username})
+    svc.presence.seen(signed.agent, svc.now())  # at work: a lead may give them tickets (``desk.assign``)
     return signed
 
 
@@ -80,11 +81,20 @@ def require_on_shift(svc: Services, agent: Agent, now: datetime) -> list[str]:
     return teams
 
 
+def on_call(svc: Services, agent: Agent) -> bool:
+    """Whether the agent is in a team that covers the on-call desk (``routing.oncall_desk``)."""
+    desk = svc.config.routing.oncall_desk
+    return bool(desk) and any(t in agent.teams for t in svc.config.teams_covering(desk or ""))
+
+
 def acting_teams(svc: Services, agent: Agent, desk: str, now: datetime) -> list[str]:
-    """The agent's teams that cover ``desk`` and are on shift now (Forbidden, with the reason, if none)."""
+    """The agent's teams that cover ``desk`` and are on shift now (Forbidden, with the reason, if none). A lead or
+    a member of the on-call team may act on any desk's ticket while one of their teams is on shift."""
     if desk not in svc.config.desks:
         raise NotFound(f"desk {desk} (desks: {', '.join(svc.config.desk_ids)})")
     covering = [t for t in svc.config.teams_covering(desk) if t in agent.teams]
+    if not covering and (agent.lead or on_call(svc, agent)):
+        return require_on_shift(svc, agent, now)  # leads and the on-call team may take any desk's ticket
     if not covering:
         raise Forbidden(f"desk {desk} is covered by {', '.join(svc.config.teams_covering(desk))}; your teams: "
                         f"{', '.join(agent.teams) or 'none'}")
@@ -109,7 +119,8 @@ def load(svc: Services, ticket_id: str) -> Ticket:
 
 
 def may_see(svc: Services, agent: Agent, ticket: Ticket) -> None:
-    if agent.lead or any(t in agent.teams for t in svc.config.teams_covering(ticket.desk)):
+    """Leads and the on-call team see every desk's tickets; others, their teams' desks'."""
+    if agent.lead or on_call(svc, agent) or any(t in agent.teams for t in svc.config.teams_covering(ticket.desk)):
         return
     raise Forbidden(f"ticket {ticket.ticket_id} is on desk {ticket.desk}, which your teams do not cover")
 

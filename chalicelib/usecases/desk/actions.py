@@ -15,7 +15,7 @@ from chalicelib.domain.agent import Agent, reply_limit, reply_problem
 from chalicelib.domain.channel_profiles import PROFILES, profile
 from chalicelib.domain.history import Replied
 from chalicelib.domain.outbound import ReplyTarget
-from chalicelib.domain.ticket import MERGED, RESOLVED, Ticket, TicketStateError
+from chalicelib.domain.ticket import CLAIMED, MERGED, RESOLVED, Ticket, TicketStateError
 from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate, TriageLabel
 from chalicelib.telemetry import correlate, count, logger
@@ -30,18 +30,22 @@ from chalicelib.usecases.desk.access import (
     may_see,
     require_on_shift,
 )
-from chalicelib.usecases.desk.commands import Action, Given, Label, Link, Note, Reply, Transfer
+from chalicelib.usecases.desk.assign import assign
+from chalicelib.usecases.desk.commands import Action, Assign, Given, Label, Link, Next, Note, Reply, Transfer
 from chalicelib.usecases.desk.results import (
     CustomersLinked,
+    NextTaken,
     NoteAdded,
     Outcome,
+    RepliedAnd,
     ReplyQueued,
+    ResolvedAndNext,
     TicketLabelled,
     TicketReopened,
     TicketResolved,
     TicketTransferred,
 )
-from chalicelib.usecases.errors import Conflict, Invalid, NotFound
+from chalicelib.usecases.errors import Conflict, Invalid, NotFound, Refused
 from chalicelib.usecases.replies import queue_reply
 
 #: Channels where an agent may answer privately instead of publicly (X DM, Facebook/Instagram private reply,
@@ -194,6 +198,37 @@ def link(svc: Services, agent: Agent, command: Link) -> CustomersLinked:
     return CustomersLinked(linked)
 
 
+# ------------------------------------------------------------------------------------------------ one step
+def reply_resolve(svc: Services, agent: Agent, ticket_id: str, command: Reply) -> RepliedAnd:
+    """Reply, then resolve, in one request. A refused reply (too long, not the holder …) raises before anything
+    changed: nothing is resolved. A retry of the same request id that finds the ticket resolved answers as done."""
+    replied = reply(svc, agent, ticket_id, command)
+    if replied.ticket.status == RESOLVED and not replied.queued:
+        return RepliedAnd(replied.ticket, reply=replied, then="resolved")
+    return RepliedAnd(resolve(svc, agent, ticket_id).ticket, reply=replied, then="resolved")
+
+
+def reply_release(svc: Services, agent: Agent, ticket_id: str, command: Reply) -> RepliedAnd:
+    """Reply, then release: the ticket waits for the customer (their answer puts it back in the queue). A refused
+    reply releases nothing."""
+    replied = reply(svc, agent, ticket_id, command)
+    if replied.ticket.status != CLAIMED and not replied.queued:
+        return RepliedAnd(replied.ticket, reply=replied, then="released")
+    return RepliedAnd(claims.release(svc, agent, ticket_id).ticket, reply=replied, then="released")
+
+
+def resolve_next(svc: Services, agent: Agent, ticket_id: str, command: Next) -> ResolvedAndNext:
+    """Resolve, then take the next ticket (of ``command.desk``, else of every desk the agent's on-shift teams
+    cover). The resolution stands whatever the next step finds: none waiting, or the agent off shift, is said in
+    the answer's message."""
+    resolved = resolve(svc, agent, ticket_id)
+    try:
+        taken = claims.next_ticket(svc, agent, command.desk)
+    except Refused as exc:
+        taken = NextTaken(None, exc.message)
+    return ResolvedAndNext(resolved.ticket, next=taken)
+
+
 # ------------------------------------------------------------------------------------------------ by name
 Run = Callable[[Services, Agent, str, Given], Outcome]
 
@@ -220,6 +255,13 @@ ACTIONS: Mapping[Action, UseCase] = {
     Action.RESOLVE: UseCase(lambda svc, agent, ticket_id, _: resolve(svc, agent, ticket_id)),
     Action.REOPEN: UseCase(lambda svc, agent, ticket_id, _: reopen(svc, agent, ticket_id)),
     Action.LINK: UseCase(lambda svc, agent, _, given: link(svc, agent, given.read_as(Link)), on_ticket=False),
+    Action.REPLY_RESOLVE: UseCase(lambda svc, agent, ticket_id, given: reply_resolve(
+        svc, agent, ticket_id, given.read_as(Reply))),
+    Action.REPLY_RELEASE: UseCase(lambda svc, agent, ticket_id, given: reply_release(
+        svc, agent, ticket_id, given.read_as(Reply))),
+    Action.RESOLVE_NEXT: UseCase(lambda svc, agent, ticket_id, given: resolve_next(
+        svc, agent, ticket_id, given.read_as(Next))),
+    Action.ASSIGN: UseCase(lambda svc, agent, ticket_id, given: assign(svc, agent, ticket_id, given.read_as(Assign))),
 }
 
 

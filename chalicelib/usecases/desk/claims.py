@@ -28,6 +28,7 @@ def next_ticket(svc: Services, agent: Agent, desk: str | None = None) -> NextTak
     """Claim the next ticket: of ``desk``, or of every desk the agent's on-shift teams cover. Urgent first, then
     oldest first contact. The ticket claimed, or none and why."""
     now = svc.now()
+    svc.presence.seen(agent, now)  # at work (``desk.assign``)
     if desk:
         candidates_desks = [desk]
         teams = acting_teams(svc, agent, desk, now)

@@ -35,6 +35,11 @@ class Action(StrEnum):
     RESOLVE = "resolve"
     REOPEN = "reopen"
     LINK = "link"
+    # one step: two actions in one request (``actions.reply_resolve`` …)
+    REPLY_RESOLVE = "reply_resolve"
+    REPLY_RELEASE = "reply_release"
+    RESOLVE_NEXT = "resolve_next"
+    ASSIGN = "assign"  # to a named agent at work who may take it
 
     @classmethod
     def named(cls, name: str) -> Action | None:
@@ -186,6 +191,24 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Assign:
+    """``{"agent": ...}``: the username of the agent to give the ticket to."""
+
+    agent: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Assign:
+        agent = data.get("agent")
+        if not isinstance(agent, str) or not agent.strip() or len(agent) > 128:
+            raise Invalid("agent must be the username of the agent to assign it to", details={"agent": "required"})
+        return cls(agent.strip())
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> Assign:
+        return cls.from_json({"agent": form.get("agent", "")})
+
+
+@dataclass(frozen=True)
 class Transfer:
     """``{"desk": ...}``: one of the brand's desks (``desks``)."""
 
@@ -248,3 +271,76 @@ class Link:
 
 
 
+
+
+# ------------------------------------------------------------------------------------------------ lists
+#: Which tickets of a desk a list shows: ``replied`` is waiting for the customer; ``open`` is all three.
+LIST_STATES = ("waiting", "claimed", "replied", "open")
+LIST_SORTS = ("queue", "sla")
+MAX_LIST = 100
+MAX_DUE_WITHIN = 7 * 24 * 60
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """``?state=&priority=&flag=&channel=&held_by=&due_within=&sort=``: which of a desk's tickets, in which order.
+    ``held_by`` is an agent's username or ``mine``; ``due_within`` is minutes to the first-response SLA (a breach
+    is within any window); ``sort``: ``queue`` (urgent first, then oldest) or ``sla`` (soonest due first). Held by
+    somebody means claimed: ``held_by`` without a state lists claimed tickets."""
+
+    state: str = "waiting"
+    priority: str = ""
+    flag: str = ""
+    channel: str = ""
+    held_by: str = ""
+    due_within: int | None = None
+    sort: str = "queue"
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> ListFilters:
+        def word(name: str, choices: Sequence[str] | None = None, limit: int = 64) -> str:
+            value = (query.get(name) or "").strip()
+            if len(value) > limit or value and not value.replace("_", "").replace("-", "").replace(".", "").isalnum():
+                raise Invalid(f"{name} is not a valid value", details={name: "invalid"})
+            if value and choices is not None and value not in choices:
+                raise Invalid(f"{name} must be one of {', '.join(choices)}", details={name: "unknown"})
+            return value
+
+        held_by = word("held_by", limit=128)
+        state = word("state", LIST_STATES) or ("claimed" if held_by else "waiting")
+        due = word("due_within")
+        if due and (not due.isdigit() or int(due) > MAX_DUE_WITHIN):
+            raise Invalid(f"due_within is minutes, up to {MAX_DUE_WITHIN}", details={"due_within": "invalid"})
+        return cls(state=state, priority=word("priority", ("urgent", "normal")), flag=word("flag"),
+                   channel=word("channel"), held_by=held_by, due_within=int(due) if due else None,
+                   sort=word("sort", LIST_SORTS) or "queue")
+
+    def to_query(self) -> dict[str, str]:
+        """The filters as query parameters (the defaults left out), for a link to the next page."""
+        given = {"state": self.state if self.state != "waiting" else "", "priority": self.priority,
+                 "flag": self.flag, "channel": self.channel, "held_by": self.held_by,
+                 "due_within": "" if self.due_within is None else str(self.due_within),
+                 "sort": self.sort if self.sort != "queue" else ""}
+        return {name: value for name, value in given.items() if value}
+
+
+def list_limit(value: str | None, default: int = 25) -> int:
+    """``?limit=``: 1 to ``MAX_LIST`` tickets a page."""
+    if not value:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= MAX_LIST:
+        raise Invalid(f"limit must be 1 to {MAX_LIST}", details={"limit": "invalid"})
+    return int(value)
+
+
+MAX_QUERY = 200
+
+
+def search_query(value: str | None) -> str:
+    """``?q=``: a reference, an identity or a handle; up to ``MAX_QUERY`` characters."""
+    q = (value or "").strip()
+    if not q:
+        raise Invalid("q is required: a reference (R…), an identity or a handle", details={"q": "required"})
+    if len(q) > MAX_QUERY:
+        raise Invalid(f"q is longer than {MAX_QUERY} characters", details={"q": "too long"})
+    return q

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from chalicelib.domain import wording
 from chalicelib.domain.agent import Agent
-from chalicelib.domain.ticket import CLAIMED, WAITING
+from chalicelib.domain.history import Claimed
+from chalicelib.domain.ticket import CLAIMED, WAITING, Ticket
 from chalicelib.services import Services
 from chalicelib.store.ports import TriageLabel
 from chalicelib.usecases.admin import acknowledgements
 from chalicelib.usecases.desk.access import may_oversee, zone
 from chalicelib.usecases.desk.views import (
     AckFigures,
+    HeldClaim,
     HourCount,
     LabelRow,
     LabelsExport,
@@ -34,9 +37,25 @@ LABEL_COLUMNS = ("tweet_id", "author_id", "created_at", "text", "reply", "intent
 LABEL_SUMMARY_DAYS = 30
 
 
+def held_claims(tickets: list[Ticket], now: datetime, brand_zone: ZoneInfo) -> tuple[HeldClaim, ...]:
+    """Every unexpired claim: who holds which ticket, since their latest claim, longest held first."""
+    held = []
+    for ticket in tickets:
+        if ticket.status != CLAIMED or not ticket.claimed_by or not ticket.claim_expires_at or \
+                ticket.claim_expires_at <= now:
+            continue
+        since = max((e.at for e in ticket.timeline if isinstance(e, Claimed) and e.agent == ticket.claimed_by),
+                    default=now)
+        held.append(HeldClaim(agent=ticket.claimed_by, ticket_id=ticket.ticket_id, desk=ticket.desk,
+                              priority=ticket.priority, since=since.isoformat(),
+                              held_minutes=int((now - since).total_seconds() // 60),
+                              until=ticket.claim_expires_at.astimezone(brand_zone).strftime("%H:%M")))
+    return tuple(sorted(held, key=lambda h: (-h.held_minutes, h.agent, h.ticket_id)))
+
+
 def oversight(svc: Services, agent: Agent) -> OversightView:
-    """For leads and comms: who is on shift now and next; per desk depth, oldest wait and SLA breaches; the
-    high-reach and abuse lists; tickets first answered per hour."""
+    """For leads and comms: who is on shift now and next; per desk depth, oldest wait and SLA breaches; who holds
+    which ticket and for how long; the high-reach and abuse lists; tickets first answered per hour."""
     if not may_oversee(agent):
         raise Forbidden("oversight is for leads and comms")
     now = svc.now()
@@ -76,6 +95,7 @@ def oversight(svc: Services, agent: Agent) -> OversightView:
     return OversightView(
         at=now.isoformat(), timezone=svc.config.brand.timezone, teams=tuple(teams), desks=tuple(desks_view),
         rota=rota,
+        held=held_claims(open_tickets, now, brand_zone),
         high_reach=tuple(summary(svc, t, now) for t in open_tickets if "high_reach" in t.flags),
         abuse=tuple(summary(svc, t, now) for t in open_tickets if t.intent == "abuse" or "abuse" in t.flags),
         first_answered_per_hour=tuple(row for row in throughput if row.tickets),

@@ -45,6 +45,13 @@ class TicketClaimed(Done):
 
 
 @dataclass(frozen=True)
+class TicketAssigned(Done):
+    """``agent`` holds the ticket now: a lead (or its holder) gave it to them."""
+
+    agent: str = ""
+
+
+@dataclass(frozen=True)
 class TicketReleased(Done):
     """Back in the desk's queue (``waiting``), or, after a reply, waiting for the customer (``replied``)."""
 
@@ -120,6 +127,30 @@ class NextTaken:
 
 
 @dataclass(frozen=True)
+class RepliedAnd(Done):
+    """One step: a reply (``reply``), then the ticket resolved or released to wait for the customer (``then``:
+    ``resolved`` / ``released``); ``ticket`` as saved after both."""
+
+    reply: ReplyQueued | None = None
+    then: str = ""
+
+    def to_json(self, view: ViewOf) -> dict[str, object]:
+        said = self.reply.to_json(lambda _: {}) if self.reply is not None else {}
+        return {**said, "ticket": view(self.ticket), "then": self.then}
+
+
+@dataclass(frozen=True)
+class ResolvedAndNext(Done):
+    """One step: the ticket resolved (``ticket``), then the next one taken (``next``: the ticket, or none and
+    why). The API answers with the next ticket's view; ``resolved`` names the one resolved."""
+
+    next: NextTaken = field(default_factory=NextTaken)
+
+    def to_json(self, view: ViewOf) -> dict[str, object]:
+        return {"resolved": {"ticket_id": self.ticket_id, "status": self.status}, **self.next.to_json(view)}
+
+
+@dataclass(frozen=True)
 class CustomersLinked:
     """Two identities are one customer (``customers.Linked``: changed or why not, the customer, their open ticket,
     the one merged into it, and every identity of theirs)."""
@@ -131,5 +162,6 @@ class CustomersLinked:
 
 
 #: What an action on a ticket answers.
-Outcome = (TicketClaimed | TicketReleased | TicketResolved | TicketReopened | NoteAdded | TicketTransferred
-           | ReplyQueued | TicketLabelled | CustomersLinked)
+Outcome = (TicketClaimed | TicketAssigned | TicketReleased | TicketResolved | TicketReopened | NoteAdded
+           | TicketTransferred
+           | ReplyQueued | TicketLabelled | CustomersLinked | RepliedAnd | ResolvedAndNext)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 
+from chalicelib.domain import jsonvalue as jv
 from chalicelib.domain import routing, wording
 from chalicelib.domain.agent import Agent, reply_limit
 from chalicelib.domain.channel_profiles import profile
@@ -22,6 +23,7 @@ from chalicelib.services import Services
 from chalicelib.store import ports
 from chalicelib.usecases.desk import access, claims
 from chalicelib.usecases.desk.actions import PRIVATE_CAPABLE, act
+from chalicelib.usecases.desk.assign import assignable
 from chalicelib.usecases.desk.commands import Action, Given
 from chalicelib.usecases.desk.results import NextTaken, Outcome
 
@@ -167,6 +169,27 @@ def summary(svc: Services, ticket: Ticket, now: datetime) -> TicketSummary:
 
 # ------------------------------------------------------------------------------------------------ a ticket
 @dataclass(frozen=True)
+class Attached:
+    """What a customer's message carries beyond its text, for the agent to open (never fetched or shown inline):
+    a link the platform shortened (``kind`` link; ``short``: how the text shows it) or a photo, video or file."""
+
+    kind: str
+    url: str
+    short: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return _flat(self)
+
+
+def attached(extra: Mapping[str, object]) -> tuple[Attached, ...]:
+    """From a mention's channel details: X's expanded links and media, Messenger's and Instagram's attachments."""
+    found = [Attached("link", jv.text(link, "expanded"), jv.text(link, "url")) for link in jv.items(extra, "links")]
+    found += [Attached(jv.text(item, "type") or "file", jv.text(item, "url"))
+              for item in [*jv.items(extra, "media"), *jv.items(extra, "attachments")]]
+    return tuple(a for a in found if a.url.startswith(("https://", "http://")))
+
+
+@dataclass(frozen=True)
 class MessageView:
     """One message of the conversation: the customer's (any linked channel), or an agent's reply (``ours``)."""
 
@@ -179,9 +202,13 @@ class MessageView:
     link: str
     followers: int
     ours: bool = False
+    attached: tuple[Attached, ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        said = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "ours"}
+        said: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)
+                                   if f.name not in ("ours", "attached")}
+        if self.attached:
+            said["attached"] = [a.to_json() for a in self.attached]
         return {**said, "ours": True} if self.ours else said
 
 
@@ -272,6 +299,33 @@ class ReplyView:
 
 
 @dataclass(frozen=True)
+class HistoryTicket:
+    """One of a customer's tickets, as their history lists it: reference, status, first contact, desk, channel."""
+
+    ticket_id: str
+    status: str
+    desk: str
+    channel: str
+    first_contact_at: str
+
+    def to_json(self) -> dict[str, object]:
+        return _flat(self)
+
+
+#: How many of a customer's tickets their history shows (the latest first contacts).
+HISTORY = 20
+
+
+def customer_history(svc: Services, customer_id: str, *, but: str = "") -> tuple[HistoryTicket, ...]:
+    """The customer's tickets (``TicketStore.for_customer``: one query of the ``by_customer`` index and a read per
+    ticket), latest first contact first, at most ``HISTORY``, without ``but`` (the ticket being shown)."""
+    found = [t for t in svc.tickets.for_customer(customer_id) if t.ticket_id != but] if customer_id else []
+    found.sort(key=lambda t: t.first_contact_at, reverse=True)
+    return tuple(HistoryTicket(ticket_id=t.ticket_id, status=t.status, desk=t.desk, channel=t.channel,
+                               first_contact_at=t.first_contact_at.isoformat()) for t in found[:HISTORY])
+
+
+@dataclass(frozen=True)
 class TicketView(TicketSummary):
     """The whole story for an agent."""
 
@@ -295,10 +349,15 @@ class TicketView(TicketSummary):
     triage: TriageView
     timeline: tuple[TimelineEntry, ...]
     reply: ReplyView
+    #: The customer's other tickets, latest first (``customer_history``); their identities are ``identities``
+    history: tuple[HistoryTicket, ...] = ()
+    #: Who the viewer may give the ticket to (a lead, or its holder): agents at work who may take it
+    assignable: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
             **super().to_json(),
+            "assignable": list(self.assignable),
             "held_by_you": self.held_by_you,
             "merged_into": self.merged_into, "reopened": self.reopened, "acked": self.acked,
             "customer_id": self.customer_id, "identities": list(self.identities),
@@ -312,6 +371,7 @@ class TicketView(TicketSummary):
             "triage": self.triage.to_json(),
             "timeline": [e.to_json() for e in self.timeline],
             "reply": self.reply.to_json(),
+            "history": [h.to_json() for h in self.history],
         }
 
 
@@ -358,7 +418,7 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> TicketView:
                                         author=m.author_handle or m.author_name or m.author_id,
                                         visibility=m.visibility, text=m.text,
                                         link=routing.permalink(m.channel, m.external_id, m.extra),
-                                        followers=m.followers))
+                                        followers=m.followers, attached=attached(m.extra)))
     for at, answer in ticket.replies:  # agents' replies, in the conversation where they happened
         messages.append(MessageView(key="", channel="reply", at=at.isoformat(), author=answer.agent, visibility="",
                                     text=answer.text, link="", followers=0, ours=True))
@@ -396,6 +456,10 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> TicketView:
                         limit=reply_limit(target.channel, target.private) if target else 0,
                         to=(target.handle or target.name) if target else "",
                         counting=counting_hint(target.channel, target.private) if target else ""),
+        history=customer_history(svc, ticket.customer_id, but=ticket.ticket_id),
+        assignable=tuple(seen.username for seen in assignable(svc, ticket, now)
+                         if seen.username != ticket.claimed_by) if ticket.open and (
+            agent.lead or ticket.held_by(agent.username, now)) else (),
     )
 
 
@@ -479,6 +543,23 @@ class LabelSummary:
 
 
 @dataclass(frozen=True)
+class HeldClaim:
+    """A ticket an agent holds now: since when (their latest claim), for how many minutes, and until when the
+    claim runs unless they act (``until``: the brand's local time)."""
+
+    agent: str
+    ticket_id: str
+    desk: str
+    priority: str
+    since: str
+    held_minutes: int
+    until: str
+
+    def to_json(self) -> dict[str, object]:
+        return _flat(self)
+
+
+@dataclass(frozen=True)
 class OversightView:
     """For leads and comms. ``rota`` (the calendar's) and ``acknowledgements`` (the admin figures) are raw JSON."""
 
@@ -492,9 +573,12 @@ class OversightView:
     first_answered_per_hour: tuple[HourCount, ...]
     labels: LabelSummary
     acknowledgements: Mapping[str, object]
+    #: Who holds what, longest held first
+    held: tuple[HeldClaim, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
+            "held": [h.to_json() for h in self.held],
             "at": self.at, "timezone": self.timezone, "teams": [t.to_json() for t in self.teams],
             "desks": [d.to_json() for d in self.desks], "rota": self.rota,
             "high_reach": [t.to_json() for t in self.high_reach], "abuse": [t.to_json() for t in self.abuse],
