@@ -36,7 +36,8 @@ def dynamo_stores(settings: Settings) -> Stores:
         form_limit=db.DynamoFormLimit(retention), sandbox=db.DynamoSandbox(retention),
         health=db.DynamoHealth(retention), answers=db.DynamoAnswers(retention),
         labels=db.DynamoTriageLabels(retention), waiting=db.DynamoWaitingRoom(retention),
-        saved_replies=db.DynamoSavedReplies(retention), presence=db.DynamoPresence(retention))
+        saved_replies=db.DynamoSavedReplies(retention), presence=db.DynamoPresence(retention),
+        views=db.DynamoSavedViews(retention))
 
 
 def memory_stores() -> Stores:
@@ -49,7 +50,7 @@ def memory_stores() -> Stores:
         incidents=m.MemoryIncidents(), cursors=m.MemoryCursors(), form_limit=m.MemoryFormLimit(),
         sandbox=m.MemorySandbox(), health=m.MemoryHealth(), answers=m.MemoryAnswerCounts(),
         labels=m.MemoryTriageLabels(), waiting=m.MemoryWaitingRoom(), saved_replies=m.MemorySavedReplies(),
-        presence=m.MemoryPresence())
+        presence=m.MemoryPresence(), views=m.MemorySavedViews())
 
 
 def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> Callable[[str], Sender]:

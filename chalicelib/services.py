@@ -28,6 +28,7 @@ from chalicelib.store.ports import (
     Queues,
     SandboxOutbox,
     SavedReplyStore,
+    SavedViews,
     SendAllowance,
     ThreadIndex,
     TicketStore,
@@ -55,6 +56,7 @@ class Stores:
     waiting: WaitingRoom
     saved_replies: SavedReplyStore
     presence: AgentPresence
+    views: SavedViews
 
 
 @dataclass
@@ -140,6 +142,10 @@ class Services:
     @property
     def presence(self) -> AgentPresence:
         return self.stores.presence
+
+    @property
+    def views(self) -> SavedViews:
+        return self.stores.views
 
     def now(self) -> datetime:
         return self.clock.now()

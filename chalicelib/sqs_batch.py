@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain import jsonvalue as jv
 from chalicelib.domain.jsonvalue import JsonObject, is_object
-from chalicelib.store.ports import Queues
 from chalicelib.telemetry import count, logger, uncorrelate
+
+if TYPE_CHECKING:  # the ports (and the domain they carry) load with the use case, not with every handler
+    from chalicelib.store.ports import Queues
 
 
 class RetryLater(Exception):

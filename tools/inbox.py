@@ -907,6 +907,30 @@ def _print_history(history: list[dict[str, Any]], title: str = "The customer's o
     console.print(table)
 
 
+@app.command()
+def views(as_json: bool = JSON_OPTION) -> None:
+    """Your saved views: each desk list you keep under a name (save one with: list DESK ... --save-as NAME)."""
+    data = call("GET", "/agent/views")
+    if as_json:
+        _print_json(data)
+        return
+    saved = data.get("views") or []
+    if not saved:
+        console.print(txt("No saved views yet: list DESK [filters] --save-as NAME keeps one.", "dim"))
+        return
+    table = Table(title="Your views", title_justify="left")
+    for column in ("name", "desk", "filters", "to run it"):
+        table.add_column(column)
+    for v in saved:
+        filters = v.get("filters") or {}
+        flags = " ".join(f"--{k.replace('_', '-')} {value}" if k != "held_by" or value != "mine" else "--mine"
+                         for k, value in filters.items())
+        table.add_row(txt(v.get("name"), "bold"), txt(v.get("desk")),
+                      txt(", ".join(f"{k} {value}" for k, value in filters.items()) or "-"),
+                      txt(f"list {v.get('desk')} {flags}".strip()))
+    console.print(table)
+
+
 @app.command("list")
 def list_desk(desk: str = typer.Argument(..., help="a desk your teams cover"),
               state: str = typer.Option(None, "--state", help="waiting (default), claimed, replied or open"),
@@ -919,6 +943,8 @@ def list_desk(desk: str = typer.Argument(..., help="a desk your teams cover"),
               sort: str = typer.Option(None, "--sort", help="queue (default) or sla"),
               cursor: str = typer.Option(None, "--cursor", help="the next page (printed under each page)"),
               limit: int = typer.Option(25, "--limit", help="tickets a page (1 to 100)"),
+              save_as: str = typer.Option(None, "--save-as", metavar="NAME",
+                                          help="also keep these filters as a view of yours (see: views)"),
               as_json: bool = JSON_OPTION) -> None:
     """A desk's tickets, a page at a time: filtered, in queue order (urgent first, then oldest) or by SLA due."""
     if mine and held_by:
@@ -926,6 +952,10 @@ def list_desk(desk: str = typer.Argument(..., help="a desk your teams cover"),
     given = {"state": state, "priority": priority, "flag": flag, "channel": channel,
              "held_by": "mine" if mine else held_by, "due_within": due_within, "sort": sort, "cursor": cursor,
              "limit": limit}
+    if save_as:
+        filters = {k: v for k, v in given.items() if k not in ("cursor", "limit") and v not in (None, "")}
+        call("POST", "/agent/views", {"name": save_as, "desk": desk.strip(), **filters})
+        console.print(txt(f"View “{save_as}” saved: python -m tools.inbox views", "green"))
     query = urlencode({name: value for name, value in given.items() if value not in (None, "")})
     data = call("GET", f"/agent/desks/{quote(desk.strip(), safe='')}/tickets?{query}")
     if as_json:

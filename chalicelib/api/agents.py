@@ -46,6 +46,33 @@ def agent_me() -> Any:
     return _agent_call(lambda svc, agent: desks(svc, agent).to_json())
 
 
+@bp.route("/agent/views", methods=["GET"])
+def agent_views() -> Any:
+    from chalicelib.usecases.desk.saved_views import saved_views, view_json
+
+    return _agent_call(lambda svc, agent: {"views": [view_json(v) for v in saved_views(svc, agent)]})
+
+
+@bp.route("/agent/views", methods=["POST"], content_types=["application/json"])
+def agent_save_view() -> Any:
+    from chalicelib.usecases.desk.saved_views import SaveView, save_view, view_json
+
+    return _agent_call(lambda svc, agent: view_json(save_view(svc, agent, SaveView.from_json(_body()))))
+
+
+@bp.route("/agent/views/{name}", methods=["DELETE"])
+def agent_delete_view(name: str) -> Any:
+    from urllib.parse import unquote
+
+    from chalicelib.usecases.desk.saved_views import delete_view
+
+    def deleted(svc: Any, agent: Any) -> dict[str, str]:
+        delete_view(svc, agent, unquote(name))
+        return {"deleted": unquote(name)}
+
+    return _agent_call(deleted)
+
+
 @bp.route("/agent/pulse", methods=["GET"])
 def agent_pulse() -> Any:
     from chalicelib.usecases.desk.pulse import pulse

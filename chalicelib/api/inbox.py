@@ -114,6 +114,20 @@ def inbox_asset(name: str) -> Response:
     return Response(body=body, status_code=status, headers=headers)
 
 
+@bp.route("/inbox/views", methods=["POST"], content_types=FORM)
+def inbox_save_view() -> Response:
+    from chalicelib.usecases.desk.saved_views import save_view
+
+    return _web(lambda web: web.save_view(save_view))
+
+
+@bp.route("/inbox/views/{name}/delete", methods=["POST"], content_types=FORM)
+def inbox_delete_view(name: str) -> Response:
+    from chalicelib.usecases.desk.saved_views import delete_view
+
+    return _web(lambda web: web.delete_view(name, delete_view))
+
+
 @bp.route("/inbox/saved-replies", methods=["GET"])
 def inbox_saved_replies() -> Response:
     from chalicelib.usecases.desk.saved_replies import listing

@@ -57,19 +57,20 @@ def fits(channel: str, text: str) -> bool:
 
 def compose(template: str, *, channel: str, name: str, reference: str, status_url: str, now: datetime,
             back_at: datetime | None, tz: str, desk: str, incident: Incident | None = None,
-            dm_invite: str = "", expected_wait: str = "", ask_for: str = "") -> str:
+            dm_invite: str = "", expected_wait: str = "", ask_for: str = "", language: str = "en") -> str:
     """Render an acknowledgement; on X leave out the optional parts, in this order, until it fits: the invitation
     to continue in private with what the desk needs (``ask_for``), the incident's explanation (first cut at a word,
     ending in "…", then left out), the warning about personal data (``dm_invite``), the incident's link, its
     title, the customer's name. The reference and the status link are never left out.
 
-    ``back_at`` is worded as in ``"back at 07:00 tomorrow GMT"`` and ``back_in`` as in ``"(in about 8 hours)"``;
+    ``back_at`` is worded as in ``"back at 07:00 tomorrow GMT"`` (in ``language``, the template's, where
+    ``domain.wording`` has its words: "revient à 07:00 demain (GMT)") and ``back_in`` as in ``"(in about 8 hours)"``;
     ``expected_wait`` (the busy acknowledgement, ``domain.busy``) as in ``"about 40–60 minutes"``; ``ask_for`` (the
     desk's ``ask_for`` in the brand file) as in ``"your booking reference and the train (time and stations)"``."""
     title, explanation = (incident.title, incident.text) if incident else ("", "")
     base = {
         "name": name, "reference": reference, "status_url": status_url, "desk": desk, "expected_wait": expected_wait,
-        "back_at": wording.opening(back_at, now, tz, style="phrase") if back_at else "",
+        "back_at": wording.opening(back_at, now, tz, style="phrase", language=language) if back_at else "",
         "back_in": wording.wait(back_at - now) if back_at else "",
         # the incident notice reads as sentences, whatever the next line of the template says
         "incident_title": title if explanation else sentence(title), "incident_url": incident.url if incident else "",

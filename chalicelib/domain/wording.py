@@ -49,7 +49,20 @@ def wait(delta: timedelta) -> str:
     return f"about {math.ceil(hours / 24)} days"
 
 
-def opening(at: datetime, now: datetime, zone: str | ZoneInfo, *, style: Style = "label") -> str:
+#: The phrase style in the other languages the brand file writes acknowledgements in: weekdays and months (Monday
+#: first), today, tomorrow, and how a day and a time are joined. A language without an entry is worded in English.
+_PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, str, str, str]] = {
+    "fr": (("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+           ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+            "novembre", "décembre"), "à {clock} aujourd'hui", "à {clock} demain", "{day} à {clock}", "({zone})"),
+    "cy": (("Llun", "Mawrth", "Mercher", "Iau", "Gwener", "Sadwrn", "Sul"),
+           ("Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin", "Gorffennaf", "Awst", "Medi", "Hydref",
+            "Tachwedd", "Rhagfyr"), "am {clock} heddiw", "am {clock} yfory", "ddydd {day} am {clock}", "({zone})"),
+}
+
+
+def opening(at: datetime, now: datetime, zone: str | ZoneInfo, *, style: Style = "label", language: str = "en"
+            ) -> str:
     """When ``at`` is, seen from ``now``, in ``zone`` (an IANA name or a ZoneInfo).
 
     ``style="label"``: 'Sunday 09:00 GMT', 'Tuesday 29 December 07:00 GMT'.
@@ -60,6 +73,12 @@ def opening(at: datetime, now: datetime, zone: str | ZoneInfo, *, style: Style =
     local = at.astimezone(tz)
     days = (local.date() - now.astimezone(tz).date()).days
     clock = f"{local:%H:%M}"
+    if style == "phrase" and language in _PHRASES:
+        weekdays, months, today, tomorrow, on_day, zone_name = _PHRASES[language]
+        weekday = weekdays[local.weekday()]
+        named = f"{weekday} {local.day} {months[local.month - 1]}" if days >= DATE_FROM_DAYS else weekday
+        when = today if days == 0 else tomorrow if days == 1 else on_day.replace("{day}", named)
+        return f"{when.replace('{clock}', clock)} {zone_name.replace('{zone}', f'{local:%Z}')}".strip()
     day = f"{local:%A} {local.day} {local:%B}" if days >= DATE_FROM_DAYS else f"{local:%A}"
     if style == "label":
         when = f"{day} {clock}"

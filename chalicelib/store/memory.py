@@ -36,6 +36,7 @@ from chalicelib.store.ports import (
     QueuePage,
     R,
     Registered,
+    SavedView,
     SeenAgent,
     SignIn,
     SignInRefused,
@@ -553,6 +554,24 @@ class MemoryTriageLabels(_Locked):
     def forget(self, ticket_id: str) -> None:
         with self._lock:
             self.items.pop(ticket_id, None)
+
+
+class MemorySavedViews(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], SavedView] = {}
+
+    def of(self, username: str) -> list[SavedView]:
+        with self._lock:
+            return [view for (who, _), view in sorted(self.items.items()) if who == username]
+
+    def put(self, username: str, view: SavedView) -> None:
+        with self._lock:
+            self.items[(username, view.name)] = replace(view, query=dict(view.query))
+
+    def delete(self, username: str, name: str) -> bool:
+        with self._lock:
+            return self.items.pop((username, name), None) is not None
 
 
 class MemoryPresence(_Locked):

@@ -7,18 +7,20 @@ purpose and owns its key format and its retention; two implementations keep the 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from chalicelib.domain.agent import Agent
-from chalicelib.domain.config.saved_replies import SavedReply
 from chalicelib.domain.history import Event
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.jsonvalue import JsonObject
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.ticket import Ticket
+
+if TYPE_CHECKING:  # the brand file's models (pydantic) are not imported with the ports: cold starts stay light
+    from chalicelib.domain.config.saved_replies import SavedReply
 
 
 class AlreadyExists(Exception):
@@ -433,6 +435,29 @@ class StoredSavedReply:
     reply: SavedReply
     by: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class SavedView:
+    """An agent's named list of a desk's tickets: the desk and the list's filters as query parameters."""
+
+    name: str
+    desk: str
+    query: Mapping[str, str]
+    at: datetime
+
+
+class SavedViews(Protocol):
+    """Each agent's saved views: a handful of small items per agent, kept until deleted."""
+
+    def of(self, username: str) -> list[SavedView]:
+        """The agent's views, by name."""
+
+    def put(self, username: str, view: SavedView) -> None:
+        """Add it, or replace the agent's view of the same name."""
+
+    def delete(self, username: str, name: str) -> bool:
+        """Remove it; False if the agent had none of that name."""
 
 
 @dataclass(frozen=True)

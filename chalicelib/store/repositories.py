@@ -20,6 +20,7 @@ items belong to purpose-named stores below. Every key family of the state table 
 | DynamoSandbox    | ``sandbox#outbox``          | ``<at>#<key>``        | 7 days          |
 | DynamoSavedReplies| ``saved-reply``            | ``<saved reply id>``  | none            |
 | DynamoPresence    | ``agent-seen``             | ``<username>``        | 1 day           |
+| DynamoSavedViews  | ``saved-view#<username>``  | ``<view name>``       | none            |
 
 ``sent/<key>`` is the outbox's one item per message: created with the sending lease (``lease``, its expiry) by the
 one conditional write that also tells a duplicate (``ALL_OLD``), and kept: that the message went out is recorded on
@@ -73,6 +74,7 @@ from chalicelib.store.ports import (
     QueuePage,
     R,
     Registered,
+    SavedView,
     SeenAgent,
     StoredMention,
     StoredSavedReply,
@@ -785,6 +787,36 @@ class DynamoTriageLabels(_State):
 class DynamoHealth(_State):
     def ping(self) -> None:
         self._item("health", "probe")
+
+
+class DynamoSavedViews(_State):
+    """An agent's saved views under one partition per agent: ``of`` is a single query."""
+
+    _PK = "saved-view"
+
+    def of(self, username: str) -> list[SavedView]:
+        found = []
+        for item in StateModel.query(f"{self._PK}#{username}"):
+            v = item.value or {}
+            query = v.get("query") or {}
+            found.append(SavedView(name=item.sk, desk=str(v.get("desk", "")),
+                                   query={str(k): str(q) for k, q in query.items()},
+                                   at=datetime.fromisoformat(str(v["at"]))))
+        return sorted(found, key=lambda view: view.name)
+
+    def put(self, username: str, view: SavedView) -> None:
+        self._put(f"{self._PK}#{username}", view.name,
+                  value={"desk": view.desk, "query": dict(view.query), "at": view.at.isoformat()})
+
+    def delete(self, username: str, name: str) -> bool:
+        item = StateModel(f"{self._PK}#{username}", name)
+        try:
+            item.delete(condition=StateModel.pk.exists())
+        except DeleteError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
 
 
 class DynamoPresence(_State):

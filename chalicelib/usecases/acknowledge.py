@@ -84,7 +84,7 @@ def prepare(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: st
     message = compose(template, channel=target.channel, name=target.name, reference=ticket.ticket_id,
                       status_url=status_url, now=now, back_at=back_at, tz=config.brand.timezone,
                       desk=ticket.desk, incident=incident, dm_invite=dm_invite, expected_wait=expected_wait,
-                      ask_for=ask_for)
+                      ask_for=ask_for, language=config.language_of(template))
     return PreparedAck(kind=kind, key=ack_key(ticket.ack_key), text=message, back_at=back_at,
                        incident_id=incident.incident_id if incident else None, at=now, tone=tone)
 

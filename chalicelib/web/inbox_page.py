@@ -32,13 +32,14 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.agent import Agent, reply_limit
 from chalicelib.domain.channel_profiles import PROFILES
 from chalicelib.services import Services
 from chalicelib.store import ports
+from chalicelib.store.ports import SavedView
 from chalicelib.usecases import errors
 from chalicelib.usecases.desk import access
 from chalicelib.usecases.desk import saved_replies as desk_saved
@@ -62,6 +63,7 @@ from chalicelib.usecases.desk.results import (
     TicketResolved,
     TicketTransferred,
 )
+from chalicelib.usecases.desk.saved_views import SaveView
 from chalicelib.usecases.desk.search import SearchResult
 from chalicelib.usecases.desk.views import DesksView, LabelsExport, OversightView, TicketView
 from chalicelib.usecases.status import format_moment
@@ -290,7 +292,7 @@ class Web:
         return self._html(200, template, signed_in, headers=None, view=view, **context)
 
     def home(self, call: Callable[[Services, Agent], DesksView]) -> Page:
-        return self.page("inbox_home.html", call)
+        return self.page("inbox_home.html", call, lambda agent: {"views": self.svc.views.of(agent.username)})
 
     def oversight(self, call: Callable[[Services, Agent], OversightView]) -> Page:
         return self.page("inbox_oversight.html", call)
@@ -454,6 +456,33 @@ class Web:
         return self._see_other("/inbox/saved-replies", signed_in.token,
                                f"Saved reply {saved.reply.id} saved: agents see it on the tickets it is for.")
 
+    def save_view(self, call: Callable[[Services, Agent, SaveView], SavedView]) -> Page:
+        """POST /inbox/views: keep the desk list's filters under a name; back to that list, which says so (a refusal
+        answers with its reason and status)."""
+        posted = self._post()
+        if not isinstance(posted, Posted):
+            return posted
+        signed_in, form = posted.session, posted.form
+        desk = form.get("desk", "")
+        back = f"/inbox/desks/{quote(desk, safe='')}" if desk in self.svc.config.desks else "/inbox"
+        try:
+            view = call(self.svc, signed_in.agent, SaveView.from_form(form))
+        except errors.Refused as exc:
+            return self._error(exc, signed_in)
+        return self._see_other(back, signed_in.token, f"View “{view.name}” saved: it is on your inbox page.",
+                               query=dict(view.query))
+
+    def delete_view(self, name: str, call: Callable[[Services, Agent, str], None]) -> Page:
+        """POST /inbox/views/{name}/delete: forget one of the agent's views."""
+        posted = self._post()
+        if not isinstance(posted, Posted):
+            return posted
+        try:
+            call(self.svc, posted.session.agent, unquote(name)[:80])
+        except errors.Refused as exc:
+            return self._error(exc, posted.session)
+        return self._see_other("/inbox", posted.session.token, f"View “{unquote(name)[:80]}” deleted.")
+
     def delete_saved_reply(self, reply_id: str,
                            call: Callable[[Services, Agent, str], desk_saved.SavedReplyEntry]) -> Page:
         """POST /inbox/saved-replies/{id}/delete (leads): delete a lead's saved reply."""
@@ -602,6 +631,7 @@ class Web:
             "private_limit": lambda channel: reply_limit(channel, True),
             "intent_choices": INTENT_CHOICES,
             "saved": None,
+            "views": (),
         }
         common.update(context)
         body = render(template, **common)

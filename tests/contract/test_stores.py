@@ -882,3 +882,17 @@ def test_a_rate_counter_says_how_many_it_counted(stores):
     assert stores.form_limit.try_take(client, "2026112903", 2) and stores.form_limit.try_take(client, "2026112903", 2)
     assert not stores.form_limit.try_take(client, "2026112903", 2)
     assert stores.form_limit.used(client, "2026112903") == 2 and stores.form_limit.used(client, "2026112904") == 0
+
+
+def test_an_agents_saved_views_are_theirs_by_name(stores):
+    from chalicelib.store.ports import SavedView
+
+    amira, ben = uid("amira"), uid("ben")
+    stores.views.put(amira, SavedView("urgent", "complaints", {"priority": "urgent"}, T0))
+    stores.views.put(amira, SavedView("due", "journeys", {"due_within": "30", "sort": "sla"}, T0))
+    stores.views.put(amira, SavedView("urgent", "complaints", {"flag": "abuse"}, T0 + timedelta(minutes=1)))
+    stores.views.put(ben, SavedView("mine", "complaints", {"held_by": "mine"}, T0))
+    assert stores.views.of(amira) == [SavedView("due", "journeys", {"due_within": "30", "sort": "sla"}, T0),
+                                      SavedView("urgent", "complaints", {"flag": "abuse"}, T0 + timedelta(minutes=1))]
+    assert stores.views.delete(amira, "urgent") is True and stores.views.delete(amira, "urgent") is False
+    assert [v.name for v in stores.views.of(amira)] == ["due"] and [v.name for v in stores.views.of(ben)] == ["mine"]

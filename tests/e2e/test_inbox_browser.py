@@ -387,6 +387,26 @@ def test_an_agent_filters_a_desk_searches_a_customer_sees_their_history_and_work
         assert (ARTIFACTS / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def signed_in_pages(browser, stack, problems: list[str], *agents: tuple[str, str]) -> dict:
+    """A page per agent, each in its own browser context, signed in and on the inbox; console errors and page
+    errors go to ``problems``."""
+    from playwright.sync_api import expect
+
+    pages = {}
+    for name, password in agents:
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.set_default_timeout(10_000)
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(stack.base + "/inbox/sign-in")
+        page.get_by_label("Username").fill(name)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(stack.base + "/inbox")
+        pages[name] = page
+    return pages
+
+
 def test_a_second_agents_page_updates_without_a_reload(wednesday_stack, chromium):
     """Amira's inbox stays open; Ben takes the next ticket in his own browser: Amira's page shows the desk's new
     depth without reloading (the pulse, docs/adr/0023). Screenshot: artifacts/inbox-live.png."""
@@ -409,18 +429,7 @@ def test_a_second_agents_page_updates_without_a_reload(wednesday_stack, chromium
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_FLAGS))
         try:
-            pages = {}
-            for name, password in (("amira", "Amira-local-1"), ("ben", "Ben-local-1")):
-                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-                page.set_default_timeout(10_000)
-                page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: problems.append(str(e)))
-                page.goto(stack.base + "/inbox/sign-in")
-                page.get_by_label("Username").fill(name)
-                page.get_by_label("Password").fill(password)
-                page.get_by_role("button", name="Sign in").click()
-                expect(page).to_have_url(stack.base + "/inbox")
-                pages[name] = page
+            pages = signed_in_pages(browser, stack, problems, ("amira", "Amira-local-1"), ("ben", "Ben-local-1"))
             amira, ben = pages["amira"], pages["ben"]
             complaints = amira.locator("li.desk[data-desk='complaints'] .depth")
             shown = int(complaints.inner_text())
@@ -434,6 +443,54 @@ def test_a_second_agents_page_updates_without_a_reload(wednesday_stack, chromium
             expect(complaints).to_have_text(str(shown - 1), timeout=20_000)
             assert amira.url == loaded and "changed" in (complaints.get_attribute("class") or "")
             amira.screenshot(path=str(ARTIFACTS / "inbox-live.png"), full_page=True)
+        finally:
+            browser.close()
+    assert not problems, problems
+
+
+def test_a_lead_searches_a_customer_and_assigns_their_ticket_to_an_agent(wednesday_stack, chromium):
+    """Chloe (a lead) filters the complaints desk to urgent work, finds the customer by handle from the header's
+    search, opens the ticket and gives it to Ben from the "Give it to" list; Ben's inbox holds it. Screenshot:
+    artifacts/inbox-assign.png."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.test_local_stack import ADMIN
+    from tools.browser import HEADLESS_FLAGS
+
+    stack = wednesday_stack
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def waiting() -> set[str]:
+        return {t["ticket_id"] for t in stack.get("/admin/backlog/complaints", headers=ADMIN).json()["tickets"]}
+
+    before = waiting()
+    send_tweet(stack, "300501", "@MeridianRail stranded at Didcot Parkway, last train cancelled", user_id="3501",
+               handle="jo_e2e")
+    ticket_id = stack.wait_for(lambda: waiting() - before, timeout=15).pop()
+    assert stack.post("/agent/sign-in", json={"username": "ben", "password": "Ben-local-1"}).ok  # Ben is at work
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_FLAGS))
+        try:
+            pages = signed_in_pages(browser, stack, problems, ("chloe", "Chloe-local-1"), ("ben", "Ben-local-1"))
+            chloe, ben = pages["chloe"], pages["ben"]
+            chloe.goto(stack.base + "/inbox/desks/complaints")  # the desk's list, filtered to urgent work
+            chloe.get_by_label("Priority").select_option("urgent")
+            chloe.get_by_role("button", name="Show").click()
+            expect(chloe).to_have_url(re.compile(r"/inbox/desks/complaints\?.*priority=urgent"))
+            expect(chloe.locator("table").get_by_text(ticket_id)).to_be_visible()
+            chloe.get_by_label("Search tickets and customers").fill("@jo_e2e")
+            chloe.keyboard.press("Enter")
+            chloe.get_by_role("link", name=re.compile(ticket_id)).first.click()
+            expect(chloe).to_have_url(re.compile(rf"/inbox/tickets/{ticket_id}"))
+            chloe.get_by_label("Give it to").select_option("ben")
+            chloe.get_by_role("button", name="Assign", exact=True).click()
+            expect(chloe.get_by_role("status")).to_have_text(
+                f"Ticket {ticket_id} assigned to ben: it is in their tickets now.")
+            chloe.screenshot(path=str(ARTIFACTS / "inbox-assign.png"), full_page=True)
+            ben.reload()
+            expect(ben.locator("section", has=ben.get_by_role("heading", name="Tickets you hold"))
+                   .get_by_text(ticket_id)).to_be_visible()
         finally:
             browser.close()
     assert not problems, problems

@@ -46,7 +46,16 @@ def saved_token(stack, tokens: Path) -> str:
 
 
 def waiting(stack, desk: str) -> set[str]:
-    return {t["ticket_id"] for t in stack.get(f"/admin/backlog/{desk}", headers=ADMIN).json()["tickets"]}
+    """Every ticket waiting on ``desk``, page after page (the backlog answers a page at a time)."""
+    found: set[str] = set()
+    cursor = ""
+    while True:
+        page = stack.get(f"/admin/backlog/{desk}?limit=100" + (f"&cursor={cursor}" if cursor else ""),
+                         headers=ADMIN).json()
+        found |= {t["ticket_id"] for t in page["tickets"]}
+        cursor = page.get("next_cursor") or ""
+        if not cursor:
+            return found
 
 
 def tweet_and_wait(stack, tweet_id: str, text: str, user_id: str, desk: str = "complaints") -> str:
@@ -54,7 +63,7 @@ def tweet_and_wait(stack, tweet_id: str, text: str, user_id: str, desk: str = "c
     before = waiting(stack, desk)
     send_tweet(stack, tweet_id, text, user_id=user_id)
     new = stack.wait_for(lambda: waiting(stack, desk) - before, timeout=10)
-    assert len(new) == 1, stack.output()[-3000:]
+    assert len(new) == 1, (new, stack.output()[-3000:])
     return new.pop()
 
 
@@ -378,3 +387,60 @@ def test_a_lead_assigns_a_ticket_to_an_agent_from_the_terminal(stack, tmp_path):
     done = inbox(stack, "assign", ticket_id, "ben", tokens=chloe)
     assert done.returncode == 0 and f"Ticket {ticket_id} is ben's now." in done.stdout, done.stdout + done.stderr
     assert ticket_id in inbox(stack, "me", tokens=ben).stdout
+
+
+def on_screen(stack, home: Path, tokens: Path, *args: str, answer: str = "") -> str:
+    """One command in a real terminal (tmux); ``answer`` typed at its prompt; the screen once it has exited."""
+    tmux, screen = in_terminal(stack, home, tokens, *args, width=160)
+    try:
+        if answer:
+            assert stack.wait_for(lambda: "?" in screen(), timeout=15), screen()
+            subprocess.run([*tmux, "send-keys", "-t", "inbox", answer, "Enter"], check=True)
+        return stack.wait_for(lambda: "EXIT=" in screen() and screen(), timeout=20) or screen()
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+        # the next command starts a server of the same name: wait until this one has gone
+        stack.wait_for(lambda: subprocess.run([*tmux, "list-sessions"], capture_output=True).returncode != 0,
+                       timeout=5)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_a_lead_and_an_agent_work_a_ticket_in_the_terminal(stack, tmp_path):
+    """In a real terminal: Chloe lists the complaints desk, finds the customer by handle and gives the ticket to
+    Ben; Ben lists the saved replies, sends one and resolves in one step, and takes the next ticket."""
+    ticket_id = tweet_and_wait(stack, "709901", "@ExampleRail my train was cancelled and I want a refund",
+                               user_id="79901")
+    handle = "traveller79901"  # tests.helpers: one handle per account
+    chloe, ben = tmp_path / "chloe" / "token", tmp_path / "ben" / "token"
+    for who, tokens, password in (("chloe", chloe, "Chloe-local-1"), ("ben", ben, "Ben-local-1")):
+        tokens.parent.mkdir()
+        assert inbox(stack, "login", "-u", who, tokens=tokens, RESPONDER_PASSWORD=password).returncode == 0
+    listed = on_screen(stack, chloe.parent, chloe, "list", "complaints", "--state", "waiting")
+    assert "EXIT=0" in listed and ticket_id in listed, listed
+    found = on_screen(stack, chloe.parent, chloe, "search", f"@{handle}")
+    assert "EXIT=0" in found and ticket_id in found, found
+    given = on_screen(stack, chloe.parent, chloe, "assign", ticket_id, "ben")
+    assert "EXIT=0" in given and f"Ticket {ticket_id} is ben's now." in given, given
+    saved = on_screen(stack, ben.parent, ben, "saved", ticket_id)
+    assert "EXIT=0" in saved and "delay_repay" in saved, saved
+    sent = on_screen(stack, ben.parent, ben, "reply", ticket_id, "--saved", "delay_repay", "--resolve", answer="y")
+    assert "EXIT=0" in sent and "resolved" in sent.lower(), sent
+    replied = [m for m in stack.get("/local/outbox").json()["messages"] if m.get("in_reply_to") == "709901"
+               and "Delay Repay" in m.get("text", "")]
+    assert len(replied) == 1 or stack.wait_for(
+        lambda: [m for m in stack.get("/local/outbox").json()["messages"] if m.get("in_reply_to") == "709901"
+                 and "Delay Repay" in m.get("text", "")], timeout=15)
+    taken = on_screen(stack, ben.parent, ben, "next")
+    assert "EXIT=0" in taken, taken
+
+
+def test_an_agent_keeps_a_list_as_a_view_and_lists_their_views(stack, tmp_path):
+    tokens = tmp_path / "token"
+    assert inbox(stack, "login", "-u", "amira", tokens=tokens, RESPONDER_PASSWORD="Amira-local-1").returncode == 0
+    assert "No saved views yet" in inbox(stack, "views", tokens=tokens).stdout
+    kept = inbox(stack, "list", "complaints", "--priority", "urgent", "--sort", "sla", "--save-as", "urgent by SLA",
+                 tokens=tokens)
+    assert kept.returncode == 0 and "View “urgent by SLA” saved" in kept.stdout, kept.stdout + kept.stderr
+    listed = inbox(stack, "views", tokens=tokens)
+    assert listed.returncode == 0 and "urgent by SLA" in listed.stdout
+    assert "list complaints --priority urgent --sort sla" in listed.stdout, listed.stdout

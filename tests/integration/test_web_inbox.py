@@ -565,3 +565,33 @@ def test_a_tweets_links_and_photos_are_listed_for_the_agent_to_open_never_loaded
     assert message["attached"] == [
         {"kind": "link", "url": "https://www.example.org/delays", "short": "https://t.co/abc123"},
         {"kind": "photo", "url": "https://pbs.twimg.com/media/platform.jpg", "short": ""}]
+
+
+def test_an_agent_saves_a_filtered_desk_list_and_finds_it_on_the_inbox_page(client, amira):
+    amira.get("/inbox/desks/complaints?priority=normal&sort=sla")
+    assert '<label for="view-name">Save this list as</label>' in amira.text
+    saved = amira.post("/inbox/views", {"csrf": amira.csrf(), "desk": "complaints", "priority": "normal",
+                                        "sort": "sla", "name": "Normal by SLA"})
+    assert saved.status_code == 303
+    assert location(saved).startswith("/inbox/desks/complaints?priority=normal&sort=sla&m=")
+    back = amira.get(location(saved))
+    assert back.status_code == 200 and "View “Normal by SLA” saved: it is on your inbox page." in amira.text
+    amira.get("/inbox")
+    assert "Your views" in amira.text and 'href="/inbox/desks/complaints?priority=normal&amp;sort=sla">Normal by SLA' \
+        in amira.text
+    bad = amira.post("/inbox/views", {"csrf": amira.csrf(), "desk": "complaints", "name": "<b>"})
+    assert bad.status_code == 422
+    amira.get("/inbox")
+    gone = amira.post("/inbox/views/Normal%20by%20SLA/delete", {"csrf": amira.csrf()})
+    assert gone.status_code == 303
+    amira.get("/inbox")
+    assert "Your views" not in amira.text
+    token = client.http.post("/agent/sign-in", body=json.dumps({"username": "amira", "password": "Amira-local-1"}),
+                             headers={"Content-Type": "application/json"}).json_body["token"]
+    api = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    made = client.http.post("/agent/views", headers=api, body=json.dumps({"name": "mine", "desk": "complaints",
+                                                                          "held_by": "mine"}))
+    assert made.status_code == 200 and made.json_body["filters"] == {"state": "claimed", "held_by": "mine"}
+    assert [v["name"] for v in client.http.get("/agent/views", headers=api).json_body["views"]] == ["mine"]
+    assert client.http.delete("/agent/views/mine", headers=api).json_body == {"deleted": "mine"}
+    assert client.http.delete("/agent/views/mine", headers=api).status_code == 404

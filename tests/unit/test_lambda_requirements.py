@@ -72,3 +72,20 @@ def test_what_they_ask_of_the_runtime_holds_for_its_oldest_boto3() -> None:
             if key in RUNTIME:
                 assert need.specifier.contains(RUNTIME[key], prereleases=True), \
                     f"{name} needs {need} but the runtime may have {key} {RUNTIME[key]}"
+
+
+def test_the_vendored_yaml_is_the_installed_pyyaml_without_its_c_extension() -> None:
+    """vendor/yaml (what the Lambda reads the brand file with) is byte for byte the pure-Python modules of the
+    PyYAML the venv pins, and nothing more: no C extension, no ``cyaml`` that would need one."""
+    import importlib.metadata
+    from pathlib import Path
+
+    import yaml
+
+    installed = Path(yaml.__file__).parent
+    vendored = Path(__file__).resolve().parents[2] / "vendor" / "yaml"
+    modules = {p.name for p in installed.glob("*.py")} - {"cyaml.py"}
+    assert {p.name for p in vendored.glob("*.py")} == modules
+    assert all((vendored / name).read_bytes() == (installed / name).read_bytes() for name in modules)
+    assert not list(vendored.glob("*.so")) and (vendored / "LICENSE").exists()
+    assert importlib.metadata.version("PyYAML") == yaml.__version__ == "6.0.3"

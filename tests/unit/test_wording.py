@@ -117,3 +117,35 @@ def test_label_and_phrase_differ_only_in_grammar(now, ahead):
         assert phrase == f"at {clock} tomorrow {zone}"
     else:
         assert phrase == f"on {day} at {clock} {zone}"
+
+
+LONDON_NIGHT = datetime(2026, 12, 6, 3, 0, tzinfo=timezone.utc)  # a Sunday
+
+
+@pytest.mark.parametrize(("ahead", "fr", "cy"), [
+    (timedelta(hours=6), "à 09:00 aujourd'hui (GMT)", "am 09:00 heddiw (GMT)"),
+    (timedelta(days=1, hours=4), "à 07:00 demain (GMT)", "am 07:00 yfory (GMT)"),
+    (timedelta(days=3), "mercredi à 03:00 (GMT)", "ddydd Mercher am 03:00 (GMT)"),
+    (timedelta(days=9), "mardi 15 décembre à 03:00 (GMT)", "ddydd Mawrth 15 Rhagfyr am 03:00 (GMT)"),
+])
+def test_an_acknowledgement_in_french_or_welsh_words_the_time_in_its_language(ahead, fr, cy):
+    at = LONDON_NIGHT + ahead
+    assert opening(at, LONDON_NIGHT, "Europe/London", style="phrase", language="fr") == fr
+    assert opening(at, LONDON_NIGHT, "Europe/London", style="phrase", language="cy") == cy
+    assert opening(at, LONDON_NIGHT, "Europe/London", style="phrase", language="es") == \
+        opening(at, LONDON_NIGHT, "Europe/London", style="phrase")  # no words of its own: English
+
+
+def test_a_french_acknowledgement_says_when_the_team_is_back_in_french(mem, clock):
+    from chalicelib.usecases.process import process_mention
+    from tests.unit.test_usecases import outbox_of, tweet
+
+    clock.set(LONDON_NIGHT)
+    from dataclasses import replace
+
+    written = tweet("910001", "@MeridianRail bonjour, mon train est annulé, que dois-je faire ?", at=clock.now(),
+                    author="91001")
+    process_mention(mem, replace(written, language="fr"))
+    [ack] = outbox_of(mem)
+    assert "Bonjour" in ack["text"] and "revient à 09:00 aujourd'hui (GMT)" in ack["text"], ack["text"]
+    assert " today " not in ack["text"] and "at 09:00" not in ack["text"]

@@ -176,6 +176,16 @@ class BrandConfig(_Model):
                         return source
         return self.template(kind, channel, language)
 
+    def language_of(self, source: str) -> str:
+        """The language a template source (as ``template`` or ``ack_template`` gave it) is written in: the key it
+        is filed under in the brand file; the brand's language for a source it does not hold."""
+        for by_channel in self.templates.values():
+            for by_language in by_channel.values():
+                for language, text in by_language.items():
+                    if text == source:
+                        return language
+        return self.brand.language
+
     def _languages(self, kind: str, channel: str) -> set[str]:
         by_channel = self.templates.get(kind) or {}
         return set(by_channel.get(channel, {})) | set(by_channel.get("default", {}))

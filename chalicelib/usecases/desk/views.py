@@ -404,7 +404,7 @@ def _triage(ticket: Ticket) -> TriageView:
                       priority=ticket.priority, relabelled=ticket.relabel is not None)
 
 
-def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> TicketView:
+def ticket_view(svc: Services, ticket: Ticket, agent: Agent, *, team: bool = True) -> TicketView:
     """The whole story for an agent: messages across linked channels, flags, SLA state, what the customer was told,
     the notes, the timeline, the claim, where and how long a reply may be, and why triage answered as it did."""
     now = svc.now()
@@ -458,7 +458,7 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent) -> TicketView:
                         counting=counting_hint(target.channel, target.private) if target else ""),
         history=customer_history(svc, ticket.customer_id, but=ticket.ticket_id),
         assignable=tuple(seen.username for seen in assignable(svc, ticket, now)
-                         if seen.username != ticket.claimed_by) if ticket.open and (
+                         if seen.username != ticket.claimed_by) if team and ticket.open and (
             agent.lead or ticket.held_by(agent.username, now)) else (),
     )
 
@@ -626,8 +626,9 @@ class LabelsExport:
 # ------------------------------------------------------------------------------------------------ the API's answers
 def with_view(svc: Services, agent: Agent, outcome: Outcome | NextTaken) -> dict[str, object]:
     """What the API answers for an outcome: the outcome, with the view of its ticket (built from the ticket as
-    saved, never loaded again)."""
-    return outcome.to_json(lambda ticket: ticket_view(svc, ticket, agent).to_json())
+    saved, never loaded again; without ``assignable``, which costs a read an action's answer does not need: a GET
+    of the ticket has it)."""
+    return outcome.to_json(lambda ticket: ticket_view(svc, ticket, agent, team=False).to_json())
 
 
 def act_and_view(svc: Services, agent: Agent, ticket_id: str, action: Action, given: Given) -> dict[str, object]:
