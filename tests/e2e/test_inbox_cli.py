@@ -2,6 +2,7 @@
 the password given on stdin, in the environment, and once typed at a hidden prompt in a real terminal (tmux)."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -238,14 +239,15 @@ def test_customer_text_cannot_drive_the_terminal(stack, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def in_terminal(stack, home: Path, tokens: Path, *args: str, width: int = 150) -> tuple[list[str], Any]:
+def in_terminal(stack, home: Path, tokens: Path, *args: str, width: int = 150,
+                server: str = "") -> tuple[list[str], Any]:
     """``python -m tools.inbox ARGS`` started in a real terminal (a tmux session named ``inbox``) with a bare
     environment; the tmux command to drive it, and a function reading its screen. Kill the server when done."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TERM": "xterm",
            "LANG": "C.UTF-8", "TZ": "UTC", "PORT": str(stack.http_port), "RESPONDER_TOKEN_FILE": str(tokens)}
     command = (f"cd {shlex.quote(str(PROJECT))} && env -i {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())}"
                f" {shlex.quote(sys.executable)} -m tools.inbox {shlex.join(args)}; echo EXIT=$?; sleep 60")
-    tmux = ["tmux", "-L", f"responder-inbox-test-{os.getpid()}", "-f", "/dev/null"]
+    tmux = ["tmux", "-L", f"responder-inbox-test-{os.getpid()}{server}", "-f", "/dev/null"]
 
     def screen() -> str:
         return subprocess.run([*tmux, "capture-pane", "-p", "-J", "-t", "inbox"], capture_output=True,
@@ -391,7 +393,7 @@ def test_a_lead_assigns_a_ticket_to_an_agent_from_the_terminal(stack, tmp_path):
 
 def on_screen(stack, home: Path, tokens: Path, *args: str, answer: str = "") -> str:
     """One command in a real terminal (tmux); ``answer`` typed at its prompt; the screen once it has exited."""
-    tmux, screen = in_terminal(stack, home, tokens, *args, width=160)
+    tmux, screen = in_terminal(stack, home, tokens, *args, width=160, server=f"-{next(_SERVERS)}")
     try:
         if answer:
             assert stack.wait_for(lambda: "?" in screen(), timeout=15), screen()
@@ -399,9 +401,9 @@ def on_screen(stack, home: Path, tokens: Path, *args: str, answer: str = "") -> 
         return stack.wait_for(lambda: "EXIT=" in screen() and screen(), timeout=20) or screen()
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
-        # the next command starts a server of the same name: wait until this one has gone
-        stack.wait_for(lambda: subprocess.run([*tmux, "list-sessions"], capture_output=True).returncode != 0,
-                       timeout=5)
+
+
+_SERVERS = itertools.count(1)  # a tmux server of its own for each command: never one still shutting down
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
