@@ -82,6 +82,21 @@ def started_at(clock: str):
 
 
 @pytest.fixture(scope="module")
+def chromium():
+    """Debian's headless Chromium for the customers' pages (the status page, the contact form): a failure when it
+    is missing, unless RESPONDER_SKIP_BROWSER=1 skips the browser tests on request."""
+    if os.environ.get("RESPONDER_SKIP_BROWSER") == "1":
+        pytest.skip("RESPONDER_SKIP_BROWSER=1: browser tests skipped on request")
+    from tools.browser import ensure_chromium
+
+    browser = ensure_chromium()
+    if not browser:
+        pytest.fail("headless Chromium is not available: install Debian's chromium package, set CHROMIUM=<path>, "
+                    "or set RESPONDER_SKIP_BROWSER=1 to skip browser tests")
+    return browser
+
+
+@pytest.fixture(scope="module")
 def sunday_night_stack():
     """The local stack with its clock started at Sunday 03:00 Europe/London (every desk but on-call closed)."""
     yield from started_at("2026-11-29T03:00:00+00:00")

@@ -10,10 +10,7 @@ to skip it deliberately.
 """
 from __future__ import annotations
 
-import os
 import re
-
-import pytest
 
 from tests.e2e.conftest import PROJECT
 
@@ -22,19 +19,6 @@ ACCENT = "rgb(11, 79, 138)"  # --accent in chalicelib/web/status.css
 PHONE = {"width": 390, "height": 844}
 #: what Chromium logs for the form's refused post (422): expected, once, in the test of an empty message
 EXPECTED_422 = "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if os.environ.get("RESPONDER_SKIP_BROWSER") == "1":
-        pytest.skip("RESPONDER_SKIP_BROWSER=1: browser tests skipped on request")
-    from tools.browser import ensure_chromium
-
-    browser = ensure_chromium()
-    if not browser:
-        pytest.fail("headless Chromium is not available: install Debian's chromium package, set CHROMIUM=<path>, "
-                    "or set RESPONDER_SKIP_BROWSER=1 to skip browser tests")
-    return browser
 
 
 def acks_to(stack, recipient: str) -> list[dict]:

@@ -225,16 +225,7 @@ def test_an_agent_inserts_a_saved_reply_with_the_incidents_text_edits_it_and_sen
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_FLAGS))
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            page.set_default_timeout(10_000)
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(stack.base + "/inbox/sign-in")
-            page.get_by_label("Username").fill("ben")
-            page.get_by_label("Password").fill("Ben-local-1")
-            page.get_by_role("button", name="Sign in").click()
-            expect(page).to_have_url(stack.base + "/inbox")
+            page = signed_in_pages(browser, stack, problems, ("ben", "Ben-local-1"))["ben"]
             page.goto(f"{stack.base}/inbox/tickets/{ticket_id}")
             page.get_by_role("button", name="Take this ticket").click()
             expect(page.get_by_role("status")).to_have_text(f"You hold ticket {ticket_id} now.")
@@ -315,16 +306,7 @@ def test_an_agent_filters_a_desk_searches_a_customer_sees_their_history_and_work
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_FLAGS))
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            page.set_default_timeout(10_000)
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(stack.base + "/inbox/sign-in")
-            page.get_by_label("Username").fill("amira")
-            page.get_by_label("Password").fill("Amira-local-1")
-            page.get_by_role("button", name="Sign in").click()
-            expect(page).to_have_url(stack.base + "/inbox")
+            page = signed_in_pages(browser, stack, problems, ("amira", "Amira-local-1"))["amira"]
 
             # the desk's list, filtered by the form (GET parameters)
             page.get_by_role("link", name="Tickets of complaints").click()

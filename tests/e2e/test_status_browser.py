@@ -10,7 +10,6 @@ root). Without it this test fails; set ``RESPONDER_SKIP_BROWSER=1`` to skip it d
 """
 from __future__ import annotations
 
-import os
 import re
 import struct
 import zlib
@@ -31,19 +30,6 @@ INCIDENT_TEXT = "Rail replacement buses run every 20 minutes. <script>alert(4)</
 #: pieces of what the customer wrote and of their name: none may reach the page, escaped or not
 CUSTOMER_NEEDLES = ("mallory", "pwned", "alert(1)", "alert(2)", "alert(3)", "my train was cancelled", "refund please")
 MASTHEAD_RGB = (0x0B, 0x4F, 0x8A)  # --accent in chalicelib/web/status.css
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if os.environ.get("RESPONDER_SKIP_BROWSER") == "1":
-        pytest.skip("RESPONDER_SKIP_BROWSER=1: browser tests skipped on request")
-    from tools.browser import ensure_chromium
-
-    browser = ensure_chromium()
-    if not browser:
-        pytest.fail("headless Chromium is not available: install Debian's chromium package, set CHROMIUM=<path>, "
-                    "or set RESPONDER_SKIP_BROWSER=1 to skip browser tests")
-    return browser
 
 
 def _app_now(stack) -> datetime:

@@ -24,21 +24,21 @@ def _as_agent(seen: SeenAgent) -> Agent:
     return Agent(seen.username, seen.name, seen.teams, lead=seen.lead)
 
 
-def _why_not(svc: Services, seen: SeenAgent | None, username: str, ticket: Ticket, now: datetime) -> str:
-    """Why ``username`` cannot be given ``ticket`` now; empty when they can."""
+def _acting(svc: Services, seen: SeenAgent | None, username: str, ticket: Ticket, now: datetime
+            ) -> tuple[list[str], str]:
+    """The teams ``username`` would hold ``ticket`` with now, or (none) why they cannot be given it."""
     if seen is None or now - seen.at > AT_WORK_WITHIN:
-        return f"{username} has not signed in today: they can be given tickets once they sign in"
+        return [], f"{username} has not signed in today: they can be given tickets once they sign in"
     try:
-        acting_teams(svc, _as_agent(seen), ticket.desk, now)
+        return acting_teams(svc, _as_agent(seen), ticket.desk, now), ""
     except (Forbidden, NotFound) as exc:
-        return f"{username} cannot take ticket {ticket.ticket_id}: {exc.message}"
-    return ""
+        return [], f"{username} cannot take ticket {ticket.ticket_id}: {exc.message}"
 
 
 def assignable(svc: Services, ticket: Ticket, now: datetime | None = None) -> list[SeenAgent]:
     """The agents at work now who may take ``ticket``, by username."""
     now = now or svc.now()
-    return [seen for seen in svc.presence.all() if not _why_not(svc, seen, seen.username, ticket, now)]
+    return [seen for seen in svc.presence.all() if not _acting(svc, seen, seen.username, ticket, now)[1]]
 
 
 def assign(svc: Services, agent: Agent, ticket_id: str, command: Assign) -> TicketAssigned:
@@ -50,10 +50,10 @@ def assign(svc: Services, agent: Agent, ticket_id: str, command: Assign) -> Tick
         raise Forbidden("only a lead, or the agent who holds the ticket, may assign it")
     require_on_shift(svc, agent, now)
     seen = next((s for s in svc.presence.all() if s.username == command.agent), None)
-    why = _why_not(svc, seen, command.agent, ticket, now)
+    teams, why = _acting(svc, seen, command.agent, ticket, now)
     if why or seen is None:
         raise Invalid(why, details={"agent": "not available"})
-    until = claim_until(svc, acting_teams(svc, _as_agent(seen), ticket.desk, now), now)
+    until = claim_until(svc, teams, now)
     try:
         updated = svc.tickets.update(ticket_id, lambda t: t.assign(seen.username, until, now, by=agent.username),
                                      current=ticket)

@@ -19,6 +19,7 @@ from chalicelib.domain.history import Replied
 from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
 from chalicelib.usecases.desk import access, claims
+from chalicelib.usecases.desk.views import queue_of
 
 #: How soon a first response falls due before a held ticket says so
 DUE_SOON = timedelta(minutes=10)
@@ -91,9 +92,8 @@ def pulse(svc: Services, agent: Agent) -> PulseView:
     now = svc.now()
     desks = []
     for desk in access.covered_desks(svc, agent):
-        first = svc.tickets.backlog(desk, limit=1)
-        desks.append(DeskPulse(desk=desk, depth=svc.tickets.backlog_count(desk),
-                               oldest_wait=wording.wait(now - first[0].first_contact_at) if first else ""))
+        depth, oldest = queue_of(svc, desk)
+        desks.append(DeskPulse(desk=desk, depth=depth, oldest_wait=wording.wait(now - oldest) if oldest else ""))
     held = tuple(HeldPulse(ticket_id=t.ticket_id, status=t.status, customer_answered=_customer_answered(t),
                            due_in_minutes=_due_in(t, now)) for t in claims.held(svc, agent))
     return PulseView(at=now.isoformat(), desks=tuple(desks), held=held)

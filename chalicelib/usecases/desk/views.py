@@ -137,14 +137,18 @@ class DesksView:
                 "held": [t.to_json() for t in self.held]}
 
 
+def queue_of(svc: Services, desk: str) -> tuple[int, datetime | None]:
+    """How many wait on ``desk``, and since when the oldest has (one count and one first-item query)."""
+    waiting = svc.tickets.backlog(desk, limit=1)
+    return svc.tickets.backlog_count(desk), waiting[0].first_contact_at if waiting else None
+
+
 def desks(svc: Services, agent: Agent) -> DesksView:
     """The desks the agent's teams cover: open or not, depth, oldest wait; and the tickets the agent holds."""
     now = svc.now()
     rows = []
     for desk in access.covered_desks(svc, agent):
-        waiting = svc.tickets.backlog(desk, limit=1)
-        oldest = waiting[0].first_contact_at if waiting else None
-        depth = svc.tickets.backlog_count(desk)
+        depth, oldest = queue_of(svc, desk)
         teams = [t for t in svc.config.teams_covering(desk) if t in agent.teams]
         rows.append(DeskRow(desk=desk, description=svc.config.desks[desk].description, depth=depth,
                             open=svc.calendar.is_open(desk, now),
