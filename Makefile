@@ -18,7 +18,8 @@ run: $(STAMP)  ## start the embedded local AWS stack and the app (Ctrl-C stops)
 	$(PY) -m tools.local_stack
 
 test: $(STAMP) lint  ## unit, integration (moto) and end-to-end (local stack, browser) tests
-	REPLAY_TWEETS=$${REPLAY_TWEETS:-1500} $(PY) -m pytest -q -n 2 --dist loadfile --durations=15 tests
+	REPLAY_TWEETS=$${REPLAY_TWEETS:-700} REPLAY_FIRST_CONTACTS=$${REPLAY_FIRST_CONTACTS:-500} \
+		$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15 tests
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
@@ -47,7 +48,7 @@ reliability: $(STAMP)  ## fuzz every route 10,000 times; the fault scenario on t
 		tests/unit/test_usecases.py tests/unit/test_one_customer.py; tests=$$?; \
 	wait $$scenario; outcome=$$?; echo "--- tests.reliability.scenario (ran beside the fuzzing)"; \
 	cat $$log; rm -f $$log; test $$tests -eq 0 && test $$outcome -eq 0
-	$(PY) -m pytest -q -p no:xdist -s tests/e2e/test_replay.py
+	$(PY) -m pytest -q -p no:xdist -s tests/e2e/test_replay.py tests/integration/test_replay_rota.py
 	$(MAKE) --no-print-directory audit
 
 audit: $(STAMP)  ## pip-audit of the pinned requirements (one line, exit 0, when no vulnerability database answers)

@@ -11,8 +11,15 @@ from chalice.app import Chalice
 from chalicelib.api import admin, agents, events, inbox, local, status, webhooks
 from chalicelib.api.events import (  # Lambda's handlers for the queues and schedules: app.<name>
     closing_time,
+    consume_desk_complaints,
+    consume_desk_escalations,
+    consume_desk_journeys,
+    consume_desk_oncall,
+    consume_desk_press,
+    deliver_notice,
     deliver_outbox,
     dispatch_outbox,
+    follow_rota,
     poll_bluesky,
     poll_mastodon,
     poll_x,
@@ -23,8 +30,9 @@ from chalicelib.api.http import empty_path_parameters
 from chalicelib.bootstrap import services
 from chalicelib.telemetry import logger, metrics, uncorrelate
 
-__all__ = ["app", "closing_time", "deliver_outbox", "dispatch_outbox", "poll_bluesky", "poll_mastodon", "poll_x",
-           "process_inbound", "sla_watch"]
+__all__ = ["app", "closing_time", "consume_desk_complaints", "consume_desk_escalations", "consume_desk_journeys",
+           "consume_desk_oncall", "consume_desk_press", "deliver_notice", "deliver_outbox", "dispatch_outbox",
+           "follow_rota", "poll_bluesky", "poll_mastodon", "poll_x", "process_inbound", "sla_watch"]
 
 app = Chalice(app_name="responder")
 

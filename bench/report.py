@@ -68,6 +68,34 @@ def markdown(r: dict[str, Any]) -> str:
             lines.append(f"| {NAMES.get(name, name)} | {_money(a['lambda_compute'] + a['lambda_requests'])} | "
                          f"{_money(a['dynamodb_writes'] + a['dynamodb_reads'])} | {_money(a['sqs'])} | "
                          f"{_money(a['api_gateway'])} | {_money(a['cloudwatch_logs'])} |")
+    rep = r.get("reports", {})
+    if rep.get("per_work"):  # docs/adr/0027-reports.md
+        added, life, read = rep["per_work"]["added"], rep["per_work"]["added_per_ticket_life"], rep["report_read"]
+        lines += ["", "The leads' reports (docs/adr/0027): what recording each ticket's figures adds, on moto:", "",
+                  "| work | added AWS calls | added WRU | added RRU |", "|---|---|---|---|"]
+        for name, s in added.items():
+            lines.append(f"| {NAMES.get(name, name)} | {s['aws_calls']:g} | {s['dynamodb_wru']:g} | "
+                         f"{s['dynamodb_rru']:g} |")
+        lines += [f"| a ticket's life (created out of hours, answered, resolved) | {life['aws_calls']:g} | "
+                  f"{life['dynamodb_wru']:g} | {life['dynamodb_rru']:g} |", "",
+                  f"A report over a day of {read['tickets']} tickets: {read['aws_calls']} calls "
+                  f"({', '.join(f'{op} {n}' for op, n in read['calls_by_operation'].items())}), "
+                  f"{read['dynamodb_rru']:g} RRU; never a read of the tickets table."]
+    feed = r.get("team_feed", {})
+    if feed.get("desk_messages_consumed"):  # docs/adr/0024-desk-queues-consumed-by-the-rota.md
+        start, on = feed["shift_start"], feed["on_shift_ticket"]
+        lines += ["", "The team feed (docs/adr/0024): what consuming the desk queues adds, on moto "
+                  "(the posts to Slack, Teams and webhooks are HTTPS, not AWS calls):", "",
+                  f"- a rota run with nothing to switch: {feed['rota_run_at_night']['aws_calls']} calls (one "
+                  "consumer state read per desk; deployed, a Lambda `GetEventSourceMapping`, free)",
+                  f"- a shift start with {feed['night_tickets']} tickets waiting: {start['aws_calls']} calls "
+                  f"({', '.join(f'{op} {n}' for op, n in start['calls_by_operation'].items())}), "
+                  f"{start['dynamodb_rru']:g} RRU: the digest",
+                  f"- per desk message consumed: {feed['consume_aws_calls_per_desk_message']:g} calls "
+                  "(handed over already? the digest mark; one SendMessageBatch of its deliveries; handed over)",
+                  f"- per delivery: {feed['deliver_aws_calls_per_delivery']:g} calls; a ticket on shift: "
+                  f"{on['consume_aws_calls']} to consume, {on['deliveries']} deliveries, {on['deliver_aws_calls']} "
+                  f"calls and {on['deliver_dynamodb_wru']:g} WRU to post them (a Slack thread remembered)"]
     p = r.get("prices", {})
     if p:
         lines += ["", f"Prices ({p['region']}, USD, on-demand, no free tier): "

@@ -144,9 +144,10 @@ def _pipeline_figures() -> dict:
 
     with mock_aws():
         try:
-            from tools.local_aws import fast_retention_check
+            from tools.local_aws import fast_retention_check, partition_queries
 
             fast_retention_check()  # moto's receive is otherwise O(n²) in queue length: figures would drift
+            partition_queries()  # and its query reads the whole table: the state table's many partitions
         except ImportError:
             pass
         boto3.client("cloudformation").create_stack(
@@ -258,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     import platform
     from datetime import datetime, timezone
 
-    from bench import costs, latency, package, report, scenarios, storm
+    from bench import costs, latency, package, report, reports, scenarios, storm, team_feed
 
     parser = argparse.ArgumentParser(description="make bench: bench/results.json and bench/results.md")
     parser.add_argument("--latency-samples", type=int, default=100)
@@ -283,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         ("pipeline_ratios", pipeline_figures),
         ("cold_start", lambda: {**import_figures(), "top_imports": top_imports()}),
         ("package", (lambda: {"skipped": True}) if args.skip_package else package.measure),
+        # docs/adr/0027 and 0024: python -m bench.reports or python -m bench.team_feed alone
+        ("reports", lambda: reports.run(rounds=args.rounds, tickets=min(reports.TICKETS, args.mentions))),
+        ("team_feed", lambda: team_feed.run(night_tickets=min(team_feed.NIGHT_TICKETS, args.mentions))),
         ("storm", lambda: storm.run(n=args.storm_n, minutes=10.0, per_minute=args.storm_per_minute or None,
                                     plot=args.out_dir / "storm.png")),
     ]

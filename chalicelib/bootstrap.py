@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where they are built: `import app` stays cheap (the cold start builds them once)
     from chalicelib.channels.base import MentionSource, NotificationSource, Sender, SnsEndpoint
+    from chalicelib.channels.notify import Notifier
     from chalicelib.clock import Clock
     from chalicelib.domain.config import BrandConfig
     from chalicelib.services import Services, Stores
     from chalicelib.settings import Secrets, Settings
-    from chalicelib.store.ports import AgentDirectory, Queues
+    from chalicelib.store.ports import AgentDirectory, DeskConsumers, Queues
 
 SENDER_CHANNELS = ("x", "facebook", "instagram", "messenger", "email", "form", "bluesky", "mastodon")
 
@@ -34,10 +35,13 @@ def dynamo_stores(settings: Settings) -> Stores:
         acks=db.DynamoAckLedger(retention), outbox=db.DynamoOutbox(retention), allowance=db.DynamoAllowance(retention),
         incidents=db.DynamoIncidents(retention), cursors=db.DynamoCursors(retention),
         form_limit=db.DynamoFormLimit(retention), sandbox=db.DynamoSandbox(retention),
+        notify_log=db.DynamoNotifyLog(retention),
         health=db.DynamoHealth(retention), answers=db.DynamoAnswers(retention),
+        reports=db.DynamoReportFigures(retention),
         labels=db.DynamoTriageLabels(retention), waiting=db.DynamoWaitingRoom(retention),
         saved_replies=db.DynamoSavedReplies(retention), presence=db.DynamoPresence(retention),
-        views=db.DynamoSavedViews(retention))
+        views=db.DynamoSavedViews(retention), words=db.DynamoWordIndex(retention),
+        feed=db.DynamoTeamFeedMarks(retention))
 
 
 def memory_stores() -> Stores:
@@ -49,8 +53,11 @@ def memory_stores() -> Stores:
         threads=m.MemoryThreads(), acks=m.MemoryAckLedger(), outbox=m.MemoryOutbox(), allowance=m.MemoryAllowance(),
         incidents=m.MemoryIncidents(), cursors=m.MemoryCursors(), form_limit=m.MemoryFormLimit(),
         sandbox=m.MemorySandbox(), health=m.MemoryHealth(), answers=m.MemoryAnswerCounts(),
+        notify_log=m.MemoryNotifyLog(),
+        reports=m.MemoryReportFigures(),
         labels=m.MemoryTriageLabels(), waiting=m.MemoryWaitingRoom(), saved_replies=m.MemorySavedReplies(),
-        presence=m.MemoryPresence(), views=m.MemorySavedViews())
+        presence=m.MemoryPresence(), views=m.MemorySavedViews(), words=m.MemoryWordIndex(),
+        feed=m.MemoryTeamFeedMarks())
 
 
 def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> Callable[[str], Sender]:
@@ -157,7 +164,7 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
 
         stores = memory_stores()
         queues: Queues = MemoryQueues(inbound=settings.inbound_queue, outbox=settings.outbox_queue,
-                                   desk_queue_name=config.queue_name)
+                                   desk_queue_name=config.queue_name, notify=settings.notify_queue)
     else:
         import boto3
 
@@ -168,7 +175,7 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
         queues = SqsQueues(session.client("sqs", endpoint_url=settings.endpoint_url), inbound=settings.inbound_queue,
                            outbox=settings.outbox_queue, desk_queue_name=config.queue_name,
                            urls={settings.inbound_queue: settings.inbound_queue_url,
-                                 settings.outbox_queue: settings.outbox_queue_url})
+                                 settings.outbox_queue: settings.outbox_queue_url}, notify=settings.notify_queue)
     if sender_factory is None:
         if settings.sandbox_outbound:
             from chalicelib.channels.sandbox import SandboxSender
@@ -184,12 +191,37 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
             agents = MemoryAgents()
         else:
             agents = _cognito_agents(settings, config, session)
+    def notifier_factory() -> Notifier:
+        from zoneinfo import ZoneInfo
+
+        from chalicelib.channels.notify import notifier
+
+        return notifier(settings, secrets, stores, clock, tz=ZoneInfo(config.brand.timezone))
+
     return Services(settings=settings, clock=clock, secrets=secrets, config=config, calendar=Calendar(config),
                     stores=stores, queues=queues, sender_factory=sender_factory,
                     x_api_factory=x_api_factory or _x_api_factory(settings, secrets), sns=sns or _sns(settings),
                     agents=agents,
                     bluesky_api_factory=bluesky_api_factory or _bluesky_api_factory(settings, secrets),
-                    mastodon_api_factory=mastodon_api_factory or _mastodon_api_factory(settings, secrets))
+                    mastodon_api_factory=mastodon_api_factory or _mastodon_api_factory(settings, secrets),
+                    consumers=_desk_consumers(settings, session, memory), notifier_factory=notifier_factory)
+
+
+def _desk_consumers(settings: Settings, session: Any, memory: bool) -> DeskConsumers:
+    """Deployed stages switch Lambda's event source mappings; the local stack's runner and the tests read a switch
+    in the state table (or in memory) exactly where Lambda's pollers would read the mapping's state."""
+    if memory:
+        from chalicelib.store.memory import MemoryDeskConsumers
+
+        return MemoryDeskConsumers()
+    if settings.stage in ("local", "test"):
+        from chalicelib.store.repositories import DynamoDeskConsumers
+
+        return DynamoDeskConsumers(timedelta(days=settings.retention_days))
+    from chalicelib.store.consumers import LambdaDeskConsumers, recorded_mappings
+
+    return LambdaDeskConsumers(lambda: session.client("lambda"),
+                               recorded_mappings(settings.parameter_prefix + "desk-consumers"))
 
 
 def _cognito_agents(settings: Settings, config: BrandConfig, session: Any) -> AgentDirectory:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from chalicelib.channels.base import MentionSource, NotificationSource, Sender, SnsEndpoint
 from chalicelib.clock import Clock
@@ -19,22 +20,30 @@ from chalicelib.store.ports import (
     AgentPresence,
     AnswerCounts,
     CustomerStore,
+    DeskConsumers,
     FormRateLimit,
     Health,
     IncidentStore,
     MentionStore,
+    NotifyLog,
     OutboxLedger,
     PollCursors,
     Queues,
+    ReportFigureStore,
     SandboxOutbox,
     SavedReplyStore,
     SavedViews,
     SendAllowance,
+    TeamFeedMarks,
     ThreadIndex,
     TicketStore,
     TriageLabels,
     WaitingRoom,
+    WordIndex,
 )
+
+if TYPE_CHECKING:  # the posting adapters load on a team feed's first delivery, not with every handler
+    from chalicelib.channels.notify import Notifier
 
 
 @dataclass(frozen=True)
@@ -50,13 +59,17 @@ class Stores:
     cursors: PollCursors
     form_limit: FormRateLimit
     sandbox: SandboxOutbox
+    notify_log: NotifyLog  # stage local: what Slack, Teams and webhooks would have been sent
     health: Health
     answers: AnswerCounts
     labels: TriageLabels
+    reports: ReportFigureStore
     waiting: WaitingRoom
     saved_replies: SavedReplyStore
     presence: AgentPresence
     views: SavedViews
+    words: WordIndex
+    feed: TeamFeedMarks
 
 
 @dataclass
@@ -74,6 +87,8 @@ class Services:
     agents: AgentDirectory
     bluesky_api_factory: Callable[[], NotificationSource]
     mastodon_api_factory: Callable[[], NotificationSource]
+    consumers: DeskConsumers  # the desk queues' consumers, switched by the rota (ADR 0024)
+    notifier_factory: Callable[[], Notifier]  # Slack, Teams, signed webhooks (the local stack: a recording stand-in)
     _senders: dict[str, Sender] = field(default_factory=dict)
     _x_api: MentionSource | None = None
     _feeds: dict[str, NotificationSource] = field(default_factory=dict)
@@ -132,6 +147,10 @@ class Services:
         return self.stores.labels
 
     @property
+    def reports(self) -> ReportFigureStore:
+        return self.stores.reports
+
+    @property
     def waiting(self) -> WaitingRoom:
         return self.stores.waiting
 
@@ -146,6 +165,10 @@ class Services:
     @property
     def views(self) -> SavedViews:
         return self.stores.views
+
+    @property
+    def words(self) -> WordIndex:
+        return self.stores.words
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -176,6 +199,11 @@ class Services:
         if self._x_api is None:
             self._x_api = self.x_api_factory()
         return self._x_api
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        """Posts team-feed notices (built on first use)."""
+        return self.notifier_factory()
 
     def bluesky_api(self) -> NotificationSource:
         """The brand's Bluesky notifications (built on first use; it keeps its session for the container's life)."""

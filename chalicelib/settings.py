@@ -7,6 +7,7 @@ Secrets are not settings: ``Secrets`` reads them from the environment in stage `
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +30,18 @@ SECRET_PARAMETERS = {
     "STATUS_LINK_KEY": "status-link-key",
     "ADMIN_TOKEN": "admin-token",
 }
+#: Secrets the brand file names (``notify.destinations.*.secret``): ``NOTIFY_CARE_SLACK`` -> ``notify/care-slack``.
+NOTIFY_SECRET_RE = re.compile(r"^NOTIFY_[A-Z0-9]+(?:_[A-Z0-9]+)*$")
+
+
+def secret_parameter(name: str) -> str | None:
+    """The SSM parameter suffix (under ``PARAMETER_PREFIX``) of secret ``name``: a fixed one, or
+    ``notify/<lower-kebab>`` for a ``NOTIFY_*`` secret a notification destination names; None for any other name."""
+    if name in SECRET_PARAMETERS:
+        return SECRET_PARAMETERS[name]
+    if NOTIFY_SECRET_RE.match(name):
+        return "notify/" + name.removeprefix("NOTIFY_").lower().replace("_", "-")
+    return None
 
 
 class SettingsError(Exception):
@@ -55,6 +68,7 @@ class Settings(BaseModel):
     outbox_queue: str = "responder-outbox"
     inbound_queue_url: str = ""  # INBOUND_QUEUE_URL (a stack output): no GetQueueUrl; other queues' URLs derive from it
     outbox_queue_url: str = ""  # OUTBOX_QUEUE_URL (a stack output)
+    notify_queue: str = "responder-notify"  # NOTIFY_QUEUE: the team feed's deliveries (Slack, Teams, webhooks)
     parameter_prefix: str = "/responder/dev/"
     public_base_url: str = "http://127.0.0.1:8000"  # where status links point (the API's public URL)
     retention_days: int = Field(default=90, ge=1, le=3650)
@@ -116,7 +130,7 @@ class Settings(BaseModel):
             "stage": "STAGE", "region": "AWS_REGION", "endpoint_url": "AWS_ENDPOINT_URL",
             "mentions_table": "MENTIONS_TABLE", "tickets_table": "TICKETS_TABLE",
             "customers_table": "CUSTOMERS_TABLE", "state_table": "STATE_TABLE",
-            "inbound_queue": "INBOUND_QUEUE", "outbox_queue": "OUTBOX_QUEUE",
+            "inbound_queue": "INBOUND_QUEUE", "outbox_queue": "OUTBOX_QUEUE", "notify_queue": "NOTIFY_QUEUE",
             "inbound_queue_url": "INBOUND_QUEUE_URL", "outbox_queue_url": "OUTBOX_QUEUE_URL",
             "parameter_prefix": "PARAMETER_PREFIX", "public_base_url": "PUBLIC_BASE_URL",
             "retention_days": "RETENTION_DAYS", "config_path": "BRAND_CONFIG",
@@ -161,11 +175,12 @@ class Secrets:
         return lambda name: parameters.get_parameter(name, decrypt=True, max_age=300)
 
     def get(self, name: str) -> str:
-        if name not in SECRET_PARAMETERS:
+        parameter = secret_parameter(name)
+        if parameter is None:
             raise KeyError(f"unknown secret {name}")
         if self._settings.stage in ("local", "test"):  # documented dummies; deployed stages never read env
             value = self._env.get(name)
             if value:
                 return value
             raise SettingsError(f"{name} is not set in .chalice/config.json for stage {self._settings.stage}")
-        return self._ssm_fetch(self._settings.parameter_prefix + SECRET_PARAMETERS[name])
+        return self._ssm_fetch(self._settings.parameter_prefix + parameter)

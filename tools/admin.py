@@ -257,7 +257,11 @@ def describe_dead_letters(sqs, queue: str, *, show: int = 10) -> dict:
         body = body if isinstance(body, dict) else {}
         # an inbound envelope names its entry point (``source``, version 2) or its platform (``kind``, version 1)
         kind = body.get("source") if body.get("v") == 2 else body.get("kind")
-        listed.append({"message_id": message["MessageId"], "kind": kind or body.get("channel") or "?",
+        if isinstance(body.get("delivery"), dict):  # a team-feed notice parked with its reason (ADR 0024)
+            kind = f"notice:{body['delivery'].get('destination')}"
+            body = {**body["delivery"], "reason": body.get("reason")}
+        listed.append({"reason": str(body.get("reason") or "")[:160], "message_id": message["MessageId"],
+                       "kind": kind or body.get("channel") or "?",
                        "key": str(body.get("key") or body.get("idempotency_key") or body.get("ticket_id")
                                   or body.get("id") or ""),
                        "tries": int(message["Attributes"].get("ApproximateReceiveCount", "0")),
@@ -266,20 +270,22 @@ def describe_dead_letters(sqs, queue: str, *, show: int = 10) -> dict:
             "messages": listed}
 
 
+DLQ_QUEUES = "responder-inbound, responder-outbox, responder-notify or responder-desk-<desk>"
+
+
 @app.command()
-def dlq(queue: str = typer.Argument(..., help="responder-inbound, responder-outbox or responder-desk-<desk>")) -> None:
+def dlq(queue: str = typer.Argument(..., help=DLQ_QUEUES)) -> None:
     """What waits in the queue's dead-letter queue (count, kind, key, tries; never message text)."""
     sqs = _sqs()
     found = _guard_aws(lambda: describe_dead_letters(sqs, queue))
     console.print(f"{found['waiting']} message(s) in {found['queue']}")
     for message in found["messages"]:
         console.print(f"  {message['message_id']}  {message['kind']:<10} {message['key']:<40} "
-                      f"tries {message['tries']}")
+                      f"tries {message['tries']}" + (f"  {message['reason']}" if message["reason"] else ""))
 
 
 @app.command()
-def redrive(queue: str = typer.Argument(..., help="responder-inbound, responder-outbox or responder-desk-<desk>")
-            ) -> None:
+def redrive(queue: str = typer.Argument(..., help=DLQ_QUEUES)) -> None:
     """Send what waits in the queue's dead-letter queue back for another try (after fixing the cause)."""
     sqs = _sqs()
     moved = _guard_aws(lambda: redrive_queue(sqs, queue))

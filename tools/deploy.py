@@ -147,8 +147,9 @@ def deploy_infra(session: Any, stage: str, *, alarm_email: str = "") -> dict[str
 # ---------------------------------------------------------------- 3. secrets
 
 def read_secrets_file(path: Path) -> dict[str, str]:
-    """``NAME=value`` lines (``#`` comments, blank lines); names are the app's secret names."""
-    from chalicelib.settings import SECRET_PARAMETERS
+    """``NAME=value`` lines (``#`` comments, blank lines); names are the app's secret names (and the ``NOTIFY_*``
+    secrets the brand file's notification destinations name)."""
+    from chalicelib.settings import SECRET_PARAMETERS, secret_parameter
 
     values: dict[str, str] = {}
     for number, line in enumerate(path.read_text().splitlines(), 1):
@@ -157,25 +158,26 @@ def read_secrets_file(path: Path) -> dict[str, str]:
             continue
         name, sep, value = line.partition("=")
         name = name.strip()
-        if not sep or name not in SECRET_PARAMETERS:
-            raise DeployError(f"{path}:{number}: expected NAME=value with NAME one of {', '.join(SECRET_PARAMETERS)}")
+        if not sep or secret_parameter(name) is None:
+            raise DeployError(f"{path}:{number}: expected NAME=value with NAME one of {', '.join(SECRET_PARAMETERS)} "
+                              "or NOTIFY_<DESTINATION>")
         if value.strip():
             values[name] = value.strip()
     return values
 
 
 def check_secret_name(name: str) -> str:
-    from chalicelib.settings import SECRET_PARAMETERS
+    from chalicelib.settings import SECRET_PARAMETERS, secret_parameter
 
-    if name not in SECRET_PARAMETERS:
-        raise DeployError(f"unknown secret {name!r}: one of {', '.join(SECRET_PARAMETERS)}")
+    if secret_parameter(name) is None:
+        raise DeployError(f"unknown secret {name!r}: one of {', '.join(SECRET_PARAMETERS)} or NOTIFY_<DESTINATION>")
     return name
 
 
 def parameter_name(stage: str, name: str) -> str:
-    from chalicelib.settings import SECRET_PARAMETERS
+    from chalicelib.settings import secret_parameter
 
-    return f"/responder/{stage}/{SECRET_PARAMETERS[name]}"
+    return f"/responder/{stage}/{secret_parameter(name)}"
 
 
 def existing_secrets(ssm: Any, stage: str) -> dict[str, tuple[str, str]]:
@@ -206,7 +208,7 @@ def ensure_secrets(session: Any, stage: str, given: dict[str, str],
     ssm = client(session, "ssm")
     now = existing_secrets(ssm, stage)
     report: dict[str, list[str]] = {"written": [], "generated": [], "kept": [], "converted": [], "missing": []}
-    for name in SECRET_PARAMETERS:
+    for name in [*SECRET_PARAMETERS, *(n for n in given if n not in SECRET_PARAMETERS)]:  # + NOTIFY_* given
         kind, value = now.get(name) or (before or {}).get(name) or ("", "")
         if value == "change-me":  # the old template's placeholder is no secret
             kind, value = "", ""
@@ -259,7 +261,7 @@ def write_policy(project: Path, stage: str, *, account: str, region: str, enviro
 
 def stage_environment(project: Path, stage: str, outputs: dict[str, str]) -> dict[str, str]:
     """Write the stack's outputs into the stage's environment in .chalice/config.json and validate the result."""
-    from chalicelib.settings import SECRET_PARAMETERS, Settings, SettingsError
+    from chalicelib.settings import Settings, SettingsError, secret_parameter
 
     path = project / ".chalice" / "config.json"
     config = json.loads(path.read_text())
@@ -271,7 +273,7 @@ def stage_environment(project: Path, stage: str, outputs: dict[str, str]) -> dic
         if outputs.get(output) and stage_env.get(variable) != outputs[output]:
             stage_env[variable] = environment[variable] = outputs[output]
             changed = True
-    leaked = sorted(set(environment) & set(SECRET_PARAMETERS))
+    leaked = sorted(name for name in environment if secret_parameter(name) is not None)
     if leaked:
         raise DeployError(f"secrets must not be environment variables in stage {stage}: remove "
                           f"{', '.join(leaked)} from .chalice/config.json (they live in SSM)")
@@ -342,7 +344,9 @@ def check_deployment(session: Any, project: Path, stage: str) -> dict[str, Any]:
             mapping = lam.get_event_source_mapping(UUID=deployed["event_uuid"])
             found["queues"][source.queue] = {"function": function, "batch_size": mapping["BatchSize"],
                                              "state": mapping.get("State", "")}
-            if mapping.get("State") not in ("Enabled", "Enabling", "Creating", "Updating"):
+            off_shift_ok = source.name.startswith("consume_desk_")  # the rota switches these off (ADR 0024)
+            if mapping.get("State") not in ("Enabled", "Enabling", "Creating", "Updating") and not (
+                    off_shift_ok and mapping.get("State") in ("Disabled", "Disabling")):
                 found["problems"].append(f"{function}: mapping from {source.queue} is {mapping.get('State')}")
         elif hasattr(source, "schedule_expression"):
             rules = events.list_rule_names_by_target(TargetArn=resources[source.name]["lambda_arn"])["RuleNames"]
@@ -357,8 +361,105 @@ def check_deployment(session: Any, project: Path, stage: str) -> dict[str, Any]:
     return found
 
 
+def check_live(session: Any, project: Path, stage: str, *, get: Any = None) -> dict[str, Any]:
+    """What the stage runs, read from AWS and the live API alone (a fresh clone has no
+    ``.chalice/deployed/<stage>.json``): the infra stack and its outputs, every function by the name Chalice gives
+    it (``<app>-<stage>`` for the API, ``<app>-<stage>-<handler>``), each queue handler's mapping, each schedule, the
+    REST API by the app's name, and its health route (``GET <api>/health``; ``get``: the HTTP GET, default
+    ``requests.get``)."""
+    from botocore.exceptions import ClientError
+    from chalice.cli.factory import CLIFactory
+
+    app = CLIFactory(str(project)).load_chalice_app()
+    cfn, lam, events = client(session, "cloudformation"), client(session, "lambda"), client(session, "events")
+    found: dict[str, Any] = {"functions": {}, "queues": {}, "schedules": {}, "rest_api": None, "outputs": {},
+                             "health": None, "problems": []}
+    try:
+        stack = cfn.describe_stacks(StackName=stack_name(stage))["Stacks"][0]
+        found["outputs"] = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        if not str(stack["StackStatus"]).endswith("_COMPLETE") or "ROLLBACK" in stack["StackStatus"]:
+            found["problems"].append(f"stack {stack_name(stage)} is {stack['StackStatus']}")
+    except ClientError:
+        found["problems"].append(f"no infra stack {stack_name(stage)} (deploy the stage: make deploy STAGE={stage})")
+    arns: dict[str, str] = {}
+    for function in [f"{app.app_name}-{stage}"] + [f"{app.app_name}-{stage}-{s.name}" for s in app.event_sources]:
+        try:
+            config = lam.get_function_configuration(FunctionName=function)
+        except ClientError:
+            found["problems"].append(f"{function}: not deployed")
+            continue
+        found["functions"][config["FunctionName"]] = config.get("Runtime")
+        arns[function] = config["FunctionArn"]
+    mappings = [m for page in lam.get_paginator("list_event_source_mappings").paginate()
+                for m in page.get("EventSourceMappings", [])]
+    for source in app.event_sources:
+        function = f"{app.app_name}-{stage}-{source.name}"
+        if function not in arns:
+            continue
+        if hasattr(source, "queue"):
+            mapping = next((m for m in mappings if m.get("FunctionArn") == arns[function]
+                            and m["EventSourceArn"].rsplit(":", 1)[-1] == source.queue), None)
+            if mapping is None:
+                found["problems"].append(f"{function}: no mapping from queue {source.queue}")
+                continue
+            found["queues"][source.queue] = {"function": function, "batch_size": mapping["BatchSize"],
+                                             "state": mapping.get("State", "")}
+            off_shift_ok = source.name.startswith("consume_desk_")  # the rota switches these off (ADR 0024)
+            if mapping.get("State") not in ("Enabled", "Enabling", "Creating", "Updating") and not (
+                    off_shift_ok and mapping.get("State") in ("Disabled", "Disabling")):
+                found["problems"].append(f"{function}: mapping from {source.queue} is {mapping.get('State')}")
+        elif hasattr(source, "schedule_expression"):
+            rules = events.list_rule_names_by_target(TargetArn=arns[function])["RuleNames"]
+            if not rules:
+                found["problems"].append(f"{function}: no schedule")
+                continue
+            found["schedules"][source.name] = events.describe_rule(Name=rules[0])["ScheduleExpression"]
+    apis = [api for page in client(session, "apigateway").get_paginator("get_rest_apis").paginate()
+            for api in page.get("items", []) if api.get("name") == app.app_name]
+    if not apis:
+        found["problems"].append(f"no REST API named {app.app_name} deployed")
+        return found
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    api_stage = (config.get("stages", {}).get(stage, {}).get("api_gateway_stage")
+                 or config.get("api_gateway_stage") or "api")
+    found["rest_api"] = f"https://{apis[0]['id']}.execute-api.{session.region_name}.amazonaws.com/{api_stage}/"
+    if get is None:
+        import requests
+
+        get = requests.get
+    try:
+        answer = get(found["rest_api"] + "health", timeout=10)
+        found["health"] = answer.status_code
+        if answer.status_code != 200:
+            found["problems"].append(f"GET {found['rest_api']}health answered {answer.status_code}")
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the API is the finding, said in one line
+        found["problems"].append(f"GET {found['rest_api']}health failed: {type(exc).__name__}: {exc}")
+    return found
+
+
+def record_desk_consumers(session: Any, project: Path, stage: str) -> dict[str, str]:
+    """Record each desk consumer's mapping (``/responder/<stage>/desk-consumers``: ``{desk: uuid}``) for
+    ``follow_rota``, and switch them off: the rota's next minute turns on those whose team is on shift (ADR 0024)."""
+    resources = deployed_resources(project, stage)
+    prefix, suffix = "consume_desk_", "-sqs-event-source"
+    mappings = {name[len(prefix):-len(suffix)]: str(r["event_uuid"]) for name, r in resources.items()
+                if name.startswith(prefix) and name.endswith(suffix)}
+    lam = client(session, "lambda")
+    for uuid in mappings.values():
+        if lam.get_event_source_mapping(UUID=uuid).get("State") in ("Enabled", "Enabling"):
+            lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+    client(session, "ssm").put_parameter(
+        Name=f"/responder/{stage}/desk-consumers", Value=json.dumps(mappings, sort_keys=True), Type="String",
+        Overwrite=True, Description=f"responder {stage}: each desk queue's consumer mapping, switched by the rota")
+    return mappings
+
+
 def print_check(found: dict[str, Any]) -> None:
     console.print(f"API        {found['rest_api']}")
+    if found.get("health") is not None:
+        console.print(f"health     {found['health']}")
+    if found.get("outputs"):
+        console.print(f"stack      {len(found['outputs'])} outputs: {', '.join(sorted(found['outputs']))}")
     console.print(f"functions  {len(found['functions'])}: {', '.join(sorted(found['functions']))}")
     for queue, info in sorted(found["queues"].items()):
         console.print(f"queue      {queue} -> {info['function']} (batch {info['batch_size']}, {info['state']})")
@@ -420,6 +521,8 @@ def deploy(stage: str = typer.Argument(..., help="dev or prod"),
             return
         run_chalice(project, ["deploy", "--stage", stage], session.region_name)
         apply_gateway_responses(session, project, stage)
+        consumers = record_desk_consumers(session, project, stage)
+        console.print(f"consumers  {len(consumers)} desk queues, switched by the rota: {', '.join(sorted(consumers))}")
         found = check_deployment(session, project, stage)
         print_check(found)
         if found["problems"]:
@@ -539,10 +642,15 @@ def _add_or_remove_agent(cognito: Any, pool: str, username: str, *, email: str, 
 @app.command()
 def check(stage: str = typer.Argument(..., help="dev or prod"), region: str = typer.Option(None),
           project: Path = typer.Option(PROJECT, hidden=True)) -> None:
-    """What the stage runs: functions, queue mappings, schedules, the API."""
+    """What the stage runs: functions, queue mappings, schedules, the API (from this clone's record of its last
+    deploy, else from AWS and the live API's health route)."""
     try:
         check_stage(stage)
-        found = check_deployment(session_for(region), project, stage)
+        session = session_for(region)
+        if (project / ".chalice" / "deployed" / f"{stage}.json").exists():
+            found = check_deployment(session, project, stage)
+        else:  # a fresh clone: what AWS and the live API say
+            found = check_live(session, project, stage)
         print_check(found)
         if found["problems"]:
             raise DeployError(f"{len(found['problems'])} problem(s) (listed above)")

@@ -13,8 +13,9 @@
     python -m tools.inbox release|resolve|reopen R7K2M9QPX
     python -m tools.inbox link x@pat email#pat@example.org
     python -m tools.inbox oversight                     (leads and comms)
+    python -m tools.inbox report [--from D --to D --by day|week --channel C --desk D] [--csv TABLE]   (leads, comms)
     python -m tools.inbox list complaints [--state open] [--mine] [--cursor ...]   (a desk's tickets, a page)
-    python -m tools.inbox search x@pat                  (a reference, an identity or a handle)
+    python -m tools.inbox search x@pat                  (a reference, an identity, a handle or words: "refund Didcot")
     python -m tools.inbox reply R7K2M9QPX "Done." --resolve|--release    (one step: reply, then resolve or wait)
     python -m tools.inbox resolve R7K2M9QPX --next      (one step: resolve, then take the next ticket)
     python -m tools.inbox logout
@@ -839,6 +840,96 @@ def oversight(as_json: bool = JSON_OPTION) -> None:
         console.print(txt(f"Triage labels: none in the last {given.get('days', 30)} days", "dim"))
 
 
+# ------------------------------------------------------------------------------------------------ reports
+def _report_query(start: str | None, end: str | None, by: str | None, channel: str | None, desk: str | None,
+                  **more: str) -> str:
+    given = {"from": start, "to": end, "by": by, "channel": channel, "desk": desk, **more}
+    return urlencode({key: value for key, value in given.items() if value})
+
+
+def _report_cell(value: Any, unit: str | None) -> Text:
+    if value is None:
+        return txt("-", "dim")
+    if unit == "share" and isinstance(value, int | float):
+        return txt(f"{value * 100:.0f}%")
+    if isinstance(value, float):
+        return txt(f"{value:.1f}" if unit in ("min", "h", "s") else f"{value:g}")
+    return txt(value)
+
+
+def _print_report_table(table: dict[str, Any]) -> None:
+    columns, rows = table.get("columns") or [], table.get("rows") or []
+    title = str(table.get("title") or table.get("name"))
+    if not rows:
+        console.print(txt(f"{title}: nothing in the range", "dim"))
+        return
+    if table.get("name") == "backlog":  # one line per hour, a column per desk
+        desks = sorted({str(r.get("desk")) for r in rows})
+        hours: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            hours.setdefault(str(r.get("hour")), {})[str(r.get("desk"))] = r.get("waiting")
+        pivot = Table(title=f"{title} (waiting)", title_justify="left")
+        for column in ("hour", *desks):
+            pivot.add_column(column, justify="left" if column == "hour" else "right")
+        for hour, waiting in hours.items():
+            if any(waiting.values()):
+                pivot.add_row(txt(hour), *(txt(waiting.get(d, 0)) for d in desks))
+        console.print(pivot)
+        return
+    out = Table(title=title, title_justify="left")
+    for c in columns:
+        unit = c.get("unit")
+        label = f"{c.get('label')} ({'%' if unit == 'share' else unit})" if unit and unit != "count" else c.get("label")
+        out.add_column(clean(str(label)), justify="right" if unit else "left")
+    for r in rows:
+        out.add_row(*(_report_cell(r.get(c.get("key")), c.get("unit")) for c in columns))
+    console.print(out)
+    if table.get("note"):
+        console.print(txt(str(table["note"]), "dim"), soft_wrap=True)
+
+
+@app.command()
+def report(start: str = typer.Option(None, "--from", help="first day, YYYY-MM-DD (default: 6 days before --to)"),
+           end: str = typer.Option(None, "--to", help="last day, YYYY-MM-DD (default: today)"),
+           by: str = typer.Option(None, "--by", help="day or week"),
+           channel: str = typer.Option(None, "--channel", help="one channel only"),
+           desk: str = typer.Option(None, "--desk", help="one desk only"),
+           csv_table: str = typer.Option(None, "--csv", metavar="TABLE",
+                                         help="print one table as CSV: response, parity, acknowledgements, volume, "
+                                              "backlog, busy or triage"),
+           as_json: bool = JSON_OPTION) -> None:
+    """Leads and comms: first response and resolution times, channel parity, acknowledgements, volume, backlog,
+    busy estimates and triage agreement over a range of days, in the brand's time zone."""
+    if csv_table:
+        base = base_url()
+        path = f"/agent/reports.csv?{_report_query(start, end, by, channel, desk, table=csv_table)}"
+        try:
+            response = requests.get(base + path, headers={"Authorization": f"Bearer {_token()}"}, timeout=30)
+        except requests.RequestException:
+            fail(f"cannot reach the responder at {base}", code=UNREACHABLE,
+                 hint="Is it running? Start it with: make run (or set RESPONDER_URL or PORT)")
+        if response.status_code >= 400:
+            try:
+                refusal = response.json()
+            except ValueError:
+                refusal = {}
+            fail(str(refusal.get("error") or f"{response.status_code} from {base}{path}"), refusal.get("details"),
+                 hint=LOGIN_HINT if response.status_code == 401 else "")
+        sys.stdout.write(response.text)
+        return
+    query = _report_query(start, end, by, channel, desk)
+    data = call("GET", "/agent/reports" + (f"?{query}" if query else ""))
+    if as_json:
+        _print_json(data)
+        return
+    filters = data.get("filters") or {}
+    scope = ", ".join(f"{key} {value}" for key, value in filters.items() if value) or "every channel and desk"
+    console.print(Rule(txt(f"Report {data.get('from')} to {data.get('to')} by {data.get('by')} "
+                           f"({data.get('timezone')}; {scope})", "bold"), align="left"))
+    for table in data.get("tables") or []:
+        _print_report_table(table)
+
+
 # ------------------------------------------------------------------------------------------------ saved replies
 def _saved_replies(ticket_id: str, private: bool) -> dict[str, Any]:
     return call("GET", _ticket_path(ticket_id) + "/saved-replies" + ("?private=1" if private else ""))
@@ -987,16 +1078,27 @@ def list_desk(desk: str = typer.Argument(..., help="a desk your teams cover"),
 
 
 @app.command()
-def search(query: str = typer.Argument(..., metavar="Q", help="R…, x@pat, @pat, email#ada@example.org …"),
+def search(query: str = typer.Argument(..., metavar="Q", help="R…, x@pat, @pat, email#ada@example.org, words …"),
            as_json: bool = JSON_OPTION) -> None:
-    """Find a ticket by its reference, or a customer by an identity or handle: their identities and tickets."""
+    """Find a ticket by its reference, a customer by an identity or handle (their identities and tickets), or the
+    tickets whose customers wrote some words (the most words first, then the newest)."""
     data = call("GET", f"/agent/search?{urlencode({'q': query})}")
     if as_json:
         _print_json(data)
         return
     customers = data.get("customers") or []
+    matches = data.get("matches") or []
+    if matches:
+        table = Table(title=f"Tickets whose customers wrote {', '.join(data.get('words') or [])}", title_justify="left")
+        for column in ("ticket", "words", "status", "first contact", "desk", "channel"):
+            table.add_column(column)
+        for m in matches:
+            table.add_row(txt(m.get("ticket_id"), "bold"), txt(f"{m.get('matched')} of {m.get('of')}"), _status_cell(m),
+                          txt(when(m.get("first_contact_at"))), txt(m.get("desk")), txt(m.get("channel")))
+        console.print(table)
+    if data.get("message") and (matches or not customers):
+        console.print(txt(data["message"], "yellow"), soft_wrap=True)
     if not customers:
-        console.print(txt(data.get("message") or "Nothing found.", "yellow"))
         return
     for customer in customers:
         console.print(Rule(txt(f"Customer {customer.get('customer_id')}", "bold"), align="left"))

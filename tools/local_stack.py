@@ -235,6 +235,13 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
         "awsRegion": REGION} for m in messages]}
 
 
+#: desk queues are received only while their consumer is switched on (ADR 0024)
+DESK_QUEUE_PREFIX = "responder-desk-"
+#: run once as the stack starts, then on their schedule: the desk consumers follow the rota from the first minute,
+#: as a deploy leaves them (tools.deploy switches them off; follow_rota's first run turns on those on shift)
+RUN_AT_START = ("follow_rota",)
+
+
 class Runner:
     """Calls the app's schedule and SQS handlers as Lambda would, on background threads."""
 
@@ -268,7 +275,9 @@ class Runner:
 
     def _schedule_loop(self, name: str, period: float) -> None:
         handler = self.app.handler_map[name]
-        while not self.stop.wait(period):
+        wait = 0.0 if name in RUN_AT_START else period
+        while not self.stop.wait(wait):
+            wait = period
             try:
                 result = handler(scheduled_event(name), LambdaContext(name))
                 self.log(f"[schedule] {name}: {result}")
@@ -279,7 +288,11 @@ class Runner:
         handler = self.app.handler_map[name]
         url = self.sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        desk = queue.removeprefix(DESK_QUEUE_PREFIX) if queue.startswith(DESK_QUEUE_PREFIX) else None
         while not self.stop.is_set():
+            if desk is not None and not self._consumer_on(desk):  # a disabled mapping receives nothing
+                self.stop.wait(self.poll_wait)
+                continue
             try:
                 messages = self.sqs.receive_message(
                     QueueUrl=url, MaxNumberOfMessages=min(10, batch_size), WaitTimeSeconds=self.poll_wait,
@@ -299,6 +312,16 @@ class Runner:
                 continue
             self.sqs.delete_message_batch(QueueUrl=url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+
+    def _consumer_on(self, desk: str) -> bool:
+        """The desk consumer's switch, as Lambda's pollers follow their mapping's state (``follow_rota`` sets it)."""
+        from chalicelib.bootstrap import services
+
+        try:
+            return services().consumers.enabled(desk)
+        except Exception as exc:  # the store is not there yet: nothing is received, as with a mapping being created
+            self.log(f"[sqs] {desk}: consumer state unknown ({type(exc).__name__}: {exc})")
+            return False
 
     def shutdown(self) -> None:
         self.stop.set()
@@ -337,6 +360,7 @@ def serve(*, aws_port: int, http_port: int, announce: bool = True):
 Responder is running (stage local){f' - clock starts at {clock}' if clock else ''}
   API            {base}/health
   outbox         {base}/local/outbox      (messages the app would have sent)
+  team feed      {base}/local/notifications/view   (what Slack, Teams and the webhook would have received)
   agents' inbox  {base}/inbox             (sign in as amira / Amira-local-1; more: python -m tools.local_agents)
   rota           {base}/admin/rota        (Authorization: Bearer local-admin-token)
   X webhook      {base}/webhooks/x        (secret: local-x-consumer-secret)

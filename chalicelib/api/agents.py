@@ -186,3 +186,29 @@ def agent_saved_reply_delete(reply_id: str) -> Any:
     from chalicelib.usecases.desk.saved_replies import delete
 
     return _agent_call(lambda svc, agent: {"deleted": delete(svc, agent, reply_id).to_json()})
+
+
+# ------------------------------------------------------------------------------------------------ reports
+@bp.route("/agent/reports", methods=["GET"])
+def agent_reports() -> Any:
+    from chalicelib.domain.reports import report_json
+    from chalicelib.usecases.reports import report_for
+
+    params = query_params(bp.current_request)
+    return _agent_call(lambda svc, agent: report_json(report_for(svc, agent, params)))
+
+
+@bp.route("/agent/reports.csv", methods=["GET"])
+def agent_report_csv() -> Any:
+    from chalice.app import Response
+
+    from chalicelib.usecases.reports import report_csv
+
+    params = query_params(bp.current_request)
+
+    def csv_file(svc: Any, agent: Any) -> Response:
+        name, text = report_csv(svc, agent, params)
+        return Response(body=text, status_code=200, headers={
+            "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="{name}"'})
+
+    return _agent_call(csv_file)

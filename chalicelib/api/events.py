@@ -9,12 +9,18 @@ from typing import Any
 from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.bootstrap import services
-from chalicelib.sqs_batch import records_from_event, run_batch
+from chalicelib.sqs_batch import Record, records_from_event, run_batch
 
 bp = Blueprint("app")
 
 INBOUND_QUEUE = "responder-inbound"
 OUTBOX_QUEUE = "responder-outbox"
+NOTIFY_QUEUE = "responder-notify"
+#: one consumer per desk of the brand file (tests/unit/test_team_feed_wiring.py keeps them in step), each switched on
+#: and off by ``follow_rota``
+DESK_CONSUMERS = {"complaints": "consume_desk_complaints", "journeys": "consume_desk_journeys",
+                  "press": "consume_desk_press", "oncall": "consume_desk_oncall",
+                  "escalations": "consume_desk_escalations"}
 
 
 # ------------------------------------------------------------------------------------------------ queues
@@ -39,7 +45,68 @@ def deliver_outbox(event: SQSEvent) -> dict[str, Any]:
                      queue_name=OUTBOX_QUEUE, queues=svc.queues)
 
 
+def _consume_desk(desk: str, event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.usecases.team_feed import NotADeskMessage, consume_desk_message
+
+    svc = services()
+    queue = svc.config.queue_name(desk)
+
+    def handle(record: Record) -> None:
+        body = record.json()
+        try:
+            if not isinstance(body, dict):
+                raise NotADeskMessage("not a JSON object")
+            consume_desk_message(svc, desk, body, message_id=record.message_id)
+        except NotADeskMessage as exc:  # it would fail the same way every time: parked at once, with the reason
+            svc.queues.send_dead_letter(queue, {"reason": str(exc), "body": record.body[:200_000]})
+
+    return run_batch(records_from_event(event.to_dict()), handle, queue_name=queue, queues=svc.queues)
+
+
+@bp.on_sqs_message(queue="responder-desk-complaints", batch_size=10, name="consume_desk_complaints")
+def consume_desk_complaints(event: SQSEvent) -> dict[str, Any]:
+    return _consume_desk("complaints", event)
+
+
+@bp.on_sqs_message(queue="responder-desk-journeys", batch_size=10, name="consume_desk_journeys")
+def consume_desk_journeys(event: SQSEvent) -> dict[str, Any]:
+    return _consume_desk("journeys", event)
+
+
+@bp.on_sqs_message(queue="responder-desk-press", batch_size=10, name="consume_desk_press")
+def consume_desk_press(event: SQSEvent) -> dict[str, Any]:
+    return _consume_desk("press", event)
+
+
+@bp.on_sqs_message(queue="responder-desk-oncall", batch_size=10, name="consume_desk_oncall")
+def consume_desk_oncall(event: SQSEvent) -> dict[str, Any]:
+    return _consume_desk("oncall", event)
+
+
+@bp.on_sqs_message(queue="responder-desk-escalations", batch_size=10, name="consume_desk_escalations")
+def consume_desk_escalations(event: SQSEvent) -> dict[str, Any]:
+    return _consume_desk("escalations", event)
+
+
+@bp.on_sqs_message(queue=NOTIFY_QUEUE, batch_size=10)
+def deliver_notice(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.usecases.team_feed import deliver_notice as deliver
+
+    svc = services()
+    return run_batch(records_from_event(event.to_dict()),
+                     lambda record: deliver(svc, record.json(), receive_count=record.receive_count,
+                                            queue_name=NOTIFY_QUEUE),
+                     queue_name=NOTIFY_QUEUE, queues=svc.queues)
+
+
 # ------------------------------------------------------------------------------------------------ schedules
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="follow_rota")
+def follow_rota(event: CloudWatchEvent) -> Any:
+    from chalicelib.usecases.team_feed import follow_rota as run
+
+    return run(services()).summary()
+
+
 @bp.schedule(Rate(2, unit=Rate.MINUTES), name="poll_x")
 def poll_x(event: CloudWatchEvent) -> Any:
     from chalicelib.usecases.poll_x import poll_mentions

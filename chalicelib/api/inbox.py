@@ -11,6 +11,7 @@ from chalicelib.bootstrap import services
 
 if TYPE_CHECKING:
     from chalicelib.web.inbox_page import Page, Web
+    from chalicelib.web.reports_page import ReportsWeb
 
 bp = Blueprint(__name__)
 
@@ -23,6 +24,14 @@ def _web(answer: Callable[[Web], Page]) -> Response:
     from chalicelib.web.inbox_page import Web
 
     status, body, headers = answer(Web(services(), bp.current_request, refusal_status))
+    return Response(body=body, status_code=status, headers=headers)
+
+
+def _reports(answer: Callable[[ReportsWeb], Page]) -> Response:
+    """``_web`` for the Reports page and its CSV files (``chalicelib.web.reports_page``)."""
+    from chalicelib.web.reports_page import ReportsWeb
+
+    status, body, headers = answer(ReportsWeb(services(), bp.current_request, refusal_status))
     return Response(body=body, status_code=status, headers=headers)
 
 
@@ -69,6 +78,28 @@ def inbox_oversight() -> Response:
     from chalicelib.usecases.desk.oversight import oversight
 
     return _web(lambda web: web.oversight(oversight))
+
+
+@bp.route("/inbox/reports", methods=["GET"])
+def inbox_reports() -> Response:
+    from chalicelib.usecases.reports import report_for
+
+    return _reports(lambda web: web.reports(report_for))
+
+
+@bp.route("/inbox/reports.csv", methods=["GET"])
+def inbox_reports_csv() -> Response:
+    from chalicelib.usecases.reports import report_for
+
+    return _reports(lambda web: web.reports_csv(report_for))
+
+
+@bp.route("/inbox/reports/assets/{name}", methods=["GET"])
+def inbox_reports_asset(name: str) -> Response:
+    from chalicelib.web.reports_page import asset_page
+
+    status, body, headers = asset_page(name)
+    return Response(body=body, status_code=status, headers=headers)
 
 
 @bp.route("/inbox/labels.csv", methods=["GET"])

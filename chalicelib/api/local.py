@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint
+from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import answer, json_error, json_object, query_params, request_body
 from chalicelib.bootstrap import services
@@ -20,6 +20,46 @@ def local_outbox() -> Any:
     if not limit.isdigit() or not 1 <= int(limit) <= 20_000:
         return json_error(400, "limit must be a whole number from 1 to 20000")
     return {"messages": svc.sandbox.recent(limit=int(limit))}
+
+
+@bp.route("/local/notifications", methods=["GET"])
+def local_notifications() -> Any:
+    """What the local stack would have posted to Slack, Teams and signed webhooks, newest first (``?desk=``,
+    ``?limit=``)."""
+    svc = services()
+    asked = _notifications_asked(svc)
+    if isinstance(asked, Response):
+        return asked
+    desk, limit = asked
+    return {"notifications": svc.stores.notify_log.recent(desk=desk, limit=limit)}
+
+
+def _notifications_asked(svc: Any) -> tuple[str | None, int] | Response:
+    """``?desk=`` and ``?limit=`` of the notification stand-in's routes, or the refusal (stage local only)."""
+    if svc.settings.stage != "local":
+        return json_error(404, "the notification stand-in exists only in stage local")
+    params = query_params(bp.current_request)
+    limit, desk = params.get("limit", "200"), params.get("desk") or None
+    if not limit.isdigit() or not 1 <= int(limit) <= 20_000:
+        return json_error(400, "limit must be a whole number from 1 to 20000")
+    if desk is not None and (len(desk) > 64 or not desk.replace("_", "").isalnum()):
+        return json_error(400, "desk must be a desk id")
+    return desk, int(limit)
+
+
+@bp.route("/local/notifications/view", methods=["GET"])
+def local_notifications_view() -> Any:
+    """The same list as a page, each notification roughly as Slack, Teams or the webhook's receiver shows it."""
+    from chalicelib.web import notifications_page
+
+    svc = services()
+    asked = _notifications_asked(svc)
+    if isinstance(asked, Response):
+        return asked
+    desk, limit = asked
+    entries = svc.stores.notify_log.recent(desk=desk, limit=limit)
+    status, body, headers = notifications_page.respond(entries, desk=desk, limit=limit)
+    return Response(body=body, status_code=status, headers=dict(headers))
 
 
 @bp.route("/local/clock", methods=["POST"], content_types=["application/json"])

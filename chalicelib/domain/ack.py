@@ -19,8 +19,8 @@ from chalicelib.domain.incident import Incident
 from chalicelib.domain.templates import render
 from chalicelib.domain.textlength import X_LIMIT, X_URL_LENGTH, x_length
 
-__all__ = ["X_LIMIT", "X_URL_LENGTH", "Incident", "compose", "fits", "length", "limit", "render", "without_urls",
-           "x_length"]
+__all__ = ["X_LIMIT", "X_URL_LENGTH", "Incident", "compose", "fits", "length", "limit", "render", "stamped",
+           "without_urls", "x_length"]
 
 _URL = re.compile(r"https?://\S+")
 _ELLIPSIS = "…"
@@ -57,7 +57,8 @@ def fits(channel: str, text: str) -> bool:
 
 def compose(template: str, *, channel: str, name: str, reference: str, status_url: str, now: datetime,
             back_at: datetime | None, tz: str, desk: str, incident: Incident | None = None,
-            dm_invite: str = "", expected_wait: str = "", ask_for: str = "", language: str = "en") -> str:
+            dm_invite: str = "", expected_wait: str = "", ask_for: str = "", language: str = "en",
+            notice: str = "") -> str:
     """Render an acknowledgement; on X leave out the optional parts, in this order, until it fits: the invitation
     to continue in private with what the desk needs (``ask_for``), the incident's explanation (first cut at a word,
     ending in "…", then left out), the warning about personal data (``dm_invite``), the incident's link, its
@@ -66,7 +67,9 @@ def compose(template: str, *, channel: str, name: str, reference: str, status_ur
     ``back_at`` is worded as in ``"back at 07:00 tomorrow GMT"`` (in ``language``, the template's, where
     ``domain.wording`` has its words: "revient à 07:00 demain (GMT)") and ``back_in`` as in ``"(in about 8 hours)"``;
     ``expected_wait`` (the busy acknowledgement, ``domain.busy``) as in ``"about 40–60 minutes"``; ``ask_for`` (the
-    desk's ``ask_for`` in the brand file) as in ``"your booking reference and the train (time and stations)"``."""
+    desk's ``ask_for`` in the brand file) as in ``"your booking reference and the train (time and stations)"``.
+    ``notice`` (the brand's ``automated_notice``, as in ``"(automated reply)"``) ends the text and is never left out:
+    every text composed here is sent without a person."""
     title, explanation = (incident.title, incident.text) if incident else ("", "")
     base = {
         "name": name, "reference": reference, "status_url": status_url, "desk": desk, "expected_wait": expected_wait,
@@ -79,7 +82,7 @@ def compose(template: str, *, channel: str, name: str, reference: str, status_ur
 
     def attempt(**changes: str) -> str:
         base.update(changes)
-        return render(template, **base)
+        return stamped(render(template, **base), channel, notice)
 
     text = attempt()
     if fits(channel, text):
@@ -96,7 +99,7 @@ def compose(template: str, *, channel: str, name: str, reference: str, status_ur
         low, high = 0, len(words) - 1
         while low < high:
             middle = (low + high + 1) // 2
-            if fits(channel, render(template, **{**base, "incident_text": cut(middle)})):
+            if fits(channel, stamped(render(template, **{**base, "incident_text": cut(middle)}), channel, notice)):
                 low = middle
             else:
                 high = middle - 1
@@ -111,8 +114,17 @@ def compose(template: str, *, channel: str, name: str, reference: str, status_ur
     # last resort, for a template too long for the channel whatever it is given: keep the link, cut the prose
     if limit(channel) >= 8000:
         return text
-    prose = _URL.sub("", text).strip()
-    budget = limit(channel) - length(channel, status_url) - 2
-    while prose and length(channel, f"{prose}{_ELLIPSIS} {status_url}") > limit(channel):
+    prose = _URL.sub("", text[: len(text) - len(notice)] if notice else text).strip()
+    tail = f" {notice}" if notice else ""
+    budget = limit(channel) - length(channel, status_url + tail) - 2
+    while prose and length(channel, f"{prose}{_ELLIPSIS} {status_url}{tail}") > limit(channel):
         prose = prose[: max(0, min(len(prose) - 1, budget))].rstrip()
-    return f"{prose}{_ELLIPSIS} {status_url}".rstrip()
+    return f"{prose}{_ELLIPSIS} {status_url}".rstrip() + tail
+
+
+def stamped(text: str, channel: str, notice: str) -> str:
+    """``text`` ending with the automated notice: on a line of its own where a text is long (e-mail, the form,
+    Meta's messages), after a space in a short public post."""
+    if not notice:
+        return text
+    return f"{text}\n\n{notice}" if limit(channel) >= LONG_ACK_LIMIT else f"{text} {notice}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.domain.ack import fits, length, limit
+from chalicelib.domain.ack import fits, length, limit, stamped
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.templates import render
 
@@ -36,8 +36,9 @@ _TRAILING = ".,;:!?-–— "
 
 
 def compose(template: str, *, channel: str, incident: Incident, change: str, reference: str, name: str = "",
-            desk: str = "") -> str:
-    """The follow-up about ``change`` (``update`` or ``resolved``) of ``incident``, sized for ``channel``.
+            desk: str = "", notice: str = "") -> str:
+    """The follow-up about ``change`` (``update`` or ``resolved``) of ``incident``, sized for ``channel``, ending with
+    ``notice`` (the brand's ``automated_notice``: it is sent without a person), which is never left out.
 
     When the whole text does not fit, the incident's text is cut after the most words that fit (ending in "…"),
     then left out; the incident's link and the reference are kept."""
@@ -47,7 +48,7 @@ def compose(template: str, *, channel: str, incident: Incident, change: str, ref
               "incident_url": incident.url, "incident_change": change}
 
     def with_text(text: str) -> str:
-        return render(template, **values, incident_text=text)
+        return stamped(render(template, **values, incident_text=text), channel, notice)
 
     text = with_text(incident.text)
     if fits(channel, text):
@@ -71,7 +72,7 @@ def compose(template: str, *, channel: str, incident: Incident, change: str, ref
     if fits(channel, text):
         return text
     # Last resort, for a template too long for X whatever the incident says: cut the prose, keep link and reference.
-    tail = " ".join(part for part in (incident.url, f"(ref {reference})") if part)
+    tail = " ".join(part for part in (incident.url, f"(ref {reference})", notice) if part)
     prose = _URL.sub("", render(template, **{**values, "incident_url": ""}, incident_text="")).strip()
     budget = limit(channel) - length(channel, tail) - 2
     while prose and length(channel, f"{prose}{_ELLIPSIS} {tail}") > limit(channel):

@@ -35,7 +35,7 @@ class EventKind(StrEnum):
     ACKNOWLEDGED = "acknowledged"  # sent: the acknowledgement
     CLOSING = "closing"  # sent: the closing-time message
     BUSY = "busy"  # sent: the busy acknowledgement
-    REPLY = "reply"  # sent: an agent's reply
+    REPLY = "reply_sent"  # sent: an agent's reply (its answer is ``replied``; rows written before say "reply")
     INCIDENT_UPDATE = "incident_update"  # sent: an incident's update
     INCIDENT_RESOLVED = "incident_resolved"  # sent: an incident's resolution
     INCIDENT_FOLLOWUP = "incident_followup"  # sent: an incident follow-up, before updates and fixes were told apart

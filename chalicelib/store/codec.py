@@ -112,10 +112,11 @@ _TYPES: dict[EventKind, type[Event]] = {
                                  EventKind.INCIDENT_UPDATE, EventKind.INCIDENT_RESOLVED,
                                  EventKind.INCIDENT_FOLLOWUP)},
 }
+#: The outbox kind of the message each ``Sent`` kind records, where the two are not spelt alike
+_SENT_MESSAGES = {EventKind.ACKNOWLEDGED: "ack", EventKind.REPLY: "reply"}
 #: What a kind itself says about its entry (the message a ``Sent`` was; whether a release awaits the customer)
 _IMPLIED: dict[EventKind, dict[str, object]] = {
-    **{kind: {"message": "ack" if kind == EventKind.ACKNOWLEDGED else str(kind)}
-       for kind, cls in _TYPES.items() if cls is h.Sent},
+    **{kind: {"message": _SENT_MESSAGES.get(kind, str(kind))} for kind, cls in _TYPES.items() if cls is h.Sent},
     EventKind.RELEASED: {"awaiting_customer": False}, EventKind.AWAITING_CUSTOMER: {"awaiting_customer": True},
 }
 
@@ -171,13 +172,18 @@ def _make(cls: type[Event], at: datetime, data: Mapping[str, object]) -> Event:
     return cls(at=at, **values)  # the fields of the kind's type, decoded by their hints
 
 
+#: Kinds rows were written with before the timeline named each thing by one word: an agent's reply was ``replied``
+#: when answered and ``reply`` when sent, now ``reply_sent``.
+_RENAMED = {"reply": str(EventKind.REPLY)}
+
+
 def event_from_row(at: datetime, kind: str, data: Mapping[str, object] | None, detail: str = "",
                    reply: Mapping[str, object] | None = None) -> Event:
     """An entry from its row: its kind and fields, or (a row from before the entries were typed) its kind and the
     prose of ``detail`` (with an agent's answer in ``reply``, or in the prose before that). A kind this version does
     not know is kept as it was (``Unrecognised``)."""
     try:
-        known = EventKind(kind)
+        known = EventKind(_RENAMED.get(kind, kind))
     except ValueError:
         return h.Unrecognised(at, kind, str((data or {}).get("text") or detail or ""))
     cls = _TYPES[known]

@@ -10,9 +10,9 @@ import copy
 import itertools
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from chalicelib.domain.agent import Agent
@@ -21,6 +21,7 @@ from chalicelib.domain.history import Event
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.jsonvalue import JsonObject
 from chalicelib.domain.mention import Mention
+from chalicelib.domain.reports import TicketFigures
 from chalicelib.domain.ticket import CLAIMED, OPEN_STATUSES, WAITING, Ticket
 from chalicelib.store.codec import upgraded
 from chalicelib.store.ports import (
@@ -31,6 +32,7 @@ from chalicelib.store.ports import (
     AlreadyExists,
     Charge,
     ConcurrentUpdate,
+    DigestMark,
     InvalidToken,
     QueueMark,
     QueuePage,
@@ -45,6 +47,8 @@ from chalicelib.store.ports import (
     TriageLabel,
     Updated,
     WaitingMessage,
+    WordHit,
+    WordPage,
 )
 from chalicelib.store.queues import MAX_SQS_BYTES
 from chalicelib.store.tickets import update_with_retries
@@ -445,6 +449,21 @@ class MemorySandbox(_Locked):
         return [copy.deepcopy(self.items[k]) for k in sorted(self.items, reverse=True)[:limit]]
 
 
+class MemoryNotifyLog(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, JsonObject] = {}
+
+    def record(self, at: datetime, key: str, entry: JsonObject) -> None:
+        with self._lock:
+            self.items[f"{at.isoformat()}#{key}"] = copy.deepcopy(dict(entry))
+
+    def recent(self, *, desk: str | None = None, limit: int = 200) -> list[JsonObject]:
+        with self._lock:
+            newest = [self.items[k] for k in sorted(self.items, reverse=True)]
+        return [copy.deepcopy(e) for e in newest if desk is None or e.get("desk") == desk][:limit]
+
+
 class MemoryHealth:
     def ping(self) -> None:
         return None
@@ -454,9 +473,10 @@ class MemoryQueues(_Locked):
     """Queues as lists: ``messages[name]`` holds the bodies sent to each queue (names as in SQS)."""
 
     def __init__(self, *, inbound: str = "responder-inbound", outbox: str = "responder-outbox",
-                 desk_queue_name: Callable[[str], str] = lambda desk: f"responder-desk-{desk}"):
+                 desk_queue_name: Callable[[str], str] = lambda desk: f"responder-desk-{desk}",
+                 notify: str = "responder-notify"):
         super().__init__()
-        self.inbound, self.outbox = inbound, outbox
+        self.inbound, self.outbox, self.notify = inbound, outbox, notify
         self._desk_queue_name = desk_queue_name
         self.messages: dict[str, list[dict[str, object]]] = {}
         self.deleted: list[str] = []
@@ -482,6 +502,10 @@ class MemoryQueues(_Locked):
 
     def send_dead_letter(self, queue_name: str, body: JsonObject) -> str:
         return self._send(f"{queue_name}-dlq", body)
+
+    def send_notices(self, messages: list[JsonObject]) -> None:
+        for message in messages:
+            self._send(self.notify, message)
 
     def delete(self, queue_name: str, receipt_handles: list[str]) -> None:
         self.deleted.extend(receipt_handles)
@@ -604,3 +628,109 @@ class MemorySavedReplies(_Locked):
     def delete(self, reply_id: str) -> bool:
         with self._lock:
             return self.items.pop(reply_id, None) is not None
+
+
+class MemoryDeskConsumers(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.on: set[str] = set()
+
+    def enabled(self, desk: str) -> bool:
+        with self._lock:
+            return desk in self.on
+
+    def switch(self, desk: str, on: bool) -> bool:
+        with self._lock:
+            if (desk in self.on) == on:
+                return False
+            (self.on.add if on else self.on.discard)(desk)
+            return True
+
+
+class MemoryTeamFeedMarks(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: dict[tuple[str, str], str] = {}
+        self.digests: dict[str, DigestMark] = {}
+        self.handed: set[tuple[str, str]] = set()
+
+    def thread(self, destination: str, ticket_id: str) -> str | None:
+        with self._lock:
+            return self.threads.get((destination, ticket_id))
+
+    def remember_thread(self, destination: str, ticket_id: str, thread: str) -> None:
+        with self._lock:
+            self.threads[(destination, ticket_id)] = thread
+
+    def digest(self, desk: str) -> DigestMark | None:
+        with self._lock:
+            return self.digests.get(desk)
+
+    def mark_digest(self, desk: str, mark: DigestMark) -> None:
+        with self._lock:
+            self.digests[desk] = mark
+
+    def handed_over(self, desk: str, event: str) -> bool:
+        with self._lock:
+            return (desk, event) in self.handed
+
+    def mark_handed_over(self, desk: str, event: str) -> None:
+        with self._lock:
+            self.handed.add((desk, event))
+
+
+class MemoryWordIndex(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, dict[str, WordHit]] = {}  # word -> order#ticket id -> the hit
+        self.written: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {}  # ticket -> message -> (order, words)
+
+    def add(self, ticket_id: str, first_contact_at: datetime, message_key: str, words: Sequence[str]) -> None:
+        if not words:
+            return
+        order = first_contact_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with self._lock:
+            for word in words:
+                self.items.setdefault(word, {})[f"{order}#{ticket_id}"] = WordHit(ticket_id, order)
+            self.written.setdefault(ticket_id, {})[message_key] = (order, tuple(words))
+
+    def tickets(self, word: str, limit: int) -> WordPage:
+        with self._lock:
+            keys = sorted(self.items.get(word, {}), reverse=True)
+            hits = [self.items[word][k] for k in keys[:limit]]
+        return WordPage(hits, complete=len(keys) < limit)
+
+    def having(self, word: str, hits: Sequence[WordHit]) -> set[str]:
+        with self._lock:
+            items = self.items.get(word, {})
+            return {h.ticket_id for h in hits if f"{h.order}#{h.ticket_id}" in items}
+
+    def forget(self, ticket_id: str) -> int:
+        with self._lock:
+            keys = {(word, order) for order, words in self.written.pop(ticket_id, {}).values() for word in words}
+            for word, order in keys:
+                self.items.get(word, {}).pop(f"{order}#{ticket_id}", None)
+        return len(keys)
+
+
+class MemoryReportFigures(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, TicketFigures] = {}
+        self.busy: dict[str, tuple[int, int]] = {}
+
+    def record(self, figures: TicketFigures) -> None:
+        with self._lock:
+            stored = self.items.get(figures.ticket_id)
+            if stored is None or stored.version <= figures.version:
+                self.items[figures.ticket_id] = figures
+
+    def note_busy(self, ticket_id: str, first_contact_at: datetime, lower: int, upper: int) -> None:
+        with self._lock:
+            self.busy[ticket_id] = (lower, upper)
+
+    def between(self, start: datetime, end: datetime) -> list[TicketFigures]:
+        with self._lock:
+            found = [replace(f, busy_estimate=self.busy.get(f.ticket_id, f.busy_estimate))
+                     for f in self.items.values() if start <= f.first_contact_at < end]
+        return sorted(found, key=lambda f: (f.first_contact_at, f.ticket_id))

@@ -7,7 +7,7 @@ purpose and owns its key format and its retention; two implementations keep the 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -21,6 +21,7 @@ from chalicelib.domain.ticket import Ticket
 
 if TYPE_CHECKING:  # the brand file's models (pydantic) are not imported with the ports: cold starts stay light
     from chalicelib.domain.config.saved_replies import SavedReply
+    from chalicelib.domain.reports import TicketFigures
 
 
 class AlreadyExists(Exception):
@@ -378,6 +379,55 @@ class SandboxOutbox(Protocol):
         """Newest first."""
 
 
+class NotifyLog(Protocol):
+    """Stage local: what the team-notification stand-in would have posted to Slack, Teams and webhooks
+    (``GET /local/notifications``); each entry names its ``desk``."""
+
+    def record(self, at: datetime, key: str, entry: JsonObject) -> None: ...
+
+    def recent(self, *, desk: str | None = None, limit: int = 200) -> list[JsonObject]:
+        """Newest first; only ``desk``'s when given."""
+
+
+class DeskConsumers(Protocol):
+    """Whether each desk queue's consumer runs: Lambda's event source mapping, enabled while a team covering the
+    desk is on shift (``usecases.team_feed.follow_rota``, ADR 0024). A desk never switched reads as off."""
+
+    def enabled(self, desk: str) -> bool: ...
+
+    def switch(self, desk: str, on: bool) -> bool:
+        """Turn the desk's consumer on or off; True if that changed it."""
+
+
+@dataclass(frozen=True)
+class DigestMark:
+    """A shift-start digest: when it was made, the tickets it listed by name, and how many it only counted."""
+
+    at: datetime
+    listed: tuple[str, ...] = ()
+    more: int = 0
+
+
+class TeamFeedMarks(Protocol):
+    """What the team feed remembers: the thread each ticket's notices go under, per destination, and when each
+    desk's last shift-start digest was made (what it told the team of)."""
+
+    def thread(self, destination: str, ticket_id: str) -> str | None: ...
+
+    def remember_thread(self, destination: str, ticket_id: str, thread: str) -> None: ...
+
+    def digest(self, desk: str) -> DigestMark | None:
+        """The desk's last shift-start digest (None: never)."""
+
+    def mark_digest(self, desk: str, mark: DigestMark) -> None: ...
+
+    def handed_over(self, desk: str, event: str) -> bool:
+        """Whether this desk event (``<ticket>#<event>#<change>#<at>``: what consumers dedupe on) was handed to the
+        team's tools already: a desk queue delivers at least once, and a retried attempt announces again."""
+
+    def mark_handed_over(self, desk: str, event: str) -> None: ...
+
+
 class Health(Protocol):
     def ping(self) -> None:
         """Raise if the store cannot be reached."""
@@ -393,6 +443,9 @@ class Queues(Protocol):
     def send_outbox(self, message: JsonObject, *, delay: int = 0) -> str: ...
 
     def send_dead_letter(self, queue_name: str, body: JsonObject) -> str: ...
+
+    def send_notices(self, messages: list[JsonObject]) -> None:
+        """Put team-feed deliveries on the notify queue, in batches of ten (one call for up to ten)."""
 
     def delete(self, queue_name: str, receipt_handles: list[str]) -> None: ...
 
@@ -492,3 +545,57 @@ class SavedReplyStore(Protocol):
 
     def delete(self, reply_id: str) -> bool:
         """Remove it; False if there was none of that id."""
+
+
+@dataclass(frozen=True)
+class WordHit:
+    """A ticket a word was written in: its id and its place in the word's list (``order``: the ticket's first
+    contact as fixed-width UTC text, so that the list reads newest first)."""
+
+    ticket_id: str
+    order: str
+
+
+@dataclass(frozen=True)
+class WordPage:
+    """The newest tickets a word was written in, newest first, read by one bounded query; ``complete``: every
+    ticket the word is indexed for is here (the read stopped before its limit)."""
+
+    hits: list[WordHit]
+    complete: bool
+
+
+class WordIndex(Protocol):
+    """The words customers wrote (``domain.words``), brand-wide: one item per word and ticket, found by word; beside
+    them, per ticket, the list of what was written for it, so that erasure deletes exactly that. Kept as long as
+    tickets are (the retention, from the last message that wrote the word)."""
+
+    def add(self, ticket_id: str, first_contact_at: datetime, message_key: str, words: Sequence[str]) -> None:
+        """Index the words of one message of the ticket (at most ``domain.words.MAX_WORDS``): one batch write with
+        the ticket's list of written words. Writing the same message again changes nothing."""
+
+    def tickets(self, word: str, limit: int) -> WordPage:
+        """The newest ``limit`` tickets the word was written in (one query; never more)."""
+
+    def having(self, word: str, hits: Sequence[WordHit]) -> set[str]:
+        """Which of these tickets the word was written in (batch reads by key, 100 a call)."""
+
+    def forget(self, ticket_id: str) -> int:
+        """Delete every word item written for the ticket and its list (a data-protection request); how many word
+        items were deleted."""
+
+
+class ReportFigureStore(Protocol):
+    """Each ticket's figures for the leads' reports (``domain.reports.TicketFigures``), rewritten whole at each of its
+    milestones and read by first-contact time: a report reads these rows, never the tickets. Kept as long as
+    tickets are (the retention); no customer data."""
+
+    def record(self, figures: TicketFigures) -> None:
+        """The ticket's figures; an older version of the same ticket (a lower ``version``) never replaces a newer."""
+
+    def note_busy(self, ticket_id: str, first_contact_at: datetime, lower: int, upper: int) -> None:
+        """The busy acknowledgement's range (minutes) told to the customer, kept beside the ticket's figures."""
+
+    def between(self, start: datetime, end: datetime) -> list[TicketFigures]:
+        """The figures of the tickets first contacted in ``[start, end)``, one per ticket (the newest version),
+        ordered by first contact."""

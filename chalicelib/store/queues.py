@@ -17,9 +17,9 @@ MAX_SQS_BYTES = 256 * 1024
 
 class SqsQueues:
     def __init__(self, sqs_client: Any, *, inbound: str, outbox: str, desk_queue_name: Callable[[str], str],
-                 urls: dict[str, str] | None = None):
+                 urls: dict[str, str] | None = None, notify: str = "responder-notify"):
         self._sqs = sqs_client
-        self._names = {"inbound": inbound, "outbox": outbox}
+        self._names = {"inbound": inbound, "outbox": outbox, "notify": notify}
         self._desk_queue_name = desk_queue_name
         self._urls: dict[str, str] = {name: url for name, url in (urls or {}).items() if url}
 
@@ -59,6 +59,18 @@ class SqsQueues:
     def send_dead_letter(self, queue_name: str, body: JsonObject) -> str:
         """Park a message that can never succeed on ``<queue>-dlq`` (see README: DLQ redrive)."""
         return self._send(f"{queue_name}-dlq", body)
+
+    def send_notices(self, messages: list[JsonObject]) -> None:
+        url = self.url(self._names["notify"])
+        for start in range(0, len(messages), 10):
+            chunk = messages[start:start + 10]
+            bodies = [json.dumps(m, separators=(",", ":"), default=str) for m in chunk]
+            if any(len(b.encode()) > MAX_SQS_BYTES for b in bodies):
+                raise ValueError("a notice exceeds the SQS limit")
+            answer = self._sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies)])
+            if answer.get("Failed"):  # the desk message is received again and every notice of it queued again
+                raise RuntimeError(f"{len(answer['Failed'])} notices not queued: {answer['Failed'][0].get('Code')}")
 
     def delete(self, queue_name: str, receipt_handles: list[str]) -> None:
         url = self.url(queue_name)

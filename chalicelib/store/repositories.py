@@ -18,9 +18,17 @@ items belong to purpose-named stores below. Every key family of the state table 
 | DynamoFormLimit  | ``form-rate``               | ``<client>#<window>`` | 2 hours         |
 | DynamoAnswers    | ``answers#<desk>``          | ``<UTC hour>``        | hour + 3 days   |
 | DynamoSandbox    | ``sandbox#outbox``          | ``<at>#<key>``        | 7 days          |
+| DynamoNotifyLog  | ``sandbox#notify``          | ``<at>#<key>``        | 7 days          |
 | DynamoSavedReplies| ``saved-reply``            | ``<saved reply id>``  | none            |
 | DynamoPresence    | ``agent-seen``             | ``<username>``        | 1 day           |
 | DynamoSavedViews  | ``saved-view#<username>``  | ``<view name>``       | none            |
+| DynamoWordIndex   | ``words#<word>``           | ``<first contact>#<ticket id>`` | retention |
+| DynamoWordIndex   | ``wordlist#<ticket id>``   | ``<message key>``     | retention       |
+| DynamoDeskConsumers| ``consumer``              | ``<desk>``            | none            |
+| DynamoTeamFeedMarks| ``feed-thread#<dest>``    | ``<ticket id>``       | retention       |
+| DynamoTeamFeedMarks| ``feed-digest``           | ``<desk>``            | none            |
+| DynamoTeamFeedMarks| ``feed-handed#<desk>``    | ``<ticket>#<event>…`` | 15 days         |
+| DynamoReportFigures| ``report#<UTC month>``    | ``<first contact>#<ticket id>`` | retention |
 
 ``sent/<key>`` is the outbox's one item per message: created with the sending lease (``lease``, its expiry) by the
 one conditional write that also tells a duplicate (``ALL_OLD``), and kept: that the message went out is recorded on
@@ -39,7 +47,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -57,6 +65,7 @@ from chalicelib.domain.incident import Incident
 from chalicelib.domain.jsonvalue import JsonObject
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
+from chalicelib.domain.reports import TicketFigures
 from chalicelib.domain.ticket import CLAIMED, OPEN_STATUSES, WAITING, Ticket
 from chalicelib.domain.vocabulary import Intent, Priority, TicketStatus, maybe_tone
 from chalicelib.store.codec import event_from_row, event_record, upgraded
@@ -70,6 +79,7 @@ from chalicelib.store.ports import (
     AlreadyExists,
     Charge,
     ConcurrentUpdate,
+    DigestMark,
     QueueMark,
     QueuePage,
     R,
@@ -81,6 +91,8 @@ from chalicelib.store.ports import (
     TriageLabel,
     Updated,
     WaitingMessage,
+    WordHit,
+    WordPage,
 )
 from chalicelib.store.tickets import update_with_retries
 
@@ -756,6 +768,26 @@ class DynamoSandbox(_State):
         return [i.value for i in StateModel.query(self._PK, scan_index_forward=False, limit=limit)]
 
 
+class DynamoNotifyLog(_State):
+    """Stage local's record of team notifications: one partition, newest first; a desk's entries are picked
+    while reading (a local stack's week of notices, never a deployed stage's)."""
+
+    _PK = "sandbox#notify"
+
+    def record(self, at: datetime, key: str, entry: JsonObject) -> None:
+        self._put(self._PK, f"{at.isoformat()}#{key}", value=entry, ttl=timedelta(days=7))
+
+    def recent(self, *, desk: str | None = None, limit: int = 200) -> list[JsonObject]:
+        found: list[JsonObject] = []
+        for item in StateModel.query(self._PK, scan_index_forward=False):
+            entry = item.value or {}
+            if desk is None or entry.get("desk") == desk:
+                found.append(entry)
+                if len(found) >= limit:
+                    break
+        return found
+
+
 class DynamoTriageLabels(_State):
     """One item per labelled ticket under one partition (agents label a few tickets an hour): ``all`` is a single
     query. Kept as long as tickets are (the retention), and holds no customer text."""
@@ -866,3 +898,141 @@ class DynamoSavedReplies(_State):
                 return False
             raise
         return True
+
+
+class DynamoDeskConsumers(_State):
+    """The desk consumers' switch where no Lambda mapping exists (the local stack's runner reads it before each
+    receive, as Lambda's pollers follow a mapping's state): one item per desk, ``value.on``. Absent: off."""
+
+    _PK = "consumer"
+
+    def enabled(self, desk: str) -> bool:
+        item = self._item(self._PK, desk)
+        return bool(item is not None and (item.value or {}).get("on"))
+
+    def switch(self, desk: str, on: bool) -> bool:
+        if self.enabled(desk) == on:
+            return False
+        self._put(self._PK, desk, value={"on": on})
+        return True
+
+
+class DynamoTeamFeedMarks(_State):
+    """``feed-thread#<destination>``/``<ticket id>`` (ref: the platform's thread id, TTL retention) and
+    ``feed-digest``/``<desk>`` (ref: when the desk's last shift-start digest was made; value: the tickets it listed and
+    how many more it counted)."""
+
+    _THREAD, _DIGEST, _HANDED = "feed-thread", "feed-digest", "feed-handed"
+    _HANDED_KEEP = timedelta(days=15)  # longer than a desk queue keeps a message (14 days)
+
+    def thread(self, destination: str, ticket_id: str) -> str | None:
+        item = self._item(f"{self._THREAD}#{destination}", ticket_id)
+        return item.ref if item is not None else None
+
+    def remember_thread(self, destination: str, ticket_id: str, thread: str) -> None:
+        self._put(f"{self._THREAD}#{destination}", ticket_id, ref=thread, ttl=self._retention)
+
+    def digest(self, desk: str) -> DigestMark | None:
+        item = self._item(self._DIGEST, desk)
+        if item is None or not item.ref:
+            return None
+        value = item.value or {}
+        return DigestMark(at=datetime.fromisoformat(item.ref), listed=tuple(str(r) for r in value.get("listed") or ()),
+                          more=int(value.get("more") or 0))
+
+    def mark_digest(self, desk: str, mark: DigestMark) -> None:
+        self._put(self._DIGEST, desk, ref=mark.at.isoformat(), value={"listed": list(mark.listed), "more": mark.more})
+
+    def handed_over(self, desk: str, event: str) -> bool:
+        return self._item(f"{self._HANDED}#{desk}", event) is not None
+
+    def mark_handed_over(self, desk: str, event: str) -> None:
+        self._put(f"{self._HANDED}#{desk}", event, ttl=self._HANDED_KEEP)
+
+
+class DynamoWordIndex(_State):
+    """The words customers wrote (``store.ports.WordIndex``): ``words#<word>`` / ``<first contact>#<ticket id>``
+    (``ref``: the ticket id), brand-wide so that a ticket moved to another desk or merged stays where it was
+    written; beside them ``wordlist#<ticket id>`` / ``<message key>`` (``value``: the order and the words written
+    for that message), which erasure reads back. A message's words and its list go in one ``BatchWriteItem`` (25
+    items at most: ``domain.words.MAX_WORDS`` words and the list); every item expires with the retention."""
+
+    _WORD, _LIST = "words", "wordlist"
+
+    def add(self, ticket_id: str, first_contact_at: datetime, message_key: str, words: Sequence[str]) -> None:
+        if not words:
+            return
+        order = _sortable(first_contact_at)
+        with StateModel.batch_write() as batch:
+            for word in dict.fromkeys(words):
+                batch.save(StateModel(f"{self._WORD}#{word}", f"{order}#{ticket_id}", ref=ticket_id,
+                                      value={"order": order}, expires_at=self._retention))
+            batch.save(StateModel(f"{self._LIST}#{ticket_id}", message_key,
+                                  value={"order": order, "words": list(dict.fromkeys(words))},
+                                  expires_at=self._retention))
+
+    def tickets(self, word: str, limit: int) -> WordPage:
+        found = StateModel.query(f"{self._WORD}#{word}", scan_index_forward=False, limit=limit, page_size=limit)
+        hits = [WordHit(str(item.ref), str((item.value or {}).get("order", ""))) for item in found]
+        return WordPage(hits, complete=len(hits) < limit)
+
+    def having(self, word: str, hits: Sequence[WordHit]) -> set[str]:
+        keys = list(dict.fromkeys((f"{self._WORD}#{word}", f"{h.order}#{h.ticket_id}") for h in hits))
+        return {str(item.ref) for item in StateModel.batch_get(keys)} if keys else set()
+
+    def forget(self, ticket_id: str) -> int:
+        written = list(StateModel.query(f"{self._LIST}#{ticket_id}", consistent_read=True))
+        keys = {(f"{self._WORD}#{word}", f"{(item.value or {}).get('order')}#{ticket_id}")
+                for item in written for word in (item.value or {}).get("words") or ()}
+        with StateModel.batch_write() as batch:
+            for pk, sk in keys:
+                batch.delete(StateModel(pk, sk))
+            for item in written:
+                batch.delete(StateModel(item.pk, item.sk))
+        return len(keys)
+
+
+class DynamoReportFigures(_State):
+    """One item per ticket under the UTC month of its first contact, its sort key the first contact as fixed-width
+    text then the reference, so a time range is a key range: a report reads a month in one query (paged). Each
+    milestone rewrites the row with one conditional ``UpdateItem`` (``count``: the ticket's version, so an older
+    copy never replaces a newer); the busy acknowledgement's range is ``ref`` (``lower-upper`` minutes)."""
+
+    _PK = "report"
+
+    @staticmethod
+    def _keys(ticket_id: str, first_contact_at: datetime) -> tuple[str, str]:
+        at = first_contact_at.astimezone(timezone.utc)
+        return f"report#{at:%Y-%m}", f"{at:%Y-%m-%dT%H:%M:%S.%fZ}#{ticket_id}"
+
+    def record(self, figures: TicketFigures) -> None:
+        item = StateModel(*self._keys(figures.ticket_id, figures.first_contact_at))
+        _update_if(item, [StateModel.value.set(figures.to_json()), StateModel.count.set(figures.version),
+                          StateModel.expires_at.set(datetime.now(timezone.utc) + self._retention)],
+                   StateModel.count.does_not_exist() | (StateModel.count <= figures.version))
+
+    def note_busy(self, ticket_id: str, first_contact_at: datetime, lower: int, upper: int) -> None:
+        item = StateModel(*self._keys(ticket_id, first_contact_at))
+        item.update(actions=[StateModel.ref.set(f"{lower}-{upper}"),
+                             StateModel.expires_at.set(datetime.now(timezone.utc) + self._retention)])
+
+    def between(self, start: datetime, end: datetime) -> list[TicketFigures]:
+        if end <= start:
+            return []
+        (_, first), (_, last) = self._keys("", start), self._keys("~", end)
+        month = start.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        found: dict[str, TicketFigures] = {}
+        while month < end:
+            for item in StateModel.query(f"report#{month:%Y-%m}", StateModel.sk.between(first, last)):
+                if not item.value:
+                    continue
+                raw = dict(item.value)
+                if item.ref and "-" in item.ref:
+                    lower, _, upper = item.ref.partition("-")
+                    raw["est"] = [int(lower), int(upper)]
+                figures = TicketFigures.from_json(raw)
+                if start <= figures.first_contact_at < end and (
+                        figures.ticket_id not in found or found[figures.ticket_id].version <= figures.version):
+                    found[figures.ticket_id] = figures
+            month = (month + timedelta(days=32)).replace(day=1)
+        return sorted(found.values(), key=lambda f: (f.first_contact_at, f.ticket_id))

@@ -31,6 +31,7 @@ from chalicelib.domain.ticket import Ticket, first_reference
 from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate
 from chalicelib.telemetry import count, logger
+from chalicelib.usecases import reports
 from chalicelib.usecases.errors import Invalid, NotFound
 
 
@@ -125,6 +126,9 @@ def merge_tickets(svc: Services, keep_id: str, other_id: str, now: datetime) -> 
         merged = updated.ticket
         svc.queues.send_desk(merged.desk, queue_message(merged, event="ticket.updated", change="merged", at=now,
                                                         status_url=svc.links.url(merged.ticket_id)))
+        # the leads' reports: the folded ticket's row says merged (counted once, in the ticket carrying on)
+        reports.record_ticket(svc, other)
+        reports.record_ticket(svc, merged)
         count("TicketsMerged")
         return merged
     raise ConcurrentUpdate(other_id)

@@ -27,6 +27,7 @@ from chalicelib.services import Services
 from chalicelib.sqs_batch import Record, RetryLater
 from chalicelib.store.ports import ACQUIRED, HELD, SENT, Charge
 from chalicelib.telemetry import correlate, count, logger
+from chalicelib.usecases import reports
 from chalicelib.usecases.replies import handed_over
 
 MAX_ATTEMPTS = 6
@@ -115,6 +116,7 @@ def _note_on_ticket(svc: Services, ticket_id: str, event: Event, *, sent_key: st
     ticket's acknowledgement lease released if asked)."""
     if not svc.tickets.append_event(ticket_id, event, sent_key=sent_key, release_ack_lease=release_ack_lease):
         logger.warning("timeline entry not saved: no such ticket", extra={"ticket_id": ticket_id, "kind": event.kind})
+    reports.note_delivery(svc, ticket_id, event)  # the leads' reports: an acknowledgement's fate changes figures
 
 
 def _unconfirmed(svc: Services, ticket_id: str, channel: str, kind: str, now: datetime, why: str, *,

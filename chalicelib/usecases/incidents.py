@@ -79,7 +79,8 @@ def queue_follow_up(svc: Services, ticket: Ticket, incident: Incident, change: s
     if incident.url and not svc.config.url_allowed(target.channel, private=target.private):
         incident = replace(incident, url="")  # a public X reply carries no URL (links.no_url_in_public, ADR 0013)
     text = followup.compose(template, channel=target.channel, incident=incident, change=change,
-                            reference=ticket.ticket_id, name=target.name, desk=ticket.desk)
+                            reference=ticket.ticket_id, name=target.name, desk=ticket.desk,
+                            notice=svc.config.brand.notice(ticket.language))
     queue_reply(svc, ticket, kind=followup.OUTBOX_KINDS[change], text=text,
                 key=f"followup#{incident.incident_id}#{claim}#{ticket.ticket_id}")
     return True

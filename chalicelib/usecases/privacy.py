@@ -11,13 +11,14 @@ def forget_customer(svc: Services, identity: str) -> dict[str, int]:
     identities = svc.customers.identities(customer_id) if customer_id else []
     if identity not in identities:
         identities.append(identity)
-    removed = {"identities": 0, "tickets": 0, "mentions": 0}
+    removed = {"identities": 0, "tickets": 0, "mentions": 0, "words": 0}
     tickets = svc.tickets.for_customer(customer_id) if customer_id else []
     mention_keys: set[str] = set()
     for ticket in tickets:
         mention_keys.update(ticket.mention_keys)
         svc.acks.forget(ticket.ack_key)
         svc.labels.forget(ticket.ticket_id)
+        removed["words"] += svc.words.forget(ticket.ticket_id)  # the words of their messages (ADR 0026)
         svc.tickets.delete(ticket.ticket_id)
         removed["tickets"] += 1
     if customer_id:

@@ -40,17 +40,20 @@ from chalicelib.domain.routing import (
 )
 from chalicelib.domain.ticket import RESOLVED, WAITING, Ticket, first_reference, new_reference
 from chalicelib.domain.triage import policy_acknowledges, triage
+from chalicelib.domain.words import message_words
 from chalicelib.services import Services
 from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate
 from chalicelib.telemetry import capture_method, correlate, count, logger
+from chalicelib.usecases import reports
 from chalicelib.usecases.acknowledge import (
     PreparedAck,
     ack_item,
     ack_key,
     acknowledge,
+    first_reply,
     mark_acked,
-    prepare,
     queue_ack,
+    receipt_on_joining,
 )
 from chalicelib.usecases.customers import brand_identities, merge_customers, new_customer_id
 from chalicelib.usecases.deliver import (
@@ -211,6 +214,8 @@ def _desk_message(svc: Services, ticket: Ticket, mention: Mention, now: datetime
     svc.queues.send_desk(ticket.desk, queue_message(
         ticket, at=now, status_url=svc.links.url(ticket.ticket_id), text=mention.text,
         link=permalink(mention.channel, mention.external_id, mention.extra), **kwargs))
+    # every customer's message on a ticket passes here (created, joined, resumed): its words made searchable
+    svc.words.add(ticket.ticket_id, ticket.first_contact_at, mention.key, message_words(mention.text, ticket.language))
 
 
 def to_oncall(svc: Services, ticket: Ticket, now: datetime) -> tuple[Ticket, str]:
@@ -253,10 +258,12 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume
                                                                                  ticket.ticket_id)
         if resume:  # joined by an attempt that failed: the acknowledgement it owed, and the desk may not have heard
             ticket, from_desk = to_oncall(svc, ticket, now)
-            # moved to the on-call desk now, or by the attempt that failed (since this message was written)
-            oncall = bool(from_desk) or any(isinstance(e, Escalated) and e.to_desk == ticket.desk
-                                            and e.at >= mention.created_at for e in ticket.timeline)
-            _ack_on_joining(svc, mention, ticket, now, oncall=oncall)
+            # moved to the on-call desk now, or by the attempt that failed (since this message was written): the
+            # on-call desk hears where it came from either way
+            from_desk = from_desk or next((e.from_desk for e in reversed(ticket.timeline) if isinstance(e, Escalated)
+                                           and e.to_desk == ticket.desk and e.at >= mention.created_at), "")
+            if not _ack_on_joining(svc, mention, ticket, now, oncall=bool(from_desk)):
+                receipt_on_joining(svc, ticket, mention)
             _desk_message(svc, ticket, mention, now, event="ticket.updated", change="chase",
                           **_moved(ticket, from_desk))
         return Outcome(mention.key, "duplicate", ticket.ticket_id)
@@ -277,11 +284,14 @@ def _joined(svc: Services, mention: Mention, joined: Ticket, now: datetime, *, r
     if reserved:
         _alias(svc, reserved, joined, mention, now)
     joined, from_desk = to_oncall(svc, joined, now)
-    _ack_on_joining(svc, mention, joined, now, oncall=bool(from_desk))  # the customer first, as for a new ticket
+    # the customer first, as for a new ticket; a new e-mail or form on an acknowledged case gets its receipt
+    if not _ack_on_joining(svc, mention, joined, now, oncall=bool(from_desk)):
+        receipt_on_joining(svc, joined, mention)
     _desk_message(svc, joined, mention, now, event="ticket.updated", change="reopened" if reopened else "chase",
                   **_moved(joined, from_desk))
     _suggest_links(svc, mention, joined, now)
     logger.info("mention joined its customer's ticket", extra={"mention": mention.key, "ticket_id": joined.ticket_id})
+    reports.record_ticket(svc, joined)  # the leads' reports: the ticket's figures (an older copy never wins)
     return Outcome(mention.key, "threaded", joined.ticket_id)
 
 
@@ -414,8 +424,7 @@ def _open(svc: Services, mention: Mention, candidate: str, customer_id: str, poi
     ticket, decision = _new_ticket(svc, mention, candidate, customer_id, now)
     # out of hours, the ticket is saved already acknowledged: one write, no ack mark, no second save; this attempt
     # then sends the acknowledgement itself (``deliver.send_now``), handing it to the outbox if it cannot
-    ack = prepare(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text) \
-        if decision.acknowledge else None
+    ack = first_reply(svc, ticket, decision, text=mention.text)  # e-mail and the form: a receipt, in hours too
     if ack is not None:  # sent by this attempt, the saved ticket being its sending lease
         mark_acked(ticket, ack, sending_until=now + LEASE)
     try:
@@ -457,6 +466,7 @@ def _busy_ack(svc: Services, mention: Mention, ticket: Ticket, now: datetime) ->
     closing = svc.calendar.next_closing(ticket.desk, now)
     if closing is not None and now + timedelta(minutes=wait.upper) > closing:
         return False
+    reports.note_busy_estimate(svc, ticket, wait)  # the leads' reports: the range told, against the wait to come
     return acknowledge(svc, ticket, back_at=None, kind="busy", text=mention.text, expected_wait=wait.text)
 
 
@@ -486,12 +496,12 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
     busy_ack = False
     if ack is None and ticket.acked:  # resumed: the acknowledgement it was saved with, whatever the hour now
         verdict = resume_ack(svc, ticket, ack_key(ticket.ack_key))
-        if verdict == QUEUE_AGAIN and decision.acknowledge:
-            resumed = prepare(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
+        if verdict == QUEUE_AGAIN:
+            resumed = first_reply(svc, ticket, decision, text=mention.text)
             if resumed is not None:
                 queue_ack(svc, ticket, resumed)
         elif verdict == CUT_OFF:  # an inline send cut off: never sent again, parked with the reason for a person
-            cut = prepare(svc, ticket, back_at=decision.next_opening, kind="ack", text=mention.text)
+            cut = first_reply(svc, ticket, decision, text=mention.text)
             if cut is not None:
                 settle_unknown(svc, ack_item(svc, ticket, cut), "the attempt sending it was cut off")
     elif ack is None and decision.acknowledge:
@@ -502,4 +512,5 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
     logger.info("ticket created", extra={
         "mention": mention.key, "ticket_id": ticket.ticket_id, "desk": ticket.desk, "priority": ticket.priority,
         "intent": ticket.intent, "desk_open": decision.open, "ack": decision.acknowledge, "busy_ack": busy_ack})
+    reports.record_ticket(svc, ticket)  # the leads' reports: the new ticket's figures (an older copy never wins)
     return Outcome(mention.key, "created", ticket.ticket_id)

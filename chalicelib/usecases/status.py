@@ -91,7 +91,16 @@ def _event_text(svc: Services, ticket: Ticket, event: Event, tz: ZoneInfo) -> st
         return _legacy_follow_up_text(svc, ticket, at)
     if isinstance(event, SlaBreached):
         return _breach_text(svc, event.alerted)
+    if event.kind in _WITH_LINK and not _linked(svc, ticket):
+        return _WITHOUT_LINK[event.kind]
     return _TOLD.get(event.kind)
+
+
+def _linked(svc: Services, ticket: Ticket) -> bool:
+    """Whether the ticket's automatic messages carried this page's link: not a public reply on a channel whose
+    replies carry no URL (``links.no_url_in_public``: X, ADR 0013), where they gave the reference alone."""
+    target = ticket.reply_target
+    return target is None or svc.config.url_allowed(target.channel, private=target.private)
 
 
 _SLA_LATE = "This is taking longer than we aim for"
@@ -125,6 +134,14 @@ _TOLD: dict[EventKind | str, str] = {
     EventKind.REOPENED_BY_AGENT: "Reopened by our team",
     EventKind.MERGED: "Your other messages to us were joined to this request",
     EventKind.REPLY_FAILED: "A message to you could not be delivered; we will try again another way",
+}
+
+
+#: What the messages that carry this page's link say where they carried the reference alone (``_linked``)
+_WITH_LINK = frozenset({EventKind.ACKNOWLEDGED, EventKind.BUSY})
+_WITHOUT_LINK: dict[EventKind | str, str] = {
+    EventKind.ACKNOWLEDGED: "We sent you an acknowledgement with your reference",
+    EventKind.BUSY: "We let you know the team was busy and how long replies were taking, with your reference",
 }
 
 

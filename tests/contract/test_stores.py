@@ -28,11 +28,12 @@ def dynamo_stores():
 
     from chalicelib.bootstrap import dynamo_stores as build
     from chalicelib.settings import Settings
-    from tools.local_aws import atomic_dynamodb_writes
+    from tools.local_aws import atomic_dynamodb_writes, partition_queries
 
     # DynamoDB checks a condition and writes atomically; moto does not across threads (the concurrency contracts
     # below race threads), so its writes take one lock, as the local stack's do
     atomic_dynamodb_writes()
+    partition_queries()  # each query reads its partition, as DynamoDB does (moto reads the whole table)
     with pytest.MonkeyPatch.context() as env:
         for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                            "AWS_DEFAULT_REGION": "eu-west-2", "AWS_REGION": "eu-west-2"}.items():
@@ -461,7 +462,7 @@ def test_a_sent_key_is_recorded_on_the_ticket_with_its_timeline_entry(stores):
     assert stores.tickets.append_event(saved.ticket_id, h.Sent(T0, "reply"), sent_key="reply#2") is True
     stored = stores.tickets.get(saved.ticket_id)
     assert stored.sent_keys == ["ack#1", "reply#2"] and [e.kind for e in stored.timeline][-2:] == [
-        "acknowledged", "reply"]
+        "acknowledged", "reply_sent"]
     assert stores.tickets.append_event(uid("missing"), h.Sent(T0, "ack"), sent_key="ack#3") is False
 
 
@@ -896,3 +897,67 @@ def test_an_agents_saved_views_are_theirs_by_name(stores):
                                       SavedView("urgent", "complaints", {"flag": "abuse"}, T0 + timedelta(minutes=1))]
     assert stores.views.delete(amira, "urgent") is True and stores.views.delete(amira, "urgent") is False
     assert [v.name for v in stores.views.of(amira)] == ["due"] and [v.name for v in stores.views.of(ben)] == ["mine"]
+
+
+# ------------------------------------------------------------------------------------------------ team feed (ADR 0024)
+@pytest.fixture(params=["memory", "dynamodb"])
+def consumers(request):
+    """The desk consumers' switch where no Lambda mapping exists: in memory, and in the state table (the local
+    stack's runner reads it as Lambda's pollers read a mapping's state)."""
+    if request.param == "memory":
+        from chalicelib.store.memory import MemoryDeskConsumers
+
+        return MemoryDeskConsumers()
+    request.getfixturevalue("dynamo_stores")
+    from chalicelib.store.repositories import DynamoDeskConsumers
+
+    return DynamoDeskConsumers(timedelta(days=1))
+
+
+def test_a_desk_consumer_is_off_until_switched_and_says_when_a_switch_changed_it(consumers):
+    desk = uid("desk-")
+    assert consumers.enabled(desk) is False
+    assert consumers.switch(desk, True) is True and consumers.enabled(desk) is True
+    assert consumers.switch(desk, True) is False
+    assert consumers.switch(desk, False) is True and consumers.enabled(desk) is False
+    assert consumers.switch(desk, False) is False
+
+
+def test_the_feed_remembers_each_tickets_thread_per_destination_and_each_desks_last_digest(stores):
+    ticket_id, desk = uid("R"), uid("desk-")
+    assert stores.feed.thread("care-slack", ticket_id) is None
+    stores.feed.remember_thread("care-slack", ticket_id, "1796000000.000123")
+    assert stores.feed.thread("care-slack", ticket_id) == "1796000000.000123"
+    assert stores.feed.thread("other", ticket_id) is None
+    from chalicelib.store.ports import DigestMark
+
+    assert stores.feed.digest(desk) is None
+    stores.feed.mark_digest(desk, DigestMark(at=T0))
+    stores.feed.mark_digest(desk, DigestMark(at=T0 + timedelta(hours=4), listed=("R1", "R2"), more=3))
+    assert stores.feed.digest(desk) == DigestMark(at=T0 + timedelta(hours=4), listed=("R1", "R2"), more=3)
+    event = f"{ticket_id}#ticket.created##{T0.isoformat()}"
+    assert stores.feed.handed_over(desk, event) is False
+    stores.feed.mark_handed_over(desk, event)
+    assert stores.feed.handed_over(desk, event) is True and stores.feed.handed_over("other", event) is False
+
+
+def test_notices_are_queued_in_batches_of_ten_and_read_back_whole(queues):
+    import json as _json
+
+    messages = [{"schema": "responder.notice/1", "id": f"n{i}", "destination": "care-slack"} for i in range(12)]
+    queues.send_notices(messages)
+    if hasattr(queues, "take"):
+        got = queues.take("responder-notify")
+    else:
+        import boto3
+
+        sqs, got = boto3.client("sqs", region_name="eu-west-2"), []
+        url = sqs.get_queue_url(QueueName="responder-notify")["QueueUrl"]
+        while len(got) < 12:
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                break
+            got += [_json.loads(m["Body"]) for m in batch]
+            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                            for i, m in enumerate(batch)])
+    assert sorted(m["id"] for m in got) == sorted(m["id"] for m in messages)

@@ -108,6 +108,8 @@ def test_every_secret_is_a_securestring_and_none_is_printed(aws, deployed):
     ssm = aws_client(aws, "ssm")
     parameters = {p["Name"]: p for p in ssm.get_parameters_by_path(Path="/responder/dev/", Recursive=True,
                                                                      WithDecryption=True)["Parameters"]}
+    consumers = parameters.pop("/responder/dev/desk-consumers")  # not a secret: the desk consumers' mapping ids
+    assert consumers["Type"] == "String"
     assert {p["Type"] for p in parameters.values()} == {"SecureString"}
     assert parameters["/responder/dev/x/consumer-secret"]["Value"] == "x-consumer-from-file"
     assert parameters["/responder/dev/meta/app-secret"]["Value"] == "meta-app-from-file"
@@ -120,6 +122,20 @@ def test_every_secret_is_a_securestring_and_none_is_printed(aws, deployed):
         assert value not in output
     # what is still missing is named, with the command that sets it
     assert "X_BEARER_TOKEN" in output and "python -m tools.deploy secret dev NAME" in output
+
+
+def test_the_desk_consumers_are_recorded_for_the_rota_and_left_off_until_it_runs(aws, deployed):
+    """ADR 0024: each desk queue's consumer mapping is recorded in SSM and switched off; follow_rota's first
+    minute turns on those whose team is on shift."""
+    ssm, lam = aws_client(aws, "ssm"), aws_client(aws, "lambda")
+    recorded = json.loads(ssm.get_parameter(Name="/responder/dev/desk-consumers")["Parameter"]["Value"])
+    assert sorted(recorded) == ["complaints", "escalations", "journeys", "oncall", "press"]
+    for desk, uuid in recorded.items():
+        mapping = lam.get_event_source_mapping(UUID=uuid)
+        assert mapping["State"] == "Disabled"
+        assert mapping["FunctionArn"].endswith(f":function:responder-dev-consume_desk_{desk}")
+        assert mapping["EventSourceArn"].endswith(f":responder-desk-{desk}")
+    assert "consumers  5 desk queues, switched by the rota" in deployed.stdout
 
 
 def test_functions_carry_no_secret_and_run_under_the_scoped_policy(aws, deployed):
@@ -221,7 +237,7 @@ def test_the_pipeline_package_merges_the_infra_template(aws, project, tmp_path):
     wired = [decorator for source in [root / "app.py", *sorted((root / "chalicelib" / "api").glob("*.py"))]
              for decorator in re.findall(r"^@(?:app|bp)\.(?:schedule|on_sqs_message|on_sns_message|lambda_function)\(",
                                          source.read_text(), re.MULTILINE)]
-    assert types.count("AWS::Serverless::Function") == len(wired) + 1 == 9
+    assert types.count("AWS::Serverless::Function") == len(wired) + 1 >= 16
     assert {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Cognito::UserPool"} <= set(types)
     lint = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(tmp_path / "out" / "sam.yaml")],
                           capture_output=True, text=True)

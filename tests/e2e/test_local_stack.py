@@ -1,7 +1,6 @@
 """The issue's acceptance scenarios, on the real local stack started as `make run` starts it."""
 from __future__ import annotations
 
-import json
 import re
 import signal
 import subprocess
@@ -90,22 +89,27 @@ def test_with_an_incident_declared_the_ack_carries_it(sunday_night_stack):
     assert len(acks) == 1 and "Signal failure at Swindon" in acks[0]["text"]
 
 
-def test_weekday_10am_no_ack_and_the_ticket_is_in_its_desk_queue(weekday_stack):
+def test_weekday_10am_no_ack_and_the_ticket_reaches_the_team_on_shift_through_its_desk_queue(weekday_stack):
+    """The desk is open: no acknowledgement; the desk queue's consumer, on while the team is on shift, hands the
+    desk message to the team's tools (the signed webhook carries it whole) and leaves the queue empty."""
     stack = weekday_stack
     send_tweet(stack, "200001", "@ExampleRail my train was cancelled, I want a refund", user_id="81")
+
+    def delivered():
+        return [n for n in stack.get("/local/notifications").json()["notifications"]
+                if n["destination"] == "helpdesk" and n["event"] == "ticket.created"]
+
+    [hook] = stack.wait_for(delivered, timeout=15)
+    assert hook["verified"] and hook["body"]["desk_open"] is True and hook["body"]["desk"] == "complaints"
     sqs = boto3.client("sqs", endpoint_url=stack.endpoint, region_name="eu-west-2",
                        aws_access_key_id="local", aws_secret_access_key="local")
+    url = sqs.get_queue_url(QueueName="responder-desk-complaints")["QueueUrl"]
 
-    def desk_messages():
-        found = []
-        for desk in ("complaints", "journeys"):
-            url = sqs.get_queue_url(QueueName=f"responder-desk-{desk}")["QueueUrl"]
-            found += [json.loads(m["Body"]) for m in sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])]
-        return found
+    def drained():
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return attributes["ApproximateNumberOfMessages"] == "0" == attributes["ApproximateNumberOfMessagesNotVisible"]
 
-    messages = stack.wait_for(desk_messages, timeout=10)
-    assert len(messages) == 1 and messages[0]["desk_open"] is True
+    assert stack.wait_for(drained, timeout=10)
     time.sleep(1)
     assert acks_for(stack, "200001") == []
 

@@ -83,12 +83,16 @@ def test_calls_per_scenario(lambda_svc, clock):
     assert process == {
         # mention (the dedupe), identity, handle alias, ticket (saved acknowledged: the ack's sending lease)
         "dynamodb.PutItem": 4,
-        # the allowance (a token of the rate and the day's spend), the timeline entry recording the send
-        "dynamodb.UpdateItem": 2,
+        # the allowance (a token of the rate and the day's spend), the timeline entry recording the send; the
+        # ticket's report figures (docs/adr/0027) after the send, and again after processing (refused: older)
+        "dynamodb.UpdateItem": 4,
+        "dynamodb.GetItem": 1,  # the ticket as the send left it, for its report figures (docs/adr/0027)
         "sqs.SendMessage": 1,  # the desk queue
+        "dynamodb.BatchWriteItem": 1,  # the words of the message, searchable (docs/adr/0026)
     }
     assert deliver == {}  # the acknowledgement went out from the process attempt: nothing on the outbox
-    assert sum((webhook + process + deliver).values()) == 8  # 21 before (docs/adr/0015)
+    assert sum((webhook + process + deliver).values()) == 12  # 21 before (docs/adr/0015), 8 before the words, 9
+    # before the report figures
     [ticket] = svc.tickets.for_customer(svc.customers.lookup("x#42"))
     assert ticket.sent_keys == [f"ack#{ticket.ticket_id}"] and ticket.ack_lease is None
 
@@ -108,7 +112,9 @@ def test_calls_per_scenario(lambda_svc, clock):
     chase = _process(svc, _take("responder-inbound"))
     assert chase == {
         "dynamodb.PutItem": 2,  # mention, identity (the alias is skipped: same handle)
-        "dynamodb.UpdateItem": 1,  # joined to their first ticket without a read (a conditional update)
+        # joined to their first ticket without a read (a conditional update); its report figures (docs/adr/0027)
+        "dynamodb.UpdateItem": 2,
         "sqs.SendMessage": 1,  # the desk hears of the chase
+        "dynamodb.BatchWriteItem": 1,  # its words
     }
     assert _deliver(svc) == {}  # one acknowledgement per open case

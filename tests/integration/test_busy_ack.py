@@ -53,7 +53,7 @@ def test_a_long_queue_gets_exactly_one_busy_acknowledgement_with_a_range(client,
     path = svc.links.url(ticket_id).removeprefix("https://help.example.test")
     last = client.http.get(path, headers={"Accept": "application/json"}).json_body["timeline"][-1]
     assert (last["kind"], last["text"]) == (
-        "busy", "We let you know the team was busy and how long replies were taking, with this link")
+        "busy", "We let you know the team was busy and how long replies were taking, with your reference")
 
     # the same customer writes again, a new tweet and a reply: the same case, still one acknowledgement
     clock.advance(minutes=3)

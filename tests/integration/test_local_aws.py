@@ -81,3 +81,53 @@ def test_a_conditional_write_has_one_winner_however_the_threads_interleave():
 
     atomic_dynamodb_writes()  # what the local stack's moto server and the tests' moto run with
     assert _racing_conditional_puts(150) == 0
+
+
+def test_a_query_reads_its_partition_only_and_answers_as_before():
+    """moto reads and sorts every item of a table for each query; the local stack and the tests read the partition
+    (tools.local_aws.partition_queries): the same items in the same order, pages and all."""
+    import time
+
+    from moto.dynamodb.models.table import Table
+
+    from tools.local_aws import partition_queries
+
+    def pages(client) -> list:
+        found = []
+        for partition in ("p1", "p7", "absent"):
+            for forward in (True, False):
+                start, pages_of = None, []
+                while True:
+                    kwargs = {"ExclusiveStartKey": start} if start else {}
+                    page = client.query(TableName="t", KeyConditionExpression="pk = :p AND sk > :s",
+                                        ExpressionAttributeValues={":p": {"S": partition}, ":s": {"S": "00100"}},
+                                        ScanIndexForward=forward, Limit=7, **kwargs)
+                    pages_of.append([item["sk"]["S"] for item in page["Items"]])
+                    start = page.get("LastEvaluatedKey")
+                    if not start:
+                        break
+                found.append(pages_of)
+        return found
+
+    def measured() -> tuple[list, float]:
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="eu-west-2")
+            client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST", KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                      {"AttributeName": "sk", "AttributeType": "S"}])
+            for i in range(1500):
+                client.put_item(TableName="t", Item={"pk": {"S": f"p{i % 50}"}, "sk": {"S": f"{i:05d}"}})
+            started = time.perf_counter()
+            return pages(client), time.perf_counter() - started
+
+    patched = getattr(Table, "_responder_partitions", False)
+    if not patched:
+        before, _ = measured()
+    partition_queries()
+    after, _ = measured()
+    if not patched:
+        assert after == before
+    # p1 holds items 1, 51 … 1451: 28 of them after "00100", in pages of 7; an absent partition has none
+    assert [len(p) for p in after[0]] == [7, 7, 7, 7] and after[0] == [sorted(p) for p in after[0]]
+    assert after[1] == [sorted(p, reverse=True) for p in after[1]] and after[4] == after[5] == [[]]

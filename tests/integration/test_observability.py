@@ -239,7 +239,8 @@ def _template() -> dict:
 
 ALARMS = {  # logical id -> alarm name (stage prod); docs/runbook.md refers to these
     "InboundDLQAlarm": "responder-prod-inbound-dlq", "OutboxDLQAlarm": "responder-prod-outbox-dlq",
-    "DeskDLQAlarm": "responder-prod-desk-dlq", "SlaBreachesAlarm": "responder-prod-sla-breaches",
+    "DeskDLQAlarm": "responder-prod-desk-dlq", "NotifyDLQAlarm": "responder-prod-notify-dlq",
+    "SlaBreachesAlarm": "responder-prod-sla-breaches",
     "AckLatencyAlarm": "responder-prod-ack-latency-p95", "ProcessingErrorsAlarm": "responder-prod-processing-errors",
     "XRateLimitHeadroomAlarm": "responder-prod-x-rate-limit-headroom",
     "OutboxRetriesAlarm": "responder-prod-outbox-retries",

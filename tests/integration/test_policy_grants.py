@@ -202,6 +202,8 @@ def the_team_is_back(client, clock) -> None:
     assert signed_in.status_code == 200, signed_in.body
     amira = {"Authorization": f"Bearer {signed_in.json_body['token']}", **JSON}
     assert client.http.get("/agent/me", headers=amira).status_code == 200
+    # the words customers wrote: one query of the index per word, the driver's tickets checked by key, then read
+    assert client.http.get("/agent/search?q=cancelled%20replacement", headers=amira).json_body["matches"]
     taken = client.http.post("/agent/next", body="{}", headers=amira).json_body["ticket"]
     path = f"/agent/tickets/{taken['ticket_id']}"
     assert client.http.post(f"{path}/reply", headers=amira, body=json.dumps({"text": "Sorry - which train?"})
@@ -224,6 +226,7 @@ def customers(client, svc) -> None:
     admin(client, "delete", "/admin/customer-links/email%23pat%40example.org")
     removed = admin(client, "delete", "/admin/customers/x%2342")
     assert removed["mentions"] == 1 and svc.mentions.get("x#7101") is None
+    assert removed["words"] == 4 and svc.words.tickets("nobody", 10).hits == []  # train, cancelled, nobody, told
 
 
 def poll_x() -> None:
@@ -304,7 +307,7 @@ def test_every_call_of_the_main_flows_is_granted_by_the_policy_of_dev_and_prod(c
     operations = {(service, operation) for service, operation, _ in calls}
     # the flows did run: the erasure's index query, the outbox, the desk queues, the poller's cursor, the redrive
     assert {("dynamodb", "Query"), ("dynamodb", "PutItem"), ("dynamodb", "UpdateItem"), ("dynamodb", "DeleteItem"),
-            ("dynamodb", "GetItem"), ("sqs", "SendMessage"), ("sqs", "ReceiveMessage"),
+            ("dynamodb", "GetItem"), ("dynamodb", "BatchWriteItem"), ("sqs", "SendMessage"), ("sqs", "ReceiveMessage"),
             ("sesv2", "SendEmail")} <= operations
     assert any(p.get("IndexName") == "by_author" for _, _, p in calls)
     assert not any(op == "Scan" for _, op, _ in calls)

@@ -3,6 +3,7 @@ the app's clock at the tweet's own time, against the sample UK rota. The desk's 
 against an oracle written independently of the calendar code."""
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,8 @@ def test_every_first_contact_gets_its_desk_priority_and_the_right_open_state(cli
     rows = inbound(read_rows())
     first_contacts = [r for r in rows if not r.in_reply_to]
     assert len(first_contacts) == 1285  # as the data README measures
+    # ``REPLAY_FIRST_CONTACTS=N``: the first N in time order (make test replays 500 to stay fast; make reliability all)
+    first_contacts = first_contacts[:int(os.environ.get("REPLAY_FIRST_CONTACTS") or 0) or None]
     closed = acked = joined = 0
     cases: dict[str, str] = {}
     for row in first_contacts:

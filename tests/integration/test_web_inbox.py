@@ -394,6 +394,9 @@ def test_leads_see_oversight(client, day):
                     "Tickets first answered per hour"):
         assert heading in chloe.text
     assert "Nobody holds a ticket right now." in chloe.text
+    # the on-call team works around the clock: it says so, never "until around the clock"
+    assert re.search(r"<th scope=\"row\">oncall</th>\s*<td><span class=\"badge badge-open\">On shift</span> around "
+                     r"the clock</td>", chloe.text) and "until around the clock" not in chloe.text
     assert re.search(r"<th scope=\"row\">complaints</th>\s*<td>Open</td>\s*<td class=\"num\">1</td>", chloe.text)
     priya = Browser(client)
     priya.sign_in("priya", "Priya-local-1")

@@ -194,7 +194,8 @@ def check(svc: Services, sqs: Any, observed: Observed) -> Findings:
         name = config.queue_name(desk)
         for body in _bodies(peek(sqs, name) + peek(sqs, f"{name}-dlq")):
             desk_messages += 1
-            if body.get("event") == "ticket.created" or body.get("change") == "transferred":
+            # new to the desk: created there, transferred to it, or a chase or reopening that moved it there
+            if body.get("event") == "ticket.created" or body.get("change") == "transferred" or body.get("from_desk"):
                 announced[desk].add(str(body.get("ticket_id")))
             if body.get("event") == "ticket.created":
                 created_messages[str(body.get("ticket_id"))] += 1

@@ -972,6 +972,9 @@ def local_aws() -> Iterator[tuple[Any, Any, Any]]:
                        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Responder",
                        "POWERTOOLS_LOG_LEVEL": "WARNING", **LOCAL_ENV})
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    from tools.local_aws import partition_queries
+
+    partition_queries()  # each query reads its partition, as DynamoDB does (moto reads the whole table)
     try:
         with mock_aws():
             cfn = boto3.client("cloudformation", region_name=REGION)

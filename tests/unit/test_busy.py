@@ -271,5 +271,6 @@ def test_the_status_page_tells_the_customer_about_the_busy_acknowledgement(open_
     assert "about 30–60 minutes" in sent["text"]
     page = view(open_desk, open_desk.tickets.get(outcome.ticket_id), clock.now())
     assert page["timeline"][-1]["kind"] == "busy"
+    # a public X reply carries no link (ADR 0013): the page says what the message carried
     assert page["timeline"][-1]["text"] == ("We let you know the team was busy and how long replies were taking, "
-                                           "with this link")
+                                           "with your reference")

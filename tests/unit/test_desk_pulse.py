@@ -50,3 +50,18 @@ def test_a_first_response_due_soon_is_news(day, clock):  # noqa: F811
     assert pulse(day, AMIRA).news == (f"{ticket_id}: first response due in 5 min",)
     clock.advance(minutes=6)
     assert pulse(day, AMIRA).news == (f"{ticket_id}: first response is overdue",)
+
+
+def test_urgent_tickets_waiting_on_a_desk_are_named_so_a_page_can_notify_of_each(day, clock):  # noqa: F811
+    ingest(day, complaint(1, 30))
+    quiet = pulse(day, AMIRA)
+    assert all(d.urgent == () for d in quiet.desks)
+    process_mention(day, tweet("900888", "@MeridianRail stranded at Didcot Parkway with two kids, no trains, no "
+                                         "staff, please help", at=clock.now(), author="73333"))
+    [urgent] = day.tickets.queue_page("complaints", "waiting", urgent=True, limit=5).tickets
+    now = pulse(day, AMIRA)
+    desk = next(d for d in now.desks if d.desk == "complaints")
+    assert desk.urgent == (urgent.ticket_id,) and now.version != quiet.version
+    assert f"complaints: urgent ticket {urgent.ticket_id} waiting" in now.news
+    assert {"complaints": [urgent.ticket_id]}.items() <= {d["desk"]: d["urgent"]
+                                                          for d in now.to_json()["desks"]}.items()

@@ -81,9 +81,14 @@ def test_an_update_carries_its_text_and_is_queued_as_an_update(mem, clock, leeds
     queued = follow_ups(mem)
     assert {m["kind"] for m in queued.values()} == {"incident_update"}
     # a public X reply carries no URL (links.no_url_in_public); the e-mail keeps the incident's link
-    assert queued[x_ticket]["text"] == f"Update on No trains from Leeds: {UPDATE_TEXT} (ref {x_ticket})"
-    assert queued[mail_ticket]["text"] == f"Update on No trains from Leeds: {UPDATE_TEXT} {URL} (ref {mail_ticket})"
+    # sent without a person: it says so (brand.automated_notice), after a space on X, on a line of its own by e-mail
+    assert queued[x_ticket]["text"] == f"Update on No trains from Leeds: {UPDATE_TEXT} (ref {x_ticket}) {NOTICE}"
+    assert queued[mail_ticket]["text"] == (f"Update on No trains from Leeds: {UPDATE_TEXT} {URL} (ref {mail_ticket})"
+                                           "\n\n(automated reply)")
     assert queued[x_ticket]["channel"] == "x" and queued[mail_ticket]["channel"] == "email"
+
+
+NOTICE = "(automated reply)"  # brand.automated_notice: sent without a person, it says so
 
 
 def test_a_resolution_says_it_is_resolved_with_its_text(mem, clock, leeds):
@@ -93,7 +98,7 @@ def test_a_resolution_says_it_is_resolved_with_its_text(mem, clock, leeds):
     assert result["follow_ups_queued"] == 2 and result["status"] == "resolved"
     queued = follow_ups(mem)
     assert {m["kind"] for m in queued.values()} == {"incident_resolved"}
-    assert queued[x_ticket]["text"] == f"Resolved: No trains from Leeds. {FIX_TEXT} (ref {x_ticket})"
+    assert queued[x_ticket]["text"] == f"Resolved: No trains from Leeds. {FIX_TEXT} (ref {x_ticket}) {NOTICE}"
     assert queued[mail_ticket]["text"].startswith("Resolved: No trains from Leeds. Trains are running normally")
 
 
@@ -104,8 +109,8 @@ def test_without_text_or_link_the_follow_up_still_reads_well(mem, clock):
     mem.queues.take(mem.settings.outbox_queue)
     change_incident(mem, incident.incident_id, {"follow_up": True}, resolve=False)
     change_incident(mem, incident.incident_id, {"follow_up": True}, resolve=True)
-    assert [m["text"] for m in outbox_of(mem)] == [f"Update on No trains from Leeds (ref {ticket_id})",
-                                                   f"Resolved: No trains from Leeds. (ref {ticket_id})"]
+    assert [m["text"] for m in outbox_of(mem)] == [f"Update on No trains from Leeds (ref {ticket_id}) {NOTICE}",
+                                                   f"Resolved: No trains from Leeds. (ref {ticket_id}) {NOTICE}"]
 
 
 def test_each_update_is_its_own_change_and_is_sent_once(mem, clock, leeds):
@@ -118,8 +123,8 @@ def test_each_update_is_its_own_change_and_is_sent_once(mem, clock, leeds):
                            resolve=False)["follow_ups_queued"] == 2
     assert change_incident(mem, incident.incident_id, {"follow_up": False}, resolve=True)["follow_ups_queued"] == 0
     texts = [m["text"] for m in outbox_of(mem) if m["ticket_id"] == x_ticket]
-    assert texts == [f"Update on No trains from Leeds: Buses ordered (ref {x_ticket})",
-                     f"Update on No trains from Leeds: Buses running (ref {x_ticket})"]
+    assert texts == [f"Update on No trains from Leeds: Buses ordered (ref {x_ticket}) {NOTICE}",
+                     f"Update on No trains from Leeds: Buses running (ref {x_ticket}) {NOTICE}"]
     assert len({m["idempotency_key"] for m in outbox_of(mem)}) == 4
 
 
@@ -133,7 +138,7 @@ def test_a_long_update_is_cut_at_a_word_on_x_and_sent_whole_by_email(mem, clock,
     on_x = queued[x_ticket]["text"]
     assert X_LIMIT - 20 < x_length(on_x) <= X_LIMIT  # as much of the text as fits, cut between words
     assert on_x.startswith("Update on No trains from Leeds: Engineers are repairing overhead wires")
-    assert on_x.endswith(f"… (ref {x_ticket})") and "http" not in on_x
+    assert on_x.endswith(f"… (ref {x_ticket}) {NOTICE}") and "http" not in on_x
     kept = on_x.removeprefix("Update on No trains from Leeds: ").split("…")[0]
     assert long_text.startswith(kept) and long_text[len(kept)] in " ,;."  # cut between words
     assert long_text in queued[mail_ticket]["text"]
@@ -160,6 +165,17 @@ def test_on_x_a_follow_up_always_fits_and_keeps_its_link_and_reference(sample, t
     assert out.endswith(f"(ref {reference})")
     assert url in out
     assert ("Resolved: " if change == "resolved" else "Update on ") in out
+
+
+@settings(max_examples=100, deadline=None)
+@given(title=st.text(min_size=3, max_size=120).filter(lambda t: 3 <= len(t.strip()) <= 120),
+       text=st.text(max_size=1000), url=st.sampled_from(["", URL, "https://rail.example/" + "x" * 400]),
+       change=st.sampled_from(followup.CHANGES))
+def test_on_x_a_follow_up_with_the_automated_notice_fits_and_ends_with_it(sample, title, text, url, change):
+    incident = Incident("INC-1", title.strip(), text=text.strip(), url=url)
+    out = followup.compose(sample.template("incident_followup", "x", "en"), channel="x", incident=incident,
+                           change=change, reference="R1234ABCD", notice="(automated reply)")
+    assert x_length(out) <= X_LIMIT and out.endswith("(ref R1234ABCD) (automated reply)") and url in out
 
 
 def test_the_template_variables_are_declared_for_the_configuration_check(sample):

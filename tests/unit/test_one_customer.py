@@ -122,7 +122,10 @@ def test_a_tweet_then_a_form_naming_its_handle_joins_and_the_forms_reference_sti
     assert answer["reference"] != tweet.ticket_id
     page = status_view(mem, answer["status_url"].rsplit("/", 1)[1])
     assert page["reference"] == tweet.ticket_id and page["merged_from"] == answer["reference"]
-    assert len(acks(mem)) == 1 and len(mem.sandbox.recent()) == 1  # the tweet's ack only
+    # the tweet's acknowledgement, and the form's receipt, e-mailed, with the case's reference (not the form's own)
+    assert len(acks(mem)) == 2 and len(mem.sandbox.recent()) == 2
+    [receipt] = [m for m in mem.sandbox.recent() if m["channel"] == "form"]
+    assert tweet.ticket_id in receipt["text"] and answer["reference"] not in receipt["text"]
 
 
 def test_an_address_written_in_a_dm_links_the_customer_but_our_own_handle_never_does(mem, clock):

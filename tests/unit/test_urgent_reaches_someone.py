@@ -272,3 +272,6 @@ def test_a_reopen_whose_attempt_failed_before_its_acknowledgement_gets_the_on_ca
     assert "on-call team" in ack["text"] and "07:00" not in ack["text"]
     assert [e for e in mem.tickets.get(ticket_id).timeline if isinstance(e, Escalated)] == [
         Escalated(MONDAY_2030, "complaints", "oncall")]
+    # the on-call desk hears where the ticket came from, although the attempt that moved it failed before saying so
+    [announced] = [m for m in desk_queue(mem, "oncall") if m["ticket_id"] == ticket_id]
+    assert announced["from_desk"] == "complaints" and announced["escalated"] is True

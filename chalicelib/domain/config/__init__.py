@@ -15,6 +15,7 @@ One module per section of the brand file, and every name is imported from here:
 - :mod:`~chalicelib.domain.config.delivery`: ``sla``, ``busy``, ``links``, ``spend`` and ``outbound``;
 - :mod:`~chalicelib.domain.config.templates`: ``templates``;
 - :mod:`~chalicelib.domain.config.saved_replies`: ``saved_replies`` (the team's canned answers);
+- :mod:`~chalicelib.domain.config.notify`: ``notify`` (Slack, Teams and webhook destinations per desk and team);
 - :mod:`~chalicelib.domain.config.brandconfig`: ``version`` and the whole file, with the checks that span sections.
 
 Validation collects problems rather than stopping at the first: field errors come from pydantic, and
@@ -37,6 +38,7 @@ from chalicelib.domain.config.delivery import (
     SlaTarget,
     usd_micros,
 )
+from chalicelib.domain.config.notify import Destination, DestinationKind, NotifyConfig, notify_problems
 from chalicelib.domain.config.rota import (
     DAYS,
     MINUTES_PER_DAY,
@@ -107,6 +109,10 @@ __all__ = [
     "IntentName",
     "TemplateSet",
     "SavedReply",
+    "NotifyConfig",
+    "Destination",
+    "DestinationKind",
+    "notify_problems",
     "SAVED_REPLY_VARIABLES",
     "saved_reply_problem",
     "DAYS",

@@ -7,6 +7,9 @@ from pydantic import Field, field_validator
 
 from chalicelib.domain.config.base import _check_timezone, _Model, _problem
 
+#: The automated notice of a brand file that names none.
+DEFAULT_AUTOMATED_NOTICE = {"en": "(automated reply)", "fr": "(réponse automatique)", "cy": "(ateb awtomatig)"}
+
 
 class Brand(_Model):
     name: str = Field(min_length=1)
@@ -14,6 +17,15 @@ class Brand(_Model):
     x_handle: str = ""
     language: str = "en"  # the brand's default language for acknowledgements (ISO 639-1)
     locale: str = "en-GB"  # formatting of dates / times shown to customers
+    # what every text sent without a person ends with, per language (an agent's reply never carries it)
+    automated_notice: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_AUTOMATED_NOTICE))
+
+    def notice(self, language: str = "") -> str:
+        """The automated notice in ``language``, else the brand's language, else English ("" when set empty)."""
+        for lang in (language, self.language, "en"):
+            if lang in self.automated_notice:
+                return self.automated_notice[lang].strip()
+        return ""
 
     @field_validator("timezone")
     @classmethod

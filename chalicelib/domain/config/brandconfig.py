@@ -19,6 +19,7 @@ from chalicelib.domain.config.delivery import (
     OutboundRates,
     SlaTarget,
 )
+from chalicelib.domain.config.notify import NotifyConfig, notify_problems
 from chalicelib.domain.config.rota import QUEUE_PREFIX, Desk, Slot, Team, _slot_overlaps
 from chalicelib.domain.config.routing import Routing
 from chalicelib.domain.config.saved_replies import SavedReply, saved_reply_problem
@@ -45,6 +46,7 @@ class BrandConfig(_Model):
     spend: dict[str, ChannelSpend] = Field(default_factory=dict)
     outbound: OutboundRates = Field(default_factory=OutboundRates)
     saved_replies: tuple[SavedReply, ...] = ()
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)  # where desks' work goes besides the inbox
     _derived: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def derived(self, name: str, build: Callable[[BrandConfig], T]) -> T:
@@ -290,6 +292,7 @@ def cross_check(data: Mapping[str, Any]) -> list[tuple[Location, str]]:
                     problems.extend(_template_problems(("templates", kind, channel, language), source))
     entries = data.get("saved_replies")
     problems.extend(_saved_reply_problems(list(entries) if isinstance(entries, list | tuple) else [], desks))
+    problems.extend(notify_problems(data.get("notify"), desks, teams))
     return problems
 
 

@@ -19,7 +19,7 @@ from chalicelib.domain.ticket import CLAIMED, MERGED, RESOLVED, Ticket, TicketSt
 from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate, TriageLabel
 from chalicelib.telemetry import correlate, count, logger
-from chalicelib.usecases import customers
+from chalicelib.usecases import customers, reports
 from chalicelib.usecases.desk import claims
 from chalicelib.usecases.desk.access import (
     act_as_holder,
@@ -274,4 +274,5 @@ def act(svc: Services, agent: Agent, ticket_id: str, action: Action, given: Give
     outcome = use.run(svc, agent, ticket_id, given)
     if use.on_ticket:
         count("AgentActions", action=action.value)
+        reports.record_action(svc, action.value, outcome)  # the leads' reports: the ticket's figures, as saved
     return outcome
