@@ -204,6 +204,10 @@ class Calendar:
     def is_open(self, desk_id: str, t: datetime) -> bool:
         return any(self.on_shift(tid, t) for tid in self._teams_for(desk_id))
 
+    def teams_on_shift(self, desk_id: str, t: datetime) -> list[str]:
+        """The teams covering ``desk_id`` that are on shift at ``t`` (the desk is open when there is one)."""
+        return [tid for tid in self._teams_for(desk_id) if self.on_shift(tid, t)]
+
     def open_desks(self, t: datetime) -> list[str]:
         return [desk for desk in self.config.desks if self.is_open(desk, t)]
 
@@ -262,7 +266,7 @@ class Calendar:
         t = _utc(t)
         desks = {}
         for desk_id, desk in self.config.desks.items():
-            teams_now = [tid for tid in desk.covered_by if self.on_shift(tid, t)]
+            teams_now = self.teams_on_shift(desk_id, t)
             is_open = bool(teams_now)
             closes_at = self.next_closing(desk_id, t) if is_open else None
             if is_open:

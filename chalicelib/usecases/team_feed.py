@@ -69,16 +69,12 @@ class RotaResult:
 
 
 # ----------------------------------------------------------------------------------------------- the rota's switch
-def teams_on_shift(svc: Services, desk: str, now: datetime) -> list[str]:
-    return [team for team in svc.config.teams_covering(desk) if svc.calendar.on_shift(team, now)]
-
-
 def follow_rota(svc: Services) -> RotaResult:
     """Each desk's consumer on while a covering team is on shift, off otherwise; a desk switched on gets its digest
     first. One desk's failure (a mapping being updated, say) is logged and tried again at the next run."""
     now, result = svc.now(), RotaResult()
     for desk in svc.config.desk_ids:
-        teams = teams_on_shift(svc, desk, now)
+        teams = svc.calendar.teams_on_shift(desk, now)
         try:
             if teams:
                 if svc.consumers.enabled(desk):
