@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.config.delivery import ChannelSpend
+
 REGION = "eu-west-2"
 PRICES: dict[str, Any] = {
     "region": REGION,
@@ -65,3 +67,26 @@ def per_million(measured: dict[str, Any]) -> dict[str, Any]:
             "platform": {k: round(v, 2) for k, v in platform.items()}, "platform_total": round(platform_total, 2),
             "total": round(aws_total + platform_total, 2),
             "x_reads_if_polled": round(p["x_per_owned_read"] * million, 2)}
+
+
+#: WhatsApp's cases in the cost table: (what, its category, whether the customer-service window is open). The prices
+#: come from the spend budget's own code and defaults (``ChannelSpend.message_price_usd``, Meta's USD rate card from
+#: 1 July 2025): the table and the budget cannot disagree. Markets: the brand's (the UK, +44) and every other.
+WHATSAPP_CASES: tuple[tuple[str, str, bool], ...] = (
+    ("acknowledgement (free-form, inside the 24-hour window)", "service", True),
+    ("agent's reply inside the window (free-form)", "service", True),
+    ("utility template after the window", "utility", False),
+    ("marketing template", "marketing", False),
+)
+WHATSAPP_MARKETS = {"UK (+44)": "447700900123", "other markets": "99999999999"}
+
+
+def whatsapp_per_million() -> list[dict[str, Any]]:
+    """WhatsApp's charge per million messages of each case, per market (the AWS side is that of the scenarios
+    measured above: a WhatsApp message takes the same path as any other channel's)."""
+    budget = ChannelSpend(daily_usd=1)
+    return [{"case": case, "category": category,
+             "per_million": {market: round(budget.message_price_usd("whatsapp", category=category, recipient=number,
+                                                                    window_open=inside) * 1_000_000, 2)
+                             for market, number in WHATSAPP_MARKETS.items()}}
+            for case, category, inside in WHATSAPP_CASES]

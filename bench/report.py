@@ -68,6 +68,19 @@ def markdown(r: dict[str, Any]) -> str:
             lines.append(f"| {NAMES.get(name, name)} | {_money(a['lambda_compute'] + a['lambda_requests'])} | "
                          f"{_money(a['dynamodb_writes'] + a['dynamodb_reads'])} | {_money(a['sqs'])} | "
                          f"{_money(a['api_gateway'])} | {_money(a['cloudwatch_logs'])} |")
+    whatsapp = r.get("whatsapp_per_million")
+    if whatsapp is None and sc:  # a run recorded before WhatsApp: the prices the code charges today
+        from bench.costs import whatsapp_per_million
+
+        whatsapp = whatsapp_per_million()
+    if whatsapp:
+        markets = list(whatsapp[0]["per_million"])
+        lines += ["", "WhatsApp's charge per million messages (Meta's USD rate card from 1 July 2025, by the "
+                  "customer's market; the AWS side is that of the rows above):", "",
+                  "| message | category | " + " | ".join(markets) + " |", "|---|---|" + "---|" * len(markets)]
+        for row in whatsapp:
+            lines.append(f"| {row['case']} | {row['category']} | "
+                         + " | ".join(_money(row["per_million"][m]) for m in markets) + " |")
     rep = r.get("reports", {})
     if rep.get("per_work"):  # docs/adr/0027-reports.md
         added, life, read = rep["per_work"]["added"], rep["per_work"]["added_per_ticket_life"], rep["report_read"]

@@ -298,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         out.setdefault("seconds", {})[name] = round(time.perf_counter() - mark, 1)
     out["prices"] = costs.PRICES
     out["cost_assumptions"] = costs.ASSUMPTIONS
+    out["whatsapp_per_million"] = costs.whatsapp_per_million()
     out["seconds"]["total"] = round(time.perf_counter() - started, 1)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "results.json").write_text(json.dumps(out, indent=2, default=str) + "\n")

@@ -3,6 +3,7 @@ cold start (nothing happens at import); tests build their own with ``build(setti
 moto) or ``build(settings, memory=True)`` (the in-memory twins of every store and queue)."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -10,14 +11,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # imported where they are built: `import app` stays cheap (the cold start builds them once)
     from chalicelib.channels.base import MentionSource, NotificationSource, Sender, SnsEndpoint
     from chalicelib.channels.notify import Notifier
+    from chalicelib.channels.threads import ThreadsSource
     from chalicelib.clock import Clock
     from chalicelib.domain.config import BrandConfig
     from chalicelib.services import Services, Stores
     from chalicelib.settings import Secrets, Settings
     from chalicelib.store.ports import AgentDirectory, DeskConsumers, Queues
-
-SENDER_CHANNELS = ("x", "facebook", "instagram", "messenger", "email", "form", "bluesky", "mastodon")
-
 
 def dynamo_stores(settings: Settings) -> Stores:
     from chalicelib.services import Stores
@@ -41,7 +40,7 @@ def dynamo_stores(settings: Settings) -> Stores:
         labels=db.DynamoTriageLabels(retention), waiting=db.DynamoWaitingRoom(retention),
         saved_replies=db.DynamoSavedReplies(retention), presence=db.DynamoPresence(retention),
         views=db.DynamoSavedViews(retention), words=db.DynamoWordIndex(retention),
-        feed=db.DynamoTeamFeedMarks(retention))
+        feed=db.DynamoTeamFeedMarks(retention), whatsapp_statuses=db.DynamoWhatsAppStatuses(retention))
 
 
 def memory_stores() -> Stores:
@@ -57,7 +56,7 @@ def memory_stores() -> Stores:
         reports=m.MemoryReportFigures(),
         labels=m.MemoryTriageLabels(), waiting=m.MemoryWaitingRoom(), saved_replies=m.MemorySavedReplies(),
         presence=m.MemoryPresence(), views=m.MemorySavedViews(), words=m.MemoryWordIndex(),
-        feed=m.MemoryTeamFeedMarks())
+        feed=m.MemoryTeamFeedMarks(), whatsapp_statuses=m.MemoryWhatsAppStatuses())
 
 
 def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> Callable[[str], Sender]:
@@ -86,6 +85,17 @@ def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> 
 
             return MastodonSender(settings.mastodon_instance_url, lambda: secrets.get("MASTODON_ACCESS_TOKEN"),
                                   own_acct=settings.mastodon_account)
+        if channel == "whatsapp":
+            from chalicelib.channels.whatsapp_api import WhatsAppSender
+
+            # the number the customer wrote to comes with each message; the first configured one is the default
+            return WhatsAppSender(secrets.get("WHATSAPP_ACCESS_TOKEN"),
+                                  phone_number_id=next(iter(settings.whatsapp_phone_number_ids), ""))
+        if channel == "threads":
+            from chalicelib.channels.threads_api import ThreadsSender
+
+            return ThreadsSender(settings.threads_user_id, lambda: secrets.get("THREADS_ACCESS_TOKEN"),
+                                 username=settings.threads_username)
         raise ValueError(f"no sender for channel {channel!r}")
 
     return make
@@ -132,6 +142,20 @@ def _mastodon_api_factory(settings: Settings, secrets: Secrets) -> Callable[[], 
     return make
 
 
+def _threads_api_factory(settings: Settings, secrets: Secrets) -> Callable[[], ThreadsSource]:
+    def make() -> ThreadsSource:
+        if settings.stage == "local":  # the local stack never reaches the internet
+            from chalicelib.channels.sandbox import LocalThreadsSource
+
+            return LocalThreadsSource()
+        from chalicelib.channels.threads_api import ThreadsApi
+
+        return ThreadsApi(settings.threads_user_id, lambda: secrets.get("THREADS_ACCESS_TOKEN"),
+                          username=settings.threads_username)
+
+    return make
+
+
 def _sns(settings: Settings) -> SnsEndpoint:
     """Stage local never reaches SNS (its stand-in verifies nothing); every other stage fetches over HTTPS."""
     if settings.stage == "local":
@@ -148,7 +172,8 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
           x_api_factory: Callable[[], MentionSource] | None = None, sns: SnsEndpoint | None = None,
           agents: AgentDirectory | None = None, memory: bool = False,
           bluesky_api_factory: Callable[[], NotificationSource] | None = None,
-          mastodon_api_factory: Callable[[], NotificationSource] | None = None) -> Services:
+          mastodon_api_factory: Callable[[], NotificationSource] | None = None,
+          threads_api_factory: Callable[[], ThreadsSource] | None = None) -> Services:
     from chalicelib.clock import Clock
     from chalicelib.configfile import load_config
     from chalicelib.domain.rota import Calendar
@@ -204,6 +229,7 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
                     agents=agents,
                     bluesky_api_factory=bluesky_api_factory or _bluesky_api_factory(settings, secrets),
                     mastodon_api_factory=mastodon_api_factory or _mastodon_api_factory(settings, secrets),
+                    threads_api_factory=threads_api_factory or _threads_api_factory(settings, secrets),
                     consumers=_desk_consumers(settings, session, memory), notifier_factory=notifier_factory)
 
 
@@ -233,17 +259,22 @@ def _cognito_agents(settings: Settings, config: BrandConfig, session: Any) -> Ag
 
 
 _services: Services | None = None
+#: one build at a time: the local runner's handler threads and its HTTP server all ask at once as the stack starts,
+#: and each would otherwise build (and throw away) a whole set of clients, starving the rest of the CPU
+_building = threading.Lock()
 
 
 def services() -> Services:
     """The process-wide services, built on first call (cold start) from the Lambda environment."""
     global _services
     if _services is None:
-        from chalicelib.settings import Settings
-        from chalicelib.telemetry import tracer
+        with _building:
+            if _services is None:
+                from chalicelib.settings import Settings
+                from chalicelib.telemetry import tracer
 
-        tracer()  # where tracing is on, patches boto3, botocore and requests before any client is built
-        _services = build(Settings.from_env())
+                tracer()  # where tracing is on, patches boto3, botocore and requests before any client is built
+                _services = build(Settings.from_env())
     return _services
 
 

@@ -39,11 +39,13 @@ from chalicelib.store.ports import (
     TicketStore,
     TriageLabels,
     WaitingRoom,
+    WhatsAppStatuses,
     WordIndex,
 )
 
 if TYPE_CHECKING:  # the posting adapters load on a team feed's first delivery, not with every handler
     from chalicelib.channels.notify import Notifier
+    from chalicelib.channels.threads import ThreadsSource
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Stores:
     views: SavedViews
     words: WordIndex
     feed: TeamFeedMarks
+    whatsapp_statuses: WhatsAppStatuses  # what became of the brand's WhatsApp messages (ADR 0028)
 
 
 @dataclass
@@ -89,6 +92,7 @@ class Services:
     mastodon_api_factory: Callable[[], NotificationSource]
     consumers: DeskConsumers  # the desk queues' consumers, switched by the rota (ADR 0024)
     notifier_factory: Callable[[], Notifier]  # Slack, Teams, signed webhooks (the local stack: a recording stand-in)
+    threads_api_factory: Callable[[], ThreadsSource] | None = None  # the Threads poller's reader
     _senders: dict[str, Sender] = field(default_factory=dict)
     _x_api: MentionSource | None = None
     _feeds: dict[str, NotificationSource] = field(default_factory=dict)
@@ -139,6 +143,10 @@ class Services:
         return self.stores.sandbox
 
     @property
+    def whatsapp_statuses(self) -> WhatsAppStatuses:
+        return self.stores.whatsapp_statuses
+
+    @property
     def answers(self) -> AnswerCounts:
         return self.stores.answers
 
@@ -182,7 +190,7 @@ class Services:
         """Status links: the public base URL and the signing key, read once."""
         return StatusLinks(self.settings.public_base_url, self.secrets.get("STATUS_LINK_KEY"))
 
-    def rate_per_minute(self, channel: str) -> int:
+    def rate_per_minute(self, channel: str) -> float:
         """The channel's outbound rate: sends a minute, a token bucket of that many tokens (GCRA). The brand file's
         ``outbound.per_minute`` for the channel (each platform's documented limit by default), unless the environment
         sets ``OUTBOUND_PER_MINUTE``, an operator's override for every channel."""
@@ -216,3 +224,13 @@ class Services:
         if "mastodon" not in self._feeds:
             self._feeds["mastodon"] = self.mastodon_api_factory()
         return self._feeds["mastodon"]
+
+    @cached_property
+    def _threads_api(self) -> ThreadsSource:
+        if self.threads_api_factory is None:
+            raise RuntimeError("no Threads reader was built (bootstrap.build gives one)")
+        return self.threads_api_factory()
+
+    def threads_api(self) -> ThreadsSource:
+        """The brand's Threads mentions and the replies under its posts (built on first use)."""
+        return self._threads_api

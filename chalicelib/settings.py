@@ -25,8 +25,12 @@ SECRET_PARAMETERS = {
     "META_APP_SECRET": "meta/app-secret",
     "META_VERIFY_TOKEN": "meta/verify-token",
     "META_PAGE_TOKEN": "meta/page-token",
+    "WHATSAPP_ACCESS_TOKEN": "whatsapp/access-token",
     "BLUESKY_APP_PASSWORD": "bluesky/app-password",
     "MASTODON_ACCESS_TOKEN": "mastodon/access-token",
+    "THREADS_APP_SECRET": "threads/app-secret",
+    "THREADS_VERIFY_TOKEN": "threads/verify-token",
+    "THREADS_ACCESS_TOKEN": "threads/access-token",
     "STATUS_LINK_KEY": "status-link-key",
     "ADMIN_TOKEN": "admin-token",
 }
@@ -76,11 +80,19 @@ class Settings(BaseModel):
     x_account_id: str = ""  # the brand's own X user id (its own events are skipped)
     meta_page_ids: list[str] = Field(default_factory=list)
     instagram_account_ids: list[str] = Field(default_factory=list)
+    #: WHATSAPP_PHONE_NUMBER_IDS: the brand's WhatsApp phone number ids (Cloud API); messages to other numbers of the
+    #: same WhatsApp Business Account are not taken (empty: every number the webhook names)
+    whatsapp_phone_number_ids: list[str] = Field(default_factory=list)
     reply_from_address: str = ""  # SES sender for e-mail replies
     bluesky_handle: str = ""  # BLUESKY_HANDLE: the brand's Bluesky account (empty: the Bluesky poller is off)
     bluesky_service_url: str = "https://bsky.social"  # BLUESKY_SERVICE_URL: the account's PDS / entryway
     mastodon_instance_url: str = ""  # MASTODON_INSTANCE_URL: the brand's instance (empty: the Mastodon poller is off)
     mastodon_account: str = ""  # MASTODON_ACCOUNT: the brand's own user@instance (its own statuses are skipped)
+    threads_user_id: str = ""  # THREADS_USER_ID: the brand's Threads user id (empty: no Threads replies, no poller)
+    threads_username: str = ""  # THREADS_USERNAME: the brand's Threads username (its own posts are skipped)
+    #: THREADS_INGEST: how Threads posts arrive: ``webhook`` (POST /webhooks/threads; needs advanced access) or
+    #: ``poll`` (the poll_threads schedule reads them too; the webhook still takes signed deliveries)
+    threads_ingest: str = Field(default="webhook", pattern=r"^(webhook|poll)$")
     #: OUTBOUND_PER_MINUTE: sends a minute on every channel, overriding the brand file's rates per channel
     #: (``outbound.per_minute``); unset (None): each channel's own rate
     outbound_per_minute: int | None = Field(default=None, ge=1)
@@ -96,7 +108,8 @@ class Settings(BaseModel):
     status_lookup_misses_per_hour: int = Field(default=10, ge=1, le=1_000_000)
     clock: str | None = None  # RESPONDER_CLOCK: ISO-8601 instant the app's clock starts at
 
-    _split = field_validator("meta_page_ids", "instagram_account_ids", mode="before")(_csv)
+    _split = field_validator("meta_page_ids", "instagram_account_ids", "whatsapp_phone_number_ids",
+                             mode="before")(_csv)
 
     @field_validator("public_base_url", "bluesky_service_url", "mastodon_instance_url")
     @classmethod
@@ -110,7 +123,7 @@ class Settings(BaseModel):
             raise ValueError("must be an https:// address")
         return value
 
-    @field_validator("bluesky_handle", "mastodon_account")
+    @field_validator("bluesky_handle", "mastodon_account", "threads_username")
     @classmethod
     def _handle(cls, value: str) -> str:
         return value.strip().lstrip("@").lower()
@@ -135,10 +148,13 @@ class Settings(BaseModel):
             "parameter_prefix": "PARAMETER_PREFIX", "public_base_url": "PUBLIC_BASE_URL",
             "retention_days": "RETENTION_DAYS", "config_path": "BRAND_CONFIG",
             "x_account_id": "X_ACCOUNT_ID", "meta_page_ids": "META_PAGE_IDS",
-            "instagram_account_ids": "INSTAGRAM_ACCOUNT_IDS", "reply_from_address": "REPLY_FROM_ADDRESS",
+            "instagram_account_ids": "INSTAGRAM_ACCOUNT_IDS",
+            "whatsapp_phone_number_ids": "WHATSAPP_PHONE_NUMBER_IDS", "reply_from_address": "REPLY_FROM_ADDRESS",
             "outbound_per_minute": "OUTBOUND_PER_MINUTE",
             "bluesky_handle": "BLUESKY_HANDLE", "bluesky_service_url": "BLUESKY_SERVICE_URL",
             "mastodon_instance_url": "MASTODON_INSTANCE_URL", "mastodon_account": "MASTODON_ACCOUNT",
+            "threads_user_id": "THREADS_USER_ID", "threads_username": "THREADS_USERNAME",
+            "threads_ingest": "THREADS_INGEST",
             "reopen_window_days": "REOPEN_WINDOW_DAYS", "sandbox_outbound": "SANDBOX_OUTBOUND",
             "clock": "RESPONDER_CLOCK", "agent_pool_id": "AGENT_POOL_ID", "agent_client_id": "AGENT_CLIENT_ID",
             "claim_idle_minutes": "CLAIM_IDLE_MINUTES", "form_per_address_per_hour": "FORM_PER_ADDRESS_PER_HOUR",

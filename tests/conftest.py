@@ -27,6 +27,62 @@ def _aws_env(monkeypatch):
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 
+def pytest_configure(config) -> None:
+    share_botocore_models()
+    validate_each_config_once()
+
+
+def validate_each_config_once() -> None:
+    """``parse_config`` remembers what it returned for a text it already validated (the brand file, read by every
+    test's ``svc`` and ``mem`` twice: about 0.07 s each time). ``BrandConfig`` is frozen, so one object serves them
+    all; a text that fails is validated again each time, so every test of a bad file sees its own ``ConfigError``."""
+    from chalicelib import configfile
+
+    if getattr(configfile.parse_config, "remembers", False):
+        return
+    validate = configfile.parse_config
+    validated: dict[tuple[str, str], object] = {}
+
+    def parse_config(text: str, source: str = "<config>"):
+        key = (text, source)
+        if key not in validated:
+            validated[key] = validate(text, source)
+        return validated[key]
+
+    parse_config.remembers = True
+    configfile.parse_config = parse_config
+
+
+def share_botocore_models() -> None:
+    """One reader of botocore's service models for every botocore session of the test process. Each test builds its
+    services afresh (a boto3 session, pynamodb's sessions, moto's clients), and each new session would otherwise read
+    and parse the same JSON models again (about 0.03 s a client, several clients a test); the models are read-only
+    data, so the clients built are the same. A session given its own ``data_path`` keeps a loader of its own."""
+    import botocore.session
+    from botocore.loaders import create_loader
+
+    class SearchPaths(list):  # boto3 adds its own data directory to the loader of every session it makes: once here
+        def append(self, path) -> None:
+            if path not in self:
+                super().append(path)
+
+    session_class = botocore.session.Session
+    if getattr(session_class, "_shared_models", False):
+        return
+    shared = create_loader()
+    shared._search_paths = SearchPaths(shared.search_paths)
+
+    def register_data_loader(self) -> None:
+        def loader():
+            data_path = self.get_config_variable("data_path")
+            return create_loader(data_path) if data_path else shared
+
+        self._components.lazy_register_component("data_loader", loader)
+
+    session_class._register_data_loader = register_data_loader
+    session_class._shared_models = True
+
+
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 

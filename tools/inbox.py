@@ -125,6 +125,12 @@ def _token() -> str:
 # ------------------------------------------------------------------------------------------------ HTTP
 def fail(message: str, details: Any = None, *, code: int = REFUSED, hint: str = "") -> NoReturn:
     errors.print(Text(clean(message), style="bold red"))
+    if isinstance(details, dict) and isinstance(details.get("templates"), list):  # WhatsApp after 24 hours
+        window = details.get("service_window")
+        if isinstance(window, dict) and window.get("summary"):
+            errors.print(Text(f"  {clean(str(window['summary']))}", style="red"))
+        _print_templates(details["templates"])
+        details = {key: value for key, value in details.items() if key not in ("templates", "service_window")}
     if isinstance(details, dict):
         for key, value in details.items():
             if value != message:
@@ -484,6 +490,9 @@ def render_ticket(t: dict[str, Any]) -> None:
 
     console.print(Rule("Reply", align="left", style="dim"))
     console.print(_reply_line(t))
+    window = _window_line(t)
+    if window is not None:
+        console.print(window)
 
 
 #: The tones of an automatic reply, as the inbox words them (as the web inbox does).
@@ -535,6 +544,31 @@ def _reply_line(t: dict[str, Any]) -> Text:
     if reply.get("public") and reply.get("private_possible"):
         line.append(txt("; --private answers privately", "dim"))
     return line
+
+
+def _window_line(t: dict[str, Any]) -> Text | None:
+    """WhatsApp's customer-service window: "WhatsApp window open for 3 h 12 min" / "… closed 1 h ago"."""
+    window = t.get("service_window")
+    if not isinstance(window, dict):
+        return None
+    if window.get("open"):
+        return txt(str(window.get("summary") or ""), "green")
+    return txt(f"{window.get('summary')}: only an approved template now (python -m tools.inbox template "
+               f"{t.get('ticket_id')} NAME VALUE...)", "yellow")
+
+
+def _print_templates(templates: list[Any]) -> None:
+    """The approved templates an agent may send instead, each with what it reads and the values it needs."""
+    if not templates:
+        return
+    errors.print(Text("Approved templates (python -m tools.inbox template TICKET NAME [VALUE...]):", style="yellow"))
+    for template in templates:
+        if not isinstance(template, dict):
+            continue
+        needs = ", ".join("{{" + str(n) + "}}" for n in template.get("agent_types") or []) or "nothing"
+        errors.print(Text(f"  {clean(str(template.get('name')))} ({clean(str(template.get('category')))}, "
+                          f"{clean(str(template.get('language')))}): {clean(str(template.get('body')))} "
+                          f"[you type: {needs}]"))
 
 
 def _text_argument(text: str, what: str) -> str:
@@ -597,6 +631,44 @@ def reply(ticket_id: str = typer.Argument(..., metavar="TICKET"),
         return
     console.print(txt(f"Ticket {ticket.get('ticket_id')} is {ticket.get('status')}; "
                       f"resolve it with: python -m tools.inbox resolve {ticket.get('ticket_id')}", "dim"))
+
+
+@app.command()
+def template(ticket_id: str = typer.Argument(..., metavar="TICKET"),
+             name: str = typer.Argument(None, help="the approved template's name (none: list them)"),
+             values: list[str] = typer.Argument(None, metavar="VALUE...",
+                                                help="the values you type, in order ({{3}} …)"),
+             request_id: str = typer.Option(None, "--request-id",
+                                            help="make a retry safe: the same id never sends twice (default: random)"),
+             as_json: bool = JSON_OPTION) -> None:
+    """Send an approved WhatsApp template (the only message WhatsApp allows 24 hours after the customer's last
+    message), filled for the ticket; without NAME, list the templates and the window."""
+    ticket = call("GET", _ticket_path(ticket_id))
+    window = ticket.get("service_window")
+    if not isinstance(window, dict):
+        fail(f"ticket {ticket_id} is not a WhatsApp conversation: send a reply", code=USAGE)
+    choices = {str(t.get("name")): t for t in window.get("templates") or [] if isinstance(t, dict)}
+    if not name:
+        console.print(_window_line(ticket) or "")
+        _print_templates(list(choices.values()))
+        return
+    if name not in choices:
+        fail(f"no approved template {name} (choose one of: {', '.join(sorted(choices)) or 'none'})", code=USAGE)
+    typed = [str(n) for n in choices[name].get("agent_types") or []]
+    given = list(values or [])
+    if len(given) != len(typed):
+        fail(f"template {name} needs {len(typed)} value(s) you type ({', '.join('{{' + n + '}}' for n in typed)}); "
+             f"{len(given)} given", code=USAGE)
+    data = call("POST", _ticket_path(ticket_id, Action.TEMPLATE),
+                {"name": name, "values": dict(zip(typed, given, strict=True)),
+                 "request_id": request_id or uuid.uuid4().hex})
+    if as_json:
+        _print_json(data)
+        return
+    if data.get("duplicate"):
+        console.print(txt("Already queued with this request id: nothing is sent twice.", "yellow"))
+        return
+    console.print(txt(f"Template {name} queued for the customer on WhatsApp.", "green"))
 
 
 @app.command()

@@ -367,7 +367,9 @@ Responder is running (stage local){f' - clock starts at {clock}' if clock else '
   Meta webhook   {base}/webhooks/meta     (secret: local-meta-app-secret)
   Bluesky        POST {base}/local/bluesky/mentions   {{"handle": "pat.bsky.social", "text": "..."}}
   Mastodon       POST {base}/local/mastodon/mentions  {{"acct": "pat@fedi.example", "text": "..."}}
-                 (the X, Bluesky and Mastodon pollers read empty local stand-ins: nothing leaves this machine)
+  Threads        {base}/webhooks/threads  (secret: local-threads-app-secret), or
+                 POST {base}/local/threads/mentions   {{"username": "pat.rides", "text": "...", "reply_to": "..."}}
+                 (the X, Bluesky, Mastodon and Threads pollers read empty local stand-ins: nothing leaves this machine)
   local AWS      {endpoint}   (AWS_ENDPOINT_URL; tables {tables})
 Replay real tweets:  make replay      Stop: Ctrl-C
 """, flush=True)

@@ -128,6 +128,13 @@ def poll_mastodon(event: CloudWatchEvent) -> Any:
     return poll_mentions(services())
 
 
+@bp.schedule(Rate(2, unit=Rate.MINUTES), name="poll_threads")
+def poll_threads(event: CloudWatchEvent) -> Any:
+    from chalicelib.usecases.poll_threads import poll_mentions
+
+    return poll_mentions(services())
+
+
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="closing_time")
 def closing_time(event: CloudWatchEvent) -> Any:
     from chalicelib.usecases.closing_time import closing_time as run

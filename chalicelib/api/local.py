@@ -90,6 +90,20 @@ def local_mastodon_mention() -> Any:
     return answer(lambda: inject(services(), "mastodon", request_body(bp.current_request)), status=202)
 
 
+@bp.route("/local/whatsapp/messages", methods=["POST"], content_types=["application/json"])
+def local_whatsapp_message() -> Any:
+    from chalicelib.usecases.local_mentions import inject
+
+    return answer(lambda: inject(services(), "whatsapp", request_body(bp.current_request)), status=202)
+
+
+@bp.route("/local/threads/mentions", methods=["POST"], content_types=["application/json"])
+def local_threads_mention() -> Any:
+    from chalicelib.usecases.local_mentions import inject
+
+    return answer(lambda: inject(services(), "threads", request_body(bp.current_request)), status=202)
+
+
 @bp.route("/local/email/mentions", methods=["POST"], content_types=["application/json"])
 def local_email_mention() -> Any:
     from chalicelib.usecases.local_mentions import inject

@@ -1,4 +1,4 @@
-"""Webhooks: X, Meta, e-mail and the contact form."""
+"""Webhooks: X, Meta, Threads, e-mail and the contact form."""
 from __future__ import annotations
 
 import hashlib
@@ -44,6 +44,23 @@ def meta_webhook() -> Any:
 
     request = bp.current_request
     return answer(lambda: receive_meta(services(), request_body(request), request.headers.get("x-hub-signature-256")))
+
+
+@bp.route("/webhooks/threads", methods=["GET"])
+def threads_subscribe() -> Any:
+    from chalicelib.usecases.webhooks import threads_subscribe as subscribe
+
+    params = query_params(bp.current_request)
+    return answer(lambda: subscribe(services(), params), headers={"Content-Type": "text/plain"})
+
+
+@bp.route("/webhooks/threads", methods=["POST"], content_types=["application/json"])
+def threads_webhook() -> Any:
+    from chalicelib.usecases.webhooks import receive_threads
+
+    request = bp.current_request
+    return answer(lambda: receive_threads(services(), request_body(request),
+                                          request.headers.get("x-hub-signature-256")))
 
 
 @bp.route("/webhooks/email", methods=["POST"], content_types=["text/plain", "application/json"])

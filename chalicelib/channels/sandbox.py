@@ -7,6 +7,7 @@ from datetime import datetime
 from aws_lambda_powertools import Logger
 
 from chalicelib.channels.base import MentionsPage, NotificationsPage, OutboundMessage, SendResult
+from chalicelib.domain.identity import masked_phone
 from chalicelib.store.ports import SandboxOutbox
 
 logger = Logger(child=True)
@@ -27,11 +28,15 @@ class SandboxSender:
             "at": at.isoformat(), "idempotency_key": message.idempotency_key, "external_id": external_id,
             "kind": message.kind,
         }
+        if "whatsapp_template" in message.extra:  # an approved template: what the WhatsApp sender would send
+            record["whatsapp_template"] = message.extra["whatsapp_template"]
         self._outbox.record(at, message.idempotency_key, record)
         # logs carry no message text: it holds the customer's status link (a bearer credential) and personal data
         logger.info("sandbox: message not sent", extra={"outbound": {
             k: record[k] for k in ("channel", "idempotency_key", "in_reply_to", "private", "at", "external_id")}})
-        print(f"[outbox] {message.channel} -> {message.recipient} (in reply to {message.in_reply_to or '-'}): "
+        # a WhatsApp recipient is a phone number: the stack's output is a log, and shows it masked
+        recipient = masked_phone(message.recipient) if message.channel == "whatsapp" else message.recipient
+        print(f"[outbox] {message.channel} -> {recipient} (in reply to {message.in_reply_to or '-'}): "
               f"{message.text}", flush=True)
         return SendResult(external_id=external_id)
 
@@ -55,6 +60,24 @@ class LocalNotificationSource:
         return frozenset()
 
     def fetch_notifications(self, *, cursor: str | None, limit: int = 50) -> NotificationsPage:
+        return NotificationsPage()
+
+
+class LocalThreadsSource:
+    """Stage local's stand-in for the Threads API's reads: the local stack never calls Threads. Every read answers an
+    empty page, so the poller runs its real path; posts arrive by the signed webhook (``POST /webhooks/threads``) or
+    are injected with ``POST /local/threads/mentions``, through the same parser onto the same inbound queue."""
+
+    def own_ids(self) -> frozenset[str]:
+        return frozenset()
+
+    def fetch_mentions(self, *, since: datetime | None, after: str | None, limit: int) -> NotificationsPage:
+        return NotificationsPage()
+
+    def fetch_posts(self, *, limit: int) -> NotificationsPage:
+        return NotificationsPage()
+
+    def fetch_replies(self, media_id: str, *, after: str | None, limit: int) -> NotificationsPage:
         return NotificationsPage()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from types import MappingProxyType
 
 from chalicelib.domain.textlength import (
@@ -22,6 +23,8 @@ from chalicelib.domain.textlength import (
     BLUESKY_MAX_BYTES,
     MASTODON_LIMIT,
     MASTODON_MENTION_RESERVE,
+    THREADS_LIMIT,
+    WHATSAPP_LIMIT,
     X_LIMIT,
     measure,
 )
@@ -82,6 +85,10 @@ class ChannelProfile:
     address_id: bool = False
     #: How the customer wrote, for them to read ("We received your message by e-mail"): "on X" unless set.
     via: str = ""
+    #: How long after the customer's last message on the channel a free-form message may still go (WhatsApp's
+    #: customer-service window: 24 hours, then an approved template only); None: no such window
+    #: (``domain.service_window``).
+    service_window: timedelta | None = None
 
     @property
     def customer_via(self) -> str:
@@ -103,6 +110,10 @@ _BLUESKY_POST = ReplyForm(BLUESKY_LIMIT, Counting.GRAPHEMES, "a Bluesky post",
 _MASTODON_POST = ReplyForm(MASTODON_LIMIT, Counting.MASTODON, "a Mastodon post",
                            f" (links count as 23, plus up to {MASTODON_MENTION_RESERVE} for the customer's @mention)",
                            "Mastodon counts links as 23 and the customer's @mention the reply starts with")
+_THREADS_POST = ReplyForm(THREADS_LIMIT, Counting.THREADS, "a Threads reply",
+                          " (an emoji counts as its UTF-8 bytes, 4 or more)",
+                          "Threads counts an emoji as its UTF-8 bytes (4 or more) and links in full")
+_WHATSAPP = ReplyForm(WHATSAPP_LIMIT, what="a WhatsApp message")
 _MESSENGER = ReplyForm(2_000, what="a Messenger message")
 _EMAIL = ReplyForm(20_000, what="an e-mail")
 
@@ -131,6 +142,14 @@ PROFILES: Mapping[Channel, ChannelProfile] = MappingProxyType({p.channel: p for 
     ChannelProfile(Channel.MASTODON, "Mastodon", "Mastodon", public=_MASTODON_POST, private=_MASTODON_POST,
                    can_reply_privately=True, ack_limit=MASTODON_LIMIT,
                    id_is="account id on the brand's instance", handle_example="mastodon@pat@mastodon.social"),
+    ChannelProfile(Channel.WHATSAPP, "WhatsApp", "WhatsApp", public=_WHATSAPP, private=_WHATSAPP,
+                   can_reply_privately=False, ack_limit=WHATSAPP_LIMIT,
+                   id_is="WhatsApp id (wa_id, the customer's phone number: personal data)",
+                   service_window=timedelta(hours=24)),
+    ChannelProfile(Channel.THREADS, "Threads", "Threads", public=_THREADS_POST, private=_THREADS_POST,
+                   can_reply_privately=False, ack_limit=THREADS_LIMIT,
+                   id_is="Threads username (the account's Instagram username: the API names no other id)",
+                   handle_example="threads@pat.rides"),
 )})
 
 

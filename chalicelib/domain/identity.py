@@ -1,9 +1,11 @@
 """Customer identities: who wrote a message, on every channel they can be recognised by.
 
 An identity is ``<channel>#<platform id>`` (``x#1234``, ``facebook#<psid>``, ``email#ada@example.org``,
-``bluesky#did:plc:…``, ``mastodon#<account id on the brand's instance>``) or, for a handle, ``<channel>@<handle>``
-(lower case, without the leading ``@``): ``x@pat``, ``bluesky@pat.bsky.social``, ``mastodon@pat@mastodon.social`` (a
-Mastodon handle always with its instance, so ``pat`` on two instances are two people). A message names its author's
+``bluesky#did:plc:…``, ``mastodon#<account id on the brand's instance>``, ``threads#<username>``,
+``whatsapp#<phone number in E.164 digits>``) or, for a handle,
+``<channel>@<handle>`` (lower case, without the leading ``@``): ``x@pat``, ``bluesky@pat.bsky.social``,
+``mastodon@pat@mastodon.social`` (a Mastodon handle always with its instance, so ``pat`` on two instances are two
+people), ``threads@pat.rides`` (a Threads username is the account's Instagram username). A message names its author's
 identity and the aliases we may link to it: the handle it was written under, a form's e-mail address and the X
 handle written in its ``handle`` field, and e-mail addresses and X handles a customer writes to us in private (a DM,
 an e-mail, the form). Public text never links anyone: anybody can type a handle or a reference in public.
@@ -24,8 +26,14 @@ _EMAIL_IN_TEXT = re.compile(r"(?<![\w.+@-])([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")  # n
 _HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 _HANDLE_IN_TEXT = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,15})\b")
 _PLATFORM_ID = re.compile(r"^[\w.:@+-]{1,200}$")
+#: A WhatsApp id: the phone number in E.164 digits without "+" (at most 15), or, for a customer who hides it behind a
+#: username, the business-scoped user id (``GB.1349…``, ``US.ENT.1181…``: ADR 0028).
+_WA_ID = re.compile(r"^[0-9]{6,15}$")
+_WA_BSUID = re.compile(r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$")
 #: A Bluesky handle is a domain name (``pat.bsky.social``); a Mastodon handle is ``user@instance``.
 _BLUESKY_HANDLE = re.compile(r"^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+#: A Threads username is the account's Instagram username: 1 to 30 letters, digits, ``.`` and ``_``.
+_THREADS_HANDLE = re.compile(r"^[a-z0-9._]{1,30}$")
 _MASTODON_HANDLE = re.compile(r"^[a-z0-9_]([a-z0-9_.-]{0,62}[a-z0-9_])?@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+"
                               r"[a-z][a-z0-9-]{0,61}$")
 
@@ -60,6 +68,15 @@ def mastodon_handle_identity(acct: str) -> str:
     return str(ChannelKey.handle("mastodon", acct.strip().lstrip("@").lower()))
 
 
+def threads_handle_identity(username: str) -> str:
+    return str(ChannelKey.handle("threads", username.strip().lstrip("@").lower()))
+
+
+def valid_threads_handle(username: str) -> bool:
+    """A Threads username (the account's Instagram username)."""
+    return bool(_THREADS_HANDLE.match(username.strip().lstrip("@").lower()))
+
+
 def valid_bluesky_handle(handle: str) -> bool:
     return bool(_BLUESKY_HANDLE.match(handle.strip().lstrip("@").lower()))
 
@@ -86,6 +103,11 @@ def parse_identity(text: str) -> str:
         if not valid_mastodon_handle(value[9:]):
             raise InvalidIdentity(f"{text!r}: a Mastodon handle is user@instance (mastodon@pat@mastodon.social)")
         return mastodon_handle_identity(value[9:])
+    if value.startswith("threads@"):
+        if not valid_threads_handle(value[8:]):
+            raise InvalidIdentity(f"{text!r}: a Threads username is 1 to 30 letters, digits, . or _ "
+                                  "(threads@pat.rides)")
+        return threads_handle_identity(value[8:])
     try:
         key = ChannelKey.parse(value)
     except InvalidKey:
@@ -94,6 +116,8 @@ def parse_identity(text: str) -> str:
     if key.by_handle or channel not in CHANNELS:
         raise InvalidIdentity(f"{text!r}: write <channel>#<id> (channels: {', '.join(CHANNELS)}) or "
                               f"<channel>@<handle> ({', '.join(HANDLE_CHANNELS)})")
+    if channel == "whatsapp":
+        return whatsapp_identity(rest, typed=text)
     if _by_address(channel):
         if not _EMAIL.match(rest):
             raise InvalidIdentity(f"{text!r}: {channel}# takes an e-mail address")
@@ -101,6 +125,30 @@ def parse_identity(text: str) -> str:
     if not _PLATFORM_ID.match(rest):
         raise InvalidIdentity(f"{text!r}: {channel}# takes the platform's id of the customer")
     return value
+
+
+def whatsapp_identity(number: str, *, typed: str = "") -> str:
+    """``whatsapp#<digits>`` for a number as an agent may type it ("+44 7700 900123", "447700900123"), or for a
+    business-scoped user id; InvalidIdentity for anything else."""
+    value = number.strip()
+    digits = re.sub(r"[\s().-]", "", value).removeprefix("+")
+    if _WA_ID.match(digits):
+        return str(ChannelKey.by_id("whatsapp", digits))
+    if _WA_BSUID.match(value):
+        return str(ChannelKey.by_id("whatsapp", value))
+    raise InvalidIdentity(f"{typed or number!r}: whatsapp# takes the customer's number in E.164 digits without '+' "
+                          "(whatsapp#447700900123) or their business-scoped id (whatsapp#GB.1349…)")
+
+
+def masked_phone(number: str) -> str:
+    """A WhatsApp customer's number as people other than the agents answering them may see it, where they need to
+    recognise it: "+44 ••• ••• 0123" (the first two digits and the last four). A phone number is personal data: it is
+    never shown whole outside the inbox, and never at all on the customer's public status page. Anything that is not
+    a number of 6 or more digits (a business-scoped id) is shown as "•••" and its last four characters."""
+    digits = re.sub(r"\D", "", number)
+    if len(digits) >= 6 and len(digits) == len(re.sub(r"[\s().+-]", "", number)):
+        return f"+{digits[:2]} ••• ••• {digits[-4:]}"
+    return f"••• {number[-4:]}" if len(number) > 4 else "•••"
 
 
 def identities_of(mention: Mention, *, brand: Collection[str] = ()) -> list[str]:
@@ -114,6 +162,8 @@ def identities_of(mention: Mention, *, brand: Collection[str] = ()) -> list[str]
         found.append(bluesky_handle_identity(mention.author_handle))
     if mention.channel == "mastodon" and valid_mastodon_handle(mention.author_handle or ""):
         found.append(mastodon_handle_identity(mention.author_handle))
+    if mention.channel == "threads" and valid_threads_handle(mention.author_handle or ""):
+        found.append(threads_handle_identity(mention.author_handle))
     if _by_address(mention.channel) and _EMAIL.match(mention.author_id):
         found.append(email_identity(mention.author_id))
     if mention.channel == "form":

@@ -31,7 +31,8 @@ DIGEST_EVENT = "desk.digest"
 TEXT_LIMIT = 500
 _DIGEST_TEXT_LIMIT = 80
 _CHANNEL_NAMES = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "messenger": "Messenger",
-                  "email": "E-mail", "form": "Web form", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+                  "email": "E-mail", "form": "Web form", "bluesky": "Bluesky", "mastodon": "Mastodon",
+                  "whatsapp": "WhatsApp", "threads": "Threads"}
 _FLAG_NAMES = {"abuse": "abuse", "high_reach": "high reach", "personal_data_in_public": "personal data in public"}
 _CHANGES = {"chase": "Customer wrote again", "reopened": "Reopened", "merged": "Another ticket merged in",
             "transferred": "Moved to this desk", "released": "Back in the queue"}

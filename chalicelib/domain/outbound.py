@@ -84,6 +84,10 @@ class OutboxItem:
     #: The slot of the channel's rate reserved for this message (``usecases.waiting``): sent then without taking
     #: another token. None: the message takes a token when it is sent.
     slot: datetime | None = None
+    #: When the channel's customer-service window closes for this free-form message (WhatsApp: 24 hours after the
+    #: customer's last message there; ``domain.service_window``): one that would reach the platform later is parked
+    #: with the reason, never sent (``usecases.deliver``). None: no window (another channel, or a template).
+    window_closes_at: datetime | None = None
 
     def outbound(self) -> OutboundMessage:
         t = self.target
@@ -101,7 +105,8 @@ class OutboxItem:
                 "queued_at": self.queued_at.isoformat(),
                 "expires_at": self.expires_at.isoformat() if self.expires_at else None,
                 "customer_wrote_at": self.customer_wrote_at.isoformat() if self.customer_wrote_at else None,
-                "priority": self.priority, **({"slot": self.slot.isoformat()} if self.slot else {})}
+                "priority": self.priority, **({"slot": self.slot.isoformat()} if self.slot else {}),
+                **({"window_closes_at": self.window_closes_at.isoformat()} if self.window_closes_at else {})}
 
     @classmethod
     def from_dict(cls, data: object) -> OutboxItem:
@@ -118,7 +123,8 @@ class OutboxItem:
                        queued_at=_moment(data["queued_at"]), expires_at=_maybe_moment(data.get("expires_at")),
                        customer_wrote_at=_maybe_moment(data.get("customer_wrote_at")),
                        priority="urgent" if data.get("priority") == "urgent" else "normal",
-                       slot=_maybe_moment(data.get("slot")))
+                       slot=_maybe_moment(data.get("slot")),
+                       window_closes_at=_maybe_moment(data.get("window_closes_at")))
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not an outbox message: {exc}") from None
 
@@ -132,6 +138,10 @@ def _moment(value: object) -> datetime:
 def _maybe_moment(value: object) -> datetime | None:
     return _moment(value) if value else None
 
+
+#: The outbox kind of a read receipt: the customer's message is marked read on their platform when an agent opens
+#: the ticket (``usecases.read_receipts``); nothing is sent to the customer, nothing goes on the timeline.
+READ_RECEIPT = "read"
 
 #: The kinds of the one acknowledgement per open case (out of hours, busy in hours, closing time): ``AckKind``.
 ACK_KINDS: tuple[AckKind, ...] = tuple(AckKind)

@@ -1,4 +1,4 @@
-"""How X, Bluesky and Mastodon count the length of a post, so a reply is sized before it is queued.
+"""How X, Bluesky, Mastodon and Threads count the length of a post, so a reply is sized before it is queued.
 
 - **X** counts a URL as 23 characters whatever its length (t.co) and weighs characters outside its light code
   point ranges (CJK, emoji…) as 2 (twitter-text v3 configuration); a post allows 280.
@@ -10,6 +10,8 @@
   instance may allow more; 500 is the default). A reply names the customer (``@acct``, added when the text does not
   already): without it, Mastodon neither notifies them nor shows them a direct reply. ``MASTODON_MENTION_RESERVE``
   is what that mention may take (a username is at most 30 characters).
+- **Threads** counts characters and allows 500, but an emoji counts as its UTF-8 bytes (4 for most, more for a
+  sequence joined or modified); a link counts in full. WhatsApp (4,096) and the others count plain characters.
 
 The grapheme count follows the extended grapheme cluster rules of Unicode (UAX #29) that occur in real text:
 combining marks and spacing marks, zero-width joiner emoji sequences, emoji modifiers and variation selectors, flag
@@ -34,6 +36,8 @@ MASTODON_LIMIT = 500
 MASTODON_URL_LENGTH = 23
 #: ``@`` + a username of up to 30 characters + a space.
 MASTODON_MENTION_RESERVE = 32
+THREADS_LIMIT = 500
+WHATSAPP_LIMIT = 4096  # a text message's body (Cloud API, "Text messages")
 
 _URL = re.compile(r"(?i)\bhttps?://[^\s<>\"]+")
 _MASTODON_MENTION = re.compile(r"(?<![\w/])@(\w{1,64})@[\w.-]+\w")
@@ -189,9 +193,24 @@ def _x_weigh(text: str) -> int:
     return sum(1 if any(lo <= ord(ch) <= hi for lo, hi in _X_LIGHT_RANGES) else 2 for ch in text)
 
 
+def _is_emoji_part(code: int) -> bool:
+    """A code point that is an emoji or part of one's sequence (pictographs, dingbats and symbols drawn as emoji,
+    regional indicators, skin-tone modifiers, the zero-width joiner, variation selector 16, keycap, tags)."""
+    return (0x1F000 <= code <= 0x1FAFF or 0x2600 <= code <= 0x27BF or 0x2B00 <= code <= 0x2BFF
+            or 0x2190 <= code <= 0x21FF or 0x2300 <= code <= 0x23FF or code in (0x200D, 0xFE0F, 0x20E3, 0x00A9,
+                                                                                 0x00AE, 0x203C, 0x2049, 0x2122, 0x2139)
+            or 0xE0020 <= code <= 0xE007F)
+
+
+def threads_length(text: str) -> int:
+    """Threads' count: one per character, an emoji (and each part of its sequence) as its UTF-8 bytes."""
+    return sum(len(ch.encode("utf-8", "surrogatepass")) if _is_emoji_part(ord(ch)) else 1 for ch in text)
+
+
 def measure(counting: Counting, text: str) -> int:
     """``text``'s length counted as ``counting`` says (X: weighted, URLs 23; Bluesky: graphemes, URLs in full;
-    Mastodon: URLs 23, plus the customer's @mention the reply starts with; otherwise characters). Which channel
+    Mastodon: URLs 23, plus the customer's @mention the reply starts with; Threads: an emoji as its UTF-8 bytes;
+    otherwise characters). Which channel
     counts how is in ``domain.channel_profiles``."""
     if counting is Counting.X_WEIGHTED:
         return x_length(text)
@@ -199,4 +218,6 @@ def measure(counting: Counting, text: str) -> int:
         return graphemes(text)
     if counting is Counting.MASTODON:
         return mastodon_reply_length(text)
+    if counting is Counting.THREADS:
+        return threads_length(text)
     return len(text)

@@ -206,7 +206,7 @@ class Ticket:
             self.record(Reopened(at))
         elif self.status == REPLIED:
             self._move(WAITING)
-        self.record(Received(at, follow_up=True))
+        self.record(Received(at, channel_of(mention_key), follow_up=True))  # the channel: its service window
         return reopened
 
     def absorb(self, other: Ticket, at: datetime) -> None:

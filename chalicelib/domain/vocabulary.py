@@ -30,6 +30,8 @@ class Channel(StrEnum):
     FORM = "form"  # the brand's web contact form, answered by e-mail
     BLUESKY = "bluesky"
     MASTODON = "mastodon"
+    WHATSAPP = "whatsapp"  # WhatsApp Cloud API: private chats, free-form only within 24 h of the customer's message
+    THREADS = "threads"  # Meta's Threads: public replies and mentions
 
 
 class TicketStatus(StrEnum):
@@ -93,3 +95,4 @@ class Counting(StrEnum):
     X_WEIGHTED = "x_weighted"  # X: a URL is 23, CJK and emoji are 2
     GRAPHEMES = "graphemes"  # Bluesky: what a reader sees as one character; a link in full
     MASTODON = "mastodon"  # a URL is 23, ``@user@instance`` is ``@user``, plus the customer's @mention
+    THREADS = "threads"  # characters, an emoji as its UTF-8 bytes (Threads API, "Posts": limitations)

@@ -311,10 +311,10 @@ class MemoryAllowance(_Locked):
         self.tat: dict[str, float] = {}
         self.spend: dict[str, tuple[str, int]] = {}  # channel -> (day, micro-dollars)
 
-    def take(self, channel: str, now: datetime, per_minute: int, charge: Charge | None = None, *,
+    def take(self, channel: str, now: datetime, per_minute: float, charge: Charge | None = None, *,
              within: float = 0.0) -> Allowance:
         interval, at = 60.0 / per_minute, now.timestamp()
-        burst = (per_minute - 1) * interval
+        burst = max(0.0, per_minute - 1) * interval  # below one a minute: a bucket of one
         ahead = burst + max(0.0, within)
         with self._lock:
             if charge is not None:
@@ -734,3 +734,25 @@ class MemoryReportFigures(_Locked):
             found = [replace(f, busy_estimate=self.busy.get(f.ticket_id, f.busy_estimate))
                      for f in self.items.values() if start <= f.first_contact_at < end]
         return sorted(found, key=lambda f: (f.first_contact_at, f.ticket_id))
+
+
+class MemoryWhatsAppStatuses(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], JsonObject] = {}
+
+    def record(self, message_id: str, status: str, value: JsonObject) -> None:
+        with self._lock:
+            self.items[(message_id, status)] = copy.deepcopy(dict(value))
+
+    def of(self, message_id: str) -> dict[str, JsonObject]:
+        with self._lock:
+            return {s: copy.deepcopy(dict(v)) for (m, s), v in self.items.items() if m == message_id}
+
+    def for_ticket(self, ticket_id: str) -> dict[str, dict[str, JsonObject]]:
+        found: dict[str, dict[str, JsonObject]] = {}
+        with self._lock:
+            for (m, s), v in sorted(self.items.items()):
+                if ticket_id and v.get("ticket_id") == ticket_id:
+                    found.setdefault(m, {})[s] = copy.deepcopy(dict(v))
+        return found

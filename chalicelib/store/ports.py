@@ -322,7 +322,7 @@ class SendAllowance(Protocol):
     refilled at ``per_minute`` a minute, kept as one number, GCRA) and, where it has a budget, its paid-API spend of
     the day (micro-dollars) — one item per channel, so both are taken by one conditional update, no read."""
 
-    def take(self, channel: str, now: datetime, per_minute: int, charge: Charge | None = None, *,
+    def take(self, channel: str, now: datetime, per_minute: float, charge: Charge | None = None, *,
              within: float = 0.0) -> Allowance:
         """Take a token and add ``charge`` to the day's spend, both or neither: refused with the seconds until a
         token is available, or as ``over_budget`` when the spend would exceed the charge's limit. ``within``: a
@@ -599,3 +599,18 @@ class ReportFigureStore(Protocol):
     def between(self, start: datetime, end: datetime) -> list[TicketFigures]:
         """The figures of the tickets first contacted in ``[start, end)``, one per ticket (the newest version),
         ordered by first contact."""
+
+
+class WhatsAppStatuses(Protocol):
+    """The WhatsApp statuses of the brand's own messages (sent, delivered, read, failed), for the agent reading a
+    ticket: one entry per (message, status), so that statuses arriving out of order (Meta does not keep their order)
+    or twice need no read before the write. No phone number is kept: the message id names the ticket."""
+
+    def record(self, message_id: str, status: str, value: JsonObject) -> None:
+        """Keep ``status`` of ``message_id`` (the ``wamid``); the same status again replaces the first."""
+
+    def of(self, message_id: str) -> dict[str, JsonObject]:
+        """Every status recorded for ``message_id``, by status."""
+
+    def for_ticket(self, ticket_id: str) -> dict[str, dict[str, JsonObject]]:
+        """Every status recorded for the messages sent on ``ticket_id`` (those recorded with it), by message id."""

@@ -29,6 +29,8 @@ items belong to purpose-named stores below. Every key family of the state table 
 | DynamoTeamFeedMarks| ``feed-digest``           | ``<desk>``            | none            |
 | DynamoTeamFeedMarks| ``feed-handed#<desk>``    | ``<ticket>#<event>…`` | 15 days         |
 | DynamoReportFigures| ``report#<UTC month>``    | ``<first contact>#<ticket id>`` | retention |
+| DynamoWhatsAppStatuses| ``wa-status#<wamid>`` | ``<status>``          | 30 days         |
+| DynamoWhatsAppStatuses| ``wa-status-ticket#<ticket>`` | ``<wamid>#<status>`` | 30 days  |
 
 ``sent/<key>`` is the outbox's one item per message: created with the sending lease (``lease``, its expiry) by the
 one conditional write that also tells a duplicate (``ALL_OLD``), and kept: that the message went out is recorded on
@@ -63,6 +65,7 @@ from chalicelib.domain.decision import TriageDecision
 from chalicelib.domain.history import Event, Received
 from chalicelib.domain.incident import Incident
 from chalicelib.domain.jsonvalue import JsonObject
+from chalicelib.domain.keys import channel_of
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.reports import TicketFigures
@@ -358,7 +361,7 @@ class DynamoTickets:
         item = TicketModel(ticket_id)
         actions = [TicketModel.mention_keys.set(TicketModel.mention_keys.append([mention_key])),
                    TicketModel.timeline.set(TicketModel.timeline.append(
-                       [_event_to_item(Received(at, follow_up=True))])),
+                       [_event_to_item(Received(at, channel_of(mention_key), follow_up=True))])),
                    TicketModel.last_customer_at.set(at), TicketModel.version.add(1)]
         if conversation_key:
             actions.append(TicketModel.conversations.set((TicketModel.conversations | []).append([conversation_key])))
@@ -575,10 +578,11 @@ class DynamoAllowance(_State):
         self._seen_tat: dict[str, float] = {}
         self._seen_day: dict[str, str] = {}
 
-    def take(self, channel: str, now: datetime, per_minute: int, charge: Charge | None = None, *,
+    def take(self, channel: str, now: datetime, per_minute: float, charge: Charge | None = None, *,
              within: float = 0.0) -> Allowance:
         interval, at = 60.0 / per_minute, now.timestamp()
-        burst = (per_minute - 1) * interval  # how far ahead ``tat`` may be before a send now
+        burst = max(0.0, per_minute - 1) * interval  # how far ahead ``tat`` may be before a send now (a bucket of
+        # one below one a minute)
         ahead = burst + max(0.0, within)  # ... and before a reservation within ``within`` seconds
         if charge is not None and charge.micros > charge.limit_micros:
             return Allowance(over_budget=True)
@@ -1036,3 +1040,29 @@ class DynamoReportFigures(_State):
                     found[figures.ticket_id] = figures
             month = (month + timedelta(days=32)).replace(day=1)
         return sorted(found.values(), key=lambda f: (f.first_contact_at, f.ticket_id))
+
+
+class DynamoWhatsAppStatuses(_State):
+    """``wa-status#<wamid>`` / ``<status>``, 30 days: what became of a WhatsApp message the brand sent (the agent
+    needs it while the ticket is worked on, not for the record); the same under ``wa-status-ticket#<ticket id>`` /
+    ``<wamid>#<status>`` when the message's ticket is known, so that a ticket's messages are one query."""
+
+    _PK, _BY_TICKET = "wa-status#", "wa-status-ticket#"
+    _TTL = timedelta(days=30)
+
+    def record(self, message_id: str, status: str, value: JsonObject) -> None:
+        self._put(f"{self._PK}{message_id}", status, value=dict(value), ttl=self._TTL)
+        ticket_id = value.get("ticket_id")
+        if isinstance(ticket_id, str) and ticket_id:
+            self._put(f"{self._BY_TICKET}{ticket_id}", f"{message_id}#{status}", ttl=self._TTL,
+                      value={"message_id": message_id, "status": status, "value": dict(value)})
+
+    def of(self, message_id: str) -> dict[str, JsonObject]:
+        return {item.sk: item.value or {} for item in StateModel.query(f"{self._PK}{message_id}")}
+
+    def for_ticket(self, ticket_id: str) -> dict[str, dict[str, JsonObject]]:
+        found: dict[str, dict[str, JsonObject]] = {}
+        for item in StateModel.query(f"{self._BY_TICKET}{ticket_id}"):
+            entry = item.value or {}
+            found.setdefault(str(entry.get("message_id")), {})[str(entry.get("status"))] = entry.get("value") or {}
+        return found

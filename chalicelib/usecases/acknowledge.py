@@ -29,7 +29,7 @@ from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate
 from chalicelib.telemetry import count, logger
 from chalicelib.usecases import incidents
-from chalicelib.usecases.replies import outbox_item, queue_reply
+from chalicelib.usecases.replies import outbox_item, outside_window, queue_reply
 
 #: Channels where every new case gets a receipt, in hours too and whatever triage says: one-to-one and private, and
 #: a customer who wrote there expects to hear that the message arrived.
@@ -226,6 +226,12 @@ def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind
     policy, target = svc.config.triage.acknowledge, ticket.reply_target
     if not policy.on(target.channel) or (policy.tagged_only(target.channel) and target.extra.get("tagged") is False):
         return False  # off on the channel, or a post that did not tag the brand where only those are acknowledged
+    if outside_window(svc, ticket, target, kind):  # WhatsApp after 24 hours: not sent free-form; the timeline says why
+        try:  # decided (parked with the reason): closing time's next run does not try, nor note it, again
+            svc.tickets.update(ticket.ticket_id, lambda t: setattr(t, "acked", True), current=ticket)
+        except ConcurrentUpdate:
+            logger.warning("ticket not marked acknowledged", extra={"ticket_id": ticket.ticket_id})
+        return False
     ack_ref = ticket.ack_key
     if not svc.acks.start(ack_ref, kind):
         return False  # already queued by an earlier delivery; the outbox key stops any second send

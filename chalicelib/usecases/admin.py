@@ -9,7 +9,7 @@ from chalicelib.domain import followup
 from chalicelib.domain.mention import CHANNELS
 from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
-from chalicelib.usecases import incidents
+from chalicelib.usecases import incidents, whatsapp_statuses
 from chalicelib.usecases.errors import NotAuthenticated, NotFound
 
 
@@ -79,6 +79,8 @@ def ticket_view(svc: Services, ticket_id: str) -> dict[str, Any]:
         "status_url": svc.links.url(ticket.ticket_id), "messages": messages,
         "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail,
                       **({"reply": e.reply.to_dict()} if e.reply is not None else {})} for e in ticket.timeline],
+        **({"whatsapp_statuses": whatsapp_statuses.of_ticket(svc, ticket.ticket_id)}
+           if "whatsapp" in (ticket.channels or [ticket.channel]) else {}),
     }
 
 

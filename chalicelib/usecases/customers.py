@@ -22,6 +22,7 @@ from chalicelib.domain.identity import (
     identities_of,
     mastodon_handle_identity,
     parse_identity,
+    threads_handle_identity,
 )
 from chalicelib.domain.jsonvalue import is_object
 from chalicelib.domain.keys import channel_of
@@ -48,6 +49,8 @@ def brand_identities(svc: Services) -> frozenset[str]:
         own.add(bluesky_handle_identity(svc.settings.bluesky_handle))
     if svc.settings.mastodon_account:
         own.add(mastodon_handle_identity(svc.settings.mastodon_account))
+    if svc.settings.threads_username:
+        own.add(threads_handle_identity(svc.settings.threads_username))
     return frozenset(own)
 
 

@@ -17,17 +17,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.channels.base import SendError
+from chalicelib.domain import message_prices
 from chalicelib.domain.config import usd_micros
 from chalicelib.domain.history import AckExpired, Event, ReplyFailed, ReplyUnconfirmed, Sent, WaitingForRate
 from chalicelib.domain.jsonvalue import JsonObject
-from chalicelib.domain.outbound import ACK_KINDS, OutboxItem, waiting_order
+from chalicelib.domain.outbound import ACK_KINDS, READ_RECEIPT, OutboxItem, waiting_order
+from chalicelib.domain.service_window import window_problem
 from chalicelib.domain.textlength import has_link
 from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
 from chalicelib.sqs_batch import Record, RetryLater
 from chalicelib.store.ports import ACQUIRED, HELD, SENT, Charge
 from chalicelib.telemetry import correlate, count, logger
-from chalicelib.usecases import reports
+from chalicelib.usecases import read_receipts, reports
 from chalicelib.usecases.replies import handed_over
 
 MAX_ATTEMPTS = 6
@@ -98,7 +100,12 @@ def price(svc: Services, item: OutboxItem, now: datetime) -> Charge | None:
     budget = svc.config.spend.get(channel)
     if budget is None:
         return None
-    micros = usd_micros(budget.price_usd(channel, with_url=has_link(item.text, channel)))
+    if message_prices.priced_per_message(channel):  # by category and the recipient's market (WhatsApp)
+        usd = message_prices.message_price_usd(budget, channel, extra=item.target.extra,
+                                               recipient=item.target.recipient)
+    else:
+        usd = budget.price_usd(channel, with_url=has_link(item.text, channel))
+    micros = usd_micros(usd)
     if micros <= 0:
         return None
     return Charge(spend_day(svc, now)[0], micros, usd_micros(budget.daily_usd))
@@ -134,9 +141,10 @@ def _sent(svc: Services, item: OutboxItem, now: datetime, external_id: str, *, r
     channel = item.target.channel
     _note_on_ticket(svc, item.ticket_id, Sent(now, item.kind, item.expires_at), sent_key=item.idempotency_key,
                     release_ack_lease=release_ack_lease)
-    if item.kind not in ACK_KINDS:
+    if item.kind not in ACK_KINDS or channel == "whatsapp":
         # a customer answering an agent's message threads into its ticket (an acknowledgement needs no index:
-        # its customer's open-ticket pointer leads to the same ticket)
+        # its customer's open-ticket pointer leads to the same ticket); on WhatsApp every message is indexed, as the
+        # statuses the webhook reports name a message by its id alone (ADR 0028)
         svc.threads.remember_sent_message(channel, external_id, item.ticket_id)
     count("OutboundSent", channel=channel)
     handed_over(item, svc.now())
@@ -158,10 +166,14 @@ def _hold(svc: Services, item: OutboxItem, held: SpendHeld, now: datetime, attem
 
 
 def deliver(svc: Services, item: OutboxItem, *, attempt: int = 1) -> str:
-    """Returns sent | duplicate | expired | held | waiting | scheduled; raises RetryLater (a send that failed and is
-    worth retrying) or PermanentSendFailure."""
+    """Returns sent | duplicate | expired | held | waiting | scheduled, or failed (outside the customer-service
+    window: parked, never retried); raises RetryLater (a send that failed and is worth retrying) or
+    PermanentSendFailure."""
     key, channel = item.idempotency_key, item.target.channel
     now = svc.now()
+    too_late = _window_problem(svc, item, now)
+    if too_late:
+        return outside_window(svc, item, now, too_late)
     sender = svc.sender(channel)  # before anything is taken: a sender that cannot be built has sent nothing
     expired = bool(item.expires_at and now >= item.expires_at)
     charged = None
@@ -234,6 +246,30 @@ def _reserved(item: OutboxItem, now: datetime, attempt: int) -> bool:
     """Whether this delivery uses the slot reserved for it: on its first receive only (a retry after a failed send
     takes a new token), and not once the slot is long past."""
     return item.slot is not None and attempt <= 1 and now - item.slot < SLOT_STALE
+
+
+def _window_problem(svc: Services, item: OutboxItem, now: datetime) -> str | None:
+    """Why a free-form message would reach the platform after its customer-service window closed (WhatsApp's 24
+    hours, ``OutboxItem.window_closes_at``; a send may take ``SEND_TIMEOUT``), or None. The ticket is read only then
+    (one read): a customer who wrote again since it was queued has opened the window again."""
+    closes = item.window_closes_at
+    arrives = now + timedelta(seconds=SEND_TIMEOUT)
+    if closes is None or arrives < closes:
+        return None
+    ticket = svc.tickets.get(item.ticket_id)
+    if ticket is None:
+        return "the customer-service window closed before it could be sent"
+    return window_problem(ticket, item.target.channel, arrives)
+
+
+def outside_window(svc: Services, item: OutboxItem, now: datetime, why: str) -> str:
+    """A free-form message whose customer-service window closed before it could go (a reply queued at 23 h 59 min
+    that waited for the channel's rate): never sent nor retried (the platform would refuse it: WhatsApp's error
+    131047), noted on the ticket with the reason, counted and parked for a person, who may send a template."""
+    count("OutsideServiceWindow", channel=item.target.channel, kind=item.kind)
+    _note_on_ticket(svc, item.ticket_id, ReplyFailed(now, item.kind, f"not sent: {why}"[:200]))
+    _park(svc, item.to_dict(), f"not sent: {why}")
+    return "failed"
 
 
 def expire(svc: Services, item: OutboxItem, now: datetime) -> str:
@@ -389,6 +425,8 @@ def deliver_record(svc: Services, record: Record) -> str:
     message = record.json()
     item = OutboxItem.from_dict(message)
     correlate(item.ticket_id)
+    if item.kind == READ_RECEIPT:  # not a message to the customer: no rate, spend, lease or timeline entry
+        return read_receipts.deliver_read(svc, item, attempt=record.receive_count)
     try:
         return deliver(svc, item, attempt=record.receive_count)
     except PermanentSendFailure as exc:

@@ -66,7 +66,8 @@ def queue_follow_up(svc: Services, ticket: Ticket, incident: Incident, change: s
     """One reply, via the outbox, telling the ticket's customer about ``change`` (``followup.UPDATE`` or
     ``followup.RESOLVED``) to ``incident`` as it now stands: what it says and, for a resolution, that it is over.
     Never two for the same change: the resolution is one change, each update another (named by its time).
-    False when the ticket has no one to answer or already had this one."""
+    False when the ticket has no one to answer, already had this one, or its customer-service window (WhatsApp) is
+    closed."""
     if change not in followup.CHANGES:
         raise ValueError(f"unknown incident change {change!r}")
     claim = (followup.RESOLVED if change == followup.RESOLVED
@@ -81,6 +82,6 @@ def queue_follow_up(svc: Services, ticket: Ticket, incident: Incident, change: s
     text = followup.compose(template, channel=target.channel, incident=incident, change=change,
                             reference=ticket.ticket_id, name=target.name, desk=ticket.desk,
                             notice=svc.config.brand.notice(ticket.language))
-    queue_reply(svc, ticket, kind=followup.OUTBOX_KINDS[change], text=text,
-                key=f"followup#{incident.incident_id}#{claim}#{ticket.ticket_id}")
-    return True
+    # None: outside WhatsApp's 24-hour window, not sent (the ticket's timeline says why)
+    return queue_reply(svc, ticket, kind=followup.OUTBOX_KINDS[change], text=text,
+                       key=f"followup#{incident.incident_id}#{claim}#{ticket.ticket_id}") is not None

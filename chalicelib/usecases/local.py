@@ -39,13 +39,15 @@ def schedules() -> dict[str, Callable[[Services], object]]:
     from chalicelib.usecases.closing_time import closing_time
     from chalicelib.usecases.poll_bluesky import poll_notifications as poll_bluesky
     from chalicelib.usecases.poll_mastodon import poll_mentions as poll_mastodon
+    from chalicelib.usecases.poll_threads import poll_mentions as poll_threads
     from chalicelib.usecases.poll_x import poll_mentions
     from chalicelib.usecases.sla_watch import sla_watch
     from chalicelib.usecases.team_feed import follow_rota
     from chalicelib.usecases.waiting import dispatch
 
     return {"closing_time": closing_time, "sla_watch": sla_watch, "poll_x": poll_mentions,
-            "poll_bluesky": poll_bluesky, "poll_mastodon": poll_mastodon, "dispatch_outbox": dispatch,
+            "poll_bluesky": poll_bluesky, "poll_mastodon": poll_mastodon, "poll_threads": poll_threads,
+            "dispatch_outbox": dispatch,
             "follow_rota": lambda svc: follow_rota(svc).summary()}
 
 

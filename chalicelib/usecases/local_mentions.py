@@ -1,5 +1,5 @@
-"""Stage local: inject a Bluesky or Mastodon mention as if the poller had read it, or an e-mail as if SES had
-received it (the local stack never calls either platform, nor SNS). The body is a notification as the platform's
+"""Stage local: inject a Bluesky, Mastodon or Threads mention as if the poller had read it, or an e-mail as if SES
+had received it (the local stack never calls these platforms, nor SNS). The body is a notification as the platform's
 API returns it, or a short form the platform's shape is built from; either way it goes through the channel's own
 parser, and its mentions onto the same inbound queue."""
 from __future__ import annotations
@@ -13,15 +13,16 @@ from email.utils import format_datetime, formataddr, make_msgid
 from typing import TypedDict
 
 from chalicelib import json_input
-from chalicelib.channels import bluesky, mastodon
+from chalicelib.channels import bluesky, mastodon, threads, whatsapp
 from chalicelib.channels import email as email_channel
 from chalicelib.domain import jsonvalue as jv
+from chalicelib.domain.mention import Unstorable
 from chalicelib.services import Services
 from chalicelib.usecases.errors import Invalid, Malformed, NotFound, TooLarge
 from chalicelib.usecases.ingest import enqueue_mentions
 
 MAX_BODY = 64 * 1024
-CHANNELS = ("bluesky", "mastodon", "email")
+CHANNELS = ("bluesky", "mastodon", "email", "whatsapp", "threads")
 
 
 class Injected(TypedDict):
@@ -40,12 +41,21 @@ class InjectedEmail(TypedDict):
     message_id: str
 
 
-def inject(svc: Services, channel: str, raw_body: bytes | None) -> Injected | InjectedEmail:
+class InjectedWhatsApp(TypedDict):
+    """A queued WhatsApp message: its mention's key, its id (the wamid) and the webhook body it was read from."""
+
+    queued: str
+    external_id: str
+    webhook: jv.JsonObject
+
+
+def inject(svc: Services, channel: str, raw_body: bytes | None) -> Injected | InjectedEmail | InjectedWhatsApp:
     """``{"handle", "text", ...}`` (Bluesky) or ``{"acct", "text", "visibility"?, ...}`` (Mastodon), or the
     platform's own notification object → 202 ``{"queued": "<channel>#<id>", "notification": {...}}``."""
     settings = svc.settings
     if settings.stage != "local":
-        raise NotFound(f"/local/{channel}/mentions exists only in stage local")
+        raise NotFound(f"/local/{channel}/{'messages' if channel == 'whatsapp' else 'mentions'} exists only in "
+                       "stage local")
     if channel not in CHANNELS:
         raise NotFound(f"no local injection for {channel!r} (use {', '.join(CHANNELS)})")
     body = raw_body or b""
@@ -60,17 +70,24 @@ def inject(svc: Services, channel: str, raw_body: bytes | None) -> Injected | In
     now = svc.now()
     if channel == "email":
         return _inject_email(svc, data)
+    if channel == "whatsapp":
+        return _inject_whatsapp(svc, data)
     try:
         if channel == "bluesky":
             notification = bluesky.local_notification(data, now=now)
             mention = bluesky.parse_notification(notification, brand=frozenset({settings.bluesky_handle}),
                                                  source="local")
+        elif channel == "threads":  # a reply to the brand's post (reply_to) or a post naming the brand
+            notification = threads.local_media(data, now=now)
+            brand = frozenset(v for v in (settings.threads_username, settings.threads_user_id) if v)
+            field = "replies" if jv.is_object(notification.get("replied_to")) else "mentions"
+            mention = threads.parse_media(notification, brand=brand, field=field, source="local")
         else:
             notification = mastodon.local_notification(data, now=now, instance_url=settings.mastodon_instance_url)
             brand = frozenset({settings.mastodon_account} if settings.mastodon_account else set())
             mention = mastodon.parse_notification(notification, instance_url=settings.mastodon_instance_url,
                                                   brand=brand, source="local")
-    except (bluesky.NotAMention, mastodon.NotAMention) as exc:
+    except (bluesky.NotAMention, mastodon.NotAMention, threads.NotAMention, Unstorable) as exc:
         raise Invalid(str(exc), details={"body": str(exc)}) from None
     if mention is None:
         raise Invalid("not a mention of the brand (another kind of notification, or the brand's own post)")
@@ -123,3 +140,24 @@ def _inject_email(svc: Services, data: jv.JsonObject) -> InjectedEmail:
     enqueue_mentions(svc, mentions, source="local")
     return {"queued": mentions[0].key, "external_id": mentions[0].external_id, "message_id": message["Message-ID"]}
 
+
+
+def _inject_whatsapp(svc: Services, data: jv.JsonObject) -> InjectedWhatsApp:
+    """``{"wa_id": "447700900123", "name"?, "text", "at"?, "reply_to"?}`` -> the Cloud API webhook body Meta would post
+    to ``POST /webhooks/meta`` for that text message, read by the WhatsApp parser (to the brand's first number,
+    ``WHATSAPP_PHONE_NUMBER_IDS``) and queued like the webhook's messages."""
+    numbers = svc.settings.whatsapp_phone_number_ids
+    try:
+        body = whatsapp.local_webhook(data, now=svc.now(), phone_number_id=numbers[0] if numbers else "local-number")
+    except ValueError as exc:
+        field, _, reason = str(exc).partition(": ")
+        raise Invalid(f"not a WhatsApp message: {exc}", details={field: reason}) from None
+    try:
+        delivery = whatsapp.parse(body, phone_number_ids=frozenset(numbers))
+    except ValueError as exc:
+        raise Invalid(f"not a WhatsApp message: {exc}") from None
+    if not delivery.mentions:
+        raise Invalid("not a customer's message to one of the brand's numbers")
+    enqueue_mentions(svc, delivery.mentions, source="local")
+    mention = delivery.mentions[0]
+    return {"queued": mention.key, "external_id": mention.external_id, "webhook": body}

@@ -24,6 +24,7 @@ from chalicelib.domain.identity import (
     identities_of,
     mastodon_handle_identity,
     quoted_references,
+    threads_handle_identity,
 )
 from chalicelib.domain.inbound import InboundEnvelope
 from chalicelib.domain.keys import channel_of
@@ -330,6 +331,8 @@ def _own_handle(mention: Mention) -> str | None:
         return bluesky_handle_identity(handle)
     if mention.channel == "mastodon":
         return mastodon_handle_identity(handle)
+    if mention.channel == "threads":
+        return threads_handle_identity(handle)
     return None
 
 

@@ -240,7 +240,7 @@ def _claimed_identities(who: str) -> set[str]:
     if not value or len(value) > _WHO_MAX:
         return set()
     bare = value.lstrip("@")
-    candidates = [*(str(ChannelKey.handle(channel, bare)) for channel in ("x", "bluesky", "mastodon")),
+    candidates = [*(str(ChannelKey.handle(channel, bare)) for channel in ("x", "bluesky", "mastodon", "threads")),
                   *(str(ChannelKey.by_id(channel, value)) for channel in ("email", "form"))]
     found = set()
     for candidate in candidates:

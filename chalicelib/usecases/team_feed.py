@@ -88,7 +88,7 @@ def follow_rota(svc: Services) -> RotaResult:
                 logger.info("desk consumer off: its messages wait for the next shift", extra={"desk": desk})
         except Exception as exc:  # noqa: BLE001 - the other desks are switched all the same
             logger.exception("desk consumer not switched", extra={"desk": desk})
-            count("DeskConsumerSwitchFailed", desk=desk)
+            count("DeskConsumerSwitchFailed", total=True, desk=desk)
             result.failed[desk] = f"{type(exc).__name__}: {exc}"
     return result
 

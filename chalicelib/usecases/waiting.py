@@ -61,7 +61,7 @@ def dispatch(svc: Services) -> dict[str, Any]:
 def _dispatch_channel(svc: Services, channel: str, now: datetime, errors: list[Exception]) -> dict[str, int]:
     rate = svc.rate_per_minute(channel)
     interval = timedelta(seconds=60.0 / rate)
-    limit = min(MAX_PER_RUN, rate + math.ceil(rate * HORIZON / 60.0))
+    limit = min(MAX_PER_RUN, math.ceil(rate) + math.ceil(rate * HORIZON / 60.0))
     done: dict[str, int] = {"scheduled": 0, "expired": 0, "failed": 0}
     next_slot = now  # the slot the next message would get, as far as this dispatch knows
     waiting = svc.waiting.first(channel, limit)
@@ -84,7 +84,7 @@ def _dispatch_channel(svc: Services, channel: str, now: datetime, errors: list[E
     return {**done, "waiting": svc.waiting.count(channel)}
 
 
-def _hand_over(svc: Services, channel: str, entry: WaitingMessage, now: datetime, rate: int, next_slot: datetime,
+def _hand_over(svc: Services, channel: str, entry: WaitingMessage, now: datetime, rate: float, next_slot: datetime,
                interval: timedelta) -> tuple[str, datetime]:
     """One waiting message: ``scheduled`` on the outbox at its slot, ``expired``, ``parked``, ``taken`` (another
     dispatcher handed it over), or ``full`` (the rate is reserved up to the horizon, or the day's budget is spent:

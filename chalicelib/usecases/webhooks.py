@@ -15,17 +15,21 @@ from chalicelib import json_input
 from chalicelib.channels import email as email_channel
 from chalicelib.channels import form as form_channel
 from chalicelib.channels import meta as meta_channel
+from chalicelib.channels import threads as threads_channel
+from chalicelib.channels import whatsapp as whatsapp_channel
 from chalicelib.channels import x as x_channel
 from chalicelib.domain.jsonvalue import is_object
 from chalicelib.domain.mention import Mention, Unstorable
 from chalicelib.domain.ticket import new_reference
 from chalicelib.services import Services
 from chalicelib.telemetry import count, logger
+from chalicelib.usecases import whatsapp_statuses
 from chalicelib.usecases.errors import (
     Forbidden,
     Invalid,
     Malformed,
     NotAuthenticated,
+    NotFound,
     Refused,
     TooLarge,
     TooManyRequests,
@@ -44,6 +48,7 @@ class Accepted(TypedDict):
 
     accepted: int
     refused: NotRequired[list[str]]
+    statuses: NotRequired[int]  # WhatsApp: statuses of the brand's own messages recorded (never tickets)
 
 
 class Subscribed(TypedDict):
@@ -143,6 +148,8 @@ def receive_meta(svc: Services, raw_body: bytes | None, signature: str | None) -
     secret = svc.secrets.get("META_APP_SECRET")
     payload = _signed_json(raw_body, valid=lambda body: meta_channel.verify_signature(secret, body, signature),
                            header="X-Hub-Signature-256", channel="meta")
+    if whatsapp_channel.is_whatsapp(payload):
+        return receive_whatsapp(svc, payload)
     refused: list[str] = []
     try:
         mentions = meta_channel.parse(payload, page_ids=set(svc.settings.meta_page_ids),
@@ -152,6 +159,66 @@ def receive_meta(svc: Services, raw_body: bytes | None, signature: str | None) -
     answer = _accepted(mentions, refused, channel="meta")
     if mentions:
         _enqueue(svc, mentions, channel="meta")
+    return answer
+
+
+def receive_whatsapp(svc: Services, payload: object) -> Accepted:
+    """A WhatsApp Cloud API delivery (already verified: same app secret and route as the other Meta webhooks, ADR
+    0028): customers' messages onto the inbound queue, statuses of the brand's own messages recorded. A malformed
+    message or status is refused by itself (``refused``) and its neighbours taken."""
+    refused: list[str] = []
+    try:
+        delivery = whatsapp_channel.parse(payload, phone_number_ids=set(svc.settings.whatsapp_phone_number_ids),
+                                          refused=refused)
+    except _UNREADABLE as exc:
+        raise _reject(Malformed, f"malformed WhatsApp webhook event: {exc}", channel="whatsapp") from None
+    if refused and not delivery.mentions and not delivery.statuses:
+        raise _reject(Invalid, f"nothing in this delivery can be read: {'; '.join(refused)[:1000]}",
+                      channel="whatsapp", details={"refused": refused[:100]})
+    if delivery.mentions:
+        _enqueue(svc, delivery.mentions, channel="meta")  # the entry point: the Meta webhook
+    answer: Accepted = {"accepted": len(delivery.mentions)}
+    if delivery.statuses:
+        answer["statuses"] = whatsapp_statuses.record(svc, delivery.statuses)
+    if refused:
+        count("WebhookEventsRefused", len(refused), channel="whatsapp")
+        logger.warning("inbound events refused", extra={"channel": "whatsapp", "refused": refused[:20]})
+        answer["refused"] = refused[:100]
+    return answer
+
+
+# ---------------------------------------------------------------------------------------------------- Threads
+def _threads_configured(svc: Services) -> None:
+    """A stage without a Threads profile has no Threads webhook (and no secrets to check one with): 404."""
+    if not svc.settings.threads_user_id:
+        raise _reject(NotFound, "Threads is not configured here (THREADS_USER_ID)", channel="threads")
+
+
+def threads_subscribe(svc: Services, params: Mapping[str, str]) -> str:
+    _threads_configured(svc)
+    challenge = threads_channel.subscribe_challenge(params, svc.secrets.get("THREADS_VERIFY_TOKEN"))
+    if challenge is None:
+        raise _reject(Forbidden, "hub.mode must be subscribe and hub.verify_token must match", channel="threads")
+    return challenge
+
+
+def receive_threads(svc: Services, raw_body: bytes | None, signature: str | None) -> Accepted:
+    """A Threads webhook delivery (signed with the Threads app's secret): its replies and mentions onto the inbound
+    queue. A change that cannot be read is refused by itself (``refused``) and its neighbours taken."""
+    _threads_configured(svc)
+    secret = svc.secrets.get("THREADS_APP_SECRET")
+    payload = _signed_json(raw_body, valid=lambda body: threads_channel.verify_signature(secret, body, signature),
+                           header=threads_channel.SIGNATURE_HEADER, channel="threads")
+    settings = svc.settings
+    brand = frozenset(v for v in (settings.threads_username, settings.threads_user_id) if v)
+    refused: list[str] = []
+    try:
+        mentions = threads_channel.parse_webhook(payload, brand=brand, refused=refused)
+    except _UNREADABLE as exc:
+        raise _reject(Malformed, f"malformed Threads webhook event: {exc}", channel="threads") from None
+    answer = _accepted(mentions, refused, channel="threads")
+    if mentions:
+        _enqueue(svc, mentions, channel="threads")
     return answer
 
 

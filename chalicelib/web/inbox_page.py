@@ -66,6 +66,7 @@ from chalicelib.usecases.desk.results import (
 from chalicelib.usecases.desk.saved_views import SaveView
 from chalicelib.usecases.desk.search import SearchResult
 from chalicelib.usecases.desk.views import DesksView, LabelsExport, OversightView, TicketView
+from chalicelib.usecases.desk.window import TemplateQueued
 from chalicelib.usecases.status import format_moment
 from chalicelib.web import forms
 from chalicelib.web.render import render
@@ -673,6 +674,8 @@ def _after(outcome: Outcome, ticket_id: str) -> tuple[str, str]:
     """Where to go after a done action, and what to say there."""
     here = f"/inbox/tickets/{quote(ticket_id, safe='')}"
     match outcome:
+        case TemplateQueued(queued=True):
+            return here, f"Template {outcome.template} queued: it goes to the customer on WhatsApp."
         case ReplyQueued(queued=False):
             return here, "That reply had been sent already; it was not sent twice."
         case ReplyQueued():

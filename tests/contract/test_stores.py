@@ -272,7 +272,7 @@ def test_a_chase_joins_an_open_ticket_of_its_customer_without_a_read(stores):
     later = T0 + timedelta(minutes=5)
     joined = stores.tickets.join_open(t.ticket_id, "C1", "x#2", later, "x#c2")
     assert joined is not None and joined.mention_keys == ["x#1", "x#2"] and joined.last_customer_at == later
-    assert joined.conversations == ["x#c1", "x#c2"] and joined.timeline[-1] == h.Received(later, follow_up=True)
+    assert joined.conversations == ["x#c1", "x#c2"] and joined.timeline[-1] == h.Received(later, "x", follow_up=True)
     assert joined.version == 2 and stores.tickets.get(t.ticket_id) == joined
     again = stores.tickets.join_open(t.ticket_id, "C1", "x#3", later, "x#c1")  # a conversation it has: once
     assert again is not None and again.conversations == ["x#c1", "x#c2"]

@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -57,6 +58,20 @@ class LocalStack:
         finally:
             self.log.close()
 
+    def stop_in_background(self) -> None:
+        """``stop()`` on a thread of its own: the stack's clean stop (its runner, server and local AWS, a few seconds)
+        overlaps the next module's start; the session waits for every one at its end and fails on one that did
+        not stop."""
+        def stopping() -> None:
+            try:
+                self.stop()
+            except Exception as exc:  # reported at the session's end
+                UNSTOPPED.append(f"{self.base}: {type(exc).__name__}: {exc}")
+
+        thread = threading.Thread(target=stopping, name=f"stop-{self.http_port}", daemon=True)
+        thread.start()
+        STOPPING.append(thread)
+
     def get(self, path: str, **kwargs):
         return requests.get(self.base + path, timeout=10, **kwargs)
 
@@ -73,12 +88,28 @@ class LocalStack:
         return predicate()
 
 
+#: the stacks stopping in the background (``LocalStack.stop_in_background``), and those that failed to stop
+STOPPING: list[threading.Thread] = []
+UNSTOPPED: list[str] = []
+
+
 def started_at(clock: str):
-    """A module's local stack, its clock started at ``clock``; stopped after the module."""
+    """A module's local stack, its clock started at ``clock``; stopped after the module (in the background, while
+    the next module starts)."""
     (PROJECT / ".pytest_cache").mkdir(exist_ok=True)
     stack = LocalStack(clock)
     yield stack
-    stack.stop()
+    stack.stop_in_background()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stacks_stopped():
+    """At the session's end, every stack stopped in the background has stopped, cleanly."""
+    yield
+    for thread in STOPPING:
+        thread.join(timeout=30)
+    running = [thread.name for thread in STOPPING if thread.is_alive()]
+    assert not running and not UNSTOPPED, (running, UNSTOPPED)
 
 
 @pytest.fixture(scope="module")

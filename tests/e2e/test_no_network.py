@@ -28,7 +28,7 @@ def guarded(tmp_path_factory):
     stack = LocalStack("2026-11-29T03:00:00+00:00",
                        extra_env={"PYTHONPATH": str(NETGUARD), "RESPONDER_NETWORK_LOG": str(log)})
     yield stack, log
-    stack.stop()
+    stack.stop_in_background()
 
 
 def test_the_audit_hook_records_a_lookup_that_leaves_the_machine(tmp_path):
@@ -58,7 +58,9 @@ def test_a_night_on_every_channel_and_every_schedule_makes_no_outbound_call(guar
     assert form.status_code == 202, form.text
     for channel, body in (("bluesky", {"handle": "pat.bsky.social", "text": "@meridianrail.bsky.social train "
                                                                              "cancelled, no bus"}),
-                          ("mastodon", {"acct": "pat@fedi.example", "text": "@meridianrail my train was cancelled"})):
+                          ("mastodon", {"acct": "pat@fedi.example", "text": "@meridianrail my train was cancelled"}),
+                          ("threads", {"username": "pat.rides", "text": "@meridianrail my train was cancelled",
+                                       "reply_to": "18040000000000001"})):
         assert stack.post(f"/local/{channel}/mentions", json=body).status_code == 202
 
     # a forged SNS message whose certificate URL looks like SNS's: refused, and no certificate is fetched
@@ -69,14 +71,14 @@ def test_a_night_on_every_channel_and_every_schedule_makes_no_outbound_call(guar
     refused = stack.post("/webhooks/email", data=json.dumps(forged), headers={"Content-Type": "text/plain"})
     assert refused.status_code == 401, refused.text
 
-    for name in ("poll_x", "poll_bluesky", "poll_mastodon", "closing_time", "sla_watch"):
+    for name in ("poll_x", "poll_bluesky", "poll_mastodon", "poll_threads", "closing_time", "sla_watch"):
         ran = stack.post(f"/local/schedules/{name}")
         assert ran.status_code == 200, ran.text
 
-    sent = stack.wait_for(lambda: len(acks(stack)) >= 6 and acks(stack), timeout=30)
-    # six customers, six acknowledgements, each recorded by the sandbox sender instead of sent
-    assert sent and len(sent) == 6, [(m["channel"], m["recipient"]) for m in acks(stack)]
-    assert {m["channel"] for m in sent} == {"x", "facebook", "email", "form", "bluesky", "mastodon"}
+    sent = stack.wait_for(lambda: len(acks(stack)) >= 7 and acks(stack), timeout=30)
+    # seven customers, seven acknowledgements, each recorded by the sandbox sender instead of sent
+    assert sent and len(sent) == 7, [(m["channel"], m["recipient"]) for m in acks(stack)]
+    assert {m["channel"] for m in sent} == {"x", "facebook", "email", "form", "bluesky", "mastodon", "threads"}
 
     # an on-call agent signs in (Cognito on the local AWS) and replies: still nothing leaves
     signed_in = stack.post("/agent/sign-in", json={"username": "omar", "password": "Omar-local-1"})

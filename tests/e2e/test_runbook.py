@@ -128,7 +128,7 @@ def stack():
     (PROJECT / ".pytest_cache").mkdir(exist_ok=True)
     running = LocalStack("2026-11-29T03:00:00+00:00")
     yield running
-    running.stop()
+    running.stop_in_background()
 
 
 def stack_env(stack) -> dict:

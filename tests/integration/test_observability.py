@@ -243,7 +243,8 @@ ALARMS = {  # logical id -> alarm name (stage prod); docs/runbook.md refers to t
     "SlaBreachesAlarm": "responder-prod-sla-breaches",
     "AckLatencyAlarm": "responder-prod-ack-latency-p95", "ProcessingErrorsAlarm": "responder-prod-processing-errors",
     "XRateLimitHeadroomAlarm": "responder-prod-x-rate-limit-headroom",
-    "OutboxRetriesAlarm": "responder-prod-outbox-retries",
+    "OutboxRetriesAlarm": "responder-prod-outbox-retries", "DeskErrorsAlarm": "responder-prod-desk-errors",
+    "DeskConsumerSwitchAlarm": "responder-prod-desk-consumer-switch",
 }
 
 
@@ -263,6 +264,24 @@ def test_every_alarm_notifies_the_stacks_topic_and_says_what_to_do():
                 if metric["Namespace"] == "Responder":
                     assert f'"{metric["MetricName"]}"' in source, metric["MetricName"]
                     assert {"Name": "service", "Value": "responder"} in metric["Dimensions"]
+
+
+def test_every_function_s_errors_reach_an_alarm_within_cloudwatch_s_ten_metrics():
+    import app as application
+
+    resources = _template()["Resources"]
+    watched: set[str] = set()
+    for resource in resources.values():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        queries = resource["Properties"].get("Metrics", [])
+        assert len(queries) <= 10, resource["Properties"]["AlarmName"]  # CloudWatch's limit for a metric math alarm
+        for query in queries:
+            metric = query.get("MetricStat", {}).get("Metric", {})
+            if metric.get("MetricName") == "Errors":
+                watched.add(metric["Dimensions"][0]["Value"].replace("${Stage}", "prod"))
+    functions = {f"responder-prod-{source.name}" for source in application.app.event_sources}
+    assert watched == functions | {"responder-prod"}
 
 
 def test_the_dashboard_shows_every_alarm_and_the_handlers_by_their_chalice_names(aws):

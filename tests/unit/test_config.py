@@ -416,14 +416,17 @@ def test_problems_are_structured():
 
 
 # ------------------------------------------------------------------------------------------------ outbound rates
-def test_every_channel_has_a_documented_default_rate_of_at_least_one_a_minute():
+def test_every_channel_has_a_documented_default_rate_a_whole_number_a_minute_or_a_daily_cap():
     from chalicelib.domain.config import DEFAULT_OUTBOUND_PER_MINUTE
     from chalicelib.domain.mention import CHANNELS
 
     config = parse_config(BASE, source="brand.yaml")
     assert set(DEFAULT_OUTBOUND_PER_MINUTE) == set(CHANNELS)
     assert {channel: config.outbound.rate(channel) for channel in CHANNELS} == DEFAULT_OUTBOUND_PER_MINUTE
-    assert all(isinstance(rate, int) and rate >= 1 for rate in DEFAULT_OUTBOUND_PER_MINUTE.values())
+    assert all(isinstance(rate, int) and rate >= 1 for channel, rate in DEFAULT_OUTBOUND_PER_MINUTE.items()
+               if channel != "threads")
+    # Threads' 1,000 replies a day as a rate: one every 86,400 / 999 s, never more than 1,000 in any 24 hours
+    assert DEFAULT_OUTBOUND_PER_MINUTE["threads"] * 1440 == pytest.approx(999)
     # e-mail and the form reply through one SES account: together within its sandbox rate of 1 message a second
     assert DEFAULT_OUTBOUND_PER_MINUTE["email"] + DEFAULT_OUTBOUND_PER_MINUTE["form"] <= 60
 

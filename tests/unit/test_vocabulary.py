@@ -30,7 +30,8 @@ def test_every_word_is_its_string(vocabulary):
 
 
 def test_the_old_constants_are_the_vocabulary_in_its_order():
-    assert mention.CHANNELS == ("x", "facebook", "instagram", "messenger", "email", "form", "bluesky", "mastodon")
+    assert mention.CHANNELS == ("x", "facebook", "instagram", "messenger", "email", "form", "bluesky", "mastodon",
+                                "whatsapp", "threads")
     assert tuple(Channel) == mention.CHANNELS
     assert ticket.STATUSES == ("waiting", "claimed", "replied", "resolved", "merged") == tuple(TicketStatus)
     assert ticket.OPEN_STATUSES == ("waiting", "claimed", "replied")
@@ -77,16 +78,18 @@ def test_profiles_cover_exactly_the_channels_and_agree_with_what_they_replaced()
     assert list(PROFILES) == list(Channel)
     assert profile("twitter") is None and post_length("twitter", "abc") == 3
     assert [c for c, p in PROFILES.items() if p.can_reply_privately] == ["x", "facebook", "instagram", "mastodon"]
-    assert [c for c, p in PROFILES.items() if p.has_handles] == ["x", "bluesky", "mastodon"]
+    assert [c for c, p in PROFILES.items() if p.has_handles] == ["x", "bluesky", "mastodon", "threads"]
     assert [c for c, p in PROFILES.items() if p.address_id] == ["email", "form"]
     limits = {(c, private): p.reply(private).limit for c, p in PROFILES.items() for private in (False, True)}
     assert limits == {("x", False): 280, ("x", True): 10_000, ("facebook", False): 8_000, ("facebook", True): 2_000,
                       ("messenger", False): 2_000, ("messenger", True): 2_000, ("instagram", False): 2_200,
                       ("instagram", True): 1_000, ("email", False): 20_000, ("email", True): 20_000,
                       ("form", False): 20_000, ("form", True): 20_000, ("bluesky", False): 300,
-                      ("bluesky", True): 300, ("mastodon", False): 500, ("mastodon", True): 500}
-    assert {c: p.ack_limit for c, p in PROFILES.items() if p.ack_limit != 8000} == {"x": 280, "bluesky": 300,
-                                                                                      "mastodon": 500}
+                      ("bluesky", True): 300, ("mastodon", False): 500, ("mastodon", True): 500,
+                      ("whatsapp", False): 4_096, ("whatsapp", True): 4_096, ("threads", False): 500,
+                      ("threads", True): 500}
+    assert {c: p.ack_limit for c, p in PROFILES.items() if p.ack_limit != 8000} == {
+        "x": 280, "bluesky": 300, "mastodon": 500, "whatsapp": 4_096, "threads": 500}
 
 
 def test_one_wording_per_audience():

@@ -16,6 +16,7 @@ One module per section of the brand file, and every name is imported from here:
 - :mod:`~chalicelib.domain.config.templates`: ``templates``;
 - :mod:`~chalicelib.domain.config.saved_replies`: ``saved_replies`` (the team's canned answers);
 - :mod:`~chalicelib.domain.config.notify`: ``notify`` (Slack, Teams and webhook destinations per desk and team);
+- :mod:`~chalicelib.domain.config.whatsapp`: ``whatsapp`` (the approved templates sent after the 24-hour window);
 - :mod:`~chalicelib.domain.config.brandconfig`: ``version`` and the whole file, with the checks that span sections.
 
 Validation collects problems rather than stopping at the first: field errors come from pydantic, and
@@ -71,6 +72,7 @@ from chalicelib.domain.config.triage import (
     SentimentRule,
     TriageRules,
 )
+from chalicelib.domain.config.whatsapp import WhatsAppConfig, WhatsAppTemplate
 
 __all__ = [
     "BrandConfig",
@@ -113,6 +115,8 @@ __all__ = [
     "Destination",
     "DestinationKind",
     "notify_problems",
+    "WhatsAppConfig",
+    "WhatsAppTemplate",
     "SAVED_REPLY_VARIABLES",
     "saved_reply_problem",
     "DAYS",

@@ -25,6 +25,7 @@ from chalicelib.domain.config.routing import Routing
 from chalicelib.domain.config.saved_replies import SavedReply, saved_reply_problem
 from chalicelib.domain.config.templates import TemplateSet, _template_problems
 from chalicelib.domain.config.triage import TriageRules
+from chalicelib.domain.config.whatsapp import WhatsAppConfig
 from chalicelib.domain.mention import CHANNELS
 
 T = TypeVar("T")
@@ -47,6 +48,7 @@ class BrandConfig(_Model):
     outbound: OutboundRates = Field(default_factory=OutboundRates)
     saved_replies: tuple[SavedReply, ...] = ()
     notify: NotifyConfig = Field(default_factory=NotifyConfig)  # where desks' work goes besides the inbox
+    whatsapp: WhatsAppConfig = Field(default_factory=WhatsAppConfig)  # approved templates (after 24 hours)
     _derived: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def derived(self, name: str, build: Callable[[BrandConfig], T]) -> T:

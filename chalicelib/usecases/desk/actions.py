@@ -13,14 +13,13 @@ from datetime import datetime
 
 from chalicelib.domain.agent import Agent, reply_limit, reply_problem
 from chalicelib.domain.channel_profiles import PROFILES, profile
-from chalicelib.domain.history import Replied
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import CLAIMED, MERGED, RESOLVED, Ticket, TicketStateError
 from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate, TriageLabel
 from chalicelib.telemetry import correlate, count, logger
 from chalicelib.usecases import customers, reports
-from chalicelib.usecases.desk import claims
+from chalicelib.usecases.desk import claims, window
 from chalicelib.usecases.desk.access import (
     act_as_holder,
     acting_teams,
@@ -30,6 +29,7 @@ from chalicelib.usecases.desk.access import (
     may_see,
     require_on_shift,
 )
+from chalicelib.usecases.desk.answering import answer_customer
 from chalicelib.usecases.desk.assign import assign
 from chalicelib.usecases.desk.commands import Action, Assign, Given, Label, Link, Next, Note, Reply, Transfer
 from chalicelib.usecases.desk.results import (
@@ -46,7 +46,6 @@ from chalicelib.usecases.desk.results import (
     TicketTransferred,
 )
 from chalicelib.usecases.errors import Conflict, Invalid, NotFound, Refused
-from chalicelib.usecases.replies import queue_reply
 
 #: Channels where an agent may answer privately instead of publicly (X DM, Facebook/Instagram private reply,
 #: Mastodon direct-visibility reply): ``ChannelProfile.can_reply_privately``.
@@ -82,23 +81,10 @@ def reply(svc: Services, agent: Agent, ticket_id: str, command: Reply) -> ReplyQ
     problem = reply_problem(target.channel, target.private, text)
     if problem:
         raise Invalid(problem, details={"text": problem, "limit": reply_limit(target.channel, target.private)})
-    if request_id and any(answer.agent == agent.username and answer.request_id == request_id
-                          for _, answer in ticket.replies):
+    window.refuse_outside_window(svc, ticket, target)  # WhatsApp after 24 hours: an approved template only
+    updated, queued = answer_customer(svc, agent, ticket, text=text, request_id=request_id, target=target)
+    if not queued:
         return ReplyQueued(ticket, queued=False, request_id=request_id)
-
-    def answer(t: Ticket, now: datetime) -> tuple[bool, int]:
-        """Whether this is the ticket's first response, and which reply it is."""
-        first = t.first_response_at is None
-        sequence = sum(1 for e in t.timeline if isinstance(e, Replied)) + 1
-        t.replied(agent.username, now, text=text, request_id=request_id)
-        return first, sequence
-
-    answered = act_as_holder(svc, agent, ticket_id, answer, current=ticket)
-    updated, (first, sequence) = answered.ticket, answered.result
-    key = f"reply#{ticket_id}#{request_id or sequence}"
-    queue_reply(svc, updated, kind="reply", key=key, text=text, target=target)
-    if first:
-        svc.answers.record(updated.desk, svc.now())
     count("AgentReplies", channel=target.channel)
     logger.info("agent reply queued", extra={"ticket_id": ticket_id, "agent": agent.username,
                                              "channel": target.channel})
@@ -262,6 +248,8 @@ ACTIONS: Mapping[Action, UseCase] = {
     Action.RESOLVE_NEXT: UseCase(lambda svc, agent, ticket_id, given: resolve_next(
         svc, agent, ticket_id, given.read_as(Next))),
     Action.ASSIGN: UseCase(lambda svc, agent, ticket_id, given: assign(svc, agent, ticket_id, given.read_as(Assign))),
+    Action.TEMPLATE: UseCase(lambda svc, agent, ticket_id, given: window.send_template(
+        svc, agent, ticket_id, given.read_as(window.SendTemplate))),
 }
 
 

@@ -40,6 +40,7 @@ class Action(StrEnum):
     REPLY_RELEASE = "reply_release"
     RESOLVE_NEXT = "resolve_next"
     ASSIGN = "assign"  # to a named agent at work who may take it
+    TEMPLATE = "template"  # an approved WhatsApp template (after the 24-hour window: ``window``)
 
     @classmethod
     def named(cls, name: str) -> Action | None:

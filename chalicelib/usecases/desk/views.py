@@ -21,7 +21,8 @@ from chalicelib.domain.ticket import Ticket
 from chalicelib.domain.triage import explain
 from chalicelib.services import Services
 from chalicelib.store import ports
-from chalicelib.usecases.desk import access, claims
+from chalicelib.usecases import read_receipts
+from chalicelib.usecases.desk import access, claims, window
 from chalicelib.usecases.desk.actions import PRIVATE_CAPABLE, act
 from chalicelib.usecases.desk.assign import assignable
 from chalicelib.usecases.desk.commands import Action, Given
@@ -357,6 +358,8 @@ class TicketView(TicketSummary):
     history: tuple[HistoryTicket, ...] = ()
     #: Who the viewer may give the ticket to (a lead, or its holder): agents at work who may take it
     assignable: tuple[str, ...] = ()
+    #: WhatsApp's customer-service window and the approved templates (``window.window_view``); None elsewhere
+    service_window: Mapping[str, object] | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -376,6 +379,7 @@ class TicketView(TicketSummary):
             "timeline": [e.to_json() for e in self.timeline],
             "reply": self.reply.to_json(),
             "history": [h.to_json() for h in self.history],
+            "service_window": dict(self.service_window) if self.service_window is not None else None,
         }
 
 
@@ -414,15 +418,18 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent, *, team: bool = Tru
     now = svc.now()
     messages: list[MessageView] = []
     latest: Mention | None = None
+    read: list[Mention] = []
     for key in ticket.mention_keys:
         stored = svc.mentions.get(key)
         if stored is not None:
             m = latest = stored.mention
+            read.append(m)
             messages.append(MessageView(key=key, channel=m.channel, at=m.created_at.isoformat(),
                                         author=m.author_handle or m.author_name or m.author_id,
                                         visibility=m.visibility, text=m.text,
                                         link=routing.permalink(m.channel, m.external_id, m.extra),
                                         followers=m.followers, attached=attached(m.extra)))
+    read_receipts.mark_read(svc, ticket, read)  # the customer sees it read (WhatsApp); never fails the page
     for at, answer in ticket.replies:  # agents' replies, in the conversation where they happened
         messages.append(MessageView(key="", channel="reply", at=at.isoformat(), author=answer.agent, visibility="",
                                     text=answer.text, link="", followers=0, ours=True))
@@ -464,6 +471,7 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent, *, team: bool = Tru
         assignable=tuple(seen.username for seen in assignable(svc, ticket, now)
                          if seen.username != ticket.claimed_by) if team and ticket.open and (
             agent.lead or ticket.held_by(agent.username, now)) else (),
+        service_window=window.window_view(svc, ticket, target, now),
     )
 
 
