@@ -71,7 +71,8 @@ def per_million(measured: dict[str, Any]) -> dict[str, Any]:
 
 #: WhatsApp's cases in the cost table: (what, its category, whether the customer-service window is open). The prices
 #: come from the spend budget's own code and defaults (``ChannelSpend.message_price_usd``, Meta's USD rate card from
-#: 1 July 2025): the table and the budget cannot disagree. Markets: the brand's (the UK, +44) and every other.
+#: 1 July 2025, service messages charged since 1 October 2026): the table and the budget cannot disagree. Markets:
+#: the brand's (the UK, +44) and every other.
 WHATSAPP_CASES: tuple[tuple[str, str, bool], ...] = (
     ("acknowledgement (free-form, inside the 24-hour window)", "service", True),
     ("agent's reply inside the window (free-form)", "service", True),

@@ -76,7 +76,8 @@ def markdown(r: dict[str, Any]) -> str:
     if whatsapp:
         markets = list(whatsapp[0]["per_million"])
         lines += ["", "WhatsApp's charge per million messages (Meta's USD rate card from 1 July 2025, by the "
-                  "customer's market; the AWS side is that of the rows above):", "",
+                  "customer's market; free-form messages charged at the utility rate since 1 October 2026; the AWS "
+                  "side is that of the rows above):", "",
                   "| message | category | " + " | ".join(markets) + " |", "|---|---|" + "---|" * len(markets)]
         for row in whatsapp:
             lines.append(f"| {row['case']} | {row['category']} | "

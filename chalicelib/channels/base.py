@@ -1,6 +1,8 @@
 """The one protocol every outbound channel implements, and what pollers return."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -10,7 +12,7 @@ from chalicelib.domain.outbound import OutboundMessage
 
 __all__ = ["OutboundMessage", "SendResult", "SendError", "Sender", "MentionsPage", "MentionSource", "RateLimited",
            "SnsEndpoint", "XApiError", "XAuthError", "PlatformError", "PlatformAuthError", "NotificationsPage",
-           "NotificationSource", "parse_post_time"]
+           "NotificationSource", "parse_post_time", "sending_on"]
 
 
 @dataclass(frozen=True)
@@ -123,3 +125,20 @@ def parse_post_time(value: object) -> datetime | None:
     except (ValueError, OverflowError):
         return None
     return parsed if 2000 <= parsed.year <= 2100 else None  # a time no post was written at is not a time
+
+
+@contextmanager
+def sending_on(platform: str, refused: str) -> Iterator[None]:
+    """Turns a platform client's errors (Bluesky, Mastodon, Threads) into the ``SendError`` the outbox reads: a rate
+    limit is retried after its reset, a refused credential never, another refusal only when the platform's side
+    failed (5xx, or no answer). ``refused`` says what was refused ("rejected the status")."""
+    try:
+        yield
+    except RateLimited as exc:
+        wait = max(0.0, (exc.reset_at - datetime.now(timezone.utc)).total_seconds())
+        raise SendError(f"{platform} rate limit: {exc}", retryable=True, retry_after=wait) from exc
+    except PlatformAuthError as exc:
+        raise SendError(str(exc), retryable=False) from exc
+    except PlatformError as exc:
+        retryable = exc.status is None or exc.status >= 500
+        raise SendError(f"{platform} {refused}: {exc}", retryable=retryable) from exc

@@ -26,6 +26,7 @@ from chalicelib.channels.base import (
     RateLimited,
     SendError,
     SendResult,
+    sending_on,
 )
 
 #: When a 429 carries no usable reset header, wait this long (Mastodon's windows are 5 minutes).
@@ -172,17 +173,9 @@ class MastodonSender(MastodonApi):
         if message.private or visibility not in REPLY_VISIBILITIES:
             visibility = "direct" if message.private else "public"
         text = message.text if f"@{acct}".lower() in message.text.lower() else f"@{acct} {message.text}"
-        try:
+        with sending_on("Mastodon", "rejected the status"):
             status = self._call(lambda: self.client.status_post(
                 text, in_reply_to_id=message.in_reply_to or None, visibility=visibility,
                 idempotency_key=message.idempotency_key or None))
-        except RateLimited as exc:
-            wait = max(0.0, (exc.reset_at - datetime.now(timezone.utc)).total_seconds())
-            raise SendError(f"Mastodon rate limit: {exc}", retryable=True, retry_after=wait) from exc
-        except PlatformAuthError as exc:
-            raise SendError(str(exc), retryable=False) from exc
-        except PlatformError as exc:
-            retryable = exc.status is None or exc.status >= 500
-            raise SendError(f"Mastodon rejected the status: {exc}", retryable=retryable) from exc
         status_id = status.get("id") if isinstance(status, Mapping) else None
         return SendResult(external_id=str(status_id or ""))

@@ -30,6 +30,7 @@ from chalicelib.channels.base import (
     SendError,
     SendResult,
     XApiError,
+    sending_on,
 )
 from chalicelib.channels.threads import media_id
 from chalicelib.domain.jsonvalue import JsonObject, is_object
@@ -205,19 +206,11 @@ class ThreadsSender(ThreadsApi):
         reply_to = media_id(message.in_reply_to)
         if not reply_to:
             raise SendError("a Threads reply needs the id of the post it answers (in_reply_to)", retryable=False)
-        try:
+        with sending_on("Threads", "refused the reply"):
             container = self._call("POST", f"{self._user_id}/threads",
                                    form={"media_type": "TEXT", "text": message.text, "reply_to_id": reply_to})
             creation_id = media_id(container.get("id"))
             if not creation_id:
                 raise PlatformError("Threads created no container (no id in the answer)")
             published = self._call("POST", f"{self._user_id}/threads_publish", form={"creation_id": creation_id})
-        except RateLimited as exc:
-            wait = max(0.0, (exc.reset_at - datetime.now(timezone.utc)).total_seconds())
-            raise SendError(f"Threads rate limit: {exc}", retryable=True, retry_after=wait) from exc
-        except PlatformAuthError as exc:
-            raise SendError(str(exc), retryable=False) from exc
-        except PlatformError as exc:
-            retryable = exc.status is None or exc.status >= 500
-            raise SendError(f"Threads refused the reply: {exc}", retryable=retryable) from exc
         return SendResult(external_id=media_id(published.get("id")))

@@ -8,6 +8,7 @@ read, then delivered (the customer has it), then failed, then sent.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from chalicelib.channels.whatsapp import Status
@@ -57,3 +58,19 @@ def _decide(found: dict[str, jv.JsonObject]) -> str:
             return jv.text(found[status], "summary") or status
     status = sorted(found)[0]
     return jv.text(found[status], "summary") or status
+
+
+def delivery_view(svc: Services, ticket_id: str, channels: Iterable[str]) -> dict[str, object] | None:
+    """What became of the brand's WhatsApp messages on a ticket, for the agent: how many are read, delivered, sent,
+    and each failure with its reason; None for a ticket with no WhatsApp conversation (no read), or while no status
+    has come."""
+    if "whatsapp" not in channels:
+        return None
+    found = of_ticket(svc, ticket_id)
+    if not found:
+        return None
+    counts = Counter(summary.split(":", 1)[0] for summary in found.values())
+    failed = [summary for summary in found.values() if summary.startswith("failed")]
+    said = ", ".join(f"{counts[status]} {status}" for status in ("read", "delivered", "sent", "failed")
+                     if counts[status])
+    return {"counts": dict(counts), "failed": failed, "summary": f"Our WhatsApp messages: {said}"}

@@ -325,3 +325,35 @@ def test_a_late_reply_still_goes_when_the_customer_wrote_again_while_it_waited(c
     sent = [m for m in client.http.get("/local/outbox").json_body["messages"] if m["kind"] == "reply"]
     assert [m["text"] for m in sent] == ["Yes, bikes go free on that service."]
     assert receive_all("responder-outbox-dlq") == []
+
+
+def test_the_agent_sees_what_became_of_the_brand_s_whatsapp_messages(client, svc, day, clock):
+    from tests.integration.test_web_inbox import Browser
+
+    customer_writes(client, "wamid.D1", "Is my refund on its way?", WEDNESDAY)
+    amira = sign_in(client)
+    ticket_id = take_ticket(client, amira)
+    assert client.http.get(f"/agent/tickets/{ticket_id}", headers=amira).json_body["delivery"] is None  # none yet
+    assert reply(client, amira, ticket_id, "It is: you should have it by Friday.").status_code == 200
+    drain("deliver_outbox", "responder-outbox")
+    sent = [m["external_id"] for m in svc.sandbox.recent() if m["kind"] == "reply"]
+    at = str(int(clock.now().timestamp()))
+    statuses = [{"id": sent[0], "status": "read", "timestamp": at, "recipient_id": WA_ID},
+                {"id": "wamid.OLD", "status": "failed", "timestamp": at, "recipient_id": WA_ID,
+                 "errors": [{"code": 131026, "title": "Message undeliverable"}]}]
+    svc.threads.remember_sent_message("whatsapp", "wamid.OLD", ticket_id)  # an earlier message of the ticket
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp", "statuses": statuses,
+                                       "metadata": {"display_phone_number": "15550000000",
+                                                    "phone_number_id": PHONE_NUMBER_ID}}}]}]}).encode()
+    signature = "sha256=" + hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert client.http.post("/webhooks/meta", body=body,
+                            headers={**JSON, "X-Hub-Signature-256": signature}).status_code == 200
+
+    delivery = client.http.get(f"/agent/tickets/{ticket_id}", headers=amira).json_body["delivery"]
+    assert delivery["summary"] == "Our WhatsApp messages: 1 read, 1 failed"
+    assert delivery["failed"] == ["failed: 131026 Message undeliverable"]
+    browser = Browser(client)
+    browser.sign_in("amira", "Amira-local-1")
+    page = browser.get(f"/inbox/tickets/{ticket_id}").body.decode()
+    assert "Our WhatsApp messages: 1 read, 1 failed; failed: 131026 Message undeliverable" in page

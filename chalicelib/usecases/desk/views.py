@@ -21,7 +21,7 @@ from chalicelib.domain.ticket import Ticket
 from chalicelib.domain.triage import explain
 from chalicelib.services import Services
 from chalicelib.store import ports
-from chalicelib.usecases import read_receipts
+from chalicelib.usecases import read_receipts, whatsapp_statuses
 from chalicelib.usecases.desk import access, claims, window
 from chalicelib.usecases.desk.actions import PRIVATE_CAPABLE, act
 from chalicelib.usecases.desk.assign import assignable
@@ -360,6 +360,8 @@ class TicketView(TicketSummary):
     assignable: tuple[str, ...] = ()
     #: WhatsApp's customer-service window and the approved templates (``window.window_view``); None elsewhere
     service_window: Mapping[str, object] | None = None
+    #: What became of the brand's WhatsApp messages (``whatsapp_statuses.delivery_view``); None elsewhere
+    delivery: Mapping[str, object] | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -380,6 +382,7 @@ class TicketView(TicketSummary):
             "reply": self.reply.to_json(),
             "history": [h.to_json() for h in self.history],
             "service_window": dict(self.service_window) if self.service_window is not None else None,
+            "delivery": dict(self.delivery) if self.delivery is not None else None,
         }
 
 
@@ -472,6 +475,7 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent, *, team: bool = Tru
                          if seen.username != ticket.claimed_by) if team and ticket.open and (
             agent.lead or ticket.held_by(agent.username, now)) else (),
         service_window=window.window_view(svc, ticket, target, now),
+        delivery=whatsapp_statuses.delivery_view(svc, ticket.ticket_id, ticket.channels),
     )
 
 
