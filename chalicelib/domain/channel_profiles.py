@@ -89,6 +89,9 @@ class ChannelProfile:
     #: customer-service window: 24 hours, then an approved template only); None: no such window
     #: (``domain.service_window``).
     service_window: timedelta | None = None
+    #: The platform reports what became of each message by its id alone (WhatsApp's statuses): every message sent
+    #: is indexed by the id the platform gave it, acknowledgements included (ADR 0028).
+    reports_delivery: bool = False
 
     @property
     def customer_via(self) -> str:
@@ -145,7 +148,7 @@ PROFILES: Mapping[Channel, ChannelProfile] = MappingProxyType({p.channel: p for 
     ChannelProfile(Channel.WHATSAPP, "WhatsApp", "WhatsApp", public=_WHATSAPP, private=_WHATSAPP,
                    can_reply_privately=False, ack_limit=WHATSAPP_LIMIT,
                    id_is="WhatsApp id (wa_id, the customer's phone number: personal data)",
-                   service_window=timedelta(hours=24)),
+                   service_window=timedelta(hours=24), reports_delivery=True),
     ChannelProfile(Channel.THREADS, "Threads", "Threads", public=_THREADS_POST, private=_THREADS_POST,
                    can_reply_privately=False, ack_limit=THREADS_LIMIT,
                    id_is="Threads username (the account's Instagram username: the API names no other id)",

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.channels.base import SendError
 from chalicelib.domain import message_prices
+from chalicelib.domain.channel_profiles import profile
 from chalicelib.domain.config import usd_micros
 from chalicelib.domain.history import AckExpired, Event, ReplyFailed, ReplyUnconfirmed, Sent, WaitingForRate
 from chalicelib.domain.jsonvalue import JsonObject
@@ -141,10 +142,11 @@ def _sent(svc: Services, item: OutboxItem, now: datetime, external_id: str, *, r
     channel = item.target.channel
     _note_on_ticket(svc, item.ticket_id, Sent(now, item.kind, item.expires_at), sent_key=item.idempotency_key,
                     release_ack_lease=release_ack_lease)
-    if item.kind not in ACK_KINDS or channel == "whatsapp":
+    found = profile(channel)
+    if item.kind not in ACK_KINDS or (found is not None and found.reports_delivery):
         # a customer answering an agent's message threads into its ticket (an acknowledgement needs no index:
-        # its customer's open-ticket pointer leads to the same ticket); on WhatsApp every message is indexed, as the
-        # statuses the webhook reports name a message by its id alone (ADR 0028)
+        # its customer's open-ticket pointer leads to the same ticket); where the platform reports deliveries (WhatsApp)
+        # every message is indexed, as the statuses name a message by its id alone (ADR 0028)
         svc.threads.remember_sent_message(channel, external_id, item.ticket_id)
     count("OutboundSent", channel=channel)
     handed_over(item, svc.now())

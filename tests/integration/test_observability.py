@@ -245,6 +245,7 @@ ALARMS = {  # logical id -> alarm name (stage prod); docs/runbook.md refers to t
     "XRateLimitHeadroomAlarm": "responder-prod-x-rate-limit-headroom",
     "OutboxRetriesAlarm": "responder-prod-outbox-retries", "DeskErrorsAlarm": "responder-prod-desk-errors",
     "DeskConsumerSwitchAlarm": "responder-prod-desk-consumer-switch",
+    "WhatsAppFailedAlarm": "responder-prod-whatsapp-failed",
 }
 
 
