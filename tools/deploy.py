@@ -33,6 +33,7 @@ import re
 import secrets as random_secrets
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -341,24 +342,36 @@ def check_deployment(session: Any, project: Path, stage: str) -> dict[str, Any]:
             if deployed is None:
                 found["problems"].append(f"{function}: no mapping from queue {source.queue}")
                 continue
-            mapping = lam.get_event_source_mapping(UUID=deployed["event_uuid"])
-            found["queues"][source.queue] = {"function": function, "batch_size": mapping["BatchSize"],
-                                             "state": mapping.get("State", "")}
-            off_shift_ok = source.name.startswith("consume_desk_")  # the rota switches these off (ADR 0024)
-            if mapping.get("State") not in ("Enabled", "Enabling", "Creating", "Updating") and not (
-                    off_shift_ok and mapping.get("State") in ("Disabled", "Disabling")):
-                found["problems"].append(f"{function}: mapping from {source.queue} is {mapping.get('State')}")
-        elif hasattr(source, "schedule_expression"):
-            rules = events.list_rule_names_by_target(TargetArn=resources[source.name]["lambda_arn"])["RuleNames"]
-            if not rules:
-                found["problems"].append(f"{function}: no schedule")
-                continue
-            found["schedules"][source.name] = events.describe_rule(Name=rules[0])["ScheduleExpression"]
+            _found_mapping(found, function, source, lam.get_event_source_mapping(UUID=deployed["event_uuid"]))
+        elif hasattr(source, "schedule_expression") and not _found_schedule(
+                found, function, source, events, resources[source.name]["lambda_arn"]):
+            continue  # no schedule: noted
         if function not in found["functions"]:
             found["problems"].append(f"{function}: not deployed")
     if found["rest_api"] is None:
         found["problems"].append("no REST API deployed")
     return found
+
+
+def _found_mapping(found: dict[str, Any], function: str, source: Any, mapping: Mapping[str, Any]) -> None:
+    """Note a queue handler's event source mapping, and a problem unless it is on (a desk consumer may be off: the
+    rota switches those, ADR 0024)."""
+    found["queues"][source.queue] = {"function": function, "batch_size": mapping["BatchSize"],
+                                     "state": mapping.get("State", "")}
+    off_shift_ok = source.name.startswith("consume_desk_")
+    if mapping.get("State") not in ("Enabled", "Enabling", "Creating", "Updating") and not (
+            off_shift_ok and mapping.get("State") in ("Disabled", "Disabling")):
+        found["problems"].append(f"{function}: mapping from {source.queue} is {mapping.get('State')}")
+
+
+def _found_schedule(found: dict[str, Any], function: str, source: Any, events: Any, arn: str) -> bool:
+    """Note a scheduled handler's schedule; False (and a problem) when no rule targets it."""
+    rules = events.list_rule_names_by_target(TargetArn=arn)["RuleNames"]
+    if not rules:
+        found["problems"].append(f"{function}: no schedule")
+        return False
+    found["schedules"][source.name] = events.describe_rule(Name=rules[0])["ScheduleExpression"]
+    return True
 
 
 def check_live(session: Any, project: Path, stage: str, *, get: Any = None) -> dict[str, Any]:
@@ -402,18 +415,9 @@ def check_live(session: Any, project: Path, stage: str, *, get: Any = None) -> d
             if mapping is None:
                 found["problems"].append(f"{function}: no mapping from queue {source.queue}")
                 continue
-            found["queues"][source.queue] = {"function": function, "batch_size": mapping["BatchSize"],
-                                             "state": mapping.get("State", "")}
-            off_shift_ok = source.name.startswith("consume_desk_")  # the rota switches these off (ADR 0024)
-            if mapping.get("State") not in ("Enabled", "Enabling", "Creating", "Updating") and not (
-                    off_shift_ok and mapping.get("State") in ("Disabled", "Disabling")):
-                found["problems"].append(f"{function}: mapping from {source.queue} is {mapping.get('State')}")
+            _found_mapping(found, function, source, mapping)
         elif hasattr(source, "schedule_expression"):
-            rules = events.list_rule_names_by_target(TargetArn=arns[function])["RuleNames"]
-            if not rules:
-                found["problems"].append(f"{function}: no schedule")
-                continue
-            found["schedules"][source.name] = events.describe_rule(Name=rules[0])["ScheduleExpression"]
+            _found_schedule(found, function, source, events, arns[function])
     apis = [api for page in client(session, "apigateway").get_paginator("get_rest_apis").paginate()
             for api in page.get("items", []) if api.get("name") == app.app_name]
     if not apis:

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from typing import NotRequired, TypedDict
 
 from chalicelib.domain import jsonvalue as jv
-from chalicelib.domain.jsonvalue import JsonObject, is_object
+from chalicelib.domain.jsonvalue import is_object
 from chalicelib.domain.mention import Mention, Unstorable
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -355,46 +355,8 @@ def _attachments(value: object, path: str) -> list[Attachment]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _obj(value: object, path: str, *, required: bool = True) -> JsonObject:
-    if value is None and not required:
-        return {}
-    if not is_object(value):
-        raise ValueError(f"Meta webhook {path} must be an object, got {type(value).__name__}")
-    return value
-
-
-def _list(value: object, path: str) -> list[object]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"Meta webhook {path} must be a list, got {type(value).__name__}")
-    return value
-
-
-def _id(value: object, path: str, *, required: bool = False) -> str:
-    """Graph ids are strings; integers (seen in hand-written test payloads) are accepted and converted."""
-    if value is None or value == "":
-        if required:
-            raise ValueError(f"Meta webhook {path} is missing")
-        return ""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"Meta webhook {path} must be a string id, got {type(value).__name__}")
-    text = str(value).strip()
-    if required and not text:
-        raise ValueError(f"Meta webhook {path} is empty")
-    return text
-
-
-def _text(value: object, path: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValueError(f"Meta webhook {path} must be a string, got {type(value).__name__}")
-    return value.strip()
-
-
-def _str(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
+_CHECKED = jv.Checked("Meta webhook")
+_obj, _list, _id, _text, _str = _CHECKED.obj, _CHECKED.list, _CHECKED.id, _CHECKED.text, jv.stripped
 
 
 def _when(value: object, fallback: object, path: str) -> datetime:

@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from chalicelib.domain import jsonvalue as jv
 from chalicelib.domain.jsonvalue import JsonObject, is_object
 from chalicelib.domain.mention import Mention
 
@@ -324,46 +325,8 @@ def _status(raw: object, path: str, phone_number_id: str) -> Status:
 # --------------------------------------------------------------------------------------------------
 
 
-def _obj(value: object, path: str, *, required: bool = True) -> JsonObject:
-    if value is None and not required:
-        return {}
-    if not is_object(value):
-        raise ValueError(f"WhatsApp webhook {path} must be an object, got {type(value).__name__}")
-    return value
-
-
-def _list(value: object, path: str) -> list[object]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"WhatsApp webhook {path} must be a list, got {type(value).__name__}")
-    return value
-
-
-def _id(value: object, path: str, *, required: bool = False) -> str:
-    """Ids are strings; whole numbers (hand-written test payloads) are accepted and converted."""
-    if value is None or value == "":
-        if required:
-            raise ValueError(f"WhatsApp webhook {path} is missing")
-        return ""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"WhatsApp webhook {path} must be a string id, got {type(value).__name__}")
-    text = str(value).strip()
-    if required and not text:
-        raise ValueError(f"WhatsApp webhook {path} is empty")
-    return text
-
-
-def _text(value: object, path: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValueError(f"WhatsApp webhook {path} must be a string, got {type(value).__name__}")
-    return value.strip()
-
-
-def _str(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
+_CHECKED = jv.Checked("WhatsApp webhook")
+_obj, _list, _id, _text, _str = _CHECKED.obj, _CHECKED.list, _CHECKED.id, _CHECKED.text, jv.stripped
 
 
 def _digits(value: str) -> str:

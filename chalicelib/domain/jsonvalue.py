@@ -8,6 +8,7 @@ refused rather than skipped, the caller reads the value itself (``obj.get(key)``
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TypeGuard
 
 #: A JSON object as ``json.loads`` returns it.
@@ -61,3 +62,51 @@ def elements(value: object) -> Iterable[object]:
     if isinstance(value, (list, dict, str)):
         return value
     raise TypeError(f"'{type(value).__name__}' object is not iterable")
+
+
+def stripped(value: object) -> str:
+    """``value`` without surrounding spaces if it is text, else ``""``."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Reads of a platform's JSON where a wrong shape is refused, not skipped: a ``ValueError`` naming the source and
+    the path ("Meta webhook entry[0].id is missing"), so the raw event ends up on a dead-letter queue instead of
+    being lost. One per parser (``channels.meta``, ``channels.whatsapp``)."""
+
+    source: str  # what the message names: "Meta webhook", "WhatsApp webhook"
+
+    def obj(self, value: object, path: str, *, required: bool = True) -> JsonObject:
+        if value is None and not required:
+            return {}
+        if not is_object(value):
+            raise ValueError(f"{self.source} {path} must be an object, got {type(value).__name__}")
+        return value
+
+    def list(self, value: object, path: str) -> list[object]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ValueError(f"{self.source} {path} must be a list, got {type(value).__name__}")
+        return value
+
+    def id(self, value: object, path: str, *, required: bool = False) -> str:
+        """Ids are strings; whole numbers (seen in hand-written test payloads) are accepted and converted."""
+        if value is None or value == "":
+            if required:
+                raise ValueError(f"{self.source} {path} is missing")
+            return ""
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise ValueError(f"{self.source} {path} must be a string id, got {type(value).__name__}")
+        text = str(value).strip()
+        if required and not text:
+            raise ValueError(f"{self.source} {path} is empty")
+        return text
+
+    def text(self, value: object, path: str) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ValueError(f"{self.source} {path} must be a string, got {type(value).__name__}")
+        return value.strip()

@@ -247,11 +247,11 @@ class Web:
             self._same_site()
             form = parse_form(self.request.body)
         except errors.Refused as exc:
-            return self._sign_in_page(self.status_of(exc), problem=_sentence(exc.message))
+            return self._sign_in_page(self.status_of(exc), problem=sentence(exc.message))
         nonce = self.cookies.get(SIGN_IN_COOKIE, "")
         if not nonce or not _same(sign_in_token(self.svc, nonce), form.get("csrf")):
             stale = errors.Forbidden("the sign-in form had expired or did not come from this site: try again")
-            return self._sign_in_page(self.status_of(stale), problem=_sentence(stale.message))
+            return self._sign_in_page(self.status_of(stale), problem=sentence(stale.message))
         username = form.get("username", "").strip()
         try:
             signed = call(self.svc, SignIn.from_form(form))
@@ -259,7 +259,7 @@ class Web:
             return self._sign_in_page(self.status_of(exc), problem="Enter your username and your password.",
                                       username=username)
         except errors.Refused as exc:
-            return self._sign_in_page(self.status_of(exc), problem=_sentence(exc.message), username=username)
+            return self._sign_in_page(self.status_of(exc), problem=sentence(exc.message), username=username)
         expires_in = max(60, int(signed.expires_in or 3600))
         cookies = [self._cookie(SESSION_COOKIE, signed.token, expires_in),
                    self._cookie(SIGN_IN_COOKIE, "", 0)]
@@ -383,7 +383,7 @@ class Web:
             except errors.Refused:
                 return self._error(exc, signed_in)
             return self._html(self.status_of(exc), "inbox_home.html", signed_in, view=view,
-                              flash={"kind": "error", "text": _sentence(exc.message)})
+                              flash={"kind": "error", "text": sentence(exc.message)})
         if taken.ticket_id:
             return self._see_other(f"/inbox/tickets/{quote(taken.ticket_id, safe='')}", signed_in.token,
                                    f"You hold ticket {taken.ticket_id} now.")
@@ -416,7 +416,7 @@ class Web:
         except errors.Refused:
             return self._error(exc, signed_in)
         return self._html(self.status_of(exc), "inbox_ticket.html", signed_in, headers=None, view=view,
-                          flash={"kind": "error", "text": _sentence(exc.message)},
+                          flash={"kind": "error", "text": sentence(exc.message)},
                           reply_text=draft.get("text", ""), reply_private="private" in draft,
                           **self._saved_context(signed_in.agent, ticket_id, ""))
 
@@ -453,7 +453,7 @@ class Web:
             except errors.Refused:
                 return self._error(exc, signed_in)
             return self._saved_replies_page(self.status_of(exc), signed_in, view, data,
-                                            {"kind": "error", "text": _sentence(exc.message)})
+                                            {"kind": "error", "text": sentence(exc.message)})
         return self._see_other("/inbox/saved-replies", signed_in.token,
                                f"Saved reply {saved.reply.id} saved: agents see it on the tickets it is for.")
 
@@ -521,7 +521,7 @@ class Web:
                 context["reply_text"] = found.text
                 context["flash"] = {"kind": "ok" if found.fits else "error",
                                     "text": f"The saved reply “{found.title}” is in the reply box: edit it, then send."
-                                    + ("" if found.fits else f" {_sentence(found.problem)}")}
+                                    + ("" if found.fits else f" {sentence(found.problem)}")}
         return context
 
     # -------------------------------------------------------------------------------------------- session
@@ -612,7 +612,7 @@ class Web:
         status = self.status_of(exc)
         headers: Headers = {"Set-Cookie": cookies if len(cookies) > 1 else cookies[0]} if cookies else {}
         return self._html(status, "inbox_error.html", signed_in, title=TITLES.get(status, "Refused"),
-                          message=_sentence(exc.message), signed_out=isinstance(exc, errors.NotAuthenticated),
+                          message=sentence(exc.message), signed_out=isinstance(exc, errors.NotAuthenticated),
                           headers=headers)
 
     def _html(self, status: int, template: str, signed_in: Session | None, *,
@@ -648,7 +648,8 @@ def tone_label(tone: str, answered: bool | None) -> str:
     return "Plain acknowledgement" if answered else "Not answered"
 
 
-def _sentence(message: str) -> str:
+def sentence(message: str) -> str:
+    """A refusal's message as a sentence for a page: a capital first, a full stop last."""
     message = message.strip()
     if not message:
         return ""
@@ -708,12 +709,12 @@ def _after(outcome: Outcome, ticket_id: str) -> tuple[str, str]:
             return "/inbox", f"Reply queued; ticket {ticket_id} waits for the customer's answer."
         case ResolvedAndNext(next=taken):
             if taken.ticket_id is None:
-                return "/inbox", f"Ticket {ticket_id} resolved. {_sentence(taken.message or 'Nothing is waiting')}"
+                return "/inbox", f"Ticket {ticket_id} resolved. {sentence(taken.message or 'Nothing is waiting')}"
             return (f"/inbox/tickets/{quote(taken.ticket_id, safe='')}",
                     f"Ticket {ticket_id} resolved. You hold ticket {taken.ticket_id} now.")
         case CustomersLinked(linked=linked):
             if not linked.changed:
-                return here, _sentence(linked.message or "Already linked")
+                return here, sentence(linked.message or "Already linked")
             kept = linked.ticket_id or ticket_id
             message = f"Linked: {', '.join(linked.identities)} are one customer."
             if linked.merged_ticket_id:

@@ -28,7 +28,7 @@ from chalicelib.domain.agent import Agent
 from chalicelib.domain.channel_profiles import PROFILES
 from chalicelib.services import Services
 from chalicelib.usecases import errors
-from chalicelib.web.inbox_page import CHANNELS, SECURITY_HEADERS, Page, Session, Web
+from chalicelib.web.inbox_page import CHANNELS, SECURITY_HEADERS, Page, Session, Web, sentence
 
 if TYPE_CHECKING:
     from chalicelib.domain.reports import Column, Report, Table
@@ -79,7 +79,7 @@ class ReportsWeb(Web):
             report = call(self.svc, signed_in.agent, params)
         except errors.Invalid as exc:
             return self._page(self.status_of(exc), signed_in, None, params,
-                              {"kind": "error", "text": _sentence(exc.message)})
+                              {"kind": "error", "text": sentence(exc.message)})
         except errors.Refused as exc:
             return self._error(exc, signed_in)
         return self._page(200, signed_in, report, params, None)
@@ -223,11 +223,3 @@ def _generated(report: Report | None) -> str:
         return format_moment(report.generated_at, ZoneInfo(report.timezone))
     except (KeyError, ValueError):
         return report.generated_at.isoformat()
-
-
-def _sentence(message: str) -> str:
-    message = message.strip()
-    if not message:
-        return ""
-    message = message[0].upper() + message[1:]
-    return message if message.endswith((".", "!", "?")) else message + "."
