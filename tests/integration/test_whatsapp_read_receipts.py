@@ -4,19 +4,15 @@ through the outbox (the local sandbox records it with its kind): never a reply, 
 reports' figures, and never a failure of the agent's page."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
 import boto3
 import pytest
 
-from tests.conftest import drain, queue_url, run_pipeline, utc
+from tests.conftest import drain, queue_url, run_pipeline
+from tests.integration import test_whatsapp_window as window
+from tests.integration.test_whatsapp_window import PHONE_NUMBER_ID, WEDNESDAY, sign_in
 
-WEDNESDAY = utc(2026, 11, 25, 10, 0)  # customer service on shift
-JSON = {"Content-Type": "application/json"}
-META_SECRET = "local-meta-app-secret"
-PHONE_NUMBER_ID = "4000000001"
 WA_ID = "447700900456"
 
 
@@ -26,26 +22,8 @@ def day(clock):
     return clock
 
 
-def sign_in(client, username: str = "amira", password: str = "Amira-local-1") -> dict:
-    response = client.http.post("/agent/sign-in", body=json.dumps({"username": username, "password": password}),
-                                headers=JSON)
-    assert response.status_code == 200, response.body
-    return {"Authorization": f"Bearer {response.json_body['token']}", **JSON}
-
-
 def customer_writes(client, message_id: str, text: str, at) -> None:
-    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{
-        "field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": "Grace Hopper"}, "wa_id": WA_ID}],
-            "messages": [{"from": WA_ID, "id": message_id, "timestamp": str(int(at.timestamp())), "type": "text",
-                          "text": {"body": text}}]}}]}]}).encode()
-    digest = hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    response = client.http.post("/webhooks/meta", body=body,
-                                headers={**JSON, "X-Hub-Signature-256": f"sha256={digest}"})
-    assert response.status_code == 200, response.body
-    run_pipeline()
+    window.customer_writes(client, message_id, text, at, name="Grace Hopper", wa_id=WA_ID)
 
 
 def queued() -> list[dict]:

@@ -34,18 +34,20 @@ def sign_in(client, username: str = "amira", password: str = "Amira-local-1") ->
     return {"Authorization": f"Bearer {response.json_body['token']}", **JSON}
 
 
-def whatsapp_body(message_id: str, text: str, at, name: str = "Ada Lovelace") -> bytes:
+def whatsapp_body(message_id: str, text: str, at, name: str = "Ada Lovelace", wa_id: str = WA_ID) -> bytes:
     return json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{
         "field": "messages", "value": {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": name}, "wa_id": WA_ID}],
-            "messages": [{"from": WA_ID, "id": message_id, "timestamp": str(int(at.timestamp())), "type": "text",
+            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": message_id, "timestamp": str(int(at.timestamp())), "type": "text",
                           "text": {"body": text}}]}}]}]}).encode()
 
 
-def customer_writes(client, message_id: str, text: str, at) -> None:
-    body = whatsapp_body(message_id, text, at)
+def customer_writes(client, message_id: str, text: str, at, *, name: str = "Ada Lovelace",
+                    wa_id: str = WA_ID) -> None:
+    """A signed WhatsApp message through the Meta route, then the inbound pipeline."""
+    body = whatsapp_body(message_id, text, at, name, wa_id)
     digest = hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
     response = client.http.post("/webhooks/meta", body=body,
                                 headers={**JSON, "X-Hub-Signature-256": f"sha256={digest}"})
