@@ -21,6 +21,7 @@ from chalicelib.api.events import (  # Lambda's handlers for the queues and sche
     dispatch_outbox,
     follow_rota,
     poll_bluesky,
+    poll_listening,
     poll_mastodon,
     poll_threads,
     poll_x,
@@ -33,7 +34,8 @@ from chalicelib.telemetry import logger, metrics, uncorrelate
 
 __all__ = ["app", "closing_time", "consume_desk_complaints", "consume_desk_escalations", "consume_desk_journeys",
            "consume_desk_oncall", "consume_desk_press", "deliver_notice", "deliver_outbox", "dispatch_outbox",
-           "follow_rota", "poll_bluesky", "poll_mastodon", "poll_threads", "poll_x", "process_inbound", "sla_watch"]
+           "follow_rota", "poll_bluesky", "poll_listening", "poll_mastodon", "poll_threads", "poll_x",
+           "process_inbound", "sla_watch"]
 
 app = Chalice(app_name="responder")
 

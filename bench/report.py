@@ -12,6 +12,63 @@ def _money(value: float) -> str:
     return f"${value:,.0f}" if value >= 100 else f"${value:,.2f}"
 
 
+def _listening(lis: dict[str, Any]) -> list[str]:
+    """Listening's section (docs/adr/0032-listening.md, ``bench.listening``): a day's searches, then one post."""
+    d = lis.get("per_day")
+    if not d:
+        return []
+    p = d["x_prices"]
+    lines = ["", f"Listening (docs/adr/0032): a day of `poll_listening` ({d['runs_per_day']} runs) for the brand "
+             f"file's terms ({', '.join(d['terms'])}). X recent search bills ${p['per_read_usd']:g} a post read and "
+             f"${p['per_user_read_usd']:g} an author (an empty answer costs nothing); the reads stop for the day at "
+             f"`spend.x.read_daily_usd` (${p['read_daily_usd']:g}), which buys {d['x_posts_the_budget_buys']:,} "
+             f"posts each by a different author ({d['x_posts_the_budget_buys_if_authors_were_free']:,} if the "
+             "authors cost nothing), spread evenly over the day:", "",
+             "| matching posts a day on X | posts read | X reads a day | search requests | not read that day | "
+             "budget spent (after the brand's midnight) |", "|---|---|---|---|---|---|"]
+    for row in d["x"]:
+        lines.append(f"| {row['matching_posts']:,} | {row['posts_read']:,} | {_money(row['read_usd'])} | "
+                     f"{row['search_requests']} | {row['not_read_that_day']:,} | {row['budget_spent_at'] or '-'} |")
+    bsky, masto = d["bluesky"], d["mastodon"]
+    lines += ["", f"Bluesky post search: {len(bsky['queries'])} queries × {d['runs_per_day']} runs = "
+              f"{bsky['requests_per_day']} requests a day; Mastodon hashtag timelines: {len(masto['hashtags'])} tags "
+              f"({', '.join(masto['hashtags'])}) × {d['runs_per_day']} = {masto['requests_per_day']} requests a day; "
+              f"both free (one page a run while fewer than {bsky['page']} / {masto['page']} posts a term arrive in "
+              "5 minutes)."]
+    sc = lis.get("per_post", {}).get("scenarios", {})
+    if sc:
+        out = lis["per_post"]["outcome"]
+        lines += ["", "One post on moto, Sunday 03:00, queued as a poller queues it, then `process_inbound` and "
+                  "`deliver_outbox` (the poll run's own invocation, shared by its posts, left out):", "",
+                  "| post | AWS calls (queue / process / deliver) | WRU | RRU | acks sent | AWS $/M | X $/M | "
+                  "total $/M |", "|---|---|---|---|---|---|---|---|"]
+        names = {"listened_post": "listened (names the brand, no tag): a flagged ticket",
+                 "tagged_post": "the same post tagging the brand: a ticket and its ack"}
+        x_read = lis["listened_post_x_read_usd_per_million"]
+        for name, s in sc.items():
+            ph, cost = s["phases"], s["cost_per_million"]
+            split = " / ".join(f"{ph[q]['aws_calls']:g}" for q in ("webhook", "process", "deliver"))
+            platform = x_read if name == "listened_post" else cost["platform_total"]
+            acks = out["acks_per_post"].get(name, 0)
+            lines.append(f"| {names.get(name, name)} | {s['aws_calls']:g} ({split}) | {s['dynamodb_wru']:g} | "
+                         f"{s['dynamodb_rru']:g} | {acks:g} | {_money(cost['aws_total'])} | "
+                         f"{_money(platform)} | {_money(cost['aws_total'] + platform)} |")
+        lines += ["", f"X $/M: the listened post's read and its author's; the tagged post's acknowledgement. "
+                  f"Listened tickets flagged \"not addressed to us\": {out['flagged_listening']} of "
+                  f"{out['tickets']}."]
+    runs = lis.get("per_post", {}).get("poll_runs")
+    if runs:
+        quiet, busy, day = runs["quiet_run"], runs["run_with_posts"], runs["quiet_day"]
+        lines += ["", f"The `poll_listening` run itself on the local stand-ins: {quiet['aws_calls']} AWS calls "
+                  f"({', '.join(f'{op} {n}' for op, n in quiet['calls_by_operation'].items())}; "
+                  f"{quiet['dynamodb_wru']:g} WRU, {quiet['dynamodb_rru']:g} RRU) when nothing is new; "
+                  f"{busy['aws_calls']} when it queues {busy['queued']} posts ({busy['posts_injected_per_platform']} "
+                  f"per platform). A quiet day, {day['runs']} runs of {day['platform_requests_per_run']} platform "
+                  f"requests each (assumed {day['platform_request_ms']} ms each): ${day['usd']:.3f} of AWS a day, "
+                  f"{_money(day['usd_per_month'])} a month."]
+    return lines
+
+
 def markdown(r: dict[str, Any]) -> str:
     m = r["machine"]
     lines = [f"Measured {r['date']} on `{m['platform']}`, {m['cpus']} CPUs, Python {m['python']} "
@@ -82,6 +139,7 @@ def markdown(r: dict[str, Any]) -> str:
         for row in whatsapp:
             lines.append(f"| {row['case']} | {row['category']} | "
                          + " | ".join(_money(row["per_million"][m]) for m in markets) + " |")
+    lines += _listening(r.get("listening", {}))
     rep = r.get("reports", {})
     if rep.get("per_work"):  # docs/adr/0027-reports.md
         added, life, read = rep["per_work"]["added"], rep["per_work"]["added_per_ticket_life"], rep["report_read"]

@@ -5,9 +5,9 @@
 
 Figures that do not drift (AWS calls and DynamoDB units per scenario, bytes, imports) and timings as ratios
 against bare AWS calls measured in the same run, medians over repeated rounds; the acknowledgement latency on the
-local stack; a storm of mentions; the deployment package; the cost per million mentions. Real tweets from
-../shared/data/twcs_sample.csv; AWS is moto (the same template), so absolute times mean little on their own and
-ratios are what to compare between runs."""
+local stack; a storm of mentions; the deployment package; the cost per million mentions; what listening costs a
+day and per listened post (bench.listening). Real tweets from ../shared/data/twcs_sample.csv; AWS is moto (the same
+template), so absolute times mean little on their own and ratios are what to compare between runs."""
 from __future__ import annotations
 
 import collections
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     import platform
     from datetime import datetime, timezone
 
-    from bench import costs, latency, package, report, reports, scenarios, storm, team_feed
+    from bench import costs, latency, listening, package, report, reports, scenarios, storm, team_feed
 
     parser = argparse.ArgumentParser(description="make bench: bench/results.json and bench/results.md")
     parser.add_argument("--latency-samples", type=int, default=100)
@@ -287,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         # docs/adr/0027 and 0024: python -m bench.reports or python -m bench.team_feed alone
         ("reports", lambda: reports.run(rounds=args.rounds, tickets=min(reports.TICKETS, args.mentions))),
         ("team_feed", lambda: team_feed.run(night_tickets=min(team_feed.NIGHT_TICKETS, args.mentions))),
+        ("listening", lambda: listening.run(rounds=args.rounds)),  # docs/adr/0032: python -m bench.listening
         ("storm", lambda: storm.run(n=args.storm_n, minutes=10.0, per_minute=args.storm_per_minute or None,
                                     plot=args.out_dir / "storm.png")),
     ]

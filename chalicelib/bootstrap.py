@@ -9,12 +9,20 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where they are built: `import app` stays cheap (the cold start builds them once)
-    from chalicelib.channels.base import MentionSource, NotificationSource, Sender, SnsEndpoint
+    from chalicelib.channels.base import (
+        BlueskySearch,
+        MastodonTags,
+        MentionSource,
+        NotificationSource,
+        Sender,
+        SnsEndpoint,
+        XSearch,
+    )
     from chalicelib.channels.notify import Notifier
     from chalicelib.channels.threads import ThreadsSource
     from chalicelib.clock import Clock
     from chalicelib.domain.config import BrandConfig
-    from chalicelib.services import Services, Stores
+    from chalicelib.services import Searches, Services, Stores
     from chalicelib.settings import Secrets, Settings
     from chalicelib.store.ports import AgentDirectory, DeskConsumers, Queues
 
@@ -40,7 +48,8 @@ def dynamo_stores(settings: Settings) -> Stores:
         labels=db.DynamoTriageLabels(retention), waiting=db.DynamoWaitingRoom(retention),
         saved_replies=db.DynamoSavedReplies(retention), presence=db.DynamoPresence(retention),
         views=db.DynamoSavedViews(retention), words=db.DynamoWordIndex(retention),
-        feed=db.DynamoTeamFeedMarks(retention), whatsapp_statuses=db.DynamoWhatsAppStatuses(retention))
+        feed=db.DynamoTeamFeedMarks(retention), whatsapp_statuses=db.DynamoWhatsAppStatuses(retention),
+        sightings=db.DynamoPlaceSightings(retention), local_posts=db.DynamoLocalPosts(retention))
 
 
 def memory_stores() -> Stores:
@@ -56,7 +65,8 @@ def memory_stores() -> Stores:
         reports=m.MemoryReportFigures(),
         labels=m.MemoryTriageLabels(), waiting=m.MemoryWaitingRoom(), saved_replies=m.MemorySavedReplies(),
         presence=m.MemoryPresence(), views=m.MemorySavedViews(), words=m.MemoryWordIndex(),
-        feed=m.MemoryTeamFeedMarks(), whatsapp_statuses=m.MemoryWhatsAppStatuses())
+        feed=m.MemoryTeamFeedMarks(), whatsapp_statuses=m.MemoryWhatsAppStatuses(),
+        sightings=m.MemoryPlaceSightings(), local_posts=m.MemoryLocalPosts())
 
 
 def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> Callable[[str], Sender]:
@@ -142,6 +152,39 @@ def _mastodon_api_factory(settings: Settings, secrets: Secrets) -> Callable[[], 
     return make
 
 
+def _search_factories(settings: Settings, secrets: Secrets, stores: Stores, clock: Clock) -> Searches:
+    """Listening's three searches: the platforms' own APIs, or in stage local (the local stack never reaches the
+    internet) stand-ins that answer the posts injected with ``POST /local/listening/posts``."""
+    from chalicelib.services import Searches
+
+    if settings.stage == "local":
+        from chalicelib.channels import sandbox
+
+        posts, now = stores.local_posts, clock.now
+        return Searches(x=lambda: sandbox.LocalXSearch(posts, now),
+                        bluesky=lambda: sandbox.LocalBlueskySearch(posts, now, settings.bluesky_handle),
+                        mastodon=lambda: sandbox.LocalMastodonTags(posts, now, settings.mastodon_account))
+
+    def x() -> XSearch:
+        from chalicelib.channels.x_api import XApi
+
+        return XApi(bearer_token=secrets.get("X_BEARER_TOKEN"))
+
+    def bluesky() -> BlueskySearch:
+        from chalicelib.channels.bluesky_api import BlueskyApi
+
+        return BlueskyApi(settings.bluesky_handle, lambda: secrets.get("BLUESKY_APP_PASSWORD"),
+                          service_url=settings.bluesky_service_url)
+
+    def mastodon() -> MastodonTags:
+        from chalicelib.channels.mastodon_api import MastodonApi
+
+        return MastodonApi(settings.mastodon_instance_url, lambda: secrets.get("MASTODON_ACCESS_TOKEN"),
+                           own_acct=settings.mastodon_account)
+
+    return Searches(x=x, bluesky=bluesky, mastodon=mastodon)
+
+
 def _threads_api_factory(settings: Settings, secrets: Secrets) -> Callable[[], ThreadsSource]:
     def make() -> ThreadsSource:
         if settings.stage == "local":  # the local stack never reaches the internet
@@ -173,7 +216,8 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
           agents: AgentDirectory | None = None, memory: bool = False,
           bluesky_api_factory: Callable[[], NotificationSource] | None = None,
           mastodon_api_factory: Callable[[], NotificationSource] | None = None,
-          threads_api_factory: Callable[[], ThreadsSource] | None = None) -> Services:
+          threads_api_factory: Callable[[], ThreadsSource] | None = None,
+          searches: Searches | None = None) -> Services:
     from chalicelib.clock import Clock
     from chalicelib.configfile import load_config
     from chalicelib.domain.rota import Calendar
@@ -230,7 +274,8 @@ def build(settings: Settings, *, clock: Clock | None = None, secrets: Secrets | 
                     bluesky_api_factory=bluesky_api_factory or _bluesky_api_factory(settings, secrets),
                     mastodon_api_factory=mastodon_api_factory or _mastodon_api_factory(settings, secrets),
                     threads_api_factory=threads_api_factory or _threads_api_factory(settings, secrets),
-                    consumers=_desk_consumers(settings, session, memory), notifier_factory=notifier_factory)
+                    consumers=_desk_consumers(settings, session, memory), notifier_factory=notifier_factory,
+                    searches=searches or _search_factories(settings, secrets, stores, clock))
 
 
 def _desk_consumers(settings: Settings, session: Any, memory: bool) -> DeskConsumers:

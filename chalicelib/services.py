@@ -8,7 +8,15 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from chalicelib.channels.base import MentionSource, NotificationSource, Sender, SnsEndpoint
+from chalicelib.channels.base import (
+    BlueskySearch,
+    MastodonTags,
+    MentionSource,
+    NotificationSource,
+    Sender,
+    SnsEndpoint,
+    XSearch,
+)
 from chalicelib.clock import Clock
 from chalicelib.domain.config import BrandConfig
 from chalicelib.domain.rota import Calendar
@@ -24,9 +32,11 @@ from chalicelib.store.ports import (
     FormRateLimit,
     Health,
     IncidentStore,
+    LocalPosts,
     MentionStore,
     NotifyLog,
     OutboxLedger,
+    PlaceSightings,
     PollCursors,
     Queues,
     ReportFigureStore,
@@ -73,6 +83,18 @@ class Stores:
     words: WordIndex
     feed: TeamFeedMarks
     whatsapp_statuses: WhatsAppStatuses  # what became of the brand's WhatsApp messages (ADR 0028)
+    sightings: PlaceSightings  # the messages naming each of the brand's places, and their suggested incidents
+    local_posts: LocalPosts  # stage local: the posts the listening searches' stand-ins answer
+
+
+@dataclass(frozen=True)
+class Searches:
+    """How listening's searches are built (``bootstrap``): X recent search, Bluesky post search, Mastodon hashtag
+    timelines."""
+
+    x: Callable[[], XSearch]
+    bluesky: Callable[[], BlueskySearch]
+    mastodon: Callable[[], MastodonTags]
 
 
 @dataclass
@@ -93,6 +115,7 @@ class Services:
     consumers: DeskConsumers  # the desk queues' consumers, switched by the rota (ADR 0024)
     notifier_factory: Callable[[], Notifier]  # Slack, Teams, signed webhooks (the local stack: a recording stand-in)
     threads_api_factory: Callable[[], ThreadsSource] | None = None  # the Threads poller's reader
+    searches: Searches | None = None  # listening's searches (bootstrap.build gives them)
     _senders: dict[str, Sender] = field(default_factory=dict)
     _x_api: MentionSource | None = None
     _feeds: dict[str, NotificationSource] = field(default_factory=dict)
@@ -178,6 +201,10 @@ class Services:
     def words(self) -> WordIndex:
         return self.stores.words
 
+    @property
+    def sightings(self) -> PlaceSightings:
+        return self.stores.sightings
+
     def now(self) -> datetime:
         return self.clock.now()
 
@@ -230,6 +257,36 @@ class Services:
         if self.threads_api_factory is None:
             raise RuntimeError("no Threads reader was built (bootstrap.build gives one)")
         return self.threads_api_factory()
+
+    @cached_property
+    def _searches(self) -> Searches:
+        if self.searches is None:
+            raise RuntimeError("no listening searches were built (bootstrap.build gives them)")
+        return self.searches
+
+    @cached_property
+    def _x_search(self) -> XSearch:
+        return self._searches.x()
+
+    @cached_property
+    def _bluesky_search(self) -> BlueskySearch:
+        return self._searches.bluesky()
+
+    @cached_property
+    def _mastodon_search(self) -> MastodonTags:
+        return self._searches.mastodon()
+
+    def x_search(self) -> XSearch:
+        """Listening's X recent search (built on first use)."""
+        return self._x_search
+
+    def bluesky_search(self) -> BlueskySearch:
+        """Listening's Bluesky post search, signed in as the brand's account (built on first use)."""
+        return self._bluesky_search
+
+    def mastodon_search(self) -> MastodonTags:
+        """Listening's hashtag timelines of the brand's Mastodon instance (built on first use)."""
+        return self._mastodon_search
 
     def threads_api(self) -> ThreadsSource:
         """The brand's Threads mentions and the replies under its posts (built on first use)."""

@@ -11,10 +11,15 @@
     python -m tools.inbox note R7K2M9QPX "Refund form sent by e-mail"
     python -m tools.inbox transfer R7K2M9QPX journeys
     python -m tools.inbox release|resolve|reopen R7K2M9QPX
+    python -m tools.inbox dismiss R7K2M9QPX "a joke about the name"   (a post not addressed to us: closed, no reply)
     python -m tools.inbox link x@pat email#pat@example.org
     python -m tools.inbox oversight                     (leads and comms)
+    python -m tools.inbox declare-suggested SUG-1A2B3C4D --text "Signal fault: use the buses"   (leads and comms)
+    python -m tools.inbox dismiss-suggested SUG-1A2B3C4D   (a burst of posts about one place that is no incident)
     python -m tools.inbox report [--from D --to D --by day|week --channel C --desk D] [--csv TABLE]   (leads, comms)
     python -m tools.inbox list complaints [--state open] [--mine] [--cursor ...]   (a desk's tickets, a page)
+    python -m tools.inbox list complaints --listening|--addressed   (only, or none of, the posts not addressed to us)
+    python -m tools.inbox next --listening              (a post not addressed to us, before addressed tickets)
     python -m tools.inbox search x@pat                  (a reference, an identity, a handle or words: "refund Didcot")
     python -m tools.inbox reply R7K2M9QPX "Done." --resolve|--release    (one step: reply, then resolve or wait)
     python -m tools.inbox resolve R7K2M9QPX --next      (one step: resolve, then take the next ticket)
@@ -342,9 +347,13 @@ def _priority_cell(t: dict[str, Any]) -> Text:
 # ------------------------------------------------------------------------------------------------ tickets
 @app.command("next")
 def next_ticket(desk: str = typer.Argument(None, help="one of your desks (default: every desk you cover)"),
+                listening: bool = typer.Option(False, "--listening",
+                                               help="a post not addressed to us first (else those come last)"),
                 as_json: bool = JSON_OPTION) -> None:
-    """Claim the next waiting ticket (urgent first, then the oldest first contact) and show it."""
-    data = call("POST", "/agent/next", {"desk": desk} if desk else {})
+    """Claim the next waiting ticket (addressed to us before not, urgent first, then the oldest first contact) and
+    show it."""
+    asked: dict[str, Any] = {"desk": desk} if desk else {}
+    data = call("POST", "/agent/next", {**asked, "listening": True} if listening else asked)
     if as_json:
         _print_json(data)
         return
@@ -427,6 +436,9 @@ def render_ticket(t: dict[str, Any]) -> None:
     head.add_row("channels", channels)
     head.add_row("first contact", txt(f"{when(t.get('first_contact_at'))} ({t.get('waiting')} ago)"))
     head.add_row("flags", txt(", ".join(t.get("flags") or []) or "-", "bold magenta" if t.get("flags") else ""))
+    if t.get("listening"):
+        head.add_row("listening", txt(f"{t['listening']} (nothing automatic was sent: reply, link or dismiss)",
+                                      "bold yellow"))
     head.add_row("SLA", _sla_line(t.get("sla") or {}))
     if t.get("references"):
         head.add_row("references", txt("; ".join(f"{kind} {', '.join(map(str, values))}" if isinstance(values, list)
@@ -543,6 +555,8 @@ def _reply_line(t: dict[str, Any]) -> Text:
         line.append(txt(f"; {reply['counting']}", "dim"))
     if reply.get("public") and reply.get("private_possible"):
         line.append(txt("; --private answers privately", "dim"))
+    if reply.get("note"):
+        line.append(txt(f"\n{reply['note']}", "yellow"))
     return line
 
 
@@ -750,6 +764,19 @@ def resolve(ticket_id: str = typer.Argument(..., metavar="TICKET"),
 
 
 @app.command()
+def dismiss(ticket_id: str = typer.Argument(..., metavar="TICKET"),
+            reason: str = typer.Argument("", metavar="[REASON]", help="why nobody answers it (kept on the timeline)"),
+            as_json: bool = JSON_OPTION) -> None:
+    """Close a post not addressed to us with no reply (a ticket addressed to us is refused: resolve it)."""
+    data = call("POST", _ticket_path(ticket_id, Action.DISMISS), {"reason": reason} if reason else {})
+    if as_json:
+        _print_json(data)
+        return
+    ticket = data.get("ticket") or {}
+    console.print(txt(f"Dismissed ticket {ticket.get('ticket_id', ticket_id)}: closed with no reply.", "green"))
+
+
+@app.command()
 def reopen(ticket_id: str = typer.Argument(..., metavar="TICKET"), as_json: bool = JSON_OPTION) -> None:
     """Put a resolved ticket back in play, held by you (to answer again)."""
     ticket = _simple(Action.REOPEN, ticket_id, as_json)
@@ -824,6 +851,63 @@ def labels(out: Path = typer.Option(..., "--out", "-o", help="the CSV file to wr
 
 
 # ------------------------------------------------------------------------------------------------ oversight
+def _suggested_incidents(found: list[dict[str, Any]]) -> None:
+    """Bursts of posts naming one place, each with its posts and the commands that decide it."""
+    if not found:
+        console.print(txt("Suggested incidents: no burst of posts naming one place", "dim"))
+        return
+    for s in found:
+        posts = Table(title=f"Suggested incident {clean(str(s.get('suggestion_id')))}: {clean(str(s.get('place')))}, "
+                            f"{s.get('count', 0)} posts in {s.get('minutes', 0)} "
+                            f"minute{'' if s.get('minutes') == 1 else 's'}, since "
+                            f"{clean(str(s.get('since_time')))}", title_justify="left", title_style="bold yellow")
+        for column in ("time", "channel", "author", "ticket", "post"):
+            posts.add_column(column, overflow="fold")
+        for p in s.get("posts") or []:
+            posts.add_row(txt(p.get("time")), txt(p.get("channel")), txt(p.get("author")), txt(p.get("ticket_id")),
+                          txt(p.get("text")))
+        console.print(posts)
+        declare = s.get("declare") or {}
+        console.print(txt(f"  declare: python -m tools.inbox declare-suggested {s.get('suggestion_id')} "
+                          f"(title \"{declare.get('title', '')}\", keywords {', '.join(declare.get('keywords') or [])},"
+                          " every desk; --text to explain)  ·  dismiss: python -m tools.inbox dismiss-suggested "
+                          f"{s.get('suggestion_id')}", "dim"))
+
+
+@app.command("declare-suggested")
+def declare_suggested(suggestion_id: str = typer.Argument(..., metavar="SUGGESTION"),
+                      title: str = typer.Option(None, "--title", help='default "Disruption at <place>"'),
+                      text: str = typer.Option(None, "--text", help="the explanation every matching "
+                                               "acknowledgement carries (default: a short holding text)"),
+                      url: str = typer.Option(None, "--url", help="an https:// page with updates"),
+                      keyword: list[str] = typer.Option(None, "--keyword", help="a word acknowledgements match "
+                                                        "(repeat; default: the place)"),
+                      desk: list[str] = typer.Option(None, "--desk", help="a desk it concerns (repeat; default all)"),
+                      as_json: bool = JSON_OPTION) -> None:
+    """Leads and comms: declare a suggested incident; matching acknowledgements carry its explanation from now."""
+    body: dict[str, Any] = {k: v for k, v in {"title": title, "text": text, "url": url,
+                                              "keywords": keyword or None, "desks": desk or None}.items() if v}
+    data = call("POST", f"/agent/suggested-incidents/{quote(suggestion_id, safe='')}/declare", body)
+    if as_json:
+        _print_json(data)
+        return
+    incident = data.get("incident") or {}
+    console.print(txt(f"Declared incident {incident.get('incident_id')}: {incident.get('title')} (keywords "
+                      f"{', '.join(incident.get('keywords') or [])}).", "green"))
+
+
+@app.command("dismiss-suggested")
+def dismiss_suggested(suggestion_id: str = typer.Argument(..., metavar="SUGGESTION"),
+                      as_json: bool = JSON_OPTION) -> None:
+    """Leads and comms: dismiss a suggested incident (nobody is told; the place stays quiet until an hour without
+    posts naming it)."""
+    data = call("POST", f"/agent/suggested-incidents/{quote(suggestion_id, safe='')}/dismiss", {})
+    if as_json:
+        _print_json(data)
+        return
+    console.print(txt(f"Dismissed the suggested incident at {data.get('place')}: nobody was told anything.", "green"))
+
+
 @app.command()
 def oversight(as_json: bool = JSON_OPTION) -> None:
     """Leads and comms: teams on shift, each desk's queue and SLA breaches, high-reach and abuse tickets,
@@ -839,6 +923,7 @@ def oversight(as_json: bool = JSON_OPTION) -> None:
         teams.add_row(txt(row.get("team"), "bold"), "yes" if row.get("on_shift") else txt("no", "yellow"),
                       txt(row.get("until") or "-"), txt(row.get("next_shift") or "-"))
     console.print(teams)
+    _suggested_incidents(data.get("suggested_incidents") or [])
     desks = Table(title="Desks", title_justify="left")
     for column in ("desk", "open", "waiting", "claimed", "oldest wait", "SLA breaches", "first answers, last hour"):
         desks.add_column(column, justify="left" if column in ("desk", "open", "oldest wait") else "right")
@@ -1086,7 +1171,8 @@ def views(as_json: bool = JSON_OPTION) -> None:
         table.add_column(column)
     for v in saved:
         filters = v.get("filters") or {}
-        flags = " ".join(f"--{k.replace('_', '-')} {value}" if k != "held_by" or value != "mine" else "--mine"
+        flags = " ".join(("--listening" if value == "only" else "--addressed") if k == "listening"
+                         else f"--{k.replace('_', '-')} {value}" if k != "held_by" or value != "mine" else "--mine"
                          for k, value in filters.items())
         table.add_row(txt(v.get("name"), "bold"), txt(v.get("desk")),
                       txt(", ".join(f"{k} {value}" for k, value in filters.items()) or "-"),
@@ -1104,6 +1190,8 @@ def list_desk(desk: str = typer.Argument(..., help="a desk your teams cover"),
               mine: bool = typer.Option(False, "--mine", help="the tickets you hold"),
               due_within: int = typer.Option(None, "--due-within", help="SLA due within this many minutes"),
               sort: str = typer.Option(None, "--sort", help="queue (default) or sla"),
+              listening: bool = typer.Option(False, "--listening", help="only the posts not addressed to us"),
+              addressed: bool = typer.Option(False, "--addressed", help="none of the posts not addressed to us"),
               cursor: str = typer.Option(None, "--cursor", help="the next page (printed under each page)"),
               limit: int = typer.Option(25, "--limit", help="tickets a page (1 to 100)"),
               save_as: str = typer.Option(None, "--save-as", metavar="NAME",
@@ -1112,9 +1200,11 @@ def list_desk(desk: str = typer.Argument(..., help="a desk your teams cover"),
     """A desk's tickets, a page at a time: filtered, in queue order (urgent first, then oldest) or by SLA due."""
     if mine and held_by:
         fail("give --mine or --held-by, not both", code=USAGE)
+    if listening and addressed:
+        fail("give --listening or --addressed, not both", code=USAGE)
     given = {"state": state, "priority": priority, "flag": flag, "channel": channel,
              "held_by": "mine" if mine else held_by, "due_within": due_within, "sort": sort, "cursor": cursor,
-             "limit": limit}
+             "limit": limit, "listening": "only" if listening else "exclude" if addressed else None}
     if save_as:
         filters = {k: v for k, v in given.items() if k not in ("cursor", "limit") and v not in (None, "")}
         call("POST", "/agent/views", {"name": save_as, "desk": desk.strip(), **filters})

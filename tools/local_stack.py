@@ -370,6 +370,9 @@ Responder is running (stage local){f' - clock starts at {clock}' if clock else '
   Threads        {base}/webhooks/threads  (secret: local-threads-app-secret), or
                  POST {base}/local/threads/mentions   {{"username": "pat.rides", "text": "...", "reply_to": "..."}}
                  (the X, Bluesky, Mastodon and Threads pollers read empty local stand-ins: nothing leaves this machine)
+  Listening      POST {base}/local/listening/posts    {{"channel": "x", "text": "... Meridian Rail ..."}}
+                 (posts that name the brand without tagging it; poll_listening reads them every 5 minutes, or now:
+                 POST {base}/local/schedules/poll_listening)
   local AWS      {endpoint}   (AWS_ENDPOINT_URL; tables {tables})
 Replay real tweets:  make replay      Stop: Ctrl-C
 """, flush=True)

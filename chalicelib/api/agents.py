@@ -86,7 +86,11 @@ def agent_next() -> Any:
     from chalicelib.usecases.desk.commands import Next
     from chalicelib.usecases.desk.views import with_view
 
-    return _agent_call(lambda svc, agent: with_view(svc, agent, next_ticket(svc, agent, Next.from_json(_body()).desk)))
+    def take(svc: Any, agent: Any) -> Any:
+        asked = Next.from_json(_body())
+        return with_view(svc, agent, next_ticket(svc, agent, asked.desk, asked.listening))
+
+    return _agent_call(take)
 
 
 @bp.route("/agent/tickets/{ticket_id}", methods=["GET"])
@@ -121,6 +125,23 @@ def agent_oversight() -> Any:
     from chalicelib.usecases.desk.oversight import oversight
 
     return _agent_call(lambda svc, agent: oversight(svc, agent).to_json())
+
+
+@bp.route("/agent/suggested-incidents/{suggestion_id}/declare", methods=["POST"],
+          content_types=["application/json"])
+def agent_declare_suggested(suggestion_id: str) -> Any:
+    from chalicelib.usecases.suggested_incidents import declare
+
+    return _agent_call(lambda svc, agent: {"incident": declare(svc, agent, suggestion_id, _body()).to_dict()},
+                       status=201)
+
+
+@bp.route("/agent/suggested-incidents/{suggestion_id}/dismiss", methods=["POST"],
+          content_types=["application/json"])
+def agent_dismiss_suggested(suggestion_id: str) -> Any:
+    from chalicelib.usecases.suggested_incidents import dismiss
+
+    return _agent_call(lambda svc, agent: dismiss(svc, agent, suggestion_id))
 
 
 @bp.route("/agent/labels", methods=["GET"])

@@ -135,6 +135,13 @@ def poll_threads(event: CloudWatchEvent) -> Any:
     return poll_mentions(services())
 
 
+@bp.schedule(Rate(5, unit=Rate.MINUTES), name="poll_listening")
+def poll_listening(event: CloudWatchEvent) -> Any:
+    from chalicelib.usecases.listening import poll_listening as run
+
+    return run(services())
+
+
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="closing_time")
 def closing_time(event: CloudWatchEvent) -> Any:
     from chalicelib.usecases.closing_time import closing_time as run

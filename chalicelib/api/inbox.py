@@ -80,6 +80,22 @@ def inbox_oversight() -> Response:
     return _web(lambda web: web.oversight(oversight))
 
 
+@bp.route("/inbox/suggested-incidents/{suggestion_id}/declare", methods=["POST"], content_types=FORM)
+def inbox_declare_suggested(suggestion_id: str) -> Response:
+    from chalicelib.usecases.suggested_incidents import declare
+
+    return _web(lambda web: web.decide_suggestion(
+        suggestion_id, "Suggested incident declared: matching acknowledgements now carry its explanation.", declare))
+
+
+@bp.route("/inbox/suggested-incidents/{suggestion_id}/dismiss", methods=["POST"], content_types=FORM)
+def inbox_dismiss_suggested(suggestion_id: str) -> Response:
+    from chalicelib.usecases.suggested_incidents import dismiss
+
+    return _web(lambda web: web.decide_suggestion(suggestion_id, "Suggested incident dismissed: nobody was told.",
+                                                  lambda svc, agent, sid, _form: dismiss(svc, agent, sid)))
+
+
 @bp.route("/inbox/reports", methods=["GET"])
 def inbox_reports() -> Response:
     from chalicelib.usecases.reports import report_for

@@ -109,3 +109,11 @@ def local_email_mention() -> Any:
     from chalicelib.usecases.local_mentions import inject
 
     return answer(lambda: inject(services(), "email", request_body(bp.current_request)), status=202)
+
+
+@bp.route("/local/listening/posts", methods=["POST"], content_types=["application/json"])
+def local_listening_posts() -> Any:
+    """Posts for listening's search stand-ins (X, Bluesky, Mastodon): ``poll_listening`` then finds them."""
+    from chalicelib.usecases.local_listening import inject_posts
+
+    return answer(lambda: inject_posts(services(), request_body(bp.current_request)), status=202)

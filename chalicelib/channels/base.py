@@ -12,7 +12,8 @@ from chalicelib.domain.outbound import OutboundMessage
 
 __all__ = ["OutboundMessage", "SendResult", "SendError", "Sender", "MentionsPage", "MentionSource", "RateLimited",
            "SnsEndpoint", "XApiError", "XAuthError", "PlatformError", "PlatformAuthError", "NotificationsPage",
-           "NotificationSource", "parse_post_time", "sending_on"]
+           "NotificationSource", "parse_post_time", "sending_on", "FoundPost", "SearchPage", "XSearch",
+           "BlueskySearch", "MastodonTags"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,57 @@ class NotificationSource(Protocol):
         """The brand account's own ids and handle (DID and handle; account id and acct): its posts are skipped."""
 
     def fetch_notifications(self, *, cursor: str | None, limit: int) -> NotificationsPage: ...
+
+
+@dataclass(frozen=True)
+class FoundPost:
+    """A post a listening search found, read as the mention the mention route would give it (its id, thread,
+    author and reply fields), with what decides whether listening takes it: a repost, and the accounts the post's
+    own mention entities name (ids and lowercase handles)."""
+
+    mention: Mention
+    repost: bool = False
+    tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SearchPage(NotificationsPage):
+    """One page of a listening search, newest first. ``items``: the platform's JSON posts (Bluesky, Mastodon), read
+    one by one by the poller; ``found``: the posts the adapter read (X, through tweepy), and ``skipped`` those it could
+    not ("<id>: <reason>"). X bills what a page returns: ``reads`` posts and ``users`` distinct users in the
+    expansion; ``newest_id`` is the next sweep's ``since_id``. ``cursor``: the next (older) page."""
+
+    found: list[FoundPost] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    newest_id: str | None = None
+    reads: int = 0
+    users: int = 0
+
+
+class XSearch(Protocol):
+    """X's recent search (``GET /2/tweets/search/recent``; ``channels.x_api.XApi``). Raises ``RateLimited``,
+    ``XAuthError`` or ``XApiError``."""
+
+    def search_recent(self, query: str, *, since_id: str | None, next_token: str | None, max_results: int,
+                      start_time: datetime | None = None) -> SearchPage: ...
+
+
+class BlueskySearch(Protocol):
+    """Bluesky's post search (``app.bsky.feed.searchPosts``, newest first; ``channels.bluesky_api.BlueskyApi``).
+    Raises ``RateLimited``, ``PlatformAuthError`` or ``PlatformError``."""
+
+    def own_ids(self) -> frozenset[str]: ...
+
+    def search_posts(self, query: str, *, since: datetime, cursor: str | None, limit: int) -> SearchPage: ...
+
+
+class MastodonTags(Protocol):
+    """A hashtag's timeline on the brand's instance (``GET /api/v1/timelines/tag/:hashtag``, ``min_id``;
+    ``channels.mastodon_api.MastodonApi``). Raises ``RateLimited``, ``PlatformAuthError`` or ``PlatformError``."""
+
+    def own_ids(self) -> frozenset[str]: ...
+
+    def tag_timeline(self, tag: str, *, min_id: str | None, limit: int) -> SearchPage: ...
 
 
 def parse_post_time(value: object) -> datetime | None:

@@ -161,6 +161,14 @@ def parse_notification(item: object, *, brand: frozenset[str] = frozenset(), sou
         raise NotAMention("reason is missing")
     if reason not in REASONS:
         return None
+    return parse_post(item, reason=reason, brand=brand, source=source)
+
+
+def parse_post(item: JsonObject, *, reason: str, brand: frozenset[str] = frozenset(),
+               source: str = "poll") -> Mention | None:
+    """The mention a post view (``uri``, ``cid``, ``author``, ``record``, ``indexedAt``: a notification, or a post
+    search's hit) carries, None for the brand's own post, or ``NotAMention`` with the reason for one that cannot be
+    read. ``reason``: why it reached the brand (a notification's reason; ``search`` for listening)."""
     uri = item.get("uri")
     match = _POST_URI.match(uri) if isinstance(uri, str) else None
     if match is None or not isinstance(uri, str):

@@ -26,6 +26,7 @@ from chalicelib.channels.base import (
     PlatformAuthError,
     PlatformError,
     RateLimited,
+    SearchPage,
     SendError,
     SendResult,
 )
@@ -40,6 +41,7 @@ from atproto_client.request import Request  # noqa: E402
 #: When a 429 carries no usable reset header, wait this long.
 DEFAULT_RATE_LIMIT_WINDOW = timedelta(minutes=5)
 LIST_NOTIFICATIONS = "app.bsky.notification.listNotifications"
+SEARCH_POSTS = "app.bsky.feed.searchPosts"
 #: Errors that mean "sign in again" (an expired or revoked session), not "the password is wrong".
 _SESSION_ERRORS = ("ExpiredToken", "InvalidToken")
 
@@ -150,6 +152,25 @@ class BlueskyApi:
                                  cursor=next_cursor if isinstance(next_cursor, str) and next_cursor else None,
                                  rate_limit_remaining=_int(headers.get("ratelimit-remaining")),
                                  rate_limit_reset=_epoch(headers.get("ratelimit-reset")))
+
+    # -- listening ------------------------------------------------------------------------------
+
+    def search_posts(self, query: str, *, since: datetime, cursor: str | None, limit: int = 50) -> SearchPage:
+        """One page of the posts matching ``query`` written since ``since``, newest first (``sort=latest``), as
+        raw post views (the poller reads them one by one)."""
+        params = models.AppBskyFeedSearchPosts.Params(
+            q=query, sort="latest", since=since.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+            cursor=cursor or None, limit=max(1, min(int(limit), 100)))
+        response = self._call(lambda: self.client.invoke_query(SEARCH_POSTS, params=params))
+        content = response.content
+        if not isinstance(content, dict) or not isinstance(content.get("posts"), list):
+            raise PlatformError("Bluesky answered searchPosts without a posts list", status=response.status_code)
+        next_cursor = content.get("cursor")
+        headers = response.headers or {}
+        return SearchPage(items=list(content["posts"]),
+                          cursor=next_cursor if isinstance(next_cursor, str) and next_cursor else None,
+                          rate_limit_remaining=_int(headers.get("ratelimit-remaining")),
+                          rate_limit_reset=_epoch(headers.get("ratelimit-reset")))
 
 
 class BlueskySender(BlueskyApi):

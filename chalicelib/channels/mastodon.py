@@ -129,10 +129,19 @@ def parse_notification(item: object, *, instance_url: str, brand: frozenset[str]
     status = item.get("status")
     if not is_object(status):
         raise NotAMention("status is missing")
+    return parse_status(status, instance_url=instance_url, brand=brand, source=source, account=item.get("account"),
+                        notification_id=_id(item.get("id")), created_at=item.get("created_at"))
+
+
+def parse_status(status: JsonObject, *, instance_url: str, brand: frozenset[str] = frozenset(), source: str = "poll",
+                 account: object = None, notification_id: str = "", created_at: object = None) -> Mention | None:
+    """The mention a status (a notification's, or a hashtag timeline's) carries, None for the brand's own status, or
+    ``NotAMention`` with the reason for one that cannot be read. ``account``, ``notification_id``, ``created_at``:
+    the notification's, where the status came in one."""
     status_id = _id(status.get("id"))
     if not status_id:
         raise NotAMention("status id is missing")
-    account = status.get("account") if is_object(status.get("account")) else item.get("account")
+    account = status.get("account") if is_object(status.get("account")) else account
     if not is_object(account):
         raise NotAMention("account is missing")
     account_id = _id(account.get("id"))
@@ -154,7 +163,7 @@ def parse_notification(item: object, *, instance_url: str, brand: frozenset[str]
     spoiler = status.get("spoiler_text")
     if isinstance(spoiler, str) and spoiler.strip():
         text = f"{_CONTROL.sub('', ' '.join(spoiler.split()))[:500]}\n\n{text}"  # the content warning is said too
-    at = _when(item.get("created_at")) or _when(status.get("created_at"))
+    at = _when(created_at) or _when(status.get("created_at"))
     if at is None:
         raise NotAMention("created_at is not a time")
     url = status.get("url")
@@ -162,7 +171,7 @@ def parse_notification(item: object, *, instance_url: str, brand: frozenset[str]
     followers = account.get("followers_count")
     name = account.get("display_name")
     extra: MastodonExtra = {"source": source, "acct": acct, "visibility": visibility,
-                            "notification_id": _id(item.get("id")),
+                            "notification_id": notification_id,
                             "permalink": url if isinstance(url, str) and url.startswith("https://") else ""}
     reply_to = _id(status.get("in_reply_to_id"))
     try:

@@ -24,6 +24,7 @@ from chalicelib.channels.base import (
     PlatformAuthError,
     PlatformError,
     RateLimited,
+    SearchPage,
     SendError,
     SendResult,
     sending_on,
@@ -155,6 +156,16 @@ class MastodonApi:
         return NotificationsPage(items=[_plain(item) for item in items], cursor=None,
                                  rate_limit_remaining=self.rate_limit_remaining,
                                  rate_limit_reset=self.rate_limit_reset)
+
+    def tag_timeline(self, tag: str, *, min_id: str | None, limit: int = 40) -> SearchPage:
+        """The public statuses with hashtag ``tag`` the instance knows, just newer than ``min_id`` (the newest page
+        when None), newest first."""
+        items = self._call(lambda: self.client.timeline_hashtag(tag, min_id=min_id or None,
+                                                                limit=max(1, min(int(limit), 40))))
+        if not isinstance(items, list):
+            raise PlatformError(f"Mastodon answered /api/v1/timelines/tag/{tag} without a list")
+        return SearchPage(items=[_plain(item) for item in items], rate_limit_remaining=self.rate_limit_remaining,
+                          rate_limit_reset=self.rate_limit_reset)
 
 
 class MastodonSender(MastodonApi):

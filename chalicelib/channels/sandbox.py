@@ -1,14 +1,24 @@
-"""Stage ``local``: every outbound message is recorded instead of sent, shown at ``GET /local/outbox``."""
+"""Stage ``local``: every outbound message is recorded instead of sent, shown at ``GET /local/outbox``; the platforms'
+reads are stand-ins (empty mention pages; listening's searches answer the posts of ``POST /local/listening/posts``)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.channels.base import MentionsPage, NotificationsPage, OutboundMessage, SendResult
+from chalicelib.channels.base import (
+    MentionsPage,
+    NotificationsPage,
+    OutboundMessage,
+    SearchPage,
+    SendResult,
+    parse_post_time,
+)
 from chalicelib.domain.identity import masked_phone
-from chalicelib.store.ports import SandboxOutbox
+from chalicelib.domain.jsonvalue import JsonObject, is_object
+from chalicelib.store.ports import LocalPosts, SandboxOutbox
 
 logger = Logger(child=True)
 
@@ -93,3 +103,116 @@ class LocalSns:
     def confirm(self, url: str) -> None:
         return None
 
+
+
+# ------------------------------------------------------------------------------------------------ listening
+#: How long the search stand-ins keep an injected post (``POST /local/listening/posts``).
+LOCAL_POST_DAYS = 1
+_QUERY_TERM = re.compile(r'"([^"]+)"|(#?[^\s()"]+)')
+
+
+def query_terms(query: str) -> tuple[str, ...]:
+    """The positive terms of a search query (X's ``(a OR "b c") -x -is:retweet``, a Bluesky phrase, a hashtag),
+    lowercase: the stand-ins match them loosely, as the platforms' search does (the poller then applies the brand's
+    own matching)."""
+    terms: list[str] = []
+    for match in _QUERY_TERM.finditer(query):
+        term = match.group(1) or match.group(2)
+        if not term or term.upper() == "OR" or term.startswith("-") or ":" in term:
+            continue
+        terms.append(term.lower())
+    return tuple(terms)
+
+
+def _loosely(terms: tuple[str, ...], text: str) -> bool:
+    text = text.lower()
+    return any(term in text or term.lstrip("#") in text for term in terms)
+
+
+def _offset(cursor: str | None) -> int:
+    return int(cursor) if cursor and cursor.isdigit() else 0
+
+
+class _LocalSearch:
+    def __init__(self, posts: LocalPosts, now: Callable[[], datetime], channel: str, own: frozenset[str] = frozenset()):
+        self._posts, self._now, self._channel, self._own = posts, now, channel, own
+
+    def own_ids(self) -> frozenset[str]:
+        return self._own
+
+    def _kept(self) -> list[JsonObject]:
+        return self._posts.recent(self._channel, since=self._now() - timedelta(days=LOCAL_POST_DAYS))
+
+
+class LocalXSearch(_LocalSearch):
+    """Stage local's stand-in for X's recent search: the posts injected with ``POST /local/listening/posts``
+    (``{"tweet", "user"}``) matching the query's terms loosely, newer than ``since_id`` (or ``start_time``), newest
+    first, ``max_results`` a page; a page reports its reads (posts and distinct users) as X bills them."""
+
+    def __init__(self, posts: LocalPosts, now: Callable[[], datetime]):
+        super().__init__(posts, now, "x")
+
+    def search_recent(self, query: str, *, since_id: str | None, next_token: str | None, max_results: int,
+                      start_time: datetime | None = None) -> SearchPage:
+        from chalicelib.channels.x_api import search_page
+
+        terms, hits = query_terms(query), []
+        for post in self._kept():
+            tweet, user = post.get("tweet"), post.get("user")
+            if not is_object(tweet) or not is_object(user) or not _loosely(terms, str(tweet.get("text", ""))):
+                continue
+            tweet_id = str(tweet.get("id", ""))
+            if since_id and (len(tweet_id), tweet_id) <= (len(since_id), since_id):
+                continue
+            at = parse_post_time(tweet.get("created_at"))
+            if start_time is not None and (at is None or at < start_time):
+                continue
+            hits.append((tweet, user))
+        hits.sort(key=lambda hit: (len(str(hit[0]["id"])), str(hit[0]["id"])), reverse=True)
+        start, size = _offset(next_token), max(10, min(int(max_results), 100))
+        page = hits[start:start + size]
+        users = {str(user["id"]): user for _, user in page}
+        more = str(start + size) if len(hits) > start + size else None
+        return search_page([tweet for tweet, _ in page], users, next_token=more,
+                           newest_id=str(page[0][0]["id"]) if page else None)
+
+
+class LocalBlueskySearch(_LocalSearch):
+    """Stage local's stand-in for Bluesky's post search: the injected posts (post views) matching the query loosely,
+    indexed since ``since``, newest first, ``limit`` a page."""
+
+    def __init__(self, posts: LocalPosts, now: Callable[[], datetime], handle: str):
+        super().__init__(posts, now, "bluesky", frozenset({handle.lower()} if handle else set()))
+
+    def search_posts(self, query: str, *, since: datetime, cursor: str | None, limit: int = 50) -> SearchPage:
+        terms, hits = query_terms(query), []
+        for post in self._kept():
+            record = post.get("record")
+            at = parse_post_time(post.get("indexedAt"))
+            if is_object(record) and _loosely(terms, str(record.get("text", ""))) and at is not None and at >= since:
+                hits.append((at, post))
+        hits.sort(key=lambda hit: hit[0], reverse=True)
+        start, size = _offset(cursor), max(1, min(int(limit), 100))
+        more = str(start + size) if len(hits) > start + size else None
+        return SearchPage(items=[post for _, post in hits[start:start + size]], cursor=more)
+
+
+class LocalMastodonTags(_LocalSearch):
+    """Stage local's stand-in for a hashtag timeline of the brand's instance: the injected statuses carrying the tag,
+    the ``limit`` just newer than ``min_id`` (the newest when None), newest first, as Mastodon pages them."""
+
+    def __init__(self, posts: LocalPosts, now: Callable[[], datetime], account: str):
+        super().__init__(posts, now, "mastodon", frozenset({account.lower()} if account else set()))
+
+    def tag_timeline(self, tag: str, *, min_id: str | None, limit: int = 40) -> SearchPage:
+        hits = []
+        for status in self._kept():
+            tags = status.get("tags")
+            named = {str(t.get("name", "")).lower() for t in tags if is_object(t)} if isinstance(tags, list) else set()
+            status_id = str(status.get("id", ""))
+            if tag.lower() in named and (not min_id or (len(status_id), status_id) > (len(min_id), min_id)):
+                hits.append(status)
+        hits.sort(key=lambda status: (len(str(status["id"])), str(status["id"])))
+        size = max(1, min(int(limit), 40))
+        page = hits[:size] if min_id else hits[-size:]
+        return SearchPage(items=list(reversed(page)))

@@ -7,6 +7,7 @@ Rate-limit headers are read from the last HTTP response seen by the client's ``r
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -14,14 +15,17 @@ import requests
 import tweepy
 
 from chalicelib.channels.base import (  # noqa: F401 - the X errors and page type are part of this module's API
+    FoundPost,
     MentionsPage,
     OutboundMessage,
     RateLimited,
+    SearchPage,
     SendError,
     SendResult,
     XApiError,
     XAuthError,
 )
+from chalicelib.domain.listening import X_REPLY_RULE
 from chalicelib.domain.mention import Mention
 
 #: When a 429 carries no usable reset header, assume the standard 15-minute window.
@@ -40,6 +44,10 @@ MENTION_TWEET_FIELDS = [
     "author_id",
 ]
 MENTION_USER_FIELDS = ["username", "name", "public_metrics"]
+#: Listening's recent search: what a post's mention needs, and its mention entities (a post that tags the brand is
+#: left to the mention route) and references (a retweet is skipped).
+SEARCH_EXPANSIONS = ["author_id"]
+SEARCH_TWEET_FIELDS = ["created_at", "author_id", "conversation_id", "lang", "entities", "referenced_tweets"]
 
 
 def _epoch_to_datetime(value: Any) -> datetime | None:
@@ -191,6 +199,32 @@ class XApi:
             rate_limit_reset=self.rate_limit_reset,
         )
 
+    def search_recent(self, query: str, *, since_id: str | None, next_token: str | None, max_results: int,
+                      start_time: datetime | None = None) -> SearchPage:
+        """One page of X's recent search (the last 7 days), newest first: each post read as the mention the mention
+        route would give it, with whether it is a retweet and whom its mention entities name; a post that cannot
+        be read is named in ``skipped``. ``reads`` and ``users`` are what X bills for the page.
+
+        Raises ``RateLimited`` on 429, ``XAuthError`` on 401/403, ``XApiError`` otherwise."""
+        response = self._call(
+            self.client.search_recent_tweets,
+            query=query,
+            since_id=since_id or None,
+            next_token=next_token or None,
+            start_time=start_time if since_id is None and next_token is None else None,
+            max_results=max(10, min(int(max_results), 100)),
+            expansions=SEARCH_EXPANSIONS,
+            tweet_fields=SEARCH_TWEET_FIELDS,
+            user_fields=MENTION_USER_FIELDS,
+            user_auth=self.client.bearer_token is None,
+        )
+        users = {str(user.id): user.data for user in (response.includes or {}).get("users", [])}
+        meta = response.meta or {}
+        page = search_page([tweet.data for tweet in response.data or []], users, next_token=meta.get("next_token"),
+                           newest_id=meta.get("newest_id"))
+        return replace(page, reads=_to_int(meta.get("result_count")) or page.reads,
+                       rate_limit_remaining=self.rate_limit_remaining, rate_limit_reset=self.rate_limit_reset)
+
     @staticmethod
     def _to_mention(data: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]]) -> Mention:
         tweet_id = str(data["id"])
@@ -220,8 +254,39 @@ class XApi:
         )
 
 
+def search_page(tweets: list[Mapping[str, Any]], users: Mapping[str, Mapping[str, Any]], *, next_token: str | None,
+                newest_id: str | None) -> SearchPage:
+    """A recent search's page from its posts (``data``) and users (``includes.users`` by id): each post read as the
+    mention the mention route would give it (``XApi._to_mention``), whether it is a retweet, and whom its mention
+    entities name (ids and lowercase usernames); a post that cannot be read is named in ``skipped``. X bills the
+    page's posts and distinct users (``reads``, ``users``)."""
+    found: list[FoundPost] = []
+    skipped: list[str] = []
+    for data in tweets:
+        try:
+            mention = XApi._to_mention(data, users)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # the store cannot hold it, or unreadable
+            skipped.append(f"{str(data.get('id', ''))[:40]}: {exc}")
+            continue
+        entities = data.get("entities") or {}
+        named = entities.get("mentions") if isinstance(entities, Mapping) else None
+        tags = {str(m.get(k) or "").lower() for m in named or [] if isinstance(m, Mapping)
+                for k in ("id", "username")} - {""}
+        repost = any(isinstance(ref, Mapping) and ref.get("type") == "retweeted"
+                     for ref in data.get("referenced_tweets") or [])
+        found.append(FoundPost(mention, repost=repost, tags=frozenset(tags)))
+    return SearchPage(found=found, skipped=skipped, cursor=next_token or None, newest_id=newest_id or None,
+                      reads=len(tweets), users=len({str(u) for u in users}))
+
+
 def _api_messages(exc: tweepy.HTTPException) -> str:
     return " ".join(str(m) for m in exc.api_messages).lower()
+
+
+def _reply_not_allowed(said: str) -> bool:
+    """X refused a reply because its author did not mention or quote the account ("Reply to this conversation is
+    not allowed because you have not been mentioned or otherwise engaged by the author of the post ...")."""
+    return "not allowed" in said and ("mentioned" in said or "engaged" in said or "quoted" in said)
 
 
 class XSender(XApi):
@@ -254,7 +319,11 @@ class XSender(XApi):
         except tweepy.TwitterServerError as exc:
             raise SendError(f"X server error: {exc}", retryable=True) from exc
         except tweepy.Forbidden as exc:
-            reason = "duplicate content" if "duplicate" in _api_messages(exc) else "forbidden"
+            said = _api_messages(exc)
+            if not message.private and message.in_reply_to and _reply_not_allowed(said):
+                # a post that neither mentioned nor quoted the brand (listening): final, worded for the agent
+                raise SendError(f"{X_REPLY_RULE} (X: {exc})", retryable=False) from exc
+            reason = "duplicate content" if "duplicate" in said else "forbidden"
             raise SendError(f"X rejected the message ({reason}): {exc}", retryable=False) from exc
         except tweepy.HTTPException as exc:
             raise SendError(f"X rejected the message: {exc}", retryable=False) from exc

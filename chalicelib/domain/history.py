@@ -16,8 +16,8 @@ from typing import ClassVar
 from chalicelib.domain.outbound import ACK_KINDS
 
 __all__ = [
-    "AckExpired", "AckQueued", "Claimed", "Escalated", "Event", "EventKind", "Labelled", "LinkSuggested", "Merged",
-    "MergedInto", "Noted", "Queued", "Received", "ReleaseReason", "Released", "Reopened", "ReopenedByAgent",
+    "AckExpired", "AckQueued", "Claimed", "Dismissed", "Escalated", "Event", "EventKind", "Labelled", "LinkSuggested",
+    "Merged", "MergedInto", "Noted", "Queued", "Received", "ReleaseReason", "Released", "Reopened", "ReopenedByAgent",
     "Replied", "ReplyFailed", "ReplyRecord", "ReplyUnconfirmed", "Resolved", "Scheduled", "Sent", "SlaBreached",
     "Transferred", "Unrecognised", "WaitingForRate", "sent_kind",
 ]
@@ -56,6 +56,7 @@ class EventKind(StrEnum):
     TRANSFERRED = "transferred"
     REOPENED_BY_AGENT = "reopened_by_agent"
     RESOLVED = "resolved"
+    DISMISSED = "dismissed"  # closed with no reply: a listened post nobody needs to answer
 
 
 #: The entry recording that the outbox sent a message of each kind (``OutboxItem.kind``)
@@ -411,6 +412,19 @@ class Resolved(Event):
     @property
     def detail(self) -> str:
         return self.agent
+
+
+@dataclass(frozen=True)
+class Dismissed(Resolved):
+    """A ticket opened by a listened post closed by an agent with no reply (``reason``: why, for the timeline): a
+    resolution to everything that reads one, and never a first response."""
+
+    kind = EventKind.DISMISSED
+    reason: str = ""
+
+    @property
+    def detail(self) -> str:
+        return f"{self.agent}: {self.reason}" if self.reason else self.agent
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from chalicelib.domain.mention import Mention, Unstorable
 ENVELOPE_VERSION = 2
 KIND = "mentions"
 #: The entry points that queue mentions.
-SOURCES = ("x", "meta", "threads", "email", "form", "poll", "local")
+SOURCES = ("x", "meta", "threads", "email", "form", "poll", "local", "listening")
 
 
 @dataclass(frozen=True)

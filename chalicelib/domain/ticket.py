@@ -14,6 +14,7 @@ from chalicelib.domain.history import (
     AckExpired,
     AckQueued,
     Claimed,
+    Dismissed,
     Escalated,
     Event,
     Labelled,
@@ -37,6 +38,7 @@ from chalicelib.domain.history import (
     WaitingForRate,
 )
 from chalicelib.domain.keys import channel_of
+from chalicelib.domain.listening import FLAG as LISTENED
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.vocabulary import Intent as Intent
 from chalicelib.domain.vocabulary import MaybeTone as MaybeTone
@@ -220,7 +222,10 @@ class Ticket:
         for conversation in other.conversations:
             if conversation not in self.conversations:
                 self.conversations.append(conversation)
-        self.flags = list(dict.fromkeys(self.flags + other.flags))
+        addressed = (LISTENED in self.flags) != (LISTENED in other.flags)  # one of the two addressed us: the case did
+        self.flags = [f for f in dict.fromkeys(self.flags + other.flags) if not (addressed and f == LISTENED)]
+        if addressed:
+            self.first_response_due = self.first_response_due or other.first_response_due
         self.suggested_links = list(dict.fromkeys(self.suggested_links + other.suggested_links))
         for kind, values in other.references.items():
             self.references[kind] = list(dict.fromkeys(self.references.get(kind, []) + values))
@@ -359,6 +364,13 @@ class Ticket:
         self.claimed_by = self.claim_expires_at = None
         self.resolved_at = now
         self.record(Resolved(now, agent))
+
+    def dismiss(self, agent: str, reason: str, now: datetime) -> None:
+        """A ticket opened by a listened post, closed with no reply: the author is not answered, nor waited for."""
+        self._move(RESOLVED)
+        self.claimed_by = self.claim_expires_at = None
+        self.resolved_at = now
+        self.record(Dismissed(now, agent, reason))
 
     @property
     def backlog_order(self) -> str:

@@ -107,7 +107,7 @@ _TYPES: dict[EventKind, type[Event]] = {
     EventKind.CLAIMED: h.Claimed, EventKind.RELEASED: h.Released, EventKind.AWAITING_CUSTOMER: h.Released,
     EventKind.REPLIED: h.Replied, EventKind.NOTE: h.Noted, EventKind.LABELLED: h.Labelled,
     EventKind.TRANSFERRED: h.Transferred, EventKind.REOPENED_BY_AGENT: h.ReopenedByAgent,
-    EventKind.RESOLVED: h.Resolved,
+    EventKind.RESOLVED: h.Resolved, EventKind.DISMISSED: h.Dismissed,
     **{kind: h.Sent for kind in (EventKind.ACKNOWLEDGED, EventKind.CLOSING, EventKind.BUSY, EventKind.REPLY,
                                  EventKind.INCIDENT_UPDATE, EventKind.INCIDENT_RESOLVED,
                                  EventKind.INCIDENT_FOLLOWUP)},

@@ -40,10 +40,12 @@ from chalicelib.store.ports import (
     Registered,
     SavedView,
     SeenAgent,
+    Sighting,
     SignIn,
     SignInRefused,
     StoredMention,
     StoredSavedReply,
+    Suggestion,
     TriageLabel,
     Updated,
     WaitingMessage,
@@ -339,6 +341,32 @@ class MemoryAllowance(_Locked):
     def spent(self, channel: str, day: str) -> int:
         current, spent = self.spend.get(channel, (day, 0))
         return spent if current == day else 0
+
+    def charge(self, channel: str, day: str, micros: int) -> int:
+        with self._lock:
+            current, spent = self.spend.get(channel, (day, 0))
+            total = (spent if current == day else 0) + micros
+            self.spend[channel] = (day, total)
+            return total
+
+
+class MemoryLocalPosts(_Locked):
+    """Stage local's injected listening posts, per channel, as on DynamoDB (kept a day)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posts: dict[str, list[tuple[datetime, str, JsonObject]]] = {}
+
+    def add(self, channel: str, at: datetime, post_id: str, post: JsonObject) -> None:
+        with self._lock:
+            kept = [p for p in self.posts.get(channel, []) if p[1] != post_id and p[0] > at - timedelta(days=1)]
+            self.posts[channel] = [*kept, (at, post_id, post)]
+
+    def recent(self, channel: str, *, since: datetime) -> list[JsonObject]:
+        with self._lock:
+            found = sorted((p for p in self.posts.get(channel, []) if p[0] > since), key=lambda p: (p[0], p[1]),
+                           reverse=True)
+            return [post for _, _, post in found]
 
 
 class MemoryWaitingRoom(_Locked):
@@ -756,3 +784,42 @@ class MemoryWhatsAppStatuses(_Locked):
                 if ticket_id and v.get("ticket_id") == ticket_id:
                     found.setdefault(m, {})[s] = copy.deepcopy(dict(v))
         return found
+
+
+class MemoryPlaceSightings(_Locked):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, dict[tuple[datetime, str], Sighting]] = {}  # place (lower) -> (at, mention key) -> it
+        self.suggested: dict[str, Suggestion] = {}  # place (lower) -> its newest suggestion
+
+    def add(self, sighting: Sighting) -> None:
+        with self._lock:
+            self.items.setdefault(sighting.place.lower(), {})[(sighting.at, sighting.mention_key)] = sighting
+
+    def forget(self, place: str, at: datetime, mention_key: str) -> None:
+        with self._lock:
+            self.items.get(place.lower(), {}).pop((at, mention_key), None)
+
+    def between(self, place: str, start: datetime, end: datetime) -> list[Sighting]:
+        with self._lock:
+            found = sorted((k, s) for k, s in self.items.get(place.lower(), {}).items() if start <= k[0] <= end)
+        once: dict[str, Sighting] = {}
+        for _, sighting in found:
+            once.setdefault(sighting.mention_key, sighting)
+        return list(once.values())
+
+    def suggestion(self, place: str) -> Suggestion | None:
+        with self._lock:
+            return self.suggested.get(place.lower())
+
+    def suggestions(self) -> list[Suggestion]:
+        with self._lock:
+            return [self.suggested[k] for k in sorted(self.suggested)]
+
+    def put_suggestion(self, suggestion: Suggestion, *, expected: int | None) -> bool:
+        with self._lock:
+            current = self.suggested.get(suggestion.place.lower())
+            if (current.version if current is not None else None) != expected:
+                return False
+            self.suggested[suggestion.place.lower()] = replace(suggestion, version=(expected or 0) + 1)
+            return True

@@ -336,6 +336,10 @@ class SendAllowance(Protocol):
     def spent(self, channel: str, day: str) -> int:
         """The day's spend so far (0 for a day that is over: only the current day is kept)."""
 
+    def charge(self, channel: str, day: str, micros: int) -> int:
+        """Add a cost already incurred (what a page of paid reads cost) to the day's spend of ``channel``, without a
+        token or a limit, in one atomic update (a new day starts a new count): the day's spend after it."""
+
 
 class IncidentStore(Protocol):
     def put(self, incident: Incident) -> None: ...
@@ -368,6 +372,16 @@ class FormRateLimit(Protocol):
 
     def used(self, client_key: str, window: str) -> int:
         """How many were counted for this client in this window (0 for none)."""
+
+
+class LocalPosts(Protocol):
+    """Stage local: the posts the listening searches' stand-ins answer (``POST /local/listening/posts``), per
+    channel, kept a day."""
+
+    def add(self, channel: str, at: datetime, post_id: str, post: JsonObject) -> None: ...
+
+    def recent(self, channel: str, *, since: datetime) -> list[JsonObject]:
+        """The channel's posts written after ``since``, newest first."""
 
 
 class SandboxOutbox(Protocol):
@@ -614,3 +628,62 @@ class WhatsAppStatuses(Protocol):
 
     def for_ticket(self, ticket_id: str) -> dict[str, dict[str, JsonObject]]:
         """Every status recorded for the messages sent on ``ticket_id`` (those recorded with it), by message id."""
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A message that named one of the brand's places (``listening.places``): the place as the brand file spells it,
+    when it was written, where, on which ticket, by whom, its first 280 characters and its permalink. The mention
+    key names it: the same message delivered again is the same sighting."""
+
+    place: str
+    at: datetime
+    channel: str
+    ticket_id: str
+    mention_key: str
+    author: str = ""
+    text: str = ""
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggested incident at one place (``usecases.suggested_incidents``): ``suggested`` until a lead declares it
+    (``declared``, with the incident's id) or dismisses it (``dismissed``); ``since``: the first post of the burst;
+    ``last_at``: the latest post counted for it (the quiet time runs from there)."""
+
+    suggestion_id: str
+    place: str
+    status: str
+    since: datetime
+    last_at: datetime
+    decided_by: str = ""
+    decided_at: datetime | None = None
+    incident_id: str = ""
+    version: int = 0  # as stored: every write moves it on (``PlaceSightings.put_suggestion`` compares it)
+
+
+class PlaceSightings(Protocol):
+    """The messages that named each place over the last day or two, and each place's suggested incident: one write
+    per place a message names, one query of a place's window when counting, one item per place for its suggestion
+    (the newest; a new burst after the last one was over replaces it)."""
+
+    def add(self, sighting: Sighting) -> None:
+        """Keep the sighting (the same place, time and mention key again replaces it: no second count)."""
+
+    def between(self, place: str, start: datetime, end: datetime) -> list[Sighting]:
+        """The place's sightings written in ``[start, end]``, oldest first, one per mention key (one query)."""
+
+    def forget(self, place: str, at: datetime, mention_key: str) -> None:
+        """Delete one sighting (a data-protection request: it holds the customer's words and handle)."""
+
+    def suggestion(self, place: str) -> Suggestion | None:
+        """The place's newest suggestion (None: never, or expired)."""
+
+    def suggestions(self) -> list[Suggestion]:
+        """Every place's newest suggestion, by place (one query)."""
+
+    def put_suggestion(self, suggestion: Suggestion, *, expected: int | None) -> bool:
+        """Write the place's suggestion (its ``version`` becomes ``expected`` + 1) if the stored one is still at
+        version ``expected`` (None: there is none): the one decision when two messages reach the burst at once, or two
+        leads declare at once. False when somebody wrote it first."""

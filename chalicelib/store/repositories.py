@@ -19,6 +19,7 @@ items belong to purpose-named stores below. Every key family of the state table 
 | DynamoAnswers    | ``answers#<desk>``          | ``<UTC hour>``        | hour + 3 days   |
 | DynamoSandbox    | ``sandbox#outbox``          | ``<at>#<key>``        | 7 days          |
 | DynamoNotifyLog  | ``sandbox#notify``          | ``<at>#<key>``        | 7 days          |
+| DynamoLocalPosts | ``sandbox#listen#<channel>``| ``<at>#<post id>``    | 1 day           |
 | DynamoSavedReplies| ``saved-reply``            | ``<saved reply id>``  | none            |
 | DynamoPresence    | ``agent-seen``             | ``<username>``        | 1 day           |
 | DynamoSavedViews  | ``saved-view#<username>``  | ``<view name>``       | none            |
@@ -31,12 +32,15 @@ items belong to purpose-named stores below. Every key family of the state table 
 | DynamoReportFigures| ``report#<UTC month>``    | ``<first contact>#<ticket id>`` | retention |
 | DynamoWhatsAppStatuses| ``wa-status#<wamid>`` | ``<status>``          | 30 days         |
 | DynamoWhatsAppStatuses| ``wa-status-ticket#<ticket>`` | ``<wamid>#<status>`` | 30 days  |
+| DynamoPlaceSightings| ``sighting#<place>``       | ``<written at>#<mention key>`` | 2 days |
+| DynamoPlaceSightings| ``suggested``               | ``<place>``           | 2 days          |
 
 ``sent/<key>`` is the outbox's one item per message: created with the sending lease (``lease``, its expiry) by the
 one conditional write that also tells a duplicate (``ALL_OLD``), and kept: that the message went out is recorded on
 its ticket (``sent_keys``, with the timeline entry). ``rate/<channel>`` holds the outbound rate as a theoretical
 arrival time (``tat``, GCRA: a token bucket in one number) and the paid-API spend of the current day in
-micro-dollars (``ref``: the day, ``count``), both changed by one conditional update per send.
+micro-dollars (``ref``: the day, ``count``), both changed by one conditional update per send. ``rate/x-reads``
+counts listening's X search reads the same way (``charge``: a page's cost once it is read; no token).
 
 Conditional writes ask for the item as it was when the condition failed (``ReturnValuesOnConditionCheckFailure``),
 so "create unless it exists, else tell me what is there" is one call, never a write and a read.
@@ -89,8 +93,10 @@ from chalicelib.store.ports import (
     Registered,
     SavedView,
     SeenAgent,
+    Sighting,
     StoredMention,
     StoredSavedReply,
+    Suggestion,
     TriageLabel,
     Updated,
     WaitingMessage,
@@ -635,6 +641,21 @@ class DynamoAllowance(_State):
         item = self._item(self._PK, channel)
         return int(item.count or 0) if item is not None and item.ref == day else 0
 
+    def charge(self, channel: str, day: str, micros: int) -> int:
+        """An ``ADD`` to the same day's count, else a new day's count (each conditional, so two runs that start a
+        day at once both count: the loser adds to the winner's)."""
+        for _ in range(4):
+            item = StateModel(self._PK, channel)
+            ttl: Any = timedelta(days=2)  # a TTL takes a timedelta (from now)
+            if _update_if(item, [StateModel.count.add(micros), StateModel.expires_at.set(ttl)],
+                          StateModel.ref == day):
+                return int(item.count or 0)
+            if _update_if(item, [StateModel.ref.set(day), StateModel.count.set(micros),
+                                 StateModel.expires_at.set(ttl)],
+                          StateModel.ref.does_not_exist() | (StateModel.ref != day)):
+                return micros
+        raise RuntimeError(f"the day's spend of {channel} could not be counted")
+
 
 class DynamoWaitingRoom(_State):
     """``wait#<channel>`` / ``<order>``: an outbound message waiting for its channel's rate, its place the sort key
@@ -770,6 +791,21 @@ class DynamoSandbox(_State):
 
     def recent(self, limit: int = 200) -> list[JsonObject]:
         return [i.value for i in StateModel.query(self._PK, scan_index_forward=False, limit=limit)]
+
+
+class DynamoLocalPosts(_State):
+    """Stage local's injected listening posts: ``sandbox#listen#<channel>`` / ``<at>#<id>``, kept a day; newest
+    first is one query."""
+
+    _PK = "sandbox#listen"
+
+    def add(self, channel: str, at: datetime, post_id: str, post: JsonObject) -> None:
+        self._put(f"{self._PK}#{channel}", f"{_sortable(at)}#{post_id}", value=post, ttl=timedelta(days=1))
+
+    def recent(self, channel: str, *, since: datetime) -> list[JsonObject]:
+        # "~" sorts after "#": a post kept at exactly ``since`` is not newer than it
+        return [dict(item.value or {}) for item in StateModel.query(
+            f"{self._PK}#{channel}", StateModel.sk > f"{_sortable(since)}~", scan_index_forward=False)]
 
 
 class DynamoNotifyLog(_State):
@@ -1066,3 +1102,66 @@ class DynamoWhatsAppStatuses(_State):
             entry = item.value or {}
             found.setdefault(str(entry.get("message_id")), {})[str(entry.get("status"))] = entry.get("value") or {}
         return found
+
+
+class DynamoPlaceSightings(_State):
+    """``sighting#<place>`` / ``<written at>#<mention key>`` (the place in lower case, the time as fixed-width UTC
+    text, so that a window is one key-range query; ``value``: channel, ticket, author, text, link): one item per
+    place a message names, written with a plain put (the same message again is the same item). ``suggested`` /
+    ``<place>`` (``ref``: the suggestion's id, ``count``: its version, ``value``: the rest): each place's newest
+    suggested incident, written by a put conditional on the version it replaces. Both kept two days (``KEEP``): a
+    burst is counted in minutes and a suggestion is over after an hour or so of quiet."""
+
+    _SIGHTING, _SUGGESTED = "sighting", "suggested"
+    KEEP = timedelta(days=2)
+
+    def add(self, sighting: Sighting) -> None:
+        value = {"place": sighting.place, "at": _iso(sighting.at), "channel": sighting.channel,
+                 "ticket_id": sighting.ticket_id,
+                 "author": sighting.author, "text": sighting.text, "link": sighting.link}
+        self._put(f"{self._SIGHTING}#{sighting.place.lower()}", f"{_sortable(sighting.at)}#{sighting.mention_key}",
+                  ref=sighting.mention_key, value=value, ttl=self.KEEP)
+
+    def forget(self, place: str, at: datetime, mention_key: str) -> None:
+        self._delete(f"{self._SIGHTING}#{place.lower()}", f"{_sortable(at)}#{mention_key}")
+
+    def between(self, place: str, start: datetime, end: datetime) -> list[Sighting]:
+        # the end's whole second and beyond: "<end>#~" sorts after every mention key written at ``end``
+        found = StateModel.query(f"{self._SIGHTING}#{place.lower()}",
+                                 StateModel.sk.between(_sortable(start), _sortable(end) + "#~"))
+        once: dict[str, Sighting] = {}
+        for item in found:
+            v = item.value or {}
+            once.setdefault(str(item.ref), Sighting(
+                place=str(v.get("place") or place), at=datetime.fromisoformat(str(v["at"])),
+                channel=str(v.get("channel") or ""), ticket_id=str(v.get("ticket_id") or ""),
+                mention_key=str(item.ref), author=str(v.get("author") or ""), text=str(v.get("text") or ""),
+                link=str(v.get("link") or "")))
+        return list(once.values())
+
+    @staticmethod
+    def _suggestion(item: StateModel) -> Suggestion:
+        v = item.value or {}
+        decided = v.get("decided_at")
+        return Suggestion(suggestion_id=str(item.ref), place=str(v["place"]), status=str(v["status"]),
+                          since=datetime.fromisoformat(v["since"]), last_at=datetime.fromisoformat(v["last_at"]),
+                          decided_by=str(v.get("decided_by") or ""),
+                          decided_at=datetime.fromisoformat(decided) if decided else None,
+                          incident_id=str(v.get("incident_id") or ""), version=int(item.count or 0))
+
+    def suggestion(self, place: str) -> Suggestion | None:
+        item = self._item(self._SUGGESTED, place.lower())
+        return self._suggestion(item) if item is not None and item.value else None
+
+    def suggestions(self) -> list[Suggestion]:
+        return [self._suggestion(item) for item in StateModel.query(self._SUGGESTED, consistent_read=True)
+                if item.value]
+
+    def put_suggestion(self, suggestion: Suggestion, *, expected: int | None) -> bool:
+        value = {"place": suggestion.place, "status": suggestion.status, "since": _iso(suggestion.since),
+                 "last_at": _iso(suggestion.last_at), "decided_by": suggestion.decided_by,
+                 "decided_at": _iso(suggestion.decided_at) if suggestion.decided_at else "",
+                 "incident_id": suggestion.incident_id}
+        item = StateModel(self._SUGGESTED, suggestion.place.lower(), ref=suggestion.suggestion_id, value=value,
+                          count=(expected or 0) + 1, expires_at=self.KEEP)
+        return _save_if(item, StateModel.pk.does_not_exist() if expected is None else StateModel.count == expected)

@@ -29,7 +29,7 @@ from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate
 from chalicelib.telemetry import count, logger
 from chalicelib.usecases import incidents
-from chalicelib.usecases.replies import outbox_item, outside_window, queue_reply
+from chalicelib.usecases.replies import outbox_item, outside_window, queue_reply, unaddressed
 
 #: Channels where every new case gets a receipt, in hours too and whatever triage says: one-to-one and private, and
 #: a customer who wrote there expects to hear that the message arrived.
@@ -82,9 +82,10 @@ def prepare(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind: st
     ``oncall_<kind>`` (``oncall_ack``, ``oncall_closing``) where the brand file has one, else by the plain ``ack``
     with no opening time ("passed to the team"), never by when the closed desk opens. ``target``: where it goes
     (default the ticket's reply target). ``answered``: an agent has answered the ticket already: worded by
-    ``<kind>_answered`` (``closing_answered``) where the brand file has one."""
+    ``<kind>_answered`` (``closing_answered``) where the brand file has one. None, too, for a ticket nobody
+    addressed to us (``replies.unaddressed``): it gets no automatic message of any kind."""
     target = target or ticket.reply_target
-    if target is None:
+    if target is None or unaddressed(ticket):
         return None
     now = svc.now()
     incident = incidents.matching(svc, desk=ticket.desk, text=ticket_text(svc, ticket) if text is None else text)
@@ -222,6 +223,8 @@ def acknowledge(svc: Services, ticket: Ticket, *, back_at: datetime | None, kind
     ``oncall``: worded for the on-call team that has it now; ``answered``: for a ticket an agent answered already
     (see ``prepare``)."""
     if ticket.reply_target is None or ticket.acked:  # acked: decided already (a new ticket is saved acknowledged)
+        return False
+    if unaddressed(ticket):  # a listened post: a person answers, or nobody does
         return False
     policy, target = svc.config.triage.acknowledge, ticket.reply_target
     if not policy.on(target.channel) or (policy.tagged_only(target.channel) and target.extra.get("tagged") is False):

@@ -37,6 +37,7 @@ def _local_only(svc: Services) -> None:
 def schedules() -> dict[str, Callable[[Services], object]]:
     """The scheduled use cases by their schedule's name in app.py."""
     from chalicelib.usecases.closing_time import closing_time
+    from chalicelib.usecases.listening import poll_listening
     from chalicelib.usecases.poll_bluesky import poll_notifications as poll_bluesky
     from chalicelib.usecases.poll_mastodon import poll_mentions as poll_mastodon
     from chalicelib.usecases.poll_threads import poll_mentions as poll_threads
@@ -47,6 +48,7 @@ def schedules() -> dict[str, Callable[[Services], object]]:
 
     return {"closing_time": closing_time, "sla_watch": sla_watch, "poll_x": poll_mentions,
             "poll_bluesky": poll_bluesky, "poll_mastodon": poll_mastodon, "poll_threads": poll_threads,
+            "poll_listening": poll_listening,
             "dispatch_outbox": dispatch,
             "follow_rota": lambda svc: follow_rota(svc).summary()}
 

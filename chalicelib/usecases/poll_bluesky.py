@@ -95,7 +95,13 @@ def _name(item: object) -> str:
     return _uri(item) or (f"cid {item.get('cid')}" if jv.is_object(item) and item.get("cid") else repr(item)[:120])
 
 
-def _reader(brand: frozenset[str]) -> Callable[[BlueskyCursor, NotificationsPage], polling.Step[BlueskyCursor]]:
+def _reader(brand: frozenset[str], parse: Callable[[object], Mention | None] | None = None
+            ) -> Callable[[BlueskyCursor, NotificationsPage], polling.Step[BlueskyCursor]]:
+    """The page reader of a sweep down to the watermark; ``parse`` reads one item (default: a notification; listening
+    reads search hits), raising ``bluesky.NotAMention`` for one it cannot read."""
+    if parse is None:
+        parse = lambda item: bluesky.parse_notification(item, brand=brand, source="poll")  # noqa: E731
+
     def read(cursor: BlueskyCursor, page: NotificationsPage) -> polling.Step[BlueskyCursor]:
         """Newest first: the page's notifications down to the first one an earlier sweep saw."""
         sweep_at, sweep_uris = cursor.sweep_at, list(cursor.sweep_uris)
@@ -113,7 +119,7 @@ def _reader(brand: frozenset[str]) -> Callable[[BlueskyCursor, NotificationsPage
             elif at is not None and at == sweep_at and uri not in sweep_uris:
                 sweep_uris.append(uri)
             try:
-                mention = bluesky.parse_notification(item, brand=brand, source="poll")
+                mention = parse(item)
             except bluesky.NotAMention as exc:
                 skipped += 1
                 polling.skipped(PLATFORM, _name(item), str(exc))

@@ -56,8 +56,15 @@ def _id(item: object) -> str:
     return text if text.isalnum() and len(text) <= 64 else ""
 
 
-def _reader(instance_url: str, brand: frozenset[str], *, first: bool,
-            oldest_wanted: datetime) -> Callable[[MastodonCursor, NotificationsPage], polling.Step[MastodonCursor]]:
+def _reader(instance_url: str, brand: frozenset[str], *, first: bool, oldest_wanted: datetime,
+            parse: Callable[[object], Mention | None] | None = None
+            ) -> Callable[[MastodonCursor, NotificationsPage], polling.Step[MastodonCursor]]:
+    """The page reader of a walk forward by ``min_id``; ``parse`` reads one item (default: a notification; listening
+    reads a hashtag timeline's statuses), raising ``mastodon.NotAMention`` for one it cannot read."""
+    if parse is None:
+        parse = lambda item: mastodon.parse_notification(  # noqa: E731
+            item, instance_url=instance_url, brand=brand, source="poll")
+
     def read(cursor: MastodonCursor, page: NotificationsPage) -> polling.Step[MastodonCursor]:
         """Oldest first: the cursor moves to the page's newest id once the page is queued."""
         mentions: list[Mention] = []
@@ -68,7 +75,7 @@ def _reader(instance_url: str, brand: frozenset[str], *, first: bool,
             if item_id and (newest is None or mastodon.id_order(item_id) > mastodon.id_order(newest)):
                 newest = item_id
             try:
-                mention = mastodon.parse_notification(item, instance_url=instance_url, brand=brand, source="poll")
+                mention = parse(item)
             except mastodon.NotAMention as exc:
                 skipped += 1
                 polling.skipped(PLATFORM, f"notification {item_id or repr(item)[:120]}", str(exc))

@@ -154,6 +154,7 @@ class Feed(Generic[C, P]):
     secret: str | None = None
     report: Callable[[C, Tally], PollAnswer] = lambda cursor, tally: tally.report()
     on_rate_limited: Callable[[], None] = lambda: None
+    source: str = "poll"  # how its mentions are queued (``enqueue_mentions``): listening's searches say "listening"
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def sweep(svc: Services, feed: Feed[C, P], cursor: C) -> Sweep[C]:
         step = feed.read(cursor, page)
         tally = tally.add(step)
         if step.mentions:
-            enqueue_mentions(svc, list(step.mentions), source="poll")  # safely queued before the cursor moves
+            enqueue_mentions(svc, list(step.mentions), source=feed.source)  # queued before the cursor moves
         cursor = step.cursor
         if step.save and checkpoint(svc, feed.name, feed.row(cursor), page):
             return Sweep(cursor, tally, finished=step.last)  # the budget is spent (resume_after recorded)

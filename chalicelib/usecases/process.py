@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain import busy, sla
+from chalicelib.domain import busy, listening, sla
 from chalicelib.domain.history import Escalated, Queued, Received
 from chalicelib.domain.identity import (
     bluesky_handle_identity,
@@ -40,12 +40,12 @@ from chalicelib.domain.routing import (
     route,
 )
 from chalicelib.domain.ticket import RESOLVED, WAITING, Ticket, first_reference, new_reference
-from chalicelib.domain.triage import policy_acknowledges, triage
+from chalicelib.domain.triage import Triage, policy_acknowledges, triage
 from chalicelib.domain.words import message_words
 from chalicelib.services import Services
 from chalicelib.store.ports import AlreadyExists, ConcurrentUpdate
 from chalicelib.telemetry import capture_method, correlate, count, logger
-from chalicelib.usecases import reports
+from chalicelib.usecases import reports, suggested_incidents
 from chalicelib.usecases.acknowledge import (
     PreparedAck,
     ack_item,
@@ -67,6 +67,7 @@ from chalicelib.usecases.deliver import (
     send_now,
     settle_unknown,
 )
+from chalicelib.usecases.replies import unaddressed
 
 #: No attempt runs longer than this (Lambda's own limit): a mention stored this long ago by an envelope nobody can
 #: name (no ``owner``: stored before owners were recorded) is resumed by whoever carries it now.
@@ -182,12 +183,26 @@ def _suggest_links(svc: Services, mention: Mention, ticket: Ticket, now: datetim
         count("LinksSuggested")
 
 
-def _new_ticket(svc: Services, mention: Mention, ticket_id: str, customer_id: str,
-                now: datetime) -> tuple[Ticket, RouteDecision]:
+def _triaged(svc: Services, mention: Mention, now: datetime) -> tuple[Triage, RouteDecision]:
+    """Triage and routing of a ticket's first message. A listened post (``domain.listening.listened``: it did not tag
+    the brand) is triaged as any other — intent, priority, tone, flags — and goes to the brand's listening desk
+    (``listening.desk``) when one is set, unless urgent (urgent work goes where urgent work goes: its desk, or the
+    on-call desk); and routing never decides to acknowledge it."""
     result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
                     tagged=mention.extra.get("tagged") is not False, language=mention.language)
+    heard = listening.listened(mention.extra)
+    desk = svc.config.listening.desk
+    if heard and desk and result.priority != "urgent" and desk in svc.config.desk_ids:
+        result = replace(result, desk=desk, reasons=[*result.reasons, f"desk {desk}: listening"])
     decision = route(result, calendar=svc.calendar, config=svc.config, now=now, written_at=mention.created_at)
-    flags = []
+    return result, replace(decision, acknowledge=False) if heard else decision
+
+
+def _new_ticket(svc: Services, mention: Mention, ticket_id: str, customer_id: str,
+                now: datetime) -> tuple[Ticket, RouteDecision]:
+    result, decision = _triaged(svc, mention, now)
+    heard = listening.listened(mention.extra)
+    flags = [listening.FLAG] if heard else []  # a person answers, links or dismisses it: nothing automatic
     if result.intent == "abuse":
         flags.append("abuse")
     if result.high_reach:
@@ -201,8 +216,9 @@ def _new_ticket(svc: Services, mention: Mention, ticket_id: str, customer_id: st
         mention_keys=[mention.key], reply_target=ReplyTarget.of(mention), flags=flags,
         references=dict(result.references), reasons=list(result.reasons), decision=result.decision, tone=result.tone,
         conversations=[mention.conversation_key],
-        first_response_due=sla.first_response_due(mention.created_at, mention.channel, result.priority,
-                                                  decision.desk, svc.config, svc.calendar),
+        # no first-response target for a post nobody addressed to us (no breach, no escalation) until they do
+        first_response_due=None if heard else sla.first_response_due(
+            mention.created_at, mention.channel, result.priority, decision.desk, svc.config, svc.calendar),
     )
     ticket.record(Received(mention.created_at, mention.channel))
     ticket.record(Queued(now, decision.desk))
@@ -258,6 +274,7 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume
             return _created(svc, mention, ticket, now) if resume else Outcome(mention.key, "duplicate",
                                                                                  ticket.ticket_id)
         if resume:  # joined by an attempt that failed: the acknowledgement it owed, and the desk may not have heard
+            ticket = _addressed(svc, mention, ticket)
             ticket, from_desk = to_oncall(svc, ticket, now)
             # moved to the on-call desk now, or by the attempt that failed (since this message was written): the
             # on-call desk hears where it came from either way
@@ -284,6 +301,7 @@ def _joined(svc: Services, mention: Mention, joined: Ticket, now: datetime, *, r
     reserved = _reserved(mention)
     if reserved:
         _alias(svc, reserved, joined, mention, now)
+    joined = _addressed(svc, mention, joined)
     joined, from_desk = to_oncall(svc, joined, now)
     # the customer first, as for a new ticket; a new e-mail or form on an acknowledged case gets its receipt
     if not _ack_on_joining(svc, mention, joined, now, oncall=bool(from_desk)):
@@ -293,7 +311,38 @@ def _joined(svc: Services, mention: Mention, joined: Ticket, now: datetime, *, r
     _suggest_links(svc, mention, joined, now)
     logger.info("mention joined its customer's ticket", extra={"mention": mention.key, "ticket_id": joined.ticket_id})
     reports.record_ticket(svc, joined)  # the leads' reports: the ticket's figures (an older copy never wins)
+    suggested_incidents.note_places(svc, mention, joined)  # a burst naming one place: suggested to leads
     return Outcome(mention.key, "threaded", joined.ticket_id)
+
+
+def _addressed(svc: Services, mention: Mention, ticket: Ticket) -> Ticket:
+    """The customer of a ticket opened by a listened post now addresses the brand (a mention, a reply, a message):
+    the ``listening`` flag goes (one conditional update, made only then), and the case gets the first-response target
+    a first contact has, counted from this message, and is answered where they addressed us (the reply target: X lets
+    the brand reply only to a post that mentions it); ``_ack_on_joining`` then acknowledges it as any first contact.
+    Another listened post, or a ticket without the flag, changes nothing."""
+    if listening.FLAG not in ticket.flags or listening.listened(mention.extra):
+        return ticket
+    due = sla.first_response_due(mention.created_at, mention.channel, ticket.priority, ticket.desk, svc.config,
+                                 svc.calendar)
+
+    def addressed(t: Ticket) -> bool:
+        if listening.FLAG not in t.flags:
+            return False
+        t.flags = [f for f in t.flags if f != listening.FLAG]
+        t.reply_target = ReplyTarget.of(mention)
+        if t.first_response_at is None and t.first_response_due is None:
+            t.first_response_due = due
+        return True
+
+    cleared = svc.tickets.update(ticket.ticket_id, addressed, current=ticket)
+    if cleared is None:
+        raise ConcurrentUpdate(ticket.ticket_id)  # deleted meanwhile (a data-protection request)
+    if cleared.result:
+        count("ListenedTicketsAddressed")
+        logger.info("the customer addressed the brand: no longer a listened ticket",
+                    extra={"ticket_id": ticket.ticket_id, "mention": mention.key})
+    return cleared.ticket
 
 
 def _ack_on_joining(svc: Services, mention: Mention, ticket: Ticket, now: datetime, *, oncall: bool = False) -> bool:
@@ -307,6 +356,8 @@ def _ack_on_joining(svc: Services, mention: Mention, ticket: Ticket, now: dateti
     (``to_oncall``): the acknowledgement says the on-call team has it, never when the closed desk opens. True if
     queued."""
     if ticket.acked or ack_key(ticket.ack_key) in ticket.sent_keys or now - mention.created_at > ACK_MAX_AGE:
+        return False
+    if listening.listened(mention.extra):  # a post that did not tag us joins its author's case in silence
         return False
     if (svc.calendar.is_open(ticket.desk, now) and not oncall) or (
             ticket.claimed_by and ticket.held_by(ticket.claimed_by, now)):
@@ -455,7 +506,7 @@ def _busy_ack(svc: Services, mention: Mention, ticket: Ticket, now: datetime) ->
     when the range ends before the desk closes (a customer who will wait past closing hears from the closing-time
     acknowledgement instead). True if queued."""
     rule = svc.config.busy_ack
-    if rule is None or not policy_acknowledges(ticket.intent, ticket.current_decision) \
+    if rule is None or unaddressed(ticket) or not policy_acknowledges(ticket.intent, ticket.current_decision) \
             or now - mention.created_at > ACK_MAX_AGE:
         return False
     since = busy.window_start(now, rule.window_minutes)
@@ -483,9 +534,7 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
     outbox sends its key at most once."""
     correlate(ticket.ticket_id)
     if decision is None:
-        result = triage(mention.text, channel=mention.channel, config=svc.config, followers=mention.followers,
-                        tagged=mention.extra.get("tagged") is not False, language=mention.language)
-        decision = route(result, calendar=svc.calendar, config=svc.config, now=now, written_at=mention.created_at)
+        decision = _triaged(svc, mention, now)[1]
     reserved = _reserved(mention)
     if reserved and reserved != ticket.ticket_id:
         _alias(svc, reserved, ticket, mention, now)
@@ -516,4 +565,5 @@ def _created(svc: Services, mention: Mention, ticket: Ticket, now: datetime,
         "mention": mention.key, "ticket_id": ticket.ticket_id, "desk": ticket.desk, "priority": ticket.priority,
         "intent": ticket.intent, "desk_open": decision.open, "ack": decision.acknowledge, "busy_ack": busy_ack})
     reports.record_ticket(svc, ticket)  # the leads' reports: the new ticket's figures (an older copy never wins)
+    suggested_incidents.note_places(svc, mention, ticket)  # a burst naming one place: suggested to leads
     return Outcome(mention.key, "created", ticket.ticket_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.domain.history import ReplyFailed
+from chalicelib.domain.listening import FLAG as UNADDRESSED
 from chalicelib.domain.outbound import ACK_KINDS, OutboxItem, ReplyTarget
 from chalicelib.domain.service_window import service_window, window_problem
 from chalicelib.domain.ticket import Ticket
@@ -40,11 +41,25 @@ def queue_reply(svc: Services, ticket: Ticket, *, kind: str, key: str, text: str
     """Put one message on the outbox queue (``outbox_item``). An automatic message (not an agent's reply, which is
     refused before it gets here) that the channel's customer-service window no longer allows as free-form text is
     not queued: None, noted on the ticket with why (``outside_window``)."""
+    if kind != "reply" and unaddressed(ticket):
+        count("AutomaticNotSent", kind=kind, why="unaddressed")
+        logger.info("automatic message not sent: nobody addressed the ticket to us",
+                    extra={"ticket_id": ticket.ticket_id, "kind": kind})
+        return None
     item = outbox_item(svc, ticket, kind=kind, key=key, text=text, expires_at=expires_at, target=target)
     if kind != "reply" and outside_window(svc, ticket, item.target, kind):
         return None
     svc.queues.send_outbox(item.to_dict())
     return item
+
+
+def unaddressed(ticket: Ticket) -> bool:
+    """A ticket opened by a post that did not tag the brand (listening: the ``domain.listening.FLAG`` flag), until its
+    customer addresses the brand. No automatic message of any kind goes to it — no acknowledgement, receipt, busy or
+    closing-time notice, incident follow-up — only an agent's reply: an unasked bot reply to someone who did not
+    tag the brand is intrusive. The one rule, asked where every automatic message is composed
+    (``acknowledge.prepare``), decided (``acknowledge.acknowledge``) and queued (``queue_reply``)."""
+    return UNADDRESSED in ticket.flags
 
 
 def is_template(target: ReplyTarget) -> bool:

@@ -143,7 +143,7 @@ def note_busy_estimate(svc: Services, ticket: Ticket, wait: WaitRange) -> None:
 
 #: The desk's actions that change a ticket's figures (claims, notes, releases and assignments do not)
 _FIGURE_ACTIONS = frozenset({"reply", "template", "resolve", "reopen", "transfer", "label", "reply_resolve",
-                             "reply_release", "resolve_next"})
+                             "reply_release", "resolve_next", "dismiss"})
 
 
 def record_action(svc: Services, action: str, outcome: object) -> None:

@@ -12,6 +12,7 @@ from chalicelib.domain.ticket import CLAIMED, WAITING, Ticket
 from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate
 from chalicelib.telemetry import count, logger
+from chalicelib.usecases.replies import unaddressed
 
 
 def due_at(svc: Services, ticket: Ticket) -> datetime:
@@ -37,8 +38,8 @@ def sla_watch(svc: Services) -> dict[str, int]:
     alerted = alerted_desk(svc, now)
     breached = 0
     for ticket in svc.tickets.open_tickets():
-        if ticket.breached or ticket.status not in (WAITING, CLAIMED):
-            continue
+        if ticket.breached or ticket.status not in (WAITING, CLAIMED) or unaddressed(ticket):
+            continue  # a listened post (nobody addressed it to us) has no response target until its author does
         due = due_at(svc, ticket)
         if not sla.is_breached(due, now):
             continue

@@ -57,6 +57,7 @@ from chalicelib.usecases.desk.results import (
     ResolvedAndNext,
     TicketAssigned,
     TicketClaimed,
+    TicketDismissed,
     TicketLabelled,
     TicketReleased,
     TicketReopened,
@@ -102,7 +103,8 @@ CHANNELS: dict[str, str] = {**{channel: p.agent_name for channel, p in PROFILES.
 #: The intents an agent may label a ticket's first message with, as the inbox words them.
 INTENT_CHOICES = (("complaint", "Complaint"), ("question", "Question"), ("praise", "Praise"),
                   ("spam", "Spam or promotion"), ("abuse", "Abuse"), ("other", "Other: chit-chat, news, no ask"))
-FLAGS = {"abuse": "Abuse", "high_reach": "High reach", "personal_data_in_public": "Personal data in public"}
+FLAGS = {"abuse": "Abuse", "high_reach": "High reach", "personal_data_in_public": "Personal data in public",
+         "listening": "Not addressed to us"}
 #: The tones of an automatic reply (``domain.triage.TONES``), as the inbox words them.
 TONE_LABELS = {"apology": "Apology and help", "question": "Question received", "thanks": "Thank-you",
                "neutral": "Neutral holding reply"}
@@ -298,6 +300,21 @@ class Web:
     def oversight(self, call: Callable[[Services, Agent], OversightView]) -> Page:
         return self.page("inbox_oversight.html", call)
 
+    def decide_suggestion(self, suggestion_id: str, done: str,
+                          call: Callable[[Services, Agent, str, Mapping[str, object]], object]) -> Page:
+        """POST /inbox/suggested-incidents/{id}/declare|dismiss (leads and comms): declare the suggested incident as
+        the form says, or dismiss it; back to the oversight page, which says ``done`` (a refusal answers with its
+        reason and status)."""
+        posted = self._post()
+        if not isinstance(posted, Posted):
+            return posted
+        signed_in, form = posted.session, posted.form
+        try:
+            call(self.svc, signed_in.agent, unquote(suggestion_id)[:40], _declare_form(form, self.svc.config.desk_ids))
+        except errors.Refused as exc:
+            return self._error(exc, signed_in)
+        return self._see_other("/inbox/oversight", signed_in.token, done)
+
     def pulse(self, call: Callable[[Services, Agent], PulseView]) -> Page:
         """GET /inbox/pulse: what changed for the signed-in agent, as JSON, for the page's live updates
         (``usecases.desk.pulse``); 401 when the session is gone (the script then stops asking)."""
@@ -369,14 +386,15 @@ class Web:
         return self._html(200, "inbox_search.html", signed_in, view=found, q=q.strip(), flash=None)
 
     # -------------------------------------------------------------------------------------------- actions
-    def take_next(self, call: Callable[[Services, Agent, str | None], NextTaken]) -> Page:
+    def take_next(self, call: Callable[[Services, Agent, str | None, bool], NextTaken]) -> Page:
         """POST /inbox/next: claim and open the ticket, or back to the inbox with why not."""
         posted = self._post()
         if not isinstance(posted, Posted):
             return posted
         signed_in, form = posted.session, posted.form
         try:
-            taken = call(self.svc, signed_in.agent, Next.from_form(form).desk)
+            asked = Next.from_form(form)
+            taken = call(self.svc, signed_in.agent, asked.desk, asked.listening)
         except errors.Refused as exc:
             try:
                 view = desk_views.desks(self.svc, signed_in.agent)
@@ -701,6 +719,8 @@ def _after(outcome: Outcome, ticket_id: str) -> tuple[str, str]:
             return "/inbox", f"Ticket {ticket_id} released: {where}."
         case TicketResolved():
             return here, f"Ticket {ticket_id} resolved."
+        case TicketDismissed():
+            return here, f"Ticket {ticket_id} dismissed: closed with no reply."
         case TicketReopened():
             return here, f"Ticket {ticket_id} reopened; you hold it now."
         case RepliedAnd(then="resolved"):
@@ -720,6 +740,15 @@ def _after(outcome: Outcome, ticket_id: str) -> tuple[str, str]:
             if linked.merged_ticket_id:
                 message += f" Ticket {linked.merged_ticket_id} was merged into {kept}."
             return f"/inbox/tickets/{quote(kept, safe='')}", message
+
+
+def _declare_form(form: Mapping[str, str], desks: list[str]) -> dict[str, object]:
+    """A suggested incident's declaration from the leads' form: keywords separated by commas, one checkbox per desk
+    (``desk_<id>``; none ticked: every desk)."""
+    return {"title": form.get("title", "").strip(), "text": form.get("text", "").strip(),
+            "url": form.get("url", "").strip(),
+            "keywords": [k.strip() for k in form.get("keywords", "").split(",") if k.strip()] or None,
+            "desks": [desk for desk in desks if form.get(f"desk_{desk}")]}
 
 
 def _saved_reply_form(form: Mapping[str, str], desks: list[str]) -> dict[str, object]:

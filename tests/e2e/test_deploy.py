@@ -143,7 +143,7 @@ def test_functions_carry_no_secret_and_run_under_the_scoped_policy(aws, deployed
     functions = {f["FunctionName"]: f for f in lam.list_functions()["Functions"]}
     assert {"responder-dev", "responder-dev-process_inbound", "responder-dev-deliver_outbox", "responder-dev-poll_x",
             "responder-dev-poll_bluesky", "responder-dev-poll_mastodon", "responder-dev-poll_threads",
-            "responder-dev-closing_time",
+            "responder-dev-poll_listening", "responder-dev-closing_time",
             "responder-dev-sla_watch"} <= set(functions)
     from chalicelib.settings import SECRET_PARAMETERS
 

@@ -1,7 +1,8 @@
 """The local stack never reaches the internet. Every Python process of the stack (the app, its queue and schedule
 runners, the embedded AWS) runs with an audit hook (tests/e2e/netguard/sitecustomize.py) that records each name
 lookup and socket connection to anything but loopback. The stack then takes a customer on every channel, a forged
-SNS e-mail, every schedule (the pollers included) and an agent's reply; the record must stay empty."""
+SNS e-mail, posts for listening's search stand-ins, every schedule (the pollers and listening included) and an
+agent's reply; the record must stay empty."""
 from __future__ import annotations
 
 import base64
@@ -71,9 +72,20 @@ def test_a_night_on_every_channel_and_every_schedule_makes_no_outbound_call(guar
     refused = stack.post("/webhooks/email", data=json.dumps(forged), headers={"Content-Type": "text/plain"})
     assert refused.status_code == 401, refused.text
 
-    for name in ("poll_x", "poll_bluesky", "poll_mastodon", "poll_threads", "closing_time", "sla_watch"):
+    # posts naming the brand without tagging it, for listening's search stand-ins
+    listened = stack.post("/local/listening/posts", json=[
+        {"channel": "x", "text": "Meridian Rail cancelled the 23:10 again"},
+        {"channel": "bluesky", "text": "Meridian Rail cancelled the 23:10 again"},
+        {"channel": "mastodon", "text": "#MeridianRail cancelled the 23:10 again"}])
+    assert listened.status_code == 202, listened.text
+
+    for name in ("poll_x", "poll_bluesky", "poll_mastodon", "poll_threads", "poll_listening", "closing_time",
+                 "sla_watch"):
         ran = stack.post(f"/local/schedules/{name}")
         assert ran.status_code == 200, ran.text
+        if name == "poll_listening":  # each search read its stand-in and queued the post it found
+            assert {c: a.get("queued") for c, a in ran.json()["result"].items()} == {
+                "x": 1, "bluesky": 1, "mastodon": 1}, ran.text
 
     sent = stack.wait_for(lambda: len(acks(stack)) >= 7 and acks(stack), timeout=30)
     # seven customers, seven acknowledgements, each recorded by the sandbox sender instead of sent
@@ -86,3 +98,4 @@ def test_a_night_on_every_channel_and_every_schedule_makes_no_outbound_call(guar
     time.sleep(1.0)  # the schedule and queue runners' next turn
     recorded = log.read_text() if log.exists() else ""
     assert recorded == "", recorded
+    assert len(acks(stack)) == 7  # the listened posts became tickets for a person: never acknowledged

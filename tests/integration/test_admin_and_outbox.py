@@ -159,7 +159,7 @@ def test_forget_removes_every_trace_of_a_customer(client, clock, svc):
     run_pipeline()
     result = client.http.delete("/admin/customers/x%23900", headers=ADMIN).json_body
     # x#900 and its handle x@traveller900; the words of their message: abc123, booking, ref, cancelled
-    assert result == {"identities": 2, "tickets": 1, "mentions": 1, "words": 4}
+    assert result == {"identities": 2, "tickets": 1, "mentions": 1, "words": 4, "sightings": 0}
     assert svc.words.tickets("abc123", 10).hits == [] and len(svc.words.tickets("nothing", 10).hits) == 1
     assert svc.mentions.get("x#8006") is None and svc.mentions.get("x#8007") is not None
     assert svc.customers.lookup("x@traveller900") is None and svc.customers.lookup("x@traveller901") is not None

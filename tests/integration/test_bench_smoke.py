@@ -20,7 +20,7 @@ def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
                      "--skip-package", "--out-dir", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     assert set(results) >= {"date", "machine", "ack_latency_local_stack", "scenarios", "pipeline_ratios", "cold_start",
-                            "package", "storm", "prices", "cost_assumptions", "seconds"}
+                            "package", "storm", "listening", "prices", "cost_assumptions", "seconds"}
     assert set(results["machine"]) == {"platform", "cpus", "python"}
 
     latency = results["ack_latency_local_stack"]
@@ -55,6 +55,22 @@ def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
     assert storm["priority_order"]["pairs_out_of_order_beyond_window"] == 0
     assert (tmp_path / "storm.png").stat().st_size > 0
 
+    listening = results["listening"]  # docs/adr/0032: a day of searches, then one listened post on moto
+    day = listening["per_day"]
+    assert day["x_posts_the_budget_buys"] == 333  # $5 at $0.005 a post + $0.010 its author
+    assert [row["posts_read"] for row in day["x"]] == [200, 333, 333]
+    assert day["bluesky"]["requests_per_day"] == len(day["bluesky"]["queries"]) * 288
+    assert day["mastodon"]["requests_per_day"] == len(day["mastodon"]["hashtags"]) * 288
+    per_post = listening["per_post"]
+    assert per_post["outcome"]["acks_per_post"] == {"listened_post": 0, "tagged_post": 1}
+    assert per_post["outcome"]["flagged_listening"] == per_post["outcome"]["tickets"] == 1
+    listened, tagged = per_post["scenarios"]["listened_post"], per_post["scenarios"]["tagged_post"]
+    assert 0 < listened["aws_calls"] < tagged["aws_calls"] and listened["phases"]["deliver"]["aws_calls"] == 0
+    runs = per_post["poll_runs"]
+    assert runs["run_with_posts"]["queued"] == 3 * runs["run_with_posts"]["posts_injected_per_platform"]
+    assert runs["quiet_run"]["aws_calls"] > 0 and "sqs.SendMessage" not in runs["quiet_run"]["calls_by_operation"]
+
     markdown = (tmp_path / "results.md").read_text()
+    assert "Listening (docs/adr/0032)" in markdown and "| 5,000 | 333 | $5.00 |" in markdown
     assert results["machine"]["platform"] in markdown and "| figure | value |" in markdown
     assert all(f"${results['prices'][key]}" in markdown for key in ("x_per_post", "x_per_post_with_url"))

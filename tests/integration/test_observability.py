@@ -157,6 +157,41 @@ def test_x_rate_limit_headroom_from_the_pollers_headers(mem, emf, monkeypatch):
     assert named(emf(), "XRateLimitRemaining") == [0]
 
 
+def test_listening_counts_what_its_dashboard_widget_and_read_budget_alarm_read(client, svc, clock, emf):
+    """poll_listening through its real handler on stage local's search stand-ins: ListeningPostsQueued per channel
+    and XSearchReads (the dashboard's Listening widget); once the day's X read budget ($5 at $0.005 a post and
+    $0.010 its author) is spent, XSearchBudgetReached with the one dimension the x-search-budget-reached alarm
+    reads, on every later run of the day."""
+    import app as application
+
+    posts = [{"channel": "x", "text": f"Meridian Rail cancelled train {n} again", "handle": f"rider{n}"}
+             for n in range(340)] + [{"channel": "bluesky", "text": "Meridian Rail cancelled my train again"},
+                                     {"channel": "mastodon", "text": "#MeridianRail cancelled my train again"}]
+    for start in range(0, len(posts), 100):
+        injected = client.http.post("/local/listening/posts", body=json.dumps(posts[start:start + 100]), headers=JSON)
+        assert injected.status_code == 202, injected.body
+
+    def run() -> dict:
+        return application.app.handler_map["poll_listening"](scheduled_event("poll_listening"), LambdaContext())
+
+    emf()
+    first = run()
+    found = emf()
+    assert first["x"]["queued"] == 333, first  # what $5 buys, each post by a different author
+    assert sum(named(found, "XSearchReads")) == 333
+    assert named(found, "ListeningPostsQueued", channel="x") == [333]
+    assert named(found, "ListeningPostsQueued", channel="bluesky") == [1]
+    assert named(found, "ListeningPostsQueued", channel="mastodon") == [1]
+    assert named(found, "XSearchBudgetReached") == []
+
+    for _ in range(2):  # the day's later runs: no X request, one count each
+        clock.advance(minutes=5)
+        later = run()
+        assert later["x"]["skipped"].startswith("X read budget spent for today"), later
+        found = emf()
+        assert named(found, "XSearchBudgetReached") == [1] and named(found, "XSearchReads") == []
+
+
 # ------------------------------------------------------------------------------------------------ correlation
 @pytest.fixture
 def app_log():
@@ -246,16 +281,20 @@ ALARMS = {  # logical id -> alarm name (stage prod); docs/runbook.md refers to t
     "OutboxRetriesAlarm": "responder-prod-outbox-retries", "DeskErrorsAlarm": "responder-prod-desk-errors",
     "DeskConsumerSwitchAlarm": "responder-prod-desk-consumer-switch",
     "WhatsAppFailedAlarm": "responder-prod-whatsapp-failed",
+    "ListeningErrorsAlarm": "responder-prod-listening-errors",
+    "XSearchBudgetAlarm": "responder-prod-x-search-budget-reached",
 }
 
 
 def test_every_alarm_notifies_the_stacks_topic_and_says_what_to_do():
     resources = _template()["Resources"]
+    runbook = (PROJECT / "docs" / "runbook.md").read_text()
     assert resources["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
     for logical_id, name in ALARMS.items():
         alarm = resources[logical_id]["Properties"]
         assert alarm["AlarmName"].replace("${Stage}", "prod") == name
         assert len(alarm["AlarmDescription"]) > 120, logical_id  # what it means and what to do
+        assert f"`responder-<stage>-{name.removeprefix('responder-prod-')}`" in runbook, name  # its row there
     source = "\n".join(p.read_text() for p in (PROJECT / "chalicelib").rglob("*.py"))
     for resource in resources.values():
         if resource["Type"] == "AWS::CloudWatch::Alarm":
@@ -303,6 +342,50 @@ def test_the_dashboard_shows_every_alarm_and_the_handlers_by_their_chalice_names
     lambda_widget = next(w for w in body["widgets"] if w["properties"].get("title") == "Lambda errors per function")
     shown = {m[3] for m in lambda_widget["properties"]["metrics"] if m[0] == "AWS/Lambda"}
     assert functions | {"responder-local"} == shown
+
+
+def test_listening_runs_every_five_minutes_with_an_errors_alarm_of_its_own_and_a_read_budget_warning(aws):
+    """poll_listening is a schedule of its own; its errors, and a search that crashed without stopping the others
+    (ListeningSearchFailed), reach an alarm that wants a failure in each of three runs (errors per 5 minutes never
+    reach ProcessingErrorsMax on a 5-minute schedule); a spent X read budget raises a warning that says what to
+    change, for a day; the dashboard CloudFormation creates (moto) shows what listening queued and read."""
+    from chalice.app import ScheduledEventConfig
+
+    import app as application
+
+    [schedule] = [s for s in application.app.event_sources
+                  if isinstance(s, ScheduledEventConfig) and s.name == "poll_listening"]
+    assert schedule.schedule_expression.to_string() == "rate(5 minutes)"
+
+    resources = _template()["Resources"]  # moto's CloudFormation creates no alarms: the template as deployed
+    topic = ["AlarmTopic"]
+    errors = resources["ListeningErrorsAlarm"]["Properties"]
+    watched = [q["MetricStat"]["Metric"] for q in errors["Metrics"] if "MetricStat" in q]
+    assert [(m["MetricName"], m["Dimensions"][-1]["Value"]) for m in watched] == [
+        ("Errors", "responder-${Stage}-poll_listening"), ("ListeningSearchFailed", "x"),
+        ("ListeningSearchFailed", "bluesky"), ("ListeningSearchFailed", "mastodon")]
+    assert {q["MetricStat"]["Period"] for q in errors["Metrics"] if "MetricStat" in q} == {300}
+    assert (errors["EvaluationPeriods"], errors["DatapointsToAlarm"], errors["Threshold"]) == (3, 3, 0)
+    assert errors["AlarmActions"] == topic and errors["OKActions"] == topic
+    assert "/aws/lambda/responder-${Stage}-poll_listening" in errors["AlarmDescription"]
+
+    budget = resources["XSearchBudgetAlarm"]["Properties"]
+    assert (budget["Namespace"], budget["MetricName"]) == ("Responder", "XSearchBudgetReached")
+    assert budget["Dimensions"] == [{"Name": "service", "Value": "responder"}]
+    assert (budget["Statistic"], budget["Period"], budget["EvaluationPeriods"]) == ("Sum", 86400, 1)
+    assert (budget["Threshold"], budget["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert budget["AlarmActions"] == topic and "OKActions" not in budget  # a warning: no all-clear page
+    for advice in ("spend.x.read_daily_usd", "listening.terms", "listening.exclude"):
+        assert advice in budget["AlarmDescription"], advice
+
+    cloudwatch = boto3.client("cloudwatch", region_name="eu-west-2")
+    body = json.loads(cloudwatch.get_dashboard(DashboardName="responder-local")["DashboardBody"])
+    [widget] = [w for w in body["widgets"] if w["properties"].get("title", "").startswith("Listening")]
+    metrics = widget["properties"]["metrics"]
+    assert any("ListeningPostsQueued" in m[0].get("expression", "") and "channel" in m[0]["expression"]
+               for m in metrics if isinstance(m[0], dict))
+    assert {m[1] for m in metrics if m[0] == "Responder"} == {"XSearchReads", "XSearchBudgetReached"}
+    assert any("ListeningSearchFailed" in m[0].get("expression", "") for m in metrics if isinstance(m[0], dict))
 
 
 # ------------------------------------------------------------------------------------------------ unknown routes

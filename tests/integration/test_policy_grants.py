@@ -196,7 +196,8 @@ def out_of_hours(client, svc, clock, monkeypatch) -> None:
 def the_team_is_back(client, clock) -> None:
     """Wednesday 10:00: the schedules run, an agent claims, replies and resolves."""
     clock.set(utc(2026, 11, 25, 10, 0))
-    assert {"closing_time", "sla_watch", "poll_bluesky", "poll_mastodon", "poll_threads"} <= set(every_schedule())
+    assert {"closing_time", "sla_watch", "poll_bluesky", "poll_mastodon", "poll_threads",
+            "poll_listening"} <= set(every_schedule())
     signed_in = client.http.post("/agent/sign-in", headers=JSON,
                                  body=json.dumps({"username": "amira", "password": "Amira-local-1"}))
     assert signed_in.status_code == 200, signed_in.body

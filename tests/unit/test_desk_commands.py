@@ -27,13 +27,13 @@ DESKS = ("complaints", "journeys", "press")
 def test_every_action_has_one_name_and_the_api_takes_all_but_link_on_a_ticket():
     assert [a.value for a in Action] == ["reply", "note", "transfer", "label", "claim", "release", "resolve",
                                          "reopen", "link", "reply_resolve", "reply_release", "resolve_next",
-                                         "assign", "template"]
+                                         "assign", "template", "dismiss"]
     assert Action.named("resolve") is Action.RESOLVE and Action.named("explode") is None
     assert ticket_action("claim") is Action.CLAIM
     for name in ("link", "explode"):
         with pytest.raises(NotFound, match=f"no action {name}: use one of reply, note, transfer, label, claim, "
                                            "release, resolve, reopen, reply_resolve, reply_release, "
-                                           "resolve_next, assign, template$"):
+                                           "resolve_next, assign, template, dismiss$"):
             ticket_action(name)
     assert Action.LINK not in TICKET_ACTIONS
 

@@ -19,6 +19,7 @@ from chalicelib.domain.config.delivery import (
     OutboundRates,
     SlaTarget,
 )
+from chalicelib.domain.config.listening import Listening
 from chalicelib.domain.config.notify import NotifyConfig, notify_problems
 from chalicelib.domain.config.rota import QUEUE_PREFIX, Desk, Slot, Team, _slot_overlaps
 from chalicelib.domain.config.routing import Routing
@@ -49,6 +50,7 @@ class BrandConfig(_Model):
     saved_replies: tuple[SavedReply, ...] = ()
     notify: NotifyConfig = Field(default_factory=NotifyConfig)  # where desks' work goes besides the inbox
     whatsapp: WhatsAppConfig = Field(default_factory=WhatsAppConfig)  # approved templates (after 24 hours)
+    listening: Listening = Field(default_factory=Listening)  # posts about the brand that do not tag it (ADR 0032)
     _derived: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def derived(self, name: str, build: Callable[[BrandConfig], T]) -> T:
@@ -277,6 +279,9 @@ def cross_check(data: Mapping[str, Any]) -> list[tuple[Location, str]]:
         desk = mapping(rule).get("desk")
         if desk is not None and desk not in desks:
             problems.append((("triage", "desks", i, "desk"), f"triage rule names unknown desk {desk!r}"))
+    listening_desk = mapping(data.get("listening")).get("desk")
+    if listening_desk and listening_desk not in desks:
+        problems.append((("listening", "desk"), f"listening names unknown desk {listening_desk!r}"))
     high_reach_desk = mapping(triage.get("high_reach")).get("desk")
     if high_reach_desk is not None and high_reach_desk not in desks:
         problems.append((("triage", "high_reach", "desk"), f"triage rule names unknown desk {high_reach_desk!r}"))

@@ -95,6 +95,11 @@ DEFAULT_FREE_IN_WINDOW: dict[str, tuple[str, ...]] = {"whatsapp": ()}
 MESSAGE_CATEGORIES = ("service", "utility", "marketing", "authentication")
 
 
+#: What listening's X recent search may spend on reads a day when ``spend.x.read_daily_usd`` is not given (US
+#: dollars; X's pay-per-use rate card: $0.005 a post read, $0.010 a user in the expansion).
+DEFAULT_READ_DAILY_USD = 5.0
+
+
 class ChannelSpend(_Model):
     """A channel's paid-API budget for a day (the brand's time zone): the outbox holds a message whose price would
     take the day's spend past ``daily_usd`` until the next day (or until the budget is raised)."""
@@ -107,6 +112,11 @@ class ChannelSpend(_Model):
     per_message_usd: dict[str, dict[str, float]] = Field(default_factory=dict)
     #: WhatsApp: the categories sent free inside the customer-service window (default ``DEFAULT_FREE_IN_WINDOW``)
     free_in_window: list[str] | None = None
+    #: X: what listening's recent search may spend on reads a day (default ``DEFAULT_READ_DAILY_USD``), and what X
+    #: charges per post read and per user in a page's expansion
+    read_daily_usd: float | None = Field(default=None, gt=0)
+    per_read_usd: float = Field(default=0.005, ge=0)
+    per_user_read_usd: float = Field(default=0.010, ge=0)
 
     @field_validator("per_message_usd", mode="before")
     @classmethod

@@ -19,7 +19,7 @@ from chalicelib.services import Services
 from chalicelib.store.ports import ConcurrentUpdate, TriageLabel
 from chalicelib.telemetry import correlate, count, logger
 from chalicelib.usecases import customers, reports
-from chalicelib.usecases.desk import claims, window
+from chalicelib.usecases.desk import claims, listened, window
 from chalicelib.usecases.desk.access import (
     act_as_holder,
     acting_teams,
@@ -209,7 +209,7 @@ def resolve_next(svc: Services, agent: Agent, ticket_id: str, command: Next) -> 
     the answer's message."""
     resolved = resolve(svc, agent, ticket_id)
     try:
-        taken = claims.next_ticket(svc, agent, command.desk)
+        taken = claims.next_ticket(svc, agent, command.desk, command.listening)
     except Refused as exc:
         taken = NextTaken(None, exc.message)
     return ResolvedAndNext(resolved.ticket, next=taken)
@@ -250,6 +250,8 @@ ACTIONS: Mapping[Action, UseCase] = {
     Action.ASSIGN: UseCase(lambda svc, agent, ticket_id, given: assign(svc, agent, ticket_id, given.read_as(Assign))),
     Action.TEMPLATE: UseCase(lambda svc, agent, ticket_id, given: window.send_template(
         svc, agent, ticket_id, given.read_as(window.SendTemplate))),
+    Action.DISMISS: UseCase(lambda svc, agent, ticket_id, given: listened.dismiss(
+        svc, agent, ticket_id, given.read_as(listened.Dismiss))),
 }
 
 

@@ -17,15 +17,19 @@ from chalicelib.usecases.desk.access import (
     load,
     require_on_shift,
 )
+from chalicelib.usecases.desk.listened import addressed_first, is_listened
 from chalicelib.usecases.desk.results import NextTaken, TicketClaimed, TicketReleased
 from chalicelib.usecases.errors import Conflict, Forbidden, NotFound
 
 #: How many waiting tickets per desk ``next`` looks at per round (losing a race moves on to the next one).
 CANDIDATES = 25
+#: How many times more it reads when the first ones are all of the kind served last (listened, or addressed).
+LONGER = 8
 
 
-def next_ticket(svc: Services, agent: Agent, desk: str | None = None) -> NextTaken:
-    """Claim the next ticket: of ``desk``, or of every desk the agent's on-shift teams cover. Urgent first, then
+def next_ticket(svc: Services, agent: Agent, desk: str | None = None, listening: bool = False) -> NextTaken:
+    """Claim the next ticket: of ``desk``, or of every desk the agent's on-shift teams cover. Addressed tickets
+    before listened ones (``listened.addressed_first``; ``listening``: listened ones first), then urgent first, then
     oldest first contact. The ticket claimed, or none and why."""
     now = svc.now()
     svc.presence.seen(agent, now)  # at work (``desk.assign``)
@@ -37,8 +41,8 @@ def next_ticket(svc: Services, agent: Agent, desk: str | None = None) -> NextTak
         candidates_desks = [d for d in svc.config.desk_ids if any(t in teams for t in svc.config.teams_covering(d))]
     until = claim_until(svc, teams, now)
     for _ in range(4):  # each round reads the queues afresh; a round ends early only by winning
-        candidates = sorted((t for d in candidates_desks for t in svc.tickets.backlog(d, limit=CANDIDATES)),
-                            key=lambda t: t.backlog_order)
+        candidates = addressed_first((t for d in candidates_desks for t in _candidates(svc, d, listening)),
+                                     listened=listening)
         if not candidates:
             break
         for candidate in candidates:
@@ -57,6 +61,16 @@ def next_ticket(svc: Services, agent: Agent, desk: str | None = None) -> NextTak
             logger.info("ticket claimed", extra={"ticket_id": ticket.ticket_id, "agent": agent.username})
             return NextTaken(ticket)
     return NextTaken(None, f"Nothing is waiting on {', '.join(candidates_desks)}.")
+
+
+def _candidates(svc: Services, desk: str, listening: bool) -> list[Ticket]:
+    """The first waiting tickets of ``desk``; when every one read is of the kind asked for last (listened, or
+    addressed when ``listening``) and there may be more, a longer stretch of the queue, so the kind served first is
+    found behind them."""
+    found = svc.tickets.backlog(desk, limit=CANDIDATES)
+    if len(found) == CANDIDATES and all(is_listened(t) != listening for t in found):
+        found = svc.tickets.backlog(desk, limit=CANDIDATES * LONGER)
+    return found
 
 
 def claim(svc: Services, agent: Agent, ticket_id: str) -> TicketClaimed:

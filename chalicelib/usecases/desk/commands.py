@@ -41,6 +41,7 @@ class Action(StrEnum):
     RESOLVE_NEXT = "resolve_next"
     ASSIGN = "assign"  # to a named agent at work who may take it
     TEMPLATE = "template"  # an approved WhatsApp template (after the 24-hour window: ``window``)
+    DISMISS = "dismiss"  # a listened ticket closed with no reply (``listened.dismiss``)
 
     @classmethod
     def named(cls, name: str) -> Action | None:
@@ -133,20 +134,25 @@ class SignIn:
 
 @dataclass(frozen=True)
 class Next:
-    """``{"desk": optional}``: the next ticket of one desk, or of every desk the agent's on-shift teams cover."""
+    """``{"desk": optional, "listening": false}``: the next ticket of one desk, or of every desk the agent's on-shift
+    teams cover; addressed tickets before listened ones, or listened ones first when ``listening``."""
 
     desk: str | None = None
+    listening: bool = False
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Next:
         desk = data.get("desk")
         if desk is not None and not isinstance(desk, str):
             raise Invalid("desk must be a desk id", details={"desk": "not a string"})
-        return cls(desk or None)
+        listening = data.get("listening", False)
+        if not isinstance(listening, bool):
+            raise Invalid("listening must be true or false", details={"listening": "not a boolean"})
+        return cls(desk or None, listening)
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> Next:
-        return cls(form.get("desk", "").strip() or None)
+        return cls(form.get("desk", "").strip() or None, "listening" in form)
 
 
 # ------------------------------------------------------------------------------------------------ on a ticket
@@ -278,6 +284,8 @@ class Link:
 #: Which tickets of a desk a list shows: ``replied`` is waiting for the customer; ``open`` is all three.
 LIST_STATES = ("waiting", "claimed", "replied", "open")
 LIST_SORTS = ("queue", "sla")
+#: ``?listening=``: only the listened tickets (posts not addressed to us), or none of them ('' lists both)
+LIST_LISTENING = ("only", "exclude")
 MAX_LIST = 100
 MAX_DUE_WITHIN = 7 * 24 * 60
 
@@ -287,7 +295,8 @@ class ListFilters:
     """``?state=&priority=&flag=&channel=&held_by=&due_within=&sort=``: which of a desk's tickets, in which order.
     ``held_by`` is an agent's username or ``mine``; ``due_within`` is minutes to the first-response SLA (a breach
     is within any window); ``sort``: ``queue`` (urgent first, then oldest) or ``sla`` (soonest due first). Held by
-    somebody means claimed: ``held_by`` without a state lists claimed tickets."""
+    somebody means claimed: ``held_by`` without a state lists claimed tickets. ``listening``: ``only`` the
+    listened tickets (posts not addressed to us) or ``exclude`` them."""
 
     state: str = "waiting"
     priority: str = ""
@@ -296,6 +305,7 @@ class ListFilters:
     held_by: str = ""
     due_within: int | None = None
     sort: str = "queue"
+    listening: str = ""
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> ListFilters:
@@ -314,14 +324,14 @@ class ListFilters:
             raise Invalid(f"due_within is minutes, up to {MAX_DUE_WITHIN}", details={"due_within": "invalid"})
         return cls(state=state, priority=word("priority", ("urgent", "normal")), flag=word("flag"),
                    channel=word("channel"), held_by=held_by, due_within=int(due) if due else None,
-                   sort=word("sort", LIST_SORTS) or "queue")
+                   sort=word("sort", LIST_SORTS) or "queue", listening=word("listening", LIST_LISTENING))
 
     def to_query(self) -> dict[str, str]:
         """The filters as query parameters (the defaults left out), for a link to the next page."""
         given = {"state": self.state if self.state != "waiting" else "", "priority": self.priority,
                  "flag": self.flag, "channel": self.channel, "held_by": self.held_by,
                  "due_within": "" if self.due_within is None else str(self.due_within),
-                 "sort": self.sort if self.sort != "queue" else ""}
+                 "sort": self.sort if self.sort != "queue" else "", "listening": self.listening}
         return {name: value for name, value in given.items() if value}
 
 

@@ -13,6 +13,7 @@ from chalicelib.domain.history import Claimed
 from chalicelib.domain.ticket import CLAIMED, WAITING, Ticket
 from chalicelib.services import Services
 from chalicelib.store.ports import TriageLabel
+from chalicelib.usecases import suggested_incidents
 from chalicelib.usecases.admin import acknowledgements
 from chalicelib.usecases.desk.access import may_oversee, zone
 from chalicelib.usecases.desk.views import (
@@ -101,6 +102,7 @@ def oversight(svc: Services, agent: Agent) -> OversightView:
         first_answered_per_hour=tuple(row for row in throughput if row.tickets),
         labels=label_summary(svc.labels.all(now - timedelta(days=LABEL_SUMMARY_DAYS))),
         acknowledgements=acknowledgements(svc, open_tickets),
+        suggested_incidents=suggested_incidents.live(svc, now),
     )
 
 

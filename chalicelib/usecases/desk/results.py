@@ -62,6 +62,13 @@ class TicketResolved(Done):
 
 
 @dataclass(frozen=True)
+class TicketDismissed(Done):
+    """A listened ticket closed with no reply (``reason``: why, as the agent gave it)."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class TicketReopened(Done):
     """Back in play, held by the agent who reopened it."""
 
@@ -163,5 +170,5 @@ class CustomersLinked:
 
 #: What an action on a ticket answers.
 Outcome = (TicketClaimed | TicketAssigned | TicketReleased | TicketResolved | TicketReopened | NoteAdded
-           | TicketTransferred
+           | TicketTransferred | TicketDismissed
            | ReplyQueued | TicketLabelled | CustomersLinked | RepliedAnd | ResolvedAndNext)

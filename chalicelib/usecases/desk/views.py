@@ -22,7 +22,7 @@ from chalicelib.domain.triage import explain
 from chalicelib.services import Services
 from chalicelib.store import ports
 from chalicelib.usecases import read_receipts, whatsapp_statuses
-from chalicelib.usecases.desk import access, claims, window
+from chalicelib.usecases.desk import access, claims, listened, window
 from chalicelib.usecases.desk.actions import PRIVATE_CAPABLE, act
 from chalicelib.usecases.desk.assign import assignable
 from chalicelib.usecases.desk.commands import Action, Given
@@ -102,6 +102,8 @@ class TicketSummary:
     breached: bool
     claimed_by: str | None
     claim_expires_at: str | None
+    #: A listened ticket: "Not addressed to us — found by listening on X for 'Meridian Rail'" ('' when addressed)
+    listening: str
 
     def to_json(self) -> dict[str, object]:
         return {f.name: list(self.flags) if f.name == "flags" else getattr(self, f.name)
@@ -169,7 +171,8 @@ def summary(svc: Services, ticket: Ticket, now: datetime) -> TicketSummary:
                          first_contact_at=ticket.first_contact_at.isoformat(), flags=tuple(ticket.flags),
                          waiting=wording.wait(now - ticket.first_contact_at), breached=ticket.breached,
                          claimed_by=ticket.claimed_by,
-                         claim_expires_at=ticket.claim_expires_at.isoformat() if ticket.claim_expires_at else None)
+                         claim_expires_at=ticket.claim_expires_at.isoformat() if ticket.claim_expires_at else None,
+                         listening=listened.heading(ticket))
 
 
 # ------------------------------------------------------------------------------------------------ a ticket
@@ -298,9 +301,14 @@ class ReplyView:
     limit: int
     to: str
     counting: str
+    #: What to know before typing (a listened ticket: public on their platform; X's reply rule); '' when nothing
+    note: str = ""
 
     def to_json(self) -> dict[str, object]:
-        return _flat(self)
+        said = _flat(self)
+        if not self.note:  # said only when there is something to know
+            del said["note"]
+        return said
 
 
 @dataclass(frozen=True)
@@ -408,8 +416,11 @@ def _triage(ticket: Ticket) -> TriageView:
     """Why triage did what it did with the first message (``triage.explain`` of ``Ticket.decision``): answered
     automatically or not and why, the tone and how sure, the signals that decided, and the intent and priority it
     gave. As triage decided it: a label given since (``Ticket.relabel``) is not mixed in; ``relabelled`` says there
-    is one."""
+    is one. A listened ticket was never answered automatically, whatever triage alone would have done."""
     said = explain(ticket.decision, ticket.reasons)
+    if listened.is_listened(ticket):
+        would = f" (triage alone: {said['why']})" if said["why"] else ""
+        said = {**said, "answered": False, "why": f"not addressed to us: never answered automatically{would}"}
     return TriageView(answered=said["answered"], why=said["why"], tone=ticket.tone or said["tone"],
                       confidence=said["confidence"], signals=tuple(said["signals"]), intent=ticket.triaged_intent,
                       priority=ticket.priority, relabelled=ticket.relabel is not None)
@@ -450,7 +461,7 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent, *, team: bool = Tru
         ticket_id=head.ticket_id, desk=head.desk, status=head.status, priority=head.priority, intent=head.intent,
         channel=head.channel, customer_name=head.customer_name, first_contact_at=head.first_contact_at,
         flags=head.flags, waiting=head.waiting, breached=head.breached, claimed_by=head.claimed_by,
-        claim_expires_at=head.claim_expires_at,
+        claim_expires_at=head.claim_expires_at, listening=head.listening,
         held_by_you=ticket.held_by(agent.username, now),
         merged_into=ticket.merged_into, reopened=ticket.reopened, acked=ticket.acked,
         customer_id=ticket.customer_id, identities=tuple(sorted(svc.customers.identities(ticket.customer_id))),
@@ -469,7 +480,8 @@ def ticket_view(svc: Services, ticket: Ticket, agent: Agent, *, team: bool = Tru
                         private_possible=private_ok,
                         limit=reply_limit(target.channel, target.private) if target else 0,
                         to=(target.handle or target.name) if target else "",
-                        counting=counting_hint(target.channel, target.private) if target else ""),
+                        counting=counting_hint(target.channel, target.private) if target else "",
+                        note=listened.reply_note(ticket, target)),
         history=customer_history(svc, ticket.customer_id, but=ticket.ticket_id),
         assignable=tuple(seen.username for seen in assignable(svc, ticket, now)
                          if seen.username != ticket.claimed_by) if team and ticket.open and (
@@ -576,6 +588,42 @@ class HeldClaim:
 
 
 @dataclass(frozen=True)
+class SuggestedPost:
+    """One post counted for a suggested incident: what it said (its first 280 characters), where, by whom, when
+    (``at``: ISO, ``time``: HH:MM in the brand's zone), its ticket and its permalink."""
+
+    text: str
+    channel: str
+    author: str
+    at: str
+    time: str
+    ticket_id: str
+    link: str
+
+    def to_json(self) -> dict[str, object]:
+        return _flat(self)
+
+
+@dataclass(frozen=True)
+class SuggestedIncident:
+    """A burst of posts naming one place, for a lead to declare as an incident or dismiss
+    (``usecases.suggested_incidents``): ``posts`` in ``minutes`` since ``since``; ``declare``: the declaration
+    form's prefilled fields (title, text, keywords, desks)."""
+
+    suggestion_id: str
+    place: str
+    count: int
+    minutes: int
+    since: str
+    since_time: str
+    posts: tuple[SuggestedPost, ...]
+    declare: Mapping[str, object]
+
+    def to_json(self) -> dict[str, object]:
+        return {**_flat(self), "posts": [p.to_json() for p in self.posts], "declare": dict(self.declare)}
+
+
+@dataclass(frozen=True)
 class OversightView:
     """For leads and comms. ``rota`` (the calendar's) and ``acknowledgements`` (the admin figures) are raw JSON."""
 
@@ -591,9 +639,12 @@ class OversightView:
     acknowledgements: Mapping[str, object]
     #: Who holds what, longest held first
     held: tuple[HeldClaim, ...] = ()
+    #: Bursts of posts naming one place, oldest first, for a lead to declare or dismiss
+    suggested_incidents: tuple[SuggestedIncident, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
+            "suggested_incidents": [s.to_json() for s in self.suggested_incidents],
             "held": [h.to_json() for h in self.held],
             "at": self.at, "timezone": self.timezone, "teams": [t.to_json() for t in self.teams],
             "desks": [d.to_json() for d in self.desks], "rota": self.rota,
