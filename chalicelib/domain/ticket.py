@@ -223,6 +223,8 @@ class Ticket:
             if conversation not in self.conversations:
                 self.conversations.append(conversation)
         addressed = (LISTENED in self.flags) != (LISTENED in other.flags)  # one of the two addressed us: the case did
+        if addressed and LISTENED in self.flags and other.reply_target is not None:
+            self.reply_target = other.reply_target  # answered where they addressed us, never under a listened post
         self.flags = [f for f in dict.fromkeys(self.flags + other.flags) if not (addressed and f == LISTENED)]
         if addressed:
             self.first_response_due = self.first_response_due or other.first_response_due

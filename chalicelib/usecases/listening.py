@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from chalicelib.channels import bluesky, mastodon
@@ -62,6 +62,10 @@ X_READS = "x-reads"
 X_SECRET = "x/bearer-token"
 BLUESKY_SECRET = "bluesky/app-password"
 MASTODON_SECRET = "mastodon/access-token"
+#: How far back X's recent search reaches (7 days), less an hour's margin.
+X_SEARCH_REACH = timedelta(days=7) - timedelta(hours=1)
+#: X's ids are snowflakes: milliseconds since this epoch, shifted left 22 bits.
+_X_EPOCH_MS = 1288834974657
 #: X's ``max_results`` for recent search is 10 to 100.
 X_MIN_RESULTS, X_MAX_RESULTS = 10, 100
 MAX_PAGES = {"x": 5, "bluesky": 2, "mastodon": 2}  # per search a run
@@ -122,6 +126,15 @@ class ReadBudget:
 
 
 # -------------------------------------------------------------------------------------------------------------- X
+def x_id_time(post_id: str) -> datetime | None:
+    """When an X post was written, from its id (a snowflake, since November 2010); None for an id that is not one
+    (an older, sequential id)."""
+    if not post_id.isdigit():
+        return None
+    written = datetime.fromtimestamp(((int(post_id) >> 22) + _X_EPOCH_MS) / 1000, tz=timezone.utc)
+    return written if written.year > 2010 else None
+
+
 def _x(svc: Services, watch: Listening) -> polling.PollAnswer:
     settings = svc.settings
     if not settings.x_account_id:
@@ -140,6 +153,18 @@ def _x(svc: Services, watch: Listening) -> polling.PollAnswer:
     brand = frozenset({settings.x_account_id, handle.lower()} - {""})
     start = XCursor.of(row)
     first_since = svc.now() - timedelta(hours=polling.FIRST_POLL_LOOKBACK_HOURS)
+    if row.get("query") != query and (start.since_id or start.pagination_token):
+        # the brand changed its terms: X's page token belongs to the old query, and what the new terms find
+        # since the last sweep is wanted (back to the newest post seen, within X's 7 days)
+        start = XCursor(start.since_id)
+    written = x_id_time(start.since_id) if start.since_id else None
+    if written is not None and written < svc.now() - X_SEARCH_REACH:
+        # X refuses a since_id older than its recent search reaches (7 days): after a quiet week, a held budget or
+        # a revoked token, the search starts again from as far back as X goes, instead of failing every run
+        count("XSearchCursorExpired")
+        logger.warning("X search cursor older than X's 7 days: starting from as far back as X reaches",
+                       extra={"since_id": start.since_id})
+        start, first_since = XCursor(), svc.now() - X_SEARCH_REACH
     api = svc.x_search()
 
     def fetch(cursor: XCursor) -> SearchPage:
@@ -168,8 +193,11 @@ def _x(svc: Services, watch: Listening) -> polling.PollAnswer:
         return polling.Step(after, mentions, fetched=page.reads, skipped=len(page.skipped),
                             last=not page.cursor or spent_now)
 
+    def row_of(cursor: XCursor) -> polling.CursorRow:
+        return {**cursor.row(), "query": query}  # the query the cursor belongs to
+
     feed: polling.Feed[XCursor, Any] = polling.Feed(
-        "XSearch", X_CURSOR, MAX_PAGES["x"], fetch=fetch, read=read, row=XCursor.row, secret=X_SECRET,
+        "XSearch", X_CURSOR, MAX_PAGES["x"], fetch=fetch, read=read, row=row_of, secret=X_SECRET,
         source="listening")
     run = polling.sweep(svc, feed, start)
     _queued("x", run.tally.queued)
@@ -178,7 +206,7 @@ def _x(svc: Services, watch: Listening) -> polling.PollAnswer:
     cursor = run.cursor
     if not cursor.pagination_token:  # the sweep reached since_id: its newest post is the next one's since_id
         cursor = XCursor(cursor.newest_pending or cursor.since_id)
-        polling.save(svc, X_CURSOR, cursor.row())
+        polling.save(svc, X_CURSOR, row_of(cursor))
     return {**run.tally.report(), "since_id": cursor.since_id}
 
 
@@ -203,7 +231,7 @@ def _bluesky(svc: Services, watch: Listening) -> polling.PollAnswer:
             raise bluesky.NotAMention("not an object")
         mention = bluesky.parse_post(item, reason="search", brand=brand(), source="listening")
         taken = None if mention is None else listened(watch, mention, channel="bluesky", brand=brand(),
-                                                      handles=[handle])
+                                                      handles=[handle], tags=bluesky_answered(item))
         return _once(taken, seen)
 
     def search(query: str) -> Callable[[BlueskyCursor], SearchPage]:
@@ -229,6 +257,25 @@ def _bluesky(svc: Services, watch: Listening) -> polling.PollAnswer:
             polling.save(svc, name, run.cursor.row())
         answers.append((query, run.tally.report()))
     return _combined(answers)
+
+
+def bluesky_answered(item: jv.JsonObject) -> frozenset[str]:
+    """The accounts (DIDs) whose posts a Bluesky post replies to (its parent and its thread's root) or quotes: a reply
+    under the brand's post, or a quote of it, reaches the brand as a notification (``reply``, ``quote``) without
+    naming its handle, so listening leaves it to that route, as it leaves posts that tag the brand."""
+    record = item.get("record")
+    record = record if jv.is_object(record) else {}
+    uris: list[object] = []
+    reply = record.get("reply")
+    if jv.is_object(reply):
+        uris += [ref.get("uri") for ref in (reply.get("parent"), reply.get("root")) if jv.is_object(ref)]
+    embed = record.get("embed")
+    quoted = embed.get("record") if jv.is_object(embed) else None
+    if jv.is_object(quoted):  # app.bsky.embed.record: {"record": {"uri"}}; recordWithMedia: {"record": {"record"}}
+        inner = quoted.get("record")
+        uris.append(inner.get("uri") if jv.is_object(inner) else quoted.get("uri"))
+    return frozenset(str(uri)[len("at://"):].split("/")[0].lower() for uri in uris
+                     if isinstance(uri, str) and uri.startswith("at://"))
 
 
 # ------------------------------------------------------------------------------------------------------- Mastodon

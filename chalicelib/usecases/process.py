@@ -141,12 +141,15 @@ def _replied_ticket(svc: Services, mention: Mention, customer_id: str) -> Ticket
     return ticket if ticket is not None and ticket.customer_id == customer_id else None
 
 
-def _still_theirs(svc: Services, ticket: Ticket | None, customer_id: str, now: datetime) -> bool:
-    """Open, or resolved within the reopen window: a new message joins (and reopens) it."""
+def _still_theirs(svc: Services, ticket: Ticket | None, customer_id: str, now: datetime, *,
+                  reopen: bool = True) -> bool:
+    """Open, or resolved within the reopen window: a new message joins (and reopens) it. A post found by listening
+    (``reopen`` False) joins an open case only: it never reopens a resolved one (which would make it a case waiting
+    for an answer, and a closing-time message to a customer who did not write to us); it opens its own."""
     if ticket is None or ticket.customer_id != customer_id:
         return False
-    if ticket.open:
-        return True
+    if ticket.open or not reopen:
+        return ticket.open
     window = timedelta(days=svc.settings.reopen_window_days)
     return ticket.status == RESOLVED and ticket.resolved_at is not None and now - ticket.resolved_at <= window
 
@@ -284,6 +287,7 @@ def _join(svc: Services, mention: Mention, ticket: Ticket, now: datetime, resume
                 receipt_on_joining(svc, ticket, mention)
             _desk_message(svc, ticket, mention, now, event="ticket.updated", change="chase",
                           **_moved(ticket, from_desk))
+            suggested_incidents.note_places(svc, mention, ticket)  # the attempt that failed may not have
         return Outcome(mention.key, "duplicate", ticket.ticket_id)
     joined = svc.tickets.update(ticket.ticket_id, lambda t: t.customer_wrote(
         mention.key, mention.created_at, mention.conversation_key), current=ticket)
@@ -343,6 +347,24 @@ def _addressed(svc: Services, mention: Mention, ticket: Ticket) -> Ticket:
         logger.info("the customer addressed the brand: no longer a listened ticket",
                     extra={"ticket_id": ticket.ticket_id, "mention": mention.key})
     return cleared.ticket
+
+
+def _heard_first(svc: Services, mention: Mention, now: datetime) -> Outcome:
+    """The same post came first from listening (its search found it before the mention route delivered it): it is
+    one message, stored once, but it did address the brand. Its ticket loses the ``listening`` flag and the message
+    is acknowledged as the case's first addressed message would be (``_addressed``, ``_ack_on_joining``); the
+    listening pollers skip what tags the brand, so this is the rare post they could not tell (a reply or quote the
+    search reported without its parent)."""
+    customer_id, _ = _customer(svc, mention, now, thorough=True)
+    holder = next((t for t in svc.tickets.for_customer(customer_id) if mention.key in t.mention_keys and t.open),
+                  None)
+    if holder is None or listening.FLAG not in holder.flags:
+        return Outcome(mention.key, "duplicate", holder.ticket_id if holder else "")
+    correlate(holder.ticket_id)
+    holder = _addressed(svc, mention, holder)
+    _ack_on_joining(svc, mention, holder, now)
+    _desk_message(svc, holder, mention, now, event="ticket.updated", change="chase")
+    return Outcome(mention.key, "duplicate", holder.ticket_id)
 
 
 def _ack_on_joining(svc: Services, mention: Mention, ticket: Ticket, now: datetime, *, oncall: bool = False) -> bool:
@@ -416,6 +438,8 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False, ow
     existing = svc.mentions.add_or_existing(mention, now, owner=owner)
     if existing is not None:
         if existing.owner and existing.owner != owner:
+            if listening.listened(existing.mention.extra) and not listening.listened(mention.extra):
+                return _heard_first(svc, mention, now)
             return Outcome(mention.key, "duplicate", "")  # another envelope carries it: that one finishes it
         # stored by this envelope (delivered again after an attempt that failed), or by one nobody can name:
         # carry on where it stopped
@@ -448,7 +472,7 @@ def process_mention(svc: Services, mention: Mention, *, resume: bool = False, ow
         current = stored or first_reference(customer_id)
         case = None if fresh else _current(svc, current)
         fresh = False
-        if _still_theirs(svc, case, customer_id, now):
+        if _still_theirs(svc, case, customer_id, now, reopen=not listening.listened(mention.extra)):
             assert case is not None
             return _join(svc, mention, case, now, resume)
         if resume and not registered_now:  # an attempt that failed may have put it on a ticket since closed

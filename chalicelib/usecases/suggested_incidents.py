@@ -105,10 +105,23 @@ def _quiet_between(svc: Services, times: list[datetime]) -> bool:
     return any(later - earlier > _quiet(svc) for earlier, later in zip(times, times[1:], strict=False))
 
 
+def _declaring_or_declared(svc: Services, suggestion: Suggestion, at: datetime) -> bool:
+    """A declared suggestion whose incident is still active, or one a lead is declaring at this moment (claimed, its
+    incident not yet stored: a minute at most)."""
+    if suggestion.status != DECLARED:
+        return False
+    if not suggestion.incident_id:
+        return suggestion.decided_at is not None and at - suggestion.decided_at < timedelta(minutes=1)
+    incident = svc.incidents.get(suggestion.incident_id)
+    return incident is not None and incident.active
+
+
 def _suggest(svc: Services, place: str, since: datetime, last: datetime) -> None:
     for _ in range(3):  # a lost compare-and-set: somebody else wrote the place's suggestion; read it again
         current = svc.sightings.suggestion(place)
         expected = current.version if current is not None else None
+        if current is not None and _declaring_or_declared(svc, current, last):
+            return  # a lead declared it (or is declaring it right now): the incident speaks for the place
         if current is not None and _live(svc, current, last):
             if last <= current.last_at or svc.sightings.put_suggestion(replace(current, last_at=last),
                                                                        expected=expected):
@@ -133,9 +146,10 @@ def live(svc: Services, now: datetime) -> tuple[SuggestedIncident, ...]:
 
     brand_zone = zone(svc)
     shown = []
+    active = svc.incidents.active()
     for suggestion in svc.sightings.suggestions():
-        if suggestion.status != SUGGESTED:
-            continue
+        if suggestion.status != SUGGESTED or any(names_place(i, suggestion.place) for i in active):
+            continue  # decided, or declared another way (an incident naming the place is active)
         posts = svc.sightings.between(suggestion.place, suggestion.since, max(now, suggestion.last_at))
         if not posts or _quiet_between(svc, [p.at for p in posts] + [now]):  # quiet for the quiet time: over
             continue
@@ -180,8 +194,14 @@ def declare(svc: Services, agent: Agent, suggestion_id: str, data: Any) -> Incid
     if not isinstance(data, dict):
         raise Invalid("the body must be a JSON object")
     found = _find(svc, agent, suggestion_id)
+    covering = next((i for i in svc.incidents.active() if names_place(i, found.place)), None)
+    if covering is not None:
+        raise Conflict(f"incident {covering.incident_id} ({covering.title}) already covers {found.place}: update it "
+                       "instead; nothing was declared")
     fields = {k: v for k, v in prefilled(found.place).items() if k != "url"}
     fields.update({k: v for k, v in data.items() if v is not None})
+    if not fields.get("keywords"):  # an incident without keywords would match every message on every desk
+        fields["keywords"] = prefilled(found.place)["keywords"]
     now = svc.now()
     claimed = replace(found, status=DECLARED, decided_by=agent.username, decided_at=now)
     if not svc.sightings.put_suggestion(claimed, expected=found.version):

@@ -195,6 +195,43 @@ def test_when_the_author_then_addresses_the_brand_the_flag_goes_and_they_are_ack
     assert len(outbox(client)) == 1
 
 
+def test_a_listened_post_never_reopens_a_resolved_case_it_opens_its_own(client, svc, clock):
+    """Wednesday 19:00 an addressed complaint, answered and resolved; at 19:50 its author complains without tagging
+    the brand. Reopening the case would make it wait for an answer and send a closing-time message at 20:00 to
+    someone who did not write to us: the post opens a flagged case of its own, and nothing is sent."""
+    clock.set(utc(2026, 11, 25, 19, 0))
+    post_tweet(client, "9090", "@MeridianRail my 18:40 was cancelled", clock.now(), user_id="990")
+    resolved = ticket_of(svc, "x#9090")
+    svc.tickets.update(resolved, lambda t: t.resolve("amira", clock.now()))
+    clock.advance(minutes=50)
+    hear(svc, listened("9091", "Meridian Rail still no refund for my 18:40", clock.now(), author="990",
+                       handle="traveller990"))
+    heard = ticket_of(svc, "x#9091")
+    assert heard != resolved and svc.tickets.get(resolved).status == "resolved"
+    assert svc.tickets.get(heard).flags == [FLAG]
+    clock.set(utc(2026, 11, 25, 20, 5))
+    before = len(outbox(client))
+    assert run_schedule("closing_time")["acknowledged"] == 0
+    drain("deliver_outbox", "responder-outbox")
+    assert len(outbox(client)) == before
+
+
+def test_the_same_post_heard_first_then_delivered_as_a_mention_is_acknowledged_once(client, svc, clock):
+    """The search found the post before the mention route delivered it (a reply under the brand's post, say): one
+    message, stored once; its ticket loses the flag and the customer gets the acknowledgement an addressed message
+    gets, once."""
+    hear(svc, listened("9095", "@MeridianRail " + COMPLAINT, clock.now(), author="995", handle="late_route"))
+    ticket_id = ticket_of(svc, "x#9095")
+    assert svc.tickets.get(ticket_id).flags == [FLAG] and outbox(client) == []
+    post_tweet(client, "9095", "@MeridianRail " + COMPLAINT, clock.now(), user_id="995", handle="late_route")
+    ticket = svc.tickets.get(ticket_id)
+    assert ticket.flags == [] and ticket.acked and ticket.first_response_due is not None
+    [ack] = outbox(client)
+    assert ack["in_reply_to"] == "9095" and ticket_id in ack["text"]
+    post_tweet(client, "9095", "@MeridianRail " + COMPLAINT, clock.now(), user_id="995", handle="late_route")
+    assert len(outbox(client)) == 1
+
+
 # ------------------------------------------------------------------------------------------------ agents
 @pytest.fixture
 def day(clock):
@@ -355,6 +392,23 @@ def test_the_author_of_a_listened_post_links_to_a_known_customer(client, svc, da
     assert kept.first_response_due is not None and set(kept.mention_keys) == {"x#9080", "x#9081"}
     drain("deliver_outbox", "responder-outbox")
     assert outbox(client) == []  # in hours: nothing automatic to either of them
+    assert kept.reply_target.in_reply_to == "9080"  # answered where they addressed us
+
+
+def test_an_agent_answers_an_addressed_case_where_they_addressed_us_not_under_a_later_listened_post(client, svc, day):
+    post_tweet(client, "9085", "@MeridianRail my refund never came", day.now(), user_id="985")
+    day.advance(minutes=5)
+    hear(svc, listened("9086", "Meridian Rail still owes me a refund", day.now(), author="985", handle="pat985"))
+    ticket_id = ticket_of(svc, "x#9085")
+    assert ticket_of(svc, "x#9086") == ticket_id
+    amira = sign_in(client)
+    assert client.http.post(f"/agent/tickets/{ticket_id}/claim", headers=amira, body="{}").status_code == 200
+    replied = client.http.post(f"/agent/tickets/{ticket_id}/reply", headers=amira,
+                               body=json.dumps({"text": "Sorry Pat: your refund is on its way."}))
+    assert replied.status_code == 200, replied.body
+    drain("deliver_outbox", "responder-outbox")
+    [sent] = [m for m in outbox(client) if m.get("kind") == "reply"]
+    assert sent["in_reply_to"] == "9085"  # X would refuse a reply under 9086, which does not mention the brand
 
 
 # ------------------------------------------------------------------------------------------------ X's reply rule

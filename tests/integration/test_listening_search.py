@@ -103,7 +103,7 @@ def test_x_recent_search_pages_down_queues_the_posts_listening_takes_and_counts_
     queued = inbound()
     assert [(source, m["external_id"]) for source, m in queued] == [("listening", "903"), ("listening", "900")]
     assert queued[0][1]["extra"]["listening"] == {"terms": ["Meridian Rail"], "source": "x-search"}
-    assert svc.cursors.get("listening-x") == {"since_id": "903"}
+    assert svc.cursors.get("listening-x") == {"since_id": "903", "query": first["query"]}
     # 4 posts at $0.005 and 3 users at $0.010
     assert svc.allowance.spent("x-reads", DAY) == 4 * 5_000 + 3 * 10_000
 
@@ -128,6 +128,30 @@ def test_a_refused_x_token_is_one_clear_error_and_the_cursor_stays(svc, x_http):
     answer = poll()["x"]
     assert "x/bearer-token" in answer["error"] and answer["pages"] == 0
     assert svc.cursors.get("listening-x") == {"since_id": "700"}
+
+
+def test_a_cursor_older_than_x_s_seven_days_starts_again_from_as_far_back_as_x_reaches(svc, clock, x_http):
+    """X refuses a since_id older than its recent search reaches: after a quiet week the search would fail every
+    run. It starts again from 7 days back (less an hour) instead."""
+    from chalicelib.usecases.listening import x_id_time
+
+    week_old = str((int((clock.now().timestamp() - 8 * 86400) * 1000) - 1288834974657) << 22)
+    assert x_id_time(week_old) is not None and (clock.now() - x_id_time(week_old)).days == 8
+    svc.cursors.put("listening-x", {"since_id": week_old})
+    x_http.get(SEARCH_URL, json=x_page([tweet("904", "Meridian Rail cancelled the 07:10 again")]), headers=rate())
+    assert poll()["x"]["queued"] == 1
+    sent = params(x_http.calls[0])
+    assert "since_id" not in sent and sent["start_time"] == "2026-11-22T04:00:00Z"
+    assert svc.cursors.get("listening-x")["since_id"] == "904"
+
+
+def test_new_terms_drop_the_old_query_s_page_token_and_keep_the_since_id(svc, x_http):
+    svc.cursors.put("listening-x", {"since_id": "800", "pagination_token": "OLD", "newest_pending": "850",
+                                    "fetched_pending": 10, "query": "(Old Rail) -is:retweet"})
+    x_http.get(SEARCH_URL, json=x_page([]), headers=rate())
+    poll()
+    sent = params(x_http.calls[0])
+    assert sent["since_id"] == "800" and "next_token" not in sent and "pagination_token" not in sent
 
 
 def test_the_read_budget_lowers_max_results_then_holds_the_search_without_a_call(svc, clock, x_http):

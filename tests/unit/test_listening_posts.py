@@ -10,7 +10,7 @@ from chalicelib.channels import bluesky, mastodon
 from chalicelib.channels.x_api import XApi, search_page
 from chalicelib.domain.config.listening import Listening
 from chalicelib.domain.listening import listened as is_listened
-from chalicelib.usecases.listening import ReadBudget, listened
+from chalicelib.usecases.listening import ReadBudget, bluesky_answered, listened
 
 WATCH = Listening(terms=("Meridian Rail", "#MeridianRail"), exclude=("Meridian Rail Museum",))
 BRAND_X = frozenset({"1000000001", "meridianrail"})
@@ -89,11 +89,11 @@ BRAND_BSKY = frozenset({"meridianrail.bsky.social", BRAND_DID})
 def bsky_listened(item: dict):
     mention = bluesky.parse_post(item, reason="search", brand=BRAND_BSKY, source="listening")
     return None if mention is None else listened(WATCH, mention, channel="bluesky", brand=BRAND_BSKY,
-                                                 handles=["meridianrail.bsky.social"])
+                                                 handles=["meridianrail.bsky.social"], tags=bluesky_answered(item))
 
 
 def test_a_bluesky_post_carries_the_reply_references_the_notification_route_gives_it():
-    root = {"uri": f"at://{BRAND_DID}/app.bsky.feed.post/3root", "cid": "bafyreiroot0001"}
+    root = {"uri": "at://did:plc:sam00000000000000000000/app.bsky.feed.post/3root", "cid": "bafyreiroot0001"}
     item = bsky_post("#MeridianRail signal failure at Reading", reply={"root": root, "parent": root})
     mention = bsky_listened(item)
     route = bluesky.parse_notification({**item, "reason": "reply"}, brand=BRAND_BSKY)
@@ -104,6 +104,25 @@ def test_a_bluesky_post_carries_the_reply_references_the_notification_route_give
         {k: route.extra[k] for k in ("cid", "root_uri", "root_cid")}
     assert mention.extra["listening"] == {"terms": ["Meridian Rail", "#MeridianRail"],
                                           "source": "bluesky-search"}
+
+
+def test_a_reply_under_the_brands_post_or_a_quote_of_it_is_left_to_the_notification_route():
+    """Bluesky notifies the brand of both (reasons reply and quote) though neither names its handle: a listened copy
+    processed first would take the addressed message's key, and with it its acknowledgement."""
+    brand_post = {"uri": f"at://{BRAND_DID}/app.bsky.feed.post/3root", "cid": "bafyreiroot0001"}
+    other = {"uri": "at://did:plc:sam00000000000000000000/app.bsky.feed.post/3sam", "cid": "bafyreisam0001"}
+    assert bsky_listened(bsky_post("Meridian Rail cancelled again", reply={"root": brand_post,
+                                                                           "parent": brand_post})) is None
+    assert bsky_listened(bsky_post("Meridian Rail cancelled again", reply={"root": brand_post, "parent": other})) \
+        is None  # deeper in the brand's thread
+    quoting = bsky_post("Meridian Rail says this with a straight face")
+    quoting["record"]["embed"] = {"$type": "app.bsky.embed.record", "record": brand_post}
+    assert bsky_listened(quoting) is None
+    with_media = bsky_post("Meridian Rail, look at this")
+    with_media["record"]["embed"] = {"$type": "app.bsky.embed.recordWithMedia", "record": {"record": brand_post}}
+    assert bsky_listened(with_media) is None
+    elsewhere = bsky_post("Meridian Rail cancelled again", reply={"root": other, "parent": other})
+    assert bsky_listened(elsewhere) is not None  # a thread that is not the brand's
 
 
 def test_a_bluesky_post_whose_facets_mention_the_brand_or_the_brands_own_post_is_left_alone():

@@ -186,3 +186,45 @@ def test_erasing_a_customer_forgets_their_sightings(mem):
     assert removed["sightings"] == 2  # Reading and Didcot Parkway
     assert [s.author for s in mem.sightings.between("Reading", *window)] == ["traveller2"]
     assert [s.author for s in mem.sightings.between("Didcot Parkway", *window)] == ["traveller2"]
+
+
+def test_declaring_with_no_keywords_keeps_the_place_as_the_keyword(mem):
+    """An incident without keywords would match every message on every desk."""
+    for n in range(5):
+        post(mem, n, n)
+    [view] = shown(mem)
+    incident = suggested_incidents.declare(mem, LEAD, view.suggestion_id, {"keywords": [], "text": "Signal fault."})
+    assert incident.keywords == ("reading",)
+
+
+def test_a_place_an_incident_declared_another_way_names_is_no_longer_shown_nor_declared_twice(mem):
+    for n in range(5):
+        post(mem, n, n)
+    [view] = shown(mem)
+    declared = incidents.declare(mem, {"title": "Signal failure", "keywords": ["reading"]}, by="ops")
+    assert shown(mem) == ()
+    with pytest.raises(Conflict, match=declared.incident_id):
+        suggested_incidents.declare(mem, LEAD, view.suggestion_id, {})
+    assert len(mem.incidents.all()) == 1
+
+
+def test_no_new_suggestion_while_a_lead_is_declaring_the_place(mem):
+    """Between the lead's claim and the incident being stored, a post completing another burst must not suggest the
+    place again; once the incident is resolved, a new burst is a new suggestion."""
+    from dataclasses import replace
+
+    for n in range(5):
+        post(mem, n, n)
+    current = mem.sightings.suggestion("Reading")
+    declaring = replace(current, status="declared", decided_by="chloe", decided_at=T0 + timedelta(minutes=5))
+    assert mem.sightings.put_suggestion(declaring, expected=current.version)
+    post(mem, 6, 5.5)  # mid-declaration: no incident stored yet
+    assert mem.sightings.suggestion("Reading").status == "declared" and shown(mem) == ()
+    incident = incidents.declare(mem, {"title": "Disruption at Reading", "keywords": ["reading"]}, by="chloe")
+    stored = mem.sightings.suggestion("Reading")
+    assert mem.sightings.put_suggestion(replace(stored, incident_id=incident.incident_id), expected=stored.version)
+    mem.clock.set(T0 + timedelta(hours=3))
+    incidents.update(mem, incident.incident_id, {}, resolve=True)
+    for n in range(10, 15):
+        post(mem, n, 180 + n - 10)
+    assert [s.place for s in shown(mem, 186)] == ["Reading"]

@@ -13,6 +13,8 @@ from datetime import datetime
 
 from chalicelib.domain.agent import Agent, reply_limit, reply_problem
 from chalicelib.domain.channel_profiles import PROFILES, profile
+from chalicelib.domain.listening import FLAG as LISTENING_FLAG
+from chalicelib.domain.listening import listened as was_listened
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import CLAIMED, MERGED, RESOLVED, Ticket, TicketStateError
 from chalicelib.services import Services
@@ -53,12 +55,21 @@ PRIVATE_CAPABLE = tuple(channel for channel, p in PROFILES.items() if p.can_repl
 
 
 def latest_target(svc: Services, ticket: Ticket) -> ReplyTarget | None:
-    """Where to answer: the customer's latest message (any linked channel), else the ticket's first."""
+    """Where to answer: the customer's latest message that addressed the brand (any linked channel); on a case
+    nobody addressed to us (only listened posts), the latest of those; else the ticket's first. A post found by
+    listening that joined an addressed case is not where the answer goes: the customer wrote to us elsewhere (and
+    X lets the brand reply only to posts that mention it)."""
+    heard: ReplyTarget | None = None
     for key in reversed(ticket.mention_keys):
         stored = svc.mentions.get(key)
-        if stored is not None:
+        if stored is None:
+            continue
+        if not was_listened(stored.mention.extra):
             return ReplyTarget.of(stored.mention)
-    return ticket.reply_target
+        heard = heard or ReplyTarget.of(stored.mention)
+    if LISTENING_FLAG not in ticket.flags and ticket.reply_target is not None:
+        return ticket.reply_target  # addressed since by a message stored as its listened copy (the same post)
+    return heard or ticket.reply_target
 
 
 def reply(svc: Services, agent: Agent, ticket_id: str, command: Reply) -> ReplyQueued:
