@@ -1,10 +1,10 @@
 """Leads' reports: the shape of a report, its JSON and CSV forms, and the reading of a report's query.
 
 A report is a tuple of named tables (``response``, ``parity``, ``acknowledgements``, ``volume``, ``backlog``,
-``busy``, ``triage``; see ``TABLES``), each with typed columns, plain rows and, where a picture helps, a chart hint
-(line or bar, which column is the x axis, which columns are the series). The same ``Report`` is served as JSON
-(``report_json``), as one CSV per table (``to_csv``), drawn on the web inbox's Reports page and printed by
-``python -m tools.inbox report``. The figures themselves are built by ``chalicelib.usecases.reports.build_report``
+``busy``, ``triage``, ``listening``; see ``TABLES``), each with typed columns, plain rows and, where a picture
+helps, a chart hint (line or bar, which column is the x axis, which columns are the series). The same ``Report`` is
+served as JSON (``report_json``), as one CSV per table (``to_csv``), drawn on the web inbox's Reports page and printed
+by ``python -m tools.inbox report``. The figures themselves are built by ``chalicelib.usecases.reports.build_report``
 from stored aggregates.
 
 Dates in a query are inclusive local dates in the brand's time zone. The domain is pure, so ``parse_query``
@@ -24,7 +24,8 @@ __all__ = ["Column", "Chart", "Table", "ReportQuery", "Report", "ReportQueryErro
            "MAX_DAYS", "DEFAULT_DAYS", "to_csv", "report_json", "parse_query", "periods", "period_of"]
 
 #: The tables of every report, in the order they are shown (stable names: the page, CSV links and the CLI use them)
-TABLES: tuple[str, ...] = ("response", "parity", "acknowledgements", "volume", "backlog", "busy", "triage")
+TABLES: tuple[str, ...] = ("response", "parity", "acknowledgements", "volume", "backlog", "busy", "triage",
+                           "listening")
 #: The longest range a report covers, in days (a quarter)
 MAX_DAYS = 92
 #: The range when none is asked for: the last 7 days up to today
@@ -243,6 +244,10 @@ class TicketFigures:
     #: resolved); an open end: still waiting when the row was written
     waits: tuple[tuple[datetime, datetime | None], ...] = ()
     merged: bool = False  # merged into another ticket: counted there
+    #: Opened by a post that did not tag the brand (listening) and not addressed to us since: counted apart from
+    #: the customers who wrote to us (ADR 0032)
+    listened: bool = False
+    dismissed_at: datetime | None = None  # a listened ticket closed by an agent with no reply
 
     def to_json(self) -> dict[str, object]:
         def t(value: datetime | None) -> str | None:
@@ -255,7 +260,8 @@ class TicketFigures:
                 "closed": self.wrote_while_closed, "no": self.triage_said_no, "ack": self.ack_state,
                 "ack_at": t(self.ack_at), "busy": self.busy_acked,
                 "est": list(self.busy_estimate) if self.busy_estimate else None,
-                "waits": [[t(a), t(b)] for a, b in self.waits], "merged": self.merged}
+                "waits": [[t(a), t(b)] for a, b in self.waits], "merged": self.merged, "heard": self.listened,
+                "dis": t(self.dismissed_at)}
 
     @classmethod
     def from_json(cls, raw: Mapping[str, object]) -> TicketFigures:
@@ -289,4 +295,5 @@ class TicketFigures:
                    wrote_while_closed=raw.get("closed") is True, triage_said_no=no if isinstance(no, bool) else None,
                    ack_state=str(raw.get("ack") or ""), ack_at=t(raw.get("ack_at")), busy_acked=raw.get("busy") is True,
                    busy_estimate=(int(est[0]), int(est[1])) if isinstance(est, list) and len(est) == 2 else None,
-                   waits=tuple(waits), merged=raw.get("merged") is True)
+                   waits=tuple(waits), merged=raw.get("merged") is True, listened=raw.get("heard") is True,
+                   dismissed_at=t(raw.get("dis")))

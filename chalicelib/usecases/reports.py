@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain.history import (
     AckExpired,
+    Dismissed,
     Event,
     Queued,
     Reopened,
@@ -34,6 +35,7 @@ from chalicelib.domain.history import (
     Sent,
     WaitingForRate,
 )
+from chalicelib.domain.listening import FLAG as LISTENED
 from chalicelib.domain.reports import (
     Chart,
     Column,
@@ -106,7 +108,9 @@ def figures_of(svc: Services, ticket: Ticket) -> TicketFigures:
         ack_state=state[0] if state else "",
         ack_at=next((e.at for e in ticket.timeline if isinstance(e, Sent) and e.of_ack), None),
         busy_acked=any(isinstance(e, Sent) and e.message == "busy" for e in ticket.timeline),
-        waits=_waits(ticket), merged=ticket.status == MERGED)
+        waits=_waits(ticket), merged=ticket.status == MERGED, listened=LISTENED in ticket.flags,
+        dismissed_at=next((e.at for e in reversed(ticket.timeline) if isinstance(e, Dismissed)), None)
+        if ticket.status == RESOLVED else None)
 
 
 def record_ticket(svc: Services, ticket: Ticket | str) -> None:
@@ -243,10 +247,14 @@ def build_report(svc: Services, query: ReportQuery) -> Report:
     by_desk = [f for f in rows if query.desk is None or f.desk == query.desk]
     chosen = [f for f in by_desk if query.channel is None or f.channel == query.channel]
     created = [f for f in chosen if rng.covers(f.first_contact_at)]
+    # posts nobody addressed to us (listening) have a table of their own: they wait on nobody's answer, so they are
+    # left out of the response times, parity, acknowledgements and busy estimates of the customers who wrote to us
+    addressed = [f for f in created if not f.listened]
     tables = (
-        _response(rng, created, now), _parity([f for f in by_desk if rng.covers(f.first_contact_at)]),
-        _acknowledgements(rng, created), _volume(rng, chosen), _backlog(rng, chosen, now), _busy(rng, created),
-        _triage(svc, rng, {f.ticket_id: f for f in rows}, query))
+        _response(rng, addressed, now),
+        _parity([f for f in by_desk if rng.covers(f.first_contact_at) and not f.listened]),
+        _acknowledgements(rng, addressed), _volume(rng, chosen), _backlog(rng, chosen, now), _busy(rng, addressed),
+        _triage(svc, rng, {f.ticket_id: f for f in rows}, query), _listening(rng, created))
     return Report(query=query, timezone=svc.config.brand.timezone, generated_at=now, tables=tables)
 
 
@@ -368,6 +376,27 @@ def _volume(rng: _Range, chosen: list[TicketFigures]) -> Table:
                  chart=Chart("bar", "period", ("created", "resolved", "reopened"), "count"),
                  note=f"Resolutions and reopenings in the period of tickets first written up to {LOOKBACK_DAYS} days "
                       "before the range.")
+
+
+def _listening(rng: _Range, created: list[TicketFigures]) -> Table:
+    columns = (Column("period", "Period"), Column("channel", "Channel"), Column("found", "Found", "count"),
+               Column("answered", "Answered by an agent", "count"),
+               Column("answered_median", "Median time to the answer", "min"),
+               Column("dismissed", "Dismissed", "count"), Column("open", "Still open", "count"))
+    out: list[Row] = []
+    heard = [f for f in created if f.listened]
+    for (period, channel), group in _grouped(heard, lambda f: (rng.period(f.first_contact_at), f.channel)).items():
+        answered = [f for f in group if f.first_response_at is not None]
+        waits = [_minutes(f.first_contact_at, f.first_response_at) for f in answered if f.first_response_at]
+        dismissed = [f for f in group if f.dismissed_at is not None]
+        out.append({"period": period, "channel": channel, "found": len(group), "answered": len(answered),
+                    "answered_median": median(waits), "dismissed": len(dismissed),
+                    "open": sum(1 for f in group if f.first_response_at is None and f.resolved_at is None)})
+    return Table(name="listening", title="Posts not addressed to us (listening)", columns=columns, rows=tuple(out),
+                 chart=Chart("bar", "period", ("found", "answered", "dismissed"), "count"),
+                 note="Posts naming the brand without tagging it, found by listening, by the day they were written; "
+                      "never answered automatically, and left out of the other tables' response times and "
+                      "acknowledgements. One whose author then wrote to us counts with the customers who did.")
 
 
 def _backlog(rng: _Range, chosen: list[TicketFigures], now: datetime) -> Table:

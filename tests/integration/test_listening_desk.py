@@ -357,12 +357,14 @@ def test_dismiss_closes_a_listened_ticket_with_no_reply_and_refuses_an_addressed
     drain("deliver_outbox", "responder-outbox")
     assert outbox(client) == []
     assert client.http.get(f"/agent/tickets/{addressed}", headers=amira).json_body["status"] == "waiting"
-    # the leads' reports: two tickets, neither answered (a dismissal is no first response), one resolved
+    # the leads' reports: the addressed ticket in the response times, the dismissed post in the listening table
+    # (a dismissal is no first response); both in the desk's volume, one resolved
     chloe = sign_in(client, "chloe", "Chloe-local-1")
     report = client.http.get("/agent/reports?from=2026-11-25&to=2026-11-25&by=day", headers=chloe).json_body
     tables = {t["name"]: t["rows"] for t in report["tables"]}
-    assert sum(r["tickets"] for r in tables["response"]) == 2 and sum(r["answered"] for r in tables["response"]) == 0
-    assert sum(r["resolved"] for r in tables["volume"]) == 1
+    assert sum(r["tickets"] for r in tables["response"]) == 1 and sum(r["answered"] for r in tables["response"]) == 0
+    assert [(r["found"], r["answered"], r["dismissed"]) for r in tables["listening"]] == [(1, 0, 1)]
+    assert sum(r["created"] for r in tables["volume"]) == 2 and sum(r["resolved"] for r in tables["volume"]) == 1
 
 
 def test_the_author_of_a_listened_post_links_to_a_known_customer(client, svc, day):
@@ -423,3 +425,31 @@ def test_x_refusing_a_reply_to_a_post_that_did_not_mention_us_is_final_and_says_
             sender.send(OutboundMessage(channel="x", recipient="901", text="Sorry about that.", in_reply_to="9001"))
     assert info.value.retryable is False
     assert str(info.value).startswith(X_REPLY_RULE)
+
+
+# ------------------------------------------------------------------------------------------------ leads' reports
+def test_leads_see_listened_posts_in_a_table_of_their_own_and_out_of_the_response_times(client, svc, day):
+    """Wednesday 10:00: an addressed complaint and three listened posts, one answered after 30 minutes, one dismissed,
+    one left open. The response table counts the customer who wrote to us only; the listening table counts what was
+    found and what became of it."""
+    post_tweet(client, "9200", "@MeridianRail my train was cancelled, I want a refund", day.now(), user_id="1200")
+    for n in (1, 2, 3):
+        hear(svc, listened(f"920{n}", f"Meridian Rail cancelled my train again ({n})", day.now(), author=f"120{n}",
+                           handle=f"rider120{n}"))
+    amira = sign_in(client)
+    answered, dismissed = ticket_of(svc, "x#9201"), ticket_of(svc, "x#9202")
+    day.advance(minutes=30)
+    assert client.http.post(f"/agent/tickets/{answered}/claim", headers=amira, body="{}").status_code == 200
+    assert client.http.post(f"/agent/tickets/{answered}/reply", headers=amira,
+                            body=json.dumps({"text": "Sorry: the 07:32 was cancelled by a fault."})).status_code == 200
+    assert client.http.post(f"/agent/tickets/{dismissed}/dismiss", headers=amira,
+                            body=json.dumps({"reason": "a joke"})).status_code == 200
+    chloe = sign_in(client, "chloe", "Chloe-local-1")
+    got = client.http.get("/agent/reports?from=2026-11-25&to=2026-11-25&by=day", headers=chloe)
+    assert got.status_code == 200, got.body
+    tables = {t["name"]: t for t in got.json_body["tables"]}
+    assert sum(r["tickets"] for r in tables["response"]["rows"]) == 1  # the customer who wrote to us
+    assert tables["listening"]["rows"] == [{"period": "2026-11-25", "channel": "x", "found": 3, "answered": 1,
+                                            "answered_median": 30.0, "dismissed": 1, "open": 1}]
+    csv = client.http.get("/agent/reports.csv?table=listening&from=2026-11-25&to=2026-11-25", headers=chloe)
+    assert csv.status_code == 200 and csv.body.decode().splitlines()[1] == "2026-11-25,x,3,1,30,1,1"

@@ -45,7 +45,8 @@ def test_a_lead_reads_the_report_as_json(client, answered_day):
     assert (body["from"], body["to"], body["by"], body["timezone"]) == ("2026-11-25", "2026-11-25", "day",
                                                                          "Europe/London")
     tables = {t["name"]: t for t in body["tables"]}
-    assert list(tables) == ["response", "parity", "acknowledgements", "volume", "backlog", "busy", "triage"]
+    assert list(tables) == ["response", "parity", "acknowledgements", "volume", "backlog", "busy", "triage",
+                            "listening"]
     response = tables["response"]["rows"]
     assert sum(r["tickets"] for r in response) == 3 and sum(r["answered"] for r in response) == 1
     answered = next(r for r in response if r["answered"])

@@ -252,7 +252,7 @@ def test_every_figure_of_a_day_matches_the_tickets(day):
     # every table serialises
     body = report_json(report)
     assert [t["name"] for t in body["tables"]] == ["response", "parity", "acknowledgements", "volume", "backlog",
-                                                    "busy", "triage"]
+                                                    "busy", "triage", "listening"]
     assert to_csv(report.table("response")).count("\r\n") == len(report.table("response").rows) + 1
 
 
