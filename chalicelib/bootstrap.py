@@ -18,8 +18,11 @@ if TYPE_CHECKING:  # imported where they are built: `import app` stays cheap (th
         SnsEndpoint,
         XSearch,
     )
+    from chalicelib.channels.bluesky_api import BlueskyApi
+    from chalicelib.channels.mastodon_api import MastodonApi
     from chalicelib.channels.notify import Notifier
     from chalicelib.channels.threads import ThreadsSource
+    from chalicelib.channels.x_api import XApi
     from chalicelib.clock import Clock
     from chalicelib.domain.config import BrandConfig
     from chalicelib.services import Searches, Services, Stores
@@ -111,15 +114,36 @@ def _real_sender_factory(settings: Settings, secrets: Secrets, session: Any) -> 
     return make
 
 
+def _x_client(secrets: Secrets) -> XApi:
+    """The brand's X API client (mentions and recent search)."""
+    from chalicelib.channels.x_api import XApi
+
+    return XApi(bearer_token=secrets.get("X_BEARER_TOKEN"))
+
+
+def _bluesky_client(settings: Settings, secrets: Secrets) -> BlueskyApi:
+    """The brand's Bluesky client (notifications and post search), signed in as the brand on first use."""
+    from chalicelib.channels.bluesky_api import BlueskyApi
+
+    return BlueskyApi(settings.bluesky_handle, lambda: secrets.get("BLUESKY_APP_PASSWORD"),
+                      service_url=settings.bluesky_service_url)
+
+
+def _mastodon_client(settings: Settings, secrets: Secrets) -> MastodonApi:
+    """The brand's Mastodon client (notifications and hashtag timelines)."""
+    from chalicelib.channels.mastodon_api import MastodonApi
+
+    return MastodonApi(settings.mastodon_instance_url, lambda: secrets.get("MASTODON_ACCESS_TOKEN"),
+                       own_acct=settings.mastodon_account)
+
+
 def _x_api_factory(settings: Settings, secrets: Secrets) -> Callable[[], MentionSource]:
     def make() -> MentionSource:
         if settings.stage == "local":  # the local stack never reaches the internet
             from chalicelib.channels.sandbox import LocalMentionSource
 
             return LocalMentionSource()
-        from chalicelib.channels.x_api import XApi
-
-        return XApi(bearer_token=secrets.get("X_BEARER_TOKEN"))
+        return _x_client(secrets)
 
     return make
 
@@ -130,10 +154,7 @@ def _bluesky_api_factory(settings: Settings, secrets: Secrets) -> Callable[[], N
             from chalicelib.channels.sandbox import LocalNotificationSource
 
             return LocalNotificationSource()
-        from chalicelib.channels.bluesky_api import BlueskyApi
-
-        return BlueskyApi(settings.bluesky_handle, lambda: secrets.get("BLUESKY_APP_PASSWORD"),
-                          service_url=settings.bluesky_service_url)
+        return _bluesky_client(settings, secrets)
 
     return make
 
@@ -144,10 +165,7 @@ def _mastodon_api_factory(settings: Settings, secrets: Secrets) -> Callable[[], 
             from chalicelib.channels.sandbox import LocalNotificationSource
 
             return LocalNotificationSource()
-        from chalicelib.channels.mastodon_api import MastodonApi
-
-        return MastodonApi(settings.mastodon_instance_url, lambda: secrets.get("MASTODON_ACCESS_TOKEN"),
-                           own_acct=settings.mastodon_account)
+        return _mastodon_client(settings, secrets)
 
     return make
 
@@ -166,21 +184,13 @@ def _search_factories(settings: Settings, secrets: Secrets, stores: Stores, cloc
                         mastodon=lambda: sandbox.LocalMastodonTags(posts, now, settings.mastodon_account))
 
     def x() -> XSearch:
-        from chalicelib.channels.x_api import XApi
-
-        return XApi(bearer_token=secrets.get("X_BEARER_TOKEN"))
+        return _x_client(secrets)
 
     def bluesky() -> BlueskySearch:
-        from chalicelib.channels.bluesky_api import BlueskyApi
-
-        return BlueskyApi(settings.bluesky_handle, lambda: secrets.get("BLUESKY_APP_PASSWORD"),
-                          service_url=settings.bluesky_service_url)
+        return _bluesky_client(settings, secrets)
 
     def mastodon() -> MastodonTags:
-        from chalicelib.channels.mastodon_api import MastodonApi
-
-        return MastodonApi(settings.mastodon_instance_url, lambda: secrets.get("MASTODON_ACCESS_TOKEN"),
-                           own_acct=settings.mastodon_account)
+        return _mastodon_client(settings, secrets)
 
     return Searches(x=x, bluesky=bluesky, mastodon=mastodon)
 

@@ -723,8 +723,8 @@ def assign(ticket_id: str = typer.Argument(..., metavar="TICKET"),
     console.print(txt(f"Ticket {ticket.get('ticket_id')} is {ticket.get('claimed_by')}'s now.", "green"))
 
 
-def _simple(action: Action, ticket_id: str, as_json: bool) -> dict[str, Any]:
-    data = call("POST", _ticket_path(ticket_id, action), {})
+def _simple(action: Action, ticket_id: str, as_json: bool, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = call("POST", _ticket_path(ticket_id, action), body or {})
     if as_json:
         _print_json(data)
     return data.get("ticket") or {}
@@ -768,12 +768,9 @@ def dismiss(ticket_id: str = typer.Argument(..., metavar="TICKET"),
             reason: str = typer.Argument("", metavar="[REASON]", help="why nobody answers it (kept on the timeline)"),
             as_json: bool = JSON_OPTION) -> None:
     """Close a post not addressed to us with no reply (a ticket addressed to us is refused: resolve it)."""
-    data = call("POST", _ticket_path(ticket_id, Action.DISMISS), {"reason": reason} if reason else {})
-    if as_json:
-        _print_json(data)
-        return
-    ticket = data.get("ticket") or {}
-    console.print(txt(f"Dismissed ticket {ticket.get('ticket_id', ticket_id)}: closed with no reply.", "green"))
+    ticket = _simple(Action.DISMISS, ticket_id, as_json, {"reason": reason} if reason else None)
+    if not as_json:
+        console.print(txt(f"Dismissed ticket {ticket.get('ticket_id', ticket_id)}: closed with no reply.", "green"))
 
 
 @app.command()

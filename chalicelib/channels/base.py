@@ -166,6 +166,11 @@ class MastodonTags(Protocol):
     def tag_timeline(self, tag: str, *, min_id: str | None, limit: int) -> SearchPage: ...
 
 
+def id_order(value: str) -> tuple[int, str]:
+    """Ids that are numbers written as text (X's, Mastodon's): compare by length, then text."""
+    return len(value), value
+
+
 def parse_post_time(value: object) -> datetime | None:
     """A platform's ISO-8601 time (``Z`` or an offset; naive read as UTC) as an aware UTC datetime, or None for
     anything else, including times no post was written at (before 2000, after 2100)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -42,6 +42,7 @@ from atproto_client.request import Request  # noqa: E402
 DEFAULT_RATE_LIMIT_WINDOW = timedelta(minutes=5)
 LIST_NOTIFICATIONS = "app.bsky.notification.listNotifications"
 SEARCH_POSTS = "app.bsky.feed.searchPosts"
+P = TypeVar("P", bound=NotificationsPage)
 #: Errors that mean "sign in again" (an expired or revoked session), not "the password is wrong".
 _SESSION_ERRORS = ("ExpiredToken", "InvalidToken")
 
@@ -141,17 +142,22 @@ class BlueskyApi:
     def fetch_notifications(self, *, cursor: str | None, limit: int = 50) -> NotificationsPage:
         params = models.AppBskyNotificationListNotifications.Params(
             limit=max(1, min(int(limit), 100)), cursor=cursor or None, reasons=list(REASONS))
-        response = self._call(lambda: self.client.invoke_query(LIST_NOTIFICATIONS, params=params))
+        return self._page(LIST_NOTIFICATIONS, params, "notifications", NotificationsPage)
+
+    def _page(self, method: str, params: Any, key: str, page: type[P]) -> P:
+        """One page of a list query: its ``key`` list, its next cursor and the rate-limit budget from the headers; an
+        answer without that list is a platform error."""
+        response = self._call(lambda: self.client.invoke_query(method, params=params))
         content = response.content
-        if not isinstance(content, dict) or not isinstance(content.get("notifications"), list):
-            raise PlatformError("Bluesky answered listNotifications without a notifications list",
+        if not isinstance(content, dict) or not isinstance(content.get(key), list):
+            raise PlatformError(f"Bluesky answered {method.rsplit('.', 1)[-1]} without a {key} list",
                                 status=response.status_code)
         next_cursor = content.get("cursor")
         headers = response.headers or {}
-        return NotificationsPage(items=list(content["notifications"]),
-                                 cursor=next_cursor if isinstance(next_cursor, str) and next_cursor else None,
-                                 rate_limit_remaining=_int(headers.get("ratelimit-remaining")),
-                                 rate_limit_reset=_epoch(headers.get("ratelimit-reset")))
+        return page(items=list(content[key]),
+                    cursor=next_cursor if isinstance(next_cursor, str) and next_cursor else None,
+                    rate_limit_remaining=_int(headers.get("ratelimit-remaining")),
+                    rate_limit_reset=_epoch(headers.get("ratelimit-reset")))
 
     # -- listening ------------------------------------------------------------------------------
 
@@ -161,16 +167,7 @@ class BlueskyApi:
         params = models.AppBskyFeedSearchPosts.Params(
             q=query, sort="latest", since=since.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
             cursor=cursor or None, limit=max(1, min(int(limit), 100)))
-        response = self._call(lambda: self.client.invoke_query(SEARCH_POSTS, params=params))
-        content = response.content
-        if not isinstance(content, dict) or not isinstance(content.get("posts"), list):
-            raise PlatformError("Bluesky answered searchPosts without a posts list", status=response.status_code)
-        next_cursor = content.get("cursor")
-        headers = response.headers or {}
-        return SearchPage(items=list(content["posts"]),
-                          cursor=next_cursor if isinstance(next_cursor, str) and next_cursor else None,
-                          rate_limit_remaining=_int(headers.get("ratelimit-remaining")),
-                          rate_limit_reset=_epoch(headers.get("ratelimit-reset")))
+        return self._page(SEARCH_POSTS, params, "posts", SearchPage)
 
 
 class BlueskySender(BlueskyApi):

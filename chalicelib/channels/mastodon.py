@@ -110,11 +110,6 @@ def full_acct(acct: str, instance_url: str) -> str:
     return acct
 
 
-def id_order(value: str) -> tuple[int, str]:
-    """Mastodon ids are numbers written as text: compare by length, then text."""
-    return len(value), value
-
-
 def parse_notification(item: object, *, instance_url: str, brand: frozenset[str] = frozenset(),
                        source: str = "poll") -> Mention | None:
     """The mention a notification carries, None for one that is not someone writing to the brand (a favourite, a

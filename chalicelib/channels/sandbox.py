@@ -14,6 +14,7 @@ from chalicelib.channels.base import (
     OutboundMessage,
     SearchPage,
     SendResult,
+    id_order,
     parse_post_time,
 )
 from chalicelib.domain.identity import masked_phone
@@ -162,13 +163,13 @@ class LocalXSearch(_LocalSearch):
             if not is_object(tweet) or not is_object(user) or not _loosely(terms, str(tweet.get("text", ""))):
                 continue
             tweet_id = str(tweet.get("id", ""))
-            if since_id and (len(tweet_id), tweet_id) <= (len(since_id), since_id):
+            if since_id and id_order(tweet_id) <= id_order(since_id):
                 continue
             at = parse_post_time(tweet.get("created_at"))
             if start_time is not None and (at is None or at < start_time):
                 continue
             hits.append((tweet, user))
-        hits.sort(key=lambda hit: (len(str(hit[0]["id"])), str(hit[0]["id"])), reverse=True)
+        hits.sort(key=lambda hit: id_order(str(hit[0]["id"])), reverse=True)
         start, size = _offset(next_token), max(10, min(int(max_results), 100))
         page = hits[start:start + size]
         users = {str(user["id"]): user for _, user in page}
@@ -210,9 +211,9 @@ class LocalMastodonTags(_LocalSearch):
             tags = status.get("tags")
             named = {str(t.get("name", "")).lower() for t in tags if is_object(t)} if isinstance(tags, list) else set()
             status_id = str(status.get("id", ""))
-            if tag.lower() in named and (not min_id or (len(status_id), status_id) > (len(min_id), min_id)):
+            if tag.lower() in named and (not min_id or id_order(status_id) > id_order(min_id)):
                 hits.append(status)
-        hits.sort(key=lambda status: (len(str(status["id"])), str(status["id"])))
+        hits.sort(key=lambda status: id_order(str(status["id"])))
         size = max(1, min(int(limit), 40))
         page = hits[:size] if min_id else hits[-size:]
         return SearchPage(items=list(reversed(page)))

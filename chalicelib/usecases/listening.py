@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.channels import bluesky, mastodon
 from chalicelib.channels.base import (
@@ -168,7 +168,8 @@ def _x(svc: Services, watch: Listening) -> polling.PollAnswer:
     api = svc.x_search()
 
     def fetch(cursor: XCursor) -> SearchPage:
-        wanted = max(X_MIN_RESULTS, budget.affordable(svc.allowance.spent(X_READS, budget.day)))
+        nonlocal spent
+        wanted = max(X_MIN_RESULTS, budget.affordable(spent))
         try:
             page = api.search_recent(query, since_id=cursor.since_id, next_token=cursor.pagination_token,
                                      max_results=wanted, start_time=first_since if cursor.since_id is None else None)
@@ -178,7 +179,8 @@ def _x(svc: Services, watch: Listening) -> polling.PollAnswer:
             raise PlatformAuthError(f"X refused the bearer token ({exc})", status=exc.status) from exc
         except XApiError as exc:
             raise PlatformError(f"X recent search failed: {exc}", status=exc.status) from exc
-        svc.allowance.charge(X_READS, budget.day, budget.cost(page))  # what X bills for the page, once it answered
+        # what X bills for the page, once it answered; the day's spend after it (other runs' pages included)
+        spent = svc.allowance.charge(X_READS, budget.day, budget.cost(page))
         count("XSearchReads", page.reads)
         return page
 
@@ -189,7 +191,7 @@ def _x(svc: Services, watch: Listening) -> polling.PollAnswer:
         after = XCursor(cursor.since_id, page.cursor, cursor.newest_pending or page.newest_id,
                         cursor.fetched_pending + page.reads)
         # the day's budget pays for no further page: the sweep stops here and goes on from the token next run
-        spent_now = budget.affordable(svc.allowance.spent(X_READS, budget.day)) < X_MIN_RESULTS
+        spent_now = budget.affordable(spent) < X_MIN_RESULTS
         return polling.Step(after, mentions, fetched=page.reads, skipped=len(page.skipped),
                             last=not page.cursor or spent_now)
 
@@ -237,26 +239,14 @@ def _bluesky(svc: Services, watch: Listening) -> polling.PollAnswer:
     def search(query: str) -> Callable[[BlueskyCursor], SearchPage]:
         return lambda c: api.search_posts(query, since=c.seen_at, cursor=c.page_cursor, limit=BLUESKY_PAGE)
 
-    answers: list[tuple[str, polling.PollAnswer]] = []
-    for query in listening.search_terms(watch):
-        name = BLUESKY_CURSOR + query
-        row: polling.CursorRow = svc.cursors.get(name)
-        pause = polling.paused(svc, "BlueskySearch", row)
-        if pause:
-            answers.append((query, pause))
-            break
+    def sweep(query: str, name: str, row: polling.CursorRow) -> polling.Sweep[BlueskyCursor]:
         feed: polling.Feed[BlueskyCursor, Any] = polling.Feed(
             "BlueskySearch", name, MAX_PAGES["bluesky"], fetch=search(query), read=bluesky_reader(frozenset(), parse),
             row=BlueskyCursor.row, secret=BLUESKY_SECRET, source="listening")
-        run = polling.sweep(svc, feed, BlueskyCursor.of(row, svc.now()))
-        _queued("bluesky", run.tally.queued)
-        if run.answer is not None:
-            answers.append((query, run.answer))
-            break  # a rate limit or a refusal holds for the account: the other queries wait for the next run
-        if run.finished:
-            polling.save(svc, name, run.cursor.row())
-        answers.append((query, run.tally.report()))
-    return _combined(answers)
+        return polling.sweep(svc, feed, BlueskyCursor.of(row, svc.now()))
+
+    # a finished sweep's newest post becomes the query's watermark, as the notification poller's does
+    return _each(svc, "bluesky", BLUESKY_CURSOR, listening.search_terms(watch), sweep, finished=BlueskyCursor.row)
 
 
 def bluesky_answered(item: jv.JsonObject) -> frozenset[str]:
@@ -304,31 +294,50 @@ def _mastodon(svc: Services, watch: Listening) -> polling.PollAnswer:
                               repost=item.get("reblog") is not None, tags=tags), seen)
 
     oldest_wanted = svc.now() - timedelta(hours=polling.FIRST_POLL_LOOKBACK_HOURS)
-    answers: list[tuple[str, polling.PollAnswer]] = []
-    for tag in listening.hashtags(watch):
-        name = MASTODON_CURSOR + tag
-        row: polling.CursorRow = svc.cursors.get(name)
-        pause = polling.paused(svc, "MastodonSearch", row)
-        if pause:
-            answers.append((tag, pause))
-            break
+
+    def sweep(tag: str, name: str, row: polling.CursorRow) -> polling.Sweep[MastodonCursor]:
         start = MastodonCursor.of(row)
         feed: polling.Feed[MastodonCursor, Any] = polling.Feed(
             "MastodonSearch", name, MAX_PAGES["mastodon"], row=MastodonCursor.row, secret=MASTODON_SECRET,
-            fetch=lambda c, tag=tag: api.tag_timeline(tag, min_id=c.since_id, limit=MASTODON_PAGE),  # type: ignore[misc]
+            fetch=lambda c: api.tag_timeline(tag, min_id=c.since_id, limit=MASTODON_PAGE),
             read=mastodon_reader(instance, brand, first=start.since_id is None, oldest_wanted=oldest_wanted,
                                  parse=parse),
             source="listening")
-        run = polling.sweep(svc, feed, start)
-        _queued("mastodon", run.tally.queued)
-        if run.answer is not None:
-            answers.append((tag, run.answer))
-            break
-        answers.append((tag, run.tally.report()))
-    return _combined(answers)
+        return polling.sweep(svc, feed, start)
+
+    return _each(svc, "mastodon", MASTODON_CURSOR, listening.hashtags(watch), sweep)
 
 
 # ------------------------------------------------------------------------------------------------------------ run
+C = TypeVar("C")
+
+
+def _each(svc: Services, channel: str, prefix: str, keys: Iterable[str],
+          sweep: Callable[[str, str, polling.CursorRow], polling.Sweep[C]], *,
+          finished: Callable[[C], polling.CursorRow] | None = None) -> polling.PollAnswer:
+    """One platform's searches (Bluesky's queries, Mastodon's tags), each swept from its own cursor row
+    (``prefix`` + the query or tag): a paused one, a rate limit or a refusal ends the platform's run (they hold for
+    the account: the other searches wait for the next run); ``finished``: the row a completed sweep saves."""
+    platform = f"{PLATFORMS[channel]}Search"
+    answers: list[tuple[str, polling.PollAnswer]] = []
+    for key in keys:
+        name = prefix + key
+        row: polling.CursorRow = svc.cursors.get(name)
+        pause = polling.paused(svc, platform, row)
+        if pause:
+            answers.append((key, pause))
+            break
+        run = sweep(key, name, row)
+        _queued(channel, run.tally.queued)
+        if run.answer is not None:
+            answers.append((key, run.answer))
+            break
+        if run.finished and finished is not None:
+            polling.save(svc, name, finished(run.cursor))
+        answers.append((key, run.tally.report()))
+    return _combined(answers)
+
+
 def _once(mention: Mention | None, seen: set[str]) -> Mention | None:
     """The mention, unless this run already queued the same post (found by another query or tag)."""
     if mention is None or mention.key in seen:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TypedDict
 
 from chalicelib.channels import mastodon
-from chalicelib.channels.base import NotificationsPage
+from chalicelib.channels.base import NotificationsPage, id_order
 from chalicelib.domain import jsonvalue as jv
 from chalicelib.domain.mention import Mention
 from chalicelib.services import Services
@@ -72,7 +72,7 @@ def _reader(instance_url: str, brand: frozenset[str], *, first: bool, oldest_wan
         newest = cursor.since_id
         for item in page.items:
             item_id = _id(item)
-            if item_id and (newest is None or mastodon.id_order(item_id) > mastodon.id_order(newest)):
+            if item_id and (newest is None or id_order(item_id) > id_order(newest)):
                 newest = item_id
             try:
                 mention = parse(item)
