@@ -112,6 +112,28 @@ def _stacks_stopped():
     assert not running and not UNSTOPPED, (running, UNSTOPPED)
 
 
+def watched_page(browser, problems: list[str], *, init_script: str = ""):
+    """A desktop-sized page of its own (a new context), every console error and page error noted in ``problems``;
+    ``init_script`` runs before each page's own scripts (a stand-in for a browser API)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    if init_script:
+        context.add_init_script(init_script)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    return page
+
+
+def sign_in(page, base: str, username: str, password: str) -> None:
+    """Sign in on the inbox's sign-in page, as an agent types it, and wait for the inbox."""
+    page.goto(base + "/inbox/sign-in")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/inbox")
+
+
 @pytest.fixture(scope="module")
 def chromium():
     """Debian's headless Chromium for the customers' pages (the status page, the contact form): a failure when it

@@ -15,7 +15,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from tests.e2e.conftest import PROJECT
+from tests.e2e.conftest import PROJECT, sign_in
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 BLOCKING = ("serious", "critical")
@@ -57,14 +57,6 @@ def check(page, label: str) -> list[str]:
         print(f"{label} ({page.url}): no violation")
     blocking = [v for v in violations if v["impact"] in BLOCKING]
     return [describe(f"{label} ({page.url})", blocking)] if blocking else []
-
-
-def sign_in(page, base: str, username: str, password: str) -> None:
-    page.goto(base + "/inbox/sign-in")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/inbox")
 
 
 def test_axe_finds_no_serious_violation_on_the_reports_oversight_status_and_contact_pages(wednesday_stack,

@@ -11,7 +11,7 @@ import time
 from urllib.parse import urlparse
 
 from chalicelib.domain.listening import X_REPLY_RULE
-from tests.e2e.conftest import PROJECT
+from tests.e2e.conftest import PROJECT, sign_in, watched_page
 
 ARTIFACTS = PROJECT / "artifacts"
 POST = "Meridian Rail's 08:12 from Reading cancelled again, third time this week"
@@ -34,15 +34,8 @@ def test_an_agent_filters_to_posts_not_addressed_to_us_and_dismisses_one(wednesd
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_FLAGS))
         try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            page.set_default_timeout(10_000)
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(stack.base + "/inbox/sign-in")
-            page.get_by_label("Username").fill("amira")
-            page.get_by_label("Password").fill("Amira-local-1")
-            page.get_by_role("button", name="Sign in").click()
-            expect(page).to_have_url(stack.base + "/inbox")
+            page = watched_page(browser, problems)
+            sign_in(page, stack.base, "amira", "Amira-local-1")
 
             # the complaints desk, filtered to posts not addressed to us (the pipeline runs in the stack's threads)
             page.goto(stack.base + "/inbox/desks/complaints")

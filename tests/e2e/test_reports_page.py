@@ -289,7 +289,7 @@ def _as_shown(header: str, value: str) -> str:
 def test_a_lead_opens_reports_sees_charts_filters_by_channel_and_downloads_a_csv(wednesday_stack, chromium):
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.e2e.test_accessibility import sign_in
+    from tests.e2e.conftest import sign_in
     from tools.browser import HEADLESS_FLAGS
 
     stack = wednesday_stack

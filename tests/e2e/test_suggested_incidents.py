@@ -12,7 +12,7 @@ import re
 import pytest
 
 from chalicelib.domain.textlength import x_length
-from tests.e2e.conftest import PROJECT, started_at
+from tests.e2e.conftest import PROJECT, sign_in, started_at, watched_page
 from tests.e2e.test_accessibility import check
 from tests.e2e.test_local_stack import send_tweet
 
@@ -74,12 +74,8 @@ def test_a_burst_at_a_station_is_declared_by_a_lead_in_the_browser_and_the_next_
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_FLAGS))
         try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            page.set_default_timeout(10_000)
-            page.goto(stack.base + "/inbox/sign-in")
-            page.get_by_label("Username").fill("chloe")
-            page.get_by_label("Password").fill("Chloe-local-1")
-            page.get_by_role("button", name="Sign in").click()
+            page = watched_page(browser, [])
+            sign_in(page, stack.base, "chloe", "Chloe-local-1")
             page.goto(stack.base + "/inbox/oversight")
             card = page.locator("article.suggested")
             expect(card.get_by_role("heading")).to_have_text(re.compile(r"^Reading: 5 posts in 8 minutes, since 03:00"))

@@ -8,7 +8,7 @@ import time
 import boto3
 import pytest
 
-from tests.e2e.conftest import started_at
+from tests.e2e.conftest import sign_in, started_at, watched_page
 from tests.e2e.test_local_stack import acks_for, send_tweet
 
 ADMIN = {"Authorization": "Bearer local-admin-token"}
@@ -115,17 +115,8 @@ def test_an_agent_on_shift_sees_an_urgent_ticket_arrive_without_reloading_and_is
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_FLAGS))
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.add_init_script(FAKE_NOTIFICATIONS)
-            page = context.new_page()
-            page.set_default_timeout(10_000)
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(stack.base + "/inbox/sign-in")
-            page.get_by_label("Username").fill("amira")
-            page.get_by_label("Password").fill("Amira-local-1")
-            page.get_by_role("button", name="Sign in").click()
-            expect(page).to_have_url(stack.base + "/inbox")
+            page = watched_page(browser, problems, init_script=FAKE_NOTIFICATIONS)
+            sign_in(page, stack.base, "amira", "Amira-local-1")
             page.get_by_role("button", name="Notify me of urgent tickets").click()
             expect(page.get_by_role("button", name="Notify me of urgent tickets")).to_have_count(0)
             page.wait_for_timeout(500)  # the first pulse remembers the urgent tickets already shown

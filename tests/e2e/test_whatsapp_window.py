@@ -14,7 +14,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.e2e.conftest import started_at
+from tests.e2e.conftest import sign_in as sign_in_page
+from tests.e2e.conftest import started_at, watched_page
 
 META_SECRET = "local-meta-app-secret"  # the local stage's documented dummy (.chalice/config.json)
 WA_ID = "447700900456"
@@ -146,14 +147,8 @@ def test_the_web_inbox_shows_the_closed_window_and_sends_a_template_in_a_browser
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_FLAGS))
         try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            page.set_default_timeout(10_000)
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(stack.base + "/inbox")
-            page.get_by_label("Username").fill("amira")
-            page.get_by_label("Password").fill("Amira-local-1")
-            page.get_by_role("button", name="Sign in").click()
+            page = watched_page(browser, problems)
+            sign_in_page(page, stack.base, "amira", "Amira-local-1")
             page.goto(f"{stack.base}/inbox/tickets/{ticket_id}")
             page.get_by_role("button", name="Take this ticket").click()
             expect(page.locator("#service-window")).to_contain_text("WhatsApp window closed 1 h ago")
