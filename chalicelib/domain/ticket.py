@@ -140,6 +140,12 @@ class Ticket:
         return self.status in OPEN_STATUSES
 
     @property
+    def listened(self) -> bool:
+        """Opened by a post that did not tag the brand (listening, ADR 0032), and its customer has not addressed the
+        brand since (the ``listening`` flag goes when they do)."""
+        return LISTENED in self.flags
+
+    @property
     def channels(self) -> list[str]:
         """The channels the customer wrote on, in order of first use."""
         return list(dict.fromkeys(channel_of(key) for key in self.mention_keys))
@@ -222,8 +228,8 @@ class Ticket:
         for conversation in other.conversations:
             if conversation not in self.conversations:
                 self.conversations.append(conversation)
-        addressed = (LISTENED in self.flags) != (LISTENED in other.flags)  # one of the two addressed us: the case did
-        if addressed and LISTENED in self.flags and other.reply_target is not None:
+        addressed = self.listened != other.listened  # one of the two addressed us: the case did
+        if addressed and self.listened and other.reply_target is not None:
             self.reply_target = other.reply_target  # answered where they addressed us, never under a listened post
         self.flags = [f for f in dict.fromkeys(self.flags + other.flags) if not (addressed and f == LISTENED)]
         if addressed:

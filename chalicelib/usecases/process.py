@@ -325,13 +325,13 @@ def _addressed(svc: Services, mention: Mention, ticket: Ticket) -> Ticket:
     a first contact has, counted from this message, and is answered where they addressed us (the reply target: X lets
     the brand reply only to a post that mentions it); ``_ack_on_joining`` then acknowledges it as any first contact.
     Another listened post, or a ticket without the flag, changes nothing."""
-    if listening.FLAG not in ticket.flags or listening.listened(mention.extra):
+    if not ticket.listened or listening.listened(mention.extra):
         return ticket
     due = sla.first_response_due(mention.created_at, mention.channel, ticket.priority, ticket.desk, svc.config,
                                  svc.calendar)
 
     def addressed(t: Ticket) -> bool:
-        if listening.FLAG not in t.flags:
+        if not t.listened:
             return False
         t.flags = [f for f in t.flags if f != listening.FLAG]
         t.reply_target = ReplyTarget.of(mention)
@@ -358,7 +358,7 @@ def _heard_first(svc: Services, mention: Mention, now: datetime) -> Outcome:
     customer_id, _ = _customer(svc, mention, now, thorough=True)
     holder = next((t for t in svc.tickets.for_customer(customer_id) if mention.key in t.mention_keys and t.open),
                   None)
-    if holder is None or listening.FLAG not in holder.flags:
+    if holder is None or not holder.listened:
         return Outcome(mention.key, "duplicate", holder.ticket_id if holder else "")
     correlate(holder.ticket_id)
     holder = _addressed(svc, mention, holder)

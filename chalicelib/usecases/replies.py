@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.domain.history import ReplyFailed
-from chalicelib.domain.listening import FLAG as UNADDRESSED
 from chalicelib.domain.outbound import ACK_KINDS, OutboxItem, ReplyTarget
 from chalicelib.domain.service_window import service_window, window_problem
 from chalicelib.domain.ticket import Ticket
@@ -54,12 +53,12 @@ def queue_reply(svc: Services, ticket: Ticket, *, kind: str, key: str, text: str
 
 
 def unaddressed(ticket: Ticket) -> bool:
-    """A ticket opened by a post that did not tag the brand (listening: the ``domain.listening.FLAG`` flag), until its
-    customer addresses the brand. No automatic message of any kind goes to it — no acknowledgement, receipt, busy or
+    """A ticket opened by a post that did not tag the brand (``Ticket.listened``), until its customer addresses the
+    brand. No automatic message of any kind goes to it — no acknowledgement, receipt, busy or
     closing-time notice, incident follow-up — only an agent's reply: an unasked bot reply to someone who did not
     tag the brand is intrusive. The one rule, asked where every automatic message is composed
     (``acknowledge.prepare``), decided (``acknowledge.acknowledge``) and queued (``queue_reply``)."""
-    return UNADDRESSED in ticket.flags
+    return ticket.listened
 
 
 def is_template(target: ReplyTarget) -> bool:

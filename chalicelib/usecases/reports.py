@@ -35,7 +35,6 @@ from chalicelib.domain.history import (
     Sent,
     WaitingForRate,
 )
-from chalicelib.domain.listening import FLAG as LISTENED
 from chalicelib.domain.reports import (
     Chart,
     Column,
@@ -108,7 +107,7 @@ def figures_of(svc: Services, ticket: Ticket) -> TicketFigures:
         ack_state=state[0] if state else "",
         ack_at=next((e.at for e in ticket.timeline if isinstance(e, Sent) and e.of_ack), None),
         busy_acked=any(isinstance(e, Sent) and e.message == "busy" for e in ticket.timeline),
-        waits=_waits(ticket), merged=ticket.status == MERGED, listened=LISTENED in ticket.flags,
+        waits=_waits(ticket), merged=ticket.status == MERGED, listened=ticket.listened,
         dismissed_at=next((e.at for e in reversed(ticket.timeline) if isinstance(e, Dismissed)), None)
         if ticket.status == RESOLVED else None)
 

@@ -13,7 +13,6 @@ from datetime import datetime
 
 from chalicelib.domain.agent import Agent, reply_limit, reply_problem
 from chalicelib.domain.channel_profiles import PROFILES, profile
-from chalicelib.domain.listening import FLAG as LISTENING_FLAG
 from chalicelib.domain.listening import listened as was_listened
 from chalicelib.domain.outbound import ReplyTarget
 from chalicelib.domain.ticket import CLAIMED, MERGED, RESOLVED, Ticket, TicketStateError
@@ -67,7 +66,7 @@ def latest_target(svc: Services, ticket: Ticket) -> ReplyTarget | None:
         if not was_listened(stored.mention.extra):
             return ReplyTarget.of(stored.mention)
         heard = heard or ReplyTarget.of(stored.mention)
-    if LISTENING_FLAG not in ticket.flags and ticket.reply_target is not None:
+    if not ticket.listened and ticket.reply_target is not None:
         return ticket.reply_target  # addressed since by a message stored as its listened copy (the same post)
     return heard or ticket.reply_target
 

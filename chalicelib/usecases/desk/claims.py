@@ -17,7 +17,7 @@ from chalicelib.usecases.desk.access import (
     load,
     require_on_shift,
 )
-from chalicelib.usecases.desk.listened import addressed_first, is_listened
+from chalicelib.usecases.desk.listened import addressed_first
 from chalicelib.usecases.desk.results import NextTaken, TicketClaimed, TicketReleased
 from chalicelib.usecases.errors import Conflict, Forbidden, NotFound
 
@@ -68,7 +68,7 @@ def _candidates(svc: Services, desk: str, listening: bool) -> list[Ticket]:
     addressed when ``listening``) and there may be more, a longer stretch of the queue, so the kind served first is
     found behind them."""
     found = svc.tickets.backlog(desk, limit=CANDIDATES)
-    if len(found) == CANDIDATES and all(is_listened(t) != listening for t in found):
+    if len(found) == CANDIDATES and all(t.listened != listening for t in found):
         found = svc.tickets.backlog(desk, limit=CANDIDATES * LONGER)
     return found
 

@@ -31,15 +31,10 @@ MAX_REASON = 500
 LISTENING_FILTERS = ("only", "exclude")
 
 
-def is_listened(ticket: Ticket) -> bool:
-    """Opened by a listened post, and its author has not addressed the brand since (the flag goes when they do)."""
-    return listening.FLAG in ticket.flags
-
-
 def heading(ticket: Ticket) -> str:
     """What the desk shows of a listened ticket ("Not addressed to us — found by listening on X for 'Meridian
     Rail'"); '' for an addressed ticket."""
-    if not is_listened(ticket):
+    if not ticket.listened:
         return ""
     extra = ticket.reply_target.extra if ticket.reply_target is not None else {}
     found = listening.found_by(extra, ticket.channel)
@@ -50,7 +45,7 @@ def reply_note(ticket: Ticket, target: ReplyTarget | None) -> str:
     """What the reply box says before the agent types, on a listened ticket: the reply is public on the platform
     where they posted (a private route where the channel has one), and, on X, that X lets the brand reply only to
     people who mention it."""
-    if not is_listened(ticket) or target is None:
+    if not ticket.listened or target is None:
         return ""
     found = profile(target.channel)
     platform = found.agent_name if found is not None else target.channel
@@ -92,7 +87,7 @@ def dismiss(svc: Services, agent: Agent, ticket_id: str, command: Dismiss) -> Ti
     reports. A ticket that was addressed to us is refused (409): resolve it instead."""
 
     def dismissable(ticket: Ticket, now: datetime) -> None:
-        if not is_listened(ticket):
+        if not ticket.listened:
             raise Conflict(f"ticket {ticket_id} was addressed to us, so it cannot be dismissed: resolve it instead")
         if not ticket.open:
             raise Conflict(f"ticket {ticket_id} is {ticket.status}; only an open ticket can be dismissed")
@@ -110,4 +105,4 @@ def dismiss(svc: Services, agent: Agent, ticket_id: str, command: Dismiss) -> Ti
 def addressed_first(candidates: Iterable[Ticket], *, listened: bool = False) -> list[Ticket]:
     """The order "take next" tries tickets in: addressed tickets (urgent first, then oldest first contact), then
     listened ones in the same order; ``listened``: the agent asked for listened ones, which come first instead."""
-    return sorted(candidates, key=lambda t: (is_listened(t) != listened, t.backlog_order))
+    return sorted(candidates, key=lambda t: (t.listened != listened, t.backlog_order))

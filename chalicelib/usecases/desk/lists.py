@@ -27,7 +27,6 @@ from chalicelib.domain.ticket import Ticket
 from chalicelib.services import Services
 from chalicelib.store.ports import QueueMark
 from chalicelib.usecases.desk.commands import ListFilters
-from chalicelib.usecases.desk.listened import is_listened
 from chalicelib.usecases.desk.views import TicketSummary, summary
 from chalicelib.usecases.errors import Forbidden, Invalid, NotFound
 
@@ -118,7 +117,7 @@ def _keeps(filters: ListFilters, agent: Agent, now: datetime) -> Keep:
     def keep(t: Ticket) -> bool:
         if filters.flag and filters.flag not in t.flags:
             return False
-        if filters.listening and is_listened(t) != (filters.listening == "only"):
+        if filters.listening and t.listened != (filters.listening == "only"):
             return False
         if filters.channel and filters.channel != t.channel and filters.channel not in t.channels:
             return False

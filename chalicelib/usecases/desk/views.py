@@ -418,7 +418,7 @@ def _triage(ticket: Ticket) -> TriageView:
     gave. As triage decided it: a label given since (``Ticket.relabel``) is not mixed in; ``relabelled`` says there
     is one. A listened ticket was never answered automatically, whatever triage alone would have done."""
     said = explain(ticket.decision, ticket.reasons)
-    if listened.is_listened(ticket):
+    if ticket.listened:
         would = f" (triage alone: {said['why']})" if said["why"] else ""
         said = {**said, "answered": False, "why": f"not addressed to us: never answered automatically{would}"}
     return TriageView(answered=said["answered"], why=said["why"], tone=ticket.tone or said["tone"],
